@@ -1,0 +1,294 @@
+// Command coro runs coro scripts: `coro FILE [ARGS...]`, `coro -c CODE`,
+// `coro test [PATHS...]`, `coro version`, and with no arguments the REPL.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/engine/core"
+)
+
+// Version is the coro version (`coro version`).
+const Version = "0.1.0"
+
+// Exit statuses (SPEC 9).
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitDeadlock    = 3
+	exitInterrupted = 130
+)
+
+const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
+       coro [FLAGS] run FILE [ARGS...]
+       coro [FLAGS] -c CODE [ARGS...]
+       coro [FLAGS] -i FILE [ARGS...]   run FILE, then start the REPL with its globals
+       coro test [--seed N] [PATHS...]
+       coro version
+With no FILE, coro starts the REPL.
+
+flags:
+  --sandbox           allow no I/O except what the --allow flags grant
+  --allow-net         allow network access
+  --allow-read=PATH   allow reading files under PATH (repeatable)
+  --allow-write=PATH  allow writing files under PATH (repeatable)
+  --allow-run         allow starting processes
+  --allow-env         allow reading environment variables
+  --virtual-time      sleeps take no real time (the clock jumps to the next timer)
+  --seed N            fix every random choice
+  --trace FILE        write a Chrome trace-event JSON file
+  --go-trace          add Go frames to tracebacks
+`
+
+// config is the parsed command line.
+type config struct {
+	sandbox     bool
+	perms       core.Permissions
+	virtualTime bool
+	seed        uint64
+	tracePath   string
+	goTrace     bool
+	code        string
+	hasCode     bool
+	interactive bool
+	rest        []string
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// parseFlags reads flags up to the first non-flag argument (the file or
+// subcommand); everything after that belongs to the script.
+func parseFlags(argv []string) (*config, error) {
+	c := &config{}
+	for len(argv) > 0 {
+		a := argv[0]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		argv = argv[1:]
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(a, "=")
+		needVal := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if len(argv) == 0 {
+				return "", &usageError{fmt.Sprintf("flag %s needs a value", name)}
+			}
+			v := argv[0]
+			argv = argv[1:]
+			return v, nil
+		}
+		switch strings.TrimLeft(name, "-") {
+		case "sandbox":
+			c.sandbox = true
+		case "allow-net":
+			c.perms.Net = true
+		case "allow-run":
+			c.perms.Run = true
+		case "allow-env":
+			c.perms.Env = true
+		case "allow-read":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			c.perms.Read = append(c.perms.Read, v)
+		case "allow-write":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			c.perms.Write = append(c.perms.Write, v)
+		case "virtual-time":
+			c.virtualTime = true
+		case "seed":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, &usageError{fmt.Sprintf("--seed: %q is not a non-negative integer", v)}
+			}
+			c.seed = n
+		case "trace":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			c.tracePath = v
+		case "go-trace":
+			c.goTrace = true
+		case "c":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			c.code, c.hasCode = v, true
+			c.rest = argv
+			return c, nil
+		case "i":
+			c.interactive = true
+		case "h", "help":
+			return nil, &usageError{""}
+		default:
+			return nil, &usageError{fmt.Sprintf("unknown flag %s", a)}
+		}
+	}
+	c.rest = argv
+	return c, nil
+}
+
+// permissions returns what scripts may do: everything, unless --sandbox.
+func (c *config) permissions() core.Permissions {
+	if c.sandbox {
+		return c.perms
+	}
+	return core.AllPermissions()
+}
+
+func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options {
+	return engine.Options{
+		Stdout:      stdout,
+		Stderr:      stderr,
+		Permissions: c.permissions(),
+		VirtualTime: c.virtualTime,
+		Seed:        c.seed,
+		Args:        args,
+		GoTrace:     c.goTrace,
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole command, callable in-process by tests.
+func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c, err := parseFlags(argv)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) && ue.msg != "" {
+			fmt.Fprintf(stderr, "coro: %s\n", ue.msg)
+		}
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	if c.hasCode {
+		return runScript(c, "<command-line>", []byte(c.code), c.rest, stdout, stderr)
+	}
+	if len(c.rest) == 0 {
+		return runREPL(c, nil, stdin, stdout, stderr)
+	}
+	switch c.rest[0] {
+	case "version":
+		fmt.Fprintf(stdout, "coro %s\n", Version)
+		return exitOK
+	case "test":
+		return runTests(c.rest[1:], stdout, stderr)
+	case "run":
+		if len(c.rest) < 2 {
+			fmt.Fprintln(stderr, "coro run: missing FILE")
+			return exitUsage
+		}
+		c.rest = c.rest[1:]
+	}
+	file := c.rest[0]
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "coro: %v\n", err)
+		return exitUsage
+	}
+	if c.interactive {
+		return runREPL(c, &replStart{file: file, src: src, args: c.rest[1:]}, stdin, stdout, stderr)
+	}
+	return runScript(c, file, src, c.rest[1:], stdout, stderr)
+}
+
+// interruptContext returns a context cancelled by SIGINT or SIGTERM.
+func interruptContext() (context.Context, func(), func() bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	interrupted := false
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			interrupted = true
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(done); cancel() }, func() bool { return interrupted }
+}
+
+// runScript runs one module to completion and returns the exit status.
+func runScript(c *config, name string, src []byte, args []string, stdout, stderr io.Writer) int {
+	eng, _ := engine.New(c.options(stdout, stderr, args))
+	defer eng.Close()
+	stopTrace, err := startTrace(c, eng)
+	if err != nil {
+		fmt.Fprintf(stderr, "coro: %v\n", err)
+		return exitUsage
+	}
+	ctx, stop, interrupted := interruptContext()
+	_, err = eng.Exec(ctx, name, src)
+	stop()
+	if terr := stopTrace(); terr != nil {
+		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
+	}
+	return exitStatus(err, eng, interrupted(), c.goTrace, stderr)
+}
+
+// exitStatus reports err on stderr and maps it to an exit status.
+func exitStatus(err error, eng *engine.Engine, interrupted, goTrace bool, stderr io.Writer) int {
+	var exit *core.ExitError
+	switch {
+	case err == nil:
+		if eng.Unhandled > 0 {
+			return exitError
+		}
+		return exitOK
+	case errors.As(err, &exit):
+		return exit.Code
+	case interrupted:
+		return exitInterrupted
+	case core.IsSyntaxError(err):
+		fmt.Fprintln(stderr, syntaxMessage(err))
+		return exitUsage
+	}
+	ce := core.ToError(err)
+	if ce.Kind == core.KindDeadlock {
+		fmt.Fprintln(stderr, ce.Error())
+		return exitDeadlock
+	}
+	fmt.Fprint(stderr, ce.Report(goTrace))
+	return exitError
+}
+
+// syntaxMessage returns the file:line:col: message text of a syntax error.
+func syntaxMessage(err error) string {
+	ce := core.ToError(err)
+	msg := ce.Msg
+	// The scanner's message is the cause's own text, without wrapping.
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
+		msg = u.Error()
+	}
+	return msg
+}

@@ -1,0 +1,738 @@
+// Package core is coro's event loop: tasks as stackful coroutines, the
+// ready queue, the timer heap, the completion queue, cancellation and the
+// builtins of SPEC sections 2 and 4. Package engine wraps it for embedders
+// and adds the standard modules; stdlib modules and package generator
+// build on the waiting primitives here (Exec, Waiter, Awaitable).
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Permissions says which kinds of I/O scripts may do (SPEC 7). The zero
+// value allows none; the coro command allows everything unless --sandbox.
+type Permissions struct {
+	Net   bool
+	Read  []string // paths (and everything below them) scripts may read; "/" for all
+	Write []string // paths scripts may write
+	Run   bool     // start processes
+	Env   bool     // read environment variables
+}
+
+// All returns permissions that allow everything.
+func AllPermissions() Permissions {
+	return Permissions{Net: true, Read: []string{"/"}, Write: []string{"/"}, Run: true, Env: true}
+}
+
+// Options configure an engine.
+type Options struct {
+	Stdout, Stderr io.Writer
+	Permissions    Permissions
+	// Globals are extra predeclared names.
+	Globals starlark.StringDict
+	// Modules are extra load()-able modules by name: load("name", "x").
+	Modules map[string]starlark.StringDict
+	// TimeSlice is the number of Starlark steps a task runs before others
+	// get a turn (default 10,000).
+	TimeSlice uint64
+	// MaxSteps, if non-zero, fails a task that computes more steps than this.
+	MaxSteps uint64
+	// VirtualTime makes sleeps take no real time: when every task waits only
+	// on timers, the clock jumps to the next deadline.
+	VirtualTime bool
+	// Seed fixes every random choice (select's among them); 0 picks one.
+	Seed uint64
+	// Args is os.args as scripts see it.
+	Args []string
+	// GoTrace adds Go frames to error reports.
+	GoTrace bool
+	// OnFailure, if set, is called (on the loop) for each task failure that
+	// no task waited on, after it was reported.
+	OnFailure func(task string, err *Error)
+	// ThreadHook, if set, is called for every Starlark thread the engine
+	// makes, before it runs (to set thread-locals, say).
+	ThreadHook func(*starlark.Thread)
+}
+
+// DefaultTimeSlice is the default number of steps in a time slice.
+const DefaultTimeSlice = 10000
+
+// virtualSlice is how far a time slice of computation moves the virtual clock.
+const virtualSlice = time.Millisecond
+
+// idleWorkers bounds the pool of parked worker coroutines kept for reuse.
+const idleWorkers = 256
+
+// A Tracer receives scheduling events (package diag writes them as a
+// Chrome trace). Calls happen on the loop.
+type Tracer interface {
+	Spawn(t *Task, parent *Task)
+	Run(t *Task, start, end time.Duration)
+	Wake(t *Task, by *Task)
+	Event(t *Task, what string)
+	End(t *Task)
+}
+
+// An Engine runs one event loop and the tasks on it.
+type Engine struct {
+	opts        Options
+	slice       uint64
+	clock       clock
+	Rand        *rand.Rand
+	predeclared starlark.StringDict
+	fileOpts    *syntax.FileOptions
+	stdout      io.Writer
+	stderr      io.Writer
+
+	ready    taskQueue
+	timers   timerHeap
+	timerSeq uint64
+	rtimer   *time.Timer
+
+	mu      sync.Mutex // guards posted
+	posted  []func()
+	npost   atomic.Int32
+	wakeCh  chan struct{}
+	loopMu  sync.Mutex // held by whoever drives the loop
+	freeMu  sync.Mutex
+	freeCh  chan struct{} // closed when the loop is released
+	ctx     context.Context
+	cancel  context.CancelFunc
+	running bool
+
+	external int // operations outstanding that will post a completion
+	keepers  map[any]func() bool
+
+	nextID  int64
+	live    int
+	head    *Task // live tasks, oldest first
+	tail    *Task
+	current *Task
+	main    *Task
+	idle    []*worker
+
+	modules   map[string]*moduleEntry
+	Unhandled int // task failures reported with nobody waiting
+	tracer    Tracer
+	closed    bool
+	exitCode  *ExitError
+}
+
+type moduleEntry struct {
+	globals starlark.StringDict
+	err     error
+	loading bool
+}
+
+// New returns an engine whose scripts see predeclared (plus Options.Globals).
+func New(opts Options, predeclared starlark.StringDict) *Engine {
+	e := &Engine{opts: opts, slice: opts.TimeSlice}
+	if e.slice == 0 {
+		e.slice = DefaultTimeSlice
+	}
+	e.stdout, e.stderr = opts.Stdout, opts.Stderr
+	if e.stdout == nil {
+		e.stdout = os.Stdout
+	}
+	if e.stderr == nil {
+		e.stderr = os.Stderr
+	}
+	e.clock = clock{virtual: opts.VirtualTime, start: time.Now()}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	e.Rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	e.fileOpts = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+	e.predeclared = starlark.StringDict{}
+	for k, v := range predeclared {
+		e.predeclared[k] = v
+	}
+	for k, v := range opts.Globals {
+		e.predeclared[k] = v
+	}
+	e.wakeCh = make(chan struct{}, 1)
+	e.freeCh = make(chan struct{})
+	e.keepers = map[any]func() bool{}
+	e.modules = map[string]*moduleEntry{}
+	e.rtimer = time.NewTimer(time.Hour)
+	e.rtimer.Stop()
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	return e
+}
+
+// Options returns the engine's options.
+func (e *Engine) Options() *Options { return &e.opts }
+
+// Predeclared returns the names every module sees.
+func (e *Engine) Predeclared() starlark.StringDict { return e.predeclared }
+
+// FileOptions returns the dialect (SPEC: while, recursion, set, top-level control, global reassignment).
+func (e *Engine) FileOptions() *syntax.FileOptions { return e.fileOpts }
+
+// Stdout and Stderr return the engine's output streams.
+func (e *Engine) Stdout() io.Writer { return e.stdout }
+func (e *Engine) Stderr() io.Writer { return e.stderr }
+
+// Context is cancelled when the engine closes; I/O started for tasks uses it.
+func (e *Engine) Context() context.Context { return e.ctx }
+
+// Now returns the engine's clock reading (virtual or monotonic since start).
+func (e *Engine) Now() time.Duration { return e.clock.now() }
+
+// Wall returns the wall-clock time as the engine sees it.
+func (e *Engine) Wall() time.Time { return e.clock.wall() }
+
+// Virtual reports whether the engine runs on the virtual clock.
+func (e *Engine) Virtual() bool { return e.clock.virtual }
+
+// SetTracer installs a scheduling tracer.
+func (e *Engine) SetTracer(t Tracer) { e.tracer = t }
+
+// Current returns the running task, if any.
+func (e *Engine) Current() *Task { return e.current }
+
+// Main returns the main task of the last RunFile or Exec.
+func (e *Engine) Main() *Task { return e.main }
+
+func (e *Engine) traceEvent(t *Task, what string) {
+	if e.tracer != nil {
+		e.tracer.Event(t, what)
+	}
+}
+
+// print is every thread's print: written through at once (SPEC 1).
+func (e *Engine) print(_ *starlark.Thread, msg string) {
+	io.WriteString(e.stdout, msg+"\n")
+}
+
+// NewThread returns a thread for code that runs for the task in x: the
+// engine's print, load, time slicing and thread hook are set.
+func (e *Engine) NewThread(name string, x *Exec) *starlark.Thread {
+	th := &starlark.Thread{Name: name, Print: e.print, Load: e.load}
+	th.OnMaxSteps = e.preempt
+	th.SetMaxExecutionSteps(e.slice)
+	SetExec(th, x)
+	e.threadHook(th)
+	return th
+}
+
+func (e *Engine) threadHook(th *starlark.Thread) {
+	if e.opts.ThreadHook != nil {
+		e.opts.ThreadHook(th)
+	}
+}
+
+// ---- the ready queue ----
+
+type taskQueue struct {
+	buf  []*Task
+	head int
+	n    int
+}
+
+func (q *taskQueue) push(t *Task) {
+	if q.n == len(q.buf) {
+		nb := make([]*Task, max(16, 2*len(q.buf)))
+		for i := 0; i < q.n; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = t
+	q.n++
+}
+
+func (q *taskQueue) pop() *Task {
+	t := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return t
+}
+
+// makeReady queues t to run.
+func (e *Engine) makeReady(t *Task) {
+	if e.tracer != nil && e.current != nil && e.current != t {
+		e.tracer.Wake(t, e.current)
+	}
+	t.state = StateReady
+	e.ready.push(t)
+}
+
+// ---- the completion queue ----
+
+// Post hands fn to the loop; safe from any goroutine. Completions of I/O
+// and host calls come back this way.
+func (e *Engine) Post(fn func()) {
+	e.mu.Lock()
+	e.posted = append(e.posted, fn)
+	e.mu.Unlock()
+	e.npost.Add(1)
+	select {
+	case e.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) drainPosted() {
+	if e.npost.Load() == 0 {
+		return
+	}
+	e.mu.Lock()
+	list := e.posted
+	e.posted = nil
+	e.npost.Store(0)
+	e.mu.Unlock()
+	for i, fn := range list {
+		list[i] = nil
+		fn()
+	}
+}
+
+// Hold records an operation in progress whose completion will be posted:
+// while any is held, blocked tasks are not a deadlock. Loop only.
+func (e *Engine) Hold() { e.external++ }
+
+// Release ends a Hold. Loop only.
+func (e *Engine) Release() { e.external-- }
+
+// Keep registers a check that a source outside the loop (a signal, a file
+// watch) may still wake a task; remove it with Unkeep. Loop only.
+func (e *Engine) Keep(key any, waited func() bool) { e.keepers[key] = waited }
+
+// Unkeep removes a check registered with Keep.
+func (e *Engine) Unkeep(key any) { delete(e.keepers, key) }
+
+// ---- tasks ----
+
+// Spawn creates a task running fn(*args, **kwargs) and queues it (spawn is
+// eager, SPEC 1). Loop only.
+func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple, name string, parent *Task, spawnedAt string) *Task {
+	e.nextID++
+	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs, parent: parent, spawnedAt: spawnedAt}
+	if t.name == "" {
+		t.name = fmt.Sprintf("task-%d", t.id)
+	}
+	e.live++
+	if e.tail == nil {
+		e.head, e.tail = t, t
+	} else {
+		t.prev = e.tail
+		e.tail.next = t
+		e.tail = t
+	}
+	if e.tracer != nil {
+		e.tracer.Spawn(t, parent)
+	}
+	t.state = StateReady
+	e.ready.push(t)
+	return t
+}
+
+// Tasks returns every live task, in the order they were spawned.
+func (e *Engine) Tasks() []*Task {
+	var out []*Task
+	for t := e.head; t != nil; t = t.next {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Live returns the number of live tasks.
+func (e *Engine) Live() int { return e.live }
+
+func (e *Engine) taskEnded(t *Task, watched bool) {
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else {
+		e.head = t.next
+	}
+	if t.next != nil {
+		t.next.prev = t.prev
+	} else {
+		e.tail = t.prev
+	}
+	t.prev, t.next = nil, nil
+	e.live--
+	if e.tracer != nil {
+		e.tracer.End(t)
+	}
+	if t == e.main && t.state == StateFailed {
+		// A failed main module ends the run: the other tasks are
+		// cancelled (their deferred functions run) and RunFile reports it.
+		e.cancelAll("main failed")
+		return
+	}
+	if t.state != StateFailed || watched {
+		return
+	}
+	e.Unhandled++
+	e.traceEvent(t, "failed")
+	fmt.Fprintf(e.stderr, "task '%s' failed:\n%s", t.name, t.err.Report(e.opts.GoTrace))
+	if e.opts.OnFailure != nil {
+		e.opts.OnFailure(t.name, t.err)
+	}
+}
+
+func (e *Engine) getWorker() *worker {
+	if n := len(e.idle); n > 0 {
+		w := e.idle[n-1]
+		e.idle[n-1] = nil
+		e.idle = e.idle[:n-1]
+		return w
+	}
+	return newWorker()
+}
+
+func (e *Engine) putWorker(w *worker) {
+	if len(e.idle) < idleWorkers && !e.closed {
+		e.idle = append(e.idle, w)
+		return
+	}
+	w.co.Resume(nil) // retire: the body returns and its goroutine exits
+}
+
+// runTask resumes t until it parks, yields or finishes.
+func (e *Engine) runTask(t *Task) {
+	if t.worker == nil {
+		t.worker = e.getWorker()
+	}
+	e.current = t
+	t.state = StateRunning
+	var start time.Duration
+	if e.tracer != nil {
+		start = e.clock.now()
+	}
+	_, finished := t.worker.co.Resume(t)
+	if e.tracer != nil {
+		e.tracer.Run(t, start, e.clock.now())
+	}
+	e.current = nil
+	if finished {
+		// The worker's body returned: only happens when retired.
+		t.worker = nil
+		return
+	}
+	if t.Done() {
+		w := t.worker
+		t.worker = nil
+		t.thread = nil
+		e.putWorker(w)
+	}
+}
+
+// preempt is every thread's OnMaxSteps: the end of a time slice. The task
+// yields if anything else wants the loop, and a pending interruption
+// (cancel, expired timeout) is delivered through thread.Cancel.
+func (e *Engine) preempt(th *starlark.Thread) {
+	th.SetMaxExecutionSteps(th.Steps + e.slice)
+	x := ExecOf(th)
+	if x == nil || x.Task == nil {
+		return
+	}
+	t := x.Task
+	if e.clock.virtual {
+		// Computing takes virtual time too (deterministically, per slice),
+		// so timers and timeouts fire while a task is busy.
+		e.clock.vnow += virtualSlice
+	}
+	if e.ready.n > 0 || e.npost.Load() > 0 || (len(e.timers) > 0 && e.timers[0].when <= e.clock.now()) {
+		e.makeReady(t)
+		x.Yield()
+	}
+	err := t.interruption()
+	if err == nil && e.opts.MaxSteps > 0 && th.Steps > e.opts.MaxSteps {
+		err = Errorf(KindError, "step limit of %d exceeded", e.opts.MaxSteps)
+	}
+	if err != nil && t.injected == nil {
+		t.injected = err
+		th.Cancel(err.Error())
+	}
+}
+
+// ---- the loop ----
+
+// runLoop runs tasks, timers and completions until stop reports true, ctx
+// is done, or no task can make progress (a deadlock error). With block
+// false it returns as soon as nothing is ready.
+func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) error {
+	for {
+		for n := e.ready.n; n > 0 && e.ready.n > 0; n-- {
+			e.runTask(e.ready.pop())
+		}
+		e.drainPosted()
+		e.fireTimers()
+		if e.ready.n > 0 {
+			continue
+		}
+		if stop() {
+			return nil
+		}
+		if e.external == 0 && e.npost.Load() == 0 {
+			if !e.strongTimerPending() && !e.keptAlive() {
+				return e.deadlock()
+			}
+			if e.clock.virtual && len(e.timers) > 0 {
+				if e.timers[0].when > e.clock.vnow {
+					e.clock.vnow = e.timers[0].when
+				}
+				continue
+			}
+		}
+		if !block {
+			return nil
+		}
+		var tc <-chan time.Time
+		if len(e.timers) > 0 && !e.clock.virtual {
+			e.rtimer.Reset(e.timers[0].when - e.clock.now())
+			tc = e.rtimer.C
+		}
+		select {
+		case <-e.wakeCh:
+		case <-tc:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (e *Engine) keptAlive() bool {
+	for _, waited := range e.keepers {
+		if waited() {
+			return true
+		}
+	}
+	return false
+}
+
+// deadlock builds the error for "no task can ever run again" (SPEC 8).
+func (e *Engine) deadlock() error {
+	blocked := e.Tasks()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d tasks blocked forever", len(blocked))
+	if len(blocked) == 1 {
+		b.Reset()
+		b.WriteString("1 task blocked forever")
+	}
+	for _, t := range blocked {
+		b.WriteString("\n")
+		b.WriteString(DescribeTask(t))
+	}
+	return &Error{Kind: KindDeadlock, Msg: b.String()}
+}
+
+// DescribeTask renders one task for dumps: name, state, what it waits on, stack.
+func DescribeTask(t *Task) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  task '%s' (%s)", t.name, t.state)
+	if t.why != nil {
+		fmt.Fprintf(&b, ": %s", t.why.WaitingOn())
+	}
+	if t.spawnedAt != "" {
+		fmt.Fprintf(&b, "\n    spawned at %s", t.spawnedAt)
+	}
+	for _, fr := range StackOf(t) {
+		fmt.Fprintf(&b, "\n    %s", fr)
+	}
+	return b.String()
+}
+
+// StackOf returns a suspended task's script frames, innermost last, as
+// "file:line:col in function".
+func StackOf(t *Task) []string {
+	if t.thread == nil {
+		return nil
+	}
+	var out []string
+	for _, fr := range t.thread.CallStack() {
+		if fr.Pos.Line == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s in %s", fr.Pos, fr.Name))
+	}
+	return out
+}
+
+// acquireLoop makes the calling goroutine the loop's driver.
+func (e *Engine) acquireLoop() { e.loopMu.Lock() }
+
+func (e *Engine) releaseLoop() {
+	e.loopMu.Unlock()
+	e.freeMu.Lock()
+	close(e.freeCh)
+	e.freeCh = make(chan struct{})
+	e.freeMu.Unlock()
+}
+
+// loopFree returns a channel closed the next time the loop is released.
+func (e *Engine) loopFree() <-chan struct{} {
+	e.freeMu.Lock()
+	defer e.freeMu.Unlock()
+	return e.freeCh
+}
+
+// ---- running modules ----
+
+// RunFile executes the module in path as the main task, then runs the loop
+// until every task has finished. It returns the module's globals.
+func (e *Engine) RunFile(ctx context.Context, path string) (starlark.StringDict, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Kind: KindNotFound, Msg: err.Error(), cause: err}
+	}
+	return e.Exec(ctx, path, src)
+}
+
+// Exec is RunFile with the module's source given.
+func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.StringDict, error) {
+	if e.closed {
+		return nil, Errorf(KindClosed, "engine is closed")
+	}
+	var globals starlark.StringDict
+	body := starlark.NewBuiltin("<module>", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		g, err := starlark.ExecFileOptions(e.fileOpts, th, filename, src, e.predeclared)
+		globals = g
+		return starlark.None, err
+	})
+	e.acquireLoop()
+	defer e.releaseLoop()
+	main := e.Spawn(body, nil, nil, "main", nil, "")
+	e.main = main
+	err := e.drive(ctx, func() bool { return e.live == 0 })
+	if e.exitCode != nil {
+		return globals, e.exitCode
+	}
+	if err == nil && main.err != nil && main.state == StateFailed {
+		err = main.err
+	}
+	return globals, err
+}
+
+// RunTask runs fn as a task named name (the REPL's foreground task, an
+// embedder's call) and drives the loop until it has finished; other tasks
+// keep their turns meanwhile. It returns the task's outcome.
+func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable, args starlark.Tuple) (*Task, error) {
+	if e.closed {
+		return nil, Errorf(KindClosed, "engine is closed")
+	}
+	e.acquireLoop()
+	defer e.releaseLoop()
+	t := e.Spawn(fn, args, nil, name, nil, "")
+	err := e.drive(ctx, t.Done)
+	return t, err
+}
+
+// drive runs the loop until stop; on a cancelled ctx it cancels every task
+// and waits for their deferred functions. The caller holds the loop.
+func (e *Engine) drive(ctx context.Context, stop func() bool) error {
+	e.running = true
+	defer func() { e.running = false }()
+	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
+	if err != nil && ctx.Err() != nil {
+		e.cancelAll("cancelled")
+		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
+		return &Error{Kind: KindCancelled, Msg: "run cancelled: " + ctx.Err().Error(), cause: ctx.Err()}
+	}
+	if ce, ok := err.(*Error); ok && ce.Kind == KindDeadlock {
+		// Nothing can wake the blocked tasks: cancel them so their
+		// deferred functions run and no goroutine is left behind.
+		e.cancelAll("deadlock")
+		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
+	}
+	return err
+}
+
+// cancelAll cancels every live task.
+func (e *Engine) cancelAll(reason string) {
+	for t := e.head; t != nil; t = t.next {
+		t.Cancel(reason)
+	}
+}
+
+// Close cancels every task, lets their deferred functions run, and releases
+// every goroutine the engine made.
+func (e *Engine) Close() error {
+	e.acquireLoop()
+	defer e.releaseLoop()
+	if e.closed {
+		return nil
+	}
+	if e.live > 0 {
+		e.cancelAll("engine closed")
+		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
+	}
+	e.closed = true
+	for _, w := range e.idle {
+		w.co.Resume(nil)
+	}
+	e.idle = nil
+	e.cancel()
+	return nil
+}
+
+// ---- load ----
+
+// load implements load(): paths are relative to the loading file; each
+// module runs once and is then frozen.
+func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, error) {
+	if m, ok := e.opts.Modules[module]; ok {
+		return m, nil
+	}
+	path := module
+	if !filepath.IsAbs(path) {
+		from := th.CallFrame(0).Pos.Filename()
+		path = filepath.Join(filepath.Dir(from), module)
+	}
+	if ent, ok := e.modules[path]; ok {
+		if ent.loading {
+			return nil, Errorf(KindValue, "cycle in load graph: %s loads itself", module)
+		}
+		return ent.globals, ent.err
+	}
+	ent := &moduleEntry{loading: true}
+	e.modules[path] = ent
+	src, err := os.ReadFile(path)
+	if err != nil {
+		ent.loading = false
+		ent.err = Errorf(KindNotFound, "cannot load %s: %v", module, err)
+		return nil, ent.err
+	}
+	g, err := starlark.ExecFileOptions(e.fileOpts, th, path, src, e.predeclared)
+	ent.loading = false
+	if err != nil {
+		ent.err = err
+		return nil, err
+	}
+	g.Freeze()
+	ent.globals = g
+	return g, nil
+}
+
+// Callers returns the file:line:col of the script call site of the builtin
+// running on th (the frame below the builtin).
+func Callers(th *starlark.Thread) string {
+	for d := 1; d < th.CallStackDepth(); d++ {
+		fr := th.CallFrame(d)
+		if fr.Pos.Line > 0 {
+			return fr.Pos.String()
+		}
+	}
+	return ""
+}
+
+// sortTasks orders tasks by id.
+func sortTasks(ts []*Task) { sort.Slice(ts, func(i, j int) bool { return ts[i].id < ts[j].id }) }

@@ -1,0 +1,157 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Error kinds (SPEC 4). Every failure coro raises has one.
+const (
+	KindCancelled  = "cancelled"
+	KindTimeout    = "timeout"
+	KindClosed     = "closed"
+	KindEOF        = "eof"
+	KindRefused    = "refused"
+	KindReset      = "reset"
+	KindNotFound   = "not_found"
+	KindExists     = "exists"
+	KindPermission = "permission"
+	KindIO         = "io"
+	KindValue      = "value"
+	KindDeadlock   = "deadlock"
+	KindStop       = "stop"
+	KindError      = "error"
+)
+
+// An Error is a coro failure: a Go error (so it travels through the
+// interpreter and errors.As finds it) and a Starlark value (so catch and
+// Task.error can hand it to scripts).
+type Error struct {
+	Kind string
+	Msg  string // without the "kind: " prefix
+	// Stack holds the script frames where the error arose, outermost first.
+	Stack starlark.CallStack
+	// Task and SpawnedAt name the task the error arose in, when known.
+	Task      string
+	SpawnedAt string
+	// GoStack holds Go frames, kept only for --go-trace.
+	GoStack string
+	cause   error
+}
+
+var _ starlark.HasAttrs = (*Error)(nil)
+
+// Errorf returns an Error of the given kind.
+func Errorf(kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ValueError wraps an argument error (typically from starlark.UnpackArgs).
+func ValueError(err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Kind: KindValue, Msg: err.Error(), cause: err}
+}
+
+func (e *Error) Error() string { return e.Kind + ": " + e.Msg }
+func (e *Error) Unwrap() error { return e.cause }
+
+// Traceback renders the script frames, Python style, most recent call last.
+func (e *Error) Traceback() string {
+	var b strings.Builder
+	b.WriteString("Traceback (most recent call last):\n")
+	if e.SpawnedAt != "" {
+		fmt.Fprintf(&b, "  %s: spawned task %q\n", e.SpawnedAt, e.Task)
+	}
+	for _, fr := range e.Stack {
+		if fr.Pos.Line == 0 {
+			continue // a builtin: script frames only
+		}
+		fmt.Fprintf(&b, "  %s: in %s\n", fr.Pos, fr.Name)
+	}
+	return b.String()
+}
+
+// Report is the full text printed for an unhandled error: traceback, then the message.
+func (e *Error) Report(goTrace bool) string {
+	s := e.Traceback() + e.Error() + "\n"
+	if goTrace && e.GoStack != "" {
+		s += "Go stack:\n" + e.GoStack
+	}
+	return s
+}
+
+// Starlark value methods.
+func (e *Error) String() string        { return e.Error() }
+func (e *Error) Type() string          { return "Error" }
+func (e *Error) Freeze()               {}
+func (e *Error) Truth() starlark.Bool  { return true }
+func (e *Error) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Error") }
+func (e *Error) AttrNames() []string   { return []string{"kind", "message", "traceback"} }
+func (e *Error) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "kind":
+		return starlark.String(e.Kind), nil
+	case "message":
+		return starlark.String(e.Error()), nil
+	case "traceback":
+		return starlark.String(e.Traceback()), nil
+	}
+	return nil, nil
+}
+
+// ToError converts any error from running Starlark into an *Error with a
+// kind and the script frames where it arose.
+func ToError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var evalErr *starlark.EvalError
+	hasEval := errors.As(err, &evalErr)
+	var ce *Error
+	if errors.As(err, &ce) {
+		if ce.Stack == nil && hasEval {
+			ce.Stack = evalErr.CallStack
+		}
+		return ce
+	}
+	if hasEval {
+		msg := evalErr.Msg
+		msg = strings.TrimPrefix(msg, "fail: ")
+		return &Error{Kind: KindError, Msg: msg, Stack: evalErr.CallStack, cause: err}
+	}
+	var synErr syntax.Error
+	if errors.As(err, &synErr) {
+		return &Error{Kind: KindError, Msg: synErr.Error(), cause: err}
+	}
+	var resErrs resolve.ErrorList
+	if errors.As(err, &resErrs) {
+		return &Error{Kind: KindError, Msg: resErrs.Error(), cause: err}
+	}
+	return &Error{Kind: KindError, Msg: err.Error(), cause: err}
+}
+
+// IsSyntaxError reports whether err is a scanner, parser or resolver error
+// (the command exits 2 for these).
+func IsSyntaxError(err error) bool {
+	var synErr syntax.Error
+	var resErrs resolve.ErrorList
+	return errors.As(err, &synErr) || errors.As(err, &resErrs)
+}
+
+// KindOf returns the kind of any error.
+func KindOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ToError(err).Kind
+}
+
+// fmtSeconds formats a duration in seconds the way messages show it: 0.5s, 2s.
+func fmtSeconds(s float64) string { return fmt.Sprintf("%gs", s) }

@@ -1,0 +1,35 @@
+package core
+
+import (
+	"fmt"
+
+	"go.starlark.net/starlark"
+)
+
+// An ExitError ends the run with a status (os.exit). Package engine
+// returns it from RunFile; the coro command exits with Code.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Exit implements os.exit: it runs the calling task's deferred functions,
+// then stops the run: every other task is cancelled (their deferred
+// functions run too) and RunFile returns an *ExitError.
+func (x *Exec) Exit(th *starlark.Thread, code int) error {
+	t := x.Task
+	t.runDefers(th, x.Defers)
+	e := t.eng
+	e.exitCode = &ExitError{Code: code}
+	for o := e.head; o != nil; o = o.next {
+		if o != t {
+			o.Cancel("exit")
+		}
+	}
+	// The calling task ends as cancelled, which is not a failure.
+	t.cancelled = true
+	t.cancelReason = "exit"
+	return t.cancelError()
+}
+
+// ExitCode returns the status os.exit asked for, or nil.
+func (e *Engine) ExitCode() *ExitError { return e.exitCode }

@@ -1,0 +1,56 @@
+// Package osmod is the script module `os`: arguments, environment, exit.
+package osmod
+
+import (
+	"os"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Module returns the os module for an engine with the given script arguments.
+func Module(args []string) *starlarkstruct.Module {
+	list := make([]starlark.Value, len(args))
+	for i, a := range args {
+		list[i] = starlark.String(a)
+	}
+	argv := starlark.NewList(list)
+	argv.Freeze()
+	return &starlarkstruct.Module{Name: "os", Members: starlark.StringDict{
+		"args": argv,
+		"env":  starlark.NewBuiltin("os.env", env),
+		"exit": starlark.NewBuiltin("os.exit", exit),
+	}}
+}
+
+func env(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	var def starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "default?", &def); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := core.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Task.Engine().CheckEnv(b.Name()); err != nil {
+		return nil, err
+	}
+	if v, ok := os.LookupEnv(name); ok {
+		return starlark.String(v), nil
+	}
+	return def, nil
+}
+
+func exit(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	code := 0
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "code?", &code); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := core.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	return nil, x.Exit(th, code)
+}

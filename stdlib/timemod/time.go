@@ -1,0 +1,52 @@
+// Package timemod is the script module `time`: go.starlark.net's time
+// module, with now() and monotonic() reading the engine's clock (so they
+// follow the virtual clock).
+package timemod
+
+import (
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	starlarktime "go.starlark.net/lib/time"
+)
+
+// Module returns the time module.
+func Module() *starlarkstruct.Module {
+	members := starlark.StringDict{}
+	for k, v := range starlarktime.Module.Members {
+		members[k] = v
+	}
+	members["now"] = starlark.NewBuiltin("time.now", now)
+	members["monotonic"] = starlark.NewBuiltin("time.monotonic", monotonic)
+	return &starlarkstruct.Module{Name: "time", Members: members}
+}
+
+func engineOf(th *starlark.Thread, fn string) (*core.Engine, error) {
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	return x.Task.Engine(), nil
+}
+
+func now(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	e, err := engineOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	return starlarktime.Time(e.Wall()), nil
+}
+
+func monotonic(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	e, err := engineOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Float(e.Now().Seconds()), nil
+}
