@@ -30,6 +30,8 @@ func TestExamples(t *testing.T) {
 }
 
 func runGoldenDir(t *testing.T, dir string) {
+	dir, err := filepath.Abs(dir)
+	require.NoError(t, err)
 	files, err := filepath.Glob(filepath.Join(dir, "*.star"))
 	require.NoError(t, err)
 	for _, file := range files {
