@@ -121,6 +121,7 @@ type Engine struct {
 	head    *Task // live tasks, oldest first
 	tail    *Task
 	current *Task
+	curExec *Exec // the execution context running now (a task's or a generator body's)
 	main    *Task
 	idle    []*worker
 
@@ -204,6 +205,19 @@ func (e *Engine) SetTracer(t Tracer) { e.tracer = t }
 
 // Current returns the running task, if any.
 func (e *Engine) Current() *Task { return e.current }
+
+// CurrentExec returns the execution context running now: the running
+// task's, or the generator body's it is inside. Values whose methods get
+// no thread (a starlark.Iterator's Next) use it to wait.
+func (e *Engine) CurrentExec() *Exec { return e.curExec }
+
+// SetCurrentExec installs x as the running context and returns the one it
+// replaces; package generator calls it around resuming a body.
+func (e *Engine) SetCurrentExec(x *Exec) *Exec {
+	prev := e.curExec
+	e.curExec = x
+	return prev
+}
 
 // Main returns the main task of the last RunFile or Exec.
 func (e *Engine) Main() *Task { return e.main }
@@ -412,6 +426,7 @@ func (e *Engine) runTask(t *Task) {
 		t.worker = e.getWorker()
 	}
 	e.current = t
+	e.curExec = &t.exec
 	t.state = StateRunning
 	var start time.Duration
 	if e.tracer != nil {
@@ -422,6 +437,7 @@ func (e *Engine) runTask(t *Task) {
 		e.tracer.Run(t, start, e.clock.now())
 	}
 	e.current = nil
+	e.curExec = nil
 	if finished {
 		// The worker's body returned: only happens when retired.
 		t.worker = nil
