@@ -8,13 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/stdlib/osmod"
 )
 
 // Version is the coro version (`coro version`).
@@ -175,6 +177,17 @@ func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options
 }
 
 func main() {
+	// CORO_CPUPROFILE=FILE writes a Go CPU profile of the run (for
+	// developers measuring the engine).
+	if path := os.Getenv("CORO_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -200,7 +213,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "coro %s\n", Version)
 		return exitOK
 	case "test":
-		return runTests(c.rest[1:], stdout, stderr)
+		return runTests(c, c.rest[1:], stdout, stderr)
 	case "run":
 		if len(c.rest) < 2 {
 			fmt.Fprintln(stderr, "coro run: missing FILE")
@@ -220,22 +233,16 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runScript(c, file, src, c.rest[1:], stdout, stderr)
 }
 
-// interruptContext returns a context cancelled by SIGINT or SIGTERM.
+// interruptContext returns a context cancelled by SIGINT or SIGTERM,
+// unless a script holds that signal with os.signal: the signal hub gives
+// the command only the deliveries no script channel takes.
 func interruptContext() (context.Context, func(), func() bool) {
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	interrupted := false
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ch:
-			interrupted = true
-			cancel()
-		case <-done:
-		}
-	}()
-	return ctx, func() { signal.Stop(ch); close(done); cancel() }, func() bool { return interrupted }
+	var interrupted atomic.Bool
+	onSignal := func() { interrupted.Store(true); cancel() }
+	stopInt := osmod.Signals.Fallback(os.Interrupt, onSignal)
+	stopTerm := osmod.Signals.Fallback(syscall.SIGTERM, onSignal)
+	return ctx, func() { stopInt(); stopTerm(); cancel() }, interrupted.Load
 }
 
 // runScript runs one module to completion and returns the exit status.
@@ -247,6 +254,7 @@ func runScript(c *config, name string, src []byte, args []string, stdout, stderr
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
 	}
+	defer dumpOnQuit(eng, stderr)()
 	ctx, stop, interrupted := interruptContext()
 	_, err = eng.Exec(ctx, name, src)
 	stop()

@@ -1,19 +1,79 @@
 package main
 
-// TEMPORARY until the REPL lands (issue 6).
-
 import (
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/repl"
+	"github.com/peterh/liner"
 )
 
+// replStart is the script `coro -i FILE` runs before the prompt.
 type replStart struct {
 	file string
 	src  []byte
 	args []string
 }
 
+// runREPL runs the interactive session (SPEC 9). With a terminal on the
+// process's stdin and stdout it edits lines with liner; otherwise (a pipe,
+// or an in-process caller's reader) it reads statements line by line.
 func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "coro: the REPL is not built yet")
-	return exitUsage
+	tty := stdin == io.Reader(os.Stdin) && stdout == io.Writer(os.Stdout) && isTerminal(os.Stdout)
+	if tty {
+		if _, err := liner.TerminalMode(); err != nil {
+			tty = false
+		}
+	}
+	out, errw := stdout, stderr
+	var con *repl.Console
+	if tty {
+		con = repl.NewConsole()
+		out = con.Writer(stdout)
+		errw = con.Writer(stderr)
+	}
+	var args []string
+	if start != nil {
+		args = start.args
+	}
+	eng, _ := engine.New(c.options(out, errw, args))
+	stopTrace, err := startTrace(c, eng)
+	if err != nil {
+		fmt.Fprintf(stderr, "coro: %v\n", err)
+		return exitUsage
+	}
+	history := ""
+	if tty {
+		history = repl.DefaultHistoryPath()
+	}
+	s := repl.New(eng, repl.Options{
+		Terminal:    tty,
+		In:          stdin,
+		Out:         out,
+		Err:         errw,
+		Console:     con,
+		HistoryPath: history,
+		GoTrace:     c.goTrace,
+	})
+	s.Start()
+	exit := false
+	if start != nil {
+		exit = s.Report(s.Load(start.file, start.src))
+	}
+	if !exit {
+		s.Run()
+	}
+	code := s.Finish()
+	if terr := stopTrace(); terr != nil {
+		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
+	}
+	return code
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

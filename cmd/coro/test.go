@@ -1,13 +1,383 @@
 package main
 
-// TEMPORARY until coro test lands (issue 3).
+// `coro test` (SPEC 9): the script test runner.
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarktest"
+	"go.starlark.net/syntax"
 )
 
-func runTests(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "coro: coro test is not built yet")
-	return exitUsage
+const testUsage = `usage: coro [FLAGS] test [--seed N] [PATHS...]
+Runs every function named test_* in the files named *_test.star under
+PATHS (files or directories, default "."), each as its own task on a fresh
+engine with the virtual clock and the assert module of starlarktest.
+  --seed N   fix every random choice (the seed of a run is printed at its end)
+`
+
+// testSuffix names the files `coro test` collects from directories.
+const testSuffix = "_test.star"
+
+// A testFile is one *_test.star file and the test functions it defines.
+type testFile struct {
+	path  string            // as shown in output and tracebacks: slash-separated, as found under its PATH argument
+	prog  *starlark.Program // compiled once, run afresh for every test
+	tests []string          // names of top-level test_* functions, in definition order
+}
+
+// runTests is `coro test`: it returns the exit status (0 all passed, 1 a
+// test failed, 2 a usage or syntax error, 130 interrupted). Global flags
+// (c) apply to every test engine, except that the clock is always virtual.
+func runTests(c *config, args []string, stdout, stderr io.Writer) int {
+	seed, seeded, paths, err := parseTestArgs(args)
+	if err != nil {
+		if err.Error() != "" {
+			fmt.Fprintf(stderr, "coro test: %s\n", err)
+		}
+		fmt.Fprint(stderr, testUsage)
+		return exitUsage
+	}
+	if !seeded {
+		seed = c.seed
+		if seed == 0 {
+			// Small enough to retype; any value replays exactly.
+			seed = rand.Uint64N(1 << 32)
+		}
+	}
+	files, err := findTestFiles(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "coro test: %v\n", err)
+		return exitUsage
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "coro test: no %s files in %s\n", "*"+testSuffix, strings.Join(paths, " "))
+		return exitUsage
+	}
+	r := &testRunner{c: c, seed: seed, stdout: stdout}
+	if !r.load(files, stderr) {
+		return exitUsage
+	}
+	ctx, stop, interrupted := interruptContext()
+	defer stop()
+	passed, failed := 0, 0
+	for _, f := range files {
+		for _, name := range f.tests {
+			if r.run(ctx, f, name) {
+				passed++
+			} else {
+				failed++
+			}
+			if interrupted() {
+				fmt.Fprintln(stderr, "coro test: interrupted")
+				return exitInterrupted
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "seed %d\n%d passed, %d failed\n", seed, passed, failed)
+	if failed > 0 {
+		return exitError
+	}
+	return exitOK
+}
+
+// parseTestArgs reads `coro test`'s own flags; they may come before or
+// between PATHS, and "--" ends them.
+func parseTestArgs(args []string) (seed uint64, seeded bool, paths []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			paths = append(paths, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			paths = append(paths, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "seed":
+			if !hasVal {
+				if i+1 == len(args) {
+					return 0, false, nil, errors.New("flag --seed needs a value")
+				}
+				i++
+				val = args[i]
+			}
+			n, perr := strconv.ParseUint(val, 10, 64)
+			if perr != nil {
+				return 0, false, nil, fmt.Errorf("--seed: %q is not a non-negative integer", val)
+			}
+			seed, seeded = n, true
+		case "h", "help":
+			return 0, false, nil, errors.New("")
+		default:
+			return 0, false, nil, fmt.Errorf("unknown flag %s", a)
+		}
+	}
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	return seed, seeded, paths, nil
+}
+
+// findTestFiles expands PATHS: a file is taken whatever its name; a
+// directory is searched recursively, in lexical order, for *_test.star,
+// skipping (as go test does) directories named testdata or starting with
+// "." or "_" below it. A path given twice runs once.
+func findTestFiles(paths []string) ([]*testFile, error) {
+	var out []*testFile
+	seen := map[string]bool{}
+	add := func(p string) {
+		p = filepath.ToSlash(filepath.Clean(p))
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, &testFile{path: p})
+		}
+	}
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			add(root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				n := d.Name()
+				if p != root && (n == "testdata" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_")) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(d.Name(), testSuffix) {
+				add(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// testRunner runs tests one after another, in order, so that output is a
+// function of the seed alone.
+type testRunner struct {
+	c      *config
+	seed   uint64
+	stdout io.Writer
+}
+
+// load reads and compiles every file up front, so that a syntax error in
+// any of them stops the run before a test runs (exit status 2), and lists
+// each file's test functions.
+func (r *testRunner) load(files []*testFile, stderr io.Writer) bool {
+	probe, _ := engine.New(r.options(io.Discard, 0))
+	defer probe.Close()
+	pre := probe.Predeclared()
+	isPredeclared := func(name string) bool { _, ok := pre[name]; return ok }
+	ok := true
+	for _, f := range files {
+		src, err := os.ReadFile(f.path)
+		if err != nil {
+			fmt.Fprintf(stderr, "coro test: %v\n", err)
+			ok = false
+			continue
+		}
+		file, prog, err := starlark.SourceProgramOptions(probe.FileOptions(), f.path, src, isPredeclared)
+		if err != nil {
+			fmt.Fprintln(stderr, syntaxMessage(err))
+			ok = false
+			continue
+		}
+		f.prog = prog
+		for _, stmt := range file.Stmts {
+			if def, isDef := stmt.(*syntax.DefStmt); isDef && strings.HasPrefix(def.Name.Name, "test_") {
+				f.tests = append(f.tests, def.Name.Name)
+			}
+		}
+	}
+	return ok
+}
+
+// options configure one test's engine: the command's flags, the virtual
+// clock, a seed derived from the run's, assert predeclared, and out as
+// both output streams.
+func (r *testRunner) options(out io.Writer, seed uint64) engine.Options {
+	opts := r.c.options(out, out, nil)
+	opts.VirtualTime = true
+	opts.Seed = seed
+	assert, err := starlarktest.LoadAssertModule()
+	if err != nil {
+		panic(err) // the module is embedded in starlarktest: cannot fail
+	}
+	opts.Globals = starlark.StringDict{"assert": assert["assert"]}
+	return opts
+}
+
+// engineSeed maps the run's seed to the engines' (a bijection, so distinct
+// runs stay distinct) and keeps it non-zero, since Options.Seed 0 means
+// "pick one at random".
+func engineSeed(seed uint64) uint64 {
+	// splitmix64's finaliser.
+	z := seed + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	if z == 0 {
+		z = 1
+	}
+	return z
+}
+
+// syncBuffer collects one test's output: prints, failed-task reports and
+// assertion failures, in the order they happened. Writes come from the loop,
+// but I/O modules may write from their own goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// assertReporter receives starlarktest's assertion failures (assert.eq,
+// assert.true, ...), which do not stop the test: each is recorded and the
+// test fails once it has finished.
+type assertReporter struct {
+	out      io.Writer
+	failures int
+}
+
+// Error writes one failure: starlarktest's traceback and message, with
+// script frames only (not those inside assert.star, which only say which
+// helper compared, nor builtins').
+func (rep *assertReporter) Error(args ...any) {
+	rep.failures++
+	var b strings.Builder
+	for _, line := range strings.Split(fmt.Sprint(args...), "\n") {
+		if strings.HasPrefix(line, "  assert.star:") || strings.HasPrefix(line, "  <builtin>:") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteString("\n")
+	}
+	io.WriteString(rep.out, b.String())
+}
+
+// run runs one test and prints its line (and, when it failed, everything
+// it wrote, indented). On a fresh engine, a task named after the test runs
+// the module (so the test sees fresh globals) and then the test function;
+// the loop runs on until every task it left has finished, as `coro FILE`
+// would. The test fails on an assertion failure, an error in it or in the
+// module, a task failure nobody waited on, a deadlock, cancellation or
+// os.exit.
+func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
+	out := &syncBuffer{}
+	rep := &assertReporter{out: out}
+	opts := r.options(out, engineSeed(r.seed))
+	opts.ThreadHook = func(th *starlark.Thread) { starlarktest.SetReporter(th, rep) }
+	var reported []*core.Error
+	opts.OnFailure = func(_ string, err *core.Error) { reported = append(reported, err) }
+	eng, _ := engine.New(opts)
+	defer eng.Close()
+
+	failed := false
+	problem := func(err error) {
+		failed = true
+		if ce := core.ToError(err); ce.Kind == core.KindDeadlock {
+			fmt.Fprintln(out, ce.Error()) // every blocked task, with its stack
+		} else {
+			io.WriteString(out, ce.Report(r.c.goTrace))
+		}
+	}
+	// The module runs inside the test's task rather than through Exec,
+	// because Exec freezes the module's globals (Starlark's rule for a
+	// finished module) and a test may well mutate a global list.
+	body := starlark.NewBuiltin(name, func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		globals, err := f.prog.Init(th, eng.Predeclared())
+		if err != nil {
+			return nil, err
+		}
+		fn, ok := globals[name].(starlark.Callable)
+		if !ok {
+			return nil, core.Errorf(core.KindValue, "%s is not a function once the module has run", name)
+		}
+		return core.CallFn(th, fn, nil, nil)
+	})
+	t, err := eng.RunTask(ctx, name, body, nil)
+	if err == nil {
+		err = eng.RunUntilIdle(ctx)
+	}
+	switch {
+	case eng.ExitCode() != nil:
+		// os.exit ends the run it is in, here the test's: not a way to pass.
+		failed = true
+		fmt.Fprintf(out, "os.exit(%d) called during the test\n", eng.ExitCode().Code)
+	case err != nil:
+		// A deadlock or an interrupt; the test's task was cancelled
+		// because of it, which needs no line of its own.
+		problem(err)
+	case t.State() == core.StateFailed:
+		// Reported already, unless some task waited on the test's.
+		failed = true
+		if !containsErr(reported, t.Err()) {
+			problem(t.Err())
+		}
+	case t.State() == core.StateCancelled:
+		failed = true
+		fmt.Fprintf(out, "test was cancelled: %s\n", t.Err().Msg)
+	}
+	if rep.failures > 0 || eng.Unhandled > 0 {
+		failed = true
+	}
+	id := f.path + "::" + name
+	if !failed {
+		fmt.Fprintf(r.stdout, "ok   %s\n", id)
+		return true
+	}
+	fmt.Fprintf(r.stdout, "FAIL %s\n", id)
+	for _, line := range strings.SplitAfter(strings.TrimRight(out.String(), "\n"), "\n") {
+		io.WriteString(r.stdout, "    "+strings.TrimRight(line, "\n")+"\n")
+	}
+	return false
+}
+
+func containsErr(list []*core.Error, err *core.Error) bool {
+	for _, e := range list {
+		if e == err {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,11 @@ func Builtins() starlark.StringDict {
 		"catch":        starlark.NewBuiltin("catch", builtinCatch),
 		"defer":        starlark.NewBuiltin("defer", builtinDefer),
 		"freeze":       starlark.NewBuiltin("freeze", builtinFreeze),
+		"parallel":     starlark.NewBuiltin("parallel", builtinParallel), // parallel.go
+		"tasks":        starlark.NewBuiltin("tasks", builtinTasks),
+		"channel":      starlark.NewBuiltin("channel", builtinChannel),
+		"select":       starlark.NewBuiltin("select", builtinSelect),
+		"ticker":       starlark.NewBuiltin("ticker", builtinTicker),
 	}
 }
 
@@ -194,7 +199,10 @@ func (g *joinGroup) Complete(i int, v starlark.Value, err error) {
 	}
 }
 
-type joinReason struct{ g *joinGroup }
+type joinReason struct {
+	g   *joinGroup
+	its []Awaitable
+}
 
 func (r joinReason) WaitingOn() string {
 	return "join (" + itoa(r.g.remaining) + " of " + itoa(len(r.g.done)) + " pending)"
@@ -230,7 +238,7 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 				a.Enqueue(g, i)
 			}
 		}
-		x.Park(g.w, joinReason{g}, d, "join")
+		x.Park(g.w, joinReason{g, its}, d, "join")
 		for i, a := range its {
 			if !g.done[i] {
 				a.Dequeue(g)
@@ -260,7 +268,10 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	return starlark.NewList(out), nil
 }
 
-type raceReason struct{ n int }
+type raceReason struct {
+	n   int
+	its []Awaitable
+}
 
 func (r raceReason) WaitingOn() string { return "race of " + itoa(r.n) }
 
@@ -291,7 +302,7 @@ func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 		for i, a := range its {
 			a.Enqueue(w, i)
 		}
-		x.Park(w, raceReason{len(its)}, d, "race")
+		x.Park(w, raceReason{len(its), its}, d, "race")
 		for _, a := range its {
 			a.Dequeue(w)
 		}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,12 +123,15 @@ type Engine struct {
 	curExec *Exec // the execution context running now (a task's or a generator body's)
 	main    *Task
 	idle    []*worker
+	objects objectState // channel and sync-object ids, spare waiters (channel.go)
+	host    hostState   // requests from Go code: Call, Do, Start (host.go)
 
 	modules   map[string]*moduleEntry
 	Unhandled int // task failures reported with nobody waiting
 	tracer    Tracer
 	closed    bool
 	exitCode  *ExitError
+	wd        watchdog // the slow-task watchdog's view of the loop (diag.go)
 }
 
 type moduleEntry struct {
@@ -395,7 +397,6 @@ func (e *Engine) taskEnded(t *Task, watched bool) {
 		return
 	}
 	e.Unhandled++
-	e.traceEvent(t, "failed")
 	fmt.Fprintf(e.stderr, "task '%s' failed:\n%s", t.name, t.err.Report(e.opts.GoTrace))
 	if e.opts.OnFailure != nil {
 		e.opts.OnFailure(t.name, t.err)
@@ -432,7 +433,11 @@ func (e *Engine) runTask(t *Task) {
 	if e.tracer != nil {
 		start = e.clock.now()
 	}
+	e.wd.runStarted(t)
 	_, finished := t.worker.co.Resume(t)
+	if e.wd.flagged.Load() != 0 {
+		e.checkSlow(t, false)
+	}
 	if e.tracer != nil {
 		e.tracer.Run(t, start, e.clock.now())
 	}
@@ -461,12 +466,16 @@ func (e *Engine) preempt(th *starlark.Thread) {
 		return
 	}
 	t := x.Task
+	if e.wd.flagged.Load() != 0 {
+		e.checkSlow(t, true)
+	}
+	e.wd.runStarted(t) // a slice boundary: the task offered the loop
 	if e.clock.virtual {
 		// Computing takes virtual time too (deterministically, per slice),
 		// so timers and timeouts fire while a task is busy.
-		e.clock.vnow += virtualSlice
+		e.clock.advance(virtualSlice)
 	}
-	if e.ready.n > 0 || e.npost.Load() > 0 || (len(e.timers) > 0 && e.timers[0].when <= e.clock.now()) {
+	if e.ready.n > 0 || e.npost.Load() > 0 || e.host.polling || (len(e.timers) > 0 && e.timers[0].when <= e.clock.now()) {
 		e.makeReady(t)
 		x.Yield()
 	}
@@ -513,13 +522,21 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 			return nil
 		}
 		var tc <-chan time.Time
-		if len(e.timers) > 0 && !e.clock.virtual {
+		if len(e.timers) > 0 {
+			// On the virtual clock this is reached only while I/O or a host
+			// call is outstanding: time then passes at the real rate, so a
+			// timeout on a socket read, or a sleep beside a serving
+			// listener, still fires.
 			e.rtimer.Reset(e.timers[0].when - e.clock.now())
 			tc = e.rtimer.C
 		}
+		e.wd.idle()
 		select {
 		case <-e.wakeCh:
 		case <-tc:
+			if e.clock.virtual && len(e.timers) > 0 && e.timers[0].when > e.clock.vnow {
+				e.clock.vnow = e.timers[0].when
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -533,54 +550,6 @@ func (e *Engine) keptAlive() bool {
 		}
 	}
 	return false
-}
-
-// deadlock builds the error for "no task can ever run again" (SPEC 8).
-func (e *Engine) deadlock() error {
-	blocked := e.Tasks()
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d tasks blocked forever", len(blocked))
-	if len(blocked) == 1 {
-		b.Reset()
-		b.WriteString("1 task blocked forever")
-	}
-	for _, t := range blocked {
-		b.WriteString("\n")
-		b.WriteString(DescribeTask(t))
-	}
-	return &Error{Kind: KindDeadlock, Msg: b.String()}
-}
-
-// DescribeTask renders one task for dumps: name, state, what it waits on, stack.
-func DescribeTask(t *Task) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "  task '%s' (%s)", t.name, t.state)
-	if t.why != nil {
-		fmt.Fprintf(&b, ": %s", t.why.WaitingOn())
-	}
-	if t.spawnedAt != "" {
-		fmt.Fprintf(&b, "\n    spawned at %s", t.spawnedAt)
-	}
-	for _, fr := range StackOf(t) {
-		fmt.Fprintf(&b, "\n    %s", fr)
-	}
-	return b.String()
-}
-
-// StackOf returns a suspended task's script frames, innermost last, as
-// "file:line:col in function".
-func StackOf(t *Task) []string {
-	if t.thread == nil {
-		return nil
-	}
-	var out []string
-	for _, fr := range t.thread.CallStack() {
-		if fr.Pos.Line == 0 {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s in %s", fr.Pos, fr.Name))
-	}
-	return out
 }
 
 // acquireLoop makes the calling goroutine the loop's driver.
@@ -620,7 +589,14 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	}
 	var globals starlark.StringDict
 	body := starlark.NewBuiltin("<module>", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		g, err := starlark.ExecFileOptions(e.fileOpts, th, filename, src, e.predeclared)
+		// Not ExecFileOptions: it freezes the globals, and the main
+		// module's tasks (and host Calls) keep using them after the
+		// top level ends. Only load()ed modules are frozen (SPEC 7).
+		_, prog, err := starlark.SourceProgramOptions(e.fileOpts, filename, src, e.predeclared.Has)
+		if err != nil {
+			return nil, err
+		}
+		g, err := prog.Init(th, e.predeclared)
 		globals = g
 		return starlark.None, err
 	})
@@ -635,7 +611,7 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	if err == nil && main.err != nil && main.state == StateFailed {
 		err = main.err
 	}
-	return globals, err
+	return globals, hostErr(err) // text with the traceback (host.go)
 }
 
 // RunTask runs fn as a task named name (the REPL's foreground task, an
@@ -652,11 +628,24 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable,
 	return t, err
 }
 
+// RunUntilIdle drives the loop until every task has finished, as RunFile
+// does after the module: `coro test` runs a test function with RunTask,
+// then lets the tasks it left behind finish (or deadlock, or fail).
+func (e *Engine) RunUntilIdle(ctx context.Context) error {
+	if e.closed {
+		return Errorf(KindClosed, "engine is closed")
+	}
+	e.acquireLoop()
+	defer e.releaseLoop()
+	return e.drive(ctx, func() bool { return e.live == 0 })
+}
+
 // drive runs the loop until stop; on a cancelled ctx it cancels every task
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	e.running = true
 	defer func() { e.running = false }()
+	defer e.startDiag()()
 	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
 	if err != nil && ctx.Err() != nil {
 		e.cancelAll("cancelled")
@@ -682,11 +671,17 @@ func (e *Engine) cancelAll(reason string) {
 // Close cancels every task, lets their deferred functions run, and releases
 // every goroutine the engine made.
 func (e *Engine) Close() error {
-	e.acquireLoop()
+	if !e.loopMu.TryLock() {
+		// Another goroutine drives the loop (a Call, RunFile): cancel
+		// everything there, so that it ends and lets go (host.go).
+		e.Post(e.beginClose)
+		e.acquireLoop()
+	}
 	defer e.releaseLoop()
 	if e.closed {
 		return nil
 	}
+	e.host.closing = true
 	if e.live > 0 {
 		e.cancelAll("engine closed")
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)

@@ -39,7 +39,11 @@ type Error struct {
 	// Task and SpawnedAt name the task the error arose in, when known.
 	Task      string
 	SpawnedAt string
-	// GoStack holds Go frames, kept only for --go-trace.
+	// Spawns is the chain of spawns that led to Task, outermost first
+	// (main spawned a, a spawned b, ...); tracebacks show each site.
+	Spawns []SpawnSite
+	// GoStack holds Go frames, kept only for --go-trace: where a panic
+	// happened, or where coro made the error (see goStack in diag.go).
 	GoStack string
 	cause   error
 }
@@ -48,7 +52,7 @@ var _ starlark.HasAttrs = (*Error)(nil)
 
 // Errorf returns an Error of the given kind.
 func Errorf(kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), GoStack: goStack(1)}
 }
 
 // ValueError wraps an argument error (typically from starlark.UnpackArgs).
@@ -56,7 +60,7 @@ func ValueError(err error) *Error {
 	if e, ok := err.(*Error); ok {
 		return e
 	}
-	return &Error{Kind: KindValue, Msg: err.Error(), cause: err}
+	return &Error{Kind: KindValue, Msg: err.Error(), cause: err, GoStack: goStack(1)}
 }
 
 func (e *Error) Error() string { return e.Kind + ": " + e.Msg }
@@ -66,8 +70,11 @@ func (e *Error) Unwrap() error { return e.cause }
 func (e *Error) Traceback() string {
 	var b strings.Builder
 	b.WriteString("Traceback (most recent call last):\n")
-	if e.SpawnedAt != "" {
-		fmt.Fprintf(&b, "  %s: spawned task %q\n", e.SpawnedAt, e.Task)
+	for _, s := range e.Spawns {
+		fmt.Fprintf(&b, "  %s: task '%s' spawned task '%s'\n", s.At, s.By, s.Task)
+	}
+	if len(e.Spawns) == 0 && e.SpawnedAt != "" {
+		fmt.Fprintf(&b, "  %s: spawned task '%s'\n", e.SpawnedAt, e.Task)
 	}
 	for _, fr := range e.Stack {
 		if fr.Pos.Line == 0 {
@@ -124,7 +131,7 @@ func ToError(err error) *Error {
 	if hasEval {
 		msg := evalErr.Msg
 		msg = strings.TrimPrefix(msg, "fail: ")
-		return &Error{Kind: KindError, Msg: msg, Stack: evalErr.CallStack, cause: err}
+		return &Error{Kind: KindError, Msg: msg, Stack: evalErr.CallStack, cause: err, GoStack: goStack(1)}
 	}
 	var synErr syntax.Error
 	if errors.As(err, &synErr) {
@@ -134,7 +141,7 @@ func ToError(err error) *Error {
 	if errors.As(err, &resErrs) {
 		return &Error{Kind: KindError, Msg: resErrs.Error(), cause: err}
 	}
-	return &Error{Kind: KindError, Msg: err.Error(), cause: err}
+	return &Error{Kind: KindError, Msg: err.Error(), cause: err, GoStack: goStack(1)}
 }
 
 // IsSyntaxError reports whether err is a scanner, parser or resolver error

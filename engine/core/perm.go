@@ -1,6 +1,7 @@
 package core
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -48,14 +49,24 @@ func (e *Engine) CheckWrite(fn, path string) error {
 	return Errorf(KindPermission, "%s: writing %s denied (allow with --allow-write=PATH, or Permissions.Write)", fn, path)
 }
 
+// pathAllowed reports whether path lies under one of the allowed paths.
+// Symbolic links are resolved on both sides first, and ".." is taken the
+// way the kernel takes it (after the link before it), so a link inside an
+// allowed directory cannot lead outside it. Not caught: a link swapped in
+// between the check and the use.
 func pathAllowed(allowed []string, path string) bool {
-	abs, err := filepath.Abs(path)
-	if err != nil {
+	for _, a := range allowed {
+		if a == "/" {
+			return true // no need to resolve anything
+		}
+	}
+	abs, ok := resolvePath(path)
+	if !ok {
 		return false
 	}
 	for _, a := range allowed {
-		aa, err := filepath.Abs(a)
-		if err != nil {
+		aa, ok := resolvePath(a)
+		if !ok {
 			continue
 		}
 		if aa == "/" || abs == aa || strings.HasPrefix(abs, aa+string(filepath.Separator)) {
@@ -63,4 +74,29 @@ func pathAllowed(allowed []string, path string) bool {
 		}
 	}
 	return false
+}
+
+// resolvePath makes path absolute and resolves the symbolic links of its
+// longest existing prefix; the rest (a file about to be created does not
+// exist yet, but its directory does) is appended as it is.
+func resolvePath(path string) (string, bool) {
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", false
+		}
+		path = wd + string(filepath.Separator) + path // not Join: no lexical ".."
+	}
+	rest := ""
+	for dir := path; ; {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest), true
+		}
+		i := strings.LastIndexByte(dir, filepath.Separator)
+		if i <= 0 {
+			return filepath.Clean(path), true
+		}
+		rest = filepath.Join(dir[i+1:], rest)
+		dir = dir[:i]
+	}
 }

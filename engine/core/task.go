@@ -125,6 +125,7 @@ type worker struct {
 
 func newWorker() *worker {
 	return &worker{co: coroutine.New(func(c *coroutine.Coroutine[*Task, bool], t *Task) bool {
+		growStack()
 		for t != nil {
 			t.run()
 			t = c.Suspend(true) // finished; wait for the next task (nil: retire)
@@ -177,24 +178,39 @@ func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwar
 		}
 	}()
 	v, err = starlark.Call(th, fn, args, kwargs)
-	if err != nil {
-		if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected != nil {
-			inj := x.Task.injected
-			x.Task.injected = nil
-			th.Uncancel()
-			ce := *inj
-			ce.Stack = ToError(err).Stack
-			return nil, &ce
+	if err == nil {
+		// A builtin fn that iterates (list(g), sorted(ch)) may have had
+		// an error raised into th (Exec.Raise) that no later step of fn
+		// noticed: it is fn's failure.
+		x := ExecOf(th)
+		if x == nil || x.Task == nil || x.Task.injected == nil {
+			return v, nil
 		}
-		ce := ToError(err)
-		if ce.Task == "" && th.CallStackDepth() == 0 {
-			if x := ExecOf(th); x != nil && x.Task != nil {
-				ce.Task, ce.SpawnedAt = x.Task.name, x.Task.spawnedAt
-			}
-		}
-		return nil, ce
+		inj := x.Task.injected
+		x.Task.injected = nil
+		th.Uncancel()
+		ce := *inj
+		ce.Stack = append(th.CallStack(), inj.Stack...)
+		return nil, &ce
 	}
-	return v, nil
+	if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected != nil {
+		inj := x.Task.injected
+		x.Task.injected = nil
+		th.Uncancel()
+		ce := *inj
+		// An error raised out of a generator body (Exec.Raise from a
+		// for loop over it) carries the body's frames: they go below
+		// the frames of the thread that noticed it.
+		ce.Stack = append(ToError(err).Stack, inj.Stack...)
+		return nil, &ce
+	}
+	ce := ToError(err)
+	if ce.Task == "" && th.CallStackDepth() == 0 {
+		if x := ExecOf(th); x != nil && x.Task != nil {
+			x.Task.setOrigin(ce)
+		}
+	}
+	return nil, ce
 }
 
 // runDefers runs the deferred calls in *list, last first, shielded from
@@ -291,9 +307,7 @@ func (t *Task) finish(v starlark.Value, err error) {
 	e := t.eng
 	if err != nil {
 		ce := ToError(err)
-		if ce.Task == "" {
-			ce.Task, ce.SpawnedAt = t.name, t.spawnedAt
-		}
+		t.setOrigin(ce)
 		t.err = ce
 		if ce.Kind == KindCancelled && t.cancelled {
 			t.state = StateCancelled

@@ -2,6 +2,7 @@ package core
 
 import (
 	"container/heap"
+	"math"
 	"time"
 )
 
@@ -63,8 +64,23 @@ func (c *clock) now() time.Duration {
 // wall returns the wall-clock time corresponding to the engine's now.
 func (c *clock) wall() time.Time { return c.start.Add(c.now()) }
 
-// addTimer schedules fn to run on the loop at (engine) time when.
+// advance moves the virtual clock d forward, saturating at the end of
+// time (a sleep(1e300) jumps it there) rather than wrapping negative.
+func (c *clock) advance(d time.Duration) {
+	if c.vnow > math.MaxInt64-d {
+		c.vnow = math.MaxInt64
+		return
+	}
+	c.vnow += d
+}
+
+// addTimer schedules fn to run on the loop at (engine) time when. A
+// deadline that overflowed (now plus a saturated duration) means "never
+// before anything else".
 func (e *Engine) addTimer(when time.Duration, fn func()) *timer {
+	if when < 0 {
+		when = math.MaxInt64
+	}
 	e.timerSeq++
 	t := &timer{when: when, seq: e.timerSeq, fn: fn}
 	heap.Push(&e.timers, t)
@@ -106,7 +122,12 @@ func (e *Engine) strongTimerPending() bool {
 	return false
 }
 
-// Seconds converts a duration to engine seconds.
+// durationOf converts seconds to a duration, saturating at the largest one:
+// converting an out-of-range float to an integer is undefined in Go, and
+// on amd64 it yields a negative number, which made sleep(1e12) return at once.
 func durationOf(seconds float64) time.Duration {
+	if seconds >= float64(math.MaxInt64)/float64(time.Second) {
+		return math.MaxInt64
+	}
 	return time.Duration(seconds * float64(time.Second))
 }

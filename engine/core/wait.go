@@ -32,8 +32,8 @@ type Waiter struct {
 func NewWaiter(t *Task) *Waiter { return &Waiter{task: t, Index: -1} }
 
 // Fired reports whether the waiter has an outcome.
-func (w *Waiter) Fired() bool                  { return w.fired }
-func (w *Waiter) Accepts(int) bool             { return !w.fired }
+func (w *Waiter) Fired() bool      { return w.fired }
+func (w *Waiter) Accepts(int) bool { return !w.fired }
 func (w *Waiter) Complete(index int, v starlark.Value, err error) {
 	if w.fired {
 		return
@@ -91,6 +91,7 @@ type Exec struct {
 	Task   *Task
 	Yield  func()
 	Defers *[]Deferred
+	thread *starlark.Thread // set by SetExec; Raise cancels it
 }
 
 const execKey = "coro.exec"
@@ -103,7 +104,32 @@ func ExecOf(thread *starlark.Thread) *Exec {
 }
 
 // SetExec attaches x to thread; it must be called before the thread runs.
-func SetExec(thread *starlark.Thread, x *Exec) { thread.SetLocal(execKey, x) }
+func SetExec(thread *starlark.Thread, x *Exec) {
+	thread.SetLocal(execKey, x)
+	x.thread = thread
+}
+
+// Raise makes x's thread fail with err at its next step, as if the
+// running builtin had returned it. It is for code that waits but cannot
+// return an error, such as a starlark.Iterator's Next (for v in ch).
+func (x *Exec) Raise(err *Error) {
+	if x.thread == nil || x.Task == nil || x.Task.injected != nil {
+		return
+	}
+	x.Task.injected = err
+	x.thread.Cancel(err.Error())
+}
+
+// Checkpoint returns the error a wait of x's task would fail with now
+// (cancelled, an expired timeout() scope), or nil. Operations that may
+// complete without waiting (a free lock, a channel with room) call it
+// first, so that a cancelled task fails them as it fails every wait.
+func (x *Exec) Checkpoint() error {
+	if err := x.Task.interruption(); err != nil {
+		return err
+	}
+	return nil
+}
 
 // TaskOf returns the task that thread runs for, or an error naming fn when
 // called where no task runs (a parallel worker, a foreign thread).

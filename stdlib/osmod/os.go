@@ -1,4 +1,5 @@
-// Package osmod is the script module `os`: arguments, environment, exit.
+// Package osmod is the script module `os`: arguments, environment, exit
+// and signals.
 package osmod
 
 import (
@@ -18,9 +19,10 @@ func Module(args []string) *starlarkstruct.Module {
 	argv := starlark.NewList(list)
 	argv.Freeze()
 	return &starlarkstruct.Module{Name: "os", Members: starlark.StringDict{
-		"args": argv,
-		"env":  starlark.NewBuiltin("os.env", env),
-		"exit": starlark.NewBuiltin("os.exit", exit),
+		"args":   argv,
+		"env":    starlark.NewBuiltin("os.env", env),
+		"exit":   starlark.NewBuiltin("os.exit", exit),
+		"signal": starlark.NewBuiltin("os.signal", osSignal),
 	}}
 }
 
@@ -47,6 +49,10 @@ func exit(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	code := 0
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "code?", &code); err != nil {
 		return nil, core.ValueError(err)
+	}
+	if code < 0 || code > 255 {
+		// A process status is one byte: 256 would silently read as 0.
+		return nil, core.Errorf(core.KindValue, "%s: code must be in 0..255, got %d", b.Name(), code)
 	}
 	x, err := core.TaskOf(th, b.Name())
 	if err != nil {

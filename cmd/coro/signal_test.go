@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+	buildDir  string
+)
+
+// buildCoro builds the command once per test run.
+func buildCoro(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "coro-bin-")
+		if buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(buildDir, "coro")
+		var out []byte
+		out, buildErr = exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if buildErr != nil {
+			buildErr = fmt.Errorf("%v\n%s", buildErr, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// startCoro starts the built command with args and returns it with a
+// scanner over its stdout; the process is killed when the test ends.
+func startCoro(t *testing.T, args ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(buildCoro(t), args...)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(stdout)
+}
+
+// expectLine reads the next line of sc and checks it is want.
+func expectLine(t *testing.T, sc *bufio.Scanner, want string) {
+	t.Helper()
+	require.True(t, sc.Scan(), "waiting for %q", want)
+	require.Equal(t, want, sc.Text())
+}
+
+// TestSignalsReachTheBinary drives a real coro process with real signals:
+// while the script holds SIGHUP and SIGINT with os.signal, each delivery
+// reaches its channel; once it closed the HUP channel, the next SIGHUP
+// ends the process the default way; SIGINT with no channel open cancels
+// the run and exits 130 after deferred functions ran.
+func TestSignalsReachTheBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	script := filepath.Join(t.TempDir(), "sig.star")
+	require.NoError(t, os.WriteFile(script, []byte(`
+mode = os.args[0]
+if mode == "hup":
+    hups = os.signal("HUP")
+    print("ready")
+    print("got", hups.recv())
+    hups.close()
+    print("closed")
+    sleep(30)
+else:
+    defer(print, "cleanup ran")
+    print("ready")
+    sleep(30)
+`), 0o644))
+
+	start := func(mode string) (*exec.Cmd, *bufio.Scanner) { return startCoro(t, script, mode) }
+	expect := func(sc *bufio.Scanner, want string) { t.Helper(); expectLine(t, sc, want) }
+
+	cmd, sc := start("hup")
+	expect(sc, "ready")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	expect(sc, "got HUP")
+	expect(sc, "closed")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	ws := ee.Sys().(syscall.WaitStatus)
+	assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGHUP, "status %v", ws)
+
+	cmd, sc = start("int")
+	expect(sc, "ready")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	expect(sc, "cleanup ran")
+	err = cmd.Wait()
+	require.True(t, errors.As(err, &ee), "%v", err)
+	assert.Equal(t, 130, ee.ExitCode())
+}
+
+// TestConfigWatchExample runs scripts/config_watch.star for real on a
+// config file that this test replaces, then stops it with Ctrl-C (SIGINT),
+// which the script takes over with os.signal to shut down cleanly.
+func TestConfigWatchExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "app.json")
+	deploy := func(text string) {
+		require.NoError(t, os.WriteFile(conf+".new", []byte(text), 0o644))
+		require.NoError(t, os.Rename(conf+".new", conf))
+	}
+	deploy(`{"version": 1, "greeting": "hi"}`)
+	cmd, sc := startCoro(t, "../../scripts/config_watch.star", conf)
+	expectLine(t, sc, "worker-1: hi (version 1)")
+	expectLine(t, sc, "worker-2: hi (version 1)")
+
+	deploy(`{"version": 2, "greeting": "hey"}`)
+	expectLine(t, sc, "watcher: loaded version 2")
+	expectLine(t, sc, "worker-1: hey (version 2)")
+	expectLine(t, sc, "worker-2: hey (version 2)")
+
+	deploy(`[1, 2]`)
+	expectLine(t, sc, "watcher: rejected a bad config (error); keeping version 2")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	expectLine(t, sc, "stopped")
+	require.NoError(t, cmd.Wait())
+}

@@ -1,0 +1,142 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/corolang/coro/engine"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
+)
+
+func TestAsyncBuiltinDoesNotStallOtherTasks(t *testing.T) {
+	// query blocks its goroutine until another task calls release(): if
+	// the Go function held the loop, release() could never run.
+	gate := make(chan struct{})
+	query := engine.AsyncBuiltin("query", func(ctx context.Context, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return starlark.String("rows for " + args[0].String()), nil
+	})
+	eng, out := newEngine(t, engine.Options{Globals: starlark.StringDict{
+		"query":   query,
+		"release": signal("release", gate),
+	}})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+def other():
+    for i in range(3):
+        print("other task runs", i)
+        sleep(0)
+    release()
+spawn(other)
+rows = query("users")
+`)
+	require.NoError(t, err)
+	assert.Equal(t, starlark.String(`rows for "users"`), g["rows"])
+	assert.Equal(t, "other task runs 0\nother task runs 1\nother task runs 2\n", out.String())
+}
+
+func TestAsyncBuiltinErrors(t *testing.T) {
+	fails := func(err error) *starlark.Builtin {
+		return engine.AsyncBuiltin("lookup", func(context.Context, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			return nil, err
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		fn   *starlark.Builtin
+		kind string
+		msg  string
+	}{
+		{"kind kept", fails(engine.Errorf(engine.KindNotFound, "user 7")), "not_found", "lookup: user 7"},
+		{"wrapped kind kept", fails(fmt.Errorf("db: %w", engine.Errorf(engine.KindRefused, "no route"))), "refused", "lookup: db: refused: no route"},
+		{"canceled", fails(context.Canceled), "cancelled", "lookup: context canceled"},
+		{"deadline", fails(fmt.Errorf("query: %w", context.DeadlineExceeded)), "timeout", "lookup: query: context deadline exceeded"},
+		{"plain", fails(errors.New("disk on fire")), "error", "lookup: disk on fire"},
+		{"panic", engine.AsyncBuiltin("lookup", func(context.Context, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			panic("oops")
+		}), "error", "lookup: panic: oops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"lookup": tc.fn}})
+			g, err := eng.Exec(testCtx(t), "main.star", `
+r = catch(lookup)
+kind, msg = r.error.kind, r.error.message
+`)
+			require.NoError(t, err)
+			assert.Equal(t, starlark.String(tc.kind), g["kind"])
+			assert.Equal(t, starlark.String(tc.kind+": "+tc.msg), g["msg"])
+		})
+	}
+}
+
+func TestAsyncBuiltinCancelledWithItsTask(t *testing.T) {
+	// The Go function learns through ctx that the task no longer waits:
+	// by cancel() and by an expired timeout().
+	seen := make(chan error, 2)
+	block := engine.AsyncBuiltin("block", func(ctx context.Context, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		<-ctx.Done()
+		seen <- ctx.Err()
+		return nil, ctx.Err()
+	})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"block": block}})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+t = spawn(block)
+sleep(0)
+t.cancel()
+r1 = catch(t.wait)
+r2 = catch(timeout, 0.01, block)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `cancelled: cancelled`, mustAttr(t, g["r1"], "error").String())
+	assert.Equal(t, `timeout: deadline of 0.01s exceeded`, mustAttr(t, g["r2"], "error").String())
+	assert.ErrorIs(t, <-seen, context.Canceled)
+	assert.ErrorIs(t, <-seen, context.Canceled)
+}
+
+func TestAsyncBuiltinGetsCopiesOfMutableArgs(t *testing.T) {
+	got := make(chan starlark.Value, 1)
+	gate := make(chan struct{})
+	keep := engine.AsyncBuiltin("keep", func(_ context.Context, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		<-gate
+		got <- starlark.Tuple{args[0], kwargs[0][1]}
+		return starlark.None, nil
+	})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"keep": keep, "release": signal("release", gate)}})
+	_, err := eng.Exec(testCtx(t), "main.star", `
+items = [1, [2]]
+opts = {"a": 1}
+def mutate():
+    items.append(3)
+    items[1].append(4)
+    opts["b"] = 2
+    release()
+spawn(mutate)
+keep(items, opts=opts)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `([1, [2]], {"a": 1})`, (<-got).String(), "changes made while the Go function ran are not seen by it")
+}
+
+func TestAsyncBuiltinOutsideTask(t *testing.T) {
+	b := engine.AsyncBuiltin("query", func(context.Context, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.None, nil
+	})
+	_, err := starlark.Call(&starlark.Thread{}, b, nil, nil)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindValue, ce.Kind)
+}
+
+func mustAttr(t *testing.T, v starlark.Value, name string) starlark.Value {
+	t.Helper()
+	a, err := v.(starlark.HasAttrs).Attr(name)
+	require.NoError(t, err)
+	return a
+}

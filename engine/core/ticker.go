@@ -1,0 +1,53 @@
+package core
+
+import (
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// NewTicker returns a channel that receives 1, 2, 3, ... every d (tick n
+// is due at start + n*d, so ticks do not drift). Like Go's time.Ticker it
+// buffers one tick and drops ticks a slow receiver has not taken: the
+// numbers count ticks since the start, so a gap shows how many were
+// missed. Closing the channel stops the ticker. Its timer is weak: a
+// ticker nobody waits on does not keep the run alive (SPEC 1).
+func (e *Engine) NewTicker(d time.Duration) *Channel {
+	c := e.NewChannel(1)
+	start := e.clock.now()
+	n := 0
+	keep := c.recvq.waiting // the timer matters only while a receiver waits
+	var tm *timer
+	var tick func()
+	tick = func() {
+		n++
+		c.TrySend(starlark.MakeInt(n)) // full: this tick is dropped
+		tm = e.addTimer(start+time.Duration(n+1)*d, tick)
+		tm.keep = keep
+	}
+	tm = e.addTimer(start+d, tick)
+	tm.keep = keep
+	c.OnClose(func() { e.stopTimer(tm) })
+	return c
+}
+
+// builtinTicker is ticker(seconds).
+func builtinTicker(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var secs starlark.Value
+	if err := starlark.UnpackArgs("ticker", args, kwargs, "seconds", &secs); err != nil {
+		return nil, ValueError(err)
+	}
+	s, err := secondsArg("ticker", "seconds", secs)
+	if err != nil {
+		return nil, err
+	}
+	d := durationOf(s)
+	if d <= 0 {
+		return nil, Errorf(KindValue, "ticker: seconds must be > 0, got %s", secs.String())
+	}
+	x, err := TaskOf(th, "ticker")
+	if err != nil {
+		return nil, err
+	}
+	return x.Task.eng.NewTicker(d), nil
+}

@@ -1,0 +1,51 @@
+package engine_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEmbedFromSeparateModule builds and runs testdata/embedapp, a module
+// of its own that requires coro through a replace, as an application
+// outside this repository would. It runs from a copy, so that the build
+// never edits the tree: the replace paths become absolute, and go.sum is
+// the repository's. It needs no network: the module cache holds the deps.
+func TestEmbedFromSeparateModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a separate module")
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			t.Skip("the go command is not available: cannot build testdata/embedapp")
+		}
+	}
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	mod, err := os.ReadFile(filepath.Join("testdata", "embedapp", "go.mod"))
+	require.NoError(t, err)
+	mod = []byte(strings.ReplaceAll(string(mod), "=> ../../..", "=> "+root))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), mod, 0o644))
+	for from, to := range map[string]string{
+		filepath.Join("testdata", "embedapp", "main.go"): "main.go",
+		filepath.Join(root, "go.sum"):                    "go.sum",
+	} {
+		b, err := os.ReadFile(from)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, to), b, 0o644))
+	}
+	cmd := exec.Command(gobin, "run", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "module loaded\ncompute(4) = [0, 2, 4, 6]\nkind: true error: on purpose\n", string(out))
+}

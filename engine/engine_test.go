@@ -1,0 +1,573 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/engine"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
+	"go.uber.org/goleak"
+)
+
+// syncBuffer is an io.Writer safe to read while the engine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newEngine returns an engine writing to a buffer, closed (and checked
+// for leftover goroutines) when the test ends.
+func newEngine(t *testing.T, opts engine.Options) (*engine.Engine, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	if opts.Stdout == nil {
+		opts.Stdout = out
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = out
+	}
+	eng, err := engine.New(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { eng.Close() })
+	return eng, out
+}
+
+// signal returns a builtin that closes ch when a script calls it: tests
+// learn that a script reached a point without sleeping.
+func signal(name string, ch chan struct{}) *starlark.Builtin {
+	var once sync.Once
+	return starlark.NewBuiltin(name, func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		once.Do(func() { close(ch) })
+		return starlark.None, nil
+	})
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestExecReturnsGlobals(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+x = 40 + 2
+def f():
+    sleep(0)
+    return "done"
+t = spawn(f)
+print("module ran")
+`)
+	require.NoError(t, err)
+	assert.Equal(t, starlark.MakeInt(42), g["x"])
+	task := g["t"].(starlark.HasAttrs)
+	state, _ := task.Attr("state")
+	assert.Equal(t, starlark.String("done"), state, "Exec runs the loop until every task has finished")
+	assert.Equal(t, "module ran\n", out.String())
+}
+
+func TestRunFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.star")
+	require.NoError(t, os.WriteFile(path, []byte(`load("lib.star", "double")`+"\nresult = double(21)\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.star"), []byte("def double(n):\n    return 2 * n\n"), 0o644))
+	eng, _ := newEngine(t, engine.Options{})
+	g, err := eng.RunFile(testCtx(t), path)
+	require.NoError(t, err)
+	assert.Equal(t, starlark.MakeInt(42), g["result"])
+
+	_, err = eng.RunFile(testCtx(t), filepath.Join(dir, "missing.star"))
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindNotFound, ce.Kind)
+}
+
+func TestScriptErrorsAreGoErrors(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	_, err := eng.Exec(testCtx(t), "main.star", `
+def inner():
+    fail("boom")
+def outer():
+    inner()
+outer()
+`)
+	require.Error(t, err)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindError, ce.Kind)
+	text := err.Error()
+	assert.True(t, strings.HasPrefix(text, "error: boom\nTraceback (most recent call last):\n"), text)
+	assert.Contains(t, text, "main.star:6:6: in <toplevel>")
+	assert.Contains(t, text, "main.star:3:9: in inner")
+	assert.Empty(t, out.String(), "a failed main module is returned, not reported")
+
+	// A value error from a builtin keeps its kind.
+	_, err = eng.Exec(testCtx(t), "bad.star", `sleep("x")`)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindValue, ce.Kind)
+	assert.Contains(t, err.Error(), "value: sleep: for parameter seconds: got string, want int or float")
+	assert.Contains(t, err.Error(), "bad.star:1:6: in <toplevel>")
+}
+
+func TestExecCancelRunsDeferred(t *testing.T) {
+	started := make(chan struct{})
+	eng, out := newEngine(t, engine.Options{Globals: starlark.StringDict{"started": signal("started", started)}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := eng.Exec(ctx, "main.star", `
+def worker(n):
+    defer(print, "worker", n, "cleaned up")
+    sleep(3600)
+for i in range(3):
+    spawn(worker, i)
+defer(print, "main cleaned up")
+started()
+sleep(3600)
+`)
+		errc <- err
+	}()
+	<-started
+	cancel()
+	err := <-errc
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.ErrorIs(t, err, context.Canceled)
+	// Every deferred function has run by the time Exec returns.
+	for _, line := range []string{"main cleaned up", "worker 0 cleaned up", "worker 1 cleaned up", "worker 2 cleaned up"} {
+		assert.Contains(t, out.String(), line+"\n")
+	}
+	infos, err := eng.TaskInfos()
+	require.NoError(t, err)
+	assert.Empty(t, infos)
+}
+
+func TestOptions(t *testing.T) {
+	t.Run("modules", func(t *testing.T) {
+		eng, _ := newEngine(t, engine.Options{Modules: map[string]starlark.StringDict{
+			"config": {"port": starlark.MakeInt(8080)},
+		}})
+		g, err := eng.Exec(testCtx(t), "main.star", `load("config", "port")`+"\np = port + 1\n")
+		require.NoError(t, err)
+		assert.Equal(t, starlark.MakeInt(8081), g["p"])
+	})
+	t.Run("globals", func(t *testing.T) {
+		eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"greeting": starlark.String("hi")}})
+		g, err := eng.Exec(testCtx(t), "main.star", `x = greeting + "!"`)
+		require.NoError(t, err)
+		assert.Equal(t, starlark.String("hi!"), g["x"])
+	})
+	t.Run("deny by default", func(t *testing.T) {
+		eng, _ := newEngine(t, engine.Options{})
+		_, err := eng.Exec(testCtx(t), "main.star", `os.env("HOME")`)
+		var ce *engine.Error
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, engine.KindPermission, ce.Kind)
+		assert.Contains(t, ce.Msg, "Permissions.Env")
+
+		eng2, _ := newEngine(t, engine.Options{Permissions: engine.Permissions{Env: true}})
+		_, err = eng2.Exec(testCtx(t), "main.star", `os.env("HOME")`)
+		assert.NoError(t, err)
+	})
+	t.Run("step limit", func(t *testing.T) {
+		eng, _ := newEngine(t, engine.Options{MaxSteps: 50000, TimeSlice: 1000})
+		_, err := eng.Exec(testCtx(t), "main.star", "while True:\n    pass\n")
+		var ce *engine.Error
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, engine.KindError, ce.Kind)
+		assert.Contains(t, ce.Msg, "step limit of 50000 exceeded")
+	})
+	t.Run("virtual time", func(t *testing.T) {
+		eng, _ := newEngine(t, engine.Options{VirtualTime: true})
+		g, err := eng.Exec(testCtx(t), "main.star", "t0 = time.monotonic()\nsleep(3600)\nelapsed = time.monotonic() - t0\n")
+		require.NoError(t, err)
+		assert.Equal(t, starlark.Float(3600), g["elapsed"])
+	})
+}
+
+func TestOnFailure(t *testing.T) {
+	type failure struct{ task, kind, msg string }
+	var got []failure
+	eng, out := newEngine(t, engine.Options{OnFailure: func(task string, err *engine.Error) {
+		got = append(got, failure{task, err.Kind, err.Msg})
+	}})
+	_, err := eng.Exec(testCtx(t), "main.star", `
+def bad():
+    fail("nobody waits for me")
+def fine():
+    return 1
+def cancelled():
+    sleep(10)
+spawn(bad, name="bad")
+spawn(fine, name="fine")
+c = spawn(cancelled)
+sleep(0)
+c.cancel()
+`)
+	require.NoError(t, err, "a failed background task does not fail the run")
+	assert.Equal(t, []failure{{"bad", "error", "nobody waits for me"}}, got, "only the unwatched failure, not the cancelled task")
+	assert.Contains(t, out.String(), "task 'bad' failed:")
+	assert.Equal(t, 1, eng.Unhandled)
+}
+
+func TestCallFromManyGoroutines(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+calls = {"n": 0}
+def add(a, b):
+    sleep(0)                # let the other calls interleave
+    calls["n"] += 1
+    return a + b
+def count():
+    return calls["n"]
+`)
+	require.NoError(t, err)
+	const goroutines, each = 20, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for i := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				v, err := eng.Call(testCtx(t), g["add"], starlark.MakeInt(i), starlark.MakeInt(j))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if v != starlark.MakeInt(i+j) {
+					errs <- fmt.Errorf("add(%d, %d) = %v", i, j, v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	n, err := eng.Call(testCtx(t), g["count"])
+	require.NoError(t, err)
+	assert.Equal(t, starlark.MakeInt(goroutines*each), n)
+}
+
+func TestCallWhileExecDrives(t *testing.T) {
+	// The main module waits on the host (an AsyncBuiltin) while a Call
+	// comes in: the Call is posted to Exec's loop, which runs it.
+	fns := make(chan starlark.Value, 1)
+	register := starlark.NewBuiltin("register", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		fns <- args[0]
+		return starlark.None, nil
+	})
+	release := make(chan struct{})
+	hostWait := engine.AsyncBuiltin("host_wait", func(ctx context.Context, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		<-release
+		return starlark.None, nil
+	})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"register": register, "host_wait": hostWait}})
+	errc := make(chan error, 1)
+	var g starlark.StringDict
+	go func() {
+		var err error
+		g, err = eng.Exec(testCtx(t), "main.star", `
+got = []
+def record(v):
+    got.append(v)
+    sleep(0)
+    return len(got)
+register(record)
+host_wait()
+`)
+		errc <- err
+	}()
+	fn := <-fns
+	for i := range 3 {
+		v, err := eng.Call(testCtx(t), fn, starlark.String(fmt.Sprint("call ", i)))
+		require.NoError(t, err)
+		assert.Equal(t, starlark.MakeInt(i+1), v)
+	}
+	close(release)
+	require.NoError(t, <-errc)
+	assert.Equal(t, `["call 0", "call 1", "call 2"]`, g["got"].String())
+}
+
+func TestBackgroundTasksProgressWhileCallDrives(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{VirtualTime: true})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+result = future()
+def background():
+    for i in range(3):
+        sleep(1)
+        print("tick", i)
+    result.set("background finished")
+def waiter():
+    return result.wait()
+`)
+	require.NoError(t, err)
+	require.NoError(t, eng.Start("background", g["background"]))
+	v, err := eng.Call(testCtx(t), g["waiter"])
+	require.NoError(t, err)
+	assert.Equal(t, starlark.String("background finished"), v)
+	assert.Equal(t, "tick 0\ntick 1\ntick 2\n", out.String())
+}
+
+func TestCallErrors(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	g, err := eng.Exec(testCtx(t), "main.star", "def f(x):\n    return 10 // x\n")
+	require.NoError(t, err)
+
+	_, err = eng.Call(testCtx(t), g["f"], starlark.MakeInt(0))
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindError, ce.Kind)
+	assert.Contains(t, err.Error(), "floored division by zero")
+	assert.Contains(t, err.Error(), "main.star:2:15: in f")
+	assert.Empty(t, out.String(), "the caller gets the failure: it is not reported as unhandled")
+	assert.Zero(t, eng.Unhandled)
+
+	_, err = eng.Call(testCtx(t), starlark.MakeInt(3))
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindValue, ce.Kind)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = eng.Call(ctx, g["f"], starlark.MakeInt(1))
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+}
+
+func TestCallCancel(t *testing.T) {
+	started := make(chan struct{})
+	eng, out := newEngine(t, engine.Options{Globals: starlark.StringDict{"started": signal("started", started)}})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+def slow():
+    defer(print, "slow cleaned up")
+    started()
+    sleep(3600)
+    return "never"
+`)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	_, err = eng.Call(ctx, g["slow"])
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, "slow cleaned up\n", out.String(), "the deferred function ran before Call returned")
+}
+
+func TestCloseWithTasksWaiting(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	out := &syncBuffer{}
+	started := make(chan struct{})
+	eng, err := engine.New(engine.Options{Stdout: out, Stderr: out, Globals: starlark.StringDict{"started": signal("started", started)}})
+	require.NoError(t, err)
+	g, err := eng.Exec(testCtx(t), "main.star", `
+f = future()
+def waiter(n):
+    defer(print, "waiter", n, "cleaned up")
+    f.wait()
+def blocked_call():
+    defer(print, "call cleaned up")
+    started()
+    f.wait()
+`)
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, eng.Start(fmt.Sprintf("waiter-%d", i), g["waiter"], starlark.MakeInt(i)))
+	}
+	_, err = eng.Poll(0)
+	require.NoError(t, err)
+	infos, err := eng.TaskInfos()
+	require.NoError(t, err)
+	require.Len(t, infos, 3)
+
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := eng.Call(context.Background(), g["blocked_call"])
+		callErr <- err
+	}()
+	<-started
+	require.NoError(t, eng.Close())
+	err = <-callErr
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	for _, line := range []string{"waiter 0 cleaned up", "waiter 1 cleaned up", "waiter 2 cleaned up", "call cleaned up"} {
+		assert.Contains(t, out.String(), line+"\n")
+	}
+
+	// A closed engine refuses work.
+	_, err = eng.Call(context.Background(), g["waiter"], starlark.MakeInt(9))
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindClosed, ce.Kind)
+	_, err = eng.Poll(0)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindClosed, ce.Kind)
+	_, err = eng.Exec(context.Background(), "x.star", "pass")
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindClosed, ce.Kind)
+	assert.NoError(t, eng.Close(), "Close is idempotent")
+}
+
+func TestPollHostDriven(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{VirtualTime: true})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+def animate(frames):
+    for i in range(frames):
+        print("frame", i)
+        sleep(1 / 60)
+    return "finished"
+`)
+	require.NoError(t, err)
+	require.NoError(t, eng.Start("animation", g["animate"], starlark.MakeInt(3)))
+
+	// One pass runs the task once: it prints and then sleeps.
+	ran, err := eng.Poll(0)
+	require.NoError(t, err)
+	assert.Equal(t, 1, ran)
+	assert.Equal(t, "frame 0\n", out.String())
+	infos, err := eng.TaskInfos()
+	require.NoError(t, err)
+	require.Len(t, infos, 1)
+	assert.Equal(t, "animation", infos[0].Name)
+	assert.Equal(t, "waiting", infos[0].State)
+	assert.Contains(t, infos[0].WaitingOn, "sleep until")
+	assert.Equal(t, []string{"main.star:5:14 in animate"}, infos[0].Stack)
+
+	// The host's frames: each Poll moves the virtual clock to the next
+	// timer and runs the task once more.
+	for range 10 {
+		if infos, _ := eng.TaskInfos(); len(infos) == 0 {
+			break
+		}
+		_, err := eng.Poll(0)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "frame 0\nframe 1\nframe 2\n", out.String())
+	ran, err = eng.Poll(time.Second)
+	require.NoError(t, err)
+	assert.Zero(t, ran, "nothing left to run: Poll returns at once")
+}
+
+func TestPollBudgetBoundsWork(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{TimeSlice: 100})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+def spin():
+    while True:
+        pass
+`)
+	require.NoError(t, err)
+	require.NoError(t, eng.Start("spin", g["spin"]))
+	// A task that never waits: Poll still returns, after at least one turn.
+	ran, err := eng.Poll(time.Millisecond)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, ran, 1)
+	ran, err = eng.Poll(0)
+	require.NoError(t, err)
+	assert.Equal(t, 1, ran, "budget 0 is a single pass")
+}
+
+func TestTwoEnginesAreIndependent(t *testing.T) {
+	const src = `
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+shared = []
+def work(tag):
+    for i in range(20):
+        shared.append(tag)
+        sleep(0)
+    return fib(15)
+`
+	var wg sync.WaitGroup
+	for e := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			eng, out := newEngine(t, engine.Options{Seed: uint64(e + 1)})
+			g, err := eng.Exec(testCtx(t), "main.star", src+fmt.Sprintf("name = 'engine-%d'\n", e))
+			if !assert.NoError(t, err) {
+				return
+			}
+			var inner sync.WaitGroup
+			for i := range 4 {
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					v, err := eng.Call(testCtx(t), g["work"], starlark.MakeInt(i))
+					assert.NoError(t, err)
+					assert.Equal(t, starlark.MakeInt(610), v)
+				}()
+			}
+			inner.Wait()
+			assert.Equal(t, 80, g["shared"].(*starlark.List).Len(), "each engine has its own globals")
+			assert.Equal(t, starlark.String(fmt.Sprintf("engine-%d", e)), g["name"])
+			assert.Empty(t, out.String())
+		}()
+	}
+	wg.Wait()
+}
+
+func TestDo(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	g, err := eng.Exec(testCtx(t), "main.star", "items = []\n")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, eng.Do(func() {
+				g["items"].(*starlark.List).Append(starlark.MakeInt(i))
+			}))
+		}()
+	}
+	wg.Wait()
+	var n int
+	require.NoError(t, eng.Do(func() { n = g["items"].(*starlark.List).Len() }))
+	assert.Equal(t, 10, n)
+}
+
+func TestErrorKindsSurviveErrorsAs(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	_, err := eng.Exec(testCtx(t), "main.star", `wait(spawn(lambda: sleep(10)), timeout=0.001)`)
+	var ce *engine.Error
+	require.True(t, errors.As(err, &ce))
+	assert.Equal(t, engine.KindTimeout, ce.Kind)
+	assert.Contains(t, err.Error(), "timeout: wait exceeded 0.001s")
+}

@@ -1,0 +1,63 @@
+package generator_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/corolang/coro/engine"
+	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
+)
+
+// BenchmarkEmit measures one item through a script generator consumed by a
+// for loop: the body's loop step and emit call, two coroutine switches and
+// the consumer's loop step (small ints: no big.Int arithmetic, unlike
+// bench/coro/gen.star, whose running sum outgrows int32).
+func BenchmarkEmit(b *testing.B) {
+	src := fmt.Sprintf(`
+def count(n):
+    i = 0
+    while i < n:
+        emit(i)
+        i += 1
+s = 0
+for x in generator(count, %d):
+    s += 1
+`, b.N)
+	e, err := engine.New(engine.Options{Stdout: io.Discard, Stderr: io.Discard})
+	require.NoError(b, err)
+	defer e.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	_, err = e.Exec(context.Background(), "bench.star", src)
+	require.NoError(b, err)
+}
+
+// BenchmarkEmitBaseline is BenchmarkEmit's Starlark work without the
+// generator (the body's loop calling a no-op builtin, then the consumer's
+// loop over a range): the difference is what a generator item costs.
+func BenchmarkEmitBaseline(b *testing.B) {
+	src := fmt.Sprintf(`
+def count(n):
+    i = 0
+    while i < n:
+        noop(i)
+        i += 1
+count(%d)
+s = 0
+for x in range(%d):
+    s += 1
+`, b.N, b.N)
+	noop := starlark.NewBuiltin("noop", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.None, nil
+	})
+	e, err := engine.New(engine.Options{Stdout: io.Discard, Stderr: io.Discard, Globals: starlark.StringDict{"noop": noop}})
+	require.NoError(b, err)
+	defer e.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	_, err = e.Exec(context.Background(), "bench.star", src)
+	require.NoError(b, err)
+}

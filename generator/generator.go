@@ -1,0 +1,366 @@
+// Package generator implements coro's generators (SPEC 5): the Generator
+// value, the generator, emit and emit_all builtins, and FromFunc, which
+// lets Go code (a socket's or a file's lines()) offer the same value.
+//
+// A generator body runs on its own coroutine with its own Starlark thread,
+// so emit can suspend it anywhere, even deep inside helper functions, and a
+// body may wait (sleep, recv, read) like a task. Waiting works by
+// forwarding: the body's execution context (core.Exec) names the consumer's
+// task, and its Yield suspends the body's coroutine with a marker; the
+// consumer side, running on the consumer task's goroutine, then yields that
+// task to the loop and resumes the body when the task runs again. So a body
+// that waits suspends the task that consumes it (an async iterator without
+// new syntax), and time slicing and cancellation reach bodies through the
+// same path as they reach tasks.
+//
+// Each emit costs two coroutine switches and a builtin call: the per-item
+// path allocates nothing of its own (messages are passed by value, the
+// forwarding function is bound once per generator).
+//
+// A generator dropped half-way is closed (its pending emit fails with
+// cancelled, its deferred functions run) when the task that made it ends or
+// when its Generator value becomes unreachable, whichever comes first; see
+// lifecycle.go.
+package generator
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/corolang/coro/coroutine"
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+)
+
+// phase is where a generator's body is.
+type phase uint8
+
+const (
+	fresh     phase = iota // created; nothing has run
+	suspended              // parked at an emit
+	running                // resumed by a consumer (computing or waiting)
+	finished               // returned, failed or closed
+)
+
+// Messages between consumer and body. They travel by value through the
+// coroutine, so the per-item path allocates nothing.
+type inMsg struct {
+	op  uint8 // opSend, opThrow, opClose or opContinue
+	v   starlark.Value
+	err error
+}
+
+const (
+	opSend     uint8 = iota // emit returns v
+	opThrow                 // emit fails with err
+	opClose                 // emit fails with cancelled
+	opContinue              // the consumer's task yielded as the body asked; go on
+)
+
+type outMsg struct {
+	op uint8 // outEmit, outYield or outReturn
+	v  starlark.Value
+}
+
+const (
+	outEmit   uint8 = iota // the body emitted v
+	outYield               // the body's task must yield to the loop (it waits, or its slice is up)
+	outReturn              // the body ended; see state.result and state.err
+)
+
+// GoBody is the body of a Go-bodied generator (FromFunc). It runs on its
+// own coroutine and may wait using th like any builtin (core.TaskOf(th)
+// gives the consumer's context). emit hands a value to the consumer and
+// returns once the consumer wants the next one; it returns an error when
+// the generator is closed (kind cancelled) or a throw() arrives, and the
+// body should then return (that error or its own).
+type GoBody func(th *starlark.Thread, emit func(starlark.Value) error) error
+
+// A Generator is the Starlark value. It is only a handle on the state: the
+// running body references the state, never the handle, so the handle can
+// become unreachable while the body is parked, which is what closes an
+// abandoned generator (lifecycle.go).
+type Generator struct{ s *state }
+
+var (
+	_ starlark.Iterable = (*Generator)(nil)
+	_ starlark.HasAttrs = (*Generator)(nil)
+)
+
+// state is a generator's body and its progress. Loop only.
+type state struct {
+	// exec is the body's execution context: Task is the current consumer's
+	// task (updated on each resume), Yield forwards to the consumer, and
+	// Defers is the body's own defer list.
+	exec core.Exec
+	co   *coroutine.Coroutine[inMsg, outMsg]
+	// thread is the body's thread (nil until started and once finished).
+	thread *starlark.Thread
+	phase  phase
+	// closing makes every emit fail with cancelled at once (sticky, like a
+	// task's cancellation), so a body that catches it cannot go on emitting.
+	closing bool
+	// closePending asks the consumer that is resuming the body now to close
+	// it as soon as the body next emits (its creator ended meanwhile).
+	closePending bool
+
+	eng     *core.Engine
+	id      int64
+	name    string
+	fn      starlark.Callable
+	args    starlark.Tuple
+	kwargs  []starlark.Tuple
+	goBody  GoBody
+	goEmit  func(starlark.Value) error
+	creator *core.Task // until started
+	outlive bool       // made by a task whose generators outlive it (Outlive)
+	defers  []core.Deferred
+
+	result starlark.Value
+	err    *core.Error // the body's failure, until reported once
+
+	// lifecycle.go: the creator's list of started generators, and the
+	// cleanup that closes the generator when its handle is unreachable.
+	owner      *owner
+	prev, next *state
+	cleanup    runtime.Cleanup
+	hasCleanup bool
+}
+
+var nextID atomic.Int64
+
+func newGenerator(th *starlark.Thread, name string) *Generator {
+	s := &state{id: nextID.Add(1), name: name, result: starlark.None}
+	if x := core.ExecOf(th); x != nil && x.Task != nil {
+		s.creator = x.Task
+		s.eng = x.Task.Engine()
+		s.outlive = outlives(x.Task)
+	}
+	return &Generator{s: s}
+}
+
+// FromFunc returns a generator whose body is Go code, for modules that
+// offer lazy sequences (lines of a socket, a file or a process): nothing
+// runs until the first next, send or iteration; body may wait through th;
+// the generator is closed like any other when it is dropped. th is the
+// calling builtin's thread: the task running it is the generator's creator.
+func FromFunc(th *starlark.Thread, name string, body GoBody) *Generator {
+	g := newGenerator(th, name)
+	g.s.goBody = body
+	return g
+}
+
+// Starlark value methods.
+
+var phaseNames = [...]string{"fresh", "suspended", "running", "done"}
+
+// String shows the body's name and where it is, like a Task's string.
+func (g *Generator) String() string {
+	return fmt.Sprintf("<generator '%s' %s>", g.s.name, phaseNames[g.s.phase])
+}
+func (g *Generator) Type() string          { return "Generator" }
+func (g *Generator) Freeze()               {}
+func (g *Generator) Truth() starlark.Bool  { return true }
+func (g *Generator) Hash() (uint32, error) { return uint32(g.s.id), nil }
+
+// Done reports whether the body has finished (returned, failed or closed).
+func (g *Generator) Done() bool { return g.s.phase == finished }
+
+// withFrames returns err with the consumer's frames (th's stack) above the
+// body's, so a body's failure shows where it was consumed and where in the
+// body it arose. err is copied: it may be shared (a task's stored error).
+func withFrames(th *starlark.Thread, err *core.Error) *core.Error {
+	ne := *err
+	ne.Stack = append(th.CallStack(), err.Stack...)
+	return &ne
+}
+
+// start prepares the body's coroutine and thread on the first resume.
+// It reports false when the generator cannot start: its creator has ended,
+// which closes a generator that never ran.
+func (s *state) start(g *Generator, cx *core.Exec) bool {
+	if s.creator != nil && s.creator.Done() && !s.outlive {
+		s.finish()
+		return false
+	}
+	if s.eng == nil {
+		s.eng = cx.Task.Engine()
+	}
+	if s.creator == nil {
+		s.creator = cx.Task
+		s.outlive = outlives(cx.Task)
+	}
+	s.exec.Yield = s.forwardYield
+	s.exec.Defers = &s.defers
+	s.exec.Task = cx.Task
+	s.thread = s.eng.NewThread("generator "+s.name, &s.exec)
+	s.thread.SetLocal(stateKey, s)
+	if s.goBody != nil {
+		s.goEmit = s.emitGo
+	}
+	s.co = coroutine.New(s.run)
+	s.phase = suspended
+	track(g, s)
+	// From here on the owner list stands for the creator. A started
+	// generator must not hold tasks: one of them may hold the handle (a
+	// task's result), and the handle must be able to become unreachable.
+	s.creator = nil
+	return true
+}
+
+// run is the body's coroutine: call the body, run its deferred functions
+// (with the consumer of the moment as their task), record the outcome.
+func (s *state) run(_ *coroutine.Coroutine[inMsg, outMsg], first inMsg) outMsg {
+	var v starlark.Value
+	var err error
+	if s.goBody != nil {
+		err = s.callGo()
+	} else {
+		v, err = core.CallFn(s.thread, s.fn, s.args, s.kwargs)
+	}
+	s.fn, s.args, s.kwargs = nil, nil, nil
+	if derr := s.exec.RunDefers(s.thread, &s.defers); derr != nil {
+		// The body's own failure wins, except the cancellation close
+		// caused: a deferred function's failure is news to close's caller.
+		if err == nil || (s.closing && core.KindOf(err) == core.KindCancelled) {
+			err = derr
+		}
+	}
+	if err != nil {
+		s.err = core.ToError(err)
+	} else if v != nil {
+		s.result = v
+	}
+	return outMsg{op: outReturn}
+}
+
+// callGo runs a Go body, turning a panic into an error as CallFn does.
+func (s *state) callGo() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == coroutine.ErrAbandoned {
+				panic(r)
+			}
+			err = core.Errorf(core.KindError, "internal error in generator %s: %v", s.name, r)
+		}
+	}()
+	return s.goBody(s.thread, s.goEmit)
+}
+
+// forwardYield is the body's Exec.Yield: the body's task must give the
+// loop a turn (it parked, or its time slice is up), but the task's own
+// goroutine is the consumer's. So the body suspends with a marker and the
+// consumer side (resume) yields the task, then resumes the body.
+func (s *state) forwardYield() {
+	s.co.Suspend(outMsg{op: outYield})
+}
+
+// suspendEmit hands v to the consumer and returns what it sent back.
+// Once the generator is closing, it does not suspend: it reports the close.
+func (s *state) suspendEmit(v starlark.Value) inMsg {
+	if s.closing {
+		return inMsg{op: opClose}
+	}
+	return s.co.Suspend(outMsg{op: outEmit, v: v})
+}
+
+// emit is emit() inside the body: the value send passed in, or the error
+// throw or close delivered.
+func (s *state) emit(v starlark.Value) (starlark.Value, error) {
+	in := s.suspendEmit(v)
+	switch in.op {
+	case opSend:
+		return in.v, nil
+	case opThrow:
+		return nil, in.err
+	}
+	return nil, closedError()
+}
+
+// emitGo is the emit function a Go body gets.
+func (s *state) emitGo(v starlark.Value) error {
+	_, err := s.emit(v)
+	return err
+}
+
+func closedError() *core.Error { return core.Errorf(core.KindCancelled, "generator closed") }
+
+// resume runs the body for consumer cx until it emits (emitted true, v the
+// value) or ends (emitted false; err is the body's failure, reported only
+// to the consumer that saw it end). method names the operation for errors.
+// The caller keeps the handle alive across the call (runtime.KeepAlive),
+// since an unreachable handle closes the generator.
+func (s *state) resume(g *Generator, cx *core.Exec, in inMsg, method string) (v starlark.Value, emitted bool, err *core.Error) {
+	switch s.phase {
+	case running:
+		return nil, false, core.Errorf(core.KindValue, "%s: generator %s is already running", method, s.name)
+	case finished:
+		return nil, false, nil
+	case fresh:
+		if !s.start(g, cx) {
+			return nil, false, nil
+		}
+	}
+	s.phase = running
+	s.exec.Task = cx.Task
+	e := s.eng
+	prev := e.SetCurrentExec(&s.exec)
+	out, fin := s.co.Resume(in)
+	for !fin && out.op == outYield {
+		// The body waits or its slice is up: yield the consumer's task
+		// (the consumer's context is current while it is parked).
+		e.SetCurrentExec(prev)
+		cx.Yield()
+		e.SetCurrentExec(&s.exec)
+		out, fin = s.co.Resume(inMsg{op: opContinue})
+	}
+	e.SetCurrentExec(prev)
+	if fin || out.op == outReturn {
+		err = s.err
+		s.err = nil
+		s.finish()
+		return nil, false, err
+	}
+	s.phase = suspended
+	s.exec.Task = nil // see start: no task held while suspended
+	if s.closePending {
+		s.closePending = false
+		if cerr := s.close(g, cx); cerr != nil {
+			return nil, false, cerr
+		}
+	}
+	return out.v, true, nil
+}
+
+// finish marks the generator finished and lets go of the body.
+func (s *state) finish() {
+	s.phase = finished
+	s.co = nil
+	s.thread = nil
+	s.fn, s.args, s.kwargs, s.goBody, s.goEmit = nil, nil, nil, nil, nil
+	s.exec = core.Exec{}
+	untrack(s)
+}
+
+// close ends the generator for consumer cx: a fresh one never runs; a
+// suspended one has its pending emit fail with cancelled, and its body
+// unwinds and runs its deferred functions. A failure other than that
+// cancellation (a deferred function's, say) is returned.
+func (s *state) close(g *Generator, cx *core.Exec) *core.Error {
+	switch s.phase {
+	case fresh:
+		s.finish()
+		return nil
+	case finished:
+		return nil
+	case running:
+		return core.Errorf(core.KindValue, "close: generator %s is running", s.name)
+	}
+	s.closing = true
+	_, _, err := s.resume(g, cx, inMsg{op: opClose}, "close")
+	if err != nil && err.Kind == core.KindCancelled {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,311 @@
+package generator_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/generator"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
+)
+
+// run executes src on a fresh engine with extra globals and returns its
+// standard output (with its diagnostics too, if it failed); the engine
+// is closed before returning.
+func run(t *testing.T, src string, globals starlark.StringDict) (string, error) {
+	t.Helper()
+	var out, diag bytes.Buffer
+	e, err := engine.New(engine.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
+	require.NoError(t, err)
+	_, err = e.Exec(context.Background(), "test.star", src)
+	require.NoError(t, e.Close())
+	if err != nil {
+		return out.String() + diag.String(), err
+	}
+	return out.String(), nil
+}
+
+func builtin(name string, fn func() starlark.Value) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return fn(), nil
+	})
+}
+
+// leakGlobals gives scripts gc() and goroutines(). gc also gives the
+// runtime's cleanup goroutine a moment: cleanups run there after a cycle,
+// and retry loops that wait for them run on the virtual clock, where
+// sleep takes no real time.
+func leakGlobals() starlark.StringDict {
+	return starlark.StringDict{
+		"gc": builtin("gc", func() starlark.Value {
+			runtime.GC()
+			time.Sleep(2 * time.Millisecond)
+			return starlark.None
+		}),
+		"goroutines": builtin("goroutines", func() starlark.Value { return starlark.MakeInt(runtime.NumGoroutine()) }),
+	}
+}
+
+// requireBaseline waits (bounded) for the goroutine count to come back to
+// base: exiting goroutines finish asynchronously.
+func requireBaseline(t *testing.T, base int) {
+	t.Helper()
+	for i := 0; i < 1000 && runtime.NumGoroutine() > base; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.LessOrEqual(t, runtime.NumGoroutine(), base, "goroutines left behind")
+}
+
+// Started generators dropped while their creator keeps running are closed
+// through runtime.AddCleanup: each one's deferred function runs before the
+// script ends, and no goroutine is left.
+func TestAbandonedGeneratorsAreClosedWhenUnreachable(t *testing.T) {
+	base := runtime.NumGoroutine()
+	out, err := run(t, fmt.Sprintf(`
+N = %d
+closed = [0]
+def note():
+    closed[0] += 1
+def body():
+    defer(note)
+    emit(1)
+    emit(2)
+for i in range(N):
+    g = generator(body)
+    g.next()
+    if i %% 1000 == 999:
+        gc()
+        sleep(0)
+g = None
+tries = 0
+while closed[0] < N and tries < 1000:
+    gc()
+    sleep(0.01)
+    tries += 1
+print("closed", closed[0], "of", N)
+`, abandoned), leakGlobals())
+	require.NoError(t, err, out)
+	assert.Equal(t, fmt.Sprintf("closed %d of %d\n", abandoned, abandoned), out)
+	requireBaseline(t, base)
+}
+
+// Started generators left open by the tasks that made them (and still
+// reachable) are closed when those tasks end.
+func TestAbandonedGeneratorsAreClosedWhenTheirTaskEnds(t *testing.T) {
+	base := runtime.NumGoroutine()
+	out, err := run(t, fmt.Sprintf(`
+closed = [0]
+def note():
+    closed[0] += 1
+def body():
+    defer(note)
+    emit(1)
+    emit(2)
+keep = []
+def maker():
+    for i in range(1000):
+        g = generator(body)
+        g.next()
+        keep.append(g)  # still reachable: only the task's end closes them
+for i in range(%d):
+    spawn(maker).wait()
+    sleep(0)
+print("closed", closed[0], "live", len([g for g in keep if not g.done]))
+`, abandoned/1000), leakGlobals())
+	require.NoError(t, err, out)
+	assert.Equal(t, fmt.Sprintf("closed %d live 0\n", abandoned), out)
+	requireBaseline(t, base)
+}
+
+// A generator that was never started holds no goroutine, and one made by
+// a task that has ended never runs.
+func TestFreshGeneratorOfEndedTaskNeverRuns(t *testing.T) {
+	out, err := run(t, `
+def body():
+    print("must not run")
+    emit(1)
+def maker():
+    return generator(body)
+g = spawn(maker).wait()
+print(g.next("nothing"), g.done)
+`, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "nothing True\n", out)
+}
+
+// ticker is a Go-bodied generator that waits between items.
+func ticker(ended *string) *starlark.Builtin {
+	return starlark.NewBuiltin("ticker", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var n int
+		if err := starlark.UnpackArgs("ticker", args, kwargs, "n", &n); err != nil {
+			return nil, core.ValueError(err)
+		}
+		return generator.FromFunc(th, "ticker", func(th *starlark.Thread, emit func(starlark.Value) error) error {
+			x, err := core.TaskOf(th, "ticker")
+			if err != nil {
+				return err
+			}
+			for i := 0; i < n; i++ {
+				if err := x.Sleep(time.Second); err != nil {
+					*ended = "sleep: " + err.Error()
+					return err
+				}
+				if err := emit(starlark.MakeInt(i)); err != nil {
+					*ended = "emit: " + err.Error()
+					return err
+				}
+			}
+			*ended = "returned"
+			return nil
+		}), nil
+	})
+}
+
+func TestFromFunc(t *testing.T) {
+	var ended string
+	out, err := run(t, `
+for v in ticker(3):
+    print(v, time.monotonic())
+g = ticker(5)
+print(g.done, g.next(), g.done)
+g.close()
+print(g.done, g.next("after close"))
+print(catch(ticker(1).send, 1).error.message)
+`, starlark.StringDict{"ticker": ticker(&ended)})
+	require.NoError(t, err, out)
+	assert.Equal(t, "0 1.0\n1 2.0\n2 3.0\nFalse 0 False\nTrue after close\n"+
+		"value: send: the first send to generator ticker must be None (it has not reached an emit yet), got int\n", out)
+	assert.Equal(t, "emit: cancelled: generator closed", ended)
+}
+
+// A Go body's wait is cancelled with its consumer, and a Go body's error
+// reaches the consumer with the consumer's frames.
+func TestFromFuncCancelAndError(t *testing.T) {
+	var ended string
+	fails := starlark.NewBuiltin("fails", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		return generator.FromFunc(th, "fails", func(th *starlark.Thread, emit func(starlark.Value) error) error {
+			return core.Errorf(core.KindIO, "disk on fire")
+		}), nil
+	})
+	out, err := run(t, `
+def consume():
+    for v in ticker(10):
+        print("got", v)
+t = spawn(consume)
+sleep(2.5)
+t.cancel()
+print(catch(t.wait).error.kind)
+def use():
+    return list(fails())
+r = catch(use)
+print(r.error.message)
+print(r.error.traceback)
+`, starlark.StringDict{"ticker": ticker(&ended), "fails": fails})
+	require.NoError(t, err, out)
+	assert.Equal(t, "got 0\ngot 1\ncancelled\nio: disk on fire\nTraceback (most recent call last):\n"+
+		"  test.star:11:10: in <toplevel>\n  test.star:10:16: in use\n\n", out)
+	assert.Equal(t, "sleep: cancelled: cancelled", ended)
+}
+
+// The body runs with the body's own execution context installed, so
+// values that wait without a thread (an iterator's Next) find it, and the
+// consumer's is back once control returns.
+func TestCurrentExecAroundBody(t *testing.T) {
+	var seen []string
+	var e *engine.Engine
+	probe := starlark.NewBuiltin("probe", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		x := core.ExecOf(th)
+		if e.CurrentExec() == x {
+			seen = append(seen, string(args[0].(starlark.String))+":own")
+		} else {
+			seen = append(seen, string(args[0].(starlark.String))+":other")
+		}
+		return starlark.None, nil
+	})
+	var out bytes.Buffer
+	e, err := engine.New(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.Exec(context.Background(), "test.star", `
+def body():
+    probe("body")
+    sleep(1)
+    probe("body after wait")
+    emit(1)
+probe("main")
+g = generator(body)
+g.next()
+probe("main after")
+`)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, []string{"main:own", "body:own", "body after wait:own", "main after:own"}, seen)
+}
+
+func TestErrorsNameTheMethod(t *testing.T) {
+	out, err := run(t, `
+g = generator(lambda: emit(1))
+print(catch(g.next, 1, 2).error.message)
+print(catch(g.throw).error.message)
+print(catch(g.close, 1).error.message)
+print(catch(generator).error.message)
+`, nil)
+	require.NoError(t, err, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4)
+	assert.Equal(t, "value: next: got 2 arguments, want at most 1", lines[0])
+	assert.Equal(t, "value: throw: missing argument for message", lines[1])
+	assert.Equal(t, "value: close: got 1 arguments, want at most 0", lines[2])
+	assert.Equal(t, "value: generator: missing function argument", lines[3])
+}
+
+// Generators made by a task marked with Outlive (a REPL statement) survive
+// its end; dropped, they are still closed once unreachable.
+func TestOutlive(t *testing.T) {
+	globals := leakGlobals()
+	globals["outliving"] = starlark.NewBuiltin("outliving", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		task := core.ExecOf(th).Task.Engine().Spawn(args[0].(starlark.Callable), args[1:], nil, "stmt", nil, "")
+		generator.Outlive(task)
+		return task, nil
+	})
+	out, err := run(t, `
+closed = []
+def count(name):
+    defer(lambda: closed.append(name))
+    for i in range(3):
+        emit(i)
+box = {}
+def make(name):
+    box[name] = generator(count, name)
+    box[name].next()
+outliving(make, "kept").wait()
+spawn(make, "owned").wait()
+def fresh():
+    box["fresh"] = outliving(lambda: generator(count, "fresh")).wait()
+fresh()
+sleep(0)
+print("after the statements:", closed)
+def check():
+    # in a function, so that no value lingers in the module frame's stack
+    print("kept goes on:", box["kept"].next(), "fresh runs:", box["fresh"].next(), "owned:", box["owned"].next("closed"))
+check()
+box.clear()
+tries = 0
+while len(closed) < 3 and tries < 1000:
+    gc()
+    sleep(0.01)
+    tries += 1
+print("once dropped:", sorted(closed))
+`, globals)
+	require.NoError(t, err, out)
+	assert.Equal(t, "after the statements: [\"owned\"]\n"+
+		"kept goes on: 1 fresh runs: 0 owned: closed\n"+
+		"once dropped: [\"fresh\", \"kept\", \"owned\"]\n", out)
+}

@@ -1,0 +1,296 @@
+// Package fsmod is the script module `fs` (SPEC 7): files and directories,
+// open files, and file watches. Every call that touches the file system
+// runs on the engine's bounded blocking pool (core.Engine.Blocking), so a
+// task waiting on a slow disk suspends only itself and thousands of
+// concurrent calls share a few OS threads.
+package fsmod
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Module returns the fs module.
+func Module() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "fs", Members: starlark.StringDict{
+		"read":       starlark.NewBuiltin("fs.read", read),
+		"read_bytes": starlark.NewBuiltin("fs.read_bytes", readBytes),
+		"write":      starlark.NewBuiltin("fs.write", write),
+		"append":     starlark.NewBuiltin("fs.append", appendFile),
+		"exists":     starlark.NewBuiltin("fs.exists", exists),
+		"stat":       starlark.NewBuiltin("fs.stat", stat),
+		"listdir":    starlark.NewBuiltin("fs.listdir", listdir),
+		"mkdir":      starlark.NewBuiltin("fs.mkdir", mkdir),
+		"remove":     starlark.NewBuiltin("fs.remove", remove),
+		"rename":     starlark.NewBuiltin("fs.rename", rename),
+		"open":       starlark.NewBuiltin("fs.open", open),
+		"watch":      starlark.NewBuiltin("fs.watch", watch),
+	}}
+}
+
+// opReason is what a task parked in an fs call waits on (TaskInfo.waiting_on).
+type opReason string
+
+func (r opReason) WaitingOn() string { return string(r) }
+
+// prepare unpacks a single path argument, finds the calling task and checks
+// the permission the call needs (check is CheckRead or CheckWrite).
+func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) (*core.Exec, *core.Engine, error) {
+	x, err := core.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, nil, err
+	}
+	e := x.Task.Engine()
+	if write {
+		err = e.CheckWrite(b.Name(), path)
+	} else {
+		err = e.CheckRead(b.Name(), path)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, e, nil
+}
+
+// onPool runs op for the calling task on the blocking pool.
+func onPool(x *core.Exec, e *core.Engine, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
+	return e.Blocking(x, opReason(fn+" "+path), fn, op)
+}
+
+// ioError converts an error from package os into a coro error whose kind
+// says what went wrong (not_found, exists, permission, or io) and whose
+// message names the call and the path.
+func ioError(fn string, err error) error {
+	if err == nil {
+		return nil
+	}
+	kind := core.KindIO
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		kind = core.KindNotFound
+	case errors.Is(err, fs.ErrExist), errors.Is(err, syscall.ENOTEMPTY):
+		kind = core.KindExists
+	case errors.Is(err, fs.ErrPermission):
+		kind = core.KindPermission
+	case errors.Is(err, os.ErrClosed):
+		kind = core.KindClosed
+	}
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return core.Errorf(kind, "%s: %s: %v", fn, pe.Path, pe.Err)
+	case errors.As(err, &le):
+		return core.Errorf(kind, "%s: %s -> %s: %v", fn, le.Old, le.New, le.Err)
+	}
+	return core.Errorf(kind, "%s: %v", fn, err)
+}
+
+// dataArg returns the bytes of a string or bytes argument.
+func dataArg(fn string, v starlark.Value) (string, error) {
+	switch v := v.(type) {
+	case starlark.String:
+		return string(v), nil
+	case starlark.Bytes:
+		return string(v), nil
+	}
+	return "", core.Errorf(core.KindValue, "%s: for parameter data: got %s, want string or bytes", fn, v.Type())
+}
+
+func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return readAs(th, b, args, kwargs, func(d []byte) starlark.Value { return starlark.String(d) })
+}
+
+func readBytes(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return readAs(th, b, args, kwargs, func(d []byte) starlark.Value { return starlark.Bytes(d) })
+}
+
+func readAs(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, conv func([]byte) starlark.Value) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, path, false)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		d, err := os.ReadFile(path)
+		if err != nil {
+			return nil, ioError(b.Name(), err)
+		}
+		return conv(d), nil
+	})
+}
+
+func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return writeFlags(th, b, args, kwargs, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+}
+
+func appendFile(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return writeFlags(th, b, args, kwargs, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
+}
+
+func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, flags int) (starlark.Value, error) {
+	var path string
+	var data starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "data", &data); err != nil {
+		return nil, core.ValueError(err)
+	}
+	s, err := dataArg(b.Name(), data)
+	if err != nil {
+		return nil, err
+	}
+	x, e, err := prepare(th, b, path, true)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		f, err := os.OpenFile(path, flags, 0o644)
+		if err != nil {
+			return nil, ioError(b.Name(), err)
+		}
+		_, err = f.WriteString(s)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return starlark.None, ioError(b.Name(), err)
+	})
+}
+
+func exists(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, path, false)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		_, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return starlark.False, nil
+		}
+		if err != nil {
+			return nil, ioError(b.Name(), err)
+		}
+		return starlark.True, nil
+	})
+}
+
+// statValue is the script's view of an fs.FileInfo.
+func statValue(fi fs.FileInfo) starlark.Value {
+	return starlarkstruct.FromStringDict(starlark.String("stat"), starlark.StringDict{
+		"name":   starlark.String(fi.Name()),
+		"size":   starlark.MakeInt64(fi.Size()),
+		"mtime":  time.Time(fi.ModTime()),
+		"is_dir": starlark.Bool(fi.IsDir()),
+		"mode":   starlark.MakeInt(int(fi.Mode().Perm())),
+	})
+}
+
+func stat(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, path, false)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, ioError(b.Name(), err)
+		}
+		return statValue(fi), nil
+	})
+}
+
+func listdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, path, false)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		ents, err := os.ReadDir(path) // sorted by name
+		if err != nil {
+			return nil, ioError(b.Name(), err)
+		}
+		names := make([]starlark.Value, len(ents))
+		for i, ent := range ents {
+			names[i] = starlark.String(ent.Name())
+		}
+		return starlark.NewList(names), nil
+	})
+}
+
+// mkdir makes one directory, failing with `exists` if it is there, like
+// Python's os.mkdir; parents=True makes missing parents too and accepts an
+// existing directory, like os.makedirs(exist_ok=True).
+func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	parents := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "parents?", &parents); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, path, true)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		var err error
+		if parents {
+			err = os.MkdirAll(path, 0o755)
+		} else {
+			err = os.Mkdir(path, 0o755)
+		}
+		return starlark.None, ioError(b.Name(), err)
+	})
+}
+
+// remove deletes a file or an empty directory (a non-empty one fails with
+// `exists`).
+func remove(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, path, true)
+	if err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+		return starlark.None, ioError(b.Name(), os.Remove(path))
+	})
+}
+
+func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var from, to string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &from, "b", &to); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, e, err := prepare(th, b, from, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.CheckWrite(b.Name(), to); err != nil {
+		return nil, err
+	}
+	return onPool(x, e, b.Name(), fmt.Sprintf("%s -> %s", from, to), func() (starlark.Value, error) {
+		return starlark.None, ioError(b.Name(), os.Rename(from, to))
+	})
+}

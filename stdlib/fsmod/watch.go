@@ -1,0 +1,124 @@
+package fsmod
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/fsnotify/fsnotify"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// watchCapacity is how many events a watch channel buffers; a receiver
+// that falls further behind loses the oldest (as the kernel's own queue
+// does when it overflows).
+const watchCapacity = 128
+
+// watch(path) returns a channel receiving an event (.path, .op) for each
+// change: op is "create", "write", "remove" or "rename". Closing the
+// channel stops the watch.
+//
+// Watching a file watches its directory and keeps the events about the
+// file: editors and config deployers replace a file by renaming a new one
+// over it, which a watch on the file itself would not survive. Such a
+// replacement arrives as a "create" (or "rename") of the path.
+func watch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, core.ValueError(err)
+	}
+	_, e, err := prepare(th, b, path, false)
+	if err != nil {
+		return nil, err
+	}
+	// Setting up a watch is a stat and two inotify calls, none of which
+	// waits for a disk: done on the loop, so an interrupted call cannot
+	// leak a watcher.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, ioError(b.Name(), err)
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+	}
+	wv := &watcher{w: w}
+	target := path
+	if !fi.IsDir() {
+		target, wv.only = filepath.Dir(path), filepath.Clean(path)
+	}
+	if err := w.Add(target); err != nil {
+		w.Close()
+		return nil, ioError(b.Name(), err)
+	}
+	c := e.NewChannel(watchCapacity)
+	e.Keep(c, c.Receiving)
+	c.OnClose(func() {
+		e.Unkeep(c)
+		// Off the loop: closing an inotify descriptor waits for the
+		// kernel (an RCU grace period), which can take a good fraction
+		// of a second on a busy machine.
+		go w.Close()
+	})
+	go wv.pump(e, c)
+	return c, nil
+}
+
+// A watcher is one fs.watch: the fsnotify watcher and, when a file is
+// watched, the file's cleaned path (events about its siblings are dropped).
+type watcher struct {
+	w    *fsnotify.Watcher
+	only string
+}
+
+// pump forwards the watcher's events to the loop until the watcher is
+// closed (by closing the channel, or when the engine closes).
+func (wv *watcher) pump(e *core.Engine, c *core.Channel) {
+	ctx := e.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			wv.w.Close()
+			return
+		case err, ok := <-wv.w.Errors:
+			if !ok {
+				return
+			}
+			_ = err // an overflowed kernel queue: the events are lost either way
+		case ev, ok := <-wv.w.Events:
+			if !ok {
+				return
+			}
+			if wv.only != "" && filepath.Clean(ev.Name) != wv.only {
+				continue
+			}
+			for _, op := range ops(ev.Op) {
+				event := starlarkstruct.FromStringDict(starlark.String("event"), starlark.StringDict{
+					"path": starlark.String(ev.Name),
+					"op":   starlark.String(op),
+				})
+				e.Post(func() { c.SendDropOldest(event) })
+			}
+		}
+	}
+}
+
+// ops names the operations in an fsnotify event (one event may carry
+// several); permission changes are not reported.
+func ops(op fsnotify.Op) []string {
+	var out []string
+	if op.Has(fsnotify.Create) {
+		out = append(out, "create")
+	}
+	if op.Has(fsnotify.Write) {
+		out = append(out, "write")
+	}
+	if op.Has(fsnotify.Remove) {
+		out = append(out, "remove")
+	}
+	if op.Has(fsnotify.Rename) {
+		out = append(out, "rename")
+	}
+	return out
+}

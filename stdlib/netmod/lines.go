@@ -1,0 +1,37 @@
+package netmod
+
+import (
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/generator"
+	"go.starlark.net/starlark"
+)
+
+// connLines returns a generator of the connection's lines (SPEC 7), each
+// with its newline, as read_line returns them; it ends at end of stream.
+// Its body reads for whichever task consumes it, so `for line in
+// conn.lines()` suspends only that task while the peer is quiet.
+func connLines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	const fn = "conn.lines"
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	c := b.Receiver().(*Conn)
+	return generator.FromFunc(th, "lines of "+c.remote, func(gth *starlark.Thread, emit func(starlark.Value) error) error {
+		for {
+			x, err := core.TaskOf(gth, fn)
+			if err != nil {
+				return err
+			}
+			line, err := c.readLine(x, fn)
+			if err != nil {
+				return err
+			}
+			if line == "" {
+				return nil
+			}
+			if err := emit(line); err != nil {
+				return err
+			}
+		}
+	}), nil
+}

@@ -1,0 +1,251 @@
+package netmod
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+	"unsafe"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+)
+
+// A Listener accepts stream connections. One goroutine at a time blocks in
+// Accept; a connection it gets while no task waits (the accepting task
+// timed out, say) is kept for the next accept, never dropped.
+type Listener struct {
+	handle
+	ln        net.Listener
+	addr      string
+	port      int
+	pending   []net.Conn
+	aerr      error // an accept failure not yet reported
+	accepting bool
+	waiters   core.WakerList
+	closed    bool
+}
+
+func (l *Listener) WaitingOn() string { return "accept on " + l.addr }
+
+func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var addr string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := taskFor(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	network, address, err := splitAddress(b.Name(), addr, false)
+	if err != nil {
+		return nil, err
+	}
+	// Binding does not wait on the network: it is done on the loop.
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, ioError(b.Name(), err)
+	}
+	l := &Listener{ln: ln, addr: formatAddr(ln.Addr()), port: portOf(ln.Addr())}
+	l.handle.init(x.Task.Engine(), ln)
+	return l, nil
+}
+
+// accept returns the next connection, waiting at most timeout.
+func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn, error) {
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	for {
+		if l.closed {
+			return nil, core.Errorf(core.KindClosed, "%s: listener is closed", fn)
+		}
+		if len(l.pending) > 0 {
+			c := l.pending[0]
+			l.pending[0] = nil
+			l.pending = l.pending[1:]
+			return newConn(l.eng, c)
+		}
+		if l.aerr != nil {
+			err := l.aerr
+			l.aerr = nil
+			return nil, ioError(fn, err)
+		}
+		if !l.accepting {
+			l.accepting = true
+			e := l.eng
+			go func() {
+				c, err := l.ln.Accept()
+				e.Post(func() { l.accepted(c, err) })
+			}()
+		}
+		w := core.NewWaiter(x.Task)
+		l.waiters.Add(w, 0)
+		err := park(x, w, l, timeout, fn)
+		l.waiters.Remove(w)
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// accepted runs on the loop with what the accepting goroutine got.
+func (l *Listener) accepted(c net.Conn, err error) {
+	l.accepting = false
+	switch {
+	case l.closed:
+		if c != nil {
+			c.Close()
+		}
+		return
+	case err != nil:
+		l.aerr = err
+	default:
+		l.pending = append(l.pending, c)
+	}
+	l.waiters.Broadcast(nil, nil)
+}
+
+func (l *Listener) close() {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	l.ln.Close()
+	l.release()
+	for _, c := range l.pending {
+		c.Close()
+	}
+	l.pending = nil
+	l.waiters.Broadcast(nil, nil)
+}
+
+// ---- Starlark value ----
+
+func (l *Listener) String() string        { return fmt.Sprintf("<listener %s>", l.addr) }
+func (l *Listener) Type() string          { return "Listener" }
+func (l *Listener) Freeze()               {}
+func (l *Listener) Truth() starlark.Bool  { return true }
+func (l *Listener) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(l)) >> 4), nil }
+func (l *Listener) AttrNames() []string   { return []string{"accept", "addr", "close", "port"} }
+
+func (l *Listener) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "addr":
+		return starlark.String(l.addr), nil
+	case "port":
+		return starlark.MakeInt(l.port), nil
+	case "accept":
+		return starlark.NewBuiltin("accept", listenerAccept).BindReceiver(l), nil
+	case "close":
+		return starlark.NewBuiltin("close", listenerClose).BindReceiver(l), nil
+	}
+	return nil, nil
+}
+
+func listenerAccept(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs("listener.accept", args, kwargs, "timeout?", &timeout); err != nil {
+		return nil, core.ValueError(err)
+	}
+	d, err := core.TimeoutArg("listener.accept", timeout)
+	if err != nil {
+		return nil, err
+	}
+	x, err := core.TaskOf(th, "listener.accept")
+	if err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*Listener).accept(x, "listener.accept", d)
+}
+
+func listenerClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs("listener.close", args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	b.Receiver().(*Listener).close()
+	return starlark.None, nil
+}
+
+// Iterate makes `for conn in listener` accept until the listener closes.
+func (l *Listener) Iterate() starlark.Iterator { return &listenerIter{l} }
+
+type listenerIter struct{ l *Listener }
+
+// Next accepts on behalf of whatever runs the loop (an Iterator gets no
+// thread, so the task comes from CurrentExec). Closing the listener ends
+// the loop; any other failure (cancellation included) is raised in the
+// iterating thread.
+func (it *listenerIter) Next(p *starlark.Value) bool {
+	x := it.l.eng.CurrentExec()
+	if x == nil || x.Task == nil {
+		return false
+	}
+	c, err := it.l.accept(x, "listener.accept", core.NoTimeout)
+	if err != nil {
+		if !it.l.closed {
+			x.Raise(core.ToError(err))
+		}
+		return false
+	}
+	*p = c
+	return true
+}
+
+func (it *listenerIter) Done() {}
+
+// ---- dial ----
+
+type dialReason string
+
+func (r dialReason) WaitingOn() string { return "dial " + string(r) }
+
+func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var addr string
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "timeout?", &timeout); err != nil {
+		return nil, core.ValueError(err)
+	}
+	d, err := core.TimeoutArg(b.Name(), timeout)
+	if err != nil {
+		return nil, err
+	}
+	x, err := taskFor(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	network, address, err := splitAddress(b.Name(), addr, false)
+	if err != nil {
+		return nil, err
+	}
+	e := x.Task.Engine()
+	ctx, cancel := context.WithCancel(e.Context())
+	defer cancel()
+	w := core.NewWaiter(x.Task)
+	fn := b.Name()
+	go func() {
+		var dl net.Dialer
+		c, err := dl.DialContext(ctx, network, address)
+		e.Post(func() {
+			switch {
+			case w.Fired(): // timed out or interrupted: nobody takes it
+				if c != nil {
+					c.Close()
+				}
+			case err != nil:
+				w.Complete(0, nil, ioError(fn, err))
+			default:
+				cn, err := newConn(e, c)
+				if err != nil {
+					w.Complete(0, nil, err)
+				} else {
+					w.Complete(0, cn, nil)
+				}
+			}
+		})
+	}()
+	if err := park(x, w, dialReason(addr), d, fn); err != nil {
+		return nil, err
+	}
+	return w.Value, nil
+}

@@ -1,0 +1,182 @@
+// Package netmod is the script module `net` (SPEC 7): TCP and unix-socket
+// listeners and connections, and UDP sockets, on the engine's loop.
+//
+// Every call waits without blocking the loop. Connections are read and
+// written on the loop itself with non-blocking system calls, so a read
+// that finds data (the common case in a busy server) costs one syscall and
+// no goroutine. Only when a socket has nothing to read (or cannot take all
+// of a write) does a goroutine wait for readiness in Go's netpoller and
+// post the wake-up back to the loop (see waitReadable in conn.go).
+package netmod
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Module returns the net module.
+func Module() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "net", Members: starlark.StringDict{
+		"listen": starlark.NewBuiltin("net.listen", listen),
+		"dial":   starlark.NewBuiltin("net.dial", dial),
+		"udp":    starlark.NewBuiltin("net.udp", udp),
+	}}
+}
+
+// taskFor returns the calling task's context after checking the network
+// permission: every net entry point needs both.
+func taskFor(th *starlark.Thread, fn string) (*core.Exec, error) {
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Task.Engine().CheckNet(fn); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// splitAddress turns a script address into a Go network and address:
+// "unix:/path" is a unix socket, anything else "host:port" over TCP (or UDP
+// when udp is set).
+func splitAddress(fn, addr string, udp bool) (network, address string, err error) {
+	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if udp {
+			return "", "", core.Errorf(core.KindValue, "%s: unix sockets are not supported for udp: %q", fn, addr)
+		}
+		if p == "" {
+			return "", "", core.Errorf(core.KindValue, "%s: empty unix socket path in %q", fn, addr)
+		}
+		return "unix", p, nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", "", core.Errorf(core.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", fn, addr)
+	}
+	if udp {
+		return "udp", addr, nil
+	}
+	return "tcp", addr, nil
+}
+
+// formatAddr renders a socket address the way scripts write them.
+func formatAddr(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if a.Network() == "unix" {
+		return "unix:" + a.String()
+	}
+	return a.String()
+}
+
+// portOf returns the port of a TCP or UDP address, 0 for a unix socket.
+func portOf(a net.Addr) int {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.Port
+	case *net.UDPAddr:
+		return a.Port
+	}
+	if _, p, err := net.SplitHostPort(a.String()); err == nil {
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	return 0
+}
+
+// ioError maps a Go network error to a coro error of the right kind (SPEC
+// 4): refused, reset, eof, closed, timeout, permission, not_found, io. The
+// message names the script function and the system's reason.
+func ioError(fn string, err error) *core.Error {
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	kind := core.KindIO
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return core.Errorf(core.KindEOF, "%s: end of stream", fn)
+	case errors.Is(err, net.ErrClosed):
+		return core.Errorf(core.KindClosed, "%s: use of closed connection", fn)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		kind = core.KindRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		kind = core.KindReset
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		kind = core.KindTimeout
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		kind = core.KindPermission
+	case errors.Is(err, syscall.ENOENT):
+		kind = core.KindNotFound
+	}
+	return core.Errorf(kind, "%s: %s", fn, reason(err))
+}
+
+// reason strips Go's "dial tcp 1.2.3.4:5:" prefixes down to the address and
+// the system's message.
+func reason(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		msg := op.Err.Error()
+		var se *os.SyscallError
+		if errors.As(op.Err, &se) {
+			msg = se.Err.Error()
+		}
+		if op.Addr != nil {
+			return formatAddr(op.Addr) + ": " + msg
+		}
+		return msg
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error()
+	}
+	return err.Error()
+}
+
+// handle is what every socket value shares: the engine it belongs to and
+// its registration for closing when the engine closes (an embedder's
+// engine must not leave sockets and their goroutines behind).
+type handle struct {
+	eng       *core.Engine
+	stopClose func() bool
+}
+
+func (h *handle) init(e *core.Engine, closer io.Closer) {
+	h.eng = e
+	h.stopClose = context.AfterFunc(e.Context(), func() { closer.Close() })
+}
+
+func (h *handle) release() {
+	if h.stopClose != nil {
+		h.stopClose()
+		h.stopClose = nil
+	}
+}
+
+// park suspends x's task on w while an operation of the outside world is
+// outstanding: Hold keeps the deadlock detector from calling a task that
+// waits on a socket blocked forever (SPEC 1: a socket wait keeps the run
+// going), and is released whatever ends the wait.
+func park(x *core.Exec, w *core.Waiter, why core.Reason, timeout time.Duration, op string) error {
+	e := x.Task.Engine()
+	e.Hold()
+	x.Park(w, why, timeout, op)
+	e.Release()
+	return w.Err
+}
+
+// IOError is ioError for other modules built on sockets (http): the same
+// kinds for the same failures.
+func IOError(fn string, err error) *core.Error { return ioError(fn, err) }

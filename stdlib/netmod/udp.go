@@ -1,0 +1,212 @@
+package netmod
+
+import (
+	"fmt"
+	"net"
+	"unsafe"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+)
+
+// A Socket is a UDP socket. Datagrams are received by one goroutine at a
+// time into its own buffer; one that arrives while no task waits is kept
+// for the next recv_from. Sends go through a goroutine each (a full send
+// buffer must not stall the loop; name resolution may wait too).
+type Socket struct {
+	handle
+	pc        *net.UDPConn
+	addr      string
+	port      int
+	pending   []datagram
+	rerr      error
+	receiving bool
+	waiters   core.WakerList
+	closed    bool
+}
+
+type datagram struct {
+	data []byte
+	from string
+}
+
+func (s *Socket) WaitingOn() string { return "recv_from on " + s.addr }
+
+func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var addr string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := taskFor(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	network, address, err := splitAddress(b.Name(), addr, true)
+	if err != nil {
+		return nil, err
+	}
+	la, err := net.ResolveUDPAddr(network, address)
+	if err != nil {
+		return nil, ioError(b.Name(), err)
+	}
+	pc, err := net.ListenUDP(network, la)
+	if err != nil {
+		return nil, ioError(b.Name(), err)
+	}
+	s := &Socket{pc: pc, addr: formatAddr(pc.LocalAddr()), port: portOf(pc.LocalAddr())}
+	s.handle.init(x.Task.Engine(), pc)
+	return s, nil
+}
+
+func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
+	for {
+		if s.closed {
+			return nil, core.Errorf(core.KindClosed, "%s: socket is closed", fn)
+		}
+		if len(s.pending) > 0 {
+			d := s.pending[0]
+			s.pending = s.pending[1:]
+			return starlark.Tuple{starlark.String(d.data), starlark.String(d.from)}, nil
+		}
+		if s.rerr != nil {
+			err := s.rerr
+			s.rerr = nil
+			return nil, ioError(fn, err)
+		}
+		if !s.receiving {
+			s.receiving = true
+			e := s.eng
+			go func() {
+				buf := make([]byte, 65536)
+				n, from, err := s.pc.ReadFromUDP(buf)
+				e.Post(func() {
+					s.receiving = false
+					if s.closed {
+						return
+					}
+					if err != nil {
+						s.rerr = err
+					} else {
+						s.pending = append(s.pending, datagram{buf[:n:n], formatAddr(from)})
+					}
+					s.waiters.Broadcast(nil, nil)
+				})
+			}()
+		}
+		w := core.NewWaiter(x.Task)
+		s.waiters.Add(w, 0)
+		err := park(x, w, s, core.NoTimeout, fn)
+		s.waiters.Remove(w)
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+type sendReason string
+
+func (r sendReason) WaitingOn() string { return "send_to " + string(r) }
+
+func (s *Socket) sendTo(x *core.Exec, fn, data, addr string) error {
+	if s.closed {
+		return core.Errorf(core.KindClosed, "%s: socket is closed", fn)
+	}
+	if _, _, err := splitAddress(fn, addr, true); err != nil {
+		return err
+	}
+	e := s.eng
+	w := core.NewWaiter(x.Task)
+	go func() {
+		ua, err := net.ResolveUDPAddr("udp", addr)
+		if err == nil {
+			_, err = s.pc.WriteToUDP([]byte(data), ua)
+		}
+		e.Post(func() {
+			if err != nil {
+				w.Complete(0, nil, ioError(fn, err))
+			} else {
+				w.Complete(0, nil, nil)
+			}
+		})
+	}()
+	return park(x, w, sendReason(addr), core.NoTimeout, fn)
+}
+
+func (s *Socket) close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.pc.Close()
+	s.release()
+	s.pending = nil
+	s.waiters.Broadcast(nil, nil)
+}
+
+// ---- Starlark value ----
+
+func (s *Socket) String() string        { return fmt.Sprintf("<udp socket %s>", s.addr) }
+func (s *Socket) Type() string          { return "Socket" }
+func (s *Socket) Freeze()               {}
+func (s *Socket) Truth() starlark.Bool  { return true }
+func (s *Socket) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(s)) >> 4), nil }
+func (s *Socket) AttrNames() []string {
+	return []string{"addr", "close", "port", "recv_from", "send_to"}
+}
+
+func (s *Socket) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "addr":
+		return starlark.String(s.addr), nil
+	case "port":
+		return starlark.MakeInt(s.port), nil
+	case "send_to":
+		return starlark.NewBuiltin("send_to", socketSendTo).BindReceiver(s), nil
+	case "recv_from":
+		return starlark.NewBuiltin("recv_from", socketRecvFrom).BindReceiver(s), nil
+	case "close":
+		return starlark.NewBuiltin("close", socketClose).BindReceiver(s), nil
+	}
+	return nil, nil
+}
+
+func socketSendTo(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	const fn = "socket.send_to"
+	var data starlark.Value
+	var addr string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "data", &data, "address", &addr); err != nil {
+		return nil, core.ValueError(err)
+	}
+	d, err := dataArg(fn, data)
+	if err != nil {
+		return nil, err
+	}
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Receiver().(*Socket).sendTo(x, fn, d, addr); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+func socketRecvFrom(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	const fn = "socket.recv_from"
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*Socket).recvFrom(x, fn)
+}
+
+func socketClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs("socket.close", args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	b.Receiver().(*Socket).close()
+	return starlark.None, nil
+}

@@ -1,0 +1,244 @@
+// Package procmod is the script module `proc` (SPEC 7): run a process to
+// completion (proc.run) or start one and talk to it through streaming
+// pipes (proc.start). Pipes are pollable file descriptors, so a goroutine
+// waiting on one holds no OS thread; completions come back to the loop
+// through Engine.Post.
+package procmod
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// waitDelay bounds how long proc.run waits for the output pipes to close
+// after the child exited (a grandchild may hold them open).
+const waitDelay = 2 * time.Second
+
+// Module returns the proc module.
+func Module() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "proc", Members: starlark.StringDict{
+		"run":   starlark.NewBuiltin("proc.run", run),
+		"start": starlark.NewBuiltin("proc.start", start),
+	}}
+}
+
+// reason is what a task parked in a proc call waits on (TaskInfo.waiting_on).
+type reason string
+
+func (r reason) WaitingOn() string { return string(r) }
+
+// spec is the parsed common arguments of run and start.
+type spec struct {
+	argv []string
+	env  []string // nil: inherit
+	cwd  string
+}
+
+func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
+	s := &spec{}
+	seq, ok := argv.(starlark.Indexable)
+	if !ok || argv.Type() == "string" || argv.Type() == "bytes" {
+		return nil, core.Errorf(core.KindValue, "%s: for parameter argv: got %s, want a list of strings", fn, argv.Type())
+	}
+	for i := 0; i < seq.Len(); i++ {
+		a, ok := starlark.AsString(seq.Index(i))
+		if !ok {
+			return nil, core.Errorf(core.KindValue, "%s: argv[%d]: got %s, want string", fn, i, seq.Index(i).Type())
+		}
+		s.argv = append(s.argv, a)
+	}
+	if len(s.argv) == 0 {
+		return nil, core.Errorf(core.KindValue, "%s: argv is empty", fn)
+	}
+	if env != nil && env != starlark.None {
+		d, ok := env.(*starlark.Dict)
+		if !ok {
+			return nil, core.Errorf(core.KindValue, "%s: for parameter env: got %s, want dict of strings", fn, env.Type())
+		}
+		s.env = []string{}
+		for _, kv := range d.Items() {
+			k, ok1 := starlark.AsString(kv[0])
+			v, ok2 := starlark.AsString(kv[1])
+			if !ok1 || !ok2 {
+				return nil, core.Errorf(core.KindValue, "%s: env: got %s: %s, want string: string", fn, kv[0].Type(), kv[1].Type())
+			}
+			s.env = append(s.env, k+"="+v)
+		}
+		sort.Strings(s.env)
+	}
+	if cwd != nil && cwd != starlark.None {
+		c, ok := starlark.AsString(cwd)
+		if !ok {
+			return nil, core.Errorf(core.KindValue, "%s: for parameter cwd: got %s, want string", fn, cwd.Type())
+		}
+		s.cwd = c
+	}
+	return s, nil
+}
+
+// stdinArg unpacks the stdin argument: None (the child reads end of
+// input at once), or a string or bytes to feed it.
+func stdinArg(fn string, v starlark.Value) ([]byte, error) {
+	switch v := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.String:
+		return []byte(v), nil
+	case starlark.Bytes:
+		return []byte(v), nil
+	}
+	return nil, core.Errorf(core.KindValue, "%s: for parameter stdin: got %s, want string or bytes", fn, v.Type())
+}
+
+// command makes the exec.Cmd; ctx kills the child when done (a timeout,
+// the engine closing).
+func (s *spec) command(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, s.argv[0], s.argv[1:]...)
+	cmd.Env = s.env
+	cmd.Dir = s.cwd
+	return cmd
+}
+
+// startError converts a failure to start a process into a coro error.
+func startError(fn string, argv0 string, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return core.Errorf(core.KindNotFound, "%s: %s: %v", fn, argv0, unwrapExec(err))
+	case errors.Is(err, fs.ErrPermission):
+		return core.Errorf(core.KindPermission, "%s: %s: %v", fn, argv0, unwrapExec(err))
+	}
+	return core.Errorf(core.KindIO, "%s: %s: %v", fn, argv0, unwrapExec(err))
+}
+
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// startCmd starts cmd off the loop (fork and exec can take a while in a
+// big process) and waits for that in the task of x. Once the start is
+// over, the child's ends of pipes made for it (childEnds) are closed, and
+// on failure so are the parent's (parentEnds). If the task is interrupted
+// meanwhile, a child that did start is killed and reaped.
+func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, childEnds, parentEnds []*os.File) error {
+	e := x.Task.Engine()
+	w := core.NewWaiter(x.Task)
+	e.Hold()
+	go func() {
+		err := cmd.Start()
+		e.Post(func() {
+			e.Release()
+			closeAll(childEnds)
+			if w.Fired() { // abandoned
+				closeAll(parentEnds)
+				if err == nil {
+					cmd.Process.Kill()
+					go cmd.Wait()
+				}
+				return
+			}
+			if err != nil {
+				closeAll(parentEnds)
+				err = startError(fn, argv0, err)
+			}
+			w.Complete(0, starlark.None, err)
+		})
+	}()
+	x.Park(w, reason("start "+argv0), core.NoTimeout, fn)
+	return w.Err
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// exitCode is the child's status, or minus the signal that killed it (as
+// Python's subprocess reports it).
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var argv, stdin, timeout, env, cwd starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "timeout?", &timeout, "env?", &env, "cwd?", &cwd); err != nil {
+		return nil, core.ValueError(err)
+	}
+	s, err := parseSpec(b.Name(), argv, env, cwd)
+	if err != nil {
+		return nil, err
+	}
+	d, err := core.TimeoutArg(b.Name(), timeout)
+	if err != nil {
+		return nil, err
+	}
+	input, err := stdinArg(b.Name(), stdin)
+	if err != nil {
+		return nil, err
+	}
+	x, err := core.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	e := x.Task.Engine()
+	if err := e.CheckRun(b.Name()); err != nil {
+		return nil, err
+	}
+
+	ctx, kill := context.WithCancel(e.Context())
+	defer kill() // a timeout or cancellation kills the child
+	cmd := s.command(ctx)
+	cmd.WaitDelay = waitDelay
+	if input != nil {
+		cmd.Stdin = bytes.NewReader(input)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := startCmd(x, b.Name(), s.argv[0], cmd, nil, nil); err != nil {
+		return nil, err
+	}
+	w := core.NewWaiter(x.Task)
+	e.Hold()
+	go func() {
+		err := cmd.Wait()
+		e.Post(func() {
+			e.Release()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+				w.Complete(0, nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err))
+				return
+			}
+			w.Complete(0, starlarkstruct.FromStringDict(starlark.String("result"), starlark.StringDict{
+				"code":   starlark.MakeInt(exitCode(cmd.ProcessState)),
+				"stdout": starlark.String(stdout.String()),
+				"stderr": starlark.String(stderr.String()),
+			}), nil)
+		})
+	}()
+	x.Park(w, reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), d, b.Name())
+	return w.Result()
+}

@@ -1,0 +1,116 @@
+package syncmod
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+)
+
+// A Broadcast is sync.broadcast(capacity=16): send delivers a value to
+// every subscriber's channel. The sender never waits: a subscriber whose
+// channel is full loses its oldest value, so one slow reader cannot hold
+// up the rest. Closing a subscriber's channel unsubscribes it; closing the
+// broadcast closes every subscriber's channel (their loops end).
+type Broadcast struct {
+	object
+	capacity int
+	subs     []*core.Channel
+	closed   bool
+}
+
+func newBroadcast(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	capacity := 16
+	if err := starlark.UnpackArgs("broadcast", args, kwargs, "capacity?", &capacity); err != nil {
+		return nil, core.ValueError(err)
+	}
+	if capacity < 1 {
+		return nil, core.Errorf(core.KindValue, "broadcast: capacity must be >= 1, got %d", capacity)
+	}
+	o, err := newObject(th, "broadcast", "broadcast")
+	if err != nil {
+		return nil, err
+	}
+	return &Broadcast{object: o, capacity: capacity}, nil
+}
+
+func (bc *Broadcast) String() string {
+	return fmt.Sprintf("<broadcast#%d %d subscribers>", bc.id, len(bc.subs))
+}
+func (bc *Broadcast) Type() string { return "Broadcast" }
+func (bc *Broadcast) AttrNames() []string {
+	return []string{"close", "send", "subscribe", "subscribers"}
+}
+func (bc *Broadcast) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "send":
+		return method("send", bcSend, bc), nil
+	case "subscribe":
+		return method("subscribe", bcSubscribe, bc), nil
+	case "close":
+		return method("close", bcClose, bc), nil
+	case "subscribers":
+		return starlark.MakeInt(len(bc.subs)), nil
+	}
+	return nil, nil
+}
+
+func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	bc := b.Receiver().(*Broadcast)
+	var v starlark.Value
+	if err := starlark.UnpackArgs("send", args, kwargs, "value", &v); err != nil {
+		return nil, core.ValueError(err)
+	}
+	if _, err := bc.exec(th, "send"); err != nil {
+		return nil, err
+	}
+	if bc.closed {
+		return nil, core.Errorf(core.KindClosed, "send on closed %s", bc.name())
+	}
+	for _, c := range bc.subs {
+		c.SendDropOldest(v)
+	}
+	return starlark.None, nil
+}
+
+func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	bc := b.Receiver().(*Broadcast)
+	if err := noArgs("subscribe", args, kwargs); err != nil {
+		return nil, err
+	}
+	if _, err := bc.exec(th, "subscribe"); err != nil {
+		return nil, err
+	}
+	if bc.closed {
+		return nil, core.Errorf(core.KindClosed, "subscribe to closed %s", bc.name())
+	}
+	c := bc.eng.NewChannel(bc.capacity)
+	bc.subs = append(bc.subs, c)
+	c.OnClose(func() {
+		if i := slices.Index(bc.subs, c); i >= 0 {
+			bc.subs = slices.Delete(bc.subs, i, i+1)
+		}
+	})
+	return c, nil
+}
+
+func bcClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	bc := b.Receiver().(*Broadcast)
+	if err := noArgs("close", args, kwargs); err != nil {
+		return nil, err
+	}
+	if _, err := bc.exec(th, "close"); err != nil {
+		return nil, err
+	}
+	if bc.closed {
+		return nil, core.Errorf(core.KindClosed, "close of closed %s", bc.name())
+	}
+	bc.closed = true
+	subs := bc.subs
+	bc.subs = nil
+	for _, c := range subs {
+		c.Close()
+	}
+	return starlark.None, nil
+}

@@ -1,0 +1,211 @@
+package syncmod
+
+import (
+	"fmt"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+)
+
+// An Event is sync.event(): a flag tasks wait to see set. set wakes every
+// waiter; clear makes later waits wait again.
+type Event struct {
+	object
+	set     bool
+	waiters core.WakerList
+	op      *WaitOp
+}
+
+func newEvent(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := noArgs("event", args, kwargs); err != nil {
+		return nil, err
+	}
+	o, err := newObject(th, "event", "event")
+	if err != nil {
+		return nil, err
+	}
+	ev := &Event{object: o}
+	ev.op = &WaitOp{ev}
+	return ev, nil
+}
+
+func (ev *Event) String() string {
+	if ev.set {
+		return fmt.Sprintf("<event#%d set>", ev.id)
+	}
+	return fmt.Sprintf("<event#%d>", ev.id)
+}
+func (ev *Event) Type() string        { return "Event" }
+func (ev *Event) AttrNames() []string { return []string{"clear", "is_set", "set", "wait", "wait_op"} }
+func (ev *Event) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "set":
+		return method("set", eventSet, ev), nil
+	case "clear":
+		return method("clear", eventClear, ev), nil
+	case "wait":
+		return method("wait", eventWait, ev), nil
+	case "wait_op":
+		return method("wait_op", eventWaitOp, ev), nil
+	case "is_set":
+		return starlark.Bool(ev.set), nil
+	}
+	return nil, nil
+}
+
+// A WaitOp is event.wait_op(): the event's "is set" as an awaitable for
+// select, wait, join and race. It completes with None.
+type WaitOp struct{ ev *Event }
+
+var _ core.Awaitable = (*WaitOp)(nil)
+
+func (op *WaitOp) String() string        { return fmt.Sprintf("<wait_op %s>", op.ev.name()) }
+func (op *WaitOp) Type() string          { return "WaitOp" }
+func (op *WaitOp) Freeze()               {}
+func (op *WaitOp) Truth() starlark.Bool  { return true }
+func (op *WaitOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: WaitOp") }
+func (op *WaitOp) Poll(*core.Task) (starlark.Value, error, bool) {
+	if op.ev.set {
+		return starlark.None, nil, true
+	}
+	return nil, nil, false
+}
+func (op *WaitOp) Enqueue(w core.Waker, index int) { op.ev.waiters.Add(w, index) }
+func (op *WaitOp) Dequeue(w core.Waker)            { op.ev.waiters.Remove(w) }
+func (op *WaitOp) WaitingOn() string               { return "wait " + op.ev.name() }
+
+func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	ev := b.Receiver().(*Event)
+	if err := noArgs("set", args, kwargs); err != nil {
+		return nil, err
+	}
+	if _, err := ev.exec(th, "set"); err != nil {
+		return nil, err
+	}
+	if !ev.set {
+		ev.set = true
+		ev.waiters.Broadcast(starlark.None, nil)
+	}
+	return starlark.None, nil
+}
+
+func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	ev := b.Receiver().(*Event)
+	if err := noArgs("clear", args, kwargs); err != nil {
+		return nil, err
+	}
+	if _, err := ev.exec(th, "clear"); err != nil {
+		return nil, err
+	}
+	ev.set = false
+	return starlark.None, nil
+}
+
+func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	ev := b.Receiver().(*Event)
+	d, err := timeoutKwarg("wait", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	x, err := ev.exec(th, "wait")
+	if err != nil {
+		return nil, err
+	}
+	return x.WaitOne(ev.op, d)
+}
+
+func eventWaitOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := noArgs("wait_op", args, kwargs); err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*Event).op, nil
+}
+
+// A WaitGroup is sync.wait_group(): a counter of outstanding work; wait
+// returns once it is zero.
+type WaitGroup struct {
+	object
+	count   int
+	waiters core.WakerList
+}
+
+func newWaitGroup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := noArgs("wait_group", args, kwargs); err != nil {
+		return nil, err
+	}
+	o, err := newObject(th, "wait_group", "wait_group")
+	if err != nil {
+		return nil, err
+	}
+	return &WaitGroup{object: o}, nil
+}
+
+func (g *WaitGroup) String() string      { return fmt.Sprintf("<wait_group#%d %d pending>", g.id, g.count) }
+func (g *WaitGroup) Type() string        { return "WaitGroup" }
+func (g *WaitGroup) AttrNames() []string { return []string{"add", "done", "wait"} }
+func (g *WaitGroup) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "add":
+		return method("add", wgAdd, g), nil
+	case "done":
+		return method("done", wgDone, g), nil
+	case "wait":
+		return method("wait", wgWait, g), nil
+	}
+	return nil, nil
+}
+
+// WaitingOn: "wait_group#1 (2 pending)".
+func (g *WaitGroup) WaitingOn() string { return fmt.Sprintf("%s (%d pending)", g.name(), g.count) }
+
+func (g *WaitGroup) add(th *starlark.Thread, fn string, n int) (starlark.Value, error) {
+	if _, err := g.exec(th, fn); err != nil {
+		return nil, err
+	}
+	if g.count+n < 0 {
+		return nil, core.Errorf(core.KindValue, "%s: %s counter would go negative (%d%+d)", fn, g.name(), g.count, n)
+	}
+	g.count += n
+	if g.count == 0 {
+		g.waiters.Broadcast(starlark.None, nil)
+	}
+	return starlark.None, nil
+}
+
+func wgAdd(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	n := 1
+	if err := starlark.UnpackArgs("add", args, kwargs, "n?", &n); err != nil {
+		return nil, core.ValueError(err)
+	}
+	return b.Receiver().(*WaitGroup).add(th, "add", n)
+}
+
+func wgDone(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := noArgs("done", args, kwargs); err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*WaitGroup).add(th, "done", -1)
+}
+
+func wgWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := b.Receiver().(*WaitGroup)
+	d, err := timeoutKwarg("wait", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	x, err := g.exec(th, "wait")
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	if g.count == 0 {
+		return starlark.None, nil
+	}
+	w := core.NewWaiter(x.Task)
+	g.waiters.Add(w, 0)
+	x.Park(w, g, d, "wait")
+	g.waiters.Remove(w)
+	return w.Result()
+}

@@ -1,0 +1,163 @@
+// Package syncmod is the script module `sync` (SPEC 6): lock, semaphore,
+// event, wait_group, broadcast and watch. Every object belongs to the
+// engine whose task made it and is touched only on that engine's loop;
+// waits use the core primitives (Exec.Park, Waiter), so they honour
+// cancellation, timeout() scopes and deadlock detection like any other.
+package syncmod
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Module returns the sync module.
+func Module() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "sync", Members: starlark.StringDict{
+		"lock":       starlark.NewBuiltin("sync.lock", newLock),
+		"semaphore":  starlark.NewBuiltin("sync.semaphore", newSemaphore),
+		"event":      starlark.NewBuiltin("sync.event", newEvent),
+		"wait_group": starlark.NewBuiltin("sync.wait_group", newWaitGroup),
+		"broadcast":  starlark.NewBuiltin("sync.broadcast", newBroadcast),
+		"watch":      starlark.NewBuiltin("sync.watch", newWatch),
+	}}
+}
+
+// object is what every sync value shares: its engine and its number there
+// (lock#2), which diagnostics show.
+type object struct {
+	eng  *core.Engine
+	id   int
+	kind string
+}
+
+func newObject(th *starlark.Thread, fn, kind string) (object, error) {
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return object{}, err
+	}
+	e := x.Task.Engine()
+	return object{eng: e, id: e.NextID(kind), kind: kind}, nil
+}
+
+func (o *object) name() string { return fmt.Sprintf("%s#%d", o.kind, o.id) }
+
+// exec returns the calling task's context, which must run on o's engine:
+// the object's state belongs to one loop.
+func (o *object) exec(th *starlark.Thread, fn string) (*core.Exec, error) {
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if x.Task.Engine() != o.eng {
+		return nil, core.Errorf(core.KindValue, "%s: %s belongs to another engine", fn, o.name())
+	}
+	return x, nil
+}
+
+func (o *object) Freeze()               {}
+func (o *object) Truth() starlark.Bool  { return true }
+func (o *object) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s", o.kind) }
+
+// parked is a task waiting in a FIFO queue of a lock, semaphore or watch:
+// those hand the thing waited for to a particular task, so they keep the
+// task beside its waiter.
+type parked struct {
+	w *core.Waiter
+	t *core.Task
+}
+
+// queue is a FIFO of parked tasks.
+type queue []parked
+
+// pop removes and returns the first entry whose waiter still accepts
+// (one that timed out or was cancelled no longer does).
+func (q *queue) pop() (parked, bool) {
+	for len(*q) > 0 {
+		p := (*q)[0]
+		(*q)[0] = parked{}
+		*q = (*q)[1:]
+		if p.w.Accepts(0) {
+			return p, true
+		}
+	}
+	return parked{}, false
+}
+
+func (q *queue) remove(w *core.Waiter) {
+	out := (*q)[:0]
+	for _, p := range *q {
+		if p.w != w {
+			out = append(out, p)
+		}
+	}
+	clear((*q)[len(out):])
+	*q = out
+}
+
+// wait parks x's task in q until an entry is completed for it, the timeout
+// passes or the task is interrupted.
+func (q *queue) wait(x *core.Exec, why core.Reason, timeout time.Duration, op string) (starlark.Value, error) {
+	w := core.NewWaiter(x.Task)
+	*q = append(*q, parked{w, x.Task})
+	x.Park(w, why, timeout, op)
+	if w.Err != nil {
+		q.remove(w)
+	}
+	return w.Result()
+}
+
+func timeoutKwarg(fn string, args starlark.Tuple, kwargs []starlark.Tuple) (time.Duration, error) {
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
+		return 0, core.ValueError(err)
+	}
+	return core.TimeoutArg(fn, timeout)
+}
+
+func noArgs(fn string, args starlark.Tuple, kwargs []starlark.Tuple) error {
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return core.ValueError(err)
+	}
+	return nil
+}
+
+// method binds a builtin to recv under name.
+func method(name string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error), recv starlark.Value) *starlark.Builtin {
+	return starlark.NewBuiltin(name, fn).BindReceiver(recv)
+}
+
+// holder is what lock and semaphore share for hold().
+type holder interface {
+	starlark.Value
+	acquire(x *core.Exec, timeout time.Duration) error
+	releaseBy(x *core.Exec) error
+}
+
+// hold is lock.hold(fn, *args, **kwargs) and semaphore.hold: acquire, call
+// fn, release, whether fn returns, fails or is cancelled.
+func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	h := b.Receiver().(holder)
+	if len(args) == 0 {
+		return nil, core.Errorf(core.KindValue, "hold: missing function argument")
+	}
+	fn, ok := args[0].(starlark.Callable)
+	if !ok {
+		return nil, core.Errorf(core.KindValue, "hold: for parameter fn: got %s, want callable", args[0].Type())
+	}
+	x, err := core.TaskOf(th, "hold")
+	if err != nil {
+		return nil, err
+	}
+	if err := h.acquire(x, core.NoTimeout); err != nil {
+		return nil, err
+	}
+	v, err := core.CallFn(th, fn, args[1:], kwargs)
+	if rerr := h.releaseBy(x); rerr != nil && err == nil {
+		err = rerr
+	}
+	return v, err
+}

@@ -1,0 +1,140 @@
+package syncmod
+
+import (
+	"fmt"
+
+	"github.com/corolang/coro/engine/core"
+	"go.starlark.net/starlark"
+)
+
+// A Watch is sync.watch(initial): a value that changes over time, where
+// each task keeps track of the last value it saw (through get or changed).
+// changed waits until the value differs (by ==) from that one and returns
+// the value current when the task resumes; setting an equal value wakes
+// nobody. A task that has not looked yet has seen
+// nothing, so its first changed returns the current value at once.
+type Watch struct {
+	object
+	value   starlark.Value
+	seen    map[*core.Task]starlark.Value
+	waiters queue
+}
+
+func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var initial starlark.Value
+	if err := starlark.UnpackArgs("watch", args, kwargs, "initial", &initial); err != nil {
+		return nil, core.ValueError(err)
+	}
+	o, err := newObject(th, "watch", "watch")
+	if err != nil {
+		return nil, err
+	}
+	return &Watch{object: o, value: initial, seen: map[*core.Task]starlark.Value{}}, nil
+}
+
+func (wt *Watch) String() string      { return fmt.Sprintf("<watch#%d %s>", wt.id, wt.value.String()) }
+func (wt *Watch) Type() string        { return "Watch" }
+func (wt *Watch) AttrNames() []string { return []string{"changed", "get", "set"} }
+func (wt *Watch) WaitingOn() string   { return "change of " + wt.name() }
+func (wt *Watch) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "get":
+		return method("get", watchGet, wt), nil
+	case "set":
+		return method("set", watchSet, wt), nil
+	case "changed":
+		return method("changed", watchChanged, wt), nil
+	}
+	return nil, nil
+}
+
+// see records that t has seen v; a task's record goes when it ends.
+func (wt *Watch) see(t *core.Task, v starlark.Value) {
+	if _, ok := wt.seen[t]; !ok {
+		t.OnEnd(func() { delete(wt.seen, t) })
+	}
+	wt.seen[t] = v
+}
+
+// isNew reports whether v differs from what t last saw.
+func (wt *Watch) isNew(t *core.Task, v starlark.Value) bool {
+	old, ok := wt.seen[t]
+	if !ok {
+		return true
+	}
+	eq, err := starlark.Equal(old, v)
+	return err != nil || !eq // values that cannot be compared count as changed
+}
+
+func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wt := b.Receiver().(*Watch)
+	if err := noArgs("get", args, kwargs); err != nil {
+		return nil, err
+	}
+	x, err := wt.exec(th, "get")
+	if err != nil {
+		return nil, err
+	}
+	wt.see(x.Task, wt.value)
+	return wt.value, nil
+}
+
+func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wt := b.Receiver().(*Watch)
+	var v starlark.Value
+	if err := starlark.UnpackArgs("set", args, kwargs, "value", &v); err != nil {
+		return nil, core.ValueError(err)
+	}
+	if _, err := wt.exec(th, "set"); err != nil {
+		return nil, err
+	}
+	wt.value = v
+	// Wake exactly the waiters for whom v is new; the rest keep waiting.
+	keep := wt.waiters[:0]
+	for _, p := range wt.waiters {
+		switch {
+		case !p.w.Accepts(0):
+		case wt.isNew(p.t, v):
+			p.w.Complete(0, v, nil)
+		default:
+			keep = append(keep, p)
+		}
+	}
+	clear(wt.waiters[len(keep):])
+	wt.waiters = keep
+	return starlark.None, nil
+}
+
+func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wt := b.Receiver().(*Watch)
+	d, err := timeoutKwarg("changed", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	x, err := wt.exec(th, "changed")
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	// Woken by a set, the task returns the value current when it runs:
+	// values set in between are skipped (a watch is about the latest
+	// state), and if the value went back to the one it saw, it waits on.
+	deadline := wt.eng.Now() + d
+	for !wt.isNew(x.Task, wt.value) {
+		left := core.NoTimeout
+		if d >= 0 {
+			left = max(0, deadline-wt.eng.Now())
+		}
+		if _, err := wt.waiters.wait(x, wt, left, "changed"); err != nil {
+			if ierr := x.Checkpoint(); ierr != nil {
+				return nil, ierr // cancelled, or a timeout() scope expired
+			}
+			// Our own timeout: name the whole wait, not the last stretch.
+			return nil, core.Errorf(core.KindTimeout, "changed exceeded %gs", d.Seconds())
+		}
+	}
+	wt.see(x.Task, wt.value)
+	return wt.value, nil
+}
