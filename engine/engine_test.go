@@ -357,6 +357,9 @@ func TestCallErrors(t *testing.T) {
 	_, err = eng.Call(testCtx(t), starlark.MakeInt(3))
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, engine.KindValue, ce.Kind)
+	_, err = eng.Call(testCtx(t), g["no_such_function"])
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "value: Call: got nil, want a callable", err.Error())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,10 @@ type Engine struct {
 	objects objectState // channel and sync-object ids, spare waiters (channel.go)
 	host    hostState   // requests from Go code: Call, Do, Start (host.go)
 
+	printFn   func(*starlark.Thread, string)
+	loadFn    func(*starlark.Thread, string) (starlark.StringDict, error)
+	preemptFn func(*starlark.Thread)
+
 	modules   map[string]*moduleEntry
 	Unhandled int // task failures reported with nobody waiting
 	tracer    Tracer
@@ -171,6 +176,8 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	e.freeCh = make(chan struct{})
 	e.keepers = map[any]func() bool{}
 	e.modules = map[string]*moduleEntry{}
+	// Method values allocate: bind them once, not per thread.
+	e.printFn, e.loadFn, e.preemptFn = e.print, e.load, e.preempt
 	e.rtimer = time.NewTimer(time.Hour)
 	e.rtimer.Stop()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -238,11 +245,12 @@ func (e *Engine) print(_ *starlark.Thread, msg string) {
 // NewThread returns a thread for code that runs for the task in x: the
 // engine's print, load, time slicing and thread hook are set.
 func (e *Engine) NewThread(name string, x *Exec) *starlark.Thread {
-	th := &starlark.Thread{Name: name, Print: e.print, Load: e.load}
-	th.OnMaxSteps = e.preempt
+	th := &starlark.Thread{Name: name, Print: e.printFn, Load: e.loadFn, OnMaxSteps: e.preemptFn}
 	th.SetMaxExecutionSteps(e.slice)
-	SetExec(th, x)
-	e.threadHook(th)
+	if x != nil {
+		SetExec(th, x)
+		e.threadHook(th)
+	}
 	return th
 }
 
@@ -341,7 +349,7 @@ func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starl
 	e.nextID++
 	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs, parent: parent, spawnedAt: spawnedAt}
 	if t.name == "" {
-		t.name = fmt.Sprintf("task-%d", t.id)
+		t.name = "task-" + strconv.FormatInt(t.id, 10)
 	}
 	e.live++
 	if e.tail == nil {
@@ -739,10 +747,23 @@ func Callers(th *starlark.Thread) string {
 	for d := 1; d < th.CallStackDepth(); d++ {
 		fr := th.CallFrame(d)
 		if fr.Pos.Line > 0 {
-			return fr.Pos.String()
+			return posString(fr.Pos)
 		}
 	}
 	return ""
+}
+
+// posString is syntax.Position.String without fmt: it runs on every spawn.
+func posString(p syntax.Position) string {
+	var arr [96]byte
+	buf := append(arr[:0], p.Filename()...)
+	buf = append(buf, ':')
+	buf = strconv.AppendInt(buf, int64(p.Line), 10)
+	if p.Col > 0 {
+		buf = append(buf, ':')
+		buf = strconv.AppendInt(buf, int64(p.Col), 10)
+	}
+	return string(buf)
 }
 
 // sortTasks orders tasks by id.

@@ -120,7 +120,7 @@ func (e *Engine) Do(fn func()) error {
 func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.Value) (starlark.Value, error) {
 	c, ok := fn.(starlark.Callable)
 	if !ok {
-		return nil, Errorf(KindValue, "Call: got %s, want a callable", fn.Type())
+		return nil, Errorf(KindValue, "Call: got %s, want a callable", typeName(fn))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError("call", err)
@@ -135,9 +135,10 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 		e.keepForCalls()
 		e.host.calls++
 		task = e.Spawn(c, starlark.Tuple(args), nil, "", nil, "")
+		task.OnEnd(func() { e.host.calls-- })
 		// Watching the task makes its failure the caller's to handle,
 		// not an unhandled one reported on stderr.
-		task.Enqueue(callWaker{e, r}, 0)
+		task.Enqueue(callWaker{r}, 0)
 	})
 	if ctx.Done() != nil { // a ctx that can be cancelled
 		// The cancel is posted after the spawn, so on the loop task is set.
@@ -162,16 +163,10 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 }
 
 // callWaker finishes a Call's request when its task ends.
-type callWaker struct {
-	e *Engine
-	r *hostReq
-}
+type callWaker struct{ r *hostReq }
 
-func (w callWaker) Accepts(int) bool { return !w.r.finished }
-func (w callWaker) Complete(_ int, v starlark.Value, err error) {
-	w.e.host.calls--
-	w.r.finish(v, err)
-}
+func (w callWaker) Accepts(int) bool                            { return !w.r.finished }
+func (w callWaker) Complete(_ int, v starlark.Value, err error) { w.r.finish(v, err) }
 
 // keepForCalls registers, once, the keeper that makes live Call tasks
 // keep the loop alive. Loop only.
@@ -189,7 +184,7 @@ func (e *Engine) keepForCalls() {
 func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) error {
 	c, ok := fn.(starlark.Callable)
 	if !ok {
-		return Errorf(KindValue, "Start: got %s, want a callable", fn.Type())
+		return Errorf(KindValue, "Start: got %s, want a callable", typeName(fn))
 	}
 	if !e.loopMu.TryLock() {
 		e.Post(func() {
@@ -377,4 +372,13 @@ func (ti TaskInfo) String() string {
 func (e *Engine) beginClose() {
 	e.host.closing = true
 	e.cancelAll("engine closed")
+}
+
+// typeName is v's Starlark type, or "nil" for a missing value (a global
+// the module did not define, looked up by the host).
+func typeName(v starlark.Value) string {
+	if v == nil {
+		return "nil"
+	}
+	return v.Type()
 }

@@ -118,33 +118,42 @@ func (t *Task) Result() starlark.Value { return t.result }
 func (t *Task) OnEnd(fn func()) { t.onEnd = append(t.onEnd, fn) }
 
 // worker is a pooled coroutine that runs tasks one after another, so that
-// spawning reuses goroutines (and their grown stacks).
+// spawning reuses goroutines (and their grown stacks) and Starlark threads.
 type worker struct {
-	co *coroutine.Coroutine[*Task, bool]
+	co     *coroutine.Coroutine[*Task, bool]
+	thread *starlark.Thread // made on first use, reset for each task
+	yield  func()           // suspends back to the loop (bound once)
 }
 
 func newWorker() *worker {
-	return &worker{co: coroutine.New(func(c *coroutine.Coroutine[*Task, bool], t *Task) bool {
+	w := &worker{}
+	w.yield = func() { w.co.Suspend(false) }
+	w.co = coroutine.New(func(c *coroutine.Coroutine[*Task, bool], t *Task) bool {
 		growStack()
 		for t != nil {
-			t.run()
+			t.run(w)
 			t = c.Suspend(true) // finished; wait for the next task (nil: retire)
 		}
 		return true
-	})}
+	})
+	return w
 }
 
-// yield suspends the task's own coroutine back to the loop.
-func (t *Task) yield() { t.worker.co.Suspend(false) }
-
 // run executes the task's call, its deferred functions, and finishes it.
-// It runs on the task's worker coroutine.
-func (t *Task) run() {
+// It runs on the worker's coroutine, with the worker's thread reset for it.
+func (t *Task) run(w *worker) {
 	e := t.eng
-	th := &starlark.Thread{Name: t.name, Print: e.print, Load: e.load}
-	th.OnMaxSteps = e.preempt
-	th.SetMaxExecutionSteps(e.slice)
-	t.exec = Exec{Task: t, Yield: t.yield, Defers: &t.defers}
+	th := w.thread
+	if th == nil {
+		th = e.NewThread(t.name, nil)
+		w.thread = th
+	} else {
+		th.Name = t.name
+		th.Steps = 0
+		th.SetMaxExecutionSteps(e.slice)
+		th.Uncancel()
+	}
+	t.exec = Exec{Task: t, Yield: w.yield, Defers: &t.defers}
 	SetExec(th, &t.exec)
 	e.threadHook(th)
 	t.thread = th

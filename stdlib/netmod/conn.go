@@ -172,8 +172,8 @@ func (c *Conn) readFailed(fn string, err error) {
 	c.rerr = ioError(fn, err)
 }
 
-// readable reports whether a read can complete without waiting, and
-// otherwise the error to fail with, if any.
+// check returns the error every read on the connection fails with now:
+// closed on this side, or an earlier failure (reset).
 func (c *Conn) check(fn string) error {
 	if c.closed {
 		return core.Errorf(core.KindClosed, "%s: connection is closed", fn)
