@@ -94,11 +94,19 @@ func (x *Exec) Sleep(d timeDuration) error {
 		}
 		return nil
 	}
-	e := x.Task.eng
-	w := NewWaiter(x.Task)
+	// The waiter, timer and reason live in the task (a task sleeps once at
+	// a time, and nothing refers to them after the timer is stopped), so
+	// a sleep allocates nothing.
+	t := x.Task
+	e := t.eng
+	w := &t.sleepWaiter
+	*w = Waiter{task: t, Index: -1}
 	when := e.clock.now() + d
-	tm := e.addTimer(when, func() { w.Complete(0, starlark.None, nil) })
-	x.Park(w, &sleepReason{e: e, when: when}, NoTimeout, "sleep")
+	tm := &t.sleepTimer
+	*tm = timer{wake: w}
+	e.pushTimer(tm, when)
+	t.sleepWhy = sleepReason{e: e, when: tm.when}
+	x.Park(w, &t.sleepWhy, NoTimeout, "sleep")
 	e.stopTimer(tm)
 	return w.Err
 }

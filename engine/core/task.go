@@ -64,7 +64,13 @@ type Task struct {
 
 	waiter   *Waiter // the current park
 	why      Reason
-	watchers []wakerEntry // completion waiters
+	watchers []wakerEntry  // completion waiters
+	watch1   [1]wakerEntry // watchers' first slot, so one waiter costs no allocation
+
+	// sleep's waiter, timer and reason (see Exec.Sleep).
+	sleepWaiter Waiter
+	sleepTimer  timer
+	sleepWhy    sleepReason
 
 	cancelled    bool
 	cancelReason string

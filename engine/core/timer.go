@@ -2,6 +2,7 @@ package core
 
 import (
 	"container/heap"
+	"go.starlark.net/starlark"
 	"math"
 	"time"
 )
@@ -12,7 +13,8 @@ type timer struct {
 	when  time.Duration // on the engine's clock
 	seq   uint64
 	fn    func()
-	index int // in the heap; -1 once fired or stopped
+	wake  *Waiter // instead of fn: complete this waiter (sleep)
+	index int     // in the heap; -1 once fired or stopped
 	// weak timers (after(), ticker()) do not by themselves keep the run alive
 	// or rule out a deadlock: keep reports whether a task depends on them now.
 	keep func() bool
@@ -78,13 +80,20 @@ func (c *clock) advance(d time.Duration) {
 // deadline that overflowed (now plus a saturated duration) means "never
 // before anything else".
 func (e *Engine) addTimer(when time.Duration, fn func()) *timer {
+	t := &timer{fn: fn}
+	e.pushTimer(t, when)
+	return t
+}
+
+// pushTimer schedules t (its fn or wake set) at when; a deadline that
+// overflowed saturates at the end of time.
+func (e *Engine) pushTimer(t *timer, when time.Duration) {
 	if when < 0 {
 		when = math.MaxInt64
 	}
 	e.timerSeq++
-	t := &timer{when: when, seq: e.timerSeq, fn: fn}
+	t.when, t.seq = when, e.timerSeq
 	heap.Push(&e.timers, t)
-	return t
 }
 
 // AfterFunc schedules fn to run on the loop d from now. Loop goroutine only.
@@ -108,7 +117,11 @@ func (e *Engine) fireTimers() {
 	now := e.clock.now()
 	for len(e.timers) > 0 && e.timers[0].when <= now {
 		t := heap.Pop(&e.timers).(*timer)
-		t.fn()
+		if t.wake != nil {
+			t.wake.Complete(0, starlark.None, nil)
+		} else {
+			t.fn()
+		}
 	}
 }
 
