@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
@@ -173,7 +174,22 @@ func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options
 		Seed:        c.seed,
 		Args:        args,
 		GoTrace:     c.goTrace,
+		SlowWarning: slowWarning(),
 	}
+}
+
+// slowWarning reads CORO_SLOW_WARN: a duration ("250ms") for the slow-task
+// warning's threshold, or "off". Unset or unreadable: the default (100ms).
+func slowWarning() time.Duration {
+	v := os.Getenv("CORO_SLOW_WARN")
+	if v == "off" {
+		return -1
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
 }
 
 func main() {

@@ -296,8 +296,20 @@ func goStack(skip int) string {
 // ---- the slow-task watchdog ----
 
 // slowThreshold is how long a task may keep the loop without yielding
-// before it is reported (SPEC 8).
+// before it is reported (SPEC 8), unless Options.SlowWarning says otherwise.
 const slowThreshold = 100 * time.Millisecond
+
+// slowLimit returns the engine's slow-task threshold; 0 means no warning.
+func (e *Engine) slowLimit() time.Duration {
+	switch d := e.opts.SlowWarning; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return slowThreshold
+	default:
+		return d
+	}
+}
 
 // slowStuck is how long the watchdog waits, after it flagged a slow run,
 // for the loop to report it itself (with a script position) before it
@@ -358,10 +370,10 @@ func (e *Engine) startDiag() (stop func()) {
 	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	if e.clock.virtual {
+	if e.clock.virtual || e.slowLimit() == 0 {
 		close(finished)
 	} else {
-		go e.watch(done, finished)
+		go e.watch(done, finished, e.slowLimit())
 	}
 	return func() {
 		close(done)
@@ -373,9 +385,6 @@ func (e *Engine) startDiag() (stop func()) {
 	}
 }
 
-// watchTick is the watchdog's sampling interval.
-const watchTick = slowThreshold / 4
-
 // watch samples the published word: one unchanged and non-zero for longer
 // than slowThreshold is flagged for the loop to report, or reported here
 // if the loop does not come back within slowStuck.
@@ -383,9 +392,10 @@ const watchTick = slowThreshold / 4
 // Only time the watchdog saw pass tick by tick counts: a late tick means
 // the whole process was held up (a loaded machine, a long GC pause), which
 // no task is to blame for, so the measurement starts again.
-func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}) {
+func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit time.Duration) {
 	defer close(finished)
 	w := &e.wd
+	watchTick := limit / 4 // the sampling interval
 	tick := time.NewTicker(watchTick)
 	defer tick.Stop()
 	var last uint64
@@ -404,7 +414,7 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}) {
 				continue
 			}
 			elapsed := now.Sub(lastChange)
-			if elapsed <= slowThreshold || w.reported.Load() == s {
+			if elapsed <= limit || w.reported.Load() == s {
 				continue
 			}
 			if w.flagged.Load() != s {

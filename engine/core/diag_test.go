@@ -219,6 +219,22 @@ loaded
 $`, out)
 }
 
+// Options.SlowWarning moves the threshold, or (negative) turns it off.
+func TestSlowWarningOption(t *testing.T) {
+	src := `
+def loader():
+    block()
+    print("loaded")
+spawn(loader, name="loader")
+`
+	out, err := diagRun(t, Options{SlowWarning: -1, Globals: starlark.StringDict{"block": blockingBuiltin(300 * time.Millisecond)}}, src)
+	require.NoError(t, err)
+	assert.Equal(t, "loaded\n", out)
+	out, err = diagRun(t, Options{SlowWarning: 50 * time.Millisecond, Globals: starlark.StringDict{"block": blockingBuiltin(300 * time.Millisecond)}}, src)
+	require.NoError(t, err)
+	assert.Regexp(t, `^loaded\ncoro: warning: task 'loader' kept the loop for [0-9.]+s without yielding \(spawned at diag.star:5:6\); it then finished\n$`, out)
+}
+
 // A task that computes for long but passes time-slice boundaries offers
 // the loop to others at each: the word the watchdog watches changes at
 // every boundary, so such a task is not reported.

@@ -59,6 +59,9 @@ type Options struct {
 	Args []string
 	// GoTrace adds Go frames to error reports.
 	GoTrace bool
+	// SlowWarning is how long a task may keep the loop without yielding
+	// before a warning is printed: 0 means 100ms, negative means never.
+	SlowWarning time.Duration
 	// OnFailure, if set, is called (on the loop) for each task failure that
 	// no task waited on, after it was reported.
 	OnFailure func(task string, err *Error)
