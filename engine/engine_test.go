@@ -443,6 +443,10 @@ def blocked_call():
 	_, err = eng.Exec(context.Background(), "x.star", "pass")
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, engine.KindClosed, ce.Kind)
+	require.ErrorAs(t, eng.Start("late", g["waiter"], starlark.MakeInt(9)), &ce)
+	assert.Equal(t, engine.KindClosed, ce.Kind)
+	require.ErrorAs(t, eng.Do(func() {}), &ce)
+	assert.Equal(t, engine.KindClosed, ce.Kind)
 	assert.NoError(t, eng.Close(), "Close is idempotent")
 }
 

@@ -5,9 +5,9 @@ package timemod
 
 import (
 	"github.com/corolang/coro/engine/core"
+	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
-	starlarktime "go.starlark.net/lib/time"
 )
 
 // Module returns the time module.
