@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -193,6 +194,13 @@ func slowWarning() time.Duration {
 }
 
 func main() {
+	// A script with many suspended tasks has many goroutine stacks, which
+	// every GC cycle scans: collecting half as often costs little peak
+	// memory (measured on the spawn and timers workloads) and saves 10-20%
+	// of their CPU. GOGC, when set, still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	// CORO_CPUPROFILE=FILE writes a Go CPU profile of the run (for
 	// developers measuring the engine).
 	if path := os.Getenv("CORO_CPUPROFILE"); path != "" {
