@@ -64,6 +64,17 @@ func requireBaseline(t *testing.T, base int) {
 	require.LessOrEqual(t, runtime.NumGoroutine(), base, "goroutines left behind")
 }
 
+// deferredBody defines body, a generator body that emits twice, and counts
+// in closed[0] the times its deferred function has run.
+const deferredBody = `closed = [0]
+def note():
+    closed[0] += 1
+def body():
+    defer(note)
+    emit(1)
+    emit(2)
+`
+
 // Started generators dropped while their creator keeps running are closed
 // through runtime.AddCleanup: each one's deferred function runs before the
 // script ends, and no goroutine is left.
@@ -71,13 +82,7 @@ func TestAbandonedGeneratorsAreClosedWhenUnreachable(t *testing.T) {
 	base := runtime.NumGoroutine()
 	out, err := run(t, fmt.Sprintf(`
 N = %d
-closed = [0]
-def note():
-    closed[0] += 1
-def body():
-    defer(note)
-    emit(1)
-    emit(2)
+%s
 for i in range(N):
     g = generator(body)
     g.next()
@@ -91,7 +96,7 @@ while closed[0] < N and tries < 1000:
     sleep(0.01)
     tries += 1
 print("closed", closed[0], "of", N)
-`, abandoned), leakGlobals())
+`, abandoned, deferredBody), leakGlobals())
 	require.NoError(t, err, out)
 	assert.Equal(t, fmt.Sprintf("closed %d of %d\n", abandoned, abandoned), out)
 	requireBaseline(t, base)
@@ -102,13 +107,7 @@ print("closed", closed[0], "of", N)
 func TestAbandonedGeneratorsAreClosedWhenTheirTaskEnds(t *testing.T) {
 	base := runtime.NumGoroutine()
 	out, err := run(t, fmt.Sprintf(`
-closed = [0]
-def note():
-    closed[0] += 1
-def body():
-    defer(note)
-    emit(1)
-    emit(2)
+%s
 keep = []
 def maker():
     for i in range(1000):
@@ -119,7 +118,7 @@ for i in range(%d):
     spawn(maker).wait()
     sleep(0)
 print("closed", closed[0], "live", len([g for g in keep if not g.done]))
-`, abandoned/1000), leakGlobals())
+`, deferredBody, abandoned/1000), leakGlobals())
 	require.NoError(t, err, out)
 	assert.Equal(t, fmt.Sprintf("closed %d live 0\n", abandoned), out)
 	requireBaseline(t, base)

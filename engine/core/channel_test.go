@@ -158,10 +158,11 @@ idle = ticker(0.1)
 	assert.Equal(t, "[1, 2, 3]\n(1, None)\n4 8\nNone True\n", out)
 }
 
-func BenchmarkChannelPingPong(b *testing.B) {
-	chanBench(b, false, `
-a = channel(1)
-c = channel(1)
+// pingPong: the main task and a ponger pass a counter back and forth over
+// two channels of capacity CAP.
+const pingPong = `
+a = channel(CAP)
+c = channel(CAP)
 def ponger():
     for v in a:
         c.send(v + 1)
@@ -172,24 +173,14 @@ for _ in range(N):
     v = c.recv()
 a.close()
 t.wait()
-`)
+`
+
+func BenchmarkChannelPingPong(b *testing.B) {
+	chanBench(b, false, "CAP = 1\n"+pingPong)
 }
 
 func BenchmarkChannelUnbufferedPingPong(b *testing.B) {
-	chanBench(b, false, `
-a = channel()
-c = channel()
-def ponger():
-    for v in a:
-        c.send(v + 1)
-t = spawn(ponger)
-v = 0
-for _ in range(N):
-    a.send(v)
-    v = c.recv()
-a.close()
-t.wait()
-`)
+	chanBench(b, false, "CAP = 0\n"+pingPong)
 }
 
 // selectBench: one producer sends i on chs[i % K] (unbuffered), the

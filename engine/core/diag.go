@@ -99,16 +99,23 @@ func builtinTasks(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 func (e *Engine) Dump() string {
 	live := e.Tasks()
 	var b strings.Builder
-	if len(live) == 1 {
-		b.WriteString("1 live task:\n")
-	} else {
-		fmt.Fprintf(&b, "%d live tasks:\n", len(live))
-	}
-	for _, t := range live {
-		b.WriteString(DescribeTask(t))
-		b.WriteByte('\n')
-	}
+	describeTasks(&b, live, "live task", "%s:")
+	b.WriteByte('\n')
 	return b.String()
+}
+
+// describeTasks writes a header, format with "1 <what>" or "<n> <what>s"
+// for %s, then each task's description on lines of its own.
+func describeTasks(b *strings.Builder, tasks []*Task, what, format string) {
+	count := fmt.Sprintf("%d %ss", len(tasks), what)
+	if len(tasks) == 1 {
+		count = "1 " + what
+	}
+	fmt.Fprintf(b, format, count)
+	for _, t := range tasks {
+		b.WriteByte('\n')
+		b.WriteString(DescribeTask(t))
+	}
 }
 
 // DescribeTask renders one task for dumps and the deadlock report: name,
@@ -155,15 +162,7 @@ func StackOf(t *Task) []string {
 func (e *Engine) deadlock() error {
 	blocked := e.Tasks()
 	var b strings.Builder
-	if len(blocked) == 1 {
-		b.WriteString("1 task blocked forever")
-	} else {
-		fmt.Fprintf(&b, "%d tasks blocked forever", len(blocked))
-	}
-	for _, t := range blocked {
-		b.WriteString("\n")
-		b.WriteString(DescribeTask(t))
-	}
+	describeTasks(&b, blocked, "task", "%s blocked forever")
 	for _, cyc := range waitCycles(blocked) {
 		b.WriteString("\n  cycle: ")
 		for i, t := range cyc {
@@ -226,14 +225,6 @@ func rotateOldestFirst(cyc []*Task) []*Task {
 	return append(cyc[min:], cyc[:min]...)
 }
 
-func taskIDs(ts []*Task) []int64 {
-	ids := make([]int64, len(ts))
-	for i, t := range ts {
-		ids[i] = t.id
-	}
-	return ids
-}
-
 // ---- tracebacks ----
 
 // A SpawnSite is one link of the chain of spawns that led to a task: task
@@ -246,6 +237,48 @@ type SpawnSite struct {
 // respawns itself forever would otherwise make tracebacks grow forever.
 const maxSpawnChain = 16
 
+// A spawnLink records one spawn for tracebacks. Tasks keep links rather
+// than a pointer to their parent task, so a task does not keep its
+// ancestors (their results, threads, stacks) alive; a chain is cut at
+// maxSpawnChain, so a task that respawns itself forever uses bounded memory.
+type spawnLink struct {
+	site  SpawnSite
+	up    *spawnLink
+	depth int
+}
+
+// linkSpawn returns the link for task, spawned by parent (nil: by no task)
+// at the script position at.
+func linkSpawn(parent *Task, task, at string) *spawnLink {
+	l := &spawnLink{site: SpawnSite{By: "?", Task: task, At: at}, depth: 1}
+	if parent == nil {
+		return l
+	}
+	l.site.By = parent.name
+	up := parent.link
+	if up != nil && up.depth >= maxSpawnChain {
+		up = truncateLinks(up, maxSpawnChain-1)
+	}
+	l.up = up
+	if up != nil {
+		l.depth = up.depth + 1
+	}
+	return l
+}
+
+// truncateLinks copies the innermost n links of a chain.
+func truncateLinks(l *spawnLink, n int) *spawnLink {
+	if l == nil || n == 0 {
+		return nil
+	}
+	up := truncateLinks(l.up, n-1)
+	c := &spawnLink{site: l.site, up: up, depth: 1}
+	if up != nil {
+		c.depth = up.depth + 1
+	}
+	return c
+}
+
 // setOrigin records in err the task it arose in and the chain of spawns
 // that led to that task, unless an inner task already did.
 func (t *Task) setOrigin(err *Error) {
@@ -254,12 +287,8 @@ func (t *Task) setOrigin(err *Error) {
 	}
 	err.Task, err.SpawnedAt = t.name, t.spawnedAt
 	var chain []SpawnSite
-	for c := t; c != nil && c.spawnedAt != "" && len(chain) < maxSpawnChain; c = c.parent {
-		by := "?"
-		if c.parent != nil {
-			by = c.parent.name
-		}
-		chain = append(chain, SpawnSite{By: by, Task: c.name, At: c.spawnedAt})
+	for l := t.link; l != nil && len(chain) < maxSpawnChain; l = l.up {
+		chain = append(chain, l.site)
 	}
 	slices.Reverse(chain)
 	err.Spawns = chain

@@ -328,3 +328,40 @@ func BenchmarkWatchdogPublish(b *testing.B) {
 		}
 	}
 }
+
+func taskIDs(ts []*Task) []int64 {
+	ids := make([]int64, len(ts))
+	for i, t := range ts {
+		ids[i] = t.id
+	}
+	return ids
+}
+
+// A task that respawns itself many times shows the innermost spawns in its
+// traceback, at most maxSpawnChain of them, and keeps no ancestor alive:
+// its chain is made of links, cut at that length.
+func TestSpawnChainIsBounded(t *testing.T) {
+	var got *Error
+	_, err := diagRun(t, Options{VirtualTime: true, OnFailure: func(_ string, err *Error) { got = err }}, `
+def hop(n):
+    if n == 0:
+        fail("deep")
+    spawn(hop, n - 1, name="hop-%d" % (n - 1))
+spawn(hop, 40, name="hop-40")
+`)
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	require.Len(t, got.Spawns, maxSpawnChain)
+	assert.Equal(t, SpawnSite{By: "hop-1", Task: "hop-0", At: "diag.star:5:10"}, got.Spawns[maxSpawnChain-1])
+	assert.Equal(t, "hop-16", got.Spawns[0].By)
+	// Every link in a task's chain stays within the bound.
+	l := linkSpawn(nil, "a", "x:1:1")
+	for i := 0; i < 100; i++ {
+		l = linkSpawn(&Task{name: "p", link: l}, "c", "x:1:1")
+	}
+	n := 0
+	for ; l != nil; l = l.up {
+		n++
+	}
+	assert.Equal(t, maxSpawnChain, n)
+}

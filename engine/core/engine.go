@@ -350,10 +350,13 @@ func (e *Engine) Unkeep(key any) { delete(e.keepers, key) }
 // eager, SPEC 1). Loop only.
 func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple, name string, parent *Task, spawnedAt string) *Task {
 	e.nextID++
-	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs, parent: parent, spawnedAt: spawnedAt}
+	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs, spawnedAt: spawnedAt}
 	t.watchers = t.watch1[:0]
 	if t.name == "" {
 		t.name = "task-" + strconv.FormatInt(t.id, 10)
+	}
+	if spawnedAt != "" {
+		t.link = linkSpawn(parent, t.name, spawnedAt)
 	}
 	e.live++
 	if e.tail == nil {

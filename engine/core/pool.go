@@ -63,6 +63,15 @@ func (p *blockingPool) work() {
 	}
 }
 
+// A Discardable is an outcome of a Blocking op that holds a resource (an
+// open file). If the task stopped waiting before the op ended, Blocking
+// calls Discard on the loop, so the resource is released at once rather
+// than when the garbage collector finds it.
+type Discardable interface {
+	starlark.Value
+	Discard()
+}
+
 // Blocking runs op on the process-wide blocking pool and suspends the task
 // of x until it has finished, returning op's outcome; the loop and every
 // other task run meanwhile. why is what the task waits on (TaskInfo), and
@@ -71,7 +80,8 @@ func (p *blockingPool) work() {
 // op runs on another goroutine: it must not touch engine state or any
 // Starlark value it did not make itself. If the task is interrupted
 // (cancelled, its timeout() scope expired) before op started, op never
-// runs; once started it runs to the end and its outcome is dropped.
+// runs; once started it runs to the end and its outcome is dropped (a
+// Discardable one discarded).
 func (e *Engine) Blocking(x *Exec, why Reason, opName string, op func() (starlark.Value, error)) (starlark.Value, error) {
 	if err := x.Task.interruption(); err != nil {
 		return nil, err
@@ -87,6 +97,10 @@ func (e *Engine) Blocking(x *Exec, why Reason, opName string, op func() (starlar
 		}
 		e.Post(func() {
 			e.Release()
+			if d, ok := v.(Discardable); ok && w.Fired() {
+				d.Discard()
+				return
+			}
 			w.Complete(0, v, err)
 		})
 	})

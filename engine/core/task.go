@@ -53,7 +53,7 @@ type Task struct {
 	args      starlark.Tuple
 	kwargs    []starlark.Tuple
 	spawnedAt string
-	parent    *Task
+	link      *spawnLink // how the task came to be, for tracebacks (diag.go)
 
 	thread *starlark.Thread
 	exec   Exec

@@ -38,23 +38,19 @@ func newBroadcast(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 func (bc *Broadcast) String() string {
 	return fmt.Sprintf("<broadcast#%d %d subscribers>", bc.id, len(bc.subs))
 }
-func (bc *Broadcast) Type() string { return "Broadcast" }
-func (bc *Broadcast) AttrNames() []string {
-	return []string{"close", "send", "subscribe", "subscribers"}
-}
+func (bc *Broadcast) Type() string        { return "Broadcast" }
+func (bc *Broadcast) AttrNames() []string { return bcAttrs }
 func (bc *Broadcast) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "send":
-		return method("send", bcSend, bc), nil
-	case "subscribe":
-		return method("subscribe", bcSubscribe, bc), nil
-	case "close":
-		return method("close", bcClose, bc), nil
-	case "subscribers":
+	if name == "subscribers" {
 		return starlark.MakeInt(len(bc.subs)), nil
 	}
-	return nil, nil
+	return bcMethods.bind(name, bc), nil
 }
+
+var (
+	bcMethods = methods{"close": bcClose, "send": bcSend, "subscribe": bcSubscribe}
+	bcAttrs   = bcMethods.attrNames("subscribers")
+)
 
 func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
@@ -76,10 +72,7 @@ func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 
 func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
-	if err := noArgs("subscribe", args, kwargs); err != nil {
-		return nil, err
-	}
-	if _, err := bc.exec(th, "subscribe"); err != nil {
+	if _, err := bc.enter(th, "subscribe", args, kwargs); err != nil {
 		return nil, err
 	}
 	if bc.closed {
@@ -97,10 +90,7 @@ func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 func bcClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
-	if err := noArgs("close", args, kwargs); err != nil {
-		return nil, err
-	}
-	if _, err := bc.exec(th, "close"); err != nil {
+	if _, err := bc.enter(th, "close", args, kwargs); err != nil {
 		return nil, err
 	}
 	if bc.closed {

@@ -36,22 +36,18 @@ func (ev *Event) String() string {
 	return fmt.Sprintf("<event#%d>", ev.id)
 }
 func (ev *Event) Type() string        { return "Event" }
-func (ev *Event) AttrNames() []string { return []string{"clear", "is_set", "set", "wait", "wait_op"} }
+func (ev *Event) AttrNames() []string { return eventAttrs }
 func (ev *Event) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "set":
-		return method("set", eventSet, ev), nil
-	case "clear":
-		return method("clear", eventClear, ev), nil
-	case "wait":
-		return method("wait", eventWait, ev), nil
-	case "wait_op":
-		return method("wait_op", eventWaitOp, ev), nil
-	case "is_set":
+	if name == "is_set" {
 		return starlark.Bool(ev.set), nil
 	}
-	return nil, nil
+	return eventMethods.bind(name, ev), nil
 }
+
+var (
+	eventMethods = methods{"clear": eventClear, "set": eventSet, "wait": eventWait, "wait_op": eventWaitOp}
+	eventAttrs   = eventMethods.attrNames("is_set")
+)
 
 // A WaitOp is event.wait_op(): the event's "is set" as an awaitable for
 // select, wait, join and race. It completes with None.
@@ -76,10 +72,7 @@ func (op *WaitOp) WaitingOn() string               { return "wait " + op.ev.name
 
 func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	if err := noArgs("set", args, kwargs); err != nil {
-		return nil, err
-	}
-	if _, err := ev.exec(th, "set"); err != nil {
+	if _, err := ev.enter(th, "set", args, kwargs); err != nil {
 		return nil, err
 	}
 	if !ev.set {
@@ -91,10 +84,7 @@ func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	if err := noArgs("clear", args, kwargs); err != nil {
-		return nil, err
-	}
-	if _, err := ev.exec(th, "clear"); err != nil {
+	if _, err := ev.enter(th, "clear", args, kwargs); err != nil {
 		return nil, err
 	}
 	ev.set = false
@@ -103,11 +93,7 @@ func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	d, err := timeoutKwarg("wait", args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	x, err := ev.exec(th, "wait")
+	x, d, err := ev.enterTimed(th, "wait", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -142,18 +128,15 @@ func newWaitGroup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 func (g *WaitGroup) String() string      { return fmt.Sprintf("<wait_group#%d %d pending>", g.id, g.count) }
 func (g *WaitGroup) Type() string        { return "WaitGroup" }
-func (g *WaitGroup) AttrNames() []string { return []string{"add", "done", "wait"} }
+func (g *WaitGroup) AttrNames() []string { return wgAttrs }
 func (g *WaitGroup) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "add":
-		return method("add", wgAdd, g), nil
-	case "done":
-		return method("done", wgDone, g), nil
-	case "wait":
-		return method("wait", wgWait, g), nil
-	}
-	return nil, nil
+	return wgMethods.bind(name, g), nil
 }
+
+var (
+	wgMethods = methods{"add": wgAdd, "done": wgDone, "wait": wgWait}
+	wgAttrs   = wgMethods.attrNames()
+)
 
 // WaitingOn: "wait_group#1 (2 pending)".
 func (g *WaitGroup) WaitingOn() string { return fmt.Sprintf("%s (%d pending)", g.name(), g.count) }
@@ -189,23 +172,23 @@ func wgDone(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 
 func wgWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := b.Receiver().(*WaitGroup)
-	d, err := timeoutKwarg("wait", args, kwargs)
+	x, d, err := g.enterTimed(th, "wait", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	x, err := g.exec(th, "wait")
-	if err != nil {
-		return nil, err
-	}
-	if err := x.Checkpoint(); err != nil {
-		return nil, err
-	}
-	if g.count == 0 {
-		return starlark.None, nil
-	}
-	w := core.NewWaiter(x.Task)
-	g.waiters.Add(w, 0)
-	x.Park(w, g, d, "wait")
-	g.waiters.Remove(w)
-	return w.Result()
+	return x.WaitOne(zeroOp{g}, d)
 }
+
+// zeroOp is "g's counter is zero" as an Awaitable, for wait: it is not
+// given to scripts (a wait_group is no operand of select). It completes
+// with None.
+type zeroOp struct{ *WaitGroup }
+
+func (op zeroOp) Poll(*core.Task) (starlark.Value, error, bool) {
+	if op.count == 0 {
+		return starlark.None, nil, true
+	}
+	return nil, nil, false
+}
+func (op zeroOp) Enqueue(w core.Waker, index int) { op.waiters.Add(w, index) }
+func (op zeroOp) Dequeue(w core.Waker)            { op.waiters.Remove(w) }

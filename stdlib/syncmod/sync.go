@@ -7,6 +7,7 @@ package syncmod
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/corolang/coro/engine/core"
@@ -125,16 +126,134 @@ func noArgs(fn string, args starlark.Tuple, kwargs []starlark.Tuple) error {
 	return nil
 }
 
-// method binds a builtin to recv under name.
-func method(name string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error), recv starlark.Value) *starlark.Builtin {
-	return starlark.NewBuiltin(name, fn).BindReceiver(recv)
+// enter begins a method that takes no arguments: it checks there are
+// none and that the caller runs on o's engine, and returns its context.
+func (o *object) enter(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (*core.Exec, error) {
+	if err := noArgs(fn, args, kwargs); err != nil {
+		return nil, err
+	}
+	return o.exec(th, fn)
 }
 
-// holder is what lock and semaphore share for hold().
+// enterTimed begins a method that may wait and takes only timeout=None:
+// the caller's context on o's engine and the timeout.
+func (o *object) enterTimed(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (*core.Exec, time.Duration, error) {
+	d, err := timeoutKwarg(fn, args, kwargs)
+	if err != nil {
+		return nil, 0, err
+	}
+	x, err := o.exec(th, fn)
+	return x, d, err
+}
+
+type builtinFunc = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
+
+// methods is a type's table of script methods by name.
+type methods map[string]builtinFunc
+
+// bind returns the method name bound to recv, or nil (no such attribute).
+func (m methods) bind(name string, recv starlark.Value) starlark.Value {
+	if fn, ok := m[name]; ok {
+		return starlark.NewBuiltin(name, fn).BindReceiver(recv)
+	}
+	return nil
+}
+
+// attrNames returns the sorted names of the methods and of fields, a
+// type's other attributes, for AttrNames.
+func (m methods) attrNames(fields ...string) []string {
+	names := fields
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// permits is what lock and semaphore share: a count of free permits and
+// the tasks queued for one, first come, first served. release hands a
+// permit straight to the first waiter, so a task that releases and at
+// once acquires again cannot barge ahead of it.
+type permits struct {
+	free    int
+	waiters queue
+}
+
+// acquire takes a permit for x's task, waiting up to timeout. taken, if
+// not nil, is called with the task that gets the permit, before that task
+// resumes.
+func (p *permits) acquire(x *core.Exec, why core.Reason, timeout time.Duration, taken func(*core.Task)) error {
+	if err := x.Checkpoint(); err != nil {
+		return err
+	}
+	if p.free > 0 {
+		p.free--
+		if taken != nil {
+			taken(x.Task)
+		}
+		return nil
+	}
+	_, err := p.waiters.wait(x, why, timeout, "acquire")
+	return err // on success release handed us the permit
+}
+
+// release hands a permit to the first waiter, or frees it. taken, if not
+// nil, is called with the task that gets it, or with nil.
+func (p *permits) release(taken func(*core.Task)) {
+	if q, ok := p.waiters.pop(); ok {
+		if taken != nil {
+			taken(q.t)
+		}
+		q.w.Complete(0, starlark.None, nil)
+		return
+	}
+	p.free++
+	if taken != nil {
+		taken(nil)
+	}
+}
+
+// holder is what lock and semaphore share for acquire, release and hold.
 type holder interface {
 	starlark.Value
+	exec(th *starlark.Thread, fn string) (*core.Exec, error)
 	acquire(x *core.Exec, timeout time.Duration) error
+	// release is release(): any task may call it.
+	release() error
+	// releaseBy is the release at the end of hold() by x.
 	releaseBy(x *core.Exec) error
+}
+
+// acquire is lock.acquire(timeout=None) and semaphore.acquire.
+func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	h := b.Receiver().(holder)
+	d, err := timeoutKwarg("acquire", args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	x, err := h.exec(th, "acquire")
+	if err != nil {
+		return nil, err
+	}
+	if err := h.acquire(x, d); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+// release is lock.release() and semaphore.release().
+func release(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	h := b.Receiver().(holder)
+	if err := noArgs("release", args, kwargs); err != nil {
+		return nil, err
+	}
+	if _, err := h.exec(th, "release"); err != nil {
+		return nil, err
+	}
+	if err := h.release(); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
 }
 
 // hold is lock.hold(fn, *args, **kwargs) and semaphore.hold: acquire, call
@@ -148,7 +267,7 @@ func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if !ok {
 		return nil, core.Errorf(core.KindValue, "hold: for parameter fn: got %s, want callable", args[0].Type())
 	}
-	x, err := core.TaskOf(th, "hold")
+	x, err := h.exec(th, "hold")
 	if err != nil {
 		return nil, err
 	}

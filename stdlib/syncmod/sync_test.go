@@ -92,3 +92,24 @@ print(r.error.message if r.error else r.value)
 `)
 	assert.Equal(t, "timeout: changed exceeded 0.5s\n", out)
 }
+
+// A lock belongs to the engine that made it: hold from another engine's
+// task fails as acquire does, without touching the lock.
+func TestHoldOnAnotherEngine(t *testing.T) {
+	g, _ := run(t, 1, "l = sync.lock()\n")
+	var out bytes.Buffer
+	pre := core.Builtins()
+	pre["l"] = g["l"]
+	e := core.New(core.Options{Stdout: &out, Stderr: &out, VirtualTime: true}, pre)
+	defer e.Close()
+	_, err := e.Exec(context.Background(), "other.star", `
+def f():
+    fail("fn ran")
+for r in [catch(l.acquire), catch(l.hold, f)]:
+    print(r.error.message)
+print(l.locked)
+`)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, "value: acquire: lock#1 belongs to another engine\n"+
+		"value: hold: lock#1 belongs to another engine\nFalse\n", out.String())
+}

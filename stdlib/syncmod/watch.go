@@ -34,19 +34,16 @@ func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func (wt *Watch) String() string      { return fmt.Sprintf("<watch#%d %s>", wt.id, wt.value.String()) }
 func (wt *Watch) Type() string        { return "Watch" }
-func (wt *Watch) AttrNames() []string { return []string{"changed", "get", "set"} }
+func (wt *Watch) AttrNames() []string { return watchAttrs }
 func (wt *Watch) WaitingOn() string   { return "change of " + wt.name() }
 func (wt *Watch) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "get":
-		return method("get", watchGet, wt), nil
-	case "set":
-		return method("set", watchSet, wt), nil
-	case "changed":
-		return method("changed", watchChanged, wt), nil
-	}
-	return nil, nil
+	return watchMethods.bind(name, wt), nil
 }
+
+var (
+	watchMethods = methods{"changed": watchChanged, "get": watchGet, "set": watchSet}
+	watchAttrs   = watchMethods.attrNames()
+)
 
 // see records that t has seen v; a task's record goes when it ends.
 func (wt *Watch) see(t *core.Task, v starlark.Value) {
@@ -68,10 +65,7 @@ func (wt *Watch) isNew(t *core.Task, v starlark.Value) bool {
 
 func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
-	if err := noArgs("get", args, kwargs); err != nil {
-		return nil, err
-	}
-	x, err := wt.exec(th, "get")
+	x, err := wt.enter(th, "get", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +101,7 @@ func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
-	d, err := timeoutKwarg("changed", args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	x, err := wt.exec(th, "changed")
+	x, d, err := wt.enterTimed(th, "changed", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
