@@ -161,6 +161,9 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	if e.stderr == nil {
 		e.stderr = os.Stderr
 	}
+	// The slow-task watchdog reports from its own goroutine while the loop
+	// may be writing too: every stderr write goes through one lock.
+	e.stderr = &lockedWriter{w: e.stderr}
 	e.clock = clock{virtual: opts.VirtualTime, start: time.Now()}
 	seed := opts.Seed
 	if seed == 0 {
@@ -261,6 +264,18 @@ func (e *Engine) threadHook(th *starlark.Thread) {
 	if e.opts.ThreadHook != nil {
 		e.opts.ThreadHook(th)
 	}
+}
+
+// lockedWriter serializes writes from the loop and the watchdog.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // ---- the ready queue ----

@@ -26,7 +26,10 @@ type File struct {
 	closed bool
 }
 
-var _ starlark.HasAttrs = (*File)(nil)
+var (
+	_ starlark.HasAttrs = (*File)(nil)
+	_ core.Discardable  = (*File)(nil)
+)
 
 // openFlags maps a Python-style mode to open(2) flags and the permissions
 // it needs.
@@ -111,9 +114,9 @@ func (f *File) Attr(name string) (starlark.Value, error) {
 	case "read":
 		return starlark.NewBuiltin("File.read", f.read).BindReceiver(f), nil
 	case "read_line":
-		return starlark.NewBuiltin("File.read_line", f.readLine).BindReceiver(f), nil
+		return starlark.NewBuiltin("File.read_line", lineiter.ReadLine(f.nextLine)).BindReceiver(f), nil
 	case "lines":
-		return starlark.NewBuiltin("File.lines", f.lines).BindReceiver(f), nil
+		return starlark.NewBuiltin("File.lines", lineiter.Lines(f.path, f.nextLine)).BindReceiver(f), nil
 	case "write":
 		return starlark.NewBuiltin("File.write", f.write).BindReceiver(f), nil
 	case "close":
@@ -158,35 +161,23 @@ func (f *File) read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		return nil, core.ValueError(err)
 	}
 	return f.do(th, b.Name(), func() (starlark.Value, error) {
-		if n < 0 {
-			d, err := io.ReadAll(f.reader())
-			if err != nil {
-				return nil, ioError(b.Name(), err)
-			}
-			return starlark.String(d), nil
+		var r io.Reader = f.reader()
+		if n >= 0 {
+			r = io.LimitReader(r, int64(n))
 		}
-		buf := make([]byte, n)
-		k, err := io.ReadFull(f.reader(), buf)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		// Not a buffer of n bytes up front: n may be far more than the
+		// file holds (read(1 << 40)), and allocating it would end the
+		// process.
+		d, err := io.ReadAll(r)
+		if err != nil {
 			return nil, ioError(b.Name(), err)
 		}
-		return starlark.String(buf[:k]), nil
+		return starlark.String(d), nil
 	})
 }
 
-// read_line returns the next line with its newline ("" at the end; the
-// last line may lack one).
-func (f *File) readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, err := core.TaskOf(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
-	return f.nextLine(x, b.Name())
-}
-
+// nextLine reads the next line with its newline ("" at the end; the last
+// line may lack one): the source of read_line and lines.
 func (f *File) nextLine(x *core.Exec, fn string) (starlark.Value, error) {
 	return f.doExec(x, fn, func() (starlark.Value, error) {
 		s, err := f.reader().ReadString('\n')
@@ -236,15 +227,11 @@ func (f *File) close(th *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	return starlark.None, ioError(b.Name(), f.f.Close())
 }
 
-// lines returns a generator over the rest of the file, line by line.
-func (f *File) lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+// Discard closes a file that fs.open opened for a task that had stopped
+// waiting (core.Discardable): no script holds it.
+func (f *File) Discard() {
+	if !f.closed {
+		f.closed = true
+		f.f.Close()
 	}
-	if _, err := core.TaskOf(th, b.Name()); err != nil {
-		return nil, err
-	}
-	return lineiter.New(th, "lines of "+f.path, func(x *core.Exec) (starlark.Value, error) {
-		return f.nextLine(x, b.Name())
-	}), nil
 }

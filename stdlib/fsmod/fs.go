@@ -41,8 +41,8 @@ type opReason string
 
 func (r opReason) WaitingOn() string { return string(r) }
 
-// prepare unpacks a single path argument, finds the calling task and checks
-// the permission the call needs (check is CheckRead or CheckWrite).
+// prepare finds the calling task and checks the permission the call needs
+// on path (CheckWrite if write, else CheckRead).
 func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) (*core.Exec, *core.Engine, error) {
 	x, err := core.TaskOf(th, b.Name())
 	if err != nil {
@@ -105,30 +105,52 @@ func dataArg(fn string, v starlark.Value) (string, error) {
 	return "", core.Errorf(core.KindValue, "%s: for parameter data: got %s, want string or bytes", fn, v.Type())
 }
 
-func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return readAs(th, b, args, kwargs, func(d []byte) starlark.Value { return starlark.String(d) })
-}
-
-func readBytes(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return readAs(th, b, args, kwargs, func(d []byte) starlark.Value { return starlark.Bytes(d) })
-}
-
-func readAs(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, conv func([]byte) starlark.Value) (starlark.Value, error) {
+// pathArg unpacks the single path argument of a path-only builtin, finds
+// the calling task and checks the permission the call needs.
+func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, write bool) (string, *core.Exec, *core.Engine, error) {
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, core.ValueError(err)
+		return "", nil, nil, core.ValueError(err)
 	}
-	x, e, err := prepare(th, b, path, false)
+	x, e, err := prepare(th, b, path, write)
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+	return path, x, e, nil
+}
+
+// pathOp makes the body of a builtin taking only a path (read, stat,
+// listdir, exists, remove): op runs on the blocking pool, and an error it
+// returns from package os becomes a coro error by ioError.
+func pathOp(write bool, op func(path string) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		path, x, e, err := pathArg(th, b, args, kwargs, write)
+		if err != nil {
+			return nil, err
+		}
+		return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+			v, err := op(path)
+			if err != nil {
+				return nil, ioError(b.Name(), err)
+			}
+			return v, nil
+		})
+	}
+}
+
+var (
+	read      = pathOp(false, readAs(func(d []byte) starlark.Value { return starlark.String(d) }))
+	readBytes = pathOp(false, readAs(func(d []byte) starlark.Value { return starlark.Bytes(d) }))
+)
+
+func readAs(conv func([]byte) starlark.Value) func(path string) (starlark.Value, error) {
+	return func(path string) (starlark.Value, error) {
 		d, err := os.ReadFile(path)
 		if err != nil {
-			return nil, ioError(b.Name(), err)
+			return nil, err
 		}
 		return conv(d), nil
-	})
+	}
 }
 
 func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -166,26 +188,16 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	})
 }
 
-func exists(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, core.ValueError(err)
+var exists = pathOp(false, func(path string) (starlark.Value, error) {
+	_, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return starlark.False, nil
 	}
-	x, e, err := prepare(th, b, path, false)
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		_, err := os.Stat(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return starlark.False, nil
-		}
-		if err != nil {
-			return nil, ioError(b.Name(), err)
-		}
-		return starlark.True, nil
-	})
-}
+	return starlark.True, nil
+})
 
 // statValue is the script's view of an fs.FileInfo.
 func statValue(fi fs.FileInfo) starlark.Value {
@@ -198,45 +210,25 @@ func statValue(fi fs.FileInfo) starlark.Value {
 	})
 }
 
-func stat(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, e, err := prepare(th, b, path, false)
+var stat = pathOp(false, func(path string) (starlark.Value, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return nil, ioError(b.Name(), err)
-		}
-		return statValue(fi), nil
-	})
-}
+	return statValue(fi), nil
+})
 
-func listdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, e, err := prepare(th, b, path, false)
+var listdir = pathOp(false, func(path string) (starlark.Value, error) {
+	ents, err := os.ReadDir(path) // sorted by name
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		ents, err := os.ReadDir(path) // sorted by name
-		if err != nil {
-			return nil, ioError(b.Name(), err)
-		}
-		names := make([]starlark.Value, len(ents))
-		for i, ent := range ents {
-			names[i] = starlark.String(ent.Name())
-		}
-		return starlark.NewList(names), nil
-	})
-}
+	names := make([]starlark.Value, len(ents))
+	for i, ent := range ents {
+		names[i] = starlark.String(ent.Name())
+	}
+	return starlark.NewList(names), nil
+})
 
 // mkdir makes one directory, failing with `exists` if it is there, like
 // Python's os.mkdir; parents=True makes missing parents too and accepts an
@@ -264,19 +256,9 @@ func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 
 // remove deletes a file or an empty directory (a non-empty one fails with
 // `exists`).
-func remove(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, e, err := prepare(th, b, path, true)
-	if err != nil {
-		return nil, err
-	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		return starlark.None, ioError(b.Name(), os.Remove(path))
-	})
-}
+var remove = pathOp(true, func(path string) (starlark.Value, error) {
+	return starlark.None, os.Remove(path)
+})
 
 func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var from, to string

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/stretchr/testify/assert"
@@ -276,4 +278,67 @@ print(fs.read(a + "/new-file"))
 `, allowed))
 	require.NoError(t, err)
 	assert.Equal(t, "fine\npermission\npermission\npermission\npermission\nx\n", out)
+}
+
+// A read(n) with n far beyond the file's size returns what is there: it
+// used to allocate n bytes first, which ended the process.
+func TestFileReadHugeN(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/f.txt"
+fs.write(p, "abc\ndef")
+f = fs.open(p)
+print(repr(f.read_line()), repr(f.read(1 << 50)), repr(f.read(1 << 50)))
+f.close()
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `"abc\n" "def" ""`+"\n", out)
+}
+
+// An fs.open whose task stopped waiting while the open(2) was under way
+// closes the file it opened once that ends: it used to stay open until the
+// garbage collector found it. The file is a FIFO, whose open for reading
+// waits for a writer.
+func TestAbandonedOpenClosesFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	mark := filepath.Join(dir, "cancelled")
+	wrote := make(chan error, 1)
+	go func() {
+		// Open the writer's end once the task has given up.
+		for {
+			if _, err := os.Stat(mark); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer w.Close()
+		// Once the reader's end is closed, a write fails with EPIPE.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := w.Write([]byte("x")); err != nil {
+				wrote <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		wrote <- nil
+	}()
+	out, err := run(t, all(), fmt.Sprintf(`
+t = spawn(fs.open, %q)
+sleep(0.05)
+t.cancel()
+print(catch(t.wait).error.kind)
+fs.write(%q, "")
+sleep(0.5)  # the loop runs on while the open ends
+`, fifo, mark))
+	require.NoError(t, err)
+	assert.Equal(t, "cancelled\n", out)
+	assert.ErrorIs(t, <-wrote, syscall.EPIPE)
 }

@@ -24,11 +24,7 @@ const watchCapacity = 128
 // over it, which a watch on the file itself would not survive. Such a
 // replacement arrives as a "create" (or "rename") of the path.
 func watch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, core.ValueError(err)
-	}
-	_, e, err := prepare(th, b, path, false)
+	path, _, e, err := pathArg(th, b, args, kwargs, false)
 	if err != nil {
 		return nil, err
 	}

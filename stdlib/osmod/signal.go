@@ -139,16 +139,21 @@ func osSignal(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		e.Post(func() { c.SendDropOldest(v) })
 	})
 	e.Keep(c, c.Receiving)
-	stop := func() {
+	closed := make(chan struct{})
+	c.OnClose(func() {
 		e.Unkeep(c)
 		unsubscribe()
-	}
-	c.OnClose(stop)
+		close(closed)
+	})
 	// A channel the script never closes gives the signal back when the
-	// engine closes.
+	// engine closes; one it closes ends this goroutine.
+	ctx := e.Context()
 	go func() {
-		<-e.Context().Done()
-		unsubscribe()
+		select {
+		case <-ctx.Done():
+			unsubscribe()
+		case <-closed:
+		}
 	}()
 	return c, nil
 }

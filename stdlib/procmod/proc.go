@@ -103,6 +103,40 @@ func stdinArg(fn string, v starlark.Value) ([]byte, error) {
 	return nil, core.Errorf(core.KindValue, "%s: for parameter stdin: got %s, want string or bytes", fn, v.Type())
 }
 
+// prepare finishes the arguments of run and start: it unpacks stdin
+// (stdinArg), finds the calling task and checks that the engine may run
+// processes.
+func prepare(th *starlark.Thread, fn string, stdin starlark.Value) ([]byte, *core.Exec, *core.Engine, error) {
+	input, err := stdinArg(fn, stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e := x.Task.Engine()
+	if err := e.CheckRun(fn); err != nil {
+		return nil, nil, nil, err
+	}
+	return input, x, e, nil
+}
+
+// offLoop runs work on a goroutine of its own (it waits on the child or
+// on a pipe: a pollable descriptor or a wait(2), holding no pool thread)
+// and then done with its outcome on the loop; the engine is held until
+// then, as the outcome may wake a task.
+func offLoop(e *core.Engine, work func() error, done func(error)) {
+	e.Hold()
+	go func() {
+		err := work()
+		e.Post(func() {
+			e.Release()
+			done(err)
+		})
+	}()
+}
+
 // command makes the exec.Cmd; ctx kills the child when done (a timeout,
 // the engine closing).
 func (s *spec) command(ctx context.Context) *exec.Cmd {
@@ -143,27 +177,22 @@ func unwrapExec(err error) error {
 func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, childEnds, parentEnds []*os.File) error {
 	e := x.Task.Engine()
 	w := core.NewWaiter(x.Task)
-	e.Hold()
-	go func() {
-		err := cmd.Start()
-		e.Post(func() {
-			e.Release()
-			closeAll(childEnds)
-			if w.Fired() { // abandoned
-				closeAll(parentEnds)
-				if err == nil {
-					cmd.Process.Kill()
-					go cmd.Wait()
-				}
-				return
+	offLoop(e, cmd.Start, func(err error) {
+		closeAll(childEnds)
+		if w.Fired() { // abandoned
+			closeAll(parentEnds)
+			if err == nil {
+				cmd.Process.Kill()
+				go cmd.Wait()
 			}
-			if err != nil {
-				closeAll(parentEnds)
-				err = startError(fn, argv0, err)
-			}
-			w.Complete(0, starlark.None, err)
-		})
-	}()
+			return
+		}
+		if err != nil {
+			closeAll(parentEnds)
+			err = startError(fn, argv0, err)
+		}
+		w.Complete(0, starlark.None, err)
+	})
 	x.Park(w, reason("start "+argv0), core.NoTimeout, fn)
 	return w.Err
 }
@@ -196,16 +225,8 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, err
 	}
-	input, err := stdinArg(b.Name(), stdin)
+	input, x, e, err := prepare(th, b.Name(), stdin)
 	if err != nil {
-		return nil, err
-	}
-	x, err := core.TaskOf(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
-	e := x.Task.Engine()
-	if err := e.CheckRun(b.Name()); err != nil {
 		return nil, err
 	}
 
@@ -222,23 +243,18 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		return nil, err
 	}
 	w := core.NewWaiter(x.Task)
-	e.Hold()
-	go func() {
-		err := cmd.Wait()
-		e.Post(func() {
-			e.Release()
-			var ee *exec.ExitError
-			if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
-				w.Complete(0, nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err))
-				return
-			}
-			w.Complete(0, starlarkstruct.FromStringDict(starlark.String("result"), starlark.StringDict{
-				"code":   starlark.MakeInt(exitCode(cmd.ProcessState)),
-				"stdout": starlark.String(stdout.String()),
-				"stderr": starlark.String(stderr.String()),
-			}), nil)
-		})
-	}()
+	offLoop(e, cmd.Wait, func(err error) {
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+			w.Complete(0, nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err))
+			return
+		}
+		w.Complete(0, starlarkstruct.FromStringDict(starlark.String("result"), starlark.StringDict{
+			"code":   starlark.MakeInt(exitCode(cmd.ProcessState)),
+			"stdout": starlark.String(stdout.String()),
+			"stderr": starlark.String(stderr.String()),
+		}), nil)
+	})
 	x.Park(w, reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), d, b.Name())
 	return w.Result()
 }

@@ -187,3 +187,24 @@ print(p.stdout.read_line())
 	require.NoError(t, err)
 	assert.Equal(t, "0 done\n\n2\n[3]\nout\n\n", out)
 }
+
+// Cancelling one of two tasks writing to a child's stdin abandons only its
+// own write: the other used to fail with an i/o timeout, as the deadline
+// that unblocks the cancelled write applied to every write in flight.
+func TestCancelledWriteSparesOtherWriter(t *testing.T) {
+	out, err := runScript(t, core.AllPermissions(), `
+p = proc.start(["sh", "-c", "sleep 0.5; cat > /dev/null"])
+big = "x" * 300000
+a = spawn(p.stdin.write, big)
+b = spawn(p.stdin.write, big)
+sleep(0.1)
+a.cancel()
+ra = catch(a.wait)
+rb = catch(b.wait)
+print(ra.error.kind, rb.ok, rb.error)
+p.stdin.close()
+print(p.wait())
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "cancelled True None\n0\n", out)
+}

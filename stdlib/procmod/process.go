@@ -45,16 +45,8 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, err
 	}
-	input, err := stdinArg(b.Name(), stdin)
+	input, x, e, err := prepare(th, b.Name(), stdin)
 	if err != nil {
-		return nil, err
-	}
-	x, err := core.TaskOf(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
-	e := x.Task.Engine()
-	if err := e.CheckRun(b.Name()); err != nil {
 		return nil, err
 	}
 	// The pipes are made here, not by exec, so that the child gets the
@@ -195,7 +187,7 @@ func (p *Process) wait(th *starlark.Thread, b *starlark.Builtin, args starlark.T
 	return x.WaitOne(p, d)
 }
 
-// signals are the names kill() and os.signal accept.
+// signals are the names kill() accepts (os.signal takes fewer: osmod).
 var signals = map[string]syscall.Signal{
 	"TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL, "INT": syscall.SIGINT,
 	"HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1,
@@ -252,9 +244,9 @@ func (s *Stream) Attr(name string) (starlark.Value, error) {
 	case "read":
 		return starlark.NewBuiltin("Stream.read", s.read).BindReceiver(s), nil
 	case "read_line":
-		return starlark.NewBuiltin("Stream.read_line", s.readLine).BindReceiver(s), nil
+		return starlark.NewBuiltin("Stream.read_line", lineiter.ReadLine(s.nextLine)).BindReceiver(s), nil
 	case "lines":
-		return starlark.NewBuiltin("Stream.lines", s.lines).BindReceiver(s), nil
+		return starlark.NewBuiltin("Stream.lines", lineiter.Lines(s.name, s.nextLine)).BindReceiver(s), nil
 	}
 	return nil, nil
 }
@@ -334,19 +326,9 @@ func (s *Stream) read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	})
 }
 
-// read_line returns the next line with its newline ("" at the end; the
-// last line may lack one).
-func (s *Stream) readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, err := core.TaskOf(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
-	return s.nextLine(x, b.Name())
-}
-
+// nextLine reads the next line with its newline ("" at the end; the last
+// line may lack one), as soon as the child has printed it: the source of
+// read_line and lines.
 func (s *Stream) nextLine(x *core.Exec, fn string) (starlark.Value, error) {
 	return s.fill(x, fn, takeLine)
 }
@@ -367,6 +349,8 @@ type Writer struct {
 	f      *os.File
 	name   string
 	closed bool
+	busy   bool           // a write's goroutine has not posted back yet
+	idle   core.WakerList // tasks waiting for busy to clear
 }
 
 var _ starlark.HasAttrs = (*Writer)(nil)
@@ -410,24 +394,36 @@ func (w *Writer) write(th *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err != nil {
 		return nil, err
 	}
+	// One write at a time: the deadline that unblocks an interrupted
+	// write must not cut short another task's. (The write in flight
+	// holds the engine, so waiting here is no deadlock.)
+	for w.busy {
+		idle := core.NewWaiter(x.Task)
+		w.idle.Add(idle, 0)
+		x.Park(idle, reason("write "+w.name), core.NoTimeout, b.Name())
+		w.idle.Remove(idle)
+		if idle.Err != nil {
+			return nil, idle.Err
+		}
+	}
 	if w.closed {
 		return nil, core.Errorf(core.KindClosed, "%s: %s is closed", b.Name(), w.name)
 	}
+	w.busy = true
 	w.f.SetWriteDeadline(time.Time{})
 	waiter := core.NewWaiter(x.Task)
-	e := w.eng
-	e.Hold()
-	go func() {
+	offLoop(w.eng, func() error {
 		_, err := w.f.Write(payload)
-		e.Post(func() {
-			e.Release()
-			waiter.Complete(0, starlark.None, writeError(b.Name(), w.name, err))
-		})
-	}()
+		return err
+	}, func(err error) {
+		w.busy = false
+		w.idle.Broadcast(nil, nil)
+		waiter.Complete(0, starlark.None, writeError(b.Name(), w.name, err))
+	})
 	x.Park(waiter, reason("write "+w.name), core.NoTimeout, b.Name())
 	if waiter.Err != nil && !w.closed {
-		// Interrupted: unblock the goroutine (the next write lifts the
-		// deadline again).
+		// Interrupted: unblock the goroutine, the only write in
+		// flight (the next write lifts the deadline again).
 		w.f.SetWriteDeadline(time.Now())
 	}
 	return waiter.Result()
@@ -456,18 +452,4 @@ func (w *Writer) close(th *starlark.Thread, b *starlark.Builtin, args starlark.T
 		w.f.Close()
 	}
 	return starlark.None, nil
-}
-
-// lines returns a generator over the stream's lines, each delivered as
-// soon as the child has printed it.
-func (s *Stream) lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	if _, err := core.TaskOf(th, b.Name()); err != nil {
-		return nil, err
-	}
-	return lineiter.New(th, "lines of "+s.name, func(x *core.Exec) (starlark.Value, error) {
-		return s.nextLine(x, b.Name())
-	}), nil
 }

@@ -35,3 +35,41 @@ func New(th *starlark.Thread, name string, next func(x *core.Exec) (starlark.Val
 		}
 	})
 }
+
+// A Source reads the next line of a stream for the task of x ("" at the
+// end); fn names the method the line is read for, in errors.
+type Source func(x *core.Exec, fn string) (starlark.Value, error)
+
+// Method is the signature of a builtin's body.
+type Method = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
+
+// ReadLine makes the body of a read_line() method over next: no
+// arguments, the next line with its newline, "" at the end.
+func ReadLine(next Source) Method {
+	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+			return nil, core.ValueError(err)
+		}
+		x, err := core.TaskOf(th, b.Name())
+		if err != nil {
+			return nil, err
+		}
+		return next(x, b.Name())
+	}
+}
+
+// Lines makes the body of a lines() method over next: no arguments, a
+// generator (New) named "lines of " + name.
+func Lines(name string, next Source) Method {
+	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+			return nil, core.ValueError(err)
+		}
+		if _, err := core.TaskOf(th, b.Name()); err != nil {
+			return nil, err
+		}
+		return New(th, "lines of "+name, func(x *core.Exec) (starlark.Value, error) {
+			return next(x, b.Name())
+		}), nil
+	}
+}
