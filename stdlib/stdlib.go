@@ -1,10 +1,16 @@
 // Package stdlib assembles what scripts see: the task builtins of package
-// core and the modules (json, math, time, os, ...).
+// core (SPEC 2-4, 6, 8), generators (SPEC 5) and the modules of SPEC 6-7.
 package stdlib
 
 import (
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/stdlib/fsmod"
+	"github.com/corolang/coro/stdlib/httpmod"
+	"github.com/corolang/coro/stdlib/netmod"
 	"github.com/corolang/coro/stdlib/osmod"
+	"github.com/corolang/coro/stdlib/procmod"
+	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
@@ -14,15 +20,17 @@ import (
 // Predeclared returns every predeclared name for an engine with opts.
 func Predeclared(opts *core.Options) starlark.StringDict {
 	d := core.Builtins()
+	for k, v := range generator.Builtins() {
+		d[k] = v
+	}
 	d["json"] = json.Module
 	d["math"] = math.Module
 	d["time"] = timemod.Module()
 	d["os"] = osmod.Module(opts.Args)
-	for _, add := range extra {
-		add(opts, d)
-	}
+	d["sync"] = syncmod.Module()
+	d["net"] = netmod.Module()
+	d["http"] = httpmod.Module()
+	d["fs"] = fsmod.Module()
+	d["proc"] = procmod.Module()
 	return d
 }
-
-// extra holds further modules' installers (one per module file here).
-var extra []func(*core.Options, starlark.StringDict)

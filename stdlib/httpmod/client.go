@@ -87,6 +87,10 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if err := e.CheckNet(fn); err != nil {
 		return nil, err
 	}
+	// A cancelled task must fail before the request is sent.
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(e.Context())
 	defer cancel()
 	var rd io.Reader

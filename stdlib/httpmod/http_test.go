@@ -1,7 +1,6 @@
 package httpmod_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,38 +14,13 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
-// output collects a script's stdout and hands each printed line to the
-// test as it appears (the script prints the port it got).
-type output struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines chan string
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.buf.Write(p)
-	for _, l := range strings.SplitAfter(string(p), "\n") {
-		if strings.HasSuffix(l, "\n") {
-			select {
-			case o.lines <- strings.TrimSuffix(l, "\n"):
-			default: // nobody reads this many lines; the buffer keeps them
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
+type output = scripttest.Output
 
 // runScript starts src on an engine that allows network access and
 // returns its output streams and a channel with the run's result.
@@ -57,35 +31,8 @@ func runScript(t *testing.T, src string) (stdout, stderr *output, done chan erro
 
 func runScriptArgs(t *testing.T, src string, args ...string) (stdout, stderr *output, done chan error) {
 	t.Helper()
-	stdout = &output{lines: make(chan string, 100)}
-	stderr = &output{lines: make(chan string, 100)}
-	e, err := engine.New(engine.Options{Stdout: stdout, Stderr: stderr, Args: args, Permissions: engine.Permissions{Net: true}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	done = make(chan error, 1)
-	finished := make(chan struct{})
-	go func() {
-		_, err := e.Exec(ctx, "server.star", src)
-		done <- err
-		close(finished)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-finished
-		e.Close()
-	})
-	return stdout, stderr, done
-}
-
-func nextLine(t *testing.T, o *output) string {
-	t.Helper()
-	select {
-	case l := <-o.lines:
-		return l
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no output from the script; so far: %q", o.String())
-		return ""
-	}
+	r := scripttest.Start(t, "server.star", src, 30*time.Second, args...)
+	return r.Stdout, r.Stderr, r.Done
 }
 
 const serverScript = `
@@ -122,7 +69,7 @@ func curl(t *testing.T, args ...string) string {
 
 func TestServeWithCurlAndGoClient(t *testing.T) {
 	stdout, stderr, done := runScript(t, serverScript)
-	base := "http://127.0.0.1:" + nextLine(t, stdout)
+	base := "http://127.0.0.1:" + stdout.Next(t)
 
 	assert.Equal(t, "hello GET /a/b|200", curl(t, base+"/a/b"))
 	assert.Contains(t, curl(t, "-i", base+"/x"), "X-Path: /x")
@@ -168,7 +115,7 @@ func TestServeWithCurlAndGoClient(t *testing.T) {
 
 func TestCloseLetsInFlightRequestsFinish(t *testing.T) {
 	stdout, _, done := runScript(t, serverScript)
-	base := "http://127.0.0.1:" + nextLine(t, stdout)
+	base := "http://127.0.0.1:" + stdout.Next(t)
 	slow := make(chan string, 1)
 	go func() {
 		resp, err := http.Get(base + "/slow")
@@ -180,7 +127,7 @@ func TestCloseLetsInFlightRequestsFinish(t *testing.T) {
 		resp.Body.Close()
 		slow <- string(b)
 	}()
-	require.Equal(t, "slow started", nextLine(t, stdout))
+	require.Equal(t, "slow started", stdout.Next(t))
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(base + "/close")
 	require.NoError(t, err)
@@ -209,6 +156,68 @@ func TestClientAgainstGoServer(t *testing.T) {
 r = http.request("PUT", "http://%s/p", headers={"Authorization": "Bearer x"}, body=b"payload")
 print(r.status, r.json(), r.headers["x-multi"])
 `, ln.Addr()))
-	assert.Equal(t, `200 {"method": "PUT", "body": "payload", "auth": "Bearer x"} a, b`, nextLine(t, stdout))
+	assert.Equal(t, `200 {"method": "PUT", "body": "payload", "auth": "Bearer x"} a, b`, stdout.Next(t))
 	assert.NoError(t, <-done)
+}
+
+// TestServeClosedWithEngine: a run that ends before the server's own task
+// first runs (a failure right after serve, os.exit) leaves no listener or
+// goroutine behind once the engine is closed.
+func TestServeClosedWithEngine(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, end := range []string{`fail("boom")`, `os.exit(0)`} {
+		out := scripttest.NewOutput()
+		e, err := engine.New(engine.Options{Stdout: out, Stderr: out, Permissions: engine.Permissions{Net: true}})
+		require.NoError(t, err)
+		_, err = e.Exec(context.Background(), "early.star", "srv = http.serve(\"127.0.0.1:0\", lambda req: \"x\")\n"+end+"\n")
+		require.Error(t, err)
+		require.NoError(t, e.Close())
+	}
+}
+
+// TestServeAddresses: http.serve takes addresses as net.listen does.
+func TestServeAddresses(t *testing.T) {
+	path := t.TempDir() + "/s:80"
+	stdout, _, done := runScript(t, fmt.Sprintf(`
+print(catch(http.serve, "unix:", lambda req: "").error)
+print(catch(http.serve, "nonsense", lambda req: "").error)
+srv = http.serve("unix:%s", lambda req: "")
+print(srv.addr, srv.port)
+srv.close()
+`, path))
+	assert.Equal(t, `value: http.serve: empty unix socket path in "unix:"`, stdout.Next(t))
+	assert.Equal(t, `value: http.serve: bad address "nonsense": want "host:port" or "unix:/path"`, stdout.Next(t))
+	assert.Equal(t, "unix:"+path+" 0", stdout.Next(t))
+	assert.NoError(t, <-done)
+}
+
+// TestCancelledTaskSendsNoRequest: a cancelled task fails http.request as
+// it fails every wait, and the request is not sent.
+func TestCancelledTaskSendsNoRequest(t *testing.T) {
+	var mu sync.Mutex
+	got := 0
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(ln)
+	defer srv.Close()
+	stdout, _, done := runScript(t, fmt.Sprintf(`
+def late():
+    catch(sleep, 10)
+    print(catch(http.request, "POST", "http://%s/p", body="x").error)
+t = spawn(late)
+sleep(0.01)
+t.cancel()
+t.wait()
+sleep(0.2)
+`, ln.Addr()))
+	assert.Equal(t, "cancelled: cancelled", stdout.Next(t))
+	assert.NoError(t, <-done)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Zero(t, got)
 }

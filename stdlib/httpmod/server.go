@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
@@ -36,6 +35,10 @@ type Server struct {
 	parent  *core.Task // the task that called serve()
 	closed  bool
 	stopped *core.Waiter // completes the serving task once shut down
+	// stopClose ends the registration that closes the server with the
+	// engine: a run that ends before the serving task first runs (a
+	// failure, os.exit) must not leave the listener and its goroutine.
+	stopClose func() bool
 }
 
 func (s *Server) WaitingOn() string { return "http.serve on " + s.addr }
@@ -46,34 +49,16 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler); err != nil {
 		return nil, core.ValueError(err)
 	}
-	x, err := core.TaskOf(th, b.Name())
+	x, ln, err := netmod.Listen(th, b.Name(), addr)
 	if err != nil {
 		return nil, err
 	}
 	e := x.Task.Engine()
-	if err := e.CheckNet(b.Name()); err != nil {
-		return nil, err
-	}
-	network, address := "tcp", addr
-	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
-		network, address = "unix", p
-	} else if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, core.Errorf(core.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", b.Name(), addr)
-	}
-	ln, err := net.Listen(network, address)
-	if err != nil {
-		return nil, netError(b.Name(), err)
-	}
 	s := &Server{eng: e, handler: handler, where: core.Callers(th), parent: x.Task}
-	s.addr = ln.Addr().String()
-	if network == "unix" {
-		s.addr = "unix:" + s.addr
-	}
-	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
-		s.port = ta.Port
-	}
+	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ErrorLog: nil}
 	s.ln = ln
+	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
 	go s.srv.Serve(ln)
 	// SPEC 1: the server has a task of its own that waits until it is
 	// closed, so a script that starts a server and returns keeps serving
@@ -116,6 +101,7 @@ func (s *Server) shutdown() {
 	e := s.eng
 	go func() {
 		s.srv.Shutdown(context.Background())
+		s.stopClose()
 		e.Post(func() {
 			if s.stopped != nil {
 				s.stopped.Complete(0, nil, nil)

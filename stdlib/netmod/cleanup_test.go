@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -18,7 +19,7 @@ import (
 // (the poller, accept and readiness goroutines all end).
 func TestCloseReleasesSockets(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	out := newOutput()
+	out := scripttest.NewOutput()
 	e, err := engine.New(engine.Options{Stdout: out, Stderr: out, Permissions: engine.Permissions{Net: true}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,7 +39,7 @@ s.read()
 `)
 		done <- err
 	}()
-	assert.Equal(t, "waiting", out.next(t))
+	assert.Equal(t, "waiting", out.Next(t))
 	cancel()
 	err = <-done
 	require.Error(t, err)
@@ -55,8 +56,8 @@ c = net.dial(ln.addr)
 s = ln.accept()
 print("done")
 `)
-	assert.Equal(t, "done", r.stdout.next(t))
-	assert.NoError(t, r.wait(t))
+	assert.Equal(t, "done", r.Stdout.Next(t))
+	assert.NoError(t, r.Wait(t))
 }
 
 // TestWaitingOnSocketIsNotDeadlock: a task parked in accept or read is
@@ -69,13 +70,13 @@ print(ln.addr)
 s = ln.accept()
 print(repr(s.read()))
 `)
-	addr := r.stdout.next(t)
+	addr := r.Stdout.Next(t)
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
 	time.Sleep(20 * time.Millisecond) // let main park in read (not a timing assertion)
 	_, err = c.Write([]byte("late"))
 	require.NoError(t, err)
-	assert.Equal(t, `"late"`, r.stdout.next(t))
-	assert.NoError(t, r.wait(t))
+	assert.Equal(t, `"late"`, r.Stdout.Next(t))
+	assert.NoError(t, r.Wait(t))
 }

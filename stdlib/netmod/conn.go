@@ -345,11 +345,7 @@ func (c *Conn) waitReadable(x *core.Exec, fn string) error {
 			e.Post(c.readableNow)
 		}()
 	}
-	w := core.NewWaiter(x.Task)
-	c.readers.Add(w, 0)
-	err := park(x, w, c.readWhy, core.NoTimeout, fn)
-	c.readers.Remove(w)
-	return err
+	return parkOn(x, &c.readers, c.readWhy, core.NoTimeout, fn)
 }
 
 // readableNow runs on the loop when the readiness goroutine returns.
@@ -376,17 +372,8 @@ func peekReady(fd uintptr) bool {
 // goroutine writes the rest and the task waits for it. Writes are kept in
 // order: one that finds an earlier one still going waits its turn.
 func (c *Conn) write(x *core.Exec, fn string, data string) error {
-	for c.wbusy {
-		w := core.NewWaiter(x.Task)
-		c.writers.Add(w, 0)
-		err := park(x, w, c.writeWhy, core.NoTimeout, fn)
-		c.writers.Remove(w)
-		if err != nil {
-			return err
-		}
-	}
-	if c.closed {
-		return core.Errorf(core.KindClosed, "%s: connection is closed", fn)
+	if err := c.writeTurn(x, fn); err != nil {
+		return err
 	}
 	if len(data) == 0 {
 		return nil
@@ -424,19 +411,24 @@ func (c *Conn) write(x *core.Exec, fn string, data string) error {
 	return park(x, w, c.writeWhy, core.NoTimeout, fn)
 }
 
-// closeWrite sends end of stream after any write still going.
-func (c *Conn) closeWrite(x *core.Exec, fn string) error {
+// writeTurn waits until no earlier write is still going (writes are kept
+// in order), then fails with closed if the connection is.
+func (c *Conn) writeTurn(x *core.Exec, fn string) error {
 	for c.wbusy {
-		w := core.NewWaiter(x.Task)
-		c.writers.Add(w, 0)
-		err := park(x, w, c.writeWhy, core.NoTimeout, fn)
-		c.writers.Remove(w)
-		if err != nil {
+		if err := parkOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
 	if c.closed {
 		return core.Errorf(core.KindClosed, "%s: connection is closed", fn)
+	}
+	return nil
+}
+
+// closeWrite sends end of stream after any write still going.
+func (c *Conn) closeWrite(x *core.Exec, fn string) error {
+	if err := c.writeTurn(x, fn); err != nil {
+		return err
 	}
 	cw, ok := c.c.(interface{ CloseWrite() error })
 	if !ok {

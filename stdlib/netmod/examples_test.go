@@ -45,7 +45,7 @@ func (cc *chatClient) line(t *testing.T) string {
 // departures are announced, and the server ends once all have left.
 func TestChatServer(t *testing.T) {
 	r := startFile(t, "../../scripts/chat_server.star", "127.0.0.1:0", "3")
-	addr, ok := strings.CutPrefix(r.stdout.next(t), "listening on ")
+	addr, ok := strings.CutPrefix(r.Stdout.Next(t), "listening on ")
 	require.True(t, ok)
 
 	ann := joinChat(t, addr, "ann")
@@ -71,6 +71,6 @@ func TestChatServer(t *testing.T) {
 	ann.c.Close()
 	assert.Equal(t, "* ann left", bob.line(t))
 	bob.c.Close()
-	assert.NoError(t, r.wait(t))
-	assert.Empty(t, r.stderr.String())
+	assert.NoError(t, r.Wait(t))
+	assert.Empty(t, r.Stderr.String())
 }

@@ -2,7 +2,7 @@ package netmod
 
 import (
 	"github.com/corolang/coro/engine/core"
-	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/stdlib/internal/lineiter"
 	"go.starlark.net/starlark"
 )
 
@@ -16,22 +16,11 @@ func connLines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		return nil, core.ValueError(err)
 	}
 	c := b.Receiver().(*Conn)
-	return generator.FromFunc(th, "lines of "+c.remote, func(gth *starlark.Thread, emit func(starlark.Value) error) error {
-		for {
-			x, err := core.TaskOf(gth, fn)
-			if err != nil {
-				return err
-			}
-			line, err := c.readLine(x, fn)
-			if err != nil {
-				return err
-			}
-			if line == "" {
-				return nil
-			}
-			if err := emit(line); err != nil {
-				return err
-			}
+	return lineiter.New(th, "lines of "+c.remote, func(x *core.Exec) (starlark.Value, error) {
+		line, err := c.readLine(x, fn)
+		if err != nil {
+			return nil, err
 		}
+		return line, nil
 	}), nil
 }

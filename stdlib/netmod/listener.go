@@ -33,20 +33,12 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
 		return nil, core.ValueError(err)
 	}
-	x, err := taskFor(th, b.Name())
+	x, ln, err := Listen(th, b.Name(), addr)
 	if err != nil {
 		return nil, err
 	}
-	network, address, err := splitAddress(b.Name(), addr, false)
-	if err != nil {
-		return nil, err
-	}
-	// Binding does not wait on the network: it is done on the loop.
-	ln, err := net.Listen(network, address)
-	if err != nil {
-		return nil, ioError(b.Name(), err)
-	}
-	l := &Listener{ln: ln, addr: formatAddr(ln.Addr()), port: portOf(ln.Addr())}
+	l := &Listener{ln: ln}
+	l.addr, l.port = AddrPort(ln.Addr())
 	l.handle.init(x.Task.Engine(), ln)
 	return l, nil
 }
@@ -79,11 +71,7 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 				e.Post(func() { l.accepted(c, err) })
 			}()
 		}
-		w := core.NewWaiter(x.Task)
-		l.waiters.Add(w, 0)
-		err := park(x, w, l, timeout, fn)
-		l.waiters.Remove(w)
-		if err != nil {
+		if err := parkOn(x, &l.waiters, l, timeout, fn); err != nil {
 			return nil, err
 		}
 	}
@@ -210,12 +198,12 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	x, err := taskFor(th, b.Name())
+	x, network, address, err := openArgs(th, b.Name(), addr, false)
 	if err != nil {
 		return nil, err
 	}
-	network, address, err := splitAddress(b.Name(), addr, false)
-	if err != nil {
+	// A cancelled task must fail before the connection is attempted.
+	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
 	e := x.Task.Engine()

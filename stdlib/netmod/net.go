@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +45,40 @@ func taskFor(th *starlark.Thread, fn string) (*core.Exec, error) {
 	}
 	return x, nil
 }
+
+// openArgs does what every net call that opens a socket does first: the
+// calling task with the network permission, and the address split for Go.
+func openArgs(th *starlark.Thread, fn, addr string, udp bool) (x *core.Exec, network, address string, err error) {
+	x, err = taskFor(th, fn)
+	if err != nil {
+		return nil, "", "", err
+	}
+	network, address, err = splitAddress(fn, addr, udp)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return x, network, address, nil
+}
+
+// Listen binds a stream listener to a script address for the calling task,
+// as net.listen does and for other modules that serve on one (http.serve):
+// the same permission check, addresses and error kinds. Binding does not
+// wait on the network: it is done on the loop.
+func Listen(th *starlark.Thread, fn, addr string) (*core.Exec, net.Listener, error) {
+	x, network, address, err := openArgs(th, fn, addr, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, nil, ioError(fn, err)
+	}
+	return x, ln, nil
+}
+
+// AddrPort returns a bound address as scripts see it (.addr) and its port
+// (.port; 0 for a unix socket).
+func AddrPort(a net.Addr) (string, int) { return formatAddr(a), portOf(a) }
 
 // splitAddress turns a script address into a Go network and address:
 // "unix:/path" is a unix socket, anything else "host:port" over TCP (or UDP
@@ -87,10 +120,6 @@ func portOf(a net.Addr) int {
 		return a.Port
 	case *net.UDPAddr:
 		return a.Port
-	}
-	if _, p, err := net.SplitHostPort(a.String()); err == nil {
-		n, _ := strconv.Atoi(p)
-		return n
 	}
 	return 0
 }
@@ -175,6 +204,16 @@ func park(x *core.Exec, w *core.Waiter, why core.Reason, timeout time.Duration, 
 	x.Park(w, why, timeout, op)
 	e.Release()
 	return w.Err
+}
+
+// parkOn parks x's task until something broadcasts on list (or the wait
+// ends otherwise: timeout, cancellation), then drops its registration.
+func parkOn(x *core.Exec, list *core.WakerList, why core.Reason, timeout time.Duration, op string) error {
+	w := core.NewWaiter(x.Task)
+	list.Add(w, 0)
+	err := park(x, w, why, timeout, op)
+	list.Remove(w)
+	return err
 }
 
 // IOError is ioError for other modules built on sockets (http): the same

@@ -43,7 +43,20 @@ func pollerFor(e *core.Engine) *poller {
 	if p, ok := pollers[e]; ok {
 		return p
 	}
+	// The entry (nil if the system refuses) goes with the engine; the
+	// poller's descriptor too, which ends run's wait. pollersMu is held
+	// until the entry is final, so this runs after even for an engine
+	// already closed.
 	pollers[e] = nil
+	context.AfterFunc(e.Context(), func() {
+		pollersMu.Lock()
+		p := pollers[e]
+		delete(pollers, e)
+		pollersMu.Unlock()
+		if p != nil {
+			p.file.Close()
+		}
+	})
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil
@@ -65,12 +78,6 @@ func pollerFor(e *core.Engine) *poller {
 	p := &poller{eng: e, epfd: epfd, file: f, conns: map[uint64]*Conn{}, next: 1}
 	pollers[e] = p
 	go p.run(rc)
-	context.AfterFunc(e.Context(), func() {
-		pollersMu.Lock()
-		delete(pollers, e)
-		pollersMu.Unlock()
-		f.Close() // ends run's wait
-	})
 	return p
 }
 

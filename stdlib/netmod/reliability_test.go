@@ -104,7 +104,7 @@ func vanish(t *testing.T, addr string, n int) {
 // must come back intact, and the server must still be up at the end.
 func TestEchoServerReliability(t *testing.T) {
 	r := startFile(t, "../../scripts/echo_server.star", "127.0.0.1:0")
-	addr, ok := strings.CutPrefix(r.stdout.next(t), "listening on ")
+	addr, ok := strings.CutPrefix(r.Stdout.Next(t), "listening on ")
 	require.True(t, ok)
 
 	echoLoad(t, addr, 500, 4, 1)
@@ -114,13 +114,13 @@ func TestEchoServerReliability(t *testing.T) {
 	// Still up: one more client after all that.
 	echoLoad(t, addr, 1, 1, 3)
 	select {
-	case err := <-r.done:
-		t.Fatalf("the server ended: %v\nstderr: %s", err, r.stderr.String())
+	case err := <-r.Done:
+		t.Fatalf("the server ended: %v\nstderr: %s", err, r.Stderr.String())
 	default:
 	}
 	// A reset fails only that connection's task; nothing else is reported.
-	t.Logf("connection tasks failed by a reset: %d", strings.Count(r.stderr.String(), "\nreset: "))
-	for _, line := range strings.Split(r.stderr.String(), "\n") {
+	t.Logf("connection tasks failed by a reset: %d", strings.Count(r.Stderr.String(), "\nreset: "))
+	for _, line := range strings.Split(r.Stderr.String(), "\n") {
 		if strings.HasPrefix(line, "reset: ") || strings.HasPrefix(line, "error") {
 			assert.True(t, strings.HasPrefix(line, "reset: conn."), "unexpected failure: %s", line)
 		}

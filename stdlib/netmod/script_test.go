@@ -1,104 +1,65 @@
 package netmod_test
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/stretchr/testify/require"
 )
 
-// output collects a script's stdout or stderr and hands each printed line
-// to the test as it appears (servers print the address they got).
-type output struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines chan string
-}
-
-func newOutput() *output { return &output{lines: make(chan string, 1000)} }
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.buf.Write(p)
-	for _, l := range strings.SplitAfter(string(p), "\n") {
-		if strings.HasSuffix(l, "\n") {
-			select {
-			case o.lines <- strings.TrimSuffix(l, "\n"):
-			default:
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
-func (o *output) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case l := <-o.lines:
-		return l
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no output from the script; so far: %q", o.String())
-		return ""
-	}
-}
-
-// run is a script running in-process on its own engine (network allowed).
-type run struct {
-	stdout, stderr *output
-	done           chan error // the run's result, sent once
-	finished       chan struct{}
-	cancel         context.CancelFunc
-}
-
-func startFile(t *testing.T, path string, args ...string) *run {
+// startFile runs the script at path in-process (network allowed).
+func startFile(t *testing.T, path string, args ...string) *scripttest.Run {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return startScript(t, path, string(src), args...)
 }
 
-func startScript(t *testing.T, name, src string, args ...string) *run {
+// startScript runs src in-process on its own engine (network allowed).
+func startScript(t *testing.T, name, src string, args ...string) *scripttest.Run {
 	t.Helper()
-	r := &run{stdout: newOutput(), stderr: newOutput(), done: make(chan error, 1), finished: make(chan struct{})}
-	e, err := engine.New(engine.Options{Stdout: r.stdout, Stderr: r.stderr, Args: args,
-		Permissions: engine.Permissions{Net: true}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	r.cancel = cancel
-	go func() {
-		_, err := e.Exec(ctx, name, src)
-		r.done <- err
-		close(r.finished)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-r.finished
-		e.Close()
-	})
-	return r
+	return scripttest.Start(t, name, src, 60*time.Second, args...)
 }
 
-// wait returns the run's result, failing the test if it does not end.
-func (r *run) wait(t *testing.T) error {
-	t.Helper()
-	select {
-	case err := <-r.done:
-		return err
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the script did not end; stdout %q stderr %q", r.stdout.String(), r.stderr.String())
-		return nil
+// TestUnixPort: a unix socket has no port, even where its path looks as
+// if it ended in one.
+func TestUnixPort(t *testing.T) {
+	r := startScript(t, "unix.star", `
+ln = net.listen("unix:`+t.TempDir()+`/s:80")
+print(ln.port)
+ln.close()
+`)
+	require.Equal(t, "0", r.Stdout.Next(t))
+	require.NoError(t, r.Wait(t))
+}
+
+// TestCancelledTaskDoesNotSend: a cancelled task fails send_to, recv_from
+// and dial as it fails every wait, without sending the datagram (or
+// making the connection) first.
+func TestCancelledTaskDoesNotSend(t *testing.T) {
+	r := startScript(t, "cancelled.star", `
+a = net.udp("127.0.0.1:0")
+b = net.udp("127.0.0.1:0")
+ln = net.listen("127.0.0.1:0")
+a.send_to("queued", b.addr)
+def late():
+    catch(sleep, 10)
+    print(catch(a.send_to, "late", b.addr).error)
+    print(catch(b.recv_from).error)
+    print(catch(net.dial, ln.addr).error)
+t = spawn(late)
+sleep(0.01)
+t.cancel()
+print(catch(t.wait).error)
+print(b.recv_from()[0])
+print(catch(timeout, 0.1, b.recv_from).error)
+print(catch(ln.accept, timeout=0.1).error)
+`)
+	for _, want := range []string{"cancelled: cancelled", "cancelled: cancelled", "cancelled: cancelled", "None",
+		"queued", "timeout: deadline of 0.1s exceeded", "timeout: listener.accept exceeded 0.1s"} {
+		require.Equal(t, want, r.Stdout.Next(t))
 	}
+	require.NoError(t, r.Wait(t))
 }

@@ -37,11 +37,7 @@ func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
 		return nil, core.ValueError(err)
 	}
-	x, err := taskFor(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
-	network, address, err := splitAddress(b.Name(), addr, true)
+	x, network, address, err := openArgs(th, b.Name(), addr, true)
 	if err != nil {
 		return nil, err
 	}
@@ -53,12 +49,16 @@ func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, ioError(b.Name(), err)
 	}
-	s := &Socket{pc: pc, addr: formatAddr(pc.LocalAddr()), port: portOf(pc.LocalAddr())}
+	s := &Socket{pc: pc}
+	s.addr, s.port = AddrPort(pc.LocalAddr())
 	s.handle.init(x.Task.Engine(), pc)
 	return s, nil
 }
 
 func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
 	for {
 		if s.closed {
 			return nil, core.Errorf(core.KindClosed, "%s: socket is closed", fn)
@@ -93,11 +93,7 @@ func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
 				})
 			}()
 		}
-		w := core.NewWaiter(x.Task)
-		s.waiters.Add(w, 0)
-		err := park(x, w, s, core.NoTimeout, fn)
-		s.waiters.Remove(w)
-		if err != nil {
+		if err := parkOn(x, &s.waiters, s, core.NoTimeout, fn); err != nil {
 			return nil, err
 		}
 	}
@@ -108,6 +104,10 @@ type sendReason string
 func (r sendReason) WaitingOn() string { return "send_to " + string(r) }
 
 func (s *Socket) sendTo(x *core.Exec, fn, data, addr string) error {
+	// A cancelled task must fail before the datagram is on its way.
+	if err := x.Checkpoint(); err != nil {
+		return err
+	}
 	if s.closed {
 		return core.Errorf(core.KindClosed, "%s: socket is closed", fn)
 	}
