@@ -193,31 +193,27 @@ func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwar
 		}
 	}()
 	v, err = starlark.Call(th, fn, args, kwargs)
-	if err == nil {
-		// A builtin fn that iterates (list(g), sorted(ch)) may have had
-		// an error raised into th (Exec.Raise) that no later step of fn
-		// noticed: it is fn's failure.
-		x := ExecOf(th)
-		if x == nil || x.Task == nil || x.Task.injected == nil {
-			return v, nil
-		}
-		inj := x.Task.injected
-		x.Task.injected = nil
-		th.Uncancel()
-		ce := *inj
-		ce.Stack = append(th.CallStack(), inj.Stack...)
-		return nil, &ce
-	}
+	// An interruption delivered through th.Cancel (preempt), or an error
+	// raised into th by an iterator (Exec.Raise: list(g), for x in ch), is
+	// fn's failure, even if fn returned normally without noticing it. A
+	// raised error carries its own frames (a generator body's): they go
+	// below the frames of the thread that noticed it.
 	if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected != nil {
 		inj := x.Task.injected
 		x.Task.injected = nil
 		th.Uncancel()
+		var outer starlark.CallStack
+		if err != nil {
+			outer = ToError(err).Stack
+		} else {
+			outer = th.CallStack()
+		}
 		ce := *inj
-		// An error raised out of a generator body (Exec.Raise from a
-		// for loop over it) carries the body's frames: they go below
-		// the frames of the thread that noticed it.
-		ce.Stack = append(ToError(err).Stack, inj.Stack...)
+		ce.Stack = append(outer, inj.Stack...)
 		return nil, &ce
+	}
+	if err == nil {
+		return v, nil
 	}
 	ce := ToError(err)
 	if ce.Task == "" && th.CallStackDepth() == 0 {
