@@ -70,3 +70,16 @@ func TestScriptErrorExit1WithTraceback(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "Traceback (most recent call last):\n  <command-line>:3:2: in <toplevel>\n  <command-line>:2:9: in f\nerror: boom\n", out)
 }
+
+// The README's tour is a script: it must run as printed.
+func TestReadmeTourRuns(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	assert.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "## A short tour\n\n```python\n")
+	assert.True(t, ok, "README has a tour")
+	tour, _, ok := strings.Cut(rest, "```")
+	assert.True(t, ok)
+	code, out := runCmd(t, "-c", tour)
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "[0, 1, 4]\ngot 0\ngot 1\ngot 2\n(1, \"fast\")\ntimeout\nHELLO\n\n[0, 1, 2]\n", out)
+}
