@@ -1,8 +1,6 @@
 package fsmod
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,15 +19,7 @@ import (
 // and fs, with perms, and returns what it printed.
 func run(t *testing.T, perms core.Permissions, src string) (string, error) {
 	t.Helper()
-	// Only stdout is compared: stderr may carry the loop's stall warnings
-	// on a loaded machine.
-	var out, errOut bytes.Buffer
-	d := core.Builtins()
-	d["fs"] = Module()
-	e := core.New(core.Options{Stdout: &out, Stderr: &errOut, Permissions: perms}, d)
-	defer e.Close()
-	_, err := e.Exec(context.Background(), "test.star", src)
-	return out.String(), err
+	return moduletest.Run(t, perms, "fs", Module(), src)
 }
 
 func all() core.Permissions { return core.AllPermissions() }

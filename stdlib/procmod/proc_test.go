@@ -2,26 +2,20 @@ package procmod
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// runScript executes src on a fresh engine whose scripts see the core builtins
+// and proc, with perms, and returns what it printed.
 func runScript(t *testing.T, perms core.Permissions, src string) (string, error) {
 	t.Helper()
-	// Only stdout is compared: stderr may carry the loop's stall warnings
-	// on a loaded machine.
-	var out, errOut bytes.Buffer
-	d := core.Builtins()
-	d["proc"] = Module()
-	e := core.New(core.Options{Stdout: &out, Stderr: &errOut, Permissions: perms}, d)
-	defer e.Close()
-	_, err := e.Exec(context.Background(), "test.star", src)
-	return out.String(), err
+	return moduletest.Run(t, perms, "proc", Module(), src)
 }
 
 func TestRun(t *testing.T) {
