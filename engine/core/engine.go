@@ -547,9 +547,7 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 				return e.deadlock()
 			}
 			if e.clock.virtual && len(e.timers) > 0 {
-				if e.timers[0].when > e.clock.vnow {
-					e.clock.vnow = e.timers[0].when
-				}
+				e.jumpToNextTimer()
 				continue
 			}
 		}
@@ -569,8 +567,8 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 		select {
 		case <-e.wakeCh:
 		case <-tc:
-			if e.clock.virtual && len(e.timers) > 0 && e.timers[0].when > e.clock.vnow {
-				e.clock.vnow = e.timers[0].when
+			if e.clock.virtual {
+				e.jumpToNextTimer()
 			}
 		case <-ctx.Done():
 			return ctx.Err()

@@ -230,10 +230,8 @@ func (e *Engine) Poll(budget time.Duration) (int, error) {
 	ran := 0
 	for {
 		e.drainPosted()
-		if e.ready.n == 0 && e.clock.virtual && e.external == 0 && len(e.timers) > 0 && e.strongTimerPending() {
-			if when := e.timers[0].when; when > e.clock.vnow {
-				e.clock.vnow = when
-			}
+		if e.ready.n == 0 && e.clock.virtual && e.external == 0 && e.strongTimerPending() {
+			e.jumpToNextTimer()
 		}
 		e.fireTimers()
 		spent := budget <= 0 || time.Since(start) >= budget

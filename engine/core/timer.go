@@ -66,6 +66,14 @@ func (c *clock) now() time.Duration {
 // wall returns the wall-clock time corresponding to the engine's now.
 func (c *clock) wall() time.Time { return c.start.Add(c.now()) }
 
+// jumpToNextTimer moves the virtual clock forward to the earliest timer's
+// deadline (never backward), so that timer fires next.
+func (e *Engine) jumpToNextTimer() {
+	if len(e.timers) > 0 && e.timers[0].when > e.clock.vnow {
+		e.clock.vnow = e.timers[0].when
+	}
+}
+
 // advance moves the virtual clock d forward, saturating at the end of
 // time (a sleep(1e300) jumps it there) rather than wrapping negative.
 func (c *clock) advance(d time.Duration) {
