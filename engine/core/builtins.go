@@ -226,6 +226,11 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
+	// Like every wait, it fails at once in a cancelled task, even when
+	// an item is already done (SPEC 4: cancellation is sticky).
+	if err := x.Task.interruption(); err != nil {
+		return nil, err
+	}
 	its, err := items(th, x, "join", args)
 	if err != nil {
 		return nil, err
@@ -293,6 +298,11 @@ func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	}
 	x, err := TaskOf(th, "race")
 	if err != nil {
+		return nil, err
+	}
+	// Like every wait, it fails at once in a cancelled task, even when
+	// an item is already done (SPEC 4: cancellation is sticky).
+	if err := x.Task.interruption(); err != nil {
 		return nil, err
 	}
 	its, err := items(th, x, "race", args)
