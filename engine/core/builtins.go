@@ -281,12 +281,9 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	return starlark.NewList(out), nil
 }
 
-type raceReason struct {
-	n   int
-	its []Awaitable
-}
+type raceReason struct{ its []Awaitable }
 
-func (r raceReason) WaitingOn() string { return "race of " + itoa(r.n) }
+func (r raceReason) WaitingOn() string { return "race of " + itoa(len(r.its)) }
 
 func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	d, err := waitOptions("race", kwargs, nil)
@@ -309,31 +306,13 @@ func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
-	w := NewWaiter(x.Task)
-	for i, a := range its {
-		if v, err, ok := a.Poll(x.Task); ok {
-			w.Complete(i, v, err)
-			break
-		}
+	// The first item to finish decides; ties go to argument order.
+	i, v, err := x.first(its, false, true, raceReason{its}, d, "race")
+	x.cancelAndReap(its, i)
+	if err != nil {
+		return nil, err
 	}
-	if !w.fired {
-		for i, a := range its {
-			a.Enqueue(w, i)
-		}
-		x.Park(w, raceReason{len(its), its}, d, "race")
-		for _, a := range its {
-			a.Dequeue(w)
-		}
-	}
-	x.cancelAndReap(its, w.Index)
-	if w.Err != nil {
-		return nil, w.Err
-	}
-	v := w.Value
-	if v == nil {
-		v = starlark.None
-	}
-	return starlark.Tuple{starlark.MakeInt(w.Index), v}, nil
+	return starlark.Tuple{starlark.MakeInt(i), v}, nil
 }
 
 func builtinTimeout(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

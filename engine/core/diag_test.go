@@ -120,7 +120,7 @@ func TestWaitCycles(t *testing.T) {
 	ts[0].why = ts[1]
 	ts[1].why = ts[2]
 	ts[2].why = joinReason{g: &joinGroup{done: []bool{true, false}}, its: []Awaitable{ts[0], ts[3]}}
-	ts[3].why = raceReason{n: 1, its: []Awaitable{ts[1]}}
+	ts[3].why = raceReason{its: []Awaitable{ts[1]}}
 	ts[4].why = ts[0]
 	cycles := waitCycles(ts)
 	require.Len(t, cycles, 1)

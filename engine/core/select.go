@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"time"
 
 	"go.starlark.net/starlark"
 )
@@ -25,6 +26,13 @@ func (r selectReason) WaitingOn() string { return fmt.Sprintf("select on %d case
 // --seed replays it), and the first ready case of a uniformly random order
 // is a uniformly random ready case. biased polls in argument order.
 func (x *Exec) Select(cases []Awaitable, dflt, biased bool) (int, starlark.Value, error) {
+	return x.first(cases, dflt, biased, selectReason(len(cases)), NoTimeout, "select")
+}
+
+// first performs the first of cases that can complete (select, race):
+// with dflt, -1 if none can now; else it parks (why, timeout, op as for
+// Park) until one completes. An interruption or timeout returns index -1.
+func (x *Exec) first(cases []Awaitable, dflt, biased bool, why Reason, timeout time.Duration, op string) (int, starlark.Value, error) {
 	t := x.Task
 	if err := t.interruption(); err != nil {
 		return -1, nil, err
@@ -59,7 +67,7 @@ func (x *Exec) Select(cases []Awaitable, dflt, biased bool) (int, starlark.Value
 	for i, a := range cases {
 		a.Enqueue(w, i)
 	}
-	x.Park(w, selectReason(n), NoTimeout, "select")
+	x.Park(w, why, timeout, op)
 	for _, a := range cases {
 		a.Dequeue(w)
 	}
