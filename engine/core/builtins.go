@@ -258,17 +258,14 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 			}
 		}
 	}
-	if g.w.Err != nil && !settle {
+	// A timeout or cancellation ends the join, settle or not; an item's
+	// error ends it unless settle (then g.failed stays -1).
+	if err := g.w.Err; err != nil || g.failed >= 0 {
 		x.cancelAndReap(its, -1)
-		return nil, g.w.Err
-	}
-	if g.w.Err != nil { // settle: a timeout or cancellation still ends the join
-		x.cancelAndReap(its, -1)
-		return nil, g.w.Err
-	}
-	if g.failed >= 0 {
-		x.cancelAndReap(its, -1)
-		return nil, g.errs[g.failed]
+		if err == nil {
+			err = g.errs[g.failed]
+		}
+		return nil, err
 	}
 	out := make([]starlark.Value, n)
 	for i := range its {
