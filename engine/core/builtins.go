@@ -72,7 +72,7 @@ func builtinSleep(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	if err := starlark.UnpackArgs("sleep", args, kwargs, "seconds", &secs); err != nil {
 		return nil, ValueError(err)
 	}
-	s, err := secondsArg("sleep", "seconds", secs)
+	s, err := SecondsArg("sleep", "seconds", secs)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func waitOptions(fn string, kwargs []starlark.Tuple, settle *bool) (timeDuration
 	if err != nil {
 		return 0, ValueError(err)
 	}
-	return timeoutArg(fn, timeout)
+	return TimeoutArg(fn, timeout)
 }
 
 // cancelAndReap cancels every unfinished task among items and waits for
@@ -316,7 +316,7 @@ func builtinTimeout(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	if len(args) == 0 {
 		return nil, Errorf(KindValue, "timeout: missing argument seconds")
 	}
-	s, err := secondsArg("timeout", "seconds", args[0])
+	s, err := SecondsArg("timeout", "seconds", args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func builtinAfter(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	if err := starlark.UnpackArgs("after", args, kwargs, "seconds", &secs); err != nil {
 		return nil, ValueError(err)
 	}
-	s, err := secondsArg("after", "seconds", secs)
+	s, err := SecondsArg("after", "seconds", secs)
 	if err != nil {
 		return nil, err
 	}

@@ -523,7 +523,7 @@ func sendArgs(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, tim
 	if err := starlark.UnpackArgs("send", args, kwargs, "value", &v, "timeout?", &timeout); err != nil {
 		return nil, 0, ValueError(err)
 	}
-	d, err := timeoutArg("send", timeout)
+	d, err := TimeoutArg("send", timeout)
 	return v, d, err
 }
 
@@ -536,7 +536,7 @@ func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 			return nil, ValueError(err)
 		}
 		var err error
-		if d, err = timeoutArg("recv", timeout); err != nil {
+		if d, err = TimeoutArg("recv", timeout); err != nil {
 			return nil, err
 		}
 	}

@@ -37,7 +37,7 @@ func builtinTicker(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 	if err := starlark.UnpackArgs("ticker", args, kwargs, "seconds", &secs); err != nil {
 		return nil, ValueError(err)
 	}
-	s, err := secondsArg("ticker", "seconds", secs)
+	s, err := SecondsArg("ticker", "seconds", secs)
 	if err != nil {
 		return nil, err
 	}

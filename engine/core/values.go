@@ -61,7 +61,7 @@ func taskWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 }
 
 func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starlark.Value) (starlark.Value, error) {
-	d, err := timeoutArg(fn, timeout)
+	d, err := TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -212,23 +212,21 @@ func AsAwaitable(fn string, i int, v starlark.Value) (Awaitable, error) {
 	return nil, Errorf(KindValue, "%s: argument %d: got %s, want an awaitable (Task, Future, Timer, channel op, event.wait_op())", fn, i+1, v.Type())
 }
 
-// timeoutArg unpacks an optional timeout in seconds (None = no timeout).
-func timeoutArg(fn string, v starlark.Value) (time.Duration, error) {
+// TimeoutArg unpacks an optional timeout in seconds (None = no timeout).
+func TimeoutArg(fn string, v starlark.Value) (time.Duration, error) {
 	if v == nil || v == starlark.None {
 		return NoTimeout, nil
 	}
-	s, err := secondsArg(fn, "timeout", v)
+	s, err := SecondsArg(fn, "timeout", v)
 	if err != nil {
 		return 0, err
 	}
 	return durationOf(s), nil
 }
 
-// TimeoutArg is timeoutArg for other packages' builtins.
-func TimeoutArg(fn string, v starlark.Value) (time.Duration, error) { return timeoutArg(fn, v) }
 
-// secondsArg unpacks a non-negative number of seconds.
-func secondsArg(fn, param string, v starlark.Value) (float64, error) {
+// SecondsArg unpacks a non-negative number of seconds.
+func SecondsArg(fn, param string, v starlark.Value) (float64, error) {
 	var s float64
 	switch v := v.(type) {
 	case starlark.Int:
@@ -248,8 +246,6 @@ func secondsArg(fn, param string, v starlark.Value) (float64, error) {
 	return s, nil
 }
 
-// SecondsArg is secondsArg for other packages' builtins.
-func SecondsArg(fn, param string, v starlark.Value) (float64, error) { return secondsArg(fn, param, v) }
 
 type sleepReason struct {
 	e    *Engine
