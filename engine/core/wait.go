@@ -224,7 +224,6 @@ func TimeoutArg(fn string, v starlark.Value) (time.Duration, error) {
 	return durationOf(s), nil
 }
 
-
 // SecondsArg unpacks a non-negative number of seconds.
 func SecondsArg(fn, param string, v starlark.Value) (float64, error) {
 	var s float64
@@ -245,7 +244,6 @@ func SecondsArg(fn, param string, v starlark.Value) (float64, error) {
 	}
 	return s, nil
 }
-
 
 type sleepReason struct {
 	e    *Engine
