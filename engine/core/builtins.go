@@ -2,6 +2,8 @@ package core
 
 import (
 	"go.starlark.net/starlark"
+	"strconv"
+	"time"
 )
 
 // Builtins returns the task builtins of SPEC 2 and 4.
@@ -87,7 +89,7 @@ func builtinSleep(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 }
 
 // Sleep suspends the task for d (0: let every other ready task run once).
-func (x *Exec) Sleep(d timeDuration) error {
+func (x *Exec) Sleep(d time.Duration) error {
 	if d <= 0 {
 		if err := x.YieldNow(); err != nil {
 			return err
@@ -145,7 +147,7 @@ func items(th *starlark.Thread, x *Exec, fn string, args starlark.Tuple) ([]Awai
 	return out, nil
 }
 
-func waitOptions(fn string, kwargs []starlark.Tuple, settle *bool) (timeDuration, error) {
+func waitOptions(fn string, kwargs []starlark.Tuple, settle *bool) (time.Duration, error) {
 	var timeout starlark.Value = starlark.None
 	var err error
 	if settle != nil {
@@ -213,7 +215,7 @@ type joinReason struct {
 }
 
 func (r joinReason) WaitingOn() string {
-	return "join (" + itoa(r.g.remaining) + " of " + itoa(len(r.g.done)) + " pending)"
+	return "join (" + strconv.Itoa(r.g.remaining) + " of " + strconv.Itoa(len(r.g.done)) + " pending)"
 }
 
 func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -280,7 +282,7 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 
 type raceReason struct{ its []Awaitable }
 
-func (r raceReason) WaitingOn() string { return "race of " + itoa(len(r.its)) }
+func (r raceReason) WaitingOn() string { return "race of " + strconv.Itoa(len(r.its)) }
 
 func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	d, err := waitOptions("race", kwargs, nil)

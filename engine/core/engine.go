@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -110,16 +109,15 @@ type Engine struct {
 	timerSeq uint64
 	rtimer   *time.Timer
 
-	mu      sync.Mutex // guards posted
-	posted  []func()
-	npost   atomic.Int32
-	wakeCh  chan struct{}
-	loopMu  sync.Mutex // held by whoever drives the loop
-	freeMu  sync.Mutex
-	freeCh  chan struct{} // closed when the loop is released
-	ctx     context.Context
-	cancel  context.CancelFunc
-	running bool
+	mu     sync.Mutex // guards posted
+	posted []func()
+	npost  atomic.Int32
+	wakeCh chan struct{}
+	loopMu sync.Mutex // held by whoever drives the loop
+	freeMu sync.Mutex
+	freeCh chan struct{} // closed when the loop is released
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	external int // operations outstanding that will post a completion
 	keepers  map[any]func() bool
@@ -676,8 +674,6 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 // drive runs the loop until stop; on a cancelled ctx it cancels every task
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
-	e.running = true
-	defer func() { e.running = false }()
 	defer e.startDiag()()
 	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
 	if err != nil && ctx.Err() != nil {
@@ -790,6 +786,3 @@ func posString(p syntax.Position) string {
 	}
 	return string(buf)
 }
-
-// sortTasks orders tasks by id.
-func sortTasks(ts []*Task) { sort.Slice(ts, func(i, j int) bool { return ts[i].id < ts[j].id }) }

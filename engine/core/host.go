@@ -75,8 +75,6 @@ func (e *Engine) driveFor(r *hostReq) {
 	if r.finished {
 		return
 	}
-	e.running = true
-	defer func() { e.running = false }()
 	stop := func() bool { return r.finished }
 	for !r.finished {
 		if err := e.runLoop(context.Background(), stop, true); err != nil {
@@ -224,8 +222,8 @@ func (e *Engine) Poll(budget time.Duration) (int, error) {
 	if e.closed {
 		return 0, Errorf(KindClosed, "engine is closed")
 	}
-	e.running, e.host.polling = true, true
-	defer func() { e.running, e.host.polling = false, false }()
+	e.host.polling = true
+	defer func() { e.host.polling = false }()
 	start := time.Now()
 	ran := 0
 	for {

@@ -17,8 +17,6 @@ func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
 	}
 	e.acquireLoop()
 	defer e.releaseLoop()
-	e.running = true
-	defer func() { e.running = false }()
 	defer e.startDiag()()
 	never := func() bool { return false }
 	for {
