@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // AsyncFunc is the Go side of an AsyncBuiltin.

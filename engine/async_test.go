@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 func TestAsyncBuiltinDoesNotStallOtherTasks(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 func benchEngine(b *testing.B, opts engine.Options, src string) (*engine.Engine, starlark.StringDict) {

@@ -12,8 +12,10 @@ import (
 )
 
 // TestEmbedFromSeparateModule builds and runs testdata/embedapp, a module
-// of its own that requires coro through a replace, as an application
-// outside this repository would. It runs from a copy, so that the build
+// of its own, as an application outside this repository would (the
+// test's replace only points it at this checkout instead of a version).
+// It checks that the application gets the command's interpreter, `%`
+// flags included. It runs from a copy, so that the build
 // never edits the tree: the replace paths become absolute, and go.sum is
 // the repository's. It needs no network: the module cache holds the deps.
 func TestEmbedFromSeparateModule(t *testing.T) {
@@ -45,5 +47,5 @@ func TestEmbedFromSeparateModule(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	assert.Equal(t, "module loaded\ncompute(4) = [0, 2, 4, 6]\nkind: true error: on purpose\n", string(out))
+	assert.Equal(t, "module loaded\npi    | 3.14|007\ncompute(4) = [0, 2, 4, 6]\nkind: true error: on purpose\n", string(out))
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 func ExampleNew() {

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // BenchmarkEmit measures one item through a script generator consumed by a

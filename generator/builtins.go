@@ -4,7 +4,7 @@ import (
 	"runtime"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // stateKey is the thread-local under which a body's thread finds its

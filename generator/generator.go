@@ -30,7 +30,7 @@ import (
 
 	"github.com/corolang/coro/coroutine"
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // phase is where a generator's body is.

@@ -12,9 +12,9 @@ import (
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // run executes src on a fresh engine with extra globals and returns its

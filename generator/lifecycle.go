@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A started generator owns a goroutine (its coroutine) until its body

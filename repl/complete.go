@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // keywords completes alongside names.

@@ -21,10 +21,10 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
 	"github.com/corolang/coro/stdlib/osmod"
 	"github.com/peterh/liner"
-	"go.starlark.net/starlark"
-	"go.starlark.net/syntax"
 )
 
 // HistoryFile is the history's file name in the home directory.

@@ -5,6 +5,9 @@ package stdlib
 import (
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/lib/json"
+	"github.com/corolang/coro/starlark/lib/math"
 	"github.com/corolang/coro/stdlib/fsmod"
 	"github.com/corolang/coro/stdlib/httpmod"
 	"github.com/corolang/coro/stdlib/netmod"
@@ -12,9 +15,6 @@ import (
 	"github.com/corolang/coro/stdlib/procmod"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
-	"go.starlark.net/lib/json"
-	"go.starlark.net/lib/math"
-	"go.starlark.net/starlark"
 )
 
 // Predeclared returns every predeclared name for an engine with opts.

@@ -18,9 +18,9 @@ import (
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarktest"
-	"go.starlark.net/syntax"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarktest"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 const testUsage = `usage: coro [FLAGS] test [--seed N] [PATHS...]

@@ -1,7 +1,7 @@
 package core
 
 import (
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 	"strconv"
 	"time"
 )

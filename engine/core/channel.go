@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // objectState is an engine's bookkeeping for channels and sync objects:

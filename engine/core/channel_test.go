@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // chanEngine returns an engine with only the core builtins (these tests do

@@ -8,8 +8,8 @@ import (
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // runVirtual runs src on a fresh engine with the virtual clock and returns

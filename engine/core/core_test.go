@@ -11,9 +11,9 @@ import (
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // run executes src on a fresh engine (virtual clock) and returns its output.

@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // A Dependency is a Reason that can name the tasks that must act before

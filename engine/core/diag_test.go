@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // diagRun runs src on a fresh engine with the core builtins plus globals

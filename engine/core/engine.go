@@ -17,8 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.starlark.net/starlark"
-	"go.starlark.net/syntax"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // Permissions says which kinds of I/O scripts may do (SPEC 7). The zero

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"go.starlark.net/resolve"
-	"go.starlark.net/starlark"
-	"go.starlark.net/syntax"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/resolve"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // Error kinds (SPEC 4). Every failure coro raises has one.

@@ -3,7 +3,7 @@ package core
 import (
 	"fmt"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // An ExitError ends the run with a status (os.exit). Package engine

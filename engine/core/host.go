@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // This file is the engine's side toward Go code that embeds it (SPEC 10):

@@ -2,11 +2,10 @@ package core
 
 import (
 	"fmt"
-	"reflect"
 	"runtime/debug"
 
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // parallel(fn, *args) runs fn on another goroutine, so on another CPU
@@ -143,17 +142,17 @@ func unfrozen(v starlark.Value) string {
 		return ""
 	case *starlark.List:
 		// Freeze is deep, so a frozen container's contents are frozen.
-		if frozenFlag(reflect.ValueOf(v).Elem().FieldByName("frozen")) {
+		if v.Frozen() {
 			return ""
 		}
 		return "a list"
 	case *starlark.Dict:
-		if frozenFlag(reflect.ValueOf(v).Elem().FieldByName("ht").FieldByName("frozen")) {
+		if v.Frozen() {
 			return ""
 		}
 		return "a dict"
 	case *starlark.Set:
-		if frozenFlag(reflect.ValueOf(v).Elem().FieldByName("ht").FieldByName("frozen")) {
+		if v.Frozen() {
 			return ""
 		}
 		return "a set"
@@ -189,12 +188,4 @@ func unfrozen(v starlark.Value) string {
 		return "a method of " + v.Receiver().Type()
 	}
 	return "a " + v.Type()
-}
-
-// frozenFlag reads go.starlark.net's unexported frozen flag of a list or
-// hash table: the library keeps it private, and parallel must tell a
-// frozen container from one a task may still change. (The field names are
-// pinned by the copy in third_party; TestParallelFrozenCheck guards them.)
-func frozenFlag(f reflect.Value) bool {
-	return f.IsValid() && f.Kind() == reflect.Bool && f.Bool()
 }

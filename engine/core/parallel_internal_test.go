@@ -3,14 +3,14 @@ package core
 import (
 	"testing"
 
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/stretchr/testify/assert"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 )
 
-// TestParallelFrozenCheck guards the reflection on go.starlark.net's
-// private frozen flags: a renamed field would make every container look
-// unfrozen (or, worse, frozen), and this test would see it.
+// TestParallelFrozenCheck checks what parallel() accepts: frozen
+// containers (through the interpreter's Frozen methods) and immutable
+// values, nothing a task could still change.
 func TestParallelFrozenCheck(t *testing.T) {
 	list := starlark.NewList([]starlark.Value{starlark.MakeInt(1)})
 	dict := starlark.NewDict(1)

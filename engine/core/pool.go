@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // PoolSize bounds the goroutines doing blocking work (file system calls)

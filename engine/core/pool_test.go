@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // blockingEngine returns an engine with block(): a call that holds its

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // selectReason describes a task parked in select: "select on 3 cases".

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // selectStress: P producers send unique values on a buffered and an

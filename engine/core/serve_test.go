@@ -7,9 +7,9 @@ import (
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // serveEngine starts Serve on a goroutine and returns a function that

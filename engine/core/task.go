@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/coroutine"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // State is a task's lifecycle state (Task.state).

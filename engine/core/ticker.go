@@ -3,7 +3,7 @@ package core
 import (
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // NewTicker returns a channel that receives 1, 2, 3, ... every d (tick n

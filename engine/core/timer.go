@@ -2,7 +2,7 @@ package core
 
 import (
 	"container/heap"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 	"math"
 	"time"
 )

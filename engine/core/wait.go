@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Waker receives the outcome of an operation a task waits for. Sources

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 //go:embed handler.star

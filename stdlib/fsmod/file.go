@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/lineiter"
-	"go.starlark.net/starlark"
 )
 
 // A File is an open file (fs.open). Its operations run on the blocking

@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/lib/time"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/lib/time"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // Module returns the fs module.

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/fsnotify/fsnotify"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 )
 
 // watchCapacity is how many events a watch channel buffers; a receiver

@@ -16,9 +16,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/lib/json"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/lib/json"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // Module returns the http module.

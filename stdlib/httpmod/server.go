@@ -10,9 +10,9 @@ import (
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/stdlib/netmod"
-	"go.starlark.net/lib/json"
-	"go.starlark.net/starlark"
 )
 
 // maxBody bounds a request body the server reads into a string.

@@ -10,7 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Conn is a stream connection (TCP or unix socket) as a script value.

@@ -2,8 +2,8 @@ package netmod
 
 import (
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/lineiter"
-	"go.starlark.net/starlark"
 )
 
 // connLines returns a generator of the connection's lines (SPEC 7), each

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Listener accepts stream connections. One goroutine at a time blocks in

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // Module returns the net module.

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Socket is a UDP socket. Datagrams are received by one goroutine at a

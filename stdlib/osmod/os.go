@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // Module returns the os module for an engine with the given script arguments.

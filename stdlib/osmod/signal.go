@@ -7,7 +7,7 @@ import (
 	"syscall"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // signalNames are the signals os.signal accepts (SPEC 7).

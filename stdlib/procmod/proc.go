@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // waitDelay bounds how long proc.run waits for the output pipes to close

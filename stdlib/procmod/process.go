@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/lineiter"
-	"go.starlark.net/starlark"
 )
 
 // A Process is a running child (proc.start). Its fields are loop-side

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Broadcast is sync.broadcast(capacity=16): send delivers a value to

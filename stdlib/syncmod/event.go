@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // An Event is sync.event(): a flag tasks wait to see set. set wakes every

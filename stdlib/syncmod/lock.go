@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Lock is sync.lock(): one permit (see permits), and the task that has

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // Module returns the sync module.

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 )
 
 // run executes src on a virtual-clock engine with the core builtins and

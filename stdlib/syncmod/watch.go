@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // A Watch is sync.watch(initial): a value that changes over time, where

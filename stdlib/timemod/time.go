@@ -1,13 +1,13 @@
-// Package timemod is the script module `time`: go.starlark.net's time
+// Package timemod is the script module `time`: the interpreter's time
 // module, with now() and monotonic() reading the engine's clock (so they
 // follow the virtual clock).
 package timemod
 
 import (
 	"github.com/corolang/coro/engine/core"
-	starlarktime "go.starlark.net/lib/time"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/corolang/coro/starlark"
+	starlarktime "github.com/corolang/coro/starlark/lib/time"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // Module returns the time module.

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/corolang/coro/engine"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 func main() {
@@ -30,6 +30,7 @@ func main() {
 def compute(n):
     return join(*[spawn(double, i) for i in range(n)])
 print("module loaded")
+print("%-6s|%5.2f|%03d" % ("pi", 3.14159, 7))
 `)
 	if err != nil {
 		fail(err)

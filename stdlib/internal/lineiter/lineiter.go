@@ -6,7 +6,7 @@ package lineiter
 import (
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // New returns a generator over next, which returns the next line for the

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine/core"
-	"go.starlark.net/starlark"
+	"github.com/corolang/coro/starlark"
 )
 
 // Run executes src on a fresh engine whose scripts see the core builtins
