@@ -1574,9 +1574,7 @@ func interpolate(format string, x Value) (Value, error) {
 		for len(format) > 0 && '0' <= format[0] && format[0] <= '9' {
 			format = format[1:]
 		}
-		hasPrec := false
 		if len(format) > 0 && format[0] == '.' {
-			hasPrec = true
 			format = format[1:]
 			for len(format) > 0 && '0' <= format[0] && format[0] <= '9' {
 				format = format[1:]
@@ -1589,21 +1587,7 @@ func interpolate(format string, x Value) (Value, error) {
 			return nil, fmt.Errorf("incomplete format")
 		}
 		if spec != "" && format[0] != '%' && format[0] != 'c' {
-			var sub strings.Builder
-			if err := interpolateOne(&sub, format[0], arg, hasPrec); err != nil {
-				return nil, err
-			}
-			verb := format[0]
-			switch verb {
-			case 'd', 'i', 'o', 'x', 'X', 'e', 'f', 'g', 'E', 'F', 'G':
-				// Numbers are formatted again with the flags, below.
-			default:
-				fmt.Fprintf(buf, "%"+spec+"s", sub.String())
-				format = format[1:]
-				index++
-				continue
-			}
-			if err := interpolateNumber(buf, spec, verb, arg); err != nil {
+			if err := formatPrintf(buf, spec, format[0], arg); err != nil { // format.go
 				return nil, err
 			}
 			format = format[1:]
@@ -1670,55 +1654,6 @@ func interpolate(format string, x Value) (Value, error) {
 	}
 
 	return String(buf.String()), nil
-}
-
-// interpolateOne writes one %s or %r conversion (coro patch).
-func interpolateOne(buf *strings.Builder, c byte, arg Value, _ bool) error {
-	switch c {
-	case 's':
-		if str, ok := AsString(arg); ok {
-			buf.WriteString(str)
-			return nil
-		}
-		writeValue(buf, arg, nil)
-	case 'r':
-		writeValue(buf, arg, nil)
-	case 'd', 'i', 'o', 'x', 'X', 'e', 'f', 'g', 'E', 'F', 'G':
-	default:
-		return fmt.Errorf("unknown conversion %%%c", c)
-	}
-	return nil
-}
-
-// interpolateNumber writes a numeric conversion with Python's flags, width
-// and precision (coro patch); Go's fmt verbs take the same spec.
-func interpolateNumber(buf *strings.Builder, spec string, c byte, arg Value) error {
-	switch c {
-	case 'd', 'i', 'o', 'x', 'X':
-		i, err := NumberToInt(arg)
-		if err != nil {
-			return fmt.Errorf("%%%c format requires integer: %v", c, err)
-		}
-		verb := c
-		if c == 'i' {
-			verb = 'd'
-		}
-		fmt.Fprintf(buf, "%"+spec+string(verb), i.BigInt())
-	default:
-		f, ok := AsFloat(arg)
-		if !ok {
-			return fmt.Errorf("%%%c format requires float, not %s", c, arg.Type())
-		}
-		verb := c
-		if c == 'F' {
-			verb = 'f'
-		}
-		if !strings.Contains(spec, ".") {
-			spec += ".6" // Python's default precision
-		}
-		fmt.Fprintf(buf, "%"+spec+string(verb), f)
-	}
-	return nil
 }
 
 func is[T any](x any) bool {

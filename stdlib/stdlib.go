@@ -23,6 +23,7 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	for k, v := range generator.Builtins() {
 		d[k] = v
 	}
+	d["format"] = starlark.NewBuiltin("format", builtinFormat) // format.go
 	d["json"] = json.Module
 	d["math"] = math.Module
 	d["time"] = timemod.Module()
