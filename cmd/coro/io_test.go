@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,4 +99,78 @@ print("accept loop ended")
 	// (Clients that hung up with an echo unread make the server's
 	// reads fail with reset; those tasks' failures are reported.)
 	assert.NotContains(t, warning, "listener.accept")
+}
+
+// gone reports whether pid has ended: no such process, or a zombie
+// nobody has reaped yet (an orphan is reparented to init, which this test
+// does not control).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || strings.HasPrefix(s[i+1:], " Z")
+}
+
+// killLeftovers kills what a failing test left running.
+func killLeftovers(t *testing.T, pids ...*int) {
+	t.Cleanup(func() {
+		for _, p := range pids {
+			if *p > 0 && !gone(*p) {
+				syscall.Kill(*p, syscall.SIGKILL)
+			}
+		}
+	})
+}
+
+// TestChildrenEndWithCoro: when coro exits, children of proc.start still
+// running get TERM with their process group (the shell's background
+// sleep too), one that ignores TERM gets KILL after 2 s, and coro reaps
+// them before it exits. They used to outlive coro, reparented to init.
+func TestChildrenEndWithCoro(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("builds the command; reads /proc")
+	}
+	script := writeScript(t, "children.star", `
+polite = proc.start(["sh", "-c", "sleep 100 & echo $!; wait"])
+stubborn = proc.start(["sh", "-c", "trap '' TERM; echo $$; sleep 100"])
+print(polite.pid, polite.stdout.read_line().strip(), stubborn.stdout.read_line().strip())
+`)
+	cmd, sc := startCoro(t, script)
+	require.True(t, sc.Scan())
+	var child, grandchild, stubborn int
+	killLeftovers(t, &child, &grandchild, &stubborn)
+	_, err := fmt.Sscan(sc.Text(), &child, &grandchild, &stubborn)
+	require.NoError(t, err, sc.Text())
+	require.NoError(t, cmd.Wait())
+	assert.True(t, gone(child), "the child %d outlived coro", child)
+	assert.True(t, gone(stubborn), "the child %d that ignores TERM outlived coro", stubborn)
+	assert.Eventually(t, func() bool { return gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
+		"the grandchild %d outlived coro", grandchild)
+}
+
+// TestChildDiesWithKilledCoro: a coro process killed with SIGKILL runs no
+// cleanup, but its children get the parent-death signal (KILL) from the
+// kernel, so none is left orphaned.
+func TestChildDiesWithKilledCoro(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("builds the command; reads /proc")
+	}
+	script := writeScript(t, "orphan.star", `
+p = proc.start(["sleep", "100"])
+print(p.pid)
+p.wait()
+`)
+	cmd, sc := startCoro(t, script)
+	require.True(t, sc.Scan())
+	child, err := strconv.Atoi(sc.Text())
+	require.NoError(t, err)
+	killLeftovers(t, &child)
+	require.False(t, gone(child))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	cmd.Wait()
+	assert.Eventually(t, func() bool { return gone(child) }, 10*time.Second, 10*time.Millisecond,
+		"the child %d outlived a killed coro", child)
 }
