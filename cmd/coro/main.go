@@ -19,6 +19,7 @@ import (
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/stdlib/osmod"
+	"github.com/corolang/coro/stdlib/procmod"
 )
 
 // Version is the coro version (`coro version`).
@@ -209,10 +210,17 @@ func main() {
 			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 			pprof.StopCPUProfile()
 			f.Close()
-			os.Exit(code)
+			exit(code)
 		}
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// exit ends the process once every child from proc.start still running
+// was sent TERM (KILL after 2 s) and reaped (SPEC 7).
+func exit(code int) {
+	procmod.Reap()
+	os.Exit(code)
 }
 
 // run is the whole command, callable in-process by tests.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
@@ -39,6 +40,22 @@ type Server struct {
 	// engine: a run that ends before the serving task first runs (a
 	// failure, os.exit) must not leave the listener and its goroutine.
 	stopClose func() bool
+	// fresh holds the connections that have not sent a request yet
+	// (http.StateNew), which shutdown closes at once: net/http's
+	// Shutdown leaves them for 5 s.
+	connMu sync.Mutex
+	fresh  map[net.Conn]struct{}
+}
+
+// connState is the server's http.Server.ConnState hook: it keeps fresh.
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
 }
 
 func (s *Server) WaitingOn() string { return "http.serve on " + s.addr }
@@ -54,9 +71,9 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, err
 	}
 	e := x.Task.Engine()
-	s := &Server{eng: e, handler: handler, where: core.Callers(th), parent: x.Task}
+	s := &Server{eng: e, handler: handler, where: core.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
-	s.srv = &http.Server{Handler: s, ErrorLog: nil}
+	s.srv = &http.Server{Handler: s, ErrorLog: nil, ConnState: s.connState}
 	s.ln = ln
 	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
 	go s.srv.Serve(ln)
@@ -87,7 +104,9 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	return s, nil
 }
 
-// shutdown stops accepting and, on a goroutine, lets in-flight requests
+// shutdown stops serving before it returns: no connection is accepted
+// and no request read from now on is served, and connections without a
+// request in flight are closed. On a goroutine, requests in flight then
 // finish (http.Server.Shutdown); the serving task ends when they have.
 func (s *Server) shutdown() {
 	if s.closed {
@@ -95,9 +114,26 @@ func (s *Server) shutdown() {
 	}
 	s.closed = true
 	// Stop accepting now, so a connection attempted after close() is
-	// refused; Shutdown (which closes it again, harmlessly) then waits
-	// for the requests in flight.
+	// refused.
 	s.ln.Close()
+	// Shutdown with a context already done: it marks the server as
+	// shutting down (a request read after this is not served: a client
+	// reusing a kept-alive connection gets it closed, and retries into
+	// the closed listener), waits for the accepting goroutine to end,
+	// closes the idle connections once and returns. When it ran on a
+	// goroutine of its own, close() could return before the server knew,
+	// and a request sent next on a pooled connection was served.
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.srv.Shutdown(now)
+	// Every accepted connection has been through connState by now (the
+	// accepting goroutine ended): close those that never sent a request.
+	s.connMu.Lock()
+	for c := range s.fresh {
+		c.Close()
+	}
+	clear(s.fresh)
+	s.connMu.Unlock()
 	e := s.eng
 	go func() {
 		s.srv.Shutdown(context.Background())

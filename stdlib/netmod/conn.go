@@ -188,9 +188,9 @@ func (c *Conn) check(fn string) error {
 func (c *Conn) read(x *core.Exec, fn string, n int) (starlark.Value, error) {
 	for {
 		if len(c.rbuf) > c.roff {
-			end := min(c.roff+n, len(c.rbuf))
-			s := starlark.String(c.rbuf[c.roff:end])
-			c.consume(end - c.roff)
+			k := min(n, len(c.rbuf)-c.roff) // not roff+n: n may be near MaxInt
+			s := starlark.String(c.rbuf[c.roff : c.roff+k])
+			c.consume(k)
 			return s, nil
 		}
 		if err := c.check(fn); err != nil {
@@ -200,12 +200,12 @@ func (c *Conn) read(x *core.Exec, fn string, n int) (starlark.Value, error) {
 			return starlark.String(""), nil
 		}
 		if c.mayRead() {
+			// n only bounds the result (SPEC 7): a read lands in a
+			// pooled 64 KiB buffer whatever n is, never in one of n
+			// bytes (read(1 << 40) would end the process).
 			bp := readBufs.Get().(*[]byte)
 			buf := *bp
-			if n > len(buf) {
-				buf = make([]byte, n)
-			}
-			k, err := c.tryRead(buf[:n])
+			k, err := c.tryRead(buf[:min(n, len(buf))])
 			var s starlark.String
 			if k > 0 {
 				s = starlark.String(buf[:k])

@@ -2,8 +2,11 @@ package netmod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -13,7 +16,9 @@ import (
 
 // A Listener accepts stream connections. One goroutine at a time blocks in
 // Accept; a connection it gets while no task waits (the accepting task
-// timed out, say) is kept for the next accept, never dropped.
+// timed out, say) is kept for the next accept, never dropped. That
+// goroutine retries temporary failures (acceptRetrying), so a server out of
+// file descriptors keeps serving once some are closed.
 type Listener struct {
 	handle
 	ln        net.Listener
@@ -24,7 +29,15 @@ type Listener struct {
 	accepting bool
 	waiters   core.WakerList
 	closed    bool
+	done      chan struct{} // closed by close(): ends a retry's pause
+	warned    atomic.Bool   // a temporary accept failure was reported
 }
+
+// Backoff of acceptRetrying, as net/http's Server.Serve.
+const (
+	acceptRetryFirst = 5 * time.Millisecond
+	acceptRetryMax   = time.Second
+)
 
 func (l *Listener) WaitingOn() string { return "accept on " + l.addr }
 
@@ -37,7 +50,7 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{ln: ln}
+	l := &Listener{ln: ln, done: make(chan struct{})}
 	l.addr, l.port = AddrPort(ln.Addr())
 	l.handle.init(x.Task.Engine(), ln)
 	return l, nil
@@ -67,7 +80,7 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 			l.accepting = true
 			e := l.eng
 			go func() {
-				c, err := l.ln.Accept()
+				c, err := l.acceptRetrying()
 				e.Post(func() { l.accepted(c, err) })
 			}()
 		}
@@ -75,6 +88,54 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 			return nil, err
 		}
 	}
+}
+
+// acceptRetrying runs on the accepting goroutine: it accepts, retrying
+// temporary failures (SPEC 7: out of file descriptors, say) after a pause
+// of 5 ms doubling to 1 s, as net/http does. The first such failure of a
+// listener is reported on stderr, once. Closing the listener or the
+// engine ends a pause at once.
+func (l *Listener) acceptRetrying() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err == nil || !temporaryAccept(err) {
+			return c, err
+		}
+		delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
+		if l.warned.CompareAndSwap(false, true) {
+			e, msg := l.eng, err.Error()
+			var errno syscall.Errno
+			if errors.As(err, &errno) {
+				msg = errno.Error()
+			}
+			e.Post(func() {
+				fmt.Fprintf(e.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
+			})
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-l.done:
+			t.Stop()
+			return nil, net.ErrClosed
+		case <-l.eng.Context().Done():
+			t.Stop()
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+// temporaryAccept reports whether an accept failure is one to retry: the
+// process or the system is out of descriptors or memory for now, or the
+// peer gave up before its connection was taken.
+func temporaryAccept(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EPROTO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // accepted runs on the loop with what the accepting goroutine got.
@@ -99,6 +160,7 @@ func (l *Listener) close() {
 		return
 	}
 	l.closed = true
+	close(l.done)
 	l.ln.Close()
 	l.release()
 	for _, c := range l.pending {

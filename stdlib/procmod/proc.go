@@ -137,10 +137,15 @@ func offLoop(e *core.Engine, work func() error, done func(error)) {
 	}()
 }
 
-// command makes the exec.Cmd; ctx kills the child when done (a timeout,
-// the engine closing).
+// command makes the exec.Cmd; with a ctx, its end (a timeout, the
+// engine closing) kills the child's process group (launch).
 func (s *spec) command(ctx context.Context) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, s.argv[0], s.argv[1:]...)
+	var cmd *exec.Cmd
+	if ctx != nil {
+		cmd = exec.CommandContext(ctx, s.argv[0], s.argv[1:]...)
+	} else {
+		cmd = exec.Command(s.argv[0], s.argv[1:]...)
+	}
 	cmd.Env = s.env
 	cmd.Dir = s.cwd
 	return cmd
@@ -170,20 +175,23 @@ func unwrapExec(err error) error {
 }
 
 // startCmd starts cmd off the loop (fork and exec can take a while in a
-// big process) and waits for that in the task of x. Once the start is
-// over, the child's ends of pipes made for it (childEnds) are closed, and
-// on failure so are the parent's (parentEnds). If the task is interrupted
-// meanwhile, a child that did start is killed and reaped.
-func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, childEnds, parentEnds []*os.File) error {
+// big process) through launch, and waits for that in the task of x. Once
+// the start is over, the child's ends of pipes made for it (childEnds) are
+// closed, and on failure so are the parent's (parentEnds). If the task is
+// interrupted meanwhile, a child that did start is killed (its group).
+func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, graceful bool, childEnds, parentEnds []*os.File) (*child, error) {
 	e := x.Task.Engine()
 	w := core.NewWaiter(x.Task)
-	offLoop(e, cmd.Start, func(err error) {
+	var ch *child
+	offLoop(e, func() (err error) {
+		ch, err = launch(e.Context(), cmd, graceful)
+		return err
+	}, func(err error) {
 		closeAll(childEnds)
 		if w.Fired() { // abandoned
 			closeAll(parentEnds)
 			if err == nil {
-				cmd.Process.Kill()
-				go cmd.Wait()
+				killGroup(cmd.Process, syscall.SIGKILL)
 			}
 			return
 		}
@@ -194,7 +202,10 @@ func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, childEnds, p
 		w.Complete(0, starlark.None, err)
 	})
 	x.Park(w, reason("start "+argv0), core.NoTimeout, fn)
-	return w.Err
+	if w.Err != nil {
+		return nil, w.Err
+	}
+	return ch, nil
 }
 
 func closeAll(files []*os.File) {
@@ -231,7 +242,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	}
 
 	ctx, kill := context.WithCancel(e.Context())
-	defer kill() // a timeout or cancellation kills the child
+	defer kill() // a timeout or cancellation kills the child's group
 	cmd := s.command(ctx)
 	cmd.WaitDelay = waitDelay
 	if input != nil {
@@ -239,11 +250,12 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := startCmd(x, b.Name(), s.argv[0], cmd, nil, nil); err != nil {
+	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, false, nil, nil)
+	if err != nil {
 		return nil, err
 	}
 	w := core.NewWaiter(x.Task)
-	offLoop(e, cmd.Wait, func(err error) {
+	offLoop(e, func() error { <-ch.exited; return ch.err }, func(err error) {
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
 			w.Complete(0, nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err))

@@ -69,9 +69,12 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		}
 		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
 	}
-	cmd := s.command(e.Context())
+	// No context: the engine closing terminates the child gracefully
+	// (launch), rather than exec killing it.
+	cmd := s.command(nil)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	if err := startCmd(x, b.Name(), s.argv[0], cmd, []*os.File{inR, outW, errW}, []*os.File{inW, outR, errR}); err != nil {
+	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, true, []*os.File{inR, outW, errW}, []*os.File{inW, outR, errR})
+	if err != nil {
 		return nil, err
 	}
 	p := &Process{eng: e, cmd: cmd, argv: strings.Join(s.argv, " ")}
@@ -88,7 +91,7 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		}()
 	}
 	go func() {
-		cmd.Wait()
+		<-ch.exited
 		e.Post(func() {
 			p.done = true
 			p.code = exitCode(cmd.ProcessState)
