@@ -91,6 +91,9 @@ type Exec struct {
 	Task   *Task
 	Yield  func()
 	Defers *[]Deferred
+	// Depth is how many generator bodies this context is nested in: 0 for
+	// a task, n+1 for a body resumed from a context of depth n.
+	Depth  int
 	thread *starlark.Thread // set by SetExec; Raise cancels it
 }
 
