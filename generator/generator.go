@@ -286,6 +286,12 @@ func (s *state) emitGo(v starlark.Value) error {
 
 func closedError() *core.Error { return core.Errorf(core.KindCancelled, "generator closed") }
 
+// MaxDepth bounds how many generator bodies may be resuming one another
+// (emit_all(generator(body)) inside body, say), as the interpreter bounds
+// call depth: each running body holds a coroutine and a thread, so an
+// unbounded nesting grows until memory runs out.
+const MaxDepth = 1000
+
 // resume runs the body for consumer cx until it emits (emitted true, v the
 // value) or ends (emitted false; err is the body's failure, reported only
 // to the consumer that saw it end). method names the operation for errors.
@@ -297,6 +303,12 @@ func (s *state) resume(g *Generator, cx *core.Exec, in inMsg, method string) (v 
 		return nil, false, core.Errorf(core.KindValue, "%s: generator %s is already running", method, s.name)
 	case finished:
 		return nil, false, nil
+	}
+	if cx.Depth >= MaxDepth {
+		// Checked before start: a generator that never ran stays fresh.
+		return nil, false, core.Errorf(core.KindError, "%s: generators nested too deeply (over %d resuming one another)", method, MaxDepth)
+	}
+	switch s.phase {
 	case fresh:
 		if !s.start(g, cx) {
 			return nil, false, nil
@@ -304,6 +316,7 @@ func (s *state) resume(g *Generator, cx *core.Exec, in inMsg, method string) (v 
 	}
 	s.phase = running
 	s.exec.Task = cx.Task
+	s.exec.Depth = cx.Depth + 1
 	e := s.eng
 	prev := e.SetCurrentExec(&s.exec)
 	out, fin := s.co.Resume(in)

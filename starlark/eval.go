@@ -260,6 +260,15 @@ func (fr *frame) asCallFrame() CallFrame {
 	}
 }
 
+// A FramedError is an error that knows the call frames where it arose
+// (coro patch). When a builtin returns one with non-nil Frames, Call wraps
+// it in an EvalError with those frames rather than the current stack, so
+// an error passing up through many builtins costs O(1) per level.
+type FramedError interface {
+	error
+	Frames() CallStack
+}
+
 func (thread *Thread) evalError(err error) *EvalError {
 	return &EvalError{
 		Msg:       err.Error(),
@@ -1248,7 +1257,14 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 
 	// Always return an EvalError with an accurate frame.
 	if err != nil && !is[*EvalError](err) {
-		err = thread.evalError(err)
+		// coro patch: an error that already holds the frames where it
+		// arose keeps them, instead of a fresh copy of the whole stack
+		// at every builtin it passes through (quadratic in the depth).
+		if f, ok := err.(FramedError); ok && f.Frames() != nil {
+			err = &EvalError{Msg: err.Error(), CallStack: f.Frames(), cause: err}
+		} else {
+			err = thread.evalError(err)
+		}
 	}
 
 	return result, err

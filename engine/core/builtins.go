@@ -228,6 +228,9 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
+	if err := x.checkSelfWait("join", "argument", args); err != nil {
+		return nil, err
+	}
 	// Like every wait, it fails at once in a cancelled task, even when
 	// an item is already done (SPEC 4: cancellation is sticky).
 	if err := x.Task.interruption(); err != nil {
@@ -294,6 +297,9 @@ func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	}
 	x, err := TaskOf(th, "race")
 	if err != nil {
+		return nil, err
+	}
+	if err := x.checkSelfWait("race", "argument", args); err != nil {
 		return nil, err
 	}
 	// Like every wait, it fails at once in a cancelled task, even when

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
@@ -156,6 +157,31 @@ idle = ticker(0.1)
 `)
 	require.NoError(t, err)
 	assert.Equal(t, "[1, 2, 3]\n(1, None)\n4 8\nNone True\n", out)
+}
+
+// A ticker that fires late (the loop was held) sends one tick numbered by
+// the latest one due and drops the ticks it passed, instead of firing each
+// of them in turn (with a tiny period that froze the loop).
+func TestTickerLateDropsMissedTicks(t *testing.T) {
+	var out bytes.Buffer
+	block := starlark.NewBuiltin("block", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		time.Sleep(30 * time.Millisecond) // holds the loop: 30 ticks fall due
+		return starlark.None, nil
+	})
+	e := core.New(core.Options{Stdout: &out, Stderr: &out, Globals: starlark.StringDict{"block": block}}, core.Builtins())
+	defer e.Close()
+	g, err := e.Exec(context.Background(), "test.star", `
+tk = ticker(0.001)
+block()
+first = tk.recv()
+second = tk.recv()
+tk.close()
+`)
+	require.NoError(t, err, out.String())
+	first, _ := starlark.AsInt32(g["first"])
+	second, _ := starlark.AsInt32(g["second"])
+	assert.GreaterOrEqual(t, first, 30, "the late tick carries the latest number due")
+	assert.Greater(t, second, first)
 }
 
 // pingPong: the main task and a ponger pass a counter back and forth over

@@ -64,7 +64,12 @@ func ValueError(err error) *Error {
 }
 
 func (e *Error) Error() string { return e.Kind + ": " + e.Msg }
-func (e *Error) Unwrap() error { return e.cause }
+
+// Frames returns the script frames where the error arose, once known: the
+// interpreter then wraps the error with them instead of copying the whole
+// stack again at each builtin the error passes through (starlark.FramedError).
+func (e *Error) Frames() starlark.CallStack { return e.Stack }
+func (e *Error) Unwrap() error              { return e.cause }
 
 // Traceback renders the script frames, Python style, most recent call last.
 func (e *Error) Traceback() string {

@@ -120,6 +120,9 @@ func builtinSelect(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
+	if err := x.checkSelfWait("select", "case", args); err != nil {
+		return nil, err
+	}
 	i, v, err := x.Select(cases, dflt, biased)
 	if err != nil {
 		return nil, err

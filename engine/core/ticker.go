@@ -6,11 +6,17 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
+// MinTickerPeriod is the shortest period ticker() accepts: a shorter one
+// would wake the loop more often than it can do anything useful.
+const MinTickerPeriod = time.Millisecond
+
 // NewTicker returns a channel that receives 1, 2, 3, ... every d (tick n
 // is due at start + n*d, so ticks do not drift). Like Go's time.Ticker it
 // buffers one tick and drops ticks a slow receiver has not taken: the
 // numbers count ticks since the start, so a gap shows how many were
-// missed. Closing the channel stops the ticker. Its timer is weak: a
+// missed. A tick that fires late (the loop was busy) is numbered by the
+// latest tick due and the ticks it passed are dropped, not fired one by
+// one. Closing the channel stops the ticker. Its timer is weak: a
 // ticker nobody waits on does not keep the run alive (SPEC 1).
 func (e *Engine) NewTicker(d time.Duration) *Channel {
 	c := e.NewChannel(1)
@@ -21,6 +27,9 @@ func (e *Engine) NewTicker(d time.Duration) *Channel {
 	var tick func()
 	tick = func() {
 		n++
+		if due := int((e.clock.now() - start) / d); due > n {
+			n = due // late: the ticks passed meanwhile are dropped
+		}
 		c.TrySend(starlark.MakeInt(n)) // full: this tick is dropped
 		tm = e.addTimer(start+time.Duration(n+1)*d, tick)
 		tm.keep = keep
@@ -42,8 +51,8 @@ func builtinTicker(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 		return nil, err
 	}
 	d := durationOf(s)
-	if d <= 0 {
-		return nil, Errorf(KindValue, "ticker: seconds must be > 0, got %s", secs.String())
+	if d < MinTickerPeriod {
+		return nil, Errorf(KindValue, "ticker: seconds must be at least %g, got %s", MinTickerPeriod.Seconds(), secs.String())
 	}
 	x, err := TaskOf(th, "ticker")
 	if err != nil {

@@ -91,6 +91,9 @@ type Exec struct {
 	Task   *Task
 	Yield  func()
 	Defers *[]Deferred
+	// Depth is how many generator bodies this context is nested in: 0 for
+	// a task, n+1 for a body resumed from a context of depth n.
+	Depth  int
 	thread *starlark.Thread // set by SetExec; Raise cancels it
 }
 
@@ -190,6 +193,9 @@ func (x *Exec) YieldNow() error {
 
 // WaitOne waits for a single awaitable (wait(), .wait()).
 func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, error) {
+	if a == Awaitable(x.Task) {
+		return nil, selfWaitError("wait", "", -1)
+	}
 	if err := x.Task.interruption(); err != nil {
 		return nil, err
 	}
@@ -201,6 +207,27 @@ func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, erro
 	x.Park(w, a, timeout, "wait")
 	a.Dequeue(w)
 	return w.Result()
+}
+
+// selfWaitError is the value error for a task waiting on itself, which
+// could never end (asyncio and Trio raise too): i is the argument's
+// position ("argument" or "case" says which), or -1 when there is one.
+func selfWaitError(fn, what string, i int) *Error {
+	if i < 0 {
+		return Errorf(KindValue, "%s: a task cannot wait for itself", fn)
+	}
+	return Errorf(KindValue, "%s: %s %d is the calling task; a task cannot wait for itself", fn, what, i+1)
+}
+
+// checkSelfWait fails when one of items (what: "argument", "case") is the
+// calling task.
+func (x *Exec) checkSelfWait(fn, what string, items starlark.Tuple) error {
+	for i, v := range items {
+		if t, ok := v.(*Task); ok && t == x.Task {
+			return selfWaitError(fn, what, i)
+		}
+	}
+	return nil
 }
 
 // AsAwaitable converts a value to an Awaitable, or returns a value error
