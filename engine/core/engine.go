@@ -29,11 +29,14 @@ type Permissions struct {
 	Write []string // paths scripts may write
 	Run   bool     // start processes
 	Env   bool     // read environment variables
+	// Signals lets os.signal take the process's INT, TERM and HUP (the
+	// coro command grants it; an embedder's process is not the script's).
+	Signals bool
 }
 
 // All returns permissions that allow everything.
 func AllPermissions() Permissions {
-	return Permissions{Net: true, Read: []string{"/"}, Write: []string{"/"}, Run: true, Env: true}
+	return Permissions{Net: true, Read: []string{"/"}, Write: []string{"/"}, Run: true, Env: true, Signals: true}
 }
 
 // Options configure an engine.
@@ -103,6 +106,9 @@ type Engine struct {
 	fileOpts    *syntax.FileOptions
 	stdout      io.Writer
 	stderr      io.Writer
+
+	permOnce                sync.Once // perm.go: the path grants, opened as roots
+	readGrants, writeGrants *grantSet
 
 	ready    taskQueue
 	timers   timerHeap
@@ -716,6 +722,7 @@ func (e *Engine) Close() error {
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	e.closed = true
+	e.closeGrants()
 	for _, w := range e.idle {
 		w.co.Resume(nil)
 	}
