@@ -29,6 +29,10 @@ type Permissions struct {
 	Write []string // paths scripts may write
 	Run   bool     // start processes
 	Env   bool     // read environment variables
+	// Load are folders (or files) load() may read besides Read: the
+	// command's sandbox grants the main script's folder. Options.Modules
+	// need no grant.
+	Load []string
 	// Signals lets os.signal take the process's INT, TERM and HUP (the
 	// coro command grants it; an embedder's process is not the script's).
 	Signals bool
@@ -109,6 +113,7 @@ type Engine struct {
 
 	permOnce                sync.Once // perm.go: the path grants, opened as roots
 	readGrants, writeGrants *grantSet
+	loadGrants              *grantSet
 
 	ready    taskQueue
 	timers   timerHeap
@@ -752,10 +757,10 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 	}
 	ent := &moduleEntry{loading: true}
 	e.modules[path] = ent
-	src, err := os.ReadFile(path)
+	src, err := e.readModule(module, path)
 	if err != nil {
 		ent.loading = false
-		ent.err = Errorf(KindNotFound, "cannot load %s: %v", module, err)
+		ent.err = err
 		return nil, ent.err
 	}
 	g, err := starlark.ExecFileOptions(e.fileOpts, th, path, src, e.predeclared)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -121,6 +122,7 @@ func (e *Engine) grantSets() (read, write *grantSet) {
 	e.permOnce.Do(func() {
 		e.readGrants = newGrantSet(e.opts.Permissions.Read)
 		e.writeGrants = newGrantSet(e.opts.Permissions.Write)
+		e.loadGrants = newGrantSet(append(slices.Clip(e.opts.Permissions.Read), e.opts.Permissions.Load...))
 	})
 	return e.readGrants, e.writeGrants
 }
@@ -130,13 +132,40 @@ func (e *Engine) closeGrants() {
 	r, w := e.grantSets()
 	r.close()
 	w.close()
+	e.loadGrants.close()
+}
+
+// readModule reads the file of a load()ed module (path, as module named
+// it) through the grants of load(): Permissions.Read and Permissions.Load
+// (Options.Modules are found before this). A refused file is not opened,
+// so no message can show what it holds.
+func (e *Engine) readModule(module, path string) ([]byte, error) {
+	e.grantSets()
+	p, err := e.place(e.loadGrants, "load", path, false)
+	if err != nil {
+		return nil, Errorf(KindPermission, "load: reading %s denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)", module)
+	}
+	src, err := p.ReadFile()
+	if err != nil {
+		if ce, ok := err.(*Error); ok {
+			return nil, ce
+		}
+		kind := KindIO
+		if errors.Is(err, fs.ErrNotExist) {
+			kind = KindNotFound
+		}
+		return nil, Errorf(kind, "cannot load %s: %v", module, err)
+	}
+	return src, nil
 }
 
 // match finds the grant path lies in, and the rest of the path below it.
 // The part of the path outside every grant is resolved here (its links
 // followed, its ".." taken after them, as the kernel does): a script can
 // change nothing there. The part from the grant on is left to the root,
-// ".." and all. The widest grant on the way wins.
+// ".." and all. The widest grant on the way wins, unless the rest climbs
+// lexically out of it; then the walk goes on (whatever it finds, the
+// operation is confined to the grant it ends in).
 func (s *grantSet) match(path string) (*grant, string) {
 	if !filepath.IsAbs(path) {
 		wd, err := os.Getwd()
@@ -158,6 +187,9 @@ func (s *grantSet) match(path string) (*grant, string) {
 					continue
 				}
 				return g, filepath.Base(g.real)
+			}
+			if climbs(rest) {
+				continue // "a/../../b": not below this grant; an outer one may hold it
 			}
 			r := strings.Join(nonEmpty(rest), "/")
 			if r == "" {
@@ -181,6 +213,25 @@ func (s *grantSet) match(path string) (*grant, string) {
 			}
 		}
 	}
+}
+
+// climbs reports whether parts, taken lexically, go above where they
+// start ("x/../.."). The root would refuse them; the walk goes on instead.
+// (A link inside may still lead out: the root refuses that.)
+func climbs(parts []string) bool {
+	depth := 0
+	for _, p := range parts {
+		switch p {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 // nonEmpty drops empty and "." components (not ".."). It reuses parts.
