@@ -97,7 +97,7 @@ func TestRunFile(t *testing.T) {
 	path := filepath.Join(dir, "main.star")
 	require.NoError(t, os.WriteFile(path, []byte(`load("lib.star", "double")`+"\nresult = double(21)\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.star"), []byte("def double(n):\n    return 2 * n\n"), 0o644))
-	eng, _ := newEngine(t, engine.Options{})
+	eng, _ := newEngine(t, engine.Options{Permissions: engine.Permissions{Load: []string{dir}}})
 	g, err := eng.RunFile(testCtx(t), path)
 	require.NoError(t, err)
 	assert.Equal(t, starlark.MakeInt(42), g["result"])

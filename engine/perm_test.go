@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,6 +31,8 @@ func TestEmbedderDeniesIOByDefault(t *testing.T) {
 		{`proc.run(["true"])`, "Permissions.Run", engine.Permissions{Run: true}},
 		{`os.env("HOME")`, "Permissions.Env", engine.Permissions{Env: true}},
 		{`net.listen("127.0.0.1:0").close()`, "Permissions.Net", engine.Permissions{Net: true}},
+		// Issue 10, item 4: os.signal took the host's signals with no grant.
+		{`os.signal("HUP").close()`, "Permissions.Signals", engine.Permissions{Signals: true}},
 	} {
 		t.Run(c.option, func(t *testing.T) {
 			var out bytes.Buffer
@@ -52,3 +55,47 @@ func TestEmbedderDeniesIOByDefault(t *testing.T) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// TestLoadNeedsAGrant (issue 10, item 3): load() read any file, in an
+// embedder's default engine too, and its errors echoed the file
+// ("undefined: bookworm" for /etc/os-release; a KEY = "..." file loaded in
+// full). Now an engine loads only Options.Modules and files its
+// Permissions grant (Read or Load), and a refused file is never opened.
+func TestLoadNeedsAGrant(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.cfg")
+	require.NoError(t, os.WriteFile(secret, []byte("KEY = \"hunter2\"\n"), 0o644))
+	notStar := filepath.Join(dir, "os-release")
+	require.NoError(t, os.WriteFile(notStar, []byte("ID=bookworm\n"), 0o644))
+	for _, src := range []string{
+		`load(` + quote(secret) + `, "KEY")` + "\nprint(KEY)",
+		`load(` + quote(notStar) + `, "X")`,
+	} {
+		var out bytes.Buffer
+		eng, err := engine.New(engine.Options{Stdout: &out, Stderr: &out})
+		require.NoError(t, err)
+		_, err = eng.Exec(context.Background(), "embed.star", src)
+		eng.Close()
+		var ce *engine.Error
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, "permission", ce.Kind)
+		assert.Contains(t, ce.Msg, "Permissions.Read")
+		for _, leak := range []string{"hunter2", "bookworm"} {
+			assert.NotContains(t, err.Error(), leak)
+			assert.NotContains(t, out.String(), leak)
+		}
+	}
+
+	// Options.Modules need no grant; a grant of the folder loads files.
+	var out bytes.Buffer
+	eng, err := engine.New(engine.Options{Stdout: &out, Stderr: &out,
+		Modules:     map[string]starlark.StringDict{"consts": {"N": starlark.MakeInt(7)}},
+		Permissions: engine.Permissions{Load: []string{dir}}})
+	require.NoError(t, err)
+	defer eng.Close()
+	_, err = eng.Exec(context.Background(), "embed.star", `load("consts", "N")
+load(`+quote(secret)+`, "KEY")
+print(N, len(KEY))`)
+	require.NoError(t, err)
+	assert.Equal(t, "7 7\n", out.String())
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -44,9 +45,10 @@ With no FILE, coro starts the REPL.
 
 flags:
   --sandbox           allow no I/O except what the --allow flags grant
+                      (any --allow flag implies --sandbox)
   --allow-net         allow network access
-  --allow-read=PATH   allow reading files under PATH (repeatable)
-  --allow-write=PATH  allow writing files under PATH (repeatable)
+  --allow-read=PATH   allow reading files under PATH (repeatable; bare: all)
+  --allow-write=PATH  allow writing files under PATH (repeatable; bare: all)
   --allow-run         allow starting processes
   --allow-env         allow reading environment variables
   --virtual-time      sleeps take no real time (the clock jumps to the next timer)
@@ -67,6 +69,9 @@ type config struct {
 	hasCode     bool
 	interactive bool
 	rest        []string
+	// loadDirs are the folders load() may read in a sandbox besides the
+	// --allow-read paths: the main script's (SPEC 7).
+	loadDirs []string
 }
 
 type usageError struct{ msg string }
@@ -98,7 +103,29 @@ func parseFlags(argv []string) (*config, error) {
 			argv = argv[1:]
 			return v, nil
 		}
-		switch strings.TrimLeft(name, "-") {
+		// pathVal is the PATH of --allow-read and --allow-write: only
+		// after "=" (a bare flag grants every path, as in Deno, and does
+		// not take the script's name), and never empty.
+		pathVal := func() (string, error) {
+			if !hasVal {
+				return "/", nil
+			}
+			if val == "" {
+				return "", &usageError{fmt.Sprintf("flag %s= needs a path (a bare %s allows every path)", name, name)}
+			}
+			return val, nil
+		}
+		flag := strings.TrimLeft(name, "-")
+		switch flag {
+		case "sandbox", "allow-net", "allow-run", "allow-env", "virtual-time", "go-trace", "i", "h", "help":
+			if hasVal {
+				return nil, &usageError{fmt.Sprintf("flag %s takes no value", name)}
+			}
+		}
+		if strings.HasPrefix(flag, "allow-") {
+			c.sandbox = true // any --allow-* flag implies --sandbox (SPEC 7)
+		}
+		switch flag {
 		case "sandbox":
 			c.sandbox = true
 		case "allow-net":
@@ -108,13 +135,13 @@ func parseFlags(argv []string) (*config, error) {
 		case "allow-env":
 			c.perms.Env = true
 		case "allow-read":
-			v, err := needVal()
+			v, err := pathVal()
 			if err != nil {
 				return nil, err
 			}
 			c.perms.Read = append(c.perms.Read, v)
 		case "allow-write":
-			v, err := needVal()
+			v, err := pathVal()
 			if err != nil {
 				return nil, err
 			}
@@ -152,17 +179,25 @@ func parseFlags(argv []string) (*config, error) {
 		case "h", "help":
 			return nil, &usageError{""}
 		default:
-			return nil, &usageError{fmt.Sprintf("unknown flag %s", a)}
+			return nil, &usageError{fmt.Sprintf("unknown flag %s", name)}
 		}
 	}
 	c.rest = argv
 	return c, nil
 }
 
-// permissions returns what scripts may do: everything, unless --sandbox.
+// permissions returns what scripts may do: everything, unless --sandbox
+// (or an --allow flag). The signals are always the script's (the process
+// is its own), and load() may read the main script's folder.
 func (c *config) permissions() core.Permissions {
 	if c.sandbox {
-		return c.perms
+		p := c.perms
+		p.Signals = true
+		p.Load = c.loadDirs
+		if len(p.Load) == 0 {
+			p.Load = []string{"."} // -c, the REPL, stdin: the current folder
+		}
+		return p
 	}
 	return core.AllPermissions()
 }
@@ -254,6 +289,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		c.rest = c.rest[1:]
 	}
 	file := c.rest[0]
+	c.loadDirs = []string{filepath.Dir(file)}
 	src, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)

@@ -68,6 +68,9 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "coro test: no %s files in %s\n", "*"+testSuffix, strings.Join(paths, " "))
 		return exitUsage
 	}
+	for _, f := range files {
+		c.loadDirs = append(c.loadDirs, filepath.Dir(f.path))
+	}
 	r := &testRunner{c: c, seed: seed, stdout: stdout}
 	if !r.load(files, stderr) {
 		return exitUsage

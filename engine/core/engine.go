@@ -29,11 +29,18 @@ type Permissions struct {
 	Write []string // paths scripts may write
 	Run   bool     // start processes
 	Env   bool     // read environment variables
+	// Load are folders (or files) load() may read besides Read: the
+	// command's sandbox grants the main script's folder. Options.Modules
+	// need no grant.
+	Load []string
+	// Signals lets os.signal take the process's INT, TERM and HUP (the
+	// coro command grants it; an embedder's process is not the script's).
+	Signals bool
 }
 
 // All returns permissions that allow everything.
 func AllPermissions() Permissions {
-	return Permissions{Net: true, Read: []string{"/"}, Write: []string{"/"}, Run: true, Env: true}
+	return Permissions{Net: true, Read: []string{"/"}, Write: []string{"/"}, Run: true, Env: true, Signals: true}
 }
 
 // Options configure an engine.
@@ -103,6 +110,10 @@ type Engine struct {
 	fileOpts    *syntax.FileOptions
 	stdout      io.Writer
 	stderr      io.Writer
+
+	permOnce                sync.Once // perm.go: the path grants, opened as roots
+	readGrants, writeGrants *grantSet
+	loadGrants              *grantSet
 
 	ready    taskQueue
 	timers   timerHeap
@@ -716,6 +727,7 @@ func (e *Engine) Close() error {
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	e.closed = true
+	e.closeGrants()
 	for _, w := range e.idle {
 		w.co.Resume(nil)
 	}
@@ -745,10 +757,10 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 	}
 	ent := &moduleEntry{loading: true}
 	e.modules[path] = ent
-	src, err := os.ReadFile(path)
+	src, err := e.readModule(module, path)
 	if err != nil {
 		ent.loading = false
-		ent.err = Errorf(KindNotFound, "cannot load %s: %v", module, err)
+		ent.err = err
 		return nil, ent.err
 	}
 	g, err := starlark.ExecFileOptions(e.fileOpts, th, path, src, e.predeclared)

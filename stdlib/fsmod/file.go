@@ -69,18 +69,20 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		return nil, err
 	}
 	e := x.Task.Engine()
-	if rd {
-		if err := e.CheckRead(b.Name(), path); err != nil {
-			return nil, err
-		}
+	var p core.Place
+	switch {
+	case rd && wr:
+		p, err = e.PlaceReadWrite(b.Name(), path)
+	case wr:
+		p, err = e.PlaceWrite(b.Name(), path)
+	default:
+		p, err = e.PlaceRead(b.Name(), path)
 	}
-	if wr {
-		if err := e.CheckWrite(b.Name(), path); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		f, err := os.OpenFile(path, flags, 0o644)
+		f, err := p.OpenFile(flags, 0o644)
 		if err != nil {
 			return nil, ioError(b.Name(), err)
 		}

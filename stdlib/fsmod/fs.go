@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/corolang/coro/engine/core"
@@ -41,23 +43,26 @@ type opReason string
 
 func (r opReason) WaitingOn() string { return string(r) }
 
-// prepare finds the calling task and checks the permission the call needs
-// on path (CheckWrite if write, else CheckRead).
-func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) (*core.Exec, *core.Engine, error) {
+// prepare finds the calling task and resolves path to the place the call
+// may use (core.Engine.PlaceWrite if write, else PlaceRead): the operation
+// runs through it, so the permission holds for the path as the kernel
+// resolves it at that moment (SPEC 7).
+func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) (*core.Exec, *core.Engine, core.Place, error) {
 	x, err := core.TaskOf(th, b.Name())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, core.Place{}, err
 	}
 	e := x.Task.Engine()
+	var p core.Place
 	if write {
-		err = e.CheckWrite(b.Name(), path)
+		p, err = e.PlaceWrite(b.Name(), path)
 	} else {
-		err = e.CheckRead(b.Name(), path)
+		p, err = e.PlaceRead(b.Name(), path)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, core.Place{}, err
 	}
-	return x, e, nil
+	return x, e, p, nil
 }
 
 // onPool runs op for the calling task on the blocking pool.
@@ -71,6 +76,9 @@ func onPool(x *core.Exec, e *core.Engine, fn, path string, op func() (starlark.V
 func ioError(fn string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if ce, ok := err.(*core.Error); ok {
+		return ce // made by core.Place: already names the call and the path
 	}
 	kind := core.KindIO
 	switch {
@@ -106,30 +114,30 @@ func dataArg(fn string, v starlark.Value) (string, error) {
 }
 
 // pathArg unpacks the single path argument of a path-only builtin, finds
-// the calling task and checks the permission the call needs.
-func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, write bool) (string, *core.Exec, *core.Engine, error) {
+// the calling task and resolves the path for the permission the call needs.
+func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, write bool) (core.Place, *core.Exec, *core.Engine, error) {
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return "", nil, nil, core.ValueError(err)
+		return core.Place{}, nil, nil, core.ValueError(err)
 	}
-	x, e, err := prepare(th, b, path, write)
+	x, e, p, err := prepare(th, b, path, write)
 	if err != nil {
-		return "", nil, nil, err
+		return core.Place{}, nil, nil, err
 	}
-	return path, x, e, nil
+	return p, x, e, nil
 }
 
 // pathOp makes the body of a builtin taking only a path (read, stat,
 // listdir, exists, remove): op runs on the blocking pool, and an error it
 // returns from package os becomes a coro error by ioError.
-func pathOp(write bool, op func(path string) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+func pathOp(write bool, op func(p core.Place) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		path, x, e, err := pathArg(th, b, args, kwargs, write)
+		p, x, e, err := pathArg(th, b, args, kwargs, write)
 		if err != nil {
 			return nil, err
 		}
-		return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-			v, err := op(path)
+		return onPool(x, e, b.Name(), p.Path, func() (starlark.Value, error) {
+			v, err := op(p)
 			if err != nil {
 				return nil, ioError(b.Name(), err)
 			}
@@ -143,9 +151,9 @@ var (
 	readBytes = pathOp(false, readAs(func(d []byte) starlark.Value { return starlark.Bytes(d) }))
 )
 
-func readAs(conv func([]byte) starlark.Value) func(path string) (starlark.Value, error) {
-	return func(path string) (starlark.Value, error) {
-		d, err := os.ReadFile(path)
+func readAs(conv func([]byte) starlark.Value) func(p core.Place) (starlark.Value, error) {
+	return func(p core.Place) (starlark.Value, error) {
+		d, err := p.ReadFile()
 		if err != nil {
 			return nil, err
 		}
@@ -171,12 +179,12 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err != nil {
 		return nil, err
 	}
-	x, e, err := prepare(th, b, path, true)
+	x, e, p, err := prepare(th, b, path, true)
 	if err != nil {
 		return nil, err
 	}
 	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		f, err := os.OpenFile(path, flags, 0o644)
+		f, err := p.OpenFile(flags, 0o644)
 		if err != nil {
 			return nil, ioError(b.Name(), err)
 		}
@@ -188,8 +196,8 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	})
 }
 
-var exists = pathOp(false, func(path string) (starlark.Value, error) {
-	_, err := os.Stat(path)
+var exists = pathOp(false, func(p core.Place) (starlark.Value, error) {
+	_, err := p.Stat()
 	if errors.Is(err, fs.ErrNotExist) {
 		return starlark.False, nil
 	}
@@ -210,19 +218,25 @@ func statValue(fi fs.FileInfo) starlark.Value {
 	})
 }
 
-var stat = pathOp(false, func(path string) (starlark.Value, error) {
-	fi, err := os.Stat(path)
+var stat = pathOp(false, func(p core.Place) (starlark.Value, error) {
+	fi, err := p.Stat()
 	if err != nil {
 		return nil, err
 	}
 	return statValue(fi), nil
 })
 
-var listdir = pathOp(false, func(path string) (starlark.Value, error) {
-	ents, err := os.ReadDir(path) // sorted by name
+var listdir = pathOp(false, func(p core.Place) (starlark.Value, error) {
+	d, _, err := p.Dir(false)
 	if err != nil {
 		return nil, err
 	}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, p.Err(err)
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	names := make([]starlark.Value, len(ents))
 	for i, ent := range ents {
 		names[i] = starlark.String(ent.Name())
@@ -239,25 +253,19 @@ func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "parents?", &parents); err != nil {
 		return nil, core.ValueError(err)
 	}
-	x, e, err := prepare(th, b, path, true)
+	x, e, p, err := prepare(th, b, path, true)
 	if err != nil {
 		return nil, err
 	}
 	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
-		var err error
-		if parents {
-			err = os.MkdirAll(path, 0o755)
-		} else {
-			err = os.Mkdir(path, 0o755)
-		}
-		return starlark.None, ioError(b.Name(), err)
+		return starlark.None, ioError(b.Name(), p.Mkdir(0o755, parents))
 	})
 }
 
 // remove deletes a file or an empty directory (a non-empty one fails with
 // `exists`).
-var remove = pathOp(true, func(path string) (starlark.Value, error) {
-	return starlark.None, os.Remove(path)
+var remove = pathOp(true, func(p core.Place) (starlark.Value, error) {
+	return starlark.None, p.Remove()
 })
 
 func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -265,14 +273,15 @@ func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &from, "b", &to); err != nil {
 		return nil, core.ValueError(err)
 	}
-	x, e, err := prepare(th, b, from, true)
+	x, e, pf, err := prepare(th, b, from, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.CheckWrite(b.Name(), to); err != nil {
+	pt, err := e.PlaceWrite(b.Name(), to)
+	if err != nil {
 		return nil, err
 	}
 	return onPool(x, e, b.Name(), fmt.Sprintf("%s -> %s", from, to), func() (starlark.Value, error) {
-		return starlark.None, ioError(b.Name(), os.Rename(from, to))
+		return starlark.None, ioError(b.Name(), core.Rename(pf, pt))
 	})
 }

@@ -1,8 +1,8 @@
 package fsmod
 
 import (
-	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
@@ -24,29 +24,37 @@ const watchCapacity = 128
 // over it, which a watch on the file itself would not survive. Such a
 // replacement arrives as a "create" (or "rename") of the path.
 func watch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	path, _, e, err := pathArg(th, b, args, kwargs, false)
+	p, _, e, err := pathArg(th, b, args, kwargs, false)
 	if err != nil {
 		return nil, err
 	}
-	// Setting up a watch is a stat and two inotify calls, none of which
-	// waits for a disk: done on the loop, so an interrupted call cannot
-	// leak a watcher.
-	fi, err := os.Stat(path)
+	// Setting up a watch is a stat, an open and two inotify calls, none
+	// of which waits for a disk: done on the loop, so an interrupted call
+	// cannot leak a watcher. The directory is opened through the read
+	// grant's root and watched by descriptor (/proc/self/fd/N), so the
+	// watch is on what the permission allowed, whatever is renamed
+	// meanwhile; event paths are spelled from the script's path.
+	fi, err := p.Stat()
 	if err != nil {
 		return nil, ioError(b.Name(), err)
+	}
+	wv := &watcher{prefix: p.Path}
+	d, base, err := p.Dir(!fi.IsDir())
+	if err != nil {
+		return nil, ioError(b.Name(), err)
+	}
+	defer d.Close()
+	if !fi.IsDir() {
+		wv.prefix, wv.only = filepath.Dir(p.Path), base
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
 	}
-	wv := &watcher{w: w}
-	target := path
-	if !fi.IsDir() {
-		target, wv.only = filepath.Dir(path), filepath.Clean(path)
-	}
-	if err := w.Add(target); err != nil {
+	wv.w, wv.fdPath = w, core.FdPath(d)
+	if err := w.Add(wv.fdPath); err != nil {
 		w.Close()
-		return nil, ioError(b.Name(), err)
+		return nil, ioError(b.Name(), p.Err(err))
 	}
 	c := e.NewChannel(watchCapacity)
 	e.Keep(c, c.Receiving)
@@ -61,11 +69,14 @@ func watch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	return c, nil
 }
 
-// A watcher is one fs.watch: the fsnotify watcher and, when a file is
-// watched, the file's cleaned path (events about its siblings are dropped).
+// A watcher is one fs.watch: the fsnotify watcher on fdPath (the watched
+// directory by descriptor), the script's spelling of that directory, and
+// when a file is watched, its name (events about its siblings are dropped).
 type watcher struct {
-	w    *fsnotify.Watcher
-	only string
+	w      *fsnotify.Watcher
+	fdPath string
+	prefix string
+	only   string
 }
 
 // pump forwards the watcher's events to the loop until the watcher is
@@ -86,12 +97,21 @@ func (wv *watcher) pump(e *core.Engine, c *core.Channel) {
 			if !ok {
 				return
 			}
-			if wv.only != "" && filepath.Clean(ev.Name) != wv.only {
+			rel, ok := strings.CutPrefix(ev.Name, wv.fdPath)
+			if !ok {
 				continue
+			}
+			rel = strings.TrimPrefix(rel, "/")
+			if wv.only != "" && rel != wv.only {
+				continue
+			}
+			name := wv.prefix
+			if rel != "" {
+				name = strings.TrimSuffix(name, "/") + "/" + rel
 			}
 			for _, op := range ops(ev.Op) {
 				event := starlarkstruct.FromStringDict(starlark.String("event"), starlark.StringDict{
-					"path": starlark.String(ev.Name),
+					"path": starlark.String(name),
 					"op":   starlark.String(op),
 				})
 				e.Post(func() { c.SendDropOldest(event) })

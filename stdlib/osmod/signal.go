@@ -133,6 +133,11 @@ func osSignal(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		return nil, err
 	}
 	e := x.Task.Engine()
+	// The signals are the process's: an embedder's engine takes them only
+	// if its host says so (Permissions.Signals; the command does).
+	if err := e.CheckSignals(b.Name()); err != nil {
+		return nil, err
+	}
 	c := e.NewChannel(signalCapacity)
 	v := starlark.String(name)
 	unsubscribe := Signals.Subscribe(sig, func() {
