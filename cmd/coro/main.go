@@ -32,7 +32,7 @@ const (
 	exitError       = 1
 	exitUsage       = 2
 	exitDeadlock    = 3
-	exitInterrupted = 130
+	exitInterrupted = 130 // 128+N for signal N: 130 INT, 143 TERM, 129 HUP, 141 PIPE
 )
 
 const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
@@ -301,20 +301,67 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runScript(c, file, src, c.rest[1:], stdout, stderr)
 }
 
-// interruptContext returns a context cancelled by SIGINT or SIGTERM,
-// unless a script holds that signal with os.signal: the signal hub gives
-// the command only the deliveries no script channel takes.
-func interruptContext() (context.Context, func(), func() bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var interrupted atomic.Bool
-	onSignal := func() { interrupted.Store(true); cancel() }
-	stopInt := osmod.Signals.Fallback(os.Interrupt, onSignal)
-	stopTerm := osmod.Signals.Fallback(syscall.SIGTERM, onSignal)
-	return ctx, func() { stopInt(); stopTerm(); cancel() }, interrupted.Load
+// interruptContext returns a context cancelled by SIGINT, SIGTERM or
+// SIGHUP, unless a script holds that signal with os.signal: the signal hub
+// gives the command only the deliveries no script channel takes. status
+// reports 128+N for signal N once the run was ended that way (0 before);
+// broken ends the run as a SIGPIPE would (141). While it is in effect
+// SIGPIPE does not kill the process: a write into a closed pipe fails with
+// EPIPE instead, which guardPipe turns into broken.
+func interruptContext() (ctx context.Context, stop func(), status func() int, broken func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var code atomic.Int32
+	end := func(sig syscall.Signal, cause string) {
+		if code.CompareAndSwap(0, int32(128+sig)) {
+			cancel(errors.New(cause))
+		}
+	}
+	var stops []func()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		stops = append(stops, osmod.Signals.Fallback(sig, func() { end(sig, "interrupted (SIG"+signalName(sig)+")") }))
+	}
+	stops = append(stops, osmod.Signals.Fallback(syscall.SIGPIPE, func() {}))
+	stop = func() {
+		for _, s := range stops {
+			s()
+		}
+		cancel(nil)
+	}
+	return ctx, stop, func() int { return int(code.Load()) }, func() { end(syscall.SIGPIPE, "broken pipe") }
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGHUP:
+		return "HUP"
+	}
+	return "PIPE"
+}
+
+// pipeGuard calls broken when a write fails because the reader of the
+// pipe is gone (coro f.star | head -1): the run then ends quietly.
+type pipeGuard struct {
+	w      io.Writer
+	broken func()
+}
+
+func (p *pipeGuard) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if err != nil && errors.Is(err, syscall.EPIPE) {
+		p.broken()
+	}
+	return n, err
 }
 
 // runScript runs one module to completion and returns the exit status.
 func runScript(c *config, name string, src []byte, args []string, stdout, stderr io.Writer) int {
+	ctx, stop, signalled, broken := interruptContext()
+	defer stop()
+	stdout, stderr = &pipeGuard{stdout, broken}, &pipeGuard{stderr, broken}
 	eng, _ := engine.New(c.options(stdout, stderr, args))
 	defer eng.Close()
 	stopTrace, err := startTrace(c, eng)
@@ -323,17 +370,16 @@ func runScript(c *config, name string, src []byte, args []string, stdout, stderr
 		return exitUsage
 	}
 	defer dumpOnQuit(eng, stderr)()
-	ctx, stop, interrupted := interruptContext()
 	_, err = eng.Exec(ctx, name, src)
-	stop()
 	if terr := stopTrace(); terr != nil {
 		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
 	}
-	return exitStatus(err, eng, interrupted(), c.goTrace, stderr)
+	return exitStatus(err, eng, signalled(), c.goTrace, stderr)
 }
 
-// exitStatus reports err on stderr and maps it to an exit status.
-func exitStatus(err error, eng *engine.Engine, interrupted, goTrace bool, stderr io.Writer) int {
+// exitStatus reports err on stderr and maps it to an exit status;
+// signalled is 128+N when signal N ended the run (quietly).
+func exitStatus(err error, eng *engine.Engine, signalled int, goTrace bool, stderr io.Writer) int {
 	var exit *core.ExitError
 	switch {
 	case err == nil:
@@ -343,8 +389,8 @@ func exitStatus(err error, eng *engine.Engine, interrupted, goTrace bool, stderr
 		return exitOK
 	case errors.As(err, &exit):
 		return exit.Code
-	case interrupted:
-		return exitInterrupted
+	case signalled != 0:
+		return signalled
 	case core.IsSyntaxError(err):
 		fmt.Fprintln(stderr, syntaxMessage(err))
 		return exitUsage

@@ -41,7 +41,7 @@ type testFile struct {
 }
 
 // runTests is `coro test`: it returns the exit status (0 all passed, 1 a
-// test failed, 2 a usage or syntax error, 130 interrupted). Global flags
+// test failed, 2 a usage or syntax error, 128+N ended by signal N). Global flags
 // (c) apply to every test engine, except that the clock is always virtual.
 func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 	seed, seeded, paths, err := parseTestArgs(args)
@@ -75,7 +75,7 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 	if !r.load(files, stderr) {
 		return exitUsage
 	}
-	ctx, stop, interrupted := interruptContext()
+	ctx, stop, signalled, _ := interruptContext()
 	defer stop()
 	passed, failed := 0, 0
 	for _, f := range files {
@@ -85,9 +85,9 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 			} else {
 				failed++
 			}
-			if interrupted() {
+			if code := signalled(); code != 0 {
 				fmt.Fprintln(stderr, "coro test: interrupted")
-				return exitInterrupted
+				return code
 			}
 		}
 	}

@@ -154,6 +154,15 @@ type Engine struct {
 	closed    bool
 	exitCode  *ExitError
 	wd        watchdog // the slow-task watchdog's view of the loop (diag.go)
+
+	// stopReq is set from any goroutine when a drive's ctx is done (a
+	// signal, an embedder's deadline): the loop then cancels every task at
+	// the next task switch or time-slice boundary, so a computing task is
+	// stopped too. stopMu guards stopOwner, the drive the request is for.
+	stopReq   atomic.Pointer[string]
+	stopMu    sync.Mutex
+	stopOwner *int
+	stopTaken bool // the current drive's request was taken: it was cancelled
 }
 
 type moduleEntry struct {
@@ -523,13 +532,49 @@ func (e *Engine) preempt(th *starlark.Thread) {
 		e.makeReady(t)
 		x.Yield()
 	}
-	err := t.interruption()
+	e.takeStop()
+	err, sticky := t.interruptionSticky()
 	if err == nil && e.opts.MaxSteps > 0 && th.Steps > e.opts.MaxSteps {
 		err = Errorf(KindError, "step limit of %d exceeded", e.opts.MaxSteps)
 	}
 	if err != nil && t.injected == nil {
 		t.injected = err
+		if sticky {
+			// The first delivery of a cancellation to a computing task
+			// may be caught (cleanup code after catch gets a time
+			// slice); a task still computing at the next boundary is
+			// stopped for good: the interruption stays on its thread,
+			// through every catch, up to the task's top (CallFn), and
+			// only its deferred functions still run.
+			t.final = t.delivered
+			t.delivered = true
+		}
 		th.Cancel(err.Error())
+	}
+}
+
+// requestStop asks the loop, from any goroutine, to cancel every task of
+// the drive owner, at its next task switch or time-slice boundary.
+func (e *Engine) requestStop(owner *int, reason string) {
+	e.stopMu.Lock()
+	if e.stopOwner == owner {
+		e.stopReq.Store(&reason)
+	}
+	e.stopMu.Unlock()
+	select {
+	case e.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// takeStop carries out a pending stop request. Loop only.
+func (e *Engine) takeStop() {
+	if e.stopReq.Load() == nil {
+		return
+	}
+	if r := e.stopReq.Swap(nil); r != nil {
+		e.stopTaken = true
+		e.cancelAll(*r)
 	}
 }
 
@@ -541,8 +586,10 @@ func (e *Engine) preempt(th *starlark.Thread) {
 func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) error {
 	for {
 		for n := e.ready.n; n > 0 && e.ready.n > 0; n-- {
+			e.takeStop() // a round may be long (a spawn bomb): check each turn
 			e.runTask(e.ready.pop())
 		}
+		e.takeStop()
 		e.drainPosted()
 		e.fireTimers()
 		if e.ready.n > 0 {
@@ -686,11 +733,27 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	defer e.startDiag()()
+	if ctx.Done() != nil {
+		// ctx's end reaches the loop even while a task computes: the
+		// request is taken at the next time-slice boundary (preempt).
+		owner := new(int)
+		e.stopMu.Lock()
+		e.stopOwner, e.stopTaken = owner, false
+		e.stopMu.Unlock()
+		after := context.AfterFunc(ctx, func() { e.requestStop(owner, runCancelled(ctx)) })
+		defer func() {
+			after()
+			e.stopMu.Lock()
+			e.stopOwner = nil
+			e.stopReq.Store(nil)
+			e.stopMu.Unlock()
+		}()
+	}
 	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
-	if err != nil && ctx.Err() != nil {
-		e.cancelAll("cancelled")
+	if ctx.Err() != nil && (err != nil || e.stopTaken) {
+		e.cancelAll(runCancelled(ctx))
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
-		return &Error{Kind: KindCancelled, Msg: "run cancelled: " + ctx.Err().Error(), cause: ctx.Err()}
+		return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}
 	}
 	if ce, ok := err.(*Error); ok && ce.Kind == KindDeadlock {
 		// Nothing can wake the blocked tasks: cancel them so their
@@ -699,6 +762,12 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	return err
+}
+
+// runCancelled is the reason given to tasks cancelled by a drive's ctx:
+// its cause, when one was given (the command's "interrupted (SIGINT)").
+func runCancelled(ctx context.Context) string {
+	return "run cancelled: " + context.Cause(ctx).Error()
 }
 
 // cancelAll cancels every live task.

@@ -81,6 +81,10 @@ type Task struct {
 	// (generators it made are closed this way).
 	onEnd []func()
 
+	// delivered: the task's cancellation reached it while computing once;
+	// final: it did again, and now unwinds the whole stack (preempt).
+	delivered, final bool
+
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task
 }
@@ -200,8 +204,12 @@ func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwar
 	// below the frames of the thread that noticed it.
 	if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected != nil {
 		inj := x.Task.injected
-		x.Task.injected = nil
-		th.Uncancel()
+		if x.Task.final {
+			th.Cancel(inj.Error()) // this thread too (a generator's consumer)
+		} else {
+			x.Task.injected = nil
+			th.Uncancel()
+		}
 		var outer starlark.CallStack
 		if err != nil {
 			outer = ToError(err).Stack
@@ -232,6 +240,12 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 		return nil
 	}
 	e := t.eng
+	if t.final {
+		// A cancellation that unwound the stack stops at the deferred
+		// functions: they run with it lifted.
+		t.injected, t.final = nil, false
+		th.Uncancel()
+	}
 	sh := &scope{shield: true}
 	bound := &scope{}
 	t.scopes = append(t.scopes, sh, bound)
@@ -288,6 +302,24 @@ func (t *Task) interruption() *Error {
 		return t.cancelError()
 	}
 	return nil
+}
+
+// interruptionSticky is interruption, and whether the error is the task's
+// own (sticky) cancellation rather than a timeout scope's.
+func (t *Task) interruptionSticky() (*Error, bool) {
+	for i := len(t.scopes) - 1; i >= 0; i-- {
+		s := t.scopes[i]
+		if s.expired {
+			return s.err, false
+		}
+		if s.shield {
+			return nil, false
+		}
+	}
+	if t.cancelled {
+		return t.cancelError(), true
+	}
+	return nil, false
 }
 
 // interrupt delivers the task's pending interruption now if it is parked;

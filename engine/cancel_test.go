@@ -1,0 +1,93 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/engine"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// execBounded runs src with ctx and fails the test if Exec has not
+// returned after a generous bound (it used to run on forever).
+func execBounded(t *testing.T, eng *engine.Engine, ctx context.Context, src string) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := eng.Exec(ctx, "main.star", src)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(20 * time.Second):
+		require.FailNow(t, "Exec did not return after its ctx ended")
+		return nil
+	}
+}
+
+// A cancelled ctx stops tasks that only compute (issue 10, item 9): the
+// loop used to look at ctx only when no task was ready. A task that
+// catches its cancellation and computes on is stopped too (sticky), and
+// deferred functions still run, with the cancellation lifted (they may
+// wait).
+func TestExecDeadlineStopsComputingTasks(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err := execBounded(t, eng, ctx, `
+def stubborn():
+    defer(print, "stubborn cleaned up")
+    while True:
+        catch(lambda: [x for x in range(100000)])
+
+def waiter():
+    def goodbye():
+        sleep(0.01)
+        print("waiter cleaned up after a wait")
+    defer(goodbye)
+    r = catch(sleep, 3600)
+    print("waiter caught", r.error.kind)
+    while True:
+        catch(sleep, 1)  # fails at once: cancellation is sticky
+
+spawn(stubborn)
+spawn(waiter)
+defer(print, "main cleaned up")
+while True:
+    pass
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	for _, line := range []string{"main cleaned up", "stubborn cleaned up", "waiter caught cancelled", "waiter cleaned up after a wait"} {
+		assert.Contains(t, out.String(), line+"\n")
+	}
+	infos, err := eng.TaskInfos()
+	require.NoError(t, err)
+	assert.Empty(t, infos)
+}
+
+// The same through a cancel from another goroutine, with the reason the
+// ctx's cause gives, and many computing tasks spawning more.
+func TestExecCancelStopsSpawnBomb(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		cancel(context.Canceled)
+	}()
+	err := execBounded(t, eng, ctx, `
+def bomb():
+    while True:
+        spawn(bomb)
+bomb()
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.Contains(t, ce.Msg, "run cancelled")
+}
