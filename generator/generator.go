@@ -368,10 +368,10 @@ func (s *state) close(g *Generator, cx *core.Exec) *core.Error {
 	case finished:
 		return nil
 	case running:
-		return core.Errorf(core.KindValue, "close: generator %s is running", s.name)
+		return core.Errorf(core.KindValue, "generator.close: generator %s is running", s.name)
 	}
 	s.closing = true
-	_, _, err := s.resume(g, cx, inMsg{op: opClose}, "close")
+	_, _, err := s.resume(g, cx, inMsg{op: opClose}, "generator.close")
 	if err != nil && err.Kind == core.KindCancelled {
 		err = nil
 	}

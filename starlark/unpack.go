@@ -109,7 +109,7 @@ func UnpackArgs(fnname string, args Tuple, kwargs []Tuple, pairs ...any) error {
 
 	// positional arguments
 	if len(args) > nparams {
-		return fmt.Errorf("%s: got %d arguments, want at most %d",
+		return argErrorf("%s: got %d arguments, want at most %d",
 			fnname, len(args), nparams)
 	}
 	for i, arg := range args {
@@ -121,7 +121,7 @@ func UnpackArgs(fnname string, args Tuple, kwargs []Tuple, pairs ...any) error {
 			}
 		}
 		if err := UnpackArg(arg, pairs[2*i+1]); err != nil {
-			return fmt.Errorf("%s: for parameter %s: %s", fnname, name, err)
+			return argErrorf("%s: for parameter %s: %s", fnname, name, err)
 		}
 	}
 
@@ -134,7 +134,7 @@ kwloop:
 			if pName == string(name) {
 				// found it
 				if defined.set(i) {
-					return fmt.Errorf("%s: got multiple values for keyword argument %s",
+					return argErrorf("%s: got multiple values for keyword argument %s",
 						fnname, name)
 				}
 
@@ -146,19 +146,19 @@ kwloop:
 
 				ptr := pairs[2*i+1]
 				if err := UnpackArg(arg, ptr); err != nil {
-					return fmt.Errorf("%s: for parameter %s: %s", fnname, name, err)
+					return argErrorf("%s: for parameter %s: %s", fnname, name, err)
 				}
 				continue kwloop
 			}
 		}
-		err := fmt.Errorf("%s: unexpected keyword argument %s", fnname, name)
+		err := argErrorf("%s: unexpected keyword argument %s", fnname, name)
 		names := make([]string, 0, nparams)
 		for i := 0; i < nparams; i += 2 {
 			param, _ := paramName(pairs[i])
 			names = append(names, param)
 		}
 		if n := spell.Nearest(string(name), names); n != "" {
-			err = fmt.Errorf("%s (did you mean %s?)", err.Error(), n)
+			err = argErrorf("%s (did you mean %s?)", err.Error(), n)
 		}
 		return err
 	}
@@ -174,7 +174,7 @@ kwloop:
 			continue
 		}
 		if !defined.get(i) {
-			return fmt.Errorf("%s: missing argument for %s", fnname, name)
+			return argErrorf("%s: missing argument for %s", fnname, name)
 		}
 	}
 
@@ -196,7 +196,7 @@ func UnpackPositionalArgs(fnname string, args Tuple, kwargs []Tuple, min int, va
 	}
 	for i, arg := range args {
 		if err := UnpackArg(arg, vars[i]); err != nil {
-			return fmt.Errorf("%s: for parameter %d: %s", fnname, i+1, err)
+			return argErrorf("%s: for parameter %d: %s", fnname, i+1, err)
 		}
 	}
 	return nil
@@ -210,7 +210,7 @@ func unpackPositionalArgsNoEscape(fnname string, args Tuple, kwargs []Tuple, min
 	}
 	for i, arg := range args {
 		if err := unpackArgNoEscape(arg, vars[i]); err != nil {
-			return fmt.Errorf("%s: for parameter %d: %s", fnname, i+1, err)
+			return argErrorf("%s: for parameter %d: %s", fnname, i+1, err)
 		}
 	}
 	return nil
@@ -218,23 +218,33 @@ func unpackPositionalArgsNoEscape(fnname string, args Tuple, kwargs []Tuple, min
 
 func checkPositionalArgs(fnname string, args Tuple, kwargs []Tuple, min, max int) error {
 	if len(kwargs) > 0 {
-		return fmt.Errorf("%s: unexpected keyword arguments", fnname)
+		return argErrorf("%s: unexpected keyword arguments", fnname)
 	}
 	if len(args) < min {
 		var atleast string
 		if min < max {
 			atleast = "at least "
 		}
-		return fmt.Errorf("%s: got %d arguments, want %s%d", fnname, len(args), atleast, min)
+		return argErrorf("%s: got %d arguments, want %s%d", fnname, len(args), atleast, min)
 	}
 	if len(args) > max {
 		var atmost string
 		if max > min {
 			atmost = "at most "
 		}
-		return fmt.Errorf("%s: got %d arguments, want %s%d", fnname, len(args), atmost, max)
+		return argErrorf("%s: got %d arguments, want %s%d", fnname, len(args), atmost, max)
 	}
 	return nil
+}
+
+// An ArgError is the error UnpackArgs and UnpackPositionalArgs report
+// for a call's arguments (coro patch: hosts give it the kind value).
+type ArgError struct{ msg string }
+
+func (e *ArgError) Error() string { return e.msg }
+
+func argErrorf(format string, args ...any) error {
+	return &ArgError{fmt.Sprintf(format, args...)}
 }
 
 // UnpackArg unpacks a Value v into the variable pointed to by ptr.

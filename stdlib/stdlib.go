@@ -8,6 +8,7 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/lib/math"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/fsmod"
 	"github.com/corolang/coro/stdlib/httpmod"
 	"github.com/corolang/coro/stdlib/netmod"
@@ -24,7 +25,8 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 		d[k] = v
 	}
 	d["format"] = starlark.NewBuiltin("format", builtinFormat) // format.go
-	d["json"] = json.Module
+	// Every failure of json's functions is bad input: kind value.
+	d["json"] = &starlarkstruct.Module{Name: "json", Members: core.ValueModule("json", json.Module.Members)}
 	d["math"] = math.Module
 	d["time"] = timemod.Module()
 	d["os"] = osmod.Module(opts.Args)

@@ -368,6 +368,9 @@ type watchdog struct {
 	since   atomic.Int64
 	// reported is the word of the last slow run reported, by either side.
 	reported atomic.Uint64
+	// task is the task of the run in word, for the watchdog's own report
+	// to name it (a task's name and spawn site never change once made).
+	task atomic.Pointer[Task]
 }
 
 // runBits is how many low bits of the word count runs; the task id is
@@ -380,6 +383,7 @@ const reportedByWatchdog = 1 << 63
 // runStarted publishes that t runs now (runTask; preempt at a slice boundary).
 func (w *watchdog) runStarted(t *Task) {
 	w.runs++
+	w.task.Store(t)
 	w.word.Store(uint64(t.id)<<runBits | w.runs&(1<<runBits-1))
 }
 
@@ -452,8 +456,14 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit tim
 				continue
 			}
 			if prev := w.reported.Load(); elapsed > slowStuck && prev != s && w.reported.CompareAndSwap(prev, s) {
-				fmt.Fprintf(e.stderr, "coro: warning: the task with id %d has kept the loop for %s without yielding, stuck in a Go call\n",
-					s>>runBits, roundSeconds(elapsed))
+				who := fmt.Sprintf("the task with id %d", s>>runBits)
+				// task was stored before word: if word still holds s, task
+				// is the task of this run.
+				if t := w.task.Load(); t != nil && w.word.Load() == s && uint64(t.id) == s>>runBits {
+					who = fmt.Sprintf("task '%s'%s", t.name, spawnedNote(t))
+				}
+				fmt.Fprintf(e.stderr, "coro: warning: %s kept the loop for %s without yielding, stuck in a Go call\n",
+					who, roundSeconds(elapsed))
 				// The loop loads flagged when the run ends: this store makes
 				// the write above happen before the loop's next output.
 				w.flagged.Store(s | reportedByWatchdog)

@@ -284,10 +284,10 @@ func TestStuckTaskIsReportedByTheWatchdog(t *testing.T) {
 	var out bytes.Buffer
 	e := New(Options{Stdout: &out, Stderr: &out, Globals: starlark.StringDict{"block": blockingBuiltin(600 * time.Millisecond)}}, Builtins())
 	defer e.Close()
-	_, err := e.Exec(context.Background(), "diag.star", "block()\n")
+	_, err := e.Exec(context.Background(), "diag.star", "spawn(block, name=\"blocker\")\n")
 	require.NoError(t, err)
 	s := out.String()
-	assert.Regexp(t, `^coro: warning: the task with id 1 has kept the loop for [0-9.]+s without yielding, stuck in a Go call\n$`, s)
+	assert.Regexp(t, `^coro: warning: task 'blocker' \(spawned at diag.star:1:6\) kept the loop for [0-9.]+s without yielding, stuck in a Go call\n$`, s)
 	assert.Equal(t, 1, strings.Count(s, "warning"), "reported once")
 }
 

@@ -136,7 +136,11 @@ func ToError(err error) *Error {
 	if hasEval {
 		msg := evalErr.Msg
 		msg = strings.TrimPrefix(msg, "fail: ")
-		return &Error{Kind: KindError, Msg: msg, Stack: evalErr.CallStack, cause: err, GoStack: goStack(1)}
+		kind := KindError
+		if IsArgError(err) {
+			kind = KindValue // bad arguments to any builtin (SPEC 4)
+		}
+		return &Error{Kind: kind, Msg: msg, Stack: evalErr.CallStack, cause: err, GoStack: goStack(1)}
 	}
 	var synErr syntax.Error
 	if errors.As(err, &synErr) {
@@ -146,7 +150,18 @@ func ToError(err error) *Error {
 	if errors.As(err, &resErrs) {
 		return &Error{Kind: KindError, Msg: resErrs.Error(), cause: err}
 	}
-	return &Error{Kind: KindError, Msg: err.Error(), cause: err, GoStack: goStack(1)}
+	kind := KindError
+	if IsArgError(err) {
+		kind = KindValue
+	}
+	return &Error{Kind: kind, Msg: err.Error(), cause: err, GoStack: goStack(1)}
+}
+
+// IsArgError reports whether err is, or wraps, an argument error from
+// starlark.UnpackArgs or UnpackPositionalArgs.
+func IsArgError(err error) bool {
+	var ae *starlark.ArgError
+	return errors.As(err, &ae)
 }
 
 // IsSyntaxError reports whether err is a scanner, parser or resolver error
@@ -167,3 +182,66 @@ func KindOf(err error) string {
 
 // fmtSeconds formats a duration in seconds the way messages show it: 0.5s, 2s.
 func fmtSeconds(s float64) string { return fmt.Sprintf("%gs", s) }
+
+// ValueBuiltin wraps a builtin of a module whose every failure is bad
+// input (json, time): its errors get the kind value and a message that
+// starts with qualified ("time.parse_duration") instead of the builtin's
+// own name.
+func ValueBuiltin(qualified string, b *starlark.Builtin) *starlark.Builtin {
+	return starlark.NewBuiltin(qualified, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		v, err := b.CallInternal(th, args, kwargs)
+		if err == nil {
+			return v, nil
+		}
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		msg := strings.TrimPrefix(err.Error(), b.Name()+": ")
+		return nil, &Error{Kind: KindValue, Msg: withPrefix(qualified, msg), cause: err, GoStack: goStack(1)}
+	})
+}
+
+// ValueModule returns members with each builtin wrapped by ValueBuiltin
+// as "module.member".
+func ValueModule(module string, members starlark.StringDict) starlark.StringDict {
+	out := make(starlark.StringDict, len(members))
+	for k, v := range members {
+		if b, ok := v.(*starlark.Builtin); ok {
+			v = ValueBuiltin(module+"."+k, b)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// MethodName is how messages name the method b: its receiver's type as
+// scripts know it, in lower case, then the method ("channel.send",
+// "wait_group.add", "conn.close"). A builtin with no receiver keeps its name.
+func MethodName(b *starlark.Builtin) string {
+	name := b.Name()
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	r := b.Receiver()
+	if r == nil {
+		return name
+	}
+	return TypeLabel(r.Type()) + "." + name
+}
+
+// TypeLabel turns a type name into the lower-case form messages use:
+// "WaitGroup" is "wait_group", "Conn" is "conn".
+func TypeLabel(typ string) string {
+	var b strings.Builder
+	for i, r := range typ {
+		if 'A' <= r && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -288,8 +288,10 @@ func NewError(kind, msg string, cause error) *Error {
 
 // FromGo converts an error returned by host Go code into a script error:
 // an *Error anywhere in its chain keeps its kind, context.Canceled becomes
-// cancelled, context.DeadlineExceeded timeout, anything else error. prefix
-// (a builtin's name) starts the message.
+// cancelled, context.DeadlineExceeded timeout, an argument error of
+// starlark.UnpackArgs value, anything else error. prefix (a builtin's
+// name) starts the message, once: a message that already starts with it
+// (as UnpackArgs's do) keeps its own.
 func FromGo(prefix string, err error) *Error {
 	kind := KindError
 	var ce *Error
@@ -298,14 +300,24 @@ func FromGo(prefix string, err error) *Error {
 		kind = ce.Kind
 		if err == error(ce) {
 			// The host made this Error for the script: keep its message.
-			return &Error{Kind: kind, Msg: prefix + ": " + ce.Msg, cause: ce.cause}
+			return &Error{Kind: kind, Msg: withPrefix(prefix, ce.Msg), cause: ce.cause}
 		}
 	case errors.Is(err, context.Canceled):
 		kind = KindCancelled
 	case errors.Is(err, context.DeadlineExceeded):
 		kind = KindTimeout
+	case IsArgError(err):
+		kind = KindValue
 	}
-	return &Error{Kind: kind, Msg: prefix + ": " + err.Error(), cause: err}
+	return &Error{Kind: kind, Msg: withPrefix(prefix, err.Error()), cause: err}
+}
+
+// withPrefix returns msg starting with "prefix: ", adding it unless there.
+func withPrefix(prefix, msg string) string {
+	if prefix == "" || strings.HasPrefix(msg, prefix+": ") {
+		return msg
+	}
+	return prefix + ": " + msg
 }
 
 // ctxError is the error of a host request whose ctx was done before it began.

@@ -53,11 +53,12 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 }
 
 func taskWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := MethodName(b) // task.wait, future.wait, timer.wait
 	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("wait", args, kwargs, "timeout?", &timeout); err != nil {
+	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, ValueError(err)
 	}
-	return waitWithTimeout(th, "wait", b.Receiver().(Awaitable), timeout)
+	return waitWithTimeout(th, fn, b.Receiver().(Awaitable), timeout)
 }
 
 func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starlark.Value) (starlark.Value, error) {
@@ -74,7 +75,7 @@ func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starla
 
 func taskCancel(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	reason := "cancelled"
-	if err := starlark.UnpackArgs("cancel", args, kwargs, "reason?", &reason); err != nil {
+	if err := starlark.UnpackArgs("task.cancel", args, kwargs, "reason?", &reason); err != nil {
 		return nil, ValueError(err)
 	}
 	b.Receiver().(*Task).Cancel(reason)
@@ -130,24 +131,24 @@ func (f *Future) Resolve(v starlark.Value, err error) bool {
 
 func futureSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("set", args, kwargs, "value?", &v); err != nil {
+	if err := starlark.UnpackArgs("future.set", args, kwargs, "value?", &v); err != nil {
 		return nil, ValueError(err)
 	}
 	if !b.Receiver().(*Future).Resolve(v, nil) {
-		return nil, Errorf(KindValue, "set: future is already done")
+		return nil, Errorf(KindValue, "future.set: future is already done")
 	}
 	return starlark.None, nil
 }
 
 func futureFail(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var msg string
-	if err := starlark.UnpackArgs("fail", args, kwargs, "message", &msg); err != nil {
+	if err := starlark.UnpackArgs("future.fail", args, kwargs, "message", &msg); err != nil {
 		return nil, ValueError(err)
 	}
 	e := Errorf(KindError, "%s", msg)
 	e.Stack = th.CallStack()
 	if !b.Receiver().(*Future).Resolve(nil, e) {
-		return nil, Errorf(KindValue, "fail: future is already done")
+		return nil, Errorf(KindValue, "future.fail: future is already done")
 	}
 	return starlark.None, nil
 }

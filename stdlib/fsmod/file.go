@@ -114,15 +114,15 @@ func (f *File) Attr(name string) (starlark.Value, error) {
 	case "closed":
 		return starlark.Bool(f.closed), nil
 	case "read":
-		return starlark.NewBuiltin("File.read", f.read).BindReceiver(f), nil
+		return starlark.NewBuiltin("file.read", f.read).BindReceiver(f), nil
 	case "read_line":
-		return starlark.NewBuiltin("File.read_line", lineiter.ReadLine(f.nextLine)).BindReceiver(f), nil
+		return starlark.NewBuiltin("file.read_line", lineiter.ReadLine(f.nextLine)).BindReceiver(f), nil
 	case "lines":
-		return starlark.NewBuiltin("File.lines", lineiter.Lines(f.path, f.nextLine)).BindReceiver(f), nil
+		return starlark.NewBuiltin("file.lines", lineiter.Lines(f.path, f.nextLine)).BindReceiver(f), nil
 	case "write":
-		return starlark.NewBuiltin("File.write", f.write).BindReceiver(f), nil
+		return starlark.NewBuiltin("file.write", f.write).BindReceiver(f), nil
 	case "close":
-		return starlark.NewBuiltin("File.close", f.close).BindReceiver(f), nil
+		return starlark.NewBuiltin("file.close", f.close).BindReceiver(f), nil
 	}
 	return nil, nil
 }

@@ -133,9 +133,9 @@ func (p *Process) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.MakeInt(p.code), nil
 	case "wait":
-		return starlark.NewBuiltin("Process.wait", p.wait).BindReceiver(p), nil
+		return starlark.NewBuiltin("process.wait", p.wait).BindReceiver(p), nil
 	case "kill":
-		return starlark.NewBuiltin("Process.kill", p.kill).BindReceiver(p), nil
+		return starlark.NewBuiltin("process.kill", p.kill).BindReceiver(p), nil
 	}
 	return nil, nil
 }
@@ -245,11 +245,11 @@ func (s *Stream) AttrNames() []string   { return []string{"lines", "read", "read
 func (s *Stream) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "read":
-		return starlark.NewBuiltin("Stream.read", s.read).BindReceiver(s), nil
+		return starlark.NewBuiltin("stream.read", s.read).BindReceiver(s), nil
 	case "read_line":
-		return starlark.NewBuiltin("Stream.read_line", lineiter.ReadLine(s.nextLine)).BindReceiver(s), nil
+		return starlark.NewBuiltin("stream.read_line", lineiter.ReadLine(s.nextLine)).BindReceiver(s), nil
 	case "lines":
-		return starlark.NewBuiltin("Stream.lines", lineiter.Lines(s.name, s.nextLine)).BindReceiver(s), nil
+		return starlark.NewBuiltin("stream.lines", lineiter.Lines(s.name, s.nextLine)).BindReceiver(s), nil
 	}
 	return nil, nil
 }
@@ -369,9 +369,9 @@ func (w *Writer) Attr(name string) (starlark.Value, error) {
 	case "closed":
 		return starlark.Bool(w.closed), nil
 	case "write":
-		return starlark.NewBuiltin("Writer.write", w.write).BindReceiver(w), nil
+		return starlark.NewBuiltin("writer.write", w.write).BindReceiver(w), nil
 	case "close":
-		return starlark.NewBuiltin("Writer.close", w.close).BindReceiver(w), nil
+		return starlark.NewBuiltin("writer.close", w.close).BindReceiver(w), nil
 	}
 	return nil, nil
 }

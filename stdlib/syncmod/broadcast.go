@@ -22,13 +22,13 @@ type Broadcast struct {
 
 func newBroadcast(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	capacity := 16
-	if err := starlark.UnpackArgs("broadcast", args, kwargs, "capacity?", &capacity); err != nil {
+	if err := starlark.UnpackArgs("sync.broadcast", args, kwargs, "capacity?", &capacity); err != nil {
 		return nil, core.ValueError(err)
 	}
 	if capacity < 1 {
-		return nil, core.Errorf(core.KindValue, "broadcast: capacity must be >= 1, got %d", capacity)
+		return nil, core.Errorf(core.KindValue, "sync.broadcast: capacity must be >= 1, got %d", capacity)
 	}
-	o, err := newObject(th, "broadcast", "broadcast")
+	o, err := newObject(th, "sync.broadcast", "broadcast")
 	if err != nil {
 		return nil, err
 	}
@@ -55,10 +55,10 @@ var (
 func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
 	var v starlark.Value
-	if err := starlark.UnpackArgs("send", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs("broadcast.send", args, kwargs, "value", &v); err != nil {
 		return nil, core.ValueError(err)
 	}
-	if _, err := bc.exec(th, "send"); err != nil {
+	if _, err := bc.exec(th, "broadcast.send"); err != nil {
 		return nil, err
 	}
 	if bc.closed {
@@ -72,7 +72,7 @@ func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 
 func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
-	if _, err := bc.enter(th, "subscribe", args, kwargs); err != nil {
+	if _, err := bc.enter(th, "broadcast.subscribe", args, kwargs); err != nil {
 		return nil, err
 	}
 	if bc.closed {
@@ -90,7 +90,7 @@ func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 func bcClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
-	if _, err := bc.enter(th, "close", args, kwargs); err != nil {
+	if _, err := bc.enter(th, "broadcast.close", args, kwargs); err != nil {
 		return nil, err
 	}
 	if bc.closed {

@@ -2,6 +2,7 @@ package syncmod
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
@@ -17,10 +18,10 @@ type Event struct {
 }
 
 func newEvent(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("event", args, kwargs); err != nil {
+	if err := noArgs("sync.event", args, kwargs); err != nil {
 		return nil, err
 	}
-	o, err := newObject(th, "event", "event")
+	o, err := newObject(th, "sync.event", "event")
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (op *WaitOp) WaitingOn() string               { return "wait " + op.ev.name
 
 func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	if _, err := ev.enter(th, "set", args, kwargs); err != nil {
+	if _, err := ev.enter(th, "event.set", args, kwargs); err != nil {
 		return nil, err
 	}
 	if !ev.set {
@@ -84,7 +85,7 @@ func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	if _, err := ev.enter(th, "clear", args, kwargs); err != nil {
+	if _, err := ev.enter(th, "event.clear", args, kwargs); err != nil {
 		return nil, err
 	}
 	ev.set = false
@@ -93,7 +94,7 @@ func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	x, d, err := ev.enterTimed(th, "wait", args, kwargs)
+	x, d, err := ev.enterTimed(th, "event.wait", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +102,7 @@ func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 }
 
 func eventWaitOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("wait_op", args, kwargs); err != nil {
+	if err := noArgs("event.wait_op", args, kwargs); err != nil {
 		return nil, err
 	}
 	return b.Receiver().(*Event).op, nil
@@ -116,10 +117,10 @@ type WaitGroup struct {
 }
 
 func newWaitGroup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("wait_group", args, kwargs); err != nil {
+	if err := noArgs("sync.wait_group", args, kwargs); err != nil {
 		return nil, err
 	}
-	o, err := newObject(th, "wait_group", "wait_group")
+	o, err := newObject(th, "sync.wait_group", "wait_group")
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +146,9 @@ func (g *WaitGroup) add(th *starlark.Thread, fn string, n int) (starlark.Value, 
 	if _, err := g.exec(th, fn); err != nil {
 		return nil, err
 	}
+	if n > 0 && g.count > math.MaxInt-n {
+		return nil, core.Errorf(core.KindValue, "%s: %s counter would overflow (%d%+d)", fn, g.name(), g.count, n)
+	}
 	if g.count+n < 0 {
 		return nil, core.Errorf(core.KindValue, "%s: %s counter would go negative (%d%+d)", fn, g.name(), g.count, n)
 	}
@@ -157,22 +161,22 @@ func (g *WaitGroup) add(th *starlark.Thread, fn string, n int) (starlark.Value, 
 
 func wgAdd(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	n := 1
-	if err := starlark.UnpackArgs("add", args, kwargs, "n?", &n); err != nil {
+	if err := starlark.UnpackArgs("wait_group.add", args, kwargs, "n?", &n); err != nil {
 		return nil, core.ValueError(err)
 	}
-	return b.Receiver().(*WaitGroup).add(th, "add", n)
+	return b.Receiver().(*WaitGroup).add(th, "wait_group.add", n)
 }
 
 func wgDone(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("done", args, kwargs); err != nil {
+	if err := noArgs("wait_group.done", args, kwargs); err != nil {
 		return nil, err
 	}
-	return b.Receiver().(*WaitGroup).add(th, "done", -1)
+	return b.Receiver().(*WaitGroup).add(th, "wait_group.done", -1)
 }
 
 func wgWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := b.Receiver().(*WaitGroup)
-	x, d, err := g.enterTimed(th, "wait", args, kwargs)
+	x, d, err := g.enterTimed(th, "wait_group.wait", args, kwargs)
 	if err != nil {
 		return nil, err
 	}

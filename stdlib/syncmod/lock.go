@@ -17,10 +17,10 @@ type Lock struct {
 }
 
 func newLock(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("lock", args, kwargs); err != nil {
+	if err := noArgs("sync.lock", args, kwargs); err != nil {
 		return nil, err
 	}
-	o, err := newObject(th, "lock", "lock")
+	o, err := newObject(th, "sync.lock", "lock")
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (l *Lock) acquire(x *core.Exec, timeout time.Duration) error {
 
 func (l *Lock) release() error {
 	if l.holder == nil {
-		return core.Errorf(core.KindValue, "release: %s is not held", l.name())
+		return core.Errorf(core.KindValue, "lock.release: %s is not held", l.name())
 	}
 	l.permits.release(l.setHolder)
 	return nil
@@ -98,13 +98,13 @@ type Semaphore struct {
 
 func newSemaphore(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var n int
-	if err := starlark.UnpackArgs("semaphore", args, kwargs, "n", &n); err != nil {
+	if err := starlark.UnpackArgs("sync.semaphore", args, kwargs, "n", &n); err != nil {
 		return nil, core.ValueError(err)
 	}
 	if n < 1 {
-		return nil, core.Errorf(core.KindValue, "semaphore: n must be >= 1, got %d", n)
+		return nil, core.Errorf(core.KindValue, "sync.semaphore: n must be >= 1, got %d", n)
 	}
-	o, err := newObject(th, "semaphore", "semaphore")
+	o, err := newObject(th, "sync.semaphore", "semaphore")
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (s *Semaphore) acquire(x *core.Exec, timeout time.Duration) error {
 
 func (s *Semaphore) release() error {
 	if s.free == s.n {
-		return core.Errorf(core.KindValue, "release: %s released more times than acquired", s.name())
+		return core.Errorf(core.KindValue, "semaphore.release: %s released more times than acquired", s.name())
 	}
 	s.permits.release(nil)
 	return nil

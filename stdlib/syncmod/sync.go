@@ -227,11 +227,12 @@ type holder interface {
 // acquire is lock.acquire(timeout=None) and semaphore.acquire.
 func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(holder)
-	d, err := timeoutKwarg("acquire", args, kwargs)
+	fn := core.MethodName(b) // lock.acquire, semaphore.acquire
+	d, err := timeoutKwarg(fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	x, err := h.exec(th, "acquire")
+	x, err := h.exec(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -244,10 +245,11 @@ func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // release is lock.release() and semaphore.release().
 func release(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(holder)
-	if err := noArgs("release", args, kwargs); err != nil {
+	fn := core.MethodName(b) // lock.release, semaphore.release
+	if err := noArgs(fn, args, kwargs); err != nil {
 		return nil, err
 	}
-	if _, err := h.exec(th, "release"); err != nil {
+	if _, err := h.exec(th, fn); err != nil {
 		return nil, err
 	}
 	if err := h.release(); err != nil {
@@ -260,14 +262,15 @@ func release(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // fn, release, whether fn returns, fails or is cancelled.
 func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(holder)
+	name := core.MethodName(b) // lock.hold, semaphore.hold
 	if len(args) == 0 {
-		return nil, core.Errorf(core.KindValue, "hold: missing function argument")
+		return nil, core.Errorf(core.KindValue, "%s: missing function argument", name)
 	}
 	fn, ok := args[0].(starlark.Callable)
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "hold: for parameter fn: got %s, want callable", args[0].Type())
+		return nil, core.Errorf(core.KindValue, "%s: for parameter fn: got %s, want callable", name, args[0].Type())
 	}
-	x, err := h.exec(th, "hold")
+	x, err := h.exec(th, name)
 	if err != nil {
 		return nil, err
 	}

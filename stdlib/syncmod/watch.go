@@ -22,10 +22,10 @@ type Watch struct {
 
 func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var initial starlark.Value
-	if err := starlark.UnpackArgs("watch", args, kwargs, "initial", &initial); err != nil {
+	if err := starlark.UnpackArgs("sync.watch", args, kwargs, "initial", &initial); err != nil {
 		return nil, core.ValueError(err)
 	}
-	o, err := newObject(th, "watch", "watch")
+	o, err := newObject(th, "sync.watch", "watch")
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (wt *Watch) isNew(t *core.Task, v starlark.Value) bool {
 
 func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
-	x, err := wt.enter(th, "get", args, kwargs)
+	x, err := wt.enter(th, "watch.get", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +76,10 @@ func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
 	var v starlark.Value
-	if err := starlark.UnpackArgs("set", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs("watch.set", args, kwargs, "value", &v); err != nil {
 		return nil, core.ValueError(err)
 	}
-	if _, err := wt.exec(th, "set"); err != nil {
+	if _, err := wt.exec(th, "watch.set"); err != nil {
 		return nil, err
 	}
 	wt.value = v
@@ -101,7 +101,7 @@ func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
-	x, d, err := wt.enterTimed(th, "changed", args, kwargs)
+	x, d, err := wt.enterTimed(th, "watch.changed", args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +117,12 @@ func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		if d >= 0 {
 			left = max(0, deadline-wt.eng.Now())
 		}
-		if _, err := wt.waiters.wait(x, wt, left, "changed"); err != nil {
+		if _, err := wt.waiters.wait(x, wt, left, "watch.changed"); err != nil {
 			if ierr := x.Checkpoint(); ierr != nil {
 				return nil, ierr // cancelled, or a timeout() scope expired
 			}
 			// Our own timeout: name the whole wait, not the last stretch.
-			return nil, core.Errorf(core.KindTimeout, "changed exceeded %gs", d.Seconds())
+			return nil, core.Errorf(core.KindTimeout, "watch.changed exceeded %gs", d.Seconds())
 		}
 	}
 	wt.see(x.Task, wt.value)

@@ -12,10 +12,8 @@ import (
 
 // Module returns the time module.
 func Module() *starlarkstruct.Module {
-	members := starlark.StringDict{}
-	for k, v := range starlarktime.Module.Members {
-		members[k] = v
-	}
+	// Every failure of the interpreter's time functions is bad input.
+	members := core.ValueModule("time", starlarktime.Module.Members)
 	members["now"] = starlark.NewBuiltin("time.now", now)
 	members["monotonic"] = starlark.NewBuiltin("time.monotonic", monotonic)
 	return &starlarkstruct.Module{Name: "time", Members: members}
