@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corolang/coro/internal/proctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -101,24 +102,11 @@ print("accept loop ended")
 	assert.NotContains(t, warning, "listener.accept")
 }
 
-// gone reports whether pid has ended: no such process, or a zombie
-// nobody has reaped yet (an orphan is reparented to init, which this test
-// does not control).
-func gone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || strings.HasPrefix(s[i+1:], " Z")
-}
-
 // killLeftovers kills what a failing test left running.
 func killLeftovers(t *testing.T, pids ...*int) {
 	t.Cleanup(func() {
 		for _, p := range pids {
-			if *p > 0 && !gone(*p) {
+			if *p > 0 && !proctest.Gone(*p) {
 				syscall.Kill(*p, syscall.SIGKILL)
 			}
 		}
@@ -145,9 +133,9 @@ print(polite.pid, polite.stdout.read_line().strip(), stubborn.stdout.read_line()
 	_, err := fmt.Sscan(sc.Text(), &child, &grandchild, &stubborn)
 	require.NoError(t, err, sc.Text())
 	require.NoError(t, cmd.Wait())
-	assert.True(t, gone(child), "the child %d outlived coro", child)
-	assert.True(t, gone(stubborn), "the child %d that ignores TERM outlived coro", stubborn)
-	assert.Eventually(t, func() bool { return gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
+	assert.True(t, proctest.Gone(child), "the child %d outlived coro", child)
+	assert.True(t, proctest.Gone(stubborn), "the child %d that ignores TERM outlived coro", stubborn)
+	assert.Eventually(t, func() bool { return proctest.Gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
 		"the grandchild %d outlived coro", grandchild)
 }
 
@@ -168,9 +156,9 @@ p.wait()
 	child, err := strconv.Atoi(sc.Text())
 	require.NoError(t, err)
 	killLeftovers(t, &child)
-	require.False(t, gone(child))
+	require.False(t, proctest.Gone(child))
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	cmd.Wait()
-	assert.Eventually(t, func() bool { return gone(child) }, 10*time.Second, 10*time.Millisecond,
+	assert.Eventually(t, func() bool { return proctest.Gone(child) }, 10*time.Second, 10*time.Millisecond,
 		"the child %d outlived a killed coro", child)
 }

@@ -12,22 +12,10 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/internal/proctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// gone reports whether pid has ended: no such process, or a zombie
-// nobody has reaped yet (a grandchild is reparented to init, which this
-// test does not control).
-func gone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || strings.HasPrefix(s[i+1:], " Z")
-}
 
 // readPid waits for a pid written to path by a child.
 func readPid(t *testing.T, path string) int {
@@ -42,7 +30,7 @@ func readPid(t *testing.T, path string) int {
 		return err == nil
 	}, 10*time.Second, 5*time.Millisecond)
 	t.Cleanup(func() {
-		if !gone(pid) {
+		if !proctest.Gone(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
@@ -68,7 +56,7 @@ print(r.error)
 	require.NoError(t, err)
 	assert.Equal(t, "timeout: proc.run exceeded 0.5s\n", out)
 	grandchild := readPid(t, pidFile)
-	assert.Eventually(t, func() bool { return gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
+	assert.Eventually(t, func() bool { return proctest.Gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
 		"the grandchild %d outlived proc.run's timeout", grandchild)
 }
 
@@ -88,13 +76,13 @@ print(polite.stdout.read_line().strip(), stubborn.stdout.read_line().strip())
 	require.NoError(t, err, out)
 	t.Cleanup(func() {
 		for _, pid := range []int{grandchild, stubborn} {
-			if !gone(pid) {
+			if !proctest.Gone(pid) {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
 	})
 	Reap()
-	assert.True(t, gone(stubborn), "the child that ignores TERM was not killed")
-	assert.Eventually(t, func() bool { return gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
+	assert.True(t, proctest.Gone(stubborn), "the child that ignores TERM was not killed")
+	assert.Eventually(t, func() bool { return proctest.Gone(grandchild) }, 10*time.Second, 10*time.Millisecond,
 		"the grandchild %d outlived the engine", grandchild)
 }
