@@ -143,12 +143,18 @@ func TestExecCancelRunsDeferred(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		_, err := eng.Exec(ctx, "main.star", `
+ready = channel(3)
 def worker(n):
     defer(print, "worker", n, "cleaned up")
+    ready.send(n)
     sleep(3600)
 for i in range(3):
     spawn(worker, i)
 defer(print, "main cleaned up")
+# A task cancelled before its first step never runs its body, so wait
+# until every worker has registered its deferred call.
+for i in range(3):
+    ready.recv()
 started()
 sleep(3600)
 `)
