@@ -481,7 +481,10 @@ func TestPipedInput(t *testing.T) {
 	cmd.Dir = t.TempDir()
 	cmd.Stdin = strings.NewReader("print(1)\n1 + 1\ndef f(x):\n    return x * 10\n\nf(4)\n1 // 0\nt = spawn(lambda: print('bg'))\n\"done\"\n")
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	// 1 // 0 failed: piped statements then exit 1 (SPEC 9), after the rest ran.
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	assert.Equal(t, 1, ee.ExitCode())
 	text := string(out)
 	assert.Contains(t, text, "1\n2\n40\n")
 	assert.Contains(t, text, "floored division by zero")

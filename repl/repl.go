@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
@@ -74,7 +76,16 @@ type Session struct {
 	stop    context.CancelFunc
 	served  chan error
 	stopInt func()
-	line    *liner.State
+
+	// failed records that a statement failed: piped statements then exit
+	// with status 1 (SPEC 9). REPL goroutine only.
+	failed bool
+	// ending is set by End (another goroutine): nothing more is run or
+	// reported. lineMu guards line, which End closes to restore the
+	// terminal while Run may still be blocked in it.
+	ending atomic.Bool
+	lineMu sync.Mutex
+	line   *liner.State
 }
 
 // New returns a session on eng, which must not be running; Start begins
@@ -110,7 +121,8 @@ func (s *Session) Start() {
 
 // Finish stops the loop, cancels every task that is left (their deferred
 // functions run) and closes the engine. It returns the status os.exit
-// asked for, or 0.
+// asked for; else, without a terminal (statements piped in), 1 if a
+// statement or a task nobody waited on failed; else 0.
 func (s *Session) Finish() int {
 	s.stopInt()
 	s.stop()
@@ -119,7 +131,25 @@ func (s *Session) Finish() int {
 	if ec := s.eng.ExitCode(); ec != nil {
 		return ec.Code
 	}
+	if !s.opts.Terminal && (s.failed || s.eng.Unhandled > 0) {
+		return 1
+	}
 	return 0
+}
+
+// End ends the session from another goroutine, as SIGTERM or SIGHUP do:
+// nothing more is read, run or reported, and the terminal is restored.
+// The caller then calls Finish, which cancels the running statement and
+// every task and runs their deferred functions; Run may still be blocked
+// reading a line (liner cannot be interrupted), so the caller does not
+// wait for it.
+func (s *Session) End() {
+	s.ending.Store(true)
+	s.lineMu.Lock()
+	defer s.lineMu.Unlock()
+	if s.line != nil {
+		s.line.Close()
+	}
 }
 
 // onLoop runs fn on the loop and waits for it.
@@ -228,7 +258,11 @@ func (s *Session) Load(path string, src []byte) Outcome {
 // Report prints an Outcome's error, if any, and says whether the session
 // must end (os.exit).
 func (s *Session) Report(o Outcome) (exit bool) {
+	if s.ending.Load() {
+		return true
+	}
 	if o.Err != nil && !o.Exit {
+		s.failed = true
 		s.report(o.Err)
 	}
 	return o.Exit
@@ -266,7 +300,7 @@ func (s *Session) Run() {
 	opts := s.fileOptions()
 	for {
 		first, err := read(prompt1)
-		if s.exitRequested() {
+		if s.ending.Load() || s.exitRequested() {
 			return
 		}
 		if err == errAbort {
@@ -299,6 +333,11 @@ func (s *Session) Run() {
 			if err != nil {
 				eof = err == io.EOF
 				aborted = err == errAbort
+				if eof && !s.opts.Terminal {
+					// Piped input may end inside a block: the end
+					// closes it, as an empty line would.
+					return nil, nil
+				}
 				return nil, err
 			}
 			return []byte(line + "\n"), nil
@@ -306,13 +345,17 @@ func (s *Session) Run() {
 		switch {
 		case err != nil && aborted:
 			continue
-		case err != nil && eof:
+		case err != nil && eof && s.opts.Terminal:
 			return
 		case err != nil:
+			s.failed = true
 			fmt.Fprintln(s.opts.Err, err)
+			if eof {
+				return
+			}
 			continue
 		}
-		if s.Report(s.Exec(f)) {
+		if s.Report(s.Exec(f)) || eof {
 			return
 		}
 	}
@@ -360,6 +403,8 @@ func (s *Session) promptReader() func(string) (string, error) {
 }
 
 func (s *Session) openLiner() {
+	s.lineMu.Lock()
+	defer s.lineMu.Unlock()
 	s.line = liner.NewLiner()
 	s.line.SetCtrlCAborts(true)
 	s.line.SetTabCompletionStyle(liner.TabPrints)
@@ -375,6 +420,11 @@ func (s *Session) openLiner() {
 // closeLiner saves the history (liner keeps the newest HistoryLimit
 // entries, so the file stays bounded) and restores the terminal.
 func (s *Session) closeLiner() {
+	s.lineMu.Lock()
+	defer s.lineMu.Unlock()
+	if s.ending.Load() {
+		return // End closed it
+	}
 	if s.opts.HistoryPath != "" {
 		if f, err := os.Create(s.opts.HistoryPath); err == nil {
 			s.line.WriteHistory(f)

@@ -37,11 +37,13 @@ const (
 
 const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
        coro [FLAGS] run FILE [ARGS...]
+       coro [FLAGS] - [ARGS...]         run the script read from stdin
        coro [FLAGS] -c CODE [ARGS...]
        coro [FLAGS] -i FILE [ARGS...]   run FILE, then start the REPL with its globals
        coro test [--seed N] [PATHS...]
        coro version
-With no FILE, coro starts the REPL.
+With no FILE, coro starts the REPL; statements piped into it run as at the
+prompt, and the exit status is 1 if any of them failed.
 
 flags:
   --sandbox           allow no I/O except what the --allow flags grant
@@ -289,6 +291,16 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		c.rest = c.rest[1:]
 	}
 	file := c.rest[0]
+	if file == "-" {
+		// coro - : the script is stdin (SPEC 9); load() reads from the
+		// current folder, as for -c.
+		src, err := io.ReadAll(stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "coro: reading the script from stdin: %v\n", err)
+			return exitUsage
+		}
+		return runScript(c, "<stdin>", src, c.rest[1:], stdout, stderr)
+	}
 	c.loadDirs = []string{filepath.Dir(file)}
 	src, err := os.ReadFile(file)
 	if err != nil {
@@ -301,14 +313,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runScript(c, file, src, c.rest[1:], stdout, stderr)
 }
 
-// interruptContext returns a context cancelled by SIGINT, SIGTERM or
-// SIGHUP, unless a script holds that signal with os.signal: the signal hub
+// interruptContext returns a context cancelled by any of sigs (SIGINT,
+// SIGTERM, SIGHUP), unless a script holds that signal with os.signal: the signal hub
 // gives the command only the deliveries no script channel takes. status
 // reports 128+N for signal N once the run was ended that way (0 before);
 // broken ends the run as a SIGPIPE would (141). While it is in effect
 // SIGPIPE does not kill the process: a write into a closed pipe fails with
 // EPIPE instead, which guardPipe turns into broken.
-func interruptContext() (ctx context.Context, stop func(), status func() int, broken func()) {
+func interruptContext(sigs ...syscall.Signal) (ctx context.Context, stop func(), status func() int, broken func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	var code atomic.Int32
 	end := func(sig syscall.Signal, cause string) {
@@ -317,7 +329,7 @@ func interruptContext() (ctx context.Context, stop func(), status func() int, br
 		}
 	}
 	var stops []func()
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range sigs {
 		stops = append(stops, osmod.Signals.Fallback(sig, func() { end(sig, "interrupted (SIG"+signalName(sig)+")") }))
 	}
 	stops = append(stops, osmod.Signals.Fallback(syscall.SIGPIPE, func() {}))
@@ -359,7 +371,7 @@ func (p *pipeGuard) Write(b []byte) (int, error) {
 
 // runScript runs one module to completion and returns the exit status.
 func runScript(c *config, name string, src []byte, args []string, stdout, stderr io.Writer) int {
-	ctx, stop, signalled, broken := interruptContext()
+	ctx, stop, signalled, broken := interruptContext(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	stdout, stderr = &pipeGuard{stdout, broken}, &pipeGuard{stderr, broken}
 	eng, _ := engine.New(c.options(stdout, stderr, args))

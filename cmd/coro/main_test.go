@@ -83,3 +83,58 @@ func TestReadmeTourRuns(t *testing.T) {
 	assert.Equal(t, 0, code, out)
 	assert.Equal(t, "[0, 1, 4]\ngot 0\ngot 1\ngot 2\n(1, \"fast\")\ntimeout\nHELLO\n\n[0, 1, 2]\n", out)
 }
+
+// runCmdIn is runCmd with stdin.
+func runCmdIn(t *testing.T, stdin string, argv ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	code := run(argv, strings.NewReader(stdin), &out, &out)
+	return code, out.String()
+}
+
+// TestPipedStatements (issue 10, item 14; SPEC 9): statements piped into
+// coro run as at the prompt, and the status says whether any failed. A
+// block may end with the input.
+func TestPipedStatements(t *testing.T) {
+	code, out := runCmdIn(t, "x = 2\nx * 3\nprint('ok')\n")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "6\nok\n", out)
+
+	code, out = runCmdIn(t, "fail('boom')\nprint('after')\n")
+	assert.Equal(t, 1, code, "a failed statement makes the status 1")
+	assert.Contains(t, out, "error: boom")
+	assert.Contains(t, out, "after\n", "the statements after a failure still run")
+
+	code, out = runCmdIn(t, "spawn(fail, 'lost')\nsleep(0.01)\n")
+	assert.Equal(t, 1, code, "a task failure nobody observed makes the status 1")
+	assert.Contains(t, out, "error: lost")
+
+	code, out = runCmdIn(t, "print(1)\nprint(2")
+	assert.Equal(t, 1, code, "a syntax error is a failed statement")
+	assert.Contains(t, out, "<stdin>:2:")
+
+	code, out = runCmdIn(t, "for i in range(2):\n    print(i)")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "0\n1\n", out, "the end of input closes the block")
+
+	code, _ = runCmdIn(t, "os.exit(4)\nprint('never')\n")
+	assert.Equal(t, 4, code)
+}
+
+// TestStdinScript: `coro -` runs the script read from stdin (SPEC 9), as a
+// whole module: one failure ends it, with the usual statuses.
+func TestStdinScript(t *testing.T) {
+	code, out := runCmdIn(t, "def f(x):\n    return x + 1\n\nprint(f(1), os.args)\n", "-", "a")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "2 [\"a\"]\n", out)
+
+	code, out = runCmdIn(t, "print('one')\nfail('boom')\nprint('never')\n", "-")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "one\n")
+	assert.Contains(t, out, "<stdin>:2:5: in <toplevel>")
+	assert.NotContains(t, out, "never")
+
+	code, out = runCmdIn(t, "print(1\n", "-")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, "<stdin>:2:1:")
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/repl"
@@ -27,6 +28,11 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 			tty = false
 		}
 	}
+	// SIGTERM and SIGHUP end the session (Ctrl-C, SIGINT, only cancels the
+	// running statement: the session handles it), as does a closed pipe.
+	ctx, stop, signalled, broken := interruptContext(syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	stdout, stderr = &pipeGuard{stdout, broken}, &pipeGuard{stderr, broken}
 	out, errw := stdout, stderr
 	var con *repl.Console
 	if tty {
@@ -58,14 +64,23 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 		GoTrace:     c.goTrace,
 	})
 	s.Start()
-	exit := false
-	if start != nil {
-		exit = s.Report(s.Load(start.file, start.src))
-	}
-	if !exit {
-		s.Run()
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		if start == nil || !s.Report(s.Load(start.file, start.src)) {
+			s.Run()
+		}
+	}()
+	select {
+	case <-ran:
+	case <-ctx.Done():
+		// Run may be blocked reading a line: leave it; the process ends.
+		s.End()
 	}
 	code := s.Finish()
+	if sig := signalled(); sig != 0 {
+		code = sig
+	}
 	if terr := stopTrace(); terr != nil {
 		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
 	}

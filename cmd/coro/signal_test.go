@@ -184,3 +184,52 @@ while True:
 		assert.Equal(t, tc.code, ee.ExitCode(), "%s %v", tc.mode, tc.sig)
 	}
 }
+
+// TestREPLEndsOnTermAndHup (issue 10, item 14): SIGTERM and SIGHUP end a
+// REPL session: the running statement and the background tasks are
+// cancelled, their deferred functions run, and the status is 128+N.
+func TestREPLEndsOnTermAndHup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
+		cmd := exec.Command(buildCoro(t))
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		require.NoError(t, err)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		sc := bufio.NewScanner(stdout)
+		// The pipe stays open: the session waits for more input, with a
+		// background task and a running statement.
+		_, err = stdin.Write([]byte(`def bg():
+    defer(print, "bg cleaned up")
+    sleep(3600)
+
+t = spawn(bg)
+def fg():
+    defer(print, "statement cleaned up")
+    print("ready")
+    sleep(3600)
+
+fg()
+`))
+		require.NoError(t, err)
+		expectLine(t, sc, "ready")
+		require.NoError(t, cmd.Process.Signal(tc.sig))
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		assert.ElementsMatch(t, []string{"bg cleaned up", "statement cleaned up"}, lines, "%v", tc.sig)
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		require.True(t, errors.As(err, &ee), "%v", err)
+		assert.Equal(t, tc.code, ee.ExitCode(), "%v", tc.sig)
+	}
+}
