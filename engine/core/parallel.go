@@ -52,6 +52,7 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 	wth := &starlark.Thread{Name: "parallel " + fn.Name(), Print: func(_ *starlark.Thread, msg string) {
 		e.Post(func() { e.print(nil, msg) })
 	}}
+	wth.SetLocal(parallelKey, fn.Name())
 	if e.opts.MaxSteps > 0 {
 		wth.SetMaxExecutionSteps(e.opts.MaxSteps)
 	}
@@ -103,6 +104,10 @@ func callWorker(th *starlark.Thread, fn *starlark.Function, args starlark.Tuple)
 	}
 	return v, nil
 }
+
+// parallelKey marks a parallel worker's thread (its value is the function's
+// name), so that a refused wait there says why.
+const parallelKey = "coro.parallel"
 
 type parallelReason string
 

@@ -139,6 +139,9 @@ func (x *Exec) Checkpoint() error {
 func TaskOf(thread *starlark.Thread, fn string) (*Exec, error) {
 	x := ExecOf(thread)
 	if x == nil || x.Task == nil {
+		if name, ok := thread.Local(parallelKey).(string); ok {
+			return nil, Errorf(KindValue, "%s: I/O and waiting are not allowed inside parallel %s() (only computation runs on another core)", fn, name)
+		}
 		return nil, Errorf(KindValue, "%s: cannot wait here (not inside a coro task)", fn)
 	}
 	return x, nil
