@@ -26,7 +26,8 @@ import (
 //     --seed 1, from an empty temporary directory; stdout and stderr
 //     together, plus "[exit N]" when the status is not 0, must equal the
 //     output block. Words after "output" on the fence line are command
-//     flags placed before the file: ```output --sandbox.
+//     flags placed before the file: ```output --sandbox. "```output test"
+//     runs the block as example_test.star with coro test --seed 1.
 //   - Every other ```python block must parse.
 //   - docs/reference.md has a "### name" heading for every predeclared
 //     name, a "## module" section for every module and "### module.member"
@@ -145,10 +146,16 @@ func TestDocsExamples(t *testing.T) {
 
 func runDocBlock(t *testing.T, b *docBlock) string {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "example.star"), []byte(b.code), 0o644))
+	name := "example.star"
+	argv := append(append([]string{"--virtual-time", "--seed", "1"}, b.flags...), name)
+	if len(b.flags) == 1 && b.flags[0] == "test" {
+		// ```output test: the block is a test file, run by coro test.
+		name = "example_test.star"
+		argv = []string{"test", "--seed", "1", name}
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(b.code), 0o644))
 	t.Chdir(dir)
 	var out bytes.Buffer
-	argv := append(append([]string{"--virtual-time", "--seed", "1"}, b.flags...), "example.star")
 	code := run(argv, strings.NewReader(""), &out, &out)
 	s := out.String()
 	if code != 0 {
@@ -292,6 +299,35 @@ func TestDocsReferenceTypes(t *testing.T) {
 		for _, attr := range fields[1:] {
 			if !strings.Contains(body, "`."+attr) {
 				t.Errorf("docs/reference.md: \"### %s\" does not describe `.%s`", typ, attr)
+			}
+		}
+	}
+}
+
+var linkRE = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// TestDocsLinks requires every relative link in docs/ and the README to
+// name a file in the repository: the docs never point outside it.
+func TestDocsLinks(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	for _, file := range docFiles(t) {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		for _, m := range linkRE.FindAllStringSubmatch(string(src), -1) {
+			link := m[1]
+			if strings.HasPrefix(link, "#") || strings.Contains(link, "://") {
+				continue
+			}
+			target, _, _ := strings.Cut(link, "#")
+			abs, err := filepath.Abs(filepath.Join(filepath.Dir(file), target))
+			require.NoError(t, err)
+			if !strings.HasPrefix(abs, root+string(filepath.Separator)) {
+				t.Errorf("%s: link %q leaves the repository", file, link)
+				continue
+			}
+			if _, err := os.Stat(abs); err != nil {
+				t.Errorf("%s: link %q: no such file", file, link)
 			}
 		}
 	}
