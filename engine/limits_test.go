@@ -75,3 +75,34 @@ const shallowTraceback = `Traceback (most recent call last):
   rec.star:7:28: in f
   rec.star:4:13: in f
 `
+
+// TestMaxMemory (issue 10, item 8): a script that keeps growing is stopped
+// once the heap passes Options.MaxMemory: every task is cancelled, the
+// deferred functions run, and the run fails with an error that says why,
+// instead of the process dying of the kernel's OOM killer.
+func TestMaxMemory(t *testing.T) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := ms.HeapAlloc + ms.StackInuse + 64<<20
+	eng, out := newEngine(t, engine.Options{MaxMemory: limit})
+	_, err := eng.Exec(context.Background(), "grow.star", `
+def grow():
+    defer(print, "grower cleaned up")
+    keep = []
+    for i in range(100000000):
+        keep.append("x" * 1000 + str(i))
+defer(print, "main cleaned up")
+spawn(grow)
+sleep(3600)
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.Contains(t, ce.Error(), "memory limit exceeded: the heap grew to ")
+	assert.Contains(t, out.String(), "grower cleaned up\n")
+	assert.Contains(t, out.String(), "main cleaned up\n")
+
+	// Under the limit nothing happens.
+	_, err = eng.Exec(context.Background(), "small.star", `x = ["y"] * 1000`)
+	assert.NoError(t, err)
+}

@@ -53,6 +53,8 @@ flags:
   --allow-write=PATH  allow writing files under PATH (repeatable; bare: all)
   --allow-run         allow starting processes
   --allow-env         allow reading environment variables
+  --max-memory=SIZE   past SIZE of heap (bytes, or with K, M, G: 512M, 2G) every
+                      task is cancelled, cleanups run, and the run fails
   --virtual-time      sleeps take no real time (the clock jumps to the next timer)
   --seed N            fix every random choice
   --trace FILE        write a Chrome trace-event JSON file
@@ -64,6 +66,7 @@ type config struct {
 	sandbox     bool
 	perms       core.Permissions
 	virtualTime bool
+	maxMemory   uint64
 	seed        uint64
 	tracePath   string
 	goTrace     bool
@@ -150,6 +153,16 @@ func parseFlags(argv []string) (*config, error) {
 			c.perms.Write = append(c.perms.Write, v)
 		case "virtual-time":
 			c.virtualTime = true
+		case "max-memory":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			n, err := parseSize(v)
+			if err != nil {
+				return nil, &usageError{fmt.Sprintf("--max-memory: %v", err)}
+			}
+			c.maxMemory = n
 		case "seed":
 			v, err := needVal()
 			if err != nil {
@@ -210,11 +223,28 @@ func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options
 		Stderr:      stderr,
 		Permissions: c.permissions(),
 		VirtualTime: c.virtualTime,
+		MaxMemory:   c.maxMemory,
 		Seed:        c.seed,
 		Args:        args,
 		GoTrace:     c.goTrace,
 		SlowWarning: slowWarning(),
 	}
+}
+
+// parseSize reads the SIZE of --max-memory: a whole number of bytes, or
+// with a binary unit K, M, G or T (optionally followed by "B" or "iB", any
+// case): "512M", "2GiB", "1g".
+func parseSize(s string) (uint64, error) {
+	num := strings.TrimRight(s, "bBiIkKmMgGtT")
+	unit := strings.ToUpper(s[len(num):])
+	shift := map[string]uint{"": 0, "B": 0, "K": 10, "M": 20, "G": 30, "T": 40,
+		"KB": 10, "MB": 20, "GB": 30, "TB": 40, "KIB": 10, "MIB": 20, "GIB": 30, "TIB": 40}
+	sh, ok := shift[unit]
+	n, err := strconv.ParseUint(num, 10, 64)
+	if !ok || err != nil || n == 0 || n > (1<<63)>>sh {
+		return 0, fmt.Errorf("%q is not a size (a positive number of bytes, or with K, M, G or T: 512M)", s)
+	}
+	return n << sh, nil
 }
 
 // slowWarning reads CORO_SLOW_WARN: a duration ("250ms") for the slow-task
@@ -374,6 +404,11 @@ func runScript(c *config, name string, src []byte, args []string, stdout, stderr
 	ctx, stop, signalled, broken := interruptContext(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	stdout, stderr = &pipeGuard{stdout, broken}, &pipeGuard{stderr, broken}
+	if c.maxMemory > 0 {
+		// The process is the script's: the collector works harder as the
+		// heap nears the limit, so only live data reaches it.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(c.maxMemory)))
+	}
 	eng, _ := engine.New(c.options(stdout, stderr, args))
 	defer eng.Close()
 	stopTrace, err := startTrace(c, eng)

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // runCmd runs the command in-process and returns its status and output.
@@ -137,4 +139,45 @@ func TestStdinScript(t *testing.T) {
 	code, out = runCmdIn(t, "print(1\n", "-")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, out, "<stdin>:2:1:")
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]uint64{"4096": 4096, "512M": 512 << 20, "2G": 2 << 30, "2GiB": 2 << 30, "1gb": 1 << 30, "64k": 64 << 10, "10B": 10} {
+		got, err := parseSize(in)
+		if assert.NoError(t, err, in) {
+			assert.Equal(t, want, got, in)
+		}
+	}
+	for _, in := range []string{"", "0", "abc", "-5M", "1.5G", "5i", "5X", "99999999999T"} {
+		_, err := parseSize(in)
+		assert.Error(t, err, in)
+	}
+}
+
+// TestMaxMemoryFlag (issue 10, item 8): --max-memory ends a script that
+// keeps growing, with its cleanups and status 1.
+func TestMaxMemoryFlag(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "grow.star")
+	assert.NoError(t, os.WriteFile(script, []byte(`
+def grow():
+    defer(print, "grower cleaned up")
+    keep = []
+    for i in range(100000000):
+        keep.append("x" * 1000 + str(i))
+defer(print, "main cleaned up")
+spawn(grow)
+sleep(3600)
+`), 0o644))
+	out, err := exec.Command(buildCoro(t), "--max-memory=150M", script).CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	assert.Equal(t, 1, ee.ExitCode())
+	assert.Contains(t, string(out), "grower cleaned up\n")
+	assert.Contains(t, string(out), "main cleaned up\n")
+	assert.Contains(t, string(out), "cancelled: run cancelled: memory limit exceeded: the heap grew to ")
+	assert.NotContains(t, string(out), "Traceback", "a run stopped from outside has no script frames to show")
+
+	code, out2 := runCmd(t, "--max-memory=lots", "-c", "1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out2, `coro: --max-memory: "lots" is not a size`)
 }

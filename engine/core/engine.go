@@ -56,6 +56,12 @@ type Options struct {
 	TimeSlice uint64
 	// MaxSteps, if non-zero, fails a task that computes more steps than this.
 	MaxSteps uint64
+	// MaxMemory, if non-zero, bounds the heap in bytes while a run (RunFile,
+	// Exec) goes on: past it every task is cancelled, their deferred
+	// functions run, and the run fails with a cancelled error that says
+	// so. Go has one heap per process, so this bounds what the whole
+	// process holds, every engine in it included.
+	MaxMemory uint64
 	// VirtualTime makes sleeps take no real time: when every task waits only
 	// on timers, the clock jumps to the next deadline.
 	VirtualTime bool
@@ -733,6 +739,11 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	defer e.startDiag()()
+	if e.opts.MaxMemory > 0 {
+		var stopGuard func()
+		ctx, stopGuard = guardMemory(ctx, e.opts.MaxMemory)
+		defer stopGuard()
+	}
 	if ctx.Done() != nil {
 		// ctx's end reaches the loop even while a task computes: the
 		// request is taken at the next time-slice boundary (preempt).

@@ -72,9 +72,11 @@ func (e *Error) Frames() starlark.CallStack { return e.Stack }
 func (e *Error) Unwrap() error              { return e.cause }
 
 // Traceback renders the script frames, Python style, most recent call last.
+const tracebackHeader = "Traceback (most recent call last):\n"
+
 func (e *Error) Traceback() string {
 	var b strings.Builder
-	b.WriteString("Traceback (most recent call last):\n")
+	b.WriteString(tracebackHeader)
 	for _, s := range e.Spawns {
 		fmt.Fprintf(&b, "  %s: task '%s' spawned task '%s'\n", s.At, s.By, s.Task)
 	}
@@ -91,8 +93,14 @@ func (e *Error) Traceback() string {
 }
 
 // Report is the full text printed for an unhandled error: traceback, then the message.
+// An error with no script frame (a run cancelled from outside) is its
+// message alone.
 func (e *Error) Report(goTrace bool) string {
-	s := e.Traceback() + e.Error() + "\n"
+	s := e.Traceback()
+	if s == tracebackHeader {
+		s = ""
+	}
+	s += e.Error() + "\n"
 	if goTrace && e.GoStack != "" {
 		s += "Go stack:\n" + e.GoStack
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -69,7 +71,11 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 			c := l.pending[0]
 			l.pending[0] = nil
 			l.pending = l.pending[1:]
-			return newConn(l.eng, c)
+			cn, err := newConn(l.eng, c)
+			if err == nil && strings.HasPrefix(l.addr, "unix:") {
+				cn.local = l.addr // as the script named it (unix.go)
+			}
+			return cn, err
 		}
 		if l.aerr != nil {
 			err := l.aerr
@@ -269,19 +275,31 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		return nil, err
 	}
 	e := x.Task.Engine()
+	fn := b.Name()
+	path := address
+	var via *os.File // a confined unix socket's descriptor (unix.go)
+	if network == "unix" {
+		if address, via, err = unixPlace(e, fn, path, false); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(e.Context())
 	defer cancel()
 	w := core.NewWaiter(x.Task)
-	fn := b.Name()
 	go func() {
 		var dl net.Dialer
 		c, err := dl.DialContext(ctx, network, address)
+		if via != nil {
+			via.Close()
+		}
 		e.Post(func() {
 			switch {
 			case w.Fired(): // timed out or interrupted: nobody takes it
 				if c != nil {
 					c.Close()
 				}
+			case err != nil && via != nil:
+				w.Complete(0, nil, unixError(fn, path, err))
 			case err != nil:
 				w.Complete(0, nil, ioError(fn, err))
 			default:
@@ -289,6 +307,9 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 				if err != nil {
 					w.Complete(0, nil, err)
 				} else {
+					if via != nil {
+						cn.remote = "unix:" + path
+					}
 					w.Complete(0, cn, nil)
 				}
 			}

@@ -69,6 +69,10 @@ func Listen(th *starlark.Thread, fn, addr string) (*core.Exec, net.Listener, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if network == "unix" {
+		ln, err := listenUnix(x.Task.Engine(), fn, address)
+		return x, ln, err
+	}
 	ln, err := net.Listen(network, address)
 	if err != nil {
 		return nil, nil, ioError(fn, err)

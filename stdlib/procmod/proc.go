@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -45,6 +46,7 @@ type spec struct {
 	argv []string
 	env  []string // nil: inherit
 	cwd  string
+	dir  string // the child's working directory as exec takes it (workDir)
 }
 
 func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
@@ -147,8 +149,47 @@ func (s *spec) command(ctx context.Context) *exec.Cmd {
 		cmd = exec.Command(s.argv[0], s.argv[1:]...)
 	}
 	cmd.Env = s.env
-	cmd.Dir = s.cwd
+	cmd.Dir = s.dir
+	if s.dir != s.cwd && s.env == nil {
+		// exec would set PWD to the descriptor's name, which means
+		// nothing once the child runs: leave PWD out (getcwd still works).
+		cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PWD=") })
+	}
 	return cmd
+}
+
+// workDir resolves cwd as a read of it (SPEC 7). In a sandbox the folder
+// is opened through its grant's root and the child changes into it by
+// descriptor (/proc/self/fd/N, which the child still holds between fork
+// and exec), so it starts in that very folder whatever is renamed
+// meanwhile. The returned file, if any, is to be closed once the child
+// started.
+func (s *spec) workDir(e *core.Engine, fn string) (*os.File, error) {
+	s.dir = s.cwd
+	if s.cwd == "" {
+		return nil, nil
+	}
+	p, err := e.PlaceRead(fn, s.cwd)
+	if err != nil || !p.Confined() {
+		return nil, err
+	}
+	d, _, err := p.Dir(false)
+	if err != nil {
+		var ce *core.Error
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
+		kind := core.KindIO
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			kind = core.KindNotFound
+		case errors.Is(err, fs.ErrPermission):
+			kind = core.KindPermission
+		}
+		return nil, core.Errorf(kind, "%s: cwd %s: %v", fn, s.cwd, unwrapExec(err))
+	}
+	s.dir = core.FdPath(d)
+	return d, nil
 }
 
 // startError converts a failure to start a process into a coro error.
@@ -240,6 +281,14 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, err
 	}
+	dir, err := s.workDir(e, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	var childEnds []*os.File
+	if dir != nil {
+		childEnds = append(childEnds, dir)
+	}
 
 	ctx, kill := context.WithCancel(e.Context())
 	defer kill() // a timeout or cancellation kills the child's group
@@ -250,7 +299,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, false, nil, nil)
+	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, false, childEnds, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -49,31 +49,33 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, err
 	}
+	dir, err := s.workDir(e, b.Name())
+	if err != nil {
+		return nil, err
+	}
 	// The pipes are made here, not by exec, so that the child gets the
 	// descriptors directly and Wait neither copies nor closes them: the
 	// script may read the output after the child has exited.
 	inR, inW, err := os.Pipe()
 	if err != nil {
+		closeAll([]*os.File{dir})
 		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		inR.Close()
-		inW.Close()
+		closeAll([]*os.File{inR, inW, dir})
 		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		for _, f := range []*os.File{inR, inW, outR, outW} {
-			f.Close()
-		}
+		closeAll([]*os.File{inR, inW, outR, outW, dir})
 		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
 	}
 	// No context: the engine closing terminates the child gracefully
 	// (launch), rather than exec killing it.
 	cmd := s.command(nil)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, true, []*os.File{inR, outW, errW}, []*os.File{inW, outR, errR})
+	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, true, []*os.File{inR, outW, errW, dir}, []*os.File{inW, outR, errR})
 	if err != nil {
 		return nil, err
 	}
