@@ -153,3 +153,29 @@ func mustAttr(t *testing.T, v starlark.Value, name string) starlark.Value {
 	require.NoError(t, err)
 	return a
 }
+
+// TestAsyncBuiltinArgumentErrors (issue 10, item 15): an AsyncBuiltin
+// whose function unpacks its arguments with starlark.UnpackArgs fails as
+// coro's own builtins do: kind value, the builtin's name once.
+func TestAsyncBuiltinArgumentErrors(t *testing.T) {
+	fetch := engine.AsyncBuiltin("fetch", func(_ context.Context, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var id int
+		if err := starlark.UnpackArgs("fetch", args, kwargs, "id", &id); err != nil {
+			return nil, err
+		}
+		return starlark.MakeInt(id), nil
+	})
+	eng, out := newEngine(t, engine.Options{Globals: starlark.StringDict{"fetch": fetch}})
+	_, err := eng.Exec(context.Background(), "m.star", `
+r = catch(fetch, "x")
+print(r.error.kind, "|", r.error)
+r = catch(fetch)
+print(r.error.kind, "|", r.error)
+print(fetch(id=3))
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `value | value: fetch: for parameter id: got string, want int
+value | value: fetch: missing argument for id
+3
+`, out.String())
+}
