@@ -7,6 +7,7 @@ package scripttest
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -70,13 +71,15 @@ type Run struct {
 }
 
 // Start runs src (named name, with os.args args) on a new engine that
-// allows network access, for at most limit. The test's cleanup cancels
+// allows network access (and writes under the temporary folder, for unix
+// sockets), for at most limit. The test's cleanup cancels
 // the run, waits for it to end and closes the engine.
 func Start(t testing.TB, name, src string, limit time.Duration, args ...string) *Run {
 	t.Helper()
 	r := &Run{Stdout: NewOutput(), Stderr: NewOutput(), Done: make(chan error, 1), finished: make(chan struct{})}
 	e, err := engine.New(engine.Options{Stdout: r.Stdout, Stderr: r.Stderr, Args: args,
-		Permissions: engine.Permissions{Net: true}})
+		// Unix sockets are files: the tests' temporary folders are granted.
+		Permissions: engine.Permissions{Net: true, Write: []string{os.TempDir()}}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	go func() {
