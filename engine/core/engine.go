@@ -459,16 +459,15 @@ func (e *Engine) taskEnded(t *Task, watched bool) {
 		e.tracer.End(t)
 	}
 	if t == e.main && t.state == StateFailed {
+		t.dropValue(false)
 		// A failed main module ends the run: the other tasks are
 		// cancelled (their deferred functions run) and RunFile reports it.
 		e.cancelAll("main failed")
 		return
 	}
-	if t.state != StateFailed {
-		return
-	}
-	if watched {
+	if t.state != StateFailed || watched || t.observed {
 		t.observe()
+		t.dropValue(false)
 		return
 	}
 	e.failedUnobserved(t) // report.go

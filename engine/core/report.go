@@ -19,10 +19,10 @@ import (
 // asyncio's rule, so spawning a list of tasks and then waiting on each in
 // turn handles every failure.
 //
-// Scripts hold a *TaskValue, the loop holds the *Task, and the task keeps
-// only a weak pointer to its value. So "no script value refers to the
-// task" is "its TaskValue was collected", which only a garbage collection
-// can tell:
+// Scripts hold a *TaskValue, the loop holds the *Task, and a task that
+// failed keeps only a weak pointer to its value. So "no script value
+// refers to the task" is "its TaskValue was collected", which only a
+// garbage collection can tell:
 //
 //   - When a task fails unobserved while its value may still be alive,
 //     the loop collects at once (within a budget, collectBudget), so the
@@ -55,20 +55,37 @@ type reportState struct {
 	spent      time.Duration      // loop only: time spent in forced collections
 }
 
-// A TaskValue is the script's value of a task (spawn's result,
-// current_task(), a group's tasks): the loop holds the *Task itself, so
-// that when no script value refers to the TaskValue, nobody can observe
-// the task any more.
-
 // Value returns the task's script value: the same one for as long as
-// some script value refers to it, so identity and equality hold.
+// some script value refers to it. While the task is live, the task holds
+// its value (the loop holds the task, so the value stays: nothing needs
+// to know yet whether a script refers to it); once it ended, only weakly,
+// and only if it failed with nobody observing it, because a weak pointer
+// costs the runtime a special record per object, too dear for every spawn.
 func (t *Task) Value() *TaskValue {
+	if t.val != nil {
+		return t.val
+	}
 	if v := t.ref.Value(); v != nil {
 		return v
 	}
 	v := &TaskValue{t: t}
-	t.ref = weak.Make(v)
+	if t.Done() {
+		t.ref = weak.Make(v)
+	} else {
+		t.val = v
+	}
 	return v
+}
+
+// dropValue lets go of the task's value as it ends; weak keeps a weak
+// pointer to it, for a failure that waits for its report.
+func (t *Task) dropValue(weakly bool) {
+	if v := t.val; v != nil {
+		t.val = nil
+		if weakly {
+			t.ref = weak.Make(v)
+		}
+	}
 }
 
 // observe records that a script saw the task's outcome: its failure, if
@@ -92,6 +109,7 @@ func (e *Engine) failedUnobserved(t *Task) {
 	if t.observed {
 		return
 	}
+	t.dropValue(true)
 	if t.ref.Value() != nil && e.mayCollect() {
 		e.collectNow()
 	}

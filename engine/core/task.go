@@ -81,8 +81,10 @@ type Task struct {
 	// final: it did again, and now unwinds the whole stack (preempt).
 	delivered, final bool
 
-	// ref is the task's script value while some script value refers to
-	// it; observed and pending track the report of its failure (report.go).
+	// val is the task's script value while the task is live, ref once
+	// it ended; observed and pending track the report of its failure
+	// (report.go).
+	val      *TaskValue
 	ref      weak.Pointer[TaskValue]
 	observed bool
 	pending  bool
