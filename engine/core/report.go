@@ -147,13 +147,14 @@ func (e *Engine) collectNow() {
 	e.report.spent += time.Since(start)
 }
 
-// collector runs while failures are pending: at least once a second it
-// makes sure a collection happened (forcing one if the program made
-// none), then has the loop check the pending failures. It touches no
-// loop state: the check is posted.
+// collector runs while failures are pending: every half second it makes
+// sure a collection happened since the last time (forcing one if the
+// program made none), then has the loop check the pending failures. So a
+// value dropped is collected, and its failure reported, within a second.
+// It touches no loop state: the check is posted.
 func (e *Engine) collector() {
 	r := &e.report
-	tick := time.NewTicker(collectEvery)
+	tick := time.NewTicker(collectEvery / 2)
 	defer tick.Stop()
 	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	cycles := func() uint64 {
