@@ -272,7 +272,7 @@ func TestOutlive(t *testing.T) {
 	globals["outliving"] = starlark.NewBuiltin("outliving", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		task := core.ExecOf(th).Task.Engine().Spawn(args[0].(starlark.Callable), args[1:], nil, "stmt", nil, "")
 		generator.Outlive(task)
-		return task, nil
+		return task.Value(), nil
 	})
 	out, err := run(t, `
 closed = []

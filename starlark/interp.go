@@ -156,6 +156,11 @@ loop:
 
 		case compile.POP:
 			sp--
+			// coro patch: a popped value (an expression statement's,
+			// spawn(f) with its Task dropped) must not stay reachable
+			// from the frame: coro reports a failed task once no value
+			// refers to it.
+			stack[sp] = nil
 
 		case compile.EXCH:
 			stack[sp-2], stack[sp-1] = stack[sp-1], stack[sp-2]

@@ -236,6 +236,7 @@ def g():
 t = spawn(f)
 show("Task", t)
 show("Future", future())
+group(lambda g: show("Group", g))
 show("Timer", after(1))
 show("Channel", channel(1))
 r = catch(fail, "x")

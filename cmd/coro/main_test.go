@@ -83,7 +83,7 @@ func TestReadmeTourRuns(t *testing.T) {
 	assert.True(t, ok)
 	code, out := runCmd(t, "-c", tour)
 	assert.Equal(t, 0, code, out)
-	assert.Equal(t, "[0, 1, 4]\ngot 0\ngot 1\ngot 2\n(1, \"fast\")\ntimeout\nHELLO\n\n[0, 1, 2]\n", out)
+	assert.Equal(t, "[0, 1, 4]\ngot 0\ngot 1\ngot 2\n(1, \"fast\")\ntimeout\ncrawled\nHELLO\n\n[0, 1, 2]\n", out)
 }
 
 // runCmdIn is runCmd with stdin.
@@ -110,6 +110,18 @@ func TestPipedStatements(t *testing.T) {
 	code, out = runCmdIn(t, "spawn(fail, 'lost')\nsleep(0.01)\n")
 	assert.Equal(t, 1, code, "a task failure nobody observed makes the status 1")
 	assert.Contains(t, out, "error: lost")
+
+	// At the prompt an expression's value is kept in _ (SPEC 9): a task
+	// spawned there stays observable, and handling its failure on the next
+	// line means no report (SPEC 4, 1.1).
+	code, out = runCmdIn(t, "spawn(fail, 'handled')\ncatch(_.wait).error\n")
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "<task 'task-2' ready>\nerror: handled\n", out)
+
+	// A failed task a global still refers to is reported when the session ends.
+	code, out = runCmdIn(t, "t = spawn(fail, 'kept')\nsleep(0.01)\nprint(t.state)\n")
+	assert.Equal(t, 1, code, out)
+	assert.True(t, strings.HasPrefix(out, "failed\ntask 'task-2' failed:\n"), out)
 
 	code, out = runCmdIn(t, "print(1)\nprint(2")
 	assert.Equal(t, 1, code, "a syntax error is a failed statement")

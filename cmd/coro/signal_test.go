@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -232,4 +235,51 @@ fg()
 		require.True(t, errors.As(err, &ee), "%v", err)
 		assert.Equal(t, tc.code, ee.ExitCode(), "%v", tc.sig)
 	}
+}
+
+// TestGroupServerCancelledOnTerm runs scripts/group_server.star for real:
+// three clients connect and get echoes, then SIGTERM cancels the run; the
+// group cancels every connection handler, each one's deferred goodbye
+// reaches its client, and the command exits 143 (SPEC 9, 11).
+func TestGroupServerCancelledOnTerm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	cmd, sc := startCoro(t, "../../scripts/group_server.star")
+	require.True(t, sc.Scan())
+	port, ok := strings.CutPrefix(sc.Text(), "listening on port ")
+	require.True(t, ok, sc.Text())
+
+	var clients []*bufio.Reader
+	for i := 1; i <= 3; i++ {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		expectLine(t, sc, fmt.Sprintf("connection %d open", i))
+		_, err = fmt.Fprintf(c, "hello %d\n", i)
+		require.NoError(t, err)
+		r := bufio.NewReader(c)
+		line, err := r.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("echo: hello %d\n", i), line)
+		clients = append(clients, r)
+	}
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	for _, r := range clients {
+		line, err := r.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, "server shutting down\n", line)
+		_, err = r.ReadString('\n')
+		assert.ErrorIs(t, err, io.EOF, "the handler closed the connection")
+	}
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	assert.ElementsMatch(t, []string{"connection 1 closed", "connection 2 closed", "connection 3 closed"}, lines)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	assert.Equal(t, 143, ee.ExitCode())
 }

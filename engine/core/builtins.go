@@ -10,6 +10,7 @@ import (
 func Builtins() starlark.StringDict {
 	return starlark.StringDict{
 		"spawn":        starlark.NewBuiltin("spawn", builtinSpawn),
+		"group":        starlark.NewBuiltin("group", builtinGroup), // group.go
 		"sleep":        starlark.NewBuiltin("sleep", builtinSleep),
 		"wait":         starlark.NewBuiltin("wait", builtinWait),
 		"join":         starlark.NewBuiltin("join", builtinJoin),
@@ -66,7 +67,7 @@ func builtinSpawn(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 		}
 		name = s
 	}
-	return x.Task.eng.Spawn(fn, rest, kw, name, x.Task, Callers(th)), nil
+	return x.Task.eng.Spawn(fn, rest, kw, name, x.Task, Callers(th)).Value(), nil
 }
 
 func builtinSleep(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -132,7 +133,7 @@ func items(th *starlark.Thread, x *Exec, fn string, args starlark.Tuple) ([]Awai
 	var site string
 	for i, v := range args {
 		if a, ok := v.(Awaitable); ok {
-			out[i] = a
+			out[i] = Unwrap(a)
 			continue
 		}
 		if c, ok := v.(starlark.Callable); ok {
@@ -175,12 +176,12 @@ func (x *Exec) cancelAndReap(its []Awaitable, except int) {
 	if len(pending) == 0 {
 		return
 	}
-	sh := &scope{shield: true}
-	x.Task.scopes = append(x.Task.scopes, sh)
+	sh := &CancelScope{shield: true}
+	x.Task.push(sh)
 	for _, t := range pending {
 		x.WaitOne(t, NoTimeout)
 	}
-	x.Task.popScope(sh)
+	x.Task.pop(sh)
 }
 
 // joinGroup collects the outcomes of join's items.
@@ -337,17 +338,15 @@ func builtinTimeout(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 		return nil, err
 	}
 	t := x.Task
-	sc := &scope{}
-	t.scopes = append(t.scopes, sc)
+	sc := &CancelScope{}
+	t.push(sc)
 	tm := t.eng.AfterFunc(durationOf(s), func() {
-		sc.expired = true
-		sc.err = Errorf(KindTimeout, "deadline of %s exceeded", fmtSeconds(s))
-		t.interrupt()
+		sc.Cancel(Errorf(KindTimeout, "deadline of %s exceeded", fmtSeconds(s)))
 	})
 	v, err := CallFn(th, fn, rest, kw)
 	t.eng.stopTimer(tm)
-	t.popScope(sc)
-	if sc.expired {
+	t.pop(sc)
+	if sc.err != nil {
 		e := *sc.err
 		if err != nil {
 			e.Stack = ToError(err).Stack
@@ -388,7 +387,7 @@ func builtinCurrentTask(th *starlark.Thread, _ *starlark.Builtin, args starlark.
 	if err != nil {
 		return nil, err
 	}
-	return x.Task, nil
+	return x.Task.Value(), nil
 }
 
 func builtinCatch(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

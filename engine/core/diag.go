@@ -128,6 +128,11 @@ func DescribeTask(t *Task) string {
 	}
 	if t.spawnedAt != "" {
 		fmt.Fprintf(&b, "\n    spawned at %s", t.spawnedAt)
+		if in := t.root.parent; in != nil && in.owner != nil && t.link != nil {
+			// A group's task: who spawned it into whose group (any task
+			// may spawn into a group, SPEC 11).
+			fmt.Fprintf(&b, " by task '%s', in the group of task '%s'", t.link.site.By, in.owner.name)
+		}
 	}
 	for _, fr := range StackOf(t) {
 		fmt.Fprintf(&b, "\n    %s", fr)

@@ -7,7 +7,6 @@ package core
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -155,7 +154,8 @@ type Engine struct {
 	preemptFn func(*starlark.Thread)
 
 	modules   map[string]*moduleEntry
-	Unhandled int // task failures reported with nobody waiting
+	Unhandled int         // task failures reported with nobody observing them
+	report    reportState // failures not observed yet (report.go)
 	tracer    Tracer
 	closed    bool
 	exitCode  *ExitError
@@ -393,8 +393,22 @@ func (e *Engine) Unkeep(key any) { delete(e.keepers, key) }
 // Spawn creates a task running fn(*args, **kwargs) and queues it (spawn is
 // eager, SPEC 1). Loop only.
 func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple, name string, parent *Task, spawnedAt string) *Task {
+	t := e.newTask(fn, args, kwargs, name, parent, spawnedAt, nil)
+	t.state = StateReady
+	e.ready.push(t)
+	return t
+}
+
+// newTask makes a live task that is not queued yet; in, if not nil, is
+// the cancel scope it is started in (a group's). The caller queues it.
+func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple, name string, parent *Task, spawnedAt string, in *CancelScope) *Task {
 	e.nextID++
 	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs, spawnedAt: spawnedAt}
+	t.root.owner = t
+	t.scope = &t.root
+	if in != nil {
+		in.join(t)
+	}
 	t.watchers = t.watch1[:0]
 	if t.name == "" {
 		t.name = "task-" + strconv.FormatInt(t.id, 10)
@@ -413,8 +427,6 @@ func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starl
 	if e.tracer != nil {
 		e.tracer.Spawn(t, parent)
 	}
-	t.state = StateReady
-	e.ready.push(t)
 	return t
 }
 
@@ -447,19 +459,18 @@ func (e *Engine) taskEnded(t *Task, watched bool) {
 		e.tracer.End(t)
 	}
 	if t == e.main && t.state == StateFailed {
+		t.dropValue(false)
 		// A failed main module ends the run: the other tasks are
 		// cancelled (their deferred functions run) and RunFile reports it.
 		e.cancelAll("main failed")
 		return
 	}
-	if t.state != StateFailed || watched {
+	if t.state != StateFailed || watched || t.observed {
+		t.observe()
+		t.dropValue(false)
 		return
 	}
-	e.Unhandled++
-	fmt.Fprintf(e.stderr, "task '%s' failed:\n%s", t.name, t.err.Report(e.opts.GoTrace))
-	if e.opts.OnFailure != nil {
-		e.opts.OnFailure(t.name, t.err)
-	}
+	e.failedUnobserved(t) // report.go
 }
 
 func (e *Engine) getWorker() *worker {
@@ -511,6 +522,12 @@ func (e *Engine) runTask(t *Task) {
 		w := t.worker
 		t.worker = nil
 		t.thread = nil
+		// Nothing runs the task again: drop what could refer to its
+		// script value (a closure's cells, the worker's thread), so that
+		// once scripts let go of the value it can be collected and an
+		// unobserved failure reported (report.go).
+		t.fn = nil
+		t.exec = Exec{Task: t}
 		e.putWorker(w)
 	}
 }
@@ -700,6 +717,7 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	main := e.Spawn(body, nil, nil, "main", nil, "")
 	e.main = main
 	err := e.drive(ctx, func() bool { return e.live == 0 })
+	e.reportPending() // the run has ended: nobody can observe them now
 	if e.exitCode != nil {
 		return globals, e.exitCode
 	}
@@ -732,7 +750,9 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 	}
 	e.acquireLoop()
 	defer e.releaseLoop()
-	return e.drive(ctx, func() bool { return e.live == 0 })
+	err := e.drive(ctx, func() bool { return e.live == 0 })
+	e.reportPending() // the run has ended: nobody can observe them now
+	return err
 }
 
 // drive runs the loop until stop; on a cancelled ctx it cancels every task
@@ -806,6 +826,7 @@ func (e *Engine) Close() error {
 		e.cancelAll("engine closed")
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
+	e.reportPending()
 	e.closed = true
 	e.closeGrants()
 	for _, w := range e.idle {

@@ -46,6 +46,10 @@ type Error struct {
 	// happened, or where coro made the error (see goStack in diag.go).
 	GoStack string
 	cause   error
+	// refusedBy is the group whose spawn refused with this error because
+	// the group was closing: raised by its body or one of its tasks, it
+	// is not a failure of the group (group.go).
+	refusedBy *Group
 }
 
 var _ starlark.HasAttrs = (*Error)(nil)

@@ -26,9 +26,10 @@ func (x *Exec) Exit(th *starlark.Thread, code int) error {
 		}
 	}
 	// The calling task ends as cancelled, which is not a failure.
-	t.cancelled = true
-	t.cancelReason = "exit"
-	return t.cancelError()
+	if t.root.err == nil {
+		t.root.err = &Error{Kind: KindCancelled, Msg: "exit"}
+	}
+	return t.scopeError(&t.root)
 }
 
 // ExitCode returns the status os.exit asked for, or nil.

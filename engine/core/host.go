@@ -154,7 +154,7 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 		return r.v, nil
 	}
 	ce := ToError(r.err)
-	if ce.Kind == KindCancelled && ctx.Err() != nil && task != nil && task.cancelled {
+	if ce.Kind == KindCancelled && ctx.Err() != nil && task != nil && task.cancelRequested() {
 		ce = &Error{Kind: KindCancelled, Msg: ce.Msg, Stack: ce.Stack, Task: ce.Task, cause: ctx.Err()}
 	}
 	return nil, hostErr(ce)

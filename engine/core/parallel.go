@@ -60,7 +60,7 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 	body := starlark.NewBuiltin("parallel", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		return runParallel(th, wth, fn, rest)
 	})
-	return e.Spawn(body, nil, nil, "", x.Task, Callers(th)), nil
+	return e.Spawn(body, nil, nil, "", x.Task, Callers(th)).Value(), nil
 }
 
 // runParallel is the body of a parallel task: it starts the worker and

@@ -114,7 +114,7 @@ func builtinSelect(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 		if !ok {
 			return nil, Errorf(KindValue, "select: case %d: got %s, want a channel, channel op, Timer, Task, Future or event.wait_op()", i+1, v.Type())
 		}
-		cases[i] = a
+		cases[i] = Unwrap(a)
 	}
 	x, err := TaskOf(th, "select")
 	if err != nil {

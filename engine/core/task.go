@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+	"weak"
 
 	"github.com/corolang/coro/coroutine"
 	"github.com/corolang/coro/starlark"
@@ -35,15 +36,6 @@ type Deferred struct {
 // deferBound bounds the time deferred functions of one task may wait.
 const deferBound = 5 * time.Second
 
-// A scope is a cancel scope on a task's stack (Trio's term): timeout()
-// pushes one with a deadline; running deferred functions pushes a shield,
-// which hides the scopes outside it (and the task's cancellation).
-type scope struct {
-	expired bool
-	err     *Error
-	shield  bool
-}
-
 // A Task is a Starlark call running as a coroutine on the engine's loop.
 type Task struct {
 	eng       *Engine
@@ -72,9 +64,13 @@ type Task struct {
 	sleepTimer  timer
 	sleepWhy    sleepReason
 
-	cancelled    bool
-	cancelReason string
-	scopes       []*scope
+	// root is the task's own cancel scope (task.cancel() cancels it) and
+	// scope its innermost open one (scope.go). sprev and snext link the
+	// tasks started in the scope root hangs below (a group's).
+	root         CancelScope
+	scope        *CancelScope
+	sprev, snext *Task
+	queued       bool   // in a group, waiting for a slot (group.go)
 	injected     *Error // an interruption delivered through thread.Cancel
 	defers       []Deferred
 	// onEnd runs when the task finishes, after its deferred functions
@@ -84,6 +80,14 @@ type Task struct {
 	// delivered: the task's cancellation reached it while computing once;
 	// final: it did again, and now unwinds the whole stack (preempt).
 	delivered, final bool
+
+	// val is the task's script value while the task is live, ref once
+	// it ended; observed and pending track the report of its failure
+	// (report.go).
+	val      *TaskValue
+	ref      weak.Pointer[TaskValue]
+	observed bool
+	pending  bool
 
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task
@@ -168,10 +172,15 @@ func (t *Task) run(w *worker) {
 	e.threadHook(th)
 	t.thread = th
 
+	// A task queued behind its group's limit starts here, granted a slot
+	// or interrupted (group.go).
+	t.waiter, t.why = nil, nil
 	var v starlark.Value
 	var err error
-	if t.cancelled {
-		err = t.cancelError()
+	if ierr := t.interruption(); ierr != nil {
+		// Cancelled before it first ran: it never runs (its group's
+		// cancellation, too, ends the tasks still queued this way).
+		err = ierr
 	} else {
 		v, err = CallFn(th, t.fn, t.args, t.kwargs)
 	}
@@ -246,13 +255,12 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 		t.injected, t.final = nil, false
 		th.Uncancel()
 	}
-	sh := &scope{shield: true}
-	bound := &scope{}
-	t.scopes = append(t.scopes, sh, bound)
+	sh := &CancelScope{shield: true}
+	bound := &CancelScope{}
+	t.push(sh)
+	t.push(bound)
 	tm := e.AfterFunc(deferBound, func() {
-		bound.expired = true
-		bound.err = Errorf(KindTimeout, "deferred functions exceeded %s", fmtSeconds(deferBound.Seconds()))
-		t.interrupt()
+		bound.Cancel(Errorf(KindTimeout, "deferred functions exceeded %s", fmtSeconds(deferBound.Seconds())))
 	})
 	var first error
 	for len(*list) > 0 {
@@ -263,63 +271,13 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 		}
 	}
 	e.stopTimer(tm)
-	t.popScope(sh)
+	t.pop(sh)
 	return first
 }
 
 // RunDefers runs a generator body's (or other context's) deferred calls.
 func (x *Exec) RunDefers(th *starlark.Thread, list *[]Deferred) error {
 	return x.Task.runDefers(th, list)
-}
-
-func (t *Task) popScope(s *scope) {
-	for i := len(t.scopes) - 1; i >= 0; i-- {
-		if t.scopes[i] == s {
-			t.scopes = t.scopes[:i]
-			return
-		}
-	}
-}
-
-func (t *Task) cancelError() *Error {
-	return &Error{Kind: KindCancelled, Msg: t.cancelReason}
-}
-
-// interruption returns the error the task's next wait must fail with, if
-// any: an expired timeout scope, or the task's cancellation, unless a shield
-// (running deferred functions) hides it.
-func (t *Task) interruption() *Error {
-	for i := len(t.scopes) - 1; i >= 0; i-- {
-		s := t.scopes[i]
-		if s.expired {
-			return s.err
-		}
-		if s.shield {
-			return nil
-		}
-	}
-	if t.cancelled {
-		return t.cancelError()
-	}
-	return nil
-}
-
-// interruptionSticky is interruption, and whether the error is the task's
-// own (sticky) cancellation rather than a timeout scope's.
-func (t *Task) interruptionSticky() (*Error, bool) {
-	for i := len(t.scopes) - 1; i >= 0; i-- {
-		s := t.scopes[i]
-		if s.expired {
-			return s.err, false
-		}
-		if s.shield {
-			return nil, false
-		}
-	}
-	if t.cancelled {
-		return t.cancelError(), true
-	}
-	return nil, false
 }
 
 // interrupt delivers the task's pending interruption now if it is parked;
@@ -335,15 +293,19 @@ func (t *Task) interrupt() {
 // Cancel cancels the task (SPEC 4): its current or next wait fails with
 // cancelled, a computing task is stopped within one time slice, and every
 // later wait fails again. A finished task is left alone.
+//
+// It cancels the task's root scope, so the tasks of every group the task
+// is in the body of are cancelled too.
 func (t *Task) Cancel(reason string) {
-	if t.Done() || t.cancelled {
+	if t.Done() || t.root.err != nil {
 		return
 	}
-	t.cancelled = true
-	t.cancelReason = reason
 	t.eng.traceEvent(t, "cancel")
-	t.interrupt()
+	t.root.Cancel(&Error{Kind: KindCancelled, Msg: reason})
 }
+
+// cancelRequested reports whether the task itself was cancelled (Cancel).
+func (t *Task) cancelRequested() bool { return t.root.err != nil }
 
 // finish records the outcome, wakes waiters and reports an unobserved failure.
 func (t *Task) finish(v starlark.Value, err error) {
@@ -352,7 +314,7 @@ func (t *Task) finish(v starlark.Value, err error) {
 		ce := ToError(err)
 		t.setOrigin(ce)
 		t.err = ce
-		if ce.Kind == KindCancelled && t.cancelled {
+		if ce.Kind == KindCancelled && t.cancelledFromOutside() {
 			t.state = StateCancelled
 		} else {
 			t.state = StateFailed
@@ -364,6 +326,13 @@ func (t *Task) finish(v starlark.Value, err error) {
 			v = starlark.None
 		}
 		t.result = v
+	}
+	if s := t.root.parent; s != nil {
+		s.leave(t)
+		t.root.parent = nil
+		if s.onTaskEnd != nil {
+			s.onTaskEnd(t)
+		}
 	}
 	for _, fn := range t.onEnd {
 		fn()
@@ -391,6 +360,7 @@ func (t *Task) errOrNil() error {
 
 func (t *Task) Poll(*Task) (starlark.Value, error, bool) {
 	if t.Done() {
+		t.observe()
 		return t.result, t.errOrNil(), true
 	}
 	return nil, nil, false

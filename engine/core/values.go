@@ -6,22 +6,50 @@ import (
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // ---- Task as a Starlark value ----
 
-var _ Awaitable = (*Task)(nil)
+// A TaskValue is a task as scripts see it. Scripts hold TaskValues and the
+// loop holds *Tasks, so that the engine can tell when no script value
+// refers to a task any more (report.go). Task.Value returns it.
+type TaskValue struct{ t *Task }
 
-func (t *Task) String() string        { return fmt.Sprintf("<task '%s' %s>", t.name, t.state) }
-func (t *Task) Type() string          { return "Task" }
-func (t *Task) Freeze()               {}
-func (t *Task) Truth() starlark.Bool  { return true }
-func (t *Task) Hash() (uint32, error) { return uint32(t.id), nil }
-func (t *Task) AttrNames() []string {
+var (
+	_ Awaitable           = (*TaskValue)(nil)
+	_ starlark.HasAttrs   = (*TaskValue)(nil)
+	_ starlark.Comparable = (*TaskValue)(nil)
+)
+
+// Task returns the task the value stands for.
+func (v *TaskValue) Task() *Task { return v.t }
+
+func (v *TaskValue) String() string        { return v.t.String() }
+func (v *TaskValue) Type() string          { return "Task" }
+func (v *TaskValue) Freeze()               {}
+func (v *TaskValue) Truth() starlark.Bool  { return true }
+func (v *TaskValue) Hash() (uint32, error) { return v.t.Hash() }
+
+// CompareSameType compares by task, for ==: a task has one value at a
+// time, but this does not depend on it.
+func (v *TaskValue) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	w := y.(*TaskValue)
+	switch op {
+	case syntax.EQL:
+		return v.t == w.t, nil
+	case syntax.NEQ:
+		return v.t != w.t, nil
+	}
+	return false, fmt.Errorf("%s %s %s not implemented", v.Type(), op, w.Type())
+}
+
+func (v *TaskValue) AttrNames() []string {
 	return []string{"cancel", "done", "error", "id", "name", "result", "state", "wait"}
 }
 
-func (t *Task) Attr(name string) (starlark.Value, error) {
+func (v *TaskValue) Attr(name string) (starlark.Value, error) {
+	t := v.t
 	switch name {
 	case "id":
 		return starlark.MakeInt64(t.id), nil
@@ -32,6 +60,9 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 	case "done":
 		return starlark.Bool(t.Done()), nil
 	case "error":
+		if t.Done() {
+			t.observe()
+		}
 		if t.err == nil {
 			return starlark.None, nil
 		}
@@ -40,17 +71,51 @@ func (t *Task) Attr(name string) (starlark.Value, error) {
 		if !t.Done() {
 			return nil, Errorf(KindValue, "task '%s' has not finished (state %s)", t.name, t.state)
 		}
+		t.observe()
 		if t.err != nil {
 			return nil, t.err
 		}
 		return t.result, nil
 	case "wait":
-		return starlark.NewBuiltin("wait", taskWait).BindReceiver(t), nil
+		return starlark.NewBuiltin("wait", taskWait).BindReceiver(v), nil
 	case "cancel":
-		return starlark.NewBuiltin("cancel", taskCancel).BindReceiver(t), nil
+		return starlark.NewBuiltin("cancel", taskCancel).BindReceiver(v), nil
 	}
 	return nil, nil
 }
+
+// The value waits as its task does; waits unwrap it first (Unwrap), so
+// that what a task waits on, for diagnostics, is the task.
+func (v *TaskValue) Poll(t *Task) (starlark.Value, error, bool) { return v.t.Poll(t) }
+func (v *TaskValue) Enqueue(w Waker, index int)                 { v.t.Enqueue(w, index) }
+func (v *TaskValue) Dequeue(w Waker)                            { v.t.Dequeue(w) }
+func (v *TaskValue) WaitingOn() string                          { return v.t.WaitingOn() }
+
+// Unwrap returns the *Task behind a script's Task value, and any other
+// awaitable as it is.
+func Unwrap(a Awaitable) Awaitable {
+	if v, ok := a.(*TaskValue); ok {
+		return v.t
+	}
+	return a
+}
+
+// A *Task is an Awaitable for the loop's own use (join's and race's
+// callables, what a task waits on); scripts get its TaskValue.
+var _ Awaitable = (*Task)(nil)
+
+func (t *Task) String() string        { return fmt.Sprintf("<task '%s' %s>", t.name, t.state) }
+func (t *Task) Type() string          { return "Task" }
+func (t *Task) Freeze()               {}
+func (t *Task) Truth() starlark.Bool  { return true }
+func (t *Task) Hash() (uint32, error) { return uint32(t.id), nil }
+
+// A *Task handed to scripts by Go code (a builtin returning the result of
+// Engine.Spawn) still works as a Task, but give scripts t.Value(): only a
+// TaskValue keeps the task observable, so that its failure waits for its
+// report until scripts let go of it.
+func (t *Task) AttrNames() []string                      { return t.Value().AttrNames() }
+func (t *Task) Attr(name string) (starlark.Value, error) { return t.Value().Attr(name) }
 
 func taskWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := MethodName(b) // task.wait, future.wait, timer.wait
@@ -70,7 +135,7 @@ func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starla
 	if err != nil {
 		return nil, err
 	}
-	return x.WaitOne(a, d)
+	return x.WaitOne(Unwrap(a), d)
 }
 
 func taskCancel(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -78,7 +143,7 @@ func taskCancel(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackArgs("task.cancel", args, kwargs, "reason?", &reason); err != nil {
 		return nil, ValueError(err)
 	}
-	b.Receiver().(*Task).Cancel(reason)
+	b.Receiver().(*TaskValue).t.Cancel(reason)
 	return starlark.None, nil
 }
 

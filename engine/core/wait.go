@@ -226,7 +226,7 @@ func selfWaitError(fn, what string, i int) *Error {
 // calling task.
 func (x *Exec) checkSelfWait(fn, what string, items starlark.Tuple) error {
 	for i, v := range items {
-		if t, ok := v.(*Task); ok && t == x.Task {
+		if t, ok := v.(*TaskValue); ok && t.t == x.Task {
 			return selfWaitError(fn, what, i)
 		}
 	}
@@ -237,7 +237,7 @@ func (x *Exec) checkSelfWait(fn, what string, items starlark.Tuple) error {
 // naming fn and the argument's position.
 func AsAwaitable(fn string, i int, v starlark.Value) (Awaitable, error) {
 	if a, ok := v.(Awaitable); ok {
-		return a, nil
+		return Unwrap(a), nil
 	}
 	return nil, Errorf(KindValue, "%s: argument %d: got %s, want an awaitable (Task, Future, Timer, channel op, event.wait_op())", fn, i+1, v.Type())
 }

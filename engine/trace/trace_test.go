@@ -113,3 +113,39 @@ catch(lambda: spawn(fail, "oops", name="failing").wait())
 	assert.Contains(t, instants, "victim cancel")
 	assert.Contains(t, instants, "failing failed")
 }
+
+// A group's tasks are drawn as spawned by the task that called g.spawn
+// (SPEC 11), which may be another of the group's tasks; a task queued
+// behind the limit gets a wake arrow from the one whose end freed its slot.
+func TestTraceOfAGroup(t *testing.T) {
+	evs := runTraced(t, `
+def leaf():
+    sleep(1)
+def parent(g):
+    sleep(1)
+    g.spawn(leaf, name="leaf")
+def body(g):
+    g.spawn(parent, g, name="parent")
+    g.spawn(leaf, name="queued")
+group(body, limit=1)
+`)
+	tracks := map[int64]string{}
+	starts := map[uint64]traceEvent{}
+	arrows := map[string]bool{}
+	for _, ev := range evs {
+		switch ev.Ph {
+		case "M":
+			if ev.Name == "thread_name" {
+				tracks[ev.Tid] = ev.Args["name"].(string)
+			}
+		case "s":
+			starts[ev.ID] = ev
+		case "f":
+			s := starts[ev.ID]
+			arrows[s.Name+" "+tracks[s.Tid]+"->"+tracks[ev.Tid]] = true
+		}
+	}
+	for _, want := range []string{"spawn main->parent", "spawn main->queued", "spawn parent->leaf", "wake parent->queued"} {
+		assert.True(t, arrows[want], "arrow %q in %v", want, arrows)
+	}
+}
