@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -282,4 +283,49 @@ func TestGroupServerCancelledOnTerm(t *testing.T) {
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	assert.Equal(t, 143, ee.ExitCode())
+}
+
+// TestSignalsStopCoroTest (issue 10, item 9): `coro test` too stops a test
+// that only computes on SIGINT, SIGTERM or SIGHUP, runs its cleanups and
+// exits 128+N.
+func TestSignalsStopCoroTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "busy_test.star"), []byte(`
+def test_busy():
+    defer(print, "cleanup ran")
+    fs.write("ready", "")
+    while True:
+        pass
+`), 0o644))
+	ready := filepath.Join(dir, "ready")
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
+		os.Remove(ready)
+		cmd := exec.Command(buildCoro(t), "test", dir)
+		cmd.Dir = dir // the test writes "ready" here once it runs
+		cmd.Stderr = os.Stderr
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		sc := bufio.NewScanner(stdout)
+		// A test's output is shown once it ended, so it says it runs
+		// with a file.
+		require.Eventually(t, func() bool { _, err := os.Stat(ready); return err == nil }, 30*time.Second, 10*time.Millisecond)
+		require.NoError(t, cmd.Process.Signal(tc.sig))
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		assert.Contains(t, lines, "    cleanup ran", "%v", tc.sig)
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		require.True(t, errors.As(err, &ee), "%v", err)
+		assert.Equal(t, tc.code, ee.ExitCode(), "%v", tc.sig)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"sync"
 
 	"github.com/corolang/coro/engine"
@@ -75,7 +76,7 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 	if !r.load(files, stderr) {
 		return exitUsage
 	}
-	ctx, stop, signalled, _ := interruptContext()
+	ctx, stop, signalled, _ := interruptContext(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	passed, failed := 0, 0
 	for _, f := range files {
