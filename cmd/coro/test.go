@@ -14,8 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
