@@ -229,6 +229,11 @@ func TestDocsReferenceComplete(t *testing.T) {
 const typeProbe = `
 def show(name, v):
     print(name, " ".join(dir(v)))
+show("string", "")
+show("bytes", b"")
+show("list", [])
+show("dict", {})
+show("set", set())
 def f():
     return 1
 def g():
