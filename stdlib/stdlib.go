@@ -14,6 +14,7 @@ import (
 	"github.com/corolang/coro/stdlib/netmod"
 	"github.com/corolang/coro/stdlib/osmod"
 	"github.com/corolang/coro/stdlib/procmod"
+	remod "github.com/corolang/coro/stdlib/re"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
 )
@@ -35,5 +36,7 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["http"] = httpmod.Module()
 	d["fs"] = fsmod.Module()
 	d["proc"] = procmod.Module()
+	// SPEC 13, the batteries: pure computation, no permission.
+	d["re"] = remod.Module()
 	return d
 }
