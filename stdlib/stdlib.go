@@ -9,7 +9,9 @@ import (
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/lib/math"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	base64mod "github.com/corolang/coro/stdlib/base64"
 	"github.com/corolang/coro/stdlib/fsmod"
+	hashlibmod "github.com/corolang/coro/stdlib/hashlib"
 	"github.com/corolang/coro/stdlib/httpmod"
 	"github.com/corolang/coro/stdlib/netmod"
 	"github.com/corolang/coro/stdlib/osmod"
@@ -38,5 +40,7 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["proc"] = procmod.Module()
 	// SPEC 13, the batteries: pure computation, no permission.
 	d["re"] = remod.Module()
+	d["base64"] = base64mod.Module()
+	d["hashlib"] = hashlibmod.Module()
 	return d
 }
