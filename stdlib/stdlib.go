@@ -15,10 +15,12 @@ import (
 	"github.com/corolang/coro/stdlib/httpmod"
 	"github.com/corolang/coro/stdlib/netmod"
 	"github.com/corolang/coro/stdlib/osmod"
+	pathmod "github.com/corolang/coro/stdlib/path"
 	"github.com/corolang/coro/stdlib/procmod"
 	remod "github.com/corolang/coro/stdlib/re"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
+	urlmod "github.com/corolang/coro/stdlib/url"
 )
 
 // Predeclared returns every predeclared name for an engine with opts.
@@ -42,5 +44,7 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["re"] = remod.Module()
 	d["base64"] = base64mod.Module()
 	d["hashlib"] = hashlibmod.Module()
+	d["url"] = urlmod.Module()
+	d["path"] = pathmod.Module()
 	return d
 }
