@@ -17,6 +17,7 @@ import (
 	"github.com/corolang/coro/stdlib/osmod"
 	pathmod "github.com/corolang/coro/stdlib/path"
 	"github.com/corolang/coro/stdlib/procmod"
+	randommod "github.com/corolang/coro/stdlib/random"
 	remod "github.com/corolang/coro/stdlib/re"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
@@ -46,5 +47,6 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["hashlib"] = hashlibmod.Module()
 	d["url"] = urlmod.Module()
 	d["path"] = pathmod.Module()
+	d["random"] = randommod.Module()
 	return d
 }
