@@ -10,6 +10,7 @@ import (
 	"github.com/corolang/coro/starlark/lib/math"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	base64mod "github.com/corolang/coro/stdlib/base64"
+	csvmod "github.com/corolang/coro/stdlib/csv"
 	"github.com/corolang/coro/stdlib/fsmod"
 	hashlibmod "github.com/corolang/coro/stdlib/hashlib"
 	"github.com/corolang/coro/stdlib/httpmod"
@@ -48,5 +49,6 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["url"] = urlmod.Module()
 	d["path"] = pathmod.Module()
 	d["random"] = randommod.Module()
+	d["csv"] = csvmod.Module()
 	return d
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/generator"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 )
@@ -25,16 +26,20 @@ type Case struct{ Star, Py string }
 func C(expr string) Case { return Case{Star: expr} }
 
 // Run executes src on a fresh engine whose scripts see the core builtins,
-// json and modules, and returns what it printed.
+// generators, json and modules, with every permission, and returns what
+// it printed.
 func Run(t testing.TB, modules starlark.StringDict, src string) string {
 	t.Helper()
 	var out bytes.Buffer
 	pre := core.Builtins()
+	for k, v := range generator.Builtins() {
+		pre[k] = v
+	}
 	pre["json"] = json.Module
 	for k, v := range modules {
 		pre[k] = v
 	}
-	e := core.New(core.Options{Stdout: &out, Stderr: &out, Seed: 1}, pre)
+	e := core.New(core.Options{Stdout: &out, Stderr: &out, Seed: 1, Permissions: core.AllPermissions()}, pre)
 	defer e.Close()
 	if _, err := e.Exec(context.Background(), "pycheck.star", src); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
