@@ -23,6 +23,7 @@ import (
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
 	urlmod "github.com/corolang/coro/stdlib/url"
+	yamlmod "github.com/corolang/coro/stdlib/yaml"
 )
 
 // Predeclared returns every predeclared name for an engine with opts.
@@ -50,5 +51,6 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["path"] = pathmod.Module()
 	d["random"] = randommod.Module()
 	d["csv"] = csvmod.Module()
+	d["yaml"] = yamlmod.Module()
 	return d
 }
