@@ -14,6 +14,7 @@ import (
 	"github.com/corolang/coro/stdlib/fsmod"
 	hashlibmod "github.com/corolang/coro/stdlib/hashlib"
 	"github.com/corolang/coro/stdlib/httpmod"
+	logmod "github.com/corolang/coro/stdlib/log"
 	"github.com/corolang/coro/stdlib/netmod"
 	"github.com/corolang/coro/stdlib/osmod"
 	pathmod "github.com/corolang/coro/stdlib/path"
@@ -52,5 +53,6 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["random"] = randommod.Module()
 	d["csv"] = csvmod.Module()
 	d["yaml"] = yamlmod.Module()
+	d["log"] = logmod.Module(opts)
 	return d
 }
