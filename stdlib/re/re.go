@@ -538,7 +538,7 @@ func findall(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		all := p.all(s, -1)
 		out := make([]starlark.Value, len(all))
 		for i, loc := range all {
-			m := &Match{p: p, s: s, loc: loc}
+			m := Match{p: p, s: s, loc: loc}
 			switch p.groups {
 			case 0:
 				out[i] = starlark.String(s[loc[0]:loc[1]])
@@ -593,7 +593,7 @@ func split(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		last := 0
 		for _, loc := range p.all(s, n) {
 			out = append(out, starlark.String(s[last:loc[0]]))
-			m := &Match{p: p, s: s, loc: loc}
+			m := Match{p: p, s: s, loc: loc}
 			for g := 1; g <= p.groups; g++ {
 				out = append(out, m.groupOr(g, starlark.None))
 			}

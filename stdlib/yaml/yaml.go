@@ -540,4 +540,9 @@ var yaml11RE = regexp.MustCompile(`^(?:` +
 	`[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?` + // timestamps
 	`)$`)
 
-func yaml11Special(s string) bool { return yaml11RE.MatchString(s) }
+func yaml11Special(s string) bool {
+	if s == "" || strings.IndexByte("0123456789+-.yYnNoO=<", s[0]) < 0 {
+		return false // none of them starts otherwise: skip the regexp
+	}
+	return yaml11RE.MatchString(s)
+}
