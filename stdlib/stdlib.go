@@ -9,13 +9,22 @@ import (
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/lib/math"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	base64mod "github.com/corolang/coro/stdlib/base64"
+	csvmod "github.com/corolang/coro/stdlib/csv"
 	"github.com/corolang/coro/stdlib/fsmod"
+	hashlibmod "github.com/corolang/coro/stdlib/hashlib"
 	"github.com/corolang/coro/stdlib/httpmod"
+	logmod "github.com/corolang/coro/stdlib/log"
 	"github.com/corolang/coro/stdlib/netmod"
 	"github.com/corolang/coro/stdlib/osmod"
+	pathmod "github.com/corolang/coro/stdlib/path"
 	"github.com/corolang/coro/stdlib/procmod"
+	randommod "github.com/corolang/coro/stdlib/random"
+	remod "github.com/corolang/coro/stdlib/re"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/corolang/coro/stdlib/timemod"
+	urlmod "github.com/corolang/coro/stdlib/url"
+	yamlmod "github.com/corolang/coro/stdlib/yaml"
 )
 
 // Predeclared returns every predeclared name for an engine with opts.
@@ -35,5 +44,15 @@ func Predeclared(opts *core.Options) starlark.StringDict {
 	d["http"] = httpmod.Module()
 	d["fs"] = fsmod.Module()
 	d["proc"] = procmod.Module()
+	// SPEC 13, the batteries: pure computation, no permission.
+	d["re"] = remod.Module()
+	d["base64"] = base64mod.Module()
+	d["hashlib"] = hashlibmod.Module()
+	d["url"] = urlmod.Module()
+	d["path"] = pathmod.Module()
+	d["random"] = randommod.Module()
+	d["csv"] = csvmod.Module()
+	d["yaml"] = yamlmod.Module()
+	d["log"] = logmod.Module(opts)
 	return d
 }

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -57,6 +59,9 @@ flags:
                       task is cancelled, cleanups run, and the run fails
   --virtual-time      sleeps take no real time (the clock jumps to the next timer)
   --seed N            fix every random choice
+  --log-level=LEVEL   the least level the log module writes: debug, info
+                      (the default), warn or error
+  --log-format=FORMAT log lines as text (key=value, the default) or json
   --trace FILE        write a Chrome trace-event JSON file
   --go-trace          add Go frames to tracebacks
 `
@@ -68,6 +73,8 @@ type config struct {
 	virtualTime bool
 	maxMemory   uint64
 	seed        uint64
+	logLevel    slog.Level
+	logJSON     bool
 	tracePath   string
 	goTrace     bool
 	code        string
@@ -173,6 +180,25 @@ func parseFlags(argv []string) (*config, error) {
 				return nil, &usageError{fmt.Sprintf("--seed: %q is not a non-negative integer", v)}
 			}
 			c.seed = n
+		case "log-level":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			if err := c.logLevel.UnmarshalText([]byte(v)); err != nil || strings.ContainsAny(v, "+-") {
+				return nil, &usageError{fmt.Sprintf("--log-level: %q is not debug, info, warn or error", v)}
+			}
+		case "log-format":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			switch v {
+			case "text", "json":
+				c.logJSON = v == "json"
+			default:
+				return nil, &usageError{fmt.Sprintf("--log-format: %q is not text or json", v)}
+			}
 		case "trace":
 			v, err := needVal()
 			if err != nil {
@@ -218,6 +244,9 @@ func (c *config) permissions() core.Permissions {
 }
 
 func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options {
+	// The log module's lines and the engine's own output on stderr
+	// (tracebacks, warnings) take one lock, so none interleave.
+	stderr = &syncWriter{w: stderr}
 	return engine.Options{
 		Stdout:      stdout,
 		Stderr:      stderr,
@@ -228,7 +257,30 @@ func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options
 		Args:        args,
 		GoTrace:     c.goTrace,
 		SlowWarning: slowWarning(),
+		Logger:      c.logger(stderr),
 	}
+}
+
+// logger is the log module's logger: --log-format's handler at
+// --log-level, writing to w.
+func (c *config) logger(w io.Writer) *slog.Logger {
+	ho := &slog.HandlerOptions{Level: c.logLevel}
+	if c.logJSON {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // parseSize reads the SIZE of --max-memory: a whole number of bytes, or

@@ -8,6 +8,7 @@ package core
 import (
 	"context"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -79,6 +80,10 @@ type Options struct {
 	// ThreadHook, if set, is called for every Starlark thread the engine
 	// makes, before it runs (to set thread-locals, say).
 	ThreadHook func(*starlark.Thread)
+	// Logger receives the records of the log module (log.info(...)),
+	// whose fields include the task's name as "task". Nil: a text
+	// handler at level info writing to Stderr.
+	Logger *slog.Logger
 }
 
 // DefaultTimeSlice is the default number of steps in a time slice.

@@ -35,6 +35,7 @@ func Module() *starlarkstruct.Module {
 		"rename":     starlark.NewBuiltin("fs.rename", rename),
 		"open":       starlark.NewBuiltin("fs.open", open),
 		"watch":      starlark.NewBuiltin("fs.watch", watch),
+		"glob":       starlark.NewBuiltin("fs.glob", glob), // glob.go
 	}}
 }
 

@@ -1,0 +1,40 @@
+// Package offload keeps long computations of the batteries modules (a
+// regexp over a large text, hashing or decoding a large input, parsing a
+// large csv or yaml document) off the event loop. It is the one place
+// those modules hand work to another goroutine: Run.
+package offload
+
+import (
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+)
+
+// Threshold is the size of input, in bytes, from which Run hands the work
+// to the engine's blocking pool. Below it the work runs on the loop. A
+// round trip through the pool costs 5-10 µs; 16 KiB of the slowest work
+// here (a regexp that needs Go's NFA with captures, 5 MB/s) takes 3 ms,
+// of the fast kinds (hashing, base64, a literal-prefix regexp) a few µs.
+// So no call holds the loop more than a few milliseconds, and small calls
+// (a line, a field) never pay the round trip. Measured by
+// BenchmarkThreshold in stdlib/re; see docs/reference.md, "Large inputs".
+const Threshold = 16 << 10
+
+type reason string
+
+func (r reason) WaitingOn() string { return string(r) }
+
+// Run returns op's outcome. When size reaches Threshold and th runs for a
+// task, op runs on the blocking pool while only the calling task waits
+// (its waiting_on says "<name> (computing)"); otherwise op runs here, at
+// once. op may run on another goroutine: it must not touch any Starlark
+// value it did not make itself (strings are immutable and safe to read).
+// Once started, op runs to its end even if the task is cancelled
+// meanwhile; its outcome is then dropped.
+func Run(th *starlark.Thread, name string, size int, op func() (starlark.Value, error)) (starlark.Value, error) {
+	if size >= Threshold {
+		if x := core.ExecOf(th); x != nil && x.Task != nil {
+			return x.Task.Engine().Blocking(x, reason(name+" (computing)"), name, op)
+		}
+	}
+	return op()
+}
