@@ -38,19 +38,27 @@ import (
 )
 
 const (
-	// fuzzDeadline is the ctx deadline of every run: it cancels a script
-	// that computes, spawns or waits for too long. Cancellation is a fine
-	// outcome; not ending is not.
-	fuzzDeadline = 2 * time.Second
+	// execDeadline is the ctx deadline of FuzzExec's runs: it cancels a
+	// script that computes, spawns or waits for too long (a spawn bomb).
+	// Cancellation is a fine outcome; not ending is not.
+	execDeadline = 2 * time.Second
+	// execMaxSteps bounds each task's computation (Options.MaxSteps), so
+	// that `while True: pass` fails fast instead of waiting for the
+	// deadline.
+	execMaxSteps = 200_000
+	// argsDeadline and argsMaxSteps are FuzzBuiltinArgs's. Its scripts
+	// make at most a few calls, each from one task with few steps to
+	// spend, on the virtual clock: they end in milliseconds, so reaching
+	// this generous deadline means something spins without counting
+	// steps (a builtin's loop, the loop stepping through timers), and is
+	// a failure.
+	argsDeadline = 10 * time.Second
+	argsMaxSteps = 50_000
 	// fuzzHangGuard is how long a run (Exec, then Close) may take in all
 	// before the input counts as a hang. It is generous (the deadline,
 	// the 5 s bound on deferred functions, a loaded CI machine, -race):
 	// it guards against a run that never ends, it does not measure speed.
-	fuzzHangGuard = 30 * time.Second
-	// fuzzMaxSteps bounds each task's computation (Options.MaxSteps), so
-	// that `while True: pass` fails fast instead of waiting for the
-	// deadline.
-	fuzzMaxSteps = 200_000
+	fuzzHangGuard = 40 * time.Second
 	// fuzzMaxSource bounds the source FuzzExec runs: larger inputs only
 	// slow the fuzzer down.
 	fuzzMaxSource = 64 << 10
@@ -72,6 +80,11 @@ var realCatch = core.Builtins()["catch"].(*starlark.Builtin)
 // script runs (on the loop, through the wrapped catch and OnFailure) and
 // after it (Exec's error).
 type fuzzRun struct {
+	deadline time.Duration // the run's ctx deadline
+	maxSteps uint64        // Options.MaxSteps
+	// strict makes reaching the deadline a failure (FuzzBuiltinArgs).
+	strict bool
+
 	mu       sync.Mutex
 	problems []string
 	stderr   limitedBuffer
@@ -169,7 +182,7 @@ func (r *fuzzRun) run(t *testing.T, src string, globals starlark.StringDict) err
 		Stdout:      &limitedBuffer{}, // print must work; nobody reads it
 		Stderr:      &r.stderr,
 		Globals:     g,
-		MaxSteps:    fuzzMaxSteps,
+		MaxSteps:    r.maxSteps,
 		VirtualTime: true, // sleep(3600) takes no real time
 		Seed:        1,
 		// Failures nobody waited on: reported on stderr and here.
@@ -179,10 +192,12 @@ func (r *fuzzRun) run(t *testing.T, src string, globals starlark.StringDict) err
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
+	var expired bool // the deadline cancelled the run
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), fuzzDeadline)
+		ctx, cancel := context.WithTimeout(context.Background(), r.deadline)
 		defer cancel()
 		_, err := eng.Exec(ctx, "fuzz.star", src)
+		expired = ctx.Err() != nil
 		eng.Close()
 		done <- err
 	}()
@@ -192,9 +207,12 @@ func (r *fuzzRun) run(t *testing.T, src string, globals starlark.StringDict) err
 	case err = <-done:
 	case <-guard.C:
 		t.Fatalf("hang: Exec and Close did not return within %s (deadline %s)\nscript:\n%s\n\nstderr:\n%s\n\ngoroutines:\n%s",
-			fuzzHangGuard, fuzzDeadline, src, r.stderr.String(), allStacks())
+			fuzzHangGuard, r.deadline, src, r.stderr.String(), allStacks())
 	}
 	r.checkErr("Exec", err)
+	if expired && r.strict {
+		r.problem("the run reached its deadline (%s): something spins without counting steps", r.deadline)
+	}
 	if len(r.problems) > 0 {
 		t.Fatalf("%s\n\nscript:\n%s\n\nstderr:\n%s", strings.Join(r.problems, "\n"), src, r.stderr.String())
 	}
@@ -245,7 +263,8 @@ func FuzzExec(f *testing.F) {
 		if len(src) > fuzzMaxSource {
 			t.Skip("source too large")
 		}
-		new(fuzzRun).run(t, src, nil)
+		r := &fuzzRun{deadline: execDeadline, maxSteps: execMaxSteps}
+		r.run(t, src, nil)
 	})
 }
 
@@ -712,7 +731,7 @@ func FuzzBuiltinArgs(f *testing.F) {
 		}
 		d := &argDecoder{data: data}
 		calls := fuzzCallList(d.decode(first, targets))
-		r := new(fuzzRun)
+		r := &fuzzRun{deadline: argsDeadline, maxSteps: argsMaxSteps, strict: true}
 		armed := make([]bool, len(calls))
 		arm := starlark.NewBuiltin("_arm", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 			i, _ := starlark.AsInt32(args[0])
