@@ -163,6 +163,14 @@ type Engine struct {
 	stopMu    sync.Mutex
 	stopOwner *int
 	stopTaken bool // the current drive's request was taken: it was cancelled
+
+	// teardown, once set, is why the run is ending (its ctx is done, a
+	// deadlock, os.exit, the main module failed, Close): every task has
+	// been cancelled, and a task spawned from then on (by a deferred
+	// function, say) starts cancelled and runs no body, so the run does
+	// end. (A deferred function that spawned its own function again kept
+	// a cancelled run going for ever.) A drive clears it when it returns.
+	teardown string
 }
 
 type moduleEntry struct {
@@ -409,6 +417,9 @@ func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starl
 	}
 	t.state = StateReady
 	e.ready.push(t)
+	if e.teardown != "" {
+		t.Cancel(e.teardown)
+	}
 	return t
 }
 
@@ -443,7 +454,7 @@ func (e *Engine) taskEnded(t *Task, watched bool) {
 	if t == e.main && t.state == StateFailed {
 		// A failed main module ends the run: the other tasks are
 		// cancelled (their deferred functions run) and RunFile reports it.
-		e.cancelAll("main failed")
+		e.endRun("main failed")
 		return
 	}
 	if t.state != StateFailed || watched {
@@ -574,7 +585,7 @@ func (e *Engine) takeStop() {
 	}
 	if r := e.stopReq.Swap(nil); r != nil {
 		e.stopTaken = true
-		e.cancelAll(*r)
+		e.endRun(*r)
 	}
 }
 
@@ -733,6 +744,7 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	defer e.startDiag()()
+	defer func() { e.teardown = "" }() // the run has ended: the engine may run more
 	if ctx.Done() != nil {
 		// ctx's end reaches the loop even while a task computes: the
 		// request is taken at the next time-slice boundary (preempt).
@@ -751,14 +763,14 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	}
 	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
 	if ctx.Err() != nil && (err != nil || e.stopTaken) {
-		e.cancelAll(runCancelled(ctx))
+		e.endRun(runCancelled(ctx))
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 		return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}
 	}
 	if ce, ok := err.(*Error); ok && ce.Kind == KindDeadlock {
 		// Nothing can wake the blocked tasks: cancel them so their
 		// deferred functions run and no goroutine is left behind.
-		e.cancelAll("deadlock")
+		e.endRun("deadlock")
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	return err
@@ -768,6 +780,13 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 // its cause, when one was given (the command's "interrupted (SIGINT)").
 func runCancelled(ctx context.Context) string {
 	return "run cancelled: " + context.Cause(ctx).Error()
+}
+
+// endRun cancels every live task, and every task spawned until the
+// current drive returns (Engine.teardown), for reason.
+func (e *Engine) endRun(reason string) {
+	e.teardown = reason
+	e.cancelAll(reason)
 }
 
 // cancelAll cancels every live task.
@@ -792,7 +811,7 @@ func (e *Engine) Close() error {
 	}
 	e.host.closing = true
 	if e.live > 0 {
-		e.cancelAll("engine closed")
+		e.endRun("engine closed")
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	e.closed = true

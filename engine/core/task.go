@@ -42,6 +42,8 @@ type scope struct {
 	expired bool
 	err     *Error
 	shield  bool
+	// deferred marks the bound of a run of deferred functions (deferBound).
+	deferred bool
 }
 
 // A Task is a Starlark call running as a coroutine on the engine's loop.
@@ -247,7 +249,7 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 		th.Uncancel()
 	}
 	sh := &scope{shield: true}
-	bound := &scope{}
+	bound := &scope{deferred: true}
 	t.scopes = append(t.scopes, sh, bound)
 	tm := e.AfterFunc(deferBound, func() {
 		bound.expired = true
@@ -270,6 +272,22 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 // RunDefers runs a generator body's (or other context's) deferred calls.
 func (x *Exec) RunDefers(th *starlark.Thread, list *[]Deferred) error {
 	return x.Task.runDefers(th, list)
+}
+
+// deferralsOver returns the error of the bound of the deferred functions
+// running now, once it has expired: they may no longer defer more.
+// Otherwise a deferred function that deferred itself again ran for ever,
+// past the bound and deaf to cancellation (found by fuzzing).
+func (t *Task) deferralsOver() *Error {
+	for i := len(t.scopes) - 1; i >= 0; i-- {
+		if s := t.scopes[i]; s.deferred {
+			if s.expired {
+				return s.err
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 func (t *Task) popScope(s *scope) {
