@@ -179,10 +179,14 @@ func (r *fuzzRun) run(t *testing.T, src string, globals starlark.StringDict) err
 		g[k] = v
 	}
 	eng, err := engine.New(engine.Options{
-		Stdout:      &limitedBuffer{}, // print must work; nobody reads it
-		Stderr:      &r.stderr,
-		Globals:     g,
-		MaxSteps:    r.maxSteps,
+		Stdout:   &limitedBuffer{}, // print must work; nobody reads it
+		Stderr:   &r.stderr,
+		Globals:  g,
+		MaxSteps: r.maxSteps,
+		// Short time slices: more interleavings of tasks, and the
+		// virtual clock, which a slice of computing moves 1 ms, reaches
+		// the 5 s bound of deferred functions in 5M steps.
+		TimeSlice:   1000,
 		VirtualTime: true, // sleep(3600) takes no real time
 		Seed:        1,
 		// Failures nobody waited on: reported on stderr and here.
@@ -361,6 +365,11 @@ ev = sync.event()
 spawn(ev.set)
 ev.wait()
 `,
+	// Runs that must end although deferred functions respawn or
+	// re-defer themselves.
+	"def worker():\n    defer(spawn, worker)\n    sleep(1)\nworker()\n",
+	"def again():\n    defer(again)\nagain()\n",
+	"def bye():\n    defer(spawn, bye)\n    os.exit(3)\nspawn(bye)\nsleep(1)\n",
 	// Deadlock and step limit.
 	"channel().recv()\n",
 	"while True:\n    pass\n",
