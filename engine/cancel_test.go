@@ -130,3 +130,35 @@ again()
 	assert.Equal(t, engine.KindTimeout, ce.Kind)
 	assert.Contains(t, ce.Msg, "deferred functions exceeded 5s")
 }
+
+// Generators still close when a run ends: their closer is cleanup the
+// engine owes, so it runs although tasks spawned then start cancelled
+// (it retried for ever; found by FuzzBuiltinArgs). A deferred function
+// that starts a generator of its own body while generators are closed is
+// refused, so that the run ends.
+func TestGeneratorsCloseWhenARunEnds(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{VirtualTime: true})
+	err := execBounded(t, eng, testCtx(t), `
+def body():
+    defer(print, "closed")
+    emit(1)
+g = generator(body)
+g.next()
+channel().recv()
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindDeadlock, ce.Kind)
+	assert.Contains(t, out.String(), "closed\n")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err = execBounded(t, eng, ctx, `
+def body():
+    defer(lambda: generator(body).next())
+    emit(1)
+generator(body).next()
+`)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+}

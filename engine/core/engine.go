@@ -170,7 +170,8 @@ type Engine struct {
 	// function, say) starts cancelled and runs no body, so the run does
 	// end. (A deferred function that spawned its own function again kept
 	// a cancelled run going for ever.) A drive clears it when it returns.
-	teardown string
+	teardown        string
+	spawningCleanup bool // SpawnCleanup is spawning: not cancelled at birth
 }
 
 type moduleEntry struct {
@@ -417,11 +418,26 @@ func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starl
 	}
 	t.state = StateReady
 	e.ready.push(t)
-	if e.teardown != "" {
+	if e.teardown != "" && !e.spawningCleanup {
 		t.Cancel(e.teardown)
 	}
 	return t
 }
+
+// SpawnCleanup is Spawn for a task that does cleanup the engine owes
+// scripts (closing abandoned generators, which runs their deferred
+// functions): it runs even while a run is ending, when Spawn starts
+// tasks cancelled (Engine.teardown). Loop only.
+func (e *Engine) SpawnCleanup(fn starlark.Callable, name string) *Task {
+	e.spawningCleanup = true
+	defer func() { e.spawningCleanup = false }()
+	t := e.Spawn(fn, nil, nil, name, nil, "")
+	t.cleanup = true
+	return t
+}
+
+// Ending returns why the run is ending (Engine.teardown), or "".
+func (e *Engine) Ending() string { return e.teardown }
 
 // Tasks returns every live task, in the order they were spawned.
 func (e *Engine) Tasks() []*Task {

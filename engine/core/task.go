@@ -56,6 +56,7 @@ type Task struct {
 	kwargs    []starlark.Tuple
 	spawnedAt string
 	link      *spawnLink // how the task came to be, for tracebacks (diag.go)
+	cleanup   bool       // made by SpawnCleanup
 
 	thread *starlark.Thread
 	exec   Exec
@@ -289,6 +290,9 @@ func (t *Task) deferralsOver() *Error {
 	}
 	return nil
 }
+
+// Cleanup reports whether the task was made by Engine.SpawnCleanup.
+func (t *Task) Cleanup() bool { return t.cleanup }
 
 func (t *Task) popScope(s *scope) {
 	for i := len(t.scopes) - 1; i >= 0; i-- {
