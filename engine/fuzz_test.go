@@ -35,6 +35,7 @@ import (
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/stretchr/testify/assert"
 )
 
 const (
@@ -270,6 +271,21 @@ func FuzzExec(f *testing.F) {
 		r := &fuzzRun{deadline: execDeadline, maxSteps: execMaxSteps}
 		r.run(t, src, nil)
 	})
+}
+
+// Syntax and resolve errors reach Go as *engine.Error of kind error (the
+// module's task fails with them), like every other failure; the command
+// tells them apart with core.IsSyntaxError (exit status 2).
+func TestSyntaxErrorsHaveAKind(t *testing.T) {
+	for _, src := range []string{"def f(:\n", "x = undefined_name\n", "x = $\n"} {
+		eng, _ := newEngine(t, engine.Options{})
+		_, err := eng.Exec(testCtx(t), "bad.star", src)
+		var ce *engine.Error
+		if assert.ErrorAs(t, err, &ce, "%q", src) {
+			assert.Equal(t, engine.KindError, ce.Kind, "%q", src)
+			assert.True(t, core.IsSyntaxError(err), "%q", src)
+		}
+	}
 }
 
 // repoScripts returns the text of every .star file under the folders
