@@ -91,3 +91,74 @@ bomb()
 	assert.Equal(t, engine.KindCancelled, ce.Kind)
 	assert.Contains(t, ce.Msg, "run cancelled")
 }
+
+// A deferred function that spawns its own function again (a worker that
+// restarts itself) kept a cancelled run going for ever: each new task was
+// not cancelled. Once the run ends, a task spawned by a deferred function
+// starts cancelled and runs no body; the engine can run again afterwards.
+func TestCancelledRunEndsDespiteRespawningDefers(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{VirtualTime: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := execBounded(t, eng, ctx, `
+def worker():
+    defer(spawn, worker)
+    sleep(1)
+worker()
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	_, err = eng.Exec(testCtx(t), "again.star", `spawn(print, "runs again").wait()`)
+	require.NoError(t, err)
+	assert.Contains(t, out.String(), "runs again\n")
+}
+
+// A deferred function that defers itself again ran for ever, past the
+// 5 s bound of deferred functions and deaf to cancellation. Past the
+// bound, defer fails with timeout, as every wait does. (Small time slices make the virtual
+// clock reach the bound quickly: each slice of computing takes 1 ms.)
+func TestDeferringItselfEndsAtTheBound(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{VirtualTime: true, TimeSlice: 100})
+	err := execBounded(t, eng, testCtx(t), `
+def again():
+    defer(again)
+again()
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindTimeout, ce.Kind)
+	assert.Contains(t, ce.Msg, "deferred functions exceeded 5s")
+}
+
+// Generators still close when a run ends: their closer is cleanup the
+// engine owes, so it runs although tasks spawned then start cancelled
+// (it retried for ever; found by FuzzBuiltinArgs). A deferred function
+// that starts a generator of its own body while generators are closed is
+// refused, so that the run ends.
+func TestGeneratorsCloseWhenARunEnds(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{VirtualTime: true})
+	err := execBounded(t, eng, testCtx(t), `
+def body():
+    defer(print, "closed")
+    emit(1)
+g = generator(body)
+g.next()
+channel().recv()
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindDeadlock, ce.Kind)
+	assert.Contains(t, out.String(), "closed\n")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err = execBounded(t, eng, ctx, `
+def body():
+    defer(lambda: generator(body).next())
+    emit(1)
+generator(body).next()
+`)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindCancelled, ce.Kind)
+}

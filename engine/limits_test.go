@@ -106,3 +106,25 @@ sleep(3600)
 	_, err = eng.Exec(context.Background(), "small.star", `x = ["y"] * 1000`)
 	assert.NoError(t, err)
 }
+
+// A builtin looping over a huge iterable is preempted like a script loop
+// (the interpreter charges it a step per element, starlark/ORIGIN.md item
+// 10): timeout() stops it, and so does the step limit. Found by
+// FuzzBuiltinArgs: list(range(1 << 62)) panicked reserving its length,
+// and min(range(1 << 62)) ran for centuries, deaf to cancellation.
+func TestBuiltinLoopsArePreemptible(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	_, err := eng.Exec(testCtx(t), "loop.star", `
+r = catch(timeout, 0.05, min, range(1 << 62))
+print(r.error.kind)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "timeout\n", out.String())
+
+	limited, _ := newEngine(t, engine.Options{MaxSteps: 100_000})
+	_, err = limited.Exec(testCtx(t), "loop.star", "list(range(1 << 62))")
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, engine.KindError, ce.Kind)
+	assert.Contains(t, ce.Msg, "step limit of 100000 exceeded")
+}

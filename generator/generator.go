@@ -310,6 +310,14 @@ func (s *state) resume(g *Generator, cx *core.Exec, in inMsg, method string) (v 
 	}
 	switch s.phase {
 	case fresh:
+		if why := s.eng.Ending(); why != "" && cx.Task != nil && cx.Task.Cleanup() {
+			// A generator's deferred function, run by a closer while
+			// the run ends, may not start another generator: closing
+			// that one would need another closer, and a body whose
+			// deferred function starts a generator of itself never
+			// let the run end.
+			return nil, false, core.Errorf(core.KindCancelled, "%s: the run is ending (%s): no generator may start while generators are closed", method, why)
+		}
 		if !s.start(g, cx) {
 			return nil, false, nil
 		}

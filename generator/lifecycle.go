@@ -142,7 +142,9 @@ type closer struct {
 
 func spawnCloser(e *core.Engine, list []*state) {
 	c := &closer{eng: e, list: list}
-	t := e.Spawn(starlark.NewBuiltin("close_generators", c.run), nil, nil, "generator-close", nil, "")
+	// A cleanup task: it runs even while the run is ending, when tasks
+	// spawned start cancelled (a closer retrying itself looped for ever).
+	t := e.SpawnCleanup(starlark.NewBuiltin("close_generators", c.run), "generator-close")
 	t.OnEnd(c.ended)
 }
 

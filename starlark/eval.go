@@ -627,7 +627,10 @@ func makeExprFunc(opts *syntax.FileOptions, expr syntax.Expr, env StringDict) (*
 // The following functions are primitive operations of the byte code interpreter.
 
 // list += iterable
-func listExtend(x *List, y Iterable) {
+//
+// coro patch: each element of a non-list iterable costs a step
+// (Thread.Step), so l += range(1 << 62) can be stopped.
+func listExtend(thread *Thread, x *List, y Iterable) error {
 	if ylist, ok := y.(*List); ok {
 		// fast path: list += list
 		x.elems = append(x.elems, ylist.elems...)
@@ -636,9 +639,13 @@ func listExtend(x *List, y Iterable) {
 		defer iter.Done()
 		var z Value
 		for iter.Next(&z) {
+			if err := thread.Step(); err != nil {
+				return err
+			}
 			x.elems = append(x.elems, z)
 		}
 	}
+	return nil
 }
 
 // getAttr implements x.dot.

@@ -234,7 +234,9 @@ loop:
 					if err = xlist.checkMutable("apply += to"); err != nil {
 						break loop
 					}
-					listExtend(xlist, yiter)
+					if err = listExtend(thread, xlist, yiter); err != nil {
+						break loop
+					}
 					z = xlist
 				}
 			}
@@ -365,9 +367,17 @@ loop:
 				}
 				var elem Value
 				for iter.Next(&elem) {
+					// coro patch: a step per element, so that
+					// f(*range(1 << 62)) can be stopped.
+					if err = thread.Step(); err != nil {
+						break
+					}
 					positional = append(positional, elem)
 				}
 				iter.Done()
+				if err != nil {
+					break loop
+				}
 			}
 
 			function := stack[sp-1]

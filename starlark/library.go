@@ -204,6 +204,9 @@ func all(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 	defer iter.Done()
 	var x Value
 	for iter.Next(&x) {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		if !x.Truth() {
 			return False, nil
 		}
@@ -221,6 +224,9 @@ func any_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 	defer iter.Done()
 	var x Value
 	for iter.Next(&x) {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		if x.Truth() {
 			return True, nil
 		}
@@ -256,13 +262,16 @@ func bytes_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 		var buf strings.Builder
 		if n := Len(x); n >= 0 {
 			// common case: known length
-			buf.Grow(n)
+			buf.Grow(preallocLen(n))
 		}
 		iter := x.Iterate()
 		defer iter.Done()
 		var elem Value
 		var b byte
 		for i := 0; iter.Next(&elem); i++ {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
 			if err := AsInt(elem, &b); err != nil {
 				return nil, fmt.Errorf("bytes: at index %d, %s", i, err)
 			}
@@ -303,7 +312,7 @@ func dict(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 		return nil, fmt.Errorf("dict: got %d arguments, want at most 1", len(args))
 	}
 	dict := new(Dict)
-	if err := updateDict(dict, args, kwargs); err != nil {
+	if err := updateDict(thread, dict, args, kwargs); err != nil {
 		return nil, fmt.Errorf("dict: %v", err)
 	}
 	return dict, nil
@@ -344,11 +353,19 @@ func enumerate(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, e
 	var pairs []Value
 	var x Value
 
-	if n := Len(iterable); n >= 0 {
+	if n := Len(iterable); n >= 0 && n <= maxPrealloc {
 		// common case: known length
 		pairs = make([]Value, 0, n)
 		array := make(Tuple, 2*n) // allocate a single backing array
 		for i := 0; iter.Next(&x); i++ {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
+			if len(array) < 2 {
+				// More elements than Len said: a misbehaving
+				// iterable, but no reason to panic.
+				array = make(Tuple, 2)
+			}
 			pair := array[:2:2]
 			array = array[2:]
 			pair[0] = MakeInt(start + i)
@@ -356,8 +373,11 @@ func enumerate(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, e
 			pairs = append(pairs, pair)
 		}
 	} else {
-		// non-sequence (unknown length)
+		// non-sequence (unknown length), or too long to reserve
 		for i := 0; iter.Next(&x); i++ {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
 			pair := Tuple{MakeInt(start + i), x}
 			pairs = append(pairs, pair)
 		}
@@ -686,10 +706,13 @@ func list(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 		iter := iterable.Iterate()
 		defer iter.Done()
 		if n := Len(iterable); n > 0 {
-			elems = make([]Value, 0, n) // preallocate if length known
+			elems = make([]Value, 0, preallocLen(n)) // preallocate if length known
 		}
 		var x Value
 		for iter.Next(&x) {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
 			elems = append(elems, x)
 		}
 	}
@@ -742,6 +765,9 @@ func minmax(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 
 	var x Value
 	for iter.Next(&x) {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		var key Value
 		if keyFunc == nil {
 			key = x
@@ -982,10 +1008,13 @@ func reversed(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, er
 	defer iter.Done()
 	var elems []Value
 	if n := Len(args[0]); n >= 0 {
-		elems = make([]Value, 0, n) // preallocate if length known
+		elems = make([]Value, 0, preallocLen(n)) // preallocate if length known
 	}
 	var x Value
 	for iter.Next(&x) {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		elems = append(elems, x)
 	}
 	n := len(elems)
@@ -1007,6 +1036,9 @@ func set(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 		defer iter.Done()
 		var x Value
 		for iter.Next(&x) {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
 			if err := set.Insert(x); err != nil {
 				return nil, nameErr(b, err)
 			}
@@ -1033,10 +1065,13 @@ func sorted(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 	defer iter.Done()
 	var values []Value
 	if n := Len(iterable); n > 0 {
-		values = make(Tuple, 0, n) // preallocate if length is known
+		values = make(Tuple, 0, preallocLen(n)) // preallocate if length is known
 	}
 	var x Value
 	for iter.Next(&x) {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		values = append(values, x)
 	}
 
@@ -1133,10 +1168,13 @@ func tuple(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error
 	defer iter.Done()
 	var elems Tuple
 	if n := Len(iterable); n > 0 {
-		elems = make(Tuple, 0, n) // preallocate if length is known
+		elems = make(Tuple, 0, preallocLen(n)) // preallocate if length is known
 	}
 	var x Value
 	for iter.Next(&x) {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		elems = append(elems, x)
 	}
 	return elems, nil
@@ -1179,11 +1217,14 @@ func zip(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 		}
 	}
 	var result []Value
-	if rows >= 0 {
-		// length known
+	if rows >= 0 && (cols == 0 || rows <= maxPrealloc/cols) {
+		// length known (and small enough to reserve)
 		result = make([]Value, rows)
 		array := make(Tuple, cols*rows) // allocate a single backing array
 		for i := 0; i < rows; i++ {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
 			tuple := array[:cols:cols]
 			array = array[cols:]
 			for j, iter := range iters {
@@ -1192,9 +1233,12 @@ func zip(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 			result[i] = tuple
 		}
 	} else {
-		// length not known
+		// length not known, or too long to reserve
 	outer:
 		for {
+			if err := thread.Step(); err != nil {
+				return nil, err
+			}
 			tuple := make(Tuple, cols)
 			for i, iter := range iters {
 				if !iter.Next(&tuple[i]) {
@@ -1306,11 +1350,11 @@ func dict_setdefault(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#dict·update
-func dict_update(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func dict_update(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	if len(args) > 1 {
 		return nil, fmt.Errorf("update: got %d arguments, want at most 1", len(args))
 	}
-	if err := updateDict(b.Receiver().(*Dict), args, kwargs); err != nil {
+	if err := updateDict(thread, b.Receiver().(*Dict), args, kwargs); err != nil {
 		return nil, fmt.Errorf("update: %v", err)
 	}
 	return None, nil
@@ -1355,7 +1399,7 @@ func list_clear(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#list·extend
-func list_extend(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func list_extend(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	recv := b.Receiver().(*List)
 	var iterable Iterable
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &iterable); err != nil {
@@ -1364,7 +1408,9 @@ func list_extend(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 	if err := recv.checkMutable("extend"); err != nil {
 		return nil, nameErr(b, err)
 	}
-	listExtend(recv, iterable)
+	if err := listExtend(thread, recv, iterable); err != nil {
+		return nil, err
+	}
 	return None, nil
 }
 
@@ -1850,7 +1896,7 @@ func string_index(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#string·join
-func string_join(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func string_join(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	recv := string(b.Receiver().(String))
 	var iterable Iterable
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &iterable); err != nil {
@@ -1861,6 +1907,9 @@ func string_join(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 	buf := new(strings.Builder)
 	var x Value
 	for i := 0; iter.Next(&x); i++ {
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 		if i > 0 {
 			buf.WriteString(recv)
 		}
@@ -2225,15 +2274,20 @@ func set_clear(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·difference.
-func set_difference(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+// coro patch: the argument is required (min 1); with 0, a call with
+// none left other nil and panicked.
+func set_difference(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	// TODO: support multiple others: s.difference(*others)
 	var other Iterable
-	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 0, &other); err != nil {
+	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &other); err != nil {
 		return nil, err
 	}
-	iter := other.Iterate()
+	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
 	diff, err := b.Receiver().(*Set).Difference(iter)
+	if iter.err != nil {
+		return nil, iter.err
+	}
 	if err != nil {
 		return nil, nameErr(b, err)
 	}
@@ -2241,15 +2295,20 @@ func set_difference(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set_intersection.
-func set_intersection(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+// coro patch: the argument is required (min 1); with 0, a call with
+// none left other nil and panicked.
+func set_intersection(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	// TODO: support multiple others: s.difference(*others)
 	var other Iterable
-	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 0, &other); err != nil {
+	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &other); err != nil {
 		return nil, err
 	}
-	iter := other.Iterate()
+	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
 	diff, err := b.Receiver().(*Set).Intersection(iter)
+	if iter.err != nil {
+		return nil, iter.err
+	}
 	if err != nil {
 		return nil, nameErr(b, err)
 	}
@@ -2257,14 +2316,19 @@ func set_intersection(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set_issubset.
-func set_issubset(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+// coro patch: the argument is required (min 1); with 0, a call with
+// none left other nil and panicked.
+func set_issubset(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var other Iterable
-	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 0, &other); err != nil {
+	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &other); err != nil {
 		return nil, err
 	}
-	iter := other.Iterate()
+	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
 	diff, err := b.Receiver().(*Set).IsSubset(iter)
+	if iter.err != nil {
+		return nil, iter.err
+	}
 	if err != nil {
 		return nil, nameErr(b, err)
 	}
@@ -2272,14 +2336,19 @@ func set_issubset(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set_issuperset.
-func set_issuperset(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+// coro patch: the argument is required (min 1); with 0, a call with
+// none left other nil and panicked.
+func set_issuperset(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var other Iterable
-	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 0, &other); err != nil {
+	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &other); err != nil {
 		return nil, err
 	}
-	iter := other.Iterate()
+	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
 	diff, err := b.Receiver().(*Set).IsSuperset(iter)
+	if iter.err != nil {
+		return nil, iter.err
+	}
 	if err != nil {
 		return nil, nameErr(b, err)
 	}
@@ -2341,14 +2410,19 @@ func set_remove(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·symmetric_difference.
-func set_symmetric_difference(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+// coro patch: the argument is required (min 1); with 0, a call with
+// none left other nil and panicked.
+func set_symmetric_difference(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var other Iterable
-	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 0, &other); err != nil {
+	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &other); err != nil {
 		return nil, err
 	}
-	iter := other.Iterate()
+	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
 	diff, err := b.Receiver().(*Set).SymmetricDifference(iter)
+	if iter.err != nil {
+		return nil, iter.err
+	}
 	if err != nil {
 		return nil, nameErr(b, err)
 	}
@@ -2356,17 +2430,17 @@ func set_symmetric_difference(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple)
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·union.
-func set_union(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func set_union(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	receiverSet := b.Receiver().(*Set).clone()
-	if err := setUpdate(receiverSet, args, kwargs); err != nil {
+	if err := setUpdate(thread, receiverSet, args, kwargs); err != nil {
 		return nil, nameErr(b, err)
 	}
 	return receiverSet, nil
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·update.
-func set_update(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	if err := setUpdate(b.Receiver().(*Set), args, kwargs); err != nil {
+func set_update(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	if err := setUpdate(thread, b.Receiver().(*Set), args, kwargs); err != nil {
 		return nil, nameErr(b, err)
 	}
 	return None, nil
@@ -2407,7 +2481,7 @@ func string_find_impl(b *Builtin, args Tuple, kwargs []Tuple, allowError, last b
 
 // Common implementation of builtin dict function and dict.update method.
 // Precondition: len(updates) == 0 or 1.
-func updateDict(dict *Dict, updates Tuple, kwargs []Tuple) error {
+func updateDict(thread *Thread, dict *Dict, updates Tuple, kwargs []Tuple) error {
 	if len(updates) == 1 {
 		switch updates := updates[0].(type) {
 		case IterableMapping:
@@ -2426,6 +2500,9 @@ func updateDict(dict *Dict, updates Tuple, kwargs []Tuple) error {
 			defer iter.Done()
 			var pair Value
 			for i := 0; iter.Next(&pair); i++ {
+				if err := thread.Step(); err != nil {
+					return err
+				}
 				iter2 := Iterate(pair)
 				if iter2 == nil {
 					return fmt.Errorf("dictionary update sequence element #%d is not iterable (%s)", i, pair.Type())
@@ -2471,7 +2548,7 @@ func updateDict(dict *Dict, updates Tuple, kwargs []Tuple) error {
 	return nil
 }
 
-func setUpdate(s *Set, args Tuple, kwargs []Tuple) error {
+func setUpdate(thread *Thread, s *Set, args Tuple, kwargs []Tuple) error {
 	if len(kwargs) > 0 {
 		return errors.New("does not accept keyword arguments")
 	}
@@ -2482,9 +2559,12 @@ func setUpdate(s *Set, args Tuple, kwargs []Tuple) error {
 			return fmt.Errorf("argument #%d is not iterable: %s", i+1, arg.Type())
 		}
 		if err := func() error {
-			iter := iterable.Iterate()
+			iter := &steppedIterator{Iterator: iterable.Iterate(), thread: thread} // coro patch
 			defer iter.Done()
-			return s.InsertAll(iter)
+			if err := s.InsertAll(iter); err != nil {
+				return err
+			}
+			return iter.err
 		}(); err != nil {
 			return err
 		}

@@ -408,6 +408,11 @@ func builtinDefer(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	if x == nil || x.Defers == nil {
 		return nil, Errorf(KindValue, "defer: not inside a task or generator")
 	}
+	if x.Task != nil {
+		if err := x.Task.deferralsOver(); err != nil {
+			return nil, &Error{Kind: err.Kind, Msg: "defer: " + err.Msg}
+		}
+	}
 	*x.Defers = append(*x.Defers, Deferred{Fn: fn, Args: rest, Kwargs: kw})
 	return starlark.None, nil
 }

@@ -136,6 +136,9 @@ type Channel struct {
 	// onClose runs once when the channel closes (a ticker stops its timer,
 	// a broadcast forgets the subscriber).
 	onClose func()
+	// onTake, if set, runs once the next time a receiver takes a value
+	// from the buffer (a ticker whose tick waits there arms the next).
+	onTake func()
 	// bound methods, made on first use: script loops call send and recv
 	// millions of times and must not allocate a method each time.
 	mSend, mRecv *starlark.Builtin
@@ -242,6 +245,10 @@ func (c *Channel) tryRecv() (v starlark.Value, ok, done bool) {
 		if s, found := c.sendq.pop(); found {
 			c.bufPush(s.v)
 			s.w.Complete(s.index, starlark.None, nil)
+		}
+		if f := c.onTake; f != nil {
+			c.onTake = nil
+			f()
 		}
 		return v, true, true
 	}

@@ -159,6 +159,30 @@ idle = ticker(0.1)
 	assert.Equal(t, "[1, 2, 3]\n(1, None)\n4 8\nNone True\n", out)
 }
 
+// A long sleep beside a ticker nobody reads: the ticker used to arm a
+// timer at every period, dropping each tick, so the virtual clock stepped
+// through them one by one (a sleep(1e18) never ended; found by
+// FuzzBuiltinArgs). Now the first tick waits in the buffer and the next
+// is armed once it is taken: the sleep jumps to the end of time, where
+// the ticker has no more ticks.
+func TestTickerBesideALongSleep(t *testing.T) {
+	var out bytes.Buffer
+	e := chanEngine(&out, true, 1)
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // hang guard
+	defer cancel()
+	_, err := e.Exec(ctx, "test.star", `
+tk = ticker(0.001)
+sleep(86400 * 365)
+print(tk.recv(), tk.recv() - 86400 * 365 * 1000)
+tk = ticker(1)
+sleep(1e18)
+print(tk.recv(), tk.try_recv())
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "1 1\n1 (None, False)\n", out.String())
+}
+
 // A ticker that fires late (the loop was held) sends one tick numbered by
 // the latest one due and drops the ticks it passed, instead of firing each
 // of them in turn (with a tiny period that froze the loop).

@@ -174,6 +174,15 @@ type Engine struct {
 	stopMu    sync.Mutex
 	stopOwner *int
 	stopTaken bool // the current drive's request was taken: it was cancelled
+
+	// teardown, once set, is why the run is ending (its ctx is done, a
+	// deadlock, os.exit, the main module failed, Close): every task has
+	// been cancelled, and a task spawned from then on (by a deferred
+	// function, say) starts cancelled and runs no body, so the run does
+	// end. (A deferred function that spawned its own function again kept
+	// a cancelled run going for ever.) A drive clears it when it returns.
+	teardown        string
+	spawningCleanup bool // SpawnCleanup is spawning: not cancelled at birth
 }
 
 type moduleEntry struct {
@@ -432,8 +441,28 @@ func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []sta
 	if e.tracer != nil {
 		e.tracer.Spawn(t, parent)
 	}
+	if e.teardown != "" && !e.spawningCleanup {
+		// The run is ending: a task spawned now starts cancelled, so a
+		// deferred function that respawns itself cannot keep it going.
+		t.Cancel(e.teardown)
+	}
 	return t
 }
+
+// SpawnCleanup is Spawn for a task that does cleanup the engine owes
+// scripts (closing abandoned generators, which runs their deferred
+// functions): it runs even while a run is ending, when Spawn starts
+// tasks cancelled (Engine.teardown). Loop only.
+func (e *Engine) SpawnCleanup(fn starlark.Callable, name string) *Task {
+	e.spawningCleanup = true
+	defer func() { e.spawningCleanup = false }()
+	t := e.Spawn(fn, nil, nil, name, nil, "")
+	t.cleanup = true
+	return t
+}
+
+// Ending returns why the run is ending (Engine.teardown), or "".
+func (e *Engine) Ending() string { return e.teardown }
 
 // Tasks returns every live task, in the order they were spawned.
 func (e *Engine) Tasks() []*Task {
@@ -467,7 +496,7 @@ func (e *Engine) taskEnded(t *Task, watched bool) {
 		t.dropValue(false)
 		// A failed main module ends the run: the other tasks are
 		// cancelled (their deferred functions run) and RunFile reports it.
-		e.cancelAll("main failed")
+		e.endRun("main failed")
 		return
 	}
 	if t.state != StateFailed || watched || t.observed {
@@ -602,7 +631,7 @@ func (e *Engine) takeStop() {
 	}
 	if r := e.stopReq.Swap(nil); r != nil {
 		e.stopTaken = true
-		e.cancelAll(*r)
+		e.endRun(*r)
 	}
 }
 
@@ -764,6 +793,7 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	defer e.startDiag()()
+	defer func() { e.teardown = "" }() // the run has ended: the engine may run more
 	if e.opts.MaxMemory > 0 {
 		var stopGuard func()
 		ctx, stopGuard = guardMemory(ctx, e.opts.MaxMemory)
@@ -787,14 +817,14 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	}
 	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
 	if ctx.Err() != nil && (err != nil || e.stopTaken) {
-		e.cancelAll(runCancelled(ctx))
+		e.endRun(runCancelled(ctx))
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 		return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}
 	}
 	if ce, ok := err.(*Error); ok && ce.Kind == KindDeadlock {
 		// Nothing can wake the blocked tasks: cancel them so their
 		// deferred functions run and no goroutine is left behind.
-		e.cancelAll("deadlock")
+		e.endRun("deadlock")
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	return err
@@ -804,6 +834,13 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 // its cause, when one was given (the command's "interrupted (SIGINT)").
 func runCancelled(ctx context.Context) string {
 	return "run cancelled: " + context.Cause(ctx).Error()
+}
+
+// endRun cancels every live task, and every task spawned until the
+// current drive returns (Engine.teardown), for reason.
+func (e *Engine) endRun(reason string) {
+	e.teardown = reason
+	e.cancelAll(reason)
 }
 
 // cancelAll cancels every live task.
@@ -828,7 +865,7 @@ func (e *Engine) Close() error {
 	}
 	e.host.closing = true
 	if e.live > 0 {
-		e.cancelAll("engine closed")
+		e.endRun("engine closed")
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 	}
 	e.reportPending()

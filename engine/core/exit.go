@@ -20,6 +20,7 @@ func (x *Exec) Exit(th *starlark.Thread, code int) error {
 	t.runDefers(th, x.Defers)
 	e := t.eng
 	e.exitCode = &ExitError{Code: code}
+	e.teardown = "exit" // tasks spawned from now on start cancelled
 	for o := e.head; o != nil; o = o.next {
 		if o != t {
 			o.Cancel("exit")

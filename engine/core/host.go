@@ -379,7 +379,7 @@ func (ti TaskInfo) String() string {
 // new host requests, and every task cancelled, so the driver finishes.
 func (e *Engine) beginClose() {
 	e.host.closing = true
-	e.cancelAll("engine closed")
+	e.endRun("engine closed")
 }
 
 // typeName is v's Starlark type, or "nil" for a missing value (a global

@@ -32,6 +32,9 @@ type CancelScope struct {
 	owner  *Task        // the task on whose stack the scope is
 	err    *Error       // why it was cancelled; nil while it is not
 	shield bool         // hides the scopes outside it
+	// deferred marks the bound of a run of deferred functions
+	// (deferBound): past it they may defer no more (deferralsOver).
+	deferred bool
 
 	// The tasks started inside the scope (a group's), oldest first, and
 	// how many; onTaskEnd, if set, runs when one of them ends.

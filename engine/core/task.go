@@ -46,6 +46,7 @@ type Task struct {
 	kwargs    []starlark.Tuple
 	spawnedAt string
 	link      *spawnLink // how the task came to be, for tracebacks (diag.go)
+	cleanup   bool       // made by SpawnCleanup
 
 	thread *starlark.Thread
 	exec   Exec
@@ -256,7 +257,7 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 		th.Uncancel()
 	}
 	sh := &CancelScope{shield: true}
-	bound := &CancelScope{}
+	bound := &CancelScope{deferred: true}
 	t.push(sh)
 	t.push(bound)
 	tm := e.AfterFunc(deferBound, func() {
@@ -279,6 +280,22 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 func (x *Exec) RunDefers(th *starlark.Thread, list *[]Deferred) error {
 	return x.Task.runDefers(th, list)
 }
+
+// deferralsOver returns the error of the bound of the deferred functions
+// running now, once it has expired: they may no longer defer more.
+// Otherwise a deferred function that deferred itself again ran for ever,
+// past the bound and deaf to cancellation (found by fuzzing).
+func (t *Task) deferralsOver() *Error {
+	for sc := t.scope; sc != nil && sc != &t.root; sc = sc.parent {
+		if sc.deferred {
+			return sc.err
+		}
+	}
+	return nil
+}
+
+// Cleanup reports whether the task was made by Engine.SpawnCleanup.
+func (t *Task) Cleanup() bool { return t.cleanup }
 
 // interrupt delivers the task's pending interruption now if it is parked;
 // a running or ready task gets it at its next wait or time-slice boundary.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"math"
 	"time"
 
 	"github.com/corolang/coro/starlark"
@@ -25,18 +26,45 @@ func (e *Engine) NewTicker(d time.Duration) *Channel {
 	keep := c.recvq.waiting // the timer matters only while a receiver waits
 	var tm *timer
 	var tick func()
+	// arm schedules tick k. There is none past the end of time, where a
+	// sleep(1e18) takes the virtual clock: armed there, it would be due
+	// at once, for ever.
+	arm := func(k int) {
+		tm = nil
+		if time.Duration(k) > (math.MaxInt64-start)/d {
+			return
+		}
+		tm = e.addTimer(start+time.Duration(k)*d, tick)
+		tm.keep = keep
+	}
 	tick = func() {
+		tm = nil
 		n++
 		if due := int((e.clock.now() - start) / d); due > n {
 			n = due // late: the ticks passed meanwhile are dropped
 		}
 		c.TrySend(starlark.MakeInt(n)) // full: this tick is dropped
-		tm = e.addTimer(start+time.Duration(n+1)*d, tick)
-		tm.keep = keep
+		if c.n == c.cap {
+			// A tick waits in the buffer: every tick until a receiver
+			// takes it would be dropped, so none is armed until then;
+			// the next is the first due after the take. (Armed at each
+			// period, an unread ticker beside a long sleep made the
+			// virtual clock step through every period, found by
+			// FuzzBuiltinArgs: a year of 1 ms ticks never ended.)
+			c.onTake = func() {
+				if !c.closed {
+					arm(int((e.clock.now()-start)/d) + 1)
+				}
+			}
+			return
+		}
+		arm(n + 1)
 	}
-	tm = e.addTimer(start+d, tick)
-	tm.keep = keep
-	c.OnClose(func() { e.stopTimer(tm) })
+	arm(1)
+	c.OnClose(func() {
+		e.stopTimer(tm)
+		c.onTake = nil
+	})
 	return c
 }
 

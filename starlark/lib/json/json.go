@@ -192,6 +192,11 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			defer iter.Done()
 			var elem starlark.Value
 			for i := 0; iter.Next(&elem); i++ {
+				// coro patch: a step per element (Thread.Step), so
+				// that json.encode(range(1 << 62)) can be stopped.
+				if err := thread.Step(); err != nil {
+					return err
+				}
 				if i > 0 {
 					buf.WriteByte(',')
 				}

@@ -1,0 +1,63 @@
+package starlark
+
+import "fmt"
+
+// coro patch (ORIGIN item 9): builtins that loop over an iterable charge a
+// step per element, and reserve memory from an iterable's length only up
+// to a bound.
+
+// Step charges one step of computation to thread, as the interpreter does
+// for each instruction it executes, and returns an error once thread has
+// been cancelled. Builtins call it once per element in their loops over
+// iterables (list(range(n)), min, sorted, str.join, ...), so that those
+// loops count toward the step limit, reach OnMaxSteps (where a host such
+// as coro ends a time slice and delivers cancellations), and stop at a
+// Cancel: without it, min(range(1 << 62)) ran for centuries, deaf to
+// everything. A nil thread (a builtin called from Go without one) is not
+// charged.
+func (thread *Thread) Step() error {
+	if thread == nil {
+		return nil
+	}
+	thread.Steps++
+	// maxSteps is 0 until the thread's first Call sets it (MaxUint64 for
+	// no limit): a builtin called outside any Call has no limit.
+	if thread.maxSteps != 0 && thread.Steps >= thread.maxSteps {
+		if thread.OnMaxSteps != nil {
+			thread.OnMaxSteps(thread)
+		} else {
+			thread.Cancel("too many steps")
+		}
+	}
+	if reason := thread.cancelReason.Load(); reason != nil {
+		return fmt.Errorf("Starlark computation cancelled: %s", *reason)
+	}
+	return nil
+}
+
+// maxPrealloc bounds the capacity a builtin reserves from the length of
+// an iterable it is about to copy: range(1 << 62) has a length but no
+// memory behind it, and reserving it panicked (makeslice: cap out of
+// range) or exhausted memory before the first element was read. Longer
+// copies grow as they go, a step per element.
+const maxPrealloc = 1 << 16
+
+// preallocLen returns the capacity to reserve for a copy of n elements.
+func preallocLen(n int) int { return min(n, maxPrealloc) }
+
+// steppedIterator charges thread a step (Thread.Step) for each element
+// it yields; once thread is cancelled it yields no more and err holds
+// why. It serves loops that take an Iterator, not the thread (Set's
+// methods).
+type steppedIterator struct {
+	Iterator
+	thread *Thread
+	err    error
+}
+
+func (it *steppedIterator) Next(p *Value) bool {
+	if it.err = it.thread.Step(); it.err != nil {
+		return false
+	}
+	return it.Iterator.Next(p)
+}
