@@ -2,7 +2,7 @@ package starlark
 
 import "fmt"
 
-// coro patch (ORIGIN item 9): builtins that loop over an iterable charge a
+// coro patch (ORIGIN item 10): builtins that loop over an iterable charge a
 // step per element, and reserve memory from an iterable's length only up
 // to a bound.
 

@@ -1,6 +1,6 @@
 package starlark_test
 
-// coro patch (ORIGIN item 9): builtins looping over an iterable charge a
+// coro patch (ORIGIN item 10): builtins looping over an iterable charge a
 // step per element, so the step limit and Cancel stop them.
 
 import (
