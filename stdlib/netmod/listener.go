@@ -269,33 +269,24 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		return nil, err
 	}
 	e := x.Task.Engine()
-	ctx, cancel := context.WithCancel(e.Context())
-	defer cancel()
-	w := core.NewWaiter(x.Task)
-	fn := b.Name()
-	go func() {
-		var dl net.Dialer
-		c, err := dl.DialContext(ctx, network, address)
-		e.Post(func() {
-			switch {
-			case w.Fired(): // timed out or interrupted: nobody takes it
-				if c != nil {
-					c.Close()
-				}
-			case err != nil:
-				w.Complete(0, nil, ioError(fn, err))
-			default:
-				cn, err := newConn(e, c)
-				if err != nil {
-					w.Complete(0, nil, err)
-				} else {
-					w.Complete(0, cn, nil)
-				}
+	// Own goroutine: connecting waits on the network (and on name
+	// resolution). A timed-out or interrupted dial is aborted through
+	// ctx; a connection made too late is closed.
+	var c net.Conn
+	_, err = x.Offload(core.Offload{Why: dialReason(addr), Op: b.Name(), Timeout: d, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			var dl net.Dialer
+			var err error
+			c, err = dl.DialContext(ctx, network, address)
+			return nil, err
+		},
+		Drop: func(starlark.Value, error) {
+			if c != nil {
+				c.Close()
 			}
-		})
-	}()
-	if err := park(x, w, dialReason(addr), d, fn); err != nil {
-		return nil, err
+		}})
+	if err != nil {
+		return nil, ioError(b.Name(), err)
 	}
-	return w.Value, nil
+	return newConn(e, c)
 }
