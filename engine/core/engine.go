@@ -118,13 +118,15 @@ type Engine struct {
 	ready    taskQueue
 	timers   timerHeap
 	timerSeq uint64
-	rtimer   *time.Timer
 
 	mu     sync.Mutex // guards posted
 	posted []func()
 	npost  atomic.Int32
-	wakeCh chan struct{}
-	loopMu sync.Mutex // held by whoever drives the loop
+	// The loop sleeps in its reactor (reactor.go); sleepState says
+	// whether a Post must wake it.
+	io         reactor
+	sleepState atomic.Int32
+	loopMu     sync.Mutex // held by whoever drives the loop
 	freeMu sync.Mutex
 	freeCh chan struct{} // closed when the loop is released
 	ctx    context.Context
@@ -201,14 +203,12 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	for k, v := range opts.Globals {
 		e.predeclared[k] = v
 	}
-	e.wakeCh = make(chan struct{}, 1)
+	e.io = newReactor()
 	e.freeCh = make(chan struct{})
 	e.keepers = map[any]func() bool{}
 	e.modules = map[string]*moduleEntry{}
 	// Method values allocate: bind them once, not per thread.
 	e.printFn, e.loadFn, e.preemptFn = e.print, e.load, e.preempt
-	e.rtimer = time.NewTimer(time.Hour)
-	e.rtimer.Stop()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
 }
@@ -340,17 +340,15 @@ func (e *Engine) makeReady(t *Task) {
 
 // ---- the completion queue ----
 
-// Post hands fn to the loop; safe from any goroutine. Completions of I/O
-// and host calls come back this way.
+// Post hands fn to the loop; safe from any goroutine. Completions of
+// offloaded work and host calls come back this way; a loop asleep in its
+// reactor is woken (reactor.go).
 func (e *Engine) Post(fn func()) {
 	e.mu.Lock()
 	e.posted = append(e.posted, fn)
 	e.mu.Unlock()
 	e.npost.Add(1)
-	select {
-	case e.wakeCh <- struct{}{}:
-	default:
-	}
+	e.wake()
 }
 
 func (e *Engine) drainPosted() {
@@ -528,6 +526,9 @@ func (e *Engine) preempt(th *starlark.Thread) {
 		// so timers and timeouts fire while a task is busy.
 		e.clock.advance(virtualSlice)
 	}
+	if e.watching() {
+		e.pollIO() // sockets that became ready wake their tasks now
+	}
 	if e.ready.n > 0 || e.npost.Load() > 0 || e.host.polling || (len(e.timers) > 0 && e.timers[0].when <= e.clock.now()) {
 		e.makeReady(t)
 		x.Yield()
@@ -561,10 +562,7 @@ func (e *Engine) requestStop(owner *int, reason string) {
 		e.stopReq.Store(&reason)
 	}
 	e.stopMu.Unlock()
-	select {
-	case e.wakeCh <- struct{}{}:
-	default:
-	}
+	e.wake()
 }
 
 // takeStop carries out a pending stop request. Loop only.
@@ -580,10 +578,15 @@ func (e *Engine) takeStop() {
 
 // ---- the loop ----
 
-// runLoop runs tasks, timers and completions until stop reports true, ctx
-// is done, or no task can make progress (a deadlock error). With block
-// false it returns as soon as nothing is ready.
+// runLoop runs tasks, timers, completions and readiness callbacks until
+// stop reports true, ctx is done, or no task can make progress (a
+// deadlock error). With block false it returns as soon as nothing is
+// ready; otherwise it sleeps in the reactor until something is.
 func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) error {
+	if block && ctx.Done() != nil {
+		// ctx's end wakes the loop from its sleep.
+		defer context.AfterFunc(ctx, e.wake)()
+	}
 	for {
 		for n := e.ready.n; n > 0 && e.ready.n > 0; n-- {
 			e.takeStop() // a round may be long (a spawn bomb): check each turn
@@ -593,6 +596,11 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 		e.drainPosted()
 		e.fireTimers()
 		if e.ready.n > 0 {
+			// Busy: the loop will not sleep, so look for ready sockets
+			// now, or they would wait until the work runs out.
+			if e.watching() {
+				e.pollIO()
+			}
 			continue
 		}
 		if stop() {
@@ -610,23 +618,19 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 		if !block {
 			return nil
 		}
-		var tc <-chan time.Time
+		d := NoTimeout
 		if len(e.timers) > 0 {
 			// On the virtual clock this is reached only while I/O or a host
 			// call is outstanding: time then passes at the real rate, so a
 			// timeout on a socket read, or a sleep beside a serving
 			// listener, still fires.
-			e.rtimer.Reset(e.timers[0].when - e.clock.now())
-			tc = e.rtimer.C
+			d = max(e.timers[0].when-e.clock.now(), 0)
 		}
 		e.wd.idle()
-		select {
-		case <-e.wakeCh:
-		case <-tc:
-			if e.clock.virtual {
-				e.jumpToNextTimer()
-			}
-		case <-ctx.Done():
+		if e.sleep(ctx, d) && e.clock.virtual {
+			e.jumpToNextTimer()
+		}
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
@@ -801,6 +805,7 @@ func (e *Engine) Close() error {
 		w.co.Resume(nil)
 	}
 	e.idle = nil
+	e.closeIO()
 	e.cancel()
 	return nil
 }

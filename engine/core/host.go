@@ -228,6 +228,7 @@ func (e *Engine) Poll(budget time.Duration) (int, error) {
 	ran := 0
 	for {
 		e.drainPosted()
+		e.pollIO() // never sleeps
 		if e.ready.n == 0 && e.clock.virtual && e.external == 0 && e.strongTimerPending() {
 			e.jumpToNextTimer()
 		}
