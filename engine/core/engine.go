@@ -127,10 +127,10 @@ type Engine struct {
 	io         reactor
 	sleepState atomic.Int32
 	loopMu     sync.Mutex // held by whoever drives the loop
-	freeMu sync.Mutex
-	freeCh chan struct{} // closed when the loop is released
-	ctx    context.Context
-	cancel context.CancelFunc
+	freeMu     sync.Mutex
+	freeCh     chan struct{} // closed when the loop is released
+	ctx        context.Context
+	cancel     context.CancelFunc
 
 	external int // operations outstanding that will post a completion
 	keepers  map[any]func() bool
