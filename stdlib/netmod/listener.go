@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -14,11 +15,15 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
-// A Listener accepts stream connections. One goroutine at a time blocks in
-// Accept; a connection it gets while no task waits (the accepting task
-// timed out, say) is kept for the next accept, never dropped. That
-// goroutine retries temporary failures (acceptRetrying), so a server out of
-// file descriptors keeps serving once some are closed.
+// A Listener accepts stream connections. With the engine's reactor the
+// loop accepts itself, when the reactor reports a connection waiting
+// (tryAccept); a temporary failure (out of file descriptors) is retried
+// after a pause on the loop's clock (backoff), so a server out of
+// descriptors keeps serving once some are closed. Without a reactor, one
+// goroutine at a time blocks in Accept, retrying the same way
+// (acceptRetrying); a connection it gets while no task waits (the
+// accepting task timed out, say) is kept for the next accept, never
+// dropped.
 type Listener struct {
 	handle
 	ln        net.Listener
@@ -31,6 +36,18 @@ type Listener struct {
 	closed    bool
 	done      chan struct{} // closed by close(): ends a retry's pause
 	warned    atomic.Bool   // a temporary accept failure was reported
+
+	// With the reactor: readable is false from an accept that found no
+	// connection until the reactor's next event. Accepting is paused
+	// while stopRetry is set (backoff), and delay is the last pause.
+	rc        syscall.RawConn
+	watch     *core.FDWatch
+	readable  bool
+	delay     time.Duration
+	stopRetry func()
+	// raw is an accepted descriptor not yet made a net.Conn: making one
+	// takes a second descriptor, which may fail for want of one too.
+	raw *os.File
 }
 
 // Backoff of acceptRetrying, as net/http's Server.Serve.
@@ -52,8 +69,83 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	}
 	l := &Listener{ln: ln, done: make(chan struct{})}
 	l.addr, l.port = AddrPort(ln.Addr())
-	l.handle.init(x.Task.Engine(), ln)
+	e := x.Task.Engine()
+	l.handle.init(e, ln)
+	if sc, ok := ln.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			fd := -1
+			rc.Control(func(f uintptr) { fd = int(f) })
+			if w, err := e.WatchFD(fd, l.ioReady); err == nil {
+				l.rc, l.watch, l.readable = rc, w, true
+			}
+		}
+	}
 	return l, nil
+}
+
+// ioReady runs on the loop when the reactor reports a connection waiting.
+func (l *Listener) ioReady(ev core.IOEvents) {
+	if ev&core.IORead != 0 {
+		l.readable = true
+		l.waiters.Broadcast(nil, nil)
+	}
+}
+
+// tryAccept accepts a waiting connection on the loop without waiting: it
+// returns syscall.EAGAIN when there is none.
+func (l *Listener) tryAccept() (net.Conn, error) {
+	if l.raw == nil {
+		var nfd int
+		var aerr error
+		// Control, not Read: a listener's RawConn refuses Read. Control
+		// too keeps the descriptor from being closed meanwhile, and
+		// accept4 on it never waits (Go's sockets are non-blocking).
+		err := l.rc.Control(func(fd uintptr) {
+			for {
+				nfd, _, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+				if aerr != syscall.EINTR {
+					return
+				}
+			}
+		})
+		if err == nil {
+			err = aerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.raw = os.NewFile(uintptr(nfd), "")
+	}
+	c, err := net.FileConn(l.raw)
+	if err != nil {
+		return nil, err
+	}
+	l.raw.Close()
+	l.raw = nil
+	return c, nil
+}
+
+// backoff pauses accepting after a temporary failure (SPEC 7): 5 ms
+// doubling to 1 s, as net/http does, reported on stderr once per listener.
+func (l *Listener) backoff(err error) {
+	l.delay = min(max(2*l.delay, acceptRetryFirst), acceptRetryMax)
+	if l.warned.CompareAndSwap(false, true) {
+		l.warn(err)
+	}
+	l.stopRetry = l.eng.Schedule(l.delay, func() {
+		l.stopRetry = nil
+		l.waiters.Broadcast(nil, nil)
+	})
+}
+
+// warn reports the first temporary accept failure. Loop only.
+func (l *Listener) warn(err error) {
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg = errno.Error()
+	}
+	fmt.Fprintf(l.eng.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
 }
 
 // accept returns the next connection, waiting at most timeout.
@@ -76,13 +168,26 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 			l.aerr = nil
 			return nil, ioError(fn, err)
 		}
-		if !l.accepting {
+		if l.watch != nil {
+			if l.readable && l.stopRetry == nil {
+				c, err := l.tryAccept()
+				switch {
+				case err == nil:
+					l.delay = 0
+					return newConn(l.eng, c)
+				case err == syscall.EAGAIN:
+					l.readable = false
+				case temporaryAccept(err):
+					l.backoff(err)
+				default:
+					return nil, ioError(fn, err)
+				}
+			}
+		} else if !l.accepting {
 			l.accepting = true
-			e := l.eng
-			go func() {
-				c, err := l.acceptRetrying()
-				e.Post(func() { l.accepted(c, err) })
-			}()
+			var c net.Conn
+			var err error
+			l.eng.Go(func() { c, err = l.acceptRetrying() }, func() { l.accepted(c, err) })
 		}
 		if err := parkOn(x, &l.waiters, l, timeout, fn); err != nil {
 			return nil, err
@@ -104,14 +209,7 @@ func (l *Listener) acceptRetrying() (net.Conn, error) {
 		}
 		delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
 		if l.warned.CompareAndSwap(false, true) {
-			e, msg := l.eng, err.Error()
-			var errno syscall.Errno
-			if errors.As(err, &errno) {
-				msg = errno.Error()
-			}
-			e.Post(func() {
-				fmt.Fprintf(e.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
-			})
+			l.eng.Post(func() { l.warn(err) })
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -161,6 +259,17 @@ func (l *Listener) close() {
 	}
 	l.closed = true
 	close(l.done)
+	if l.watch != nil {
+		l.watch.Stop()
+	}
+	if l.stopRetry != nil {
+		l.stopRetry()
+		l.stopRetry = nil
+	}
+	if l.raw != nil {
+		l.raw.Close()
+		l.raw = nil
+	}
 	l.ln.Close()
 	l.release()
 	for _, c := range l.pending {
