@@ -134,6 +134,7 @@ type Engine struct {
 
 	external int // operations outstanding that will post a completion
 	keepers  map[any]func() bool
+	locals   map[any]any // modules' per-engine state (Local)
 
 	nextID  int64
 	live    int
@@ -372,6 +373,21 @@ func (e *Engine) Hold() { e.external++ }
 
 // Release ends a Hold. Loop only.
 func (e *Engine) Release() { e.external-- }
+
+// Local returns the engine's value for key, made by mk on first use: a
+// module's per-engine state (package generator's owners of generators),
+// so that no process-wide table is keyed by engine or task. Loop only.
+func (e *Engine) Local(key any, mk func() any) any {
+	v, ok := e.locals[key]
+	if !ok {
+		if e.locals == nil {
+			e.locals = map[any]any{}
+		}
+		v = mk()
+		e.locals[key] = v
+	}
+	return v
+}
 
 // Keep registers a check that a source outside the loop (a signal, a file
 // watch) may still wake a task; remove it with Unkeep. Loop only.
