@@ -21,9 +21,10 @@ import (
 // is aborted, a host function told), and its outcome is dropped: Drop, if
 // set, gets it on the loop, so that what it holds is released at once (a
 // file opened too late is closed) rather than when the collector finds
-// it. While work is in flight, delivered or dropped, the run is kept
-// alive: blocked tasks are not a deadlock, and the virtual clock does not
-// jump.
+// it (Drop runs whenever the loop next runs: a run whose tasks have all
+// finished does not wait for dropped work). While work is in flight,
+// delivered or dropped, blocked tasks are not a deadlock and the virtual
+// clock does not jump.
 type Offload struct {
 	// Why is what the task waits on (TaskInfo.waiting_on); Op names the
 	// operation in a timeout error.
