@@ -36,25 +36,15 @@ func AsyncBuiltin(name string, fn AsyncFunc) *starlark.Builtin {
 		if err != nil {
 			return nil, err
 		}
-		e := x.Task.Engine()
 		args = detachTuple(args)
 		kw := make([]starlark.Tuple, len(kwargs))
 		for i, kv := range kwargs {
 			kw[i] = starlark.Tuple{kv[0], detach(kv[1])}
 		}
-		ctx, cancel := context.WithCancel(e.Context())
-		defer cancel() // also stops fn once the task no longer waits for it
-		w := core.NewWaiter(x.Task)
-		e.Hold() // an outstanding host call is not a deadlock
-		go func() {
-			v, err := callAsync(ctx, name, fn, args, kw)
-			e.Post(func() {
-				e.Release()
-				w.Complete(0, v, err) // ignored if the task was interrupted
-			})
-		}()
-		x.Park(w, asyncReason(name), core.NoTimeout, name)
-		return w.Result()
+		return x.Offload(core.Offload{Why: asyncReason(name), Op: name, Timeout: core.NoTimeout, Own: true,
+			Work: func(ctx context.Context) (starlark.Value, error) {
+				return callAsync(ctx, name, fn, args, kw)
+			}})
 	})
 }
 

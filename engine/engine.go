@@ -51,6 +51,10 @@ type ExitError = core.ExitError
 // TaskInfo describes a live task (Engine.TaskInfos): what tasks() shows.
 type TaskInfo = core.TaskInfo
 
+// Kind says what sort of failure an Error is: Error.Kind, and error.kind
+// in scripts.
+type Kind = core.Kind
+
 // The kinds of Error (SPEC 4).
 const (
 	KindCancelled  = core.KindCancelled
@@ -69,9 +73,28 @@ const (
 	KindError      = core.KindError
 )
 
+// The sentinel of each kind: errors.Is(err, engine.ErrTimeout) holds when
+// err (from RunFile, Exec, Call, ...) is, or wraps, an Error of kind
+// timeout. KindError, the catch-all, has none.
+var (
+	ErrCancelled  = core.ErrCancelled
+	ErrTimeout    = core.ErrTimeout
+	ErrClosed     = core.ErrClosed
+	ErrEOF        = core.ErrEOF
+	ErrRefused    = core.ErrRefused
+	ErrReset      = core.ErrReset
+	ErrNotFound   = core.ErrNotFound
+	ErrExists     = core.ErrExists
+	ErrPermission = core.ErrPermission
+	ErrIO         = core.ErrIO
+	ErrValue      = core.ErrValue
+	ErrDeadlock   = core.ErrDeadlock
+	ErrStop       = core.ErrStop
+)
+
 // Errorf returns an Error of the given kind; an AsyncBuiltin's function
 // returns one to fail with that kind (not_found, say) instead of error.
-func Errorf(kind, format string, args ...any) *Error {
+func Errorf(kind Kind, format string, args ...any) *Error {
 	return core.Errorf(kind, format, args...)
 }
 

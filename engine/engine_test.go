@@ -223,7 +223,7 @@ func TestOnFailure(t *testing.T) {
 	type failure struct{ task, kind, msg string }
 	var got []failure
 	eng, out := newEngine(t, engine.Options{OnFailure: func(task string, err *engine.Error) {
-		got = append(got, failure{task, err.Kind, err.Msg})
+		got = append(got, failure{task, string(err.Kind), err.Msg})
 	}})
 	_, err := eng.Exec(testCtx(t), "main.star", `
 def bad():

@@ -66,7 +66,7 @@ const (
 )
 
 // fuzzKinds are the kinds of SPEC 4; an error with any other is a bug.
-var fuzzKinds = map[string]bool{
+var fuzzKinds = map[engine.Kind]bool{
 	engine.KindCancelled: true, engine.KindTimeout: true, engine.KindClosed: true,
 	engine.KindEOF: true, engine.KindRefused: true, engine.KindReset: true,
 	engine.KindNotFound: true, engine.KindExists: true, engine.KindPermission: true,
@@ -121,7 +121,7 @@ func errProblem(err error) string {
 	if !fuzzKinds[ce.Kind] {
 		return fmt.Sprintf("unknown kind %q: %v", ce.Kind, err)
 	}
-	if !strings.HasPrefix(err.Error(), ce.Kind+": ") {
+	if !strings.HasPrefix(err.Error(), string(ce.Kind)+": ") {
 		return fmt.Sprintf("message does not start with its kind %q: %v", ce.Kind, err)
 	}
 	// CallFn, generators, parallel and AsyncBuiltin recover a Go panic
@@ -147,7 +147,7 @@ func (r *fuzzRun) catch() *starlark.Builtin {
 }
 
 // checkResult checks the error of a Result (catch's value).
-func (r *fuzzRun) checkResult(where string, v starlark.Value) (failed bool, kind string) {
+func (r *fuzzRun) checkResult(where string, v starlark.Value) (failed bool, kind engine.Kind) {
 	res, ok := v.(starlark.HasAttrs)
 	if !ok {
 		r.problem("%s: got %s, want a Result", where, v.Type())

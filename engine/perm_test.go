@@ -42,7 +42,7 @@ func TestEmbedderDeniesIOByDefault(t *testing.T) {
 			_, err = eng.Exec(context.Background(), "embed.star", c.src)
 			var ce *engine.Error
 			require.True(t, errors.As(err, &ce), "%v", err)
-			assert.Equal(t, "permission", ce.Kind)
+			assert.Equal(t, engine.KindPermission, ce.Kind)
 			assert.Contains(t, ce.Msg, c.option)
 
 			granted, err := engine.New(engine.Options{Stdout: &out, Stderr: &out, Permissions: c.grant})
@@ -78,7 +78,7 @@ func TestLoadNeedsAGrant(t *testing.T) {
 		eng.Close()
 		var ce *engine.Error
 		require.ErrorAs(t, err, &ce)
-		assert.Equal(t, "permission", ce.Kind)
+		assert.Equal(t, engine.KindPermission, ce.Kind)
 		assert.Contains(t, ce.Msg, "Permissions.Read")
 		for _, leak := range []string{"hunter2", "bookworm"} {
 			assert.NotContains(t, err.Error(), leak)

@@ -2,7 +2,6 @@ package generator
 
 import (
 	"runtime"
-	"sync"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
@@ -20,8 +19,8 @@ import (
 // start checks whether its creator has ended (then it never runs).
 
 // owner is a task's list of the started, unfinished generators it made.
-// The list is touched only on the loop; the map (shared by every engine in
-// the process) is guarded by its mutex.
+// The owners of an engine's tasks are engine state (Engine.Local), touched
+// on the loop only.
 type owner struct {
 	task *core.Task
 	head *state
@@ -29,10 +28,14 @@ type owner struct {
 	outlive bool
 }
 
-var owners = struct {
-	sync.Mutex
-	m map[*core.Task]*owner
-}{m: map[*core.Task]*owner{}}
+type ownerMap map[*core.Task]*owner
+
+// ownersKey is the key of an engine's ownerMap.
+var ownersKey = new(byte)
+
+func ownersOf(t *core.Task) ownerMap {
+	return t.Engine().Local(ownersKey, func() any { return ownerMap{} }).(ownerMap)
+}
 
 // Outlive makes the generators that task t makes outlive it: they are not
 // closed when t ends, only once unreachable. It is for the REPL, where each
@@ -40,22 +43,19 @@ var owners = struct {
 // session's globals (g = generator(f), then g.next() on the next line).
 // Call it on the loop before t runs.
 func Outlive(t *core.Task) {
-	owners.Lock()
-	o := owners.m[t]
+	owners := ownersOf(t)
+	o := owners[t]
 	if o == nil {
 		o = &owner{task: t}
-		owners.m[t] = o
+		owners[t] = o
 	}
 	o.outlive = true
-	owners.Unlock()
 	t.OnEnd(o.ended)
 }
 
 // outlives reports whether generators made by t outlive it.
 func outlives(t *core.Task) bool {
-	owners.Lock()
-	o := owners.m[t]
-	owners.Unlock()
+	o := ownersOf(t)[t]
 	return o != nil && o.outlive
 }
 
@@ -70,14 +70,13 @@ func track(g *Generator, s *state) {
 		return
 	}
 	t := s.creator
-	owners.Lock()
-	o := owners.m[t]
+	owners := ownersOf(t)
+	o := owners[t]
 	fresh := o == nil
 	if fresh {
 		o = &owner{task: t}
-		owners.m[t] = o
+		owners[t] = o
 	}
-	owners.Unlock()
 	if fresh {
 		t.OnEnd(o.ended)
 	}
@@ -110,9 +109,7 @@ func untrack(s *state) {
 
 // ended is the creator task's OnEnd: close what it left open.
 func (o *owner) ended() {
-	owners.Lock()
-	delete(owners.m, o.task)
-	owners.Unlock()
+	delete(ownersOf(o.task), o.task)
 	var list []*state
 	for s := o.head; s != nil; s = s.next {
 		list = append(list, s)

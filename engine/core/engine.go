@@ -128,20 +128,23 @@ type Engine struct {
 	ready    taskQueue
 	timers   timerHeap
 	timerSeq uint64
-	rtimer   *time.Timer
 
 	mu     sync.Mutex // guards posted
 	posted []func()
 	npost  atomic.Int32
-	wakeCh chan struct{}
-	loopMu sync.Mutex // held by whoever drives the loop
-	freeMu sync.Mutex
-	freeCh chan struct{} // closed when the loop is released
-	ctx    context.Context
-	cancel context.CancelFunc
+	// The loop sleeps in its reactor (reactor.go); sleepState says
+	// whether a Post must wake it.
+	io         reactor
+	sleepState atomic.Int32
+	loopMu     sync.Mutex // held by whoever drives the loop
+	freeMu     sync.Mutex
+	freeCh     chan struct{} // closed when the loop is released
+	ctx        context.Context
+	cancel     context.CancelFunc
 
 	external int // operations outstanding that will post a completion
 	keepers  map[any]func() bool
+	locals   map[any]any // modules' per-engine state (Local)
 
 	nextID  int64
 	live    int
@@ -221,14 +224,12 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	for k, v := range opts.Globals {
 		e.predeclared[k] = v
 	}
-	e.wakeCh = make(chan struct{}, 1)
+	e.io = newReactor()
 	e.freeCh = make(chan struct{})
 	e.keepers = map[any]func() bool{}
 	e.modules = map[string]*moduleEntry{}
 	// Method values allocate: bind them once, not per thread.
 	e.printFn, e.loadFn, e.preemptFn = e.print, e.load, e.preempt
-	e.rtimer = time.NewTimer(time.Hour)
-	e.rtimer.Stop()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
 }
@@ -360,17 +361,15 @@ func (e *Engine) makeReady(t *Task) {
 
 // ---- the completion queue ----
 
-// Post hands fn to the loop; safe from any goroutine. Completions of I/O
-// and host calls come back this way.
+// Post hands fn to the loop; safe from any goroutine. Completions of
+// offloaded work and host calls come back this way; a loop asleep in its
+// reactor is woken (reactor.go).
 func (e *Engine) Post(fn func()) {
 	e.mu.Lock()
 	e.posted = append(e.posted, fn)
 	e.mu.Unlock()
 	e.npost.Add(1)
-	select {
-	case e.wakeCh <- struct{}{}:
-	default:
-	}
+	e.wake()
 }
 
 func (e *Engine) drainPosted() {
@@ -394,6 +393,21 @@ func (e *Engine) Hold() { e.external++ }
 
 // Release ends a Hold. Loop only.
 func (e *Engine) Release() { e.external-- }
+
+// Local returns the engine's value for key, made by mk on first use: a
+// module's per-engine state (package generator's owners of generators),
+// so that no process-wide table is keyed by engine or task. Loop only.
+func (e *Engine) Local(key any, mk func() any) any {
+	v, ok := e.locals[key]
+	if !ok {
+		if e.locals == nil {
+			e.locals = map[any]any{}
+		}
+		v = mk()
+		e.locals[key] = v
+	}
+	return v
+}
 
 // Keep registers a check that a source outside the loop (a signal, a file
 // watch) may still wake a task; remove it with Unkeep. Loop only.
@@ -585,6 +599,9 @@ func (e *Engine) preempt(th *starlark.Thread) {
 		// so timers and timeouts fire while a task is busy.
 		e.clock.advance(virtualSlice)
 	}
+	if e.watching() {
+		e.pollIO() // sockets that became ready wake their tasks now
+	}
 	if e.ready.n > 0 || e.npost.Load() > 0 || e.host.polling || (len(e.timers) > 0 && e.timers[0].when <= e.clock.now()) {
 		e.makeReady(t)
 		x.Yield()
@@ -618,10 +635,7 @@ func (e *Engine) requestStop(owner *int, reason string) {
 		e.stopReq.Store(&reason)
 	}
 	e.stopMu.Unlock()
-	select {
-	case e.wakeCh <- struct{}{}:
-	default:
-	}
+	e.wake()
 }
 
 // takeStop carries out a pending stop request. Loop only.
@@ -637,10 +651,15 @@ func (e *Engine) takeStop() {
 
 // ---- the loop ----
 
-// runLoop runs tasks, timers and completions until stop reports true, ctx
-// is done, or no task can make progress (a deadlock error). With block
-// false it returns as soon as nothing is ready.
+// runLoop runs tasks, timers, completions and readiness callbacks until
+// stop reports true, ctx is done, or no task can make progress (a
+// deadlock error). With block false it returns as soon as nothing is
+// ready; otherwise it sleeps in the reactor until something is.
 func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) error {
+	if block && ctx.Done() != nil {
+		// ctx's end wakes the loop from its sleep.
+		defer context.AfterFunc(ctx, e.wake)()
+	}
 	for {
 		for n := e.ready.n; n > 0 && e.ready.n > 0; n-- {
 			e.takeStop() // a round may be long (a spawn bomb): check each turn
@@ -650,6 +669,11 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 		e.drainPosted()
 		e.fireTimers()
 		if e.ready.n > 0 {
+			// Busy: the loop will not sleep, so look for ready sockets
+			// now, or they would wait until the work runs out.
+			if e.watching() {
+				e.pollIO()
+			}
 			continue
 		}
 		if stop() {
@@ -667,23 +691,19 @@ func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) erro
 		if !block {
 			return nil
 		}
-		var tc <-chan time.Time
+		d := NoTimeout
 		if len(e.timers) > 0 {
 			// On the virtual clock this is reached only while I/O or a host
 			// call is outstanding: time then passes at the real rate, so a
 			// timeout on a socket read, or a sleep beside a serving
 			// listener, still fires.
-			e.rtimer.Reset(e.timers[0].when - e.clock.now())
-			tc = e.rtimer.C
+			d = max(e.timers[0].when-e.clock.now(), 0)
 		}
 		e.wd.idle()
-		select {
-		case <-e.wakeCh:
-		case <-tc:
-			if e.clock.virtual {
-				e.jumpToNextTimer()
-			}
-		case <-ctx.Done():
+		if e.sleep(ctx, d) && e.clock.virtual {
+			e.jumpToNextTimer()
+		}
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
@@ -875,6 +895,7 @@ func (e *Engine) Close() error {
 		w.co.Resume(nil)
 	}
 	e.idle = nil
+	e.closeIO()
 	e.cancel()
 	return nil
 }

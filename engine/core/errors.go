@@ -10,29 +10,66 @@ import (
 	"github.com/corolang/coro/starlark/syntax"
 )
 
+// A Kind says what sort of failure an Error is (SPEC 4); scripts see it
+// as Error.kind. Go code tests for one with errors.Is and the sentinel of
+// the kind (ErrTimeout, ...), which also looks through wrapping.
+type Kind string
+
 // Error kinds (SPEC 4). Every failure coro raises has one.
 const (
-	KindCancelled  = "cancelled"
-	KindTimeout    = "timeout"
-	KindClosed     = "closed"
-	KindEOF        = "eof"
-	KindRefused    = "refused"
-	KindReset      = "reset"
-	KindNotFound   = "not_found"
-	KindExists     = "exists"
-	KindPermission = "permission"
-	KindIO         = "io"
-	KindValue      = "value"
-	KindDeadlock   = "deadlock"
-	KindStop       = "stop"
-	KindError      = "error"
+	KindCancelled  Kind = "cancelled"
+	KindTimeout    Kind = "timeout"
+	KindClosed     Kind = "closed"
+	KindEOF        Kind = "eof"
+	KindRefused    Kind = "refused"
+	KindReset      Kind = "reset"
+	KindNotFound   Kind = "not_found"
+	KindExists     Kind = "exists"
+	KindPermission Kind = "permission"
+	KindIO         Kind = "io"
+	KindValue      Kind = "value"
+	KindDeadlock   Kind = "deadlock"
+	KindStop       Kind = "stop"
+	KindError      Kind = "error"
 )
+
+// A sentinel stands for every Error of one kind: errors.Is(err,
+// ErrTimeout) holds for any err whose chain has an *Error of kind timeout
+// (Error.Is). Sentinels are never returned themselves.
+type sentinel struct{ kind Kind }
+
+func (s *sentinel) Error() string { return string(s.kind) }
+
+// The sentinels, one per kind but the catch-all KindError.
+var (
+	ErrCancelled  error = &sentinel{KindCancelled}
+	ErrTimeout    error = &sentinel{KindTimeout}
+	ErrClosed     error = &sentinel{KindClosed}
+	ErrEOF        error = &sentinel{KindEOF}
+	ErrRefused    error = &sentinel{KindRefused}
+	ErrReset      error = &sentinel{KindReset}
+	ErrNotFound   error = &sentinel{KindNotFound}
+	ErrExists     error = &sentinel{KindExists}
+	ErrPermission error = &sentinel{KindPermission}
+	ErrIO         error = &sentinel{KindIO}
+	ErrValue      error = &sentinel{KindValue}
+	ErrDeadlock   error = &sentinel{KindDeadlock}
+	ErrStop       error = &sentinel{KindStop}
+)
+
+// Is makes errors.Is(err, ErrTimeout) (and each other sentinel) match an
+// Error of that kind. The Error's cause is still searched after it
+// (Unwrap), so errors.Is(err, context.Canceled) keeps working too.
+func (e *Error) Is(target error) bool {
+	s, ok := target.(*sentinel)
+	return ok && s.kind == e.Kind
+}
 
 // An Error is a coro failure: a Go error (so it travels through the
 // interpreter and errors.As finds it) and a Starlark value (so catch and
 // Task.error can hand it to scripts).
 type Error struct {
-	Kind string
+	Kind Kind
 	Msg  string // without the "kind: " prefix
 	// Stack holds the script frames where the error arose, outermost first.
 	Stack starlark.CallStack
@@ -55,7 +92,7 @@ type Error struct {
 var _ starlark.HasAttrs = (*Error)(nil)
 
 // Errorf returns an Error of the given kind.
-func Errorf(kind, format string, args ...any) *Error {
+func Errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), GoStack: goStack(1)}
 }
 
@@ -67,7 +104,7 @@ func ValueError(err error) *Error {
 	return &Error{Kind: KindValue, Msg: err.Error(), cause: err, GoStack: goStack(1)}
 }
 
-func (e *Error) Error() string { return e.Kind + ": " + e.Msg }
+func (e *Error) Error() string { return string(e.Kind) + ": " + e.Msg }
 
 // Frames returns the script frames where the error arose, once known: the
 // interpreter then wraps the error with them instead of copying the whole
@@ -185,7 +222,7 @@ func IsSyntaxError(err error) bool {
 }
 
 // KindOf returns the kind of any error.
-func KindOf(err error) string {
+func KindOf(err error) Kind {
 	if err == nil {
 		return ""
 	}

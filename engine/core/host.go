@@ -228,6 +228,7 @@ func (e *Engine) Poll(budget time.Duration) (int, error) {
 	ran := 0
 	for {
 		e.drainPosted()
+		e.pollIO() // never sleeps
 		if e.ready.n == 0 && e.clock.virtual && e.external == 0 && e.strongTimerPending() {
 			e.jumpToNextTimer()
 		}
@@ -282,7 +283,7 @@ func (e *Engine) TaskInfos() ([]TaskInfo, error) {
 // NewError returns an Error of kind with msg whose cause (for errors.Is
 // and errors.As) is cause; for host code that turns a Go error into a
 // script failure.
-func NewError(kind, msg string, cause error) *Error {
+func NewError(kind Kind, msg string, cause error) *Error {
 	return &Error{Kind: kind, Msg: msg, cause: cause}
 }
 

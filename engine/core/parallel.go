@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 
@@ -63,30 +64,21 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 	return e.Spawn(body, nil, nil, "", x.Task, Callers(th)).Value(), nil
 }
 
-// runParallel is the body of a parallel task: it starts the worker and
-// waits for its posted result. Interrupted (cancelled, timed out), it
-// cancels the worker's thread, which stops at its next step; the late
-// post still releases the hold.
+// runParallel is the body of a parallel task: it offloads the call to a
+// goroutine of its own (a computation would hold a pool slot for its
+// whole length) and waits for it. Interrupted (cancelled, timed out), it
+// cancels the worker's thread, which stops at its next step.
 func runParallel(th, wth *starlark.Thread, fn *starlark.Function, args starlark.Tuple) (starlark.Value, error) {
 	x, err := TaskOf(th, "parallel")
 	if err != nil {
 		return nil, err
 	}
-	e := x.Task.eng
-	w := NewWaiter(x.Task)
-	e.Hold()
-	go func() {
-		v, err := callWorker(wth, fn, args)
-		e.Post(func() {
-			e.Release()
-			w.Complete(0, v, err)
-		})
-	}()
-	x.Park(w, parallelReason(fn.Name()), NoTimeout, "parallel")
-	if w.Index < 0 { // interrupted: stop the worker
-		wth.Cancel("cancelled")
-	}
-	return w.Result()
+	return x.Offload(Offload{Why: parallelReason(fn.Name()), Op: "parallel", Timeout: NoTimeout, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			stop := context.AfterFunc(ctx, func() { wth.Cancel("cancelled") })
+			defer stop()
+			return callWorker(wth, fn, args)
+		}})
 }
 
 // callWorker calls fn on the worker's goroutine, turning a panic into an error.

@@ -1,14 +1,9 @@
 package core
 
-import (
-	"sync"
-	"sync/atomic"
-
-	"github.com/corolang/coro/starlark"
-)
+import "sync"
 
 // PoolSize bounds the goroutines doing blocking work (file system calls)
-// at once, across every engine in the process. A goroutine inside a
+// at once, across every engine in the process (Offload). A goroutine inside a
 // blocking syscall holds an OS thread, so an unbounded fan-out (5,000
 // tasks each reading a file) would make thousands of threads; the pool
 // turns that into a queue served by a few threads.
@@ -61,50 +56,4 @@ func (p *blockingPool) work() {
 		p.mu.Unlock()
 		job()
 	}
-}
-
-// A Discardable is an outcome of a Blocking op that holds a resource (an
-// open file). If the task stopped waiting before the op ended, Blocking
-// calls Discard on the loop, so the resource is released at once rather
-// than when the garbage collector finds it.
-type Discardable interface {
-	starlark.Value
-	Discard()
-}
-
-// Blocking runs op on the process-wide blocking pool and suspends the task
-// of x until it has finished, returning op's outcome; the loop and every
-// other task run meanwhile. why is what the task waits on (TaskInfo), and
-// opName names the operation in a timeout error.
-//
-// op runs on another goroutine: it must not touch engine state or any
-// Starlark value it did not make itself. If the task is interrupted
-// (cancelled, its timeout() scope expired) before op started, op never
-// runs; once started it runs to the end and its outcome is dropped (a
-// Discardable one discarded).
-func (e *Engine) Blocking(x *Exec, why Reason, opName string, op func() (starlark.Value, error)) (starlark.Value, error) {
-	if err := x.Task.interruption(); err != nil {
-		return nil, err
-	}
-	w := NewWaiter(x.Task)
-	var abandoned atomic.Bool
-	e.Hold()
-	pool.submit(func() {
-		var v starlark.Value
-		var err error
-		if !abandoned.Load() {
-			v, err = op()
-		}
-		e.Post(func() {
-			e.Release()
-			if d, ok := v.(Discardable); ok && w.Fired() {
-				d.Discard()
-				return
-			}
-			w.Complete(0, v, err)
-		})
-	})
-	x.Park(w, why, NoTimeout, opName)
-	abandoned.Store(true)
-	return w.Result()
 }

@@ -26,11 +26,11 @@ func blockingEngine(out *bytes.Buffer) *core.Engine {
 		if err != nil {
 			return nil, err
 		}
-		return x.Task.Engine().Blocking(x, core.ReasonString("block"), b.Name(), func() (starlark.Value, error) {
+		return x.Offload(core.Offload{Why: core.ReasonString("block"), Op: b.Name(), Timeout: core.NoTimeout, Work: func(context.Context) (starlark.Value, error) {
 			ts := syscall.Timespec{Nsec: 200_000}
 			syscall.Nanosleep(&ts, nil)
 			return starlark.MakeInt(1), nil
-		})
+		}})
 	})
 	d := core.Builtins()
 	d["block"] = block

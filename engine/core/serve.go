@@ -36,9 +36,10 @@ func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
 			continue
 		}
 		// Nothing the hook did can run: wait for the outside world.
-		select {
-		case <-e.wakeCh:
-		case <-ctx.Done():
+		stop := context.AfterFunc(ctx, e.wake)
+		e.sleep(ctx, NoTimeout)
+		stop()
+		if ctx.Err() != nil {
 			return nil
 		}
 	}

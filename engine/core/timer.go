@@ -152,3 +152,11 @@ func durationOf(seconds float64) time.Duration {
 	}
 	return time.Duration(seconds * float64(time.Second))
 }
+
+// Schedule runs fn on the loop d from now unless stop is called first:
+// AfterFunc for modules, which cannot name the timer (a listener's
+// backoff after a failed accept). The timer keeps the run alive. Loop only.
+func (e *Engine) Schedule(d time.Duration, fn func()) (stop func()) {
+	t := e.AfterFunc(d, fn)
+	return func() { e.stopTimer(t) }
+}

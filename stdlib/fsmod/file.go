@@ -141,7 +141,7 @@ func (f *File) doExec(x *core.Exec, fn string, op func() (starlark.Value, error)
 	if f.closed {
 		return nil, core.Errorf(core.KindClosed, "%s: %s is closed", fn, f.path)
 	}
-	return x.Task.Engine().Blocking(x, opReason(fn+" "+f.path), fn, func() (starlark.Value, error) {
+	return offload(x, fn+" "+f.path, fn, func() (starlark.Value, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return op()

@@ -1,11 +1,12 @@
 // Package fsmod is the script module `fs` (SPEC 7): files and directories,
 // open files, and file watches. Every call that touches the file system
-// runs on the engine's bounded blocking pool (core.Engine.Blocking), so a
+// runs on the engine's bounded blocking pool (core.Exec.Offload), so a
 // task waiting on a slow disk suspends only itself and thousands of
 // concurrent calls share a few OS threads.
 package fsmod
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -68,7 +69,16 @@ func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) 
 
 // onPool runs op for the calling task on the blocking pool.
 func onPool(x *core.Exec, e *core.Engine, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
-	return e.Blocking(x, opReason(fn+" "+path), fn, op)
+	return offload(x, fn+" "+path, fn, op)
+}
+
+// offload runs op for the task of x on the engine's bounded pool (a file
+// system call holds its thread while it blocks); what is the operation
+// and its path, as the task waits on it.
+func offload(x *core.Exec, what, fn string, op func() (starlark.Value, error)) (starlark.Value, error) {
+	return x.Offload(core.Offload{Why: opReason(what), Op: fn, Timeout: core.NoTimeout, Work: func(context.Context) (starlark.Value, error) {
+		return op()
+	}})
 }
 
 // ioError converts an error from package os into a coro error whose kind

@@ -56,7 +56,7 @@ type requestReason string
 
 func (r requestReason) WaitingOn() string { return "http " + string(r) }
 
-// do sends a request from a goroutine and parks the calling task until the
+// do sends a request off the loop and parks the calling task until the
 // whole response has arrived (or the timeout, a cancellation). An
 // interrupted request is aborted through its context.
 func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value) (starlark.Value, error) {
@@ -91,39 +91,37 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(e.Context())
-	defer cancel()
 	var rd io.Reader
 	if hasBody {
 		rd = strings.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		return nil, core.Errorf(core.KindValue, "%s: %v", fn, err)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	w := core.NewWaiter(x.Task)
-	go func() {
-		resp, err := client.Do(req)
-		var data []byte
-		if err == nil {
-			data, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-		e.Post(func() {
-			e.Release()
-			if err != nil {
-				w.Complete(0, nil, netError(fn, err))
-				return
+	// Own goroutine: the exchange waits on the network. An interrupted
+	// request is aborted through ctx.
+	var resp *http.Response
+	return x.Offload(core.Offload{Why: requestReason(method + " " + url), Op: fn, Timeout: d, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			var data []byte
+			var err error
+			resp, err = client.Do(req.WithContext(ctx))
+			if err == nil {
+				data, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
 			}
-			w.Complete(0, newResponse(resp, data), nil)
-		})
-	}()
-	e.Hold()
-	x.Park(w, requestReason(method+" "+url), d, fn)
-	return w.Result()
+			return starlark.Bytes(data), err
+		},
+		Done: func(v starlark.Value, err error) (starlark.Value, error) {
+			if err != nil {
+				return nil, netError(fn, err)
+			}
+			return newResponse(resp, string(v.(starlark.Bytes))), nil
+		}})
 }
 
 // headersArg unpacks a dict of string to string (None: no headers).
@@ -173,8 +171,8 @@ type Response struct {
 	body    string
 }
 
-func newResponse(r *http.Response, body []byte) *Response {
-	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: string(body)}
+func newResponse(r *http.Response, body string) *Response {
+	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body}
 }
 
 func (r *Response) String() string {

@@ -134,16 +134,15 @@ func (s *Server) shutdown() {
 	}
 	clear(s.fresh)
 	s.connMu.Unlock()
-	e := s.eng
-	go func() {
+	// The serving task, parked with a hold, keeps the run alive meanwhile.
+	s.eng.Go(func() {
 		s.srv.Shutdown(context.Background())
 		s.stopClose()
-		e.Post(func() {
-			if s.stopped != nil {
-				s.stopped.Complete(0, nil, nil)
-			}
-		})
-	}()
+	}, func() {
+		if s.stopped != nil {
+			s.stopped.Complete(0, nil, nil)
+		}
+	})
 }
 
 // reply is a handler's outcome, sent from the loop to the goroutine.

@@ -16,7 +16,8 @@ import (
 
 // TestCloseReleasesSockets: a run cancelled while tasks wait in accept,
 // read and dial leaves no goroutine behind once the engine is closed
-// (the poller, accept and readiness goroutines all end).
+// (the accept, receive and readiness goroutines, where there are any,
+// all end).
 func TestCloseReleasesSockets(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := scripttest.NewOutput()

@@ -18,10 +18,13 @@ import (
 // All fields are touched on the loop only. Reads and writes are system
 // calls made on the loop through the socket's syscall.RawConn with a
 // callback that never waits: when the socket has data (or room), the
-// operation completes inline. Otherwise one goroutine at a time waits in
-// Go's netpoller (waitReadable, finishWrite) and posts the wake-up back.
-// While such a goroutine holds the descriptor's read (or write) lock, the
-// loop must not touch that side: rwaiting and wbusy guard it.
+// operation completes inline. Otherwise the task parks until the engine's
+// reactor says the socket is ready (ioReady, on the loop: no goroutine is
+// involved), and tries again. Where the engine has no reactor (not
+// Linux), one goroutine at a time waits in Go's netpoller instead
+// (waitReadable, write) and posts the wake-up back; while it holds the
+// descriptor's read (or write) lock, the loop must not touch that side:
+// rwaiting and wbusy guard it.
 type Conn struct {
 	handle
 	c      net.Conn
@@ -36,11 +39,10 @@ type Conn struct {
 	eof  bool        // the peer ended its side; rbuf may still hold data
 	rerr *core.Error // a failed read (reset): every later read fails so too
 
-	rwaiting bool // a goroutine waits for readability
-	// With the engine's poller (poller.go): readable is false from a read
-	// that found nothing until the poller's next event for token.
-	poll     *poller
-	token    uint64
+	rwaiting bool // without a reactor: a goroutine waits for readability
+	// With the engine's reactor: readable is false from a read that
+	// found nothing until the reactor's next event for the socket.
+	watch    *core.FDWatch
 	readable bool
 	// drains: a short read proves the socket empty (a TCP read takes
 	// all the data queued), so the next read can wait for the poller at
@@ -49,7 +51,16 @@ type Conn struct {
 	// queued behind a short read, and no further event would announce it.
 	drains  bool
 	readers core.WakerList
-	wbusy   bool // a goroutine writes what an earlier write left over
+	// wbusy: what a write could not send at once is still being sent:
+	// by the loop as the reactor reports room (wrest), or by a goroutine
+	// without one. Later writes wait their turn, so writes keep their
+	// order. wseq numbers such writes, wdone is the last one finished;
+	// werr is the failure of one, which every later write repeats.
+	wbusy   bool
+	wrest   string
+	wseq    uint64
+	wdone   uint64
+	werr    error
 	writers core.WakerList
 	closed  bool
 
@@ -100,11 +111,31 @@ func newConn(e *core.Engine, c net.Conn) (*Conn, error) {
 	cn.readWhy = connReason{cn, "read"}
 	cn.writeWhy = connReason{cn, "write"}
 	cn.readable = true
-	if p := pollerFor(e); p != nil && p.add(cn) {
-		cn.poll = p
+	fd := -1
+	rc.Control(func(f uintptr) { fd = int(f) })
+	if w, err := e.WatchFD(fd, cn.ioReady); err == nil {
+		cn.watch = w
 		_, cn.drains = c.(*net.TCPConn)
 	}
 	return cn, nil
+}
+
+// ioReady runs on the loop when the reactor reports the socket ready:
+// readers retry, and what a write left over is sent.
+func (c *Conn) ioReady(ev core.IOEvents) {
+	if ev&core.IOHangup != 0 {
+		// The peer ended its side (or failed): a short read no longer
+		// proves the socket empty, since the end of stream is still to
+		// be read, and no event will follow.
+		c.drains = false
+	}
+	if ev&core.IORead != 0 {
+		c.readable = true
+		c.readers.Broadcast(nil, nil)
+	}
+	if ev&(core.IOWrite|core.IOHangup) != 0 && c.wrest != "" {
+		c.flush()
+	}
 }
 
 func (c *Conn) sysRead(fd uintptr) bool {
@@ -314,26 +345,26 @@ func (c *Conn) readLine(x *core.Exec, fn string) (starlark.String, error) {
 }
 
 // mayRead reports whether the loop may try a read now: not while a
-// goroutine holds the descriptor's read lock, not while the poller says
+// goroutine holds the descriptor's read lock, not while the reactor says
 // there is nothing to read.
 func (c *Conn) mayRead() bool {
-	if c.poll != nil {
+	if c.watch != nil {
 		return c.readable
 	}
 	return !c.rwaiting
 }
 
 // waitReadable parks the task until the socket may have data. With the
-// engine's poller, its next event for this connection wakes it; without,
-// one goroutine per connection waits in Go's netpoller. Every reader
-// waiting then retries. The goroutine first peeks (MSG_PEEK) after RawConn.Read
-// has armed the poller: data that arrived between the loop's last read
-// and the arming would otherwise not wake it.
+// engine's reactor, its next event for this connection wakes it
+// (ioReady); without, one goroutine per connection waits in Go's
+// netpoller. Every reader waiting then retries. The goroutine first peeks
+// (MSG_PEEK) after RawConn.Read has armed the netpoller: data that
+// arrived between the loop's last read and the arming would otherwise
+// not wake it.
 func (c *Conn) waitReadable(x *core.Exec, fn string) error {
-	if c.poll == nil && !c.rwaiting {
+	if c.watch == nil && !c.rwaiting {
 		c.rwaiting = true
-		e := c.eng
-		go func() {
+		c.eng.Go(func() {
 			first := true
 			c.rc.Read(func(fd uintptr) bool {
 				if first {
@@ -342,8 +373,7 @@ func (c *Conn) waitReadable(x *core.Exec, fn string) error {
 				}
 				return true
 			})
-			e.Post(c.readableNow)
-		}()
+		}, c.readableNow)
 	}
 	return parkOn(x, &c.readers, c.readWhy, core.NoTimeout, fn)
 }
@@ -368,9 +398,12 @@ func peekReady(fd uintptr) bool {
 	}
 }
 
-// write sends all of data: inline when the socket takes it, otherwise a
-// goroutine writes the rest and the task waits for it. Writes are kept in
-// order: one that finds an earlier one still going waits its turn.
+// write sends all of data: inline when the socket takes it; otherwise
+// the rest is sent as room appears (by the loop on the reactor's word, or
+// by a goroutine without a reactor) and the task waits until it is out.
+// Writes are kept in order: one that finds an earlier one still going
+// waits its turn. A writer interrupted while it waits (cancelled, timed
+// out) leaves its data to be sent all the same, as asyncio's transports do.
 func (c *Conn) write(x *core.Exec, fn string, data string) error {
 	if err := c.writeTurn(x, fn); err != nil {
 		return err
@@ -378,14 +411,7 @@ func (c *Conn) write(x *core.Exec, fn string, data string) error {
 	if len(data) == 0 {
 		return nil
 	}
-	// The string's bytes are only read (by write(2)), never kept or changed.
-	c.wrData, c.wrN, c.wrErr = unsafe.Slice(unsafe.StringData(data), len(data)), 0, nil
-	err := c.rc.Write(c.wrFn)
-	n, werr := c.wrN, c.wrErr
-	c.wrData, c.wrErr = nil, nil
-	if err == nil && werr != nil && werr != syscall.EAGAIN {
-		err = werr
-	}
+	n, err := c.writeNow(data)
 	if err != nil {
 		return ioError(fn, err)
 	}
@@ -394,25 +420,66 @@ func (c *Conn) write(x *core.Exec, fn string, data string) error {
 	}
 	rest := data[n:]
 	c.wbusy = true
-	w := core.NewWaiter(x.Task)
-	e := c.eng
-	go func() {
-		_, err := c.c.Write(unsafe.Slice(unsafe.StringData(rest), len(rest)))
-		e.Post(func() {
-			c.wbusy = false
-			if err != nil {
-				w.Complete(0, nil, ioError(fn, err))
-			} else {
-				w.Complete(0, nil, nil)
-			}
-			c.writers.Broadcast(nil, nil)
-		})
-	}()
-	return park(x, w, c.writeWhy, core.NoTimeout, fn)
+	c.wseq++
+	mine := c.wseq
+	if c.watch != nil {
+		c.wrest = rest // sent by flush once the reactor reports room
+	} else {
+		var werr error
+		c.eng.Go(func() {
+			_, werr = c.c.Write(unsafe.Slice(unsafe.StringData(rest), len(rest)))
+		}, func() { c.writeDone(werr) })
+	}
+	for c.wdone < mine {
+		if err := parkOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
+			return err
+		}
+	}
+	if c.werr != nil {
+		return ioError(fn, c.werr)
+	}
+	return nil
+}
+
+// writeNow writes as much of data as the socket takes now, without
+// waiting; a full socket is not an error.
+func (c *Conn) writeNow(data string) (int, error) {
+	// The string's bytes are only read (by write(2)), never kept or changed.
+	c.wrData, c.wrN, c.wrErr = unsafe.Slice(unsafe.StringData(data), len(data)), 0, nil
+	err := c.rc.Write(c.wrFn)
+	n, werr := c.wrN, c.wrErr
+	c.wrData, c.wrErr = nil, nil
+	if err == nil && werr != nil && werr != syscall.EAGAIN {
+		err = werr
+	}
+	return n, err
+}
+
+// flush sends what a write left over, as far as the socket takes it now
+// (ioReady, when the reactor reports room).
+func (c *Conn) flush() {
+	n, err := c.writeNow(c.wrest)
+	c.wrest = c.wrest[n:]
+	if err != nil || c.wrest == "" {
+		c.writeDone(err)
+	}
+}
+
+// writeDone ends the write in progress, failed if err is set, and lets
+// its writer and the next ones go on.
+func (c *Conn) writeDone(err error) {
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+	c.wrest = ""
+	c.wbusy = false
+	c.wdone = c.wseq
+	c.writers.Broadcast(nil, nil)
 }
 
 // writeTurn waits until no earlier write is still going (writes are kept
-// in order), then fails with closed if the connection is.
+// in order), then fails with closed if the connection is, or as an earlier
+// write failed.
 func (c *Conn) writeTurn(x *core.Exec, fn string) error {
 	for c.wbusy {
 		if err := parkOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
@@ -421,6 +488,9 @@ func (c *Conn) writeTurn(x *core.Exec, fn string) error {
 	}
 	if c.closed {
 		return core.Errorf(core.KindClosed, "%s: connection is closed", fn)
+	}
+	if c.werr != nil {
+		return ioError(fn, c.werr)
 	}
 	return nil
 }
@@ -447,11 +517,15 @@ func (c *Conn) close() {
 		return
 	}
 	c.closed = true
-	if c.poll != nil {
-		c.poll.remove(c)
+	if c.watch != nil {
+		c.watch.Stop()
 	}
 	c.c.Close()
 	c.release()
+	if c.wbusy {
+		// What a write left over is lost: its writer fails with closed.
+		c.writeDone(net.ErrClosed)
+	}
 	c.readers.Broadcast(nil, nil)
 	c.writers.Broadcast(nil, nil)
 }

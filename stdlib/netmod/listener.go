@@ -16,11 +16,15 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
-// A Listener accepts stream connections. One goroutine at a time blocks in
-// Accept; a connection it gets while no task waits (the accepting task
-// timed out, say) is kept for the next accept, never dropped. That
-// goroutine retries temporary failures (acceptRetrying), so a server out of
-// file descriptors keeps serving once some are closed.
+// A Listener accepts stream connections. With the engine's reactor the
+// loop accepts itself, when the reactor reports a connection waiting
+// (tryAccept); a temporary failure (out of file descriptors) is retried
+// after a pause on the loop's clock (backoff), so a server out of
+// descriptors keeps serving once some are closed. Without a reactor, one
+// goroutine at a time blocks in Accept, retrying the same way
+// (acceptRetrying); a connection it gets while no task waits (the
+// accepting task timed out, say) is kept for the next accept, never
+// dropped.
 type Listener struct {
 	handle
 	ln        net.Listener
@@ -33,6 +37,18 @@ type Listener struct {
 	closed    bool
 	done      chan struct{} // closed by close(): ends a retry's pause
 	warned    atomic.Bool   // a temporary accept failure was reported
+
+	// With the reactor: readable is false from an accept that found no
+	// connection until the reactor's next event. Accepting is paused
+	// while stopRetry is set (backoff), and delay is the last pause.
+	rc        syscall.RawConn
+	watch     *core.FDWatch
+	readable  bool
+	delay     time.Duration
+	stopRetry func()
+	// raw is an accepted descriptor not yet made a net.Conn: making one
+	// takes a second descriptor, which may fail for want of one too.
+	raw *os.File
 }
 
 // Backoff of acceptRetrying, as net/http's Server.Serve.
@@ -54,8 +70,94 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	}
 	l := &Listener{ln: ln, done: make(chan struct{})}
 	l.addr, l.port = AddrPort(ln.Addr())
-	l.handle.init(x.Task.Engine(), ln)
+	e := x.Task.Engine()
+	l.handle.init(e, ln)
+	if sc, ok := ln.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			fd := -1
+			rc.Control(func(f uintptr) { fd = int(f) })
+			if w, err := e.WatchFD(fd, l.ioReady); err == nil {
+				l.rc, l.watch, l.readable = rc, w, true
+			}
+		}
+	}
 	return l, nil
+}
+
+// ioReady runs on the loop when the reactor reports a connection waiting.
+func (l *Listener) ioReady(ev core.IOEvents) {
+	if ev&core.IORead != 0 {
+		l.readable = true
+		l.waiters.Broadcast(nil, nil)
+	}
+}
+
+// newConn wraps an accepted connection. A unix socket's local address is
+// the listener's as the script named it, not the name it was bound by
+// (unix.go).
+func (l *Listener) newConn(c net.Conn) (*Conn, error) {
+	cn, err := newConn(l.eng, c)
+	if err == nil && strings.HasPrefix(l.addr, "unix:") {
+		cn.local = l.addr
+	}
+	return cn, err
+}
+
+// tryAccept accepts a waiting connection on the loop without waiting: it
+// returns syscall.EAGAIN when there is none.
+func (l *Listener) tryAccept() (net.Conn, error) {
+	if l.raw == nil {
+		var nfd int
+		var aerr error
+		// Control, not Read: a listener's RawConn refuses Read. Control
+		// too keeps the descriptor from being closed meanwhile, and
+		// accept4 on it never waits (Go's sockets are non-blocking).
+		err := l.rc.Control(func(fd uintptr) {
+			for {
+				nfd, _, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+				if aerr != syscall.EINTR {
+					return
+				}
+			}
+		})
+		if err == nil {
+			err = aerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.raw = os.NewFile(uintptr(nfd), "")
+	}
+	c, err := net.FileConn(l.raw)
+	if err != nil {
+		return nil, err
+	}
+	l.raw.Close()
+	l.raw = nil
+	return c, nil
+}
+
+// backoff pauses accepting after a temporary failure (SPEC 7): 5 ms
+// doubling to 1 s, as net/http does, reported on stderr once per listener.
+func (l *Listener) backoff(err error) {
+	l.delay = min(max(2*l.delay, acceptRetryFirst), acceptRetryMax)
+	if l.warned.CompareAndSwap(false, true) {
+		l.warn(err)
+	}
+	l.stopRetry = l.eng.Schedule(l.delay, func() {
+		l.stopRetry = nil
+		l.waiters.Broadcast(nil, nil)
+	})
+}
+
+// warn reports the first temporary accept failure. Loop only.
+func (l *Listener) warn(err error) {
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg = errno.Error()
+	}
+	fmt.Fprintf(l.eng.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
 }
 
 // accept returns the next connection, waiting at most timeout.
@@ -71,24 +173,33 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 			c := l.pending[0]
 			l.pending[0] = nil
 			l.pending = l.pending[1:]
-			cn, err := newConn(l.eng, c)
-			if err == nil && strings.HasPrefix(l.addr, "unix:") {
-				cn.local = l.addr // as the script named it (unix.go)
-			}
-			return cn, err
+			return l.newConn(c)
 		}
 		if l.aerr != nil {
 			err := l.aerr
 			l.aerr = nil
 			return nil, ioError(fn, err)
 		}
-		if !l.accepting {
+		if l.watch != nil {
+			if l.readable && l.stopRetry == nil {
+				c, err := l.tryAccept()
+				switch {
+				case err == nil:
+					l.delay = 0
+					return l.newConn(c)
+				case err == syscall.EAGAIN:
+					l.readable = false
+				case temporaryAccept(err):
+					l.backoff(err)
+				default:
+					return nil, ioError(fn, err)
+				}
+			}
+		} else if !l.accepting {
 			l.accepting = true
-			e := l.eng
-			go func() {
-				c, err := l.acceptRetrying()
-				e.Post(func() { l.accepted(c, err) })
-			}()
+			var c net.Conn
+			var err error
+			l.eng.Go(func() { c, err = l.acceptRetrying() }, func() { l.accepted(c, err) })
 		}
 		if err := parkOn(x, &l.waiters, l, timeout, fn); err != nil {
 			return nil, err
@@ -110,14 +221,7 @@ func (l *Listener) acceptRetrying() (net.Conn, error) {
 		}
 		delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
 		if l.warned.CompareAndSwap(false, true) {
-			e, msg := l.eng, err.Error()
-			var errno syscall.Errno
-			if errors.As(err, &errno) {
-				msg = errno.Error()
-			}
-			e.Post(func() {
-				fmt.Fprintf(e.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
-			})
+			l.eng.Post(func() { l.warn(err) })
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -167,6 +271,17 @@ func (l *Listener) close() {
 	}
 	l.closed = true
 	close(l.done)
+	if l.watch != nil {
+		l.watch.Stop()
+	}
+	if l.stopRetry != nil {
+		l.stopRetry()
+		l.stopRetry = nil
+	}
+	if l.raw != nil {
+		l.raw.Close()
+		l.raw = nil
+	}
 	l.ln.Close()
 	l.release()
 	for _, c := range l.pending {
@@ -283,40 +398,34 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(e.Context())
-	defer cancel()
-	w := core.NewWaiter(x.Task)
-	go func() {
-		var dl net.Dialer
-		c, err := dl.DialContext(ctx, network, address)
-		if via != nil {
-			via.Close()
-		}
-		e.Post(func() {
-			switch {
-			case w.Fired(): // timed out or interrupted: nobody takes it
-				if c != nil {
-					c.Close()
-				}
-			case err != nil && via != nil:
-				w.Complete(0, nil, unixError(fn, path, err))
-			case err != nil:
-				w.Complete(0, nil, ioError(fn, err))
-			default:
-				cn, err := newConn(e, c)
-				if err != nil {
-					w.Complete(0, nil, err)
-				} else {
-					if via != nil {
-						cn.remote = "unix:" + path
-					}
-					w.Complete(0, cn, nil)
-				}
+	// Own goroutine: connecting waits on the network (and on name
+	// resolution). A timed-out or interrupted dial is aborted through
+	// ctx; a connection made too late is closed.
+	var c net.Conn
+	_, err = x.Offload(core.Offload{Why: dialReason(addr), Op: fn, Timeout: d, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			var dl net.Dialer
+			var err error
+			c, err = dl.DialContext(ctx, network, address)
+			if via != nil {
+				via.Close()
 			}
-		})
-	}()
-	if err := park(x, w, dialReason(addr), d, fn); err != nil {
-		return nil, err
+			return nil, err
+		},
+		Drop: func(starlark.Value, error) {
+			if c != nil {
+				c.Close()
+			}
+		}})
+	if err != nil && via != nil {
+		return nil, unixError(fn, path, err)
 	}
-	return w.Value, nil
+	if err != nil {
+		return nil, ioError(fn, err)
+	}
+	cn, err := newConn(e, c)
+	if err == nil && via != nil {
+		cn.remote = "unix:" + path
+	}
+	return cn, err
 }

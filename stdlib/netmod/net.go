@@ -1,12 +1,17 @@
 // Package netmod is the script module `net` (SPEC 7): TCP and unix-socket
 // listeners and connections, and UDP sockets, on the engine's loop.
 //
-// Every call waits without blocking the loop. Connections are read and
-// written on the loop itself with non-blocking system calls, so a read
-// that finds data (the common case in a busy server) costs one syscall and
-// no goroutine. Only when a socket has nothing to read (or cannot take all
-// of a write) does a goroutine wait for readiness in Go's netpoller and
-// post the wake-up back to the loop (see waitReadable in conn.go).
+// Every call waits without blocking the loop. Connections are read,
+// written and accepted on the loop itself with non-blocking system calls,
+// so a read that finds data (the common case in a busy server) costs one
+// syscall and no goroutine. When a socket has nothing to read (or cannot
+// take all of a write, or no connection waits), the task parks until the
+// engine's reactor reports the socket ready (core.Engine.WatchFD): the
+// loop sleeps in epoll itself, and readiness reaches the socket's tasks
+// on the loop with no goroutine in between. Without a reactor (not
+// Linux), a goroutine waits for readiness in Go's netpoller and posts the
+// wake-up back (waitReadable in conn.go). Dialing, UDP and name lookups
+// are offloaded (core.Exec.Offload, core.Engine.Go).
 package netmod
 
 import (

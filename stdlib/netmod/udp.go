@@ -1,6 +1,7 @@
 package netmod
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"unsafe"
@@ -74,24 +75,25 @@ func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
 			return nil, ioError(fn, err)
 		}
 		if !s.receiving {
+			// One receive at a time, waited for in Go's netpoller; a
+			// datagram nobody waits for any more stays for the next.
 			s.receiving = true
-			e := s.eng
-			go func() {
-				buf := make([]byte, 65536)
-				n, from, err := s.pc.ReadFromUDP(buf)
-				e.Post(func() {
-					s.receiving = false
-					if s.closed {
-						return
-					}
-					if err != nil {
-						s.rerr = err
-					} else {
-						s.pending = append(s.pending, datagram{buf[:n:n], formatAddr(from)})
-					}
-					s.waiters.Broadcast(nil, nil)
-				})
-			}()
+			buf := make([]byte, 65536)
+			var n int
+			var from *net.UDPAddr
+			var err error
+			s.eng.Go(func() { n, from, err = s.pc.ReadFromUDP(buf) }, func() {
+				s.receiving = false
+				if s.closed {
+					return
+				}
+				if err != nil {
+					s.rerr = err
+				} else {
+					s.pending = append(s.pending, datagram{buf[:n:n], formatAddr(from)})
+				}
+				s.waiters.Broadcast(nil, nil)
+			})
 		}
 		if err := parkOn(x, &s.waiters, s, core.NoTimeout, fn); err != nil {
 			return nil, err
@@ -114,22 +116,19 @@ func (s *Socket) sendTo(x *core.Exec, fn, data, addr string) error {
 	if _, _, err := splitAddress(fn, addr, true); err != nil {
 		return err
 	}
-	e := s.eng
-	w := core.NewWaiter(x.Task)
-	go func() {
-		ua, err := net.ResolveUDPAddr("udp", addr)
-		if err == nil {
-			_, err = s.pc.WriteToUDP([]byte(data), ua)
-		}
-		e.Post(func() {
-			if err != nil {
-				w.Complete(0, nil, ioError(fn, err))
-			} else {
-				w.Complete(0, nil, nil)
+	// Own goroutine: resolving a name and a full send buffer both wait.
+	_, err := x.Offload(core.Offload{Why: sendReason(addr), Op: fn, Timeout: core.NoTimeout, Own: true,
+		Work: func(context.Context) (starlark.Value, error) {
+			ua, err := net.ResolveUDPAddr("udp", addr)
+			if err == nil {
+				_, err = s.pc.WriteToUDP([]byte(data), ua)
 			}
-		})
-	}()
-	return park(x, w, sendReason(addr), core.NoTimeout, fn)
+			return nil, err
+		}})
+	if err != nil {
+		return ioError(fn, err)
+	}
+	return nil
 }
 
 func (s *Socket) close() {

@@ -124,21 +124,6 @@ func prepare(th *starlark.Thread, fn string, stdin starlark.Value) ([]byte, *cor
 	return input, x, e, nil
 }
 
-// offLoop runs work on a goroutine of its own (it waits on the child or
-// on a pipe: a pollable descriptor or a wait(2), holding no pool thread)
-// and then done with its outcome on the loop; the engine is held until
-// then, as the outcome may wake a task.
-func offLoop(e *core.Engine, work func() error, done func(error)) {
-	e.Hold()
-	go func() {
-		err := work()
-		e.Post(func() {
-			e.Release()
-			done(err)
-		})
-	}()
-}
-
 // command makes the exec.Cmd; with a ctx, its end (a timeout, the
 // engine closing) kills the child's process group (launch).
 func (s *spec) command(ctx context.Context) *exec.Cmd {
@@ -222,29 +207,33 @@ func unwrapExec(err error) error {
 // interrupted meanwhile, a child that did start is killed (its group).
 func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, graceful bool, childEnds, parentEnds []*os.File) (*child, error) {
 	e := x.Task.Engine()
-	w := core.NewWaiter(x.Task)
 	var ch *child
-	offLoop(e, func() (err error) {
-		ch, err = launch(e.Context(), cmd, graceful)
-		return err
-	}, func(err error) {
-		closeAll(childEnds)
-		if w.Fired() { // abandoned
+	_, err := x.Offload(core.Offload{Why: reason("start " + argv0), Op: fn, Timeout: core.NoTimeout, Own: true,
+		// Own goroutine: fork and exec are quick but a pool slot is
+		// for file system calls.
+		Work: func(context.Context) (starlark.Value, error) {
+			var err error
+			ch, err = launch(e.Context(), cmd, graceful)
+			return nil, err
+		},
+		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
+			closeAll(childEnds)
+			if err != nil {
+				closeAll(parentEnds)
+				return nil, startError(fn, argv0, err)
+			}
+			return nil, nil
+		},
+		Drop: func(_ starlark.Value, err error) { // abandoned
+			closeAll(childEnds)
 			closeAll(parentEnds)
-			if err == nil {
+			if ch != nil && err == nil {
 				killGroup(cmd.Process, syscall.SIGKILL)
 			}
-			return
-		}
-		if err != nil {
-			closeAll(parentEnds)
-			err = startError(fn, argv0, err)
-		}
-		w.Complete(0, starlark.None, err)
+		},
 	})
-	x.Park(w, reason("start "+argv0), core.NoTimeout, fn)
-	if w.Err != nil {
-		return nil, w.Err
+	if err != nil {
+		return nil, err
 	}
 	return ch, nil
 }
@@ -303,19 +292,21 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, err
 	}
-	w := core.NewWaiter(x.Task)
-	offLoop(e, func() error { <-ch.exited; return ch.err }, func(err error) {
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
-			w.Complete(0, nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err))
-			return
-		}
-		w.Complete(0, starlarkstruct.FromStringDict(starlark.String("result"), starlark.StringDict{
-			"code":   starlark.MakeInt(exitCode(cmd.ProcessState)),
-			"stdout": starlark.String(stdout.String()),
-			"stderr": starlark.String(stderr.String()),
-		}), nil)
-	})
-	x.Park(w, reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), d, b.Name())
-	return w.Result()
+	// Own goroutine: it waits for the child, holding no thread.
+	return x.Offload(core.Offload{Why: reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), Op: b.Name(), Timeout: d, Own: true,
+		Work: func(context.Context) (starlark.Value, error) {
+			<-ch.exited
+			return nil, ch.err
+		},
+		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
+				return nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err)
+			}
+			return starlarkstruct.FromStringDict(starlark.String("result"), starlark.StringDict{
+				"code":   starlark.MakeInt(exitCode(cmd.ProcessState)),
+				"stdout": starlark.String(stdout.String()),
+				"stderr": starlark.String(stderr.String()),
+			}), nil
+		}})
 }

@@ -2,6 +2,7 @@ package procmod
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -87,22 +88,19 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		// Given stdin: fed in the background, then closed; the script's
 		// stdin writer is closed from the start.
 		p.stdin.closed = true
-		go func() {
+		e.Go(func() {
 			inW.Write(input)
 			inW.Close()
-		}()
+		}, nil)
 	}
-	go func() {
-		<-ch.exited
-		e.Post(func() {
-			p.done = true
-			p.code = exitCode(cmd.ProcessState)
-			for ; p.held > 0; p.held-- {
-				e.Release()
-			}
-			p.waiters.Broadcast(starlark.MakeInt(p.code), nil)
-		})
-	}()
+	e.Go(func() { <-ch.exited }, func() {
+		p.done = true
+		p.code = exitCode(cmd.ProcessState)
+		for ; p.held > 0; p.held-- {
+			e.Release()
+		}
+		p.waiters.Broadcast(starlark.MakeInt(p.code), nil)
+	})
 	return p, nil
 }
 
@@ -262,22 +260,21 @@ func (s *Stream) pump() {
 		return
 	}
 	s.pumping = true
-	go func() {
-		chunk := make([]byte, chunkSize)
-		n, err := s.f.Read(chunk)
-		s.eng.Post(func() {
-			s.pumping = false
-			s.buf = append(s.buf, chunk[:n]...)
-			if err != nil {
-				s.eof = true
-				if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
-					s.err = err
-				}
-				s.f.Close()
+	chunk := make([]byte, chunkSize)
+	var n int
+	var err error
+	s.eng.Go(func() { n, err = s.f.Read(chunk) }, func() {
+		s.pumping = false
+		s.buf = append(s.buf, chunk[:n]...)
+		if err != nil {
+			s.eof = true
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+				s.err = err
 			}
-			s.waiters.Broadcast(nil, nil)
-		})
-	}()
+			s.f.Close()
+		}
+		s.waiters.Broadcast(nil, nil)
+	})
 }
 
 // fill waits until take can decide: take looks at the buffer (and whether
@@ -416,22 +413,25 @@ func (w *Writer) write(th *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 	w.busy = true
 	w.f.SetWriteDeadline(time.Time{})
-	waiter := core.NewWaiter(x.Task)
-	offLoop(w.eng, func() error {
-		_, err := w.f.Write(payload)
-		return err
-	}, func(err error) {
+	idle := func() {
 		w.busy = false
 		w.idle.Broadcast(nil, nil)
-		waiter.Complete(0, starlark.None, writeError(b.Name(), w.name, err))
-	})
-	x.Park(waiter, reason("write "+w.name), core.NoTimeout, b.Name())
-	if waiter.Err != nil && !w.closed {
-		// Interrupted: unblock the goroutine, the only write in
-		// flight (the next write lifts the deadline again).
-		w.f.SetWriteDeadline(time.Now())
 	}
-	return waiter.Result()
+	return x.Offload(core.Offload{Why: reason("write " + w.name), Op: b.Name(), Timeout: core.NoTimeout, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			// Interrupted: unblock the write, the only one in flight
+			// (the next write lifts the deadline again).
+			stop := context.AfterFunc(ctx, func() { w.f.SetWriteDeadline(time.Now()) })
+			defer stop()
+			_, err := w.f.Write(payload)
+			return starlark.None, err
+		},
+		Done: func(v starlark.Value, err error) (starlark.Value, error) {
+			idle()
+			return v, writeError(b.Name(), w.name, err)
+		},
+		Drop: func(starlark.Value, error) { idle() },
+	})
 }
 
 func writeError(fn, name string, err error) error {
