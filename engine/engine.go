@@ -14,8 +14,11 @@
 //     stall the other scripts.
 //   - Poll (with Start) lets a host with its own loop drive the engine a
 //     slice at a time without blocking.
-//   - TaskInfos dumps the live tasks; Options.OnFailure receives task
-//     failures nobody waited on.
+//   - TaskInfos (and Dump, as text) shows the live tasks;
+//     Options.OnFailure receives task failures nobody observed, and
+//     Failures counts them.
+//   - A Session runs statements one at a time on a loop that keeps
+//     running between them: the engine side of a REPL.
 //   - Close cancels every task and releases every goroutine.
 //
 // No goroutine is dedicated to an engine: whoever needs the loop while
@@ -28,12 +31,27 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+
 	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/engine/trace"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/resolve"
+	"github.com/corolang/coro/starlark/syntax"
 	"github.com/corolang/coro/stdlib"
 )
 
-// Engine runs one event loop and the tasks on it.
-type Engine = core.Engine
+// An Engine runs one event loop and the tasks on it. Its methods are safe
+// from any goroutine unless they say otherwise; none may be called from a
+// builtin running on the loop (use a task there).
+type Engine struct {
+	c     *core.Engine
+	trace *trace.Writer // Options.Trace
+}
 
 // Options configure an engine; the zero value allows no I/O, writes
 // script output to os.Stdout and os.Stderr, and uses the real clock.
@@ -101,7 +119,191 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 // AllPermissions allows every kind of I/O, as the coro command does.
 func AllPermissions() Permissions { return core.AllPermissions() }
 
-// New returns an engine configured by opts. Close it when done.
+// New returns an engine configured by opts, or an error naming the first
+// bad option. Close it when done.
 func New(opts Options) (*Engine, error) {
-	return core.New(opts, stdlib.Predeclared(&opts)), nil
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
+	e := &Engine{c: core.New(opts, stdlib.Predeclared(&opts))}
+	if opts.Trace != nil {
+		e.trace = trace.New(opts.Trace, e.c.Now)
+		e.c.SetTracer(e.trace)
+	}
+	return e, nil
 }
+
+// checkOptions rejects options that cannot mean anything, rather than
+// letting them surface later as a puzzling failure of some script.
+func checkOptions(o *Options) error {
+	for _, g := range []struct {
+		name  string
+		paths []string
+	}{{"Read", o.Permissions.Read}, {"Write", o.Permissions.Write}, {"Load", o.Permissions.Load}} {
+		for _, p := range g.paths {
+			if p == "" {
+				return fmt.Errorf("engine.New: Options.Permissions.%s: an empty path (use \"/\" to allow every path)", g.name)
+			}
+		}
+	}
+	for name, m := range o.Modules {
+		if name == "" || m == nil {
+			return fmt.Errorf("engine.New: Options.Modules: module %q: want a non-empty name and members", name)
+		}
+	}
+	for name, v := range o.Globals {
+		if v == nil {
+			return fmt.Errorf("engine.New: Options.Globals: %q is nil", name)
+		}
+		if !isIdentifier(name) {
+			return fmt.Errorf("engine.New: Options.Globals: %q is not an identifier", name)
+		}
+	}
+	return nil
+}
+
+// isIdentifier reports whether name can be written in a script.
+func isIdentifier(name string) bool {
+	for i, r := range name {
+		if !(r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// RunFile executes the module in path as the main task, then runs the
+// loop until every task has finished, and returns the module's globals.
+// Cancelling ctx cancels every task and returns once their deferred
+// functions ran. A script that called os.exit returns an *ExitError.
+func (e *Engine) RunFile(ctx context.Context, path string) (starlark.StringDict, error) {
+	return e.c.RunFile(ctx, path)
+}
+
+// Exec is RunFile with the source given: src is a string, []byte or
+// io.Reader, and filename names it in tracebacks.
+func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.StringDict, error) {
+	return e.c.Exec(ctx, filename, src)
+}
+
+// Run runs fn(*args) as the main task, like the top level of Exec, and
+// drives the loop until it has finished (other tasks keep their turns);
+// it returns fn's value or its error. Unlike Call it reports a deadlock,
+// and the tasks fn left are still live: Wait lets them finish.
+func (e *Engine) Run(ctx context.Context, name string, fn starlark.Value, args ...starlark.Value) (starlark.Value, error) {
+	c, ok := fn.(starlark.Callable)
+	if !ok {
+		return nil, Errorf(KindValue, "Run: got %s, want a callable", fn.Type())
+	}
+	t, err := e.c.RunTask(ctx, name, c, starlark.Tuple(args))
+	if err != nil {
+		return nil, err
+	}
+	if t.Err() != nil {
+		return nil, t.Err()
+	}
+	return t.Result(), nil
+}
+
+// Wait drives the loop until every task has finished, as RunFile does
+// after the module; it returns a deadlock error if they never can.
+func (e *Engine) Wait(ctx context.Context) error { return e.c.RunUntilIdle(ctx) }
+
+// Call runs fn(*args) as a task on the loop and returns its value. It is
+// safe from any goroutine, and many calls may run at once; while one
+// waits, the loop runs every other task. Cancelling ctx cancels the call's
+// task (its deferred functions run) and Call returns once it finished. A
+// call waiting for something that never comes is bounded only by ctx:
+// another Call may still provide it, so Call reports no deadlock.
+//
+// The arguments and the result are shared with the scripts: do not change
+// a mutable argument after passing it, and copy or freeze a result that a
+// task may still modify.
+func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.Value) (starlark.Value, error) {
+	return e.c.Call(ctx, fn, args...)
+}
+
+// Do runs fn on the loop, where it may touch script values, and returns
+// once it has run.
+func (e *Engine) Do(fn func()) error { return e.c.Do(fn) }
+
+// Start queues fn(*args) as a new task named name and returns at once; it
+// runs whenever the loop is driven (Poll, Call, RunFile, Exec). It is the
+// way a host that drives the loop with Poll starts work.
+func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) error {
+	return e.c.Start(name, fn, args...)
+}
+
+// Poll drives the loop for a host with its own loop (a game loop, a GUI)
+// and returns without blocking: it runs what is ready, pass after pass,
+// until nothing is or budget (wall-clock time, checked between task
+// turns) is used up; budget <= 0 means a single pass. It returns the
+// number of task turns it ran: 0 also when another goroutine drives the
+// loop. It never reports a deadlock (the host may still bring what blocked
+// tasks wait for; TaskInfos shows them).
+func (e *Engine) Poll(budget time.Duration) (int, error) { return e.c.Poll(budget) }
+
+// TaskInfos returns every live task, oldest first.
+func (e *Engine) TaskInfos() ([]TaskInfo, error) { return e.c.TaskInfos() }
+
+// Dump returns the live tasks as text, as `tasks()`, SIGQUIT and the
+// REPL's :tasks show them: state, what each waits on, its script stack.
+func (e *Engine) Dump() (string, error) {
+	var s string
+	err := e.c.Do(func() { s = e.c.Dump() })
+	return s, err
+}
+
+// Predeclared returns the names every module of the engine sees: the
+// builtins, the standard modules and Options.Globals. Do not modify it.
+func (e *Engine) Predeclared() starlark.StringDict { return e.c.Predeclared() }
+
+// FileOptions returns the dialect of coro's scripts (while, recursion,
+// set, top-level control, global reassignment), to parse or compile a file
+// as the engine would. Do not modify it.
+func (e *Engine) FileOptions() *syntax.FileOptions { return e.c.FileOptions() }
+
+// Failures returns how many task failures were reported because nobody
+// observed them (SPEC 4): the coro command then exits 1.
+func (e *Engine) Failures() int {
+	var n int
+	if e.c.Do(func() { n = e.c.Unhandled }) != nil {
+		n = e.c.Unhandled // closed: nothing runs on the loop any more
+	}
+	return n
+}
+
+// Exit returns the exit a script asked for with os.exit, or nil.
+func (e *Engine) Exit() *ExitError {
+	var x *ExitError
+	if e.c.Do(func() { x = e.c.ExitCode() }) != nil {
+		x = e.c.ExitCode()
+	}
+	return x
+}
+
+// Close cancels every task, lets their deferred functions run, releases
+// every goroutine the engine made and finishes the trace (Options.Trace).
+func (e *Engine) Close() error {
+	err := e.c.Close()
+	if e.trace != nil {
+		e.c.SetTracer(nil)
+		if terr := e.trace.Close(); err == nil {
+			err = terr
+		}
+		e.trace = nil
+	}
+	return err
+}
+
+// IsSyntaxError reports whether err is a script's syntax or name-resolution
+// error (the coro command exits 2 for those).
+func IsSyntaxError(err error) bool {
+	var synErr syntax.Error
+	var resErrs resolve.ErrorList
+	return errors.As(err, &synErr) || errors.As(err, &resErrs)
+}
+
+// AsError returns err as an *Error with a kind (KindError when err has
+// none of its own).
+func AsError(err error) *Error { return core.ToError(err) }

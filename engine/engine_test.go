@@ -241,7 +241,7 @@ c.cancel()
 	require.NoError(t, err, "a failed background task does not fail the run")
 	assert.Equal(t, []failure{{"bad", "error", "nobody waits for me"}}, got, "only the unwatched failure, not the cancelled task")
 	assert.Contains(t, out.String(), "task 'bad' failed:")
-	assert.Equal(t, 1, eng.Unhandled)
+	assert.Equal(t, 1, eng.Failures())
 }
 
 func TestCallFromManyGoroutines(t *testing.T) {
@@ -358,7 +358,7 @@ func TestCallErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "floored division by zero")
 	assert.Contains(t, err.Error(), "main.star:2:15: in f")
 	assert.Empty(t, out.String(), "the caller gets the failure: it is not reported as unhandled")
-	assert.Zero(t, eng.Unhandled)
+	assert.Zero(t, eng.Failures())
 
 	_, err = eng.Call(testCtx(t), starlark.MakeInt(3))
 	require.ErrorAs(t, err, &ce)

@@ -53,7 +53,7 @@ for x in range(%d):
 // benchExec times running src on a fresh engine with extra globals.
 func benchExec(b *testing.B, src string, globals starlark.StringDict) {
 	b.Helper()
-	e, err := engine.New(engine.Options{Stdout: io.Discard, Stderr: io.Discard, Globals: globals})
+	e, err := newEngine(engine.Options{Stdout: io.Discard, Stderr: io.Discard, Globals: globals})
 	require.NoError(b, err)
 	defer e.Close()
 	b.ReportAllocs()

@@ -23,7 +23,7 @@ import (
 func run(t *testing.T, src string, globals starlark.StringDict) (string, error) {
 	t.Helper()
 	var out, diag bytes.Buffer
-	e, err := engine.New(engine.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
+	e, err := newEngine(engine.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
 	require.NoError(t, err)
 	_, err = e.Exec(context.Background(), "test.star", src)
 	require.NoError(t, e.Close())
@@ -219,7 +219,7 @@ print(r.error.traceback)
 // consumer's is back once control returns.
 func TestCurrentExecAroundBody(t *testing.T) {
 	var seen []string
-	var e *engine.Engine
+	var e *core.Engine
 	probe := starlark.NewBuiltin("probe", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		x := core.ExecOf(th)
 		if e.CurrentExec() == x {
@@ -230,7 +230,7 @@ func TestCurrentExecAroundBody(t *testing.T) {
 		return starlark.None, nil
 	})
 	var out bytes.Buffer
-	e, err := engine.New(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
+	e, err := newEngine(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
 	require.NoError(t, err)
 	defer e.Close()
 	_, err = e.Exec(context.Background(), "test.star", `

@@ -35,7 +35,7 @@ func (s *Session) complete(line string, pos int) (head string, completions []str
 	prefix := path[len(path)-1]
 	owner := strings.Join(path[:len(path)-1], ".")
 	var cands []string
-	s.onLoop(func() { cands = s.candidates(path[:len(path)-1]) })
+	s.es.Inspect(func(globals starlark.StringDict) { cands = candidates(globals, path[:len(path)-1]) })
 	seen := map[string]bool{}
 	for _, c := range cands {
 		if strings.HasPrefix(c, prefix) && !seen[c] {
@@ -52,10 +52,10 @@ func (s *Session) complete(line string, pos int) (head string, completions []str
 
 // candidates returns the names visible at path: top-level names for an
 // empty path, else the attribute names of the value path names. Loop only.
-func (s *Session) candidates(path []string) []string {
+func candidates(globals starlark.StringDict, path []string) []string {
 	if len(path) == 0 {
 		out := append([]string(nil), keywords...)
-		for k := range s.globals {
+		for k := range globals {
 			out = append(out, k)
 		}
 		for k := range starlark.Universe {
@@ -63,7 +63,7 @@ func (s *Session) candidates(path []string) []string {
 		}
 		return out
 	}
-	v, ok := s.globals[path[0]]
+	v, ok := globals[path[0]]
 	if !ok {
 		v, ok = starlark.Universe[path[0]]
 	}

@@ -3,15 +3,14 @@
 // statements, so tasks spawned at the prompt go on while the user types.
 //
 // Two goroutines share the work. The loop goroutine owns the engine
-// (core.Engine.Serve) and everything Starlark: the session's globals, the
+// (engine.Session) and everything Starlark: the session's globals, the
 // foreground task, completion lookups. The REPL goroutine reads lines with
-// liner (which blocks), parses them, and hands each chunk to the loop
-// through Post, then waits for the foreground task to end or for Ctrl-C.
+// liner (which blocks), parses them, and hands each chunk to the session,
+// then waits for the statement to end or for Ctrl-C.
 package repl
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,11 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/corolang/coro/engine/core"
-	"github.com/corolang/coro/generator"
-	"github.com/corolang/coro/starlark"
-	"github.com/corolang/coro/starlark/syntax"
-	"github.com/corolang/coro/stdlib/osmod"
+	"github.com/corolang/coro/engine"
 	"github.com/peterh/liner"
 )
 
@@ -67,14 +62,9 @@ func DefaultHistoryPath() string {
 
 // A Session is one REPL on one engine.
 type Session struct {
-	eng     *core.Engine
+	eng     *engine.Engine
+	es      *engine.Session
 	opts    Options
-	globals starlark.StringDict // loop only
-	fg      *core.Task          // the running statement; loop only
-
-	ctx     context.Context
-	stop    context.CancelFunc
-	served  chan error
 	stopInt func()
 
 	// failed records that a statement failed: piped statements then exit
@@ -90,51 +80,33 @@ type Session struct {
 
 // New returns a session on eng, which must not be running; Start begins
 // serving its loop.
-func New(eng *core.Engine, opts Options) *Session {
-	s := &Session{eng: eng, opts: opts, globals: starlark.StringDict{}}
-	for k, v := range eng.Predeclared() {
-		s.globals[k] = v
-	}
-	return s
+func New(eng *engine.Engine, opts Options) *Session {
+	return &Session{eng: eng, es: eng.NewSession(), opts: opts}
 }
 
 // Start runs the engine's loop on its own goroutine and starts catching
 // SIGINT (Ctrl-C while a statement runs: it cancels that statement).
 func (s *Session) Start() {
-	s.ctx, s.stop = context.WithCancel(context.Background())
-	s.served = make(chan error, 1)
-	go func() { s.served <- s.eng.Serve(s.ctx, s.deadlocked) }()
-	// Between statements the loop waits for the user, not for a task:
-	// tasks blocked then are not a deadlock (the next statement may wake
-	// them). While a statement runs, nothing else can, so they are.
-	s.onLoop(func() { s.eng.Keep(s, func() bool { return s.fg == nil }) })
+	s.es.Start()
 	// Through the process's signal hub, as the coro command does: a
 	// script holding SIGINT with os.signal("INT") gets Ctrl-C instead.
-	s.stopInt = osmod.Signals.Fallback(os.Interrupt, func() {
-		s.eng.Post(func() {
-			if s.fg != nil {
-				s.fg.Cancel("interrupted")
-			}
-		})
-	})
+	s.stopInt = engine.OnSignal(os.Interrupt, s.es.Interrupt)
 }
 
 // Finish stops the loop, cancels every task that is left (their deferred
-// functions run) and closes the engine. It returns the status os.exit
-// asked for; else, without a terminal (statements piped in), 1 if a
-// statement or a task nobody waited on failed; else 0.
-func (s *Session) Finish() int {
+// functions run) and closes the engine, whose error it returns too. The
+// status is what os.exit asked for; else, without a terminal (statements
+// piped in), 1 if a statement or a task nobody waited on failed; else 0.
+func (s *Session) Finish() (int, error) {
 	s.stopInt()
-	s.stop()
-	<-s.served
-	s.eng.Close()
-	if ec := s.eng.ExitCode(); ec != nil {
-		return ec.Code
+	err := s.es.Finish()
+	if ec := s.eng.Exit(); ec != nil {
+		return ec.Code, err
 	}
-	if !s.opts.Terminal && (s.failed || s.eng.Unhandled > 0) {
-		return 1
+	if !s.opts.Terminal && (s.failed || s.eng.Failures() > 0) {
+		return 1, err
 	}
-	return 0
+	return 0, err
 }
 
 // End ends the session from another goroutine, as SIGTERM or SIGHUP do:
@@ -152,112 +124,22 @@ func (s *Session) End() {
 	}
 }
 
-// onLoop runs fn on the loop and waits for it.
-func (s *Session) onLoop(fn func()) {
-	done := make(chan struct{})
-	s.eng.Post(func() { fn(); close(done) })
-	<-done
-}
-
-// deadlocked is Serve's hook: with every task blocked while a statement
-// runs, nothing can ever wake the statement, so it is told so and
-// cancelled (its deferred functions run) instead of hanging the REPL.
-func (s *Session) deadlocked(err *core.Error) {
-	if s.fg == nil || s.fg.Done() {
-		return
-	}
-	fmt.Fprintln(s.eng.Stderr(), err.Error())
-	s.fg.Cancel("deadlock")
-}
-
-// An Outcome is how a statement (or a loaded file) ended.
-type Outcome struct {
-	Err  *core.Error // nil on success
-	Exit bool        // os.exit was called: the session must end
-}
-
-// doneWaker watches the foreground task: being a watcher also marks its
-// failure as seen, so the engine does not report it as a lost task failure;
-// the REPL prints it instead.
-type doneWaker struct {
-	s     *Session
-	fired bool
-	out   Outcome
-	ch    chan struct{}
-}
-
-func (w *doneWaker) Accepts(int) bool { return !w.fired }
-
-func (w *doneWaker) Complete(_ int, _ starlark.Value, err error) {
-	w.fired = true
-	if err != nil {
-		w.out.Err = core.ToError(err)
-	}
-	w.out.Exit = w.s.eng.ExitCode() != nil
-	w.s.fg = nil
-	close(w.ch)
-}
-
-// run executes body as the foreground task and waits for it.
-func (s *Session) run(body func(th *starlark.Thread) error) Outcome {
-	w := &doneWaker{s: s, ch: make(chan struct{})}
-	fn := starlark.NewBuiltin("<stdin>", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		return starlark.None, body(th)
-	})
-	s.eng.Post(func() {
-		t := s.eng.Spawn(fn, nil, nil, "repl", nil, "")
-		generator.Outlive(t) // a generator made at the prompt lives on in the session
-		s.fg = t
-		t.Enqueue(w, 0)
-	})
-	<-w.ch
-	return w.out
-}
-
 // report prints a statement's error: a short traceback and the message.
 // A statement the user interrupted just says so.
-func (s *Session) report(err *core.Error) {
-	if err.Kind == core.KindCancelled && (err.Msg == "interrupted" || err.Msg == "deadlock") {
+func (s *Session) report(err *engine.Error) {
+	if err.Kind == engine.KindCancelled && (err.Msg == "interrupted" || err.Msg == "deadlock") {
 		fmt.Fprintln(s.opts.Err, err.Error())
 		return
 	}
 	fmt.Fprint(s.opts.Err, err.Report(s.opts.GoTrace))
 }
 
-// Exec runs one parsed chunk in the session: an expression statement's
-// value is printed (as repr, unless None) and kept in _.
-func (s *Session) Exec(f *syntax.File) Outcome {
-	return s.run(func(th *starlark.Thread) error {
-		if expr := soleExpr(f); expr != nil {
-			v, err := starlark.EvalExprOptions(f.Options, th, expr, s.globals)
-			if err != nil {
-				return err
-			}
-			s.globals["_"] = v
-			if v != starlark.None {
-				fmt.Fprintln(s.eng.Stdout(), v.String())
-			}
-			return nil
-		}
-		return starlark.ExecREPLChunk(f, th, s.globals)
-	})
-}
-
-// Load runs a script file into the session (coro -i, :load): its globals
-// join the session's, even those defined before an error stopped it.
-func (s *Session) Load(path string, src []byte) Outcome {
-	return s.run(func(th *starlark.Thread) error {
-		g, err := starlark.ExecFileOptions(s.eng.FileOptions(), th, path, src, s.globals)
-		for k, v := range g {
-			s.globals[k] = v
-		}
-		return err
-	})
-}
+// Load runs a script file into the session (coro -i, :load).
+func (s *Session) Load(path string, src []byte) engine.Outcome { return s.es.Load(path, src) }
 
 // Report prints an Outcome's error, if any, and says whether the session
 // must end (os.exit).
-func (s *Session) Report(o Outcome) (exit bool) {
+func (s *Session) Report(o engine.Outcome) (exit bool) {
 	if s.ending.Load() {
 		return true
 	}
@@ -266,23 +148,6 @@ func (s *Session) Report(o Outcome) (exit bool) {
 		s.report(o.Err)
 	}
 	return o.Exit
-}
-
-func soleExpr(f *syntax.File) syntax.Expr {
-	if len(f.Stmts) == 1 {
-		if stmt, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
-			return stmt.X
-		}
-	}
-	return nil
-}
-
-// fileOptions is the engine's dialect with load() binding globally, as
-// every REPL statement is its own chunk.
-func (s *Session) fileOptions() *syntax.FileOptions {
-	o := *s.eng.FileOptions()
-	o.LoadBindsGlobally = true
-	return &o
 }
 
 // errAbort is a chunk abandoned with Ctrl-C at the prompt.
@@ -297,10 +162,10 @@ func (s *Session) Run() {
 		defer s.closeLiner()
 		read = s.promptReader()
 	}
-	opts := s.fileOptions()
+	opts := s.es.FileOptions()
 	for {
 		first, err := read(prompt1)
-		if s.ending.Load() || s.exitRequested() {
+		if s.ending.Load() || s.es.Exited() {
 			return
 		}
 		if err == errAbort {
@@ -355,20 +220,14 @@ func (s *Session) Run() {
 			}
 			continue
 		}
-		if s.Report(s.Exec(f)) || eof {
+		if s.Report(s.es.Exec(f)) || eof {
 			return
 		}
 	}
 }
 
-// exitRequested reports whether a background task called os.exit. liner
-// cannot be interrupted while it waits for a key, so such an exit takes
-// effect when the current line is read.
-func (s *Session) exitRequested() bool {
-	var exit bool
-	s.onLoop(func() { exit = s.eng.ExitCode() != nil })
-	return exit
-}
+// A background task's os.exit takes effect when the current line is
+// read: liner cannot be interrupted while it waits for a key.
 
 // pipeReader reads statements line by line from In, without prompts.
 func (s *Session) pipeReader() func(string) (string, error) {
@@ -456,9 +315,7 @@ func (s *Session) command(cmd string) bool {
 	case ":help":
 		fmt.Fprint(s.opts.Out, helpText)
 	case ":tasks":
-		var dump string
-		s.onLoop(func() { dump = s.eng.Dump() })
-		fmt.Fprint(s.opts.Out, dump)
+		fmt.Fprint(s.opts.Out, s.es.Dump())
 	case ":load":
 		if arg == "" {
 			fmt.Fprintln(s.opts.Err, ":load needs a file name")

@@ -20,9 +20,6 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
-	"github.com/corolang/coro/engine/core"
-	"github.com/corolang/coro/stdlib/osmod"
-	"github.com/corolang/coro/stdlib/procmod"
 )
 
 // Version is the coro version (`coro version`).
@@ -69,7 +66,7 @@ flags:
 // config is the parsed command line.
 type config struct {
 	sandbox     bool
-	perms       core.Permissions
+	perms       engine.Permissions
 	virtualTime bool
 	maxMemory   uint64
 	seed        uint64
@@ -230,7 +227,7 @@ func parseFlags(argv []string) (*config, error) {
 // permissions returns what scripts may do: everything, unless --sandbox
 // (or an --allow flag). The signals are always the script's (the process
 // is its own), and load() may read the main script's folder.
-func (c *config) permissions() core.Permissions {
+func (c *config) permissions() engine.Permissions {
 	if c.sandbox {
 		p := c.perms
 		p.Signals = true
@@ -240,7 +237,7 @@ func (c *config) permissions() core.Permissions {
 		}
 		return p
 	}
-	return core.AllPermissions()
+	return engine.AllPermissions()
 }
 
 func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options {
@@ -338,7 +335,7 @@ func main() {
 // exit ends the process once every child from proc.start still running
 // was sent TERM (KILL after 2 s) and reaped (SPEC 7).
 func exit(code int) {
-	procmod.Reap()
+	engine.ReapChildren()
 	os.Exit(code)
 }
 
@@ -412,9 +409,9 @@ func interruptContext(sigs ...syscall.Signal) (ctx context.Context, stop func(),
 	}
 	var stops []func()
 	for _, sig := range sigs {
-		stops = append(stops, osmod.Signals.Fallback(sig, func() { end(sig, "interrupted (SIG"+signalName(sig)+")") }))
+		stops = append(stops, engine.OnSignal(sig, func() { end(sig, "interrupted (SIG"+signalName(sig)+")") }))
 	}
-	stops = append(stops, osmod.Signals.Fallback(syscall.SIGPIPE, func() {}))
+	stops = append(stops, engine.OnSignal(syscall.SIGPIPE, func() {}))
 	stop = func() {
 		for _, s := range stops {
 			s()
@@ -461,28 +458,35 @@ func runScript(c *config, name string, src []byte, args []string, stdout, stderr
 		// heap nears the limit, so only live data reaches it.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(c.maxMemory)))
 	}
-	eng, _ := engine.New(c.options(stdout, stderr, args))
-	defer eng.Close()
-	stopTrace, err := startTrace(c, eng)
+	opts := c.options(stdout, stderr, args)
+	closeTrace, err := openTrace(c, &opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
 	}
-	defer dumpOnQuit(eng, stderr)()
+	eng, err := engine.New(opts)
+	if err != nil {
+		closeTrace(nil)
+		fmt.Fprintf(stderr, "coro: %v\n", err)
+		return exitUsage
+	}
+	stopDump := dumpOnQuit(eng, stderr)
 	_, err = eng.Exec(ctx, name, src)
-	if terr := stopTrace(); terr != nil {
+	stopDump()
+	code := exitStatus(err, eng, signalled(), c.goTrace, stderr)
+	if terr := closeTrace(eng.Close()); terr != nil {
 		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
 	}
-	return exitStatus(err, eng, signalled(), c.goTrace, stderr)
+	return code
 }
 
 // exitStatus reports err on stderr and maps it to an exit status;
 // signalled is 128+N when signal N ended the run (quietly).
 func exitStatus(err error, eng *engine.Engine, signalled int, goTrace bool, stderr io.Writer) int {
-	var exit *core.ExitError
+	var exit *engine.ExitError
 	switch {
 	case err == nil:
-		if eng.Unhandled > 0 {
+		if eng.Failures() > 0 {
 			return exitError
 		}
 		return exitOK
@@ -490,12 +494,12 @@ func exitStatus(err error, eng *engine.Engine, signalled int, goTrace bool, stde
 		return exit.Code
 	case signalled != 0:
 		return signalled
-	case core.IsSyntaxError(err):
+	case engine.IsSyntaxError(err):
 		fmt.Fprintln(stderr, syntaxMessage(err))
 		return exitUsage
 	}
-	ce := core.ToError(err)
-	if ce.Kind == core.KindDeadlock {
+	ce := engine.AsError(err)
+	if ce.Kind == engine.KindDeadlock {
 		fmt.Fprintln(stderr, ce.Error())
 		return exitDeadlock
 	}
@@ -505,7 +509,7 @@ func exitStatus(err error, eng *engine.Engine, signalled int, goTrace bool, stde
 
 // syntaxMessage returns the file:line:col: message text of a syntax error.
 func syntaxMessage(err error) string {
-	ce := core.ToError(err)
+	ce := engine.AsError(err)
 	msg := ce.Msg
 	// The scanner's message is the cause's own text, without wrapping.
 	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {

@@ -44,9 +44,15 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 	if start != nil {
 		args = start.args
 	}
-	eng, _ := engine.New(c.options(out, errw, args))
-	stopTrace, err := startTrace(c, eng)
+	opts := c.options(out, errw, args)
+	closeTrace, err := openTrace(c, &opts)
 	if err != nil {
+		fmt.Fprintf(stderr, "coro: %v\n", err)
+		return exitUsage
+	}
+	eng, err := engine.New(opts)
+	if err != nil {
+		closeTrace(nil)
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
 	}
@@ -77,11 +83,11 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 		// Run may be blocked reading a line: leave it; the process ends.
 		s.End()
 	}
-	code := s.Finish()
+	code, closeErr := s.Finish()
 	if sig := signalled(); sig != 0 {
 		code = sig
 	}
-	if terr := stopTrace(); terr != nil {
+	if terr := closeTrace(closeErr); terr != nil {
 		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
 	}
 	return code

@@ -18,7 +18,6 @@ import (
 	"syscall"
 
 	"github.com/corolang/coro/engine"
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarktest"
 	"github.com/corolang/coro/starlark/syntax"
@@ -311,15 +310,17 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 	rep := &assertReporter{out: out}
 	opts := r.options(out, engineSeed(r.seed))
 	opts.ThreadHook = func(th *starlark.Thread) { starlarktest.SetReporter(th, rep) }
-	var reported []*core.Error
-	opts.OnFailure = func(_ string, err *core.Error) { reported = append(reported, err) }
-	eng, _ := engine.New(opts)
+	eng, err := engine.New(opts)
+	if err != nil {
+		fmt.Fprintf(r.stdout, "FAIL %s::%s\n    %v\n", f.path, name, err)
+		return false
+	}
 	defer eng.Close()
 
 	failed := false
 	problem := func(err error) {
 		failed = true
-		if ce := core.ToError(err); ce.Kind == core.KindDeadlock {
+		if ce := engine.AsError(err); ce.Kind == engine.KindDeadlock {
 			fmt.Fprintln(out, ce.Error()) // every blocked task, with its stack
 		} else {
 			io.WriteString(out, ce.Report(r.c.goTrace))
@@ -335,34 +336,29 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 		}
 		fn, ok := globals[name].(starlark.Callable)
 		if !ok {
-			return nil, core.Errorf(core.KindValue, "%s is not a function once the module has run", name)
+			return nil, engine.Errorf(engine.KindValue, "%s is not a function once the module has run", name)
 		}
-		return core.CallFn(th, fn, nil, nil)
+		return starlark.Call(th, fn, nil, nil)
 	})
-	t, err := eng.RunTask(ctx, name, body, nil)
+	// Run returns the test's own failure, or the loop's (a deadlock, an
+	// interrupt); Wait lets the tasks the test left finish.
+	_, err = eng.Run(ctx, name, body)
 	if err == nil {
-		err = eng.RunUntilIdle(ctx)
+		err = eng.Wait(ctx)
 	}
-	switch {
-	case eng.ExitCode() != nil:
+	switch ce := engine.AsError(err); {
+	case eng.Exit() != nil:
 		// os.exit ends the run it is in, here the test's: not a way to pass.
 		failed = true
-		fmt.Fprintf(out, "os.exit(%d) called during the test\n", eng.ExitCode().Code)
-	case err != nil:
-		// A deadlock or an interrupt; the test's task was cancelled
-		// because of it, which needs no line of its own.
+		fmt.Fprintf(out, "os.exit(%d) called during the test\n", eng.Exit().Code)
+	case err == nil:
+	case ce.Kind == engine.KindCancelled && ctx.Err() == nil:
+		failed = true
+		fmt.Fprintf(out, "test was cancelled: %s\n", ce.Msg)
+	default:
 		problem(err)
-	case t.State() == core.StateFailed:
-		// Reported already, unless some task waited on the test's.
-		failed = true
-		if !containsErr(reported, t.Err()) {
-			problem(t.Err())
-		}
-	case t.State() == core.StateCancelled:
-		failed = true
-		fmt.Fprintf(out, "test was cancelled: %s\n", t.Err().Msg)
 	}
-	if rep.failures > 0 || eng.Unhandled > 0 {
+	if rep.failures > 0 || eng.Failures() > 0 {
 		failed = true
 	}
 	id := f.path + "::" + name
@@ -373,15 +369,6 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 	fmt.Fprintf(r.stdout, "FAIL %s\n", id)
 	for _, line := range strings.SplitAfter(strings.TrimRight(out.String(), "\n"), "\n") {
 		io.WriteString(r.stdout, "    "+strings.TrimRight(line, "\n")+"\n")
-	}
-	return false
-}
-
-func containsErr(list []*core.Error, err *core.Error) bool {
-	for _, e := range list {
-		if e == err {
-			return true
-		}
 	}
 	return false
 }

@@ -107,7 +107,6 @@ FAIL runner_test.star::test_assert_fails
     Error: custom message
     assertions do not stop the test
 FAIL runner_test.star::test_raises
-    task 'test_raises' failed:
     Traceback (most recent call last):
       runner_test.star:20:10: in test_raises
       runner_test.star:19:13: in inner

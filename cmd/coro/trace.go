@@ -10,25 +10,22 @@ import (
 	"syscall"
 
 	"github.com/corolang/coro/engine"
-	"github.com/corolang/coro/engine/trace"
 )
 
-// startTrace installs the --trace writer, if asked for, and returns the
-// function that uninstalls it and finishes the file (call it once the run
-// is over, before the engine closes).
-func startTrace(c *config, eng *engine.Engine) (stop func() error, err error) {
+// openTrace opens the --trace file, if asked for, as opts.Trace (the
+// engine writes it), and returns the function that closes the file once
+// the engine has closed (and finished the trace): it is given Close's
+// error and returns the first error of the two.
+func openTrace(c *config, opts *engine.Options) (closeTrace func(error) error, err error) {
 	if c.tracePath == "" {
-		return func() error { return nil }, nil
+		return func(err error) error { return err }, nil
 	}
 	f, err := os.Create(c.tracePath)
 	if err != nil {
 		return nil, fmt.Errorf("--trace: %w", err)
 	}
-	tw := trace.New(f, eng.Now)
-	eng.SetTracer(tw)
-	return func() error {
-		eng.SetTracer(nil)
-		err := tw.Close()
+	opts.Trace = f
+	return func(err error) error {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -50,7 +47,9 @@ func dumpOnQuit(eng *engine.Engine, w io.Writer) (stop func()) {
 		for {
 			select {
 			case <-ch:
-				eng.Post(func() { io.WriteString(w, "coro: SIGQUIT: "+eng.Dump()) })
+				if dump, err := eng.Dump(); err == nil {
+					io.WriteString(w, "coro: SIGQUIT: "+dump)
+				}
 			case <-done:
 				return
 			}

@@ -12,7 +12,7 @@ import (
 // runBench runs src on a fresh engine with b.N available as N.
 func runBench(b *testing.B, src string, virtual bool) {
 	b.Helper()
-	eng, _ := engine.New(engine.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: virtual})
+	eng, _ := newEngine(engine.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: virtual})
 	defer eng.Close()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -19,7 +19,7 @@ import (
 func runVirtual(t *testing.T, src string, globals starlark.StringDict) string {
 	t.Helper()
 	var out bytes.Buffer
-	eng, _ := engine.New(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: globals})
+	eng, _ := newEngine(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: globals})
 	defer eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -24,7 +24,7 @@ func run(t *testing.T, src string, opts ...func(*engine.Options)) (string, error
 	for _, f := range opts {
 		f(&o)
 	}
-	eng, err := engine.New(o)
+	eng, err := newEngine(o)
 	require.NoError(t, err)
 	defer eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -181,7 +181,7 @@ print(catch(t.wait).error.message)
 
 func TestContextCancelRunsDeferred(t *testing.T) {
 	var out bytes.Buffer
-	eng, _ := engine.New(engine.Options{Stdout: &out, Stderr: &out})
+	eng, _ := newEngine(engine.Options{Stdout: &out, Stderr: &out})
 	defer eng.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
@@ -200,7 +200,7 @@ join(spawn(w, 1), spawn(w, 2))
 func TestNoGoroutineLeakAfterClose(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for i := 0; i < 20; i++ {
-		eng, _ := engine.New(engine.Options{Stdout: &bytes.Buffer{}, VirtualTime: true})
+		eng, _ := newEngine(engine.Options{Stdout: &bytes.Buffer{}, VirtualTime: true})
 		_, err := eng.Exec(context.Background(), "t.star", `
 def f(i):
     sleep(i)

@@ -77,6 +77,10 @@ type Options struct {
 	// OnFailure, if set, is called (on the loop) for each task failure that
 	// no task waited on, after it was reported.
 	OnFailure func(task string, err *Error)
+	// Trace, if set, receives a Chrome trace-event JSON file of the
+	// engine's scheduling (coro --trace; package engine writes it, and
+	// finishes it when the engine closes).
+	Trace io.Writer
 	// ThreadHook, if set, is called for every Starlark thread the engine
 	// makes, before it runs (to set thread-locals, say).
 	ThreadHook func(*starlark.Thread)
@@ -781,9 +785,9 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	return globals, hostErr(err) // text with the traceback (host.go)
 }
 
-// RunTask runs fn as a task named name (the REPL's foreground task, an
-// embedder's call) and drives the loop until it has finished; other tasks
-// keep their turns meanwhile. It returns the task's outcome.
+// RunTask runs fn as a task named name (engine.Run) and drives the loop
+// until it has finished; other tasks keep their turns meanwhile. It
+// returns the task, whose outcome is the caller's to report.
 func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable, args starlark.Tuple) (*Task, error) {
 	if e.closed {
 		return nil, Errorf(KindClosed, "engine is closed")
@@ -791,6 +795,7 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable,
 	e.acquireLoop()
 	defer e.releaseLoop()
 	t := e.Spawn(fn, args, nil, name, nil, "")
+	t.observed = true // its outcome is returned, not reported
 	err := e.drive(ctx, t.Done)
 	return t, err
 }

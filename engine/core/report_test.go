@@ -21,7 +21,7 @@ import (
 
 // runReport runs src on the virtual clock and returns its output and the
 // failures reported, as "task: error".
-func runReport(t *testing.T, src string, opts ...func(*engine.Options)) (string, []string, *engine.Engine) {
+func runReport(t *testing.T, src string, opts ...func(*engine.Options)) (string, []string, *core.Engine) {
 	t.Helper()
 	var out bytes.Buffer
 	var reported []string
@@ -30,7 +30,7 @@ func runReport(t *testing.T, src string, opts ...func(*engine.Options)) (string,
 	for _, f := range opts {
 		f(&o)
 	}
-	eng, err := engine.New(o)
+	eng, err := newEngine(o)
 	require.NoError(t, err)
 	defer eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

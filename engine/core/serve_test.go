@@ -15,10 +15,10 @@ import (
 // serveEngine starts Serve on a goroutine and returns a function that
 // runs src as a task through Post and waits for it to end, and the
 // deadlock errors Serve reported.
-func serveEngine(t *testing.T) (eng *engine.Engine, run func(src string) *core.Task, deadlocks func() []string, out *bytes.Buffer) {
+func serveEngine(t *testing.T) (eng *core.Engine, run func(src string) *core.Task, deadlocks func() []string, out *bytes.Buffer) {
 	t.Helper()
 	out = &bytes.Buffer{}
-	eng, _ = engine.New(engine.Options{Stdout: out, Stderr: out, VirtualTime: true})
+	eng, _ = newEngine(engine.Options{Stdout: out, Stderr: out, VirtualTime: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	var reported []string // loop only
 	var current *core.Task

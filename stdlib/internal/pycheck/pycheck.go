@@ -30,7 +30,7 @@ func C(expr string) Case { return Case{Star: expr} }
 // it printed.
 func Run(t testing.TB, modules starlark.StringDict, src string) string {
 	t.Helper()
-	var out bytes.Buffer
+	var out, diag bytes.Buffer
 	pre := core.Builtins()
 	for k, v := range generator.Builtins() {
 		pre[k] = v
@@ -39,11 +39,12 @@ func Run(t testing.TB, modules starlark.StringDict, src string) string {
 	for k, v := range modules {
 		pre[k] = v
 	}
-	e := core.New(core.Options{Stdout: &out, Stderr: &out, Seed: 1, Permissions: core.AllPermissions()}, pre)
+	e := core.New(core.Options{Stdout: &out, Stderr: &diag, Seed: 1, Permissions: core.AllPermissions()}, pre)
 	defer e.Close()
 	if _, err := e.Exec(context.Background(), "pycheck.star", src); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
+		t.Fatalf("%v\n%s%s", err, out.String(), diag.String())
 	}
+	// stderr, apart: a loaded machine's slow-task warnings go there.
 	return out.String()
 }
 

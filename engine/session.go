@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
+)
+
+// A Session runs statements one at a time on an engine whose loop keeps
+// running between them (SPEC 9): the engine side of a REPL, for the coro
+// command's and for an application's own console. Each statement runs as
+// the foreground task, named "repl"; tasks it spawns go on while the
+// session waits for the next one.
+//
+// A goroutine of the session's own drives the loop from Start to Finish;
+// the methods are for one goroutine (the one reading statements), except
+// Interrupt, which may come from anywhere (a signal handler).
+type Session struct {
+	e       *Engine
+	globals starlark.StringDict // loop only
+	fg      *core.Task          // the running statement; loop only
+	ctx     context.Context
+	stop    context.CancelFunc
+	served  chan error
+}
+
+// An Outcome is how a statement (or a loaded file) ended.
+type Outcome struct {
+	Err  *Error // nil on success
+	Exit bool   // os.exit was called: the session must end
+}
+
+// NewSession returns a session on e, whose globals start as the
+// predeclared names. The engine must not be running anything else.
+func (e *Engine) NewSession() *Session {
+	s := &Session{e: e, globals: starlark.StringDict{}}
+	for k, v := range e.c.Predeclared() {
+		s.globals[k] = v
+	}
+	return s
+}
+
+// Start begins driving the engine's loop.
+func (s *Session) Start() {
+	c := s.e.c
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	s.served = make(chan error, 1)
+	go func() { s.served <- c.Serve(s.ctx, s.deadlocked) }()
+	// Between statements the loop waits for the user, not for a task:
+	// tasks blocked then are not a deadlock (the next statement may wake
+	// them). While a statement runs, nothing else can, so they are.
+	s.onLoop(func() { c.Keep(s, func() bool { return s.fg == nil }) })
+}
+
+// Interrupt cancels the running statement, if any, with the message
+// "interrupted" (Ctrl-C). Safe from any goroutine.
+func (s *Session) Interrupt() {
+	s.e.c.Post(func() {
+		if s.fg != nil {
+			s.fg.Cancel("interrupted")
+		}
+	})
+}
+
+// Finish stops the loop, cancels every task that is left (their deferred
+// functions run) and closes the engine, returning Close's error.
+func (s *Session) Finish() error {
+	s.stop()
+	<-s.served
+	return s.e.Close()
+}
+
+// onLoop runs fn on the loop and waits for it.
+func (s *Session) onLoop(fn func()) {
+	done := make(chan struct{})
+	s.e.c.Post(func() { fn(); close(done) })
+	<-done
+}
+
+// Inspect runs fn on the loop with the session's globals (to complete a
+// name, say) and returns once it has run.
+func (s *Session) Inspect(fn func(globals starlark.StringDict)) {
+	s.onLoop(func() { fn(s.globals) })
+}
+
+// Dump returns the live tasks as text (Engine.Dump).
+func (s *Session) Dump() string {
+	var dump string
+	s.onLoop(func() { dump = s.e.c.Dump() })
+	return dump
+}
+
+// Exited reports whether a task called os.exit.
+func (s *Session) Exited() bool {
+	var exit bool
+	s.onLoop(func() { exit = s.e.c.ExitCode() != nil })
+	return exit
+}
+
+// FileOptions returns the engine's dialect with load() binding globally,
+// as every statement is its own chunk: for syntax.ParseCompoundStmt.
+func (s *Session) FileOptions() *syntax.FileOptions {
+	o := *s.e.c.FileOptions()
+	o.LoadBindsGlobally = true
+	return &o
+}
+
+// deadlocked is Serve's hook: with every task blocked while a statement
+// runs, nothing can ever wake the statement, so it is told so and
+// cancelled (its deferred functions run) instead of hanging the session.
+func (s *Session) deadlocked(err *core.Error) {
+	if s.fg == nil || s.fg.Done() {
+		return
+	}
+	fmt.Fprintln(s.e.c.Stderr(), err.Error())
+	s.fg.Cancel("deadlock")
+}
+
+// doneWaker watches the foreground task: being a watcher also marks its
+// failure as seen, so the engine does not report it as a lost task
+// failure; the session's caller reports it instead.
+type doneWaker struct {
+	s     *Session
+	fired bool
+	out   Outcome
+	ch    chan struct{}
+}
+
+func (w *doneWaker) Accepts(int) bool { return !w.fired }
+
+func (w *doneWaker) Complete(_ int, _ starlark.Value, err error) {
+	w.fired = true
+	if err != nil {
+		w.out.Err = core.ToError(err)
+	}
+	w.out.Exit = w.s.e.c.ExitCode() != nil
+	w.s.fg = nil
+	close(w.ch)
+}
+
+// run executes body as the foreground task and waits for it.
+func (s *Session) run(body func(th *starlark.Thread) error) Outcome {
+	c := s.e.c
+	w := &doneWaker{s: s, ch: make(chan struct{})}
+	fn := starlark.NewBuiltin("<stdin>", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		return starlark.None, body(th)
+	})
+	c.Post(func() {
+		t := c.Spawn(fn, nil, nil, "repl", nil, "")
+		generator.Outlive(t) // a generator made at the prompt lives on in the session
+		s.fg = t
+		t.Enqueue(w, 0)
+	})
+	<-w.ch
+	return w.out
+}
+
+// Exec runs one parsed chunk: an expression statement's value is printed
+// (as repr, unless None) and kept in _.
+func (s *Session) Exec(f *syntax.File) Outcome {
+	return s.run(func(th *starlark.Thread) error {
+		if expr := soleExpr(f); expr != nil {
+			v, err := starlark.EvalExprOptions(f.Options, th, expr, s.globals)
+			if err != nil {
+				return err
+			}
+			s.globals["_"] = v
+			if v != starlark.None {
+				fmt.Fprintln(s.e.c.Stdout(), v.String())
+			}
+			return nil
+		}
+		return starlark.ExecREPLChunk(f, th, s.globals)
+	})
+}
+
+// Load runs a script file into the session (coro -i, :load): its globals
+// join the session's, even those defined before an error stopped it.
+func (s *Session) Load(path string, src []byte) Outcome {
+	return s.run(func(th *starlark.Thread) error {
+		g, err := starlark.ExecFileOptions(s.e.c.FileOptions(), th, path, src, s.globals)
+		for k, v := range g {
+			s.globals[k] = v
+		}
+		return err
+	})
+}
+
+func soleExpr(f *syntax.File) syntax.Expr {
+	if len(f.Stmts) == 1 {
+		if stmt, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
+			return stmt.X
+		}
+	}
+	return nil
+}
