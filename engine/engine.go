@@ -53,12 +53,6 @@ type Engine struct {
 	trace *trace.Writer // Options.Trace
 }
 
-// Options configure an engine; the zero value allows no I/O, writes
-// script output to os.Stdout and os.Stderr, and uses the real clock.
-type Options = core.Options
-
-// Permissions says which I/O scripts may do; the zero value allows none.
-type Permissions = core.Permissions
 
 // Error is a script failure with a kind (cancelled, timeout, value, ...).
 type Error = core.Error
@@ -66,8 +60,6 @@ type Error = core.Error
 // ExitError is returned by RunFile when a script called os.exit.
 type ExitError = core.ExitError
 
-// TaskInfo describes a live task (Engine.TaskInfos): what tasks() shows.
-type TaskInfo = core.TaskInfo
 
 // Kind says what sort of failure an Error is: Error.Kind, and error.kind
 // in scripts.
@@ -116,8 +108,6 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 	return core.Errorf(kind, format, args...)
 }
 
-// AllPermissions allows every kind of I/O, as the coro command does.
-func AllPermissions() Permissions { return core.AllPermissions() }
 
 // New returns an engine configured by opts, or an error naming the first
 // bad option. Close it when done.
@@ -125,7 +115,8 @@ func New(opts Options) (*Engine, error) {
 	if err := checkOptions(&opts); err != nil {
 		return nil, err
 	}
-	e := &Engine{c: core.New(opts, stdlib.Predeclared(&opts))}
+	lo := opts.loopOptions()
+	e := &Engine{c: core.New(lo, stdlib.Predeclared(&lo))}
 	if opts.Trace != nil {
 		e.trace = trace.New(opts.Trace, e.c.Now)
 		e.c.SetTracer(e.trace)
@@ -244,7 +235,14 @@ func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) e
 func (e *Engine) Poll(budget time.Duration) (int, error) { return e.c.Poll(budget) }
 
 // TaskInfos returns every live task, oldest first.
-func (e *Engine) TaskInfos() ([]TaskInfo, error) { return e.c.TaskInfos() }
+func (e *Engine) TaskInfos() ([]TaskInfo, error) {
+	infos, err := e.c.TaskInfos()
+	out := make([]TaskInfo, len(infos))
+	for i, ti := range infos {
+		out[i] = TaskInfo(ti)
+	}
+	return out, err
+}
 
 // Dump returns the live tasks as text, as `tasks()`, SIGQUIT and the
 // REPL's :tasks show them: state, what each waits on, its script stack.

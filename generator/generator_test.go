@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
 	"github.com/corolang/coro/starlark"
@@ -23,7 +22,7 @@ import (
 func run(t *testing.T, src string, globals starlark.StringDict) (string, error) {
 	t.Helper()
 	var out, diag bytes.Buffer
-	e, err := newEngine(engine.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
+	e, err := newEngine(core.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
 	require.NoError(t, err)
 	_, err = e.Exec(context.Background(), "test.star", src)
 	require.NoError(t, e.Close())
@@ -230,7 +229,7 @@ func TestCurrentExecAroundBody(t *testing.T) {
 		return starlark.None, nil
 	})
 	var out bytes.Buffer
-	e, err := newEngine(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
+	e, err := newEngine(core.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
 	require.NoError(t, err)
 	defer e.Close()
 	_, err = e.Exec(context.Background(), "test.star", `

@@ -1,13 +1,12 @@
 package generator_test
 
 import (
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/stdlib"
 )
 
 // newEngine makes a loop engine with the standard modules, as engine.New
 // does, for the tests here that reach below the facade (CurrentExec).
-func newEngine(opts engine.Options) (*core.Engine, error) {
+func newEngine(opts core.Options) (*core.Engine, error) {
 	return core.New(opts, stdlib.Predeclared(&opts)), nil
 }

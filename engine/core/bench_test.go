@@ -6,13 +6,13 @@ import (
 	"io"
 	"testing"
 
-	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/engine/core"
 )
 
 // runBench runs src on a fresh engine with b.N available as N.
 func runBench(b *testing.B, src string, virtual bool) {
 	b.Helper()
-	eng, _ := newEngine(engine.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: virtual})
+	eng, _ := newEngine(core.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: virtual})
 	defer eng.Close()
 	b.ReportAllocs()
 	b.ResetTimer()

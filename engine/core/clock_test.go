@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/require"
@@ -19,7 +18,7 @@ import (
 func runVirtual(t *testing.T, src string, globals starlark.StringDict) string {
 	t.Helper()
 	var out bytes.Buffer
-	eng, _ := newEngine(engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: globals})
+	eng, _ := newEngine(core.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: globals})
 	defer eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -17,10 +17,10 @@ import (
 )
 
 // run executes src on a fresh engine (virtual clock) and returns its output.
-func run(t *testing.T, src string, opts ...func(*engine.Options)) (string, error) {
+func run(t *testing.T, src string, opts ...func(*core.Options)) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	o := engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: 1}
+	o := core.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: 1}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -95,7 +95,7 @@ for i in range(1, len(log)):
     if log[i] != log[i-1]:
         switches += 1
 print(switches > 4)
-`, func(o *engine.Options) { o.TimeSlice = 50 })
+`, func(o *core.Options) { o.TimeSlice = 50 })
 	require.NoError(t, err)
 	assert.Equal(t, "True\n", out)
 }
@@ -106,7 +106,7 @@ def f():
     while True:
         pass
 f()
-`, func(o *engine.Options) { o.MaxSteps = 100000 })
+`, func(o *core.Options) { o.MaxSteps = 100000 })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "step limit of 100000 exceeded")
 }
@@ -129,7 +129,7 @@ t = spawn(boom)
 r = catch(t.wait)
 print(r.error.kind, "internal error" in r.error.message)
 print("still running")
-`, func(o *engine.Options) { o.Globals = starlark.StringDict{"boom": boom} })
+`, func(o *core.Options) { o.Globals = starlark.StringDict{"boom": boom} })
 	require.NoError(t, err)
 	assert.Equal(t, "error True\nstill running\n", out)
 }
@@ -142,7 +142,7 @@ def bad():
 spawn(bad, name="worker")
 sleep(1)
 print("main goes on")
-`, func(o *engine.Options) {
+`, func(o *core.Options) {
 		o.OnFailure = func(task string, err *core.Error) { failed = append(failed, task+": "+err.Error()) }
 	})
 	require.NoError(t, err)
@@ -181,7 +181,7 @@ print(catch(t.wait).error.message)
 
 func TestContextCancelRunsDeferred(t *testing.T) {
 	var out bytes.Buffer
-	eng, _ := newEngine(engine.Options{Stdout: &out, Stderr: &out})
+	eng, _ := newEngine(core.Options{Stdout: &out, Stderr: &out})
 	defer eng.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
@@ -200,7 +200,7 @@ join(spawn(w, 1), spawn(w, 2))
 func TestNoGoroutineLeakAfterClose(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for i := 0; i < 20; i++ {
-		eng, _ := newEngine(engine.Options{Stdout: &bytes.Buffer{}, VirtualTime: true})
+		eng, _ := newEngine(core.Options{Stdout: &bytes.Buffer{}, VirtualTime: true})
 		_, err := eng.Exec(context.Background(), "t.star", `
 def f(i):
     sleep(i)

@@ -77,10 +77,6 @@ type Options struct {
 	// OnFailure, if set, is called (on the loop) for each task failure that
 	// no task waited on, after it was reported.
 	OnFailure func(task string, err *Error)
-	// Trace, if set, receives a Chrome trace-event JSON file of the
-	// engine's scheduling (coro --trace; package engine writes it, and
-	// finishes it when the engine closes).
-	Trace io.Writer
 	// ThreadHook, if set, is called for every Starlark thread the engine
 	// makes, before it runs (to set thread-locals, say).
 	ThreadHook func(*starlark.Thread)

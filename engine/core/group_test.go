@@ -3,7 +3,6 @@ package core_test
 import (
 	"testing"
 
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,7 +15,7 @@ import (
 func runGroup(t *testing.T, src string) string {
 	t.Helper()
 	var reported []string
-	out, err := run(t, src, func(o *engine.Options) {
+	out, err := run(t, src, func(o *core.Options) {
 		o.OnFailure = func(task string, err *core.Error) { reported = append(reported, task+": "+err.Error()) }
 	})
 	require.NoError(t, err, out)

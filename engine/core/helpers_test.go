@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/stdlib"
 )
@@ -9,6 +8,6 @@ import (
 // newEngine makes a loop engine with the standard modules, as engine.New
 // does, for the tests here that reach below the facade (Serve, Spawn,
 // Unhandled).
-func newEngine(opts engine.Options) (*core.Engine, error) {
+func newEngine(opts core.Options) (*core.Engine, error) {
 	return core.New(opts, stdlib.Predeclared(&opts)), nil
 }

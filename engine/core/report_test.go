@@ -21,11 +21,11 @@ import (
 
 // runReport runs src on the virtual clock and returns its output and the
 // failures reported, as "task: error".
-func runReport(t *testing.T, src string, opts ...func(*engine.Options)) (string, []string, *core.Engine) {
+func runReport(t *testing.T, src string, opts ...func(*core.Options)) (string, []string, *core.Engine) {
 	t.Helper()
 	var out bytes.Buffer
 	var reported []string
-	o := engine.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: 1,
+	o := core.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: 1,
 		OnFailure: func(task string, err *core.Error) { reported = append(reported, task+": "+err.Error()) }}
 	for _, f := range opts {
 		f(&o)
@@ -133,7 +133,7 @@ sleep(1)
 print("still held:", held.state)
 held = None
 print("reported while running:", wait_report())
-`, func(o *engine.Options) {
+`, func(o *core.Options) {
 		o.Globals = starlark.StringDict{"wait_report": waitReport}
 		inner := o.OnFailure
 		o.OnFailure = func(task string, err *core.Error) {

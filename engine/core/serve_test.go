@@ -5,7 +5,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
@@ -18,7 +17,7 @@ import (
 func serveEngine(t *testing.T) (eng *core.Engine, run func(src string) *core.Task, deadlocks func() []string, out *bytes.Buffer) {
 	t.Helper()
 	out = &bytes.Buffer{}
-	eng, _ = newEngine(engine.Options{Stdout: out, Stderr: out, VirtualTime: true})
+	eng, _ = newEngine(core.Options{Stdout: out, Stderr: out, VirtualTime: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	var reported []string // loop only
 	var current *core.Task

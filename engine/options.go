@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+)
+
+// Options configure an engine. The zero value allows no I/O, writes
+// script output to os.Stdout and os.Stderr, and uses the real clock.
+type Options struct {
+	// Stdout and Stderr receive print() and the engine's reports (nil:
+	// the process's).
+	Stdout, Stderr io.Writer
+	// Permissions says what I/O scripts may do (none by default).
+	Permissions Permissions
+	// Globals are extra predeclared names.
+	Globals starlark.StringDict
+	// Modules are extra load()-able modules by name: load("name", "x").
+	Modules map[string]starlark.StringDict
+	// TimeSlice is the number of Starlark steps a task runs before others
+	// get a turn (default 10,000).
+	TimeSlice uint64
+	// MaxSteps, if non-zero, fails a task that computes more steps than
+	// this.
+	MaxSteps uint64
+	// MaxMemory, if non-zero, bounds the heap and goroutine stacks, in
+	// bytes, while RunFile or Exec runs: past it every task is cancelled,
+	// their deferred functions run, and the run fails with a cancelled
+	// error that says so. Go has one heap per process, so this bounds what
+	// the whole process holds, every engine in it included.
+	MaxMemory uint64
+	// VirtualTime makes sleeps take no real time: when every task waits
+	// only on timers, the clock jumps to the next deadline.
+	VirtualTime bool
+	// Seed fixes every random choice (select's, the random module's); 0
+	// picks one.
+	Seed uint64
+	// Args is os.args as scripts see it.
+	Args []string
+	// GoTrace adds Go frames to error reports.
+	GoTrace bool
+	// SlowWarning is how long a task may keep the loop without yielding
+	// before a warning is printed: 0 means 100ms, negative means never.
+	SlowWarning time.Duration
+	// OnFailure, if set, is called (on the loop) for each task failure
+	// that nobody observed, after it was reported.
+	OnFailure func(task string, err *Error)
+	// Trace, if set, receives a Chrome trace-event JSON file of the
+	// engine's scheduling (what coro --trace writes); it is finished when
+	// the engine closes.
+	Trace io.Writer
+	// ThreadHook, if set, is called for every Starlark thread the engine
+	// makes, before it runs (to set thread-locals, say).
+	ThreadHook func(*starlark.Thread)
+	// Logger receives the records of the log module (log.info(...)),
+	// whose fields include the task's name as "task". Nil: a text handler
+	// at level info writing to Stderr.
+	Logger *slog.Logger
+}
+
+// Permissions says which kinds of I/O scripts may do (SPEC 7). The zero
+// value allows none; AllPermissions allows everything, as the coro
+// command does unless --sandbox.
+type Permissions struct {
+	// Net allows sockets and HTTP. A unix socket's path must also lie
+	// under Write.
+	Net bool
+	// Read and Write are the paths (with everything below them) scripts
+	// may read and write, each opened once as an os.Root so that no link
+	// or ".." leads out; "/" allows every path.
+	Read, Write []string
+	// Run allows starting processes (proc); their cwd= must lie under
+	// Read.
+	Run bool
+	// Env allows reading environment variables.
+	Env bool
+	// Load are folders (or files) load() may read besides Read. Modules
+	// given in Options.Modules need no grant.
+	Load []string
+	// Signals lets os.signal take the process's INT, TERM and HUP.
+	Signals bool
+}
+
+// AllPermissions allows every kind of I/O, as the coro command does.
+func AllPermissions() Permissions { return Permissions(core.AllPermissions()) }
+
+// TaskInfo describes a live task (Engine.TaskInfos): what tasks() shows.
+type TaskInfo struct {
+	ID        int64
+	Name      string
+	State     string // ready, running, waiting
+	WaitingOn string // what it waits for; "" unless waiting
+	SpawnedAt string // file:line:col of the spawn call; "" for main and host calls
+	Stack     []string
+}
+
+// loopOptions is o as the loop takes it.
+func (o *Options) loopOptions() core.Options {
+	return core.Options{
+		Stdout: o.Stdout, Stderr: o.Stderr,
+		Permissions: core.Permissions(o.Permissions),
+		Globals:     o.Globals, Modules: o.Modules,
+		TimeSlice: o.TimeSlice, MaxSteps: o.MaxSteps, MaxMemory: o.MaxMemory,
+		VirtualTime: o.VirtualTime, Seed: o.Seed, Args: o.Args, GoTrace: o.GoTrace,
+		SlowWarning: o.SlowWarning, OnFailure: o.OnFailure, ThreadHook: o.ThreadHook,
+		Logger: o.Logger,
+	}
+}
