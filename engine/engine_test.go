@@ -584,3 +584,27 @@ func TestErrorKindsSurviveErrorsAs(t *testing.T) {
 	assert.Equal(t, engine.KindTimeout, ce.Kind)
 	assert.Contains(t, err.Error(), "timeout: wait exceeded 0.001s")
 }
+
+// TestNewRejectsBadOptions: options that cannot mean anything are an
+// error from New, naming the option, not a puzzle later.
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		opts engine.Options
+		want string
+	}{
+		{engine.Options{Permissions: engine.Permissions{Read: []string{""}}}, "Options.Permissions.Read: an empty path"},
+		{engine.Options{Permissions: engine.Permissions{Write: []string{"/tmp", ""}}}, "Options.Permissions.Write: an empty path"},
+		{engine.Options{Globals: starlark.StringDict{"no good": starlark.None}}, `Options.Globals: "no good" is not an identifier`},
+		{engine.Options{Globals: starlark.StringDict{"x": nil}}, `Options.Globals: "x" is nil`},
+		{engine.Options{Modules: map[string]starlark.StringDict{"": {}}}, `Options.Modules: module ""`},
+	} {
+		eng, err := engine.New(tc.opts)
+		assert.Nil(t, eng)
+		if assert.Error(t, err) {
+			assert.Contains(t, err.Error(), tc.want)
+		}
+	}
+	eng, err := engine.New(engine.Options{Globals: starlark.StringDict{"ok_1": starlark.None}})
+	require.NoError(t, err)
+	require.NoError(t, eng.Close())
+}

@@ -185,3 +185,38 @@ def worker():
 	// Output:
 	// worker waiting wait future [main.star:4:14 in worker]
 }
+
+// A Session runs statements one at a time, as a REPL does: an
+// expression's value is printed, tasks spawned by one statement go on
+// while the session waits for the next.
+func ExampleSession() {
+	eng, _ := engine.New(engine.Options{Stdout: os.Stdout, VirtualTime: true})
+	s := eng.NewSession()
+	s.Start()
+	for _, stmt := range []string{
+		"x = 20",
+		"x * 2 + 2",
+		"t = spawn(lambda: sleep(1) or print('the task ran'))",
+		"t.wait()",
+		"fail('oops')",
+	} {
+		pending := []byte(stmt + "\n")
+		f, err := s.FileOptions().ParseCompoundStmt("<stdin>", func() ([]byte, error) {
+			line := pending
+			pending = nil
+			return line, nil
+		})
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		if out := s.Exec(f); out.Err != nil {
+			fmt.Println(out.Err.Error())
+		}
+	}
+	s.Finish()
+	// Output:
+	// 42
+	// the task ran
+	// error: oops
+}
