@@ -53,13 +53,11 @@ type Engine struct {
 	trace *trace.Writer // Options.Trace
 }
 
-
 // Error is a script failure with a kind (cancelled, timeout, value, ...).
 type Error = core.Error
 
 // ExitError is returned by RunFile when a script called os.exit.
 type ExitError = core.ExitError
-
 
 // Kind says what sort of failure an Error is: Error.Kind, and error.kind
 // in scripts.
@@ -107,7 +105,6 @@ var (
 func Errorf(kind Kind, format string, args ...any) *Error {
 	return core.Errorf(kind, format, args...)
 }
-
 
 // New returns an engine configured by opts, or an error naming the first
 // bad option. Close it when done.
