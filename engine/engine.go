@@ -34,6 +34,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 	"unicode"
 
@@ -113,7 +115,19 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	lo := opts.loopOptions()
-	e := &Engine{c: core.New(lo, stdlib.Predeclared(&lo))}
+	pre := stdlib.Predeclared(&lo)
+	if opts.Stdlib != nil {
+		keep := map[string]bool{}
+		for _, name := range opts.Stdlib {
+			keep[name] = true
+		}
+		for _, name := range stdlib.Modules {
+			if !keep[name] {
+				delete(pre, name)
+			}
+		}
+	}
+	e := &Engine{c: core.New(lo, pre)}
 	if opts.Trace != nil {
 		e.trace = trace.New(opts.Trace, e.c.Now)
 		e.c.SetTracer(e.trace)
@@ -132,6 +146,11 @@ func checkOptions(o *Options) error {
 			if p == "" {
 				return fmt.Errorf("engine.New: Options.Permissions.%s: an empty path (use \"/\" to allow every path)", g.name)
 			}
+		}
+	}
+	for _, name := range o.Stdlib {
+		if !slices.Contains(stdlib.Modules, name) {
+			return fmt.Errorf("engine.New: Options.Stdlib: no standard module %q (there are %s)", name, strings.Join(stdlib.Modules, ", "))
 		}
 	}
 	for name, m := range o.Modules {

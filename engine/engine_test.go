@@ -14,6 +14,8 @@ import (
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -607,4 +609,34 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	eng, err := engine.New(engine.Options{Globals: starlark.StringDict{"ok_1": starlark.None}})
 	require.NoError(t, err)
 	require.NoError(t, eng.Close())
+}
+
+// TestStdlibChoosesModules: an embedder predeclares only the standard
+// modules it names; the builtins stay.
+func TestStdlibChoosesModules(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{Stdlib: []string{"json", "re"}})
+	_, err := eng.Exec(testCtx(t), "m.star", `
+print(json.encode([1]), re.sub("a", "b", "aa"), type(spawn))
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "[1] bb builtin_function_or_method\n", out.String())
+	_, err = eng.Exec(testCtx(t), "n.star", `net.listen("127.0.0.1:0")`)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "undefined: net")
+
+	_, err = engine.New(engine.Options{Stdlib: []string{"json", "sockets"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `Options.Stdlib: no standard module "sockets"`)
+}
+
+// stdlib.Modules lists exactly the modules scripts see.
+func TestStdlibModulesComplete(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	var modules []string
+	for name, v := range eng.Predeclared() {
+		if _, ok := v.(*starlarkstruct.Module); ok {
+			modules = append(modules, name)
+		}
+	}
+	assert.ElementsMatch(t, stdlib.Modules, modules)
 }

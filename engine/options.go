@@ -19,6 +19,11 @@ type Options struct {
 	Permissions Permissions
 	// Globals are extra predeclared names.
 	Globals starlark.StringDict
+	// Stdlib, if not nil, names the standard modules scripts see (json,
+	// time, net, fs, ...; the builtins are always there); nil means all
+	// of them. A module left out is not there at all, whatever the
+	// Permissions.
+	Stdlib []string
 	// Modules are extra load()-able modules by name: load("name", "x").
 	Modules map[string]starlark.StringDict
 	// TimeSlice is the number of Starlark steps a task runs before others

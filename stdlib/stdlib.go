@@ -27,6 +27,11 @@ import (
 	yamlmod "github.com/corolang/coro/stdlib/yaml"
 )
 
+// Modules are the names of the standard modules, in the order of the
+// SPEC: an embedder may predeclare only some of them (engine.Options.Stdlib).
+var Modules = []string{"json", "math", "time", "os", "sync", "net", "http", "fs", "proc",
+	"re", "base64", "hashlib", "url", "path", "random", "csv", "yaml", "log"}
+
 // Predeclared returns every predeclared name for an engine with opts.
 func Predeclared(opts *core.Options) starlark.StringDict {
 	d := core.Builtins()
