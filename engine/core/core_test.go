@@ -181,15 +181,27 @@ print(catch(t.wait).error.message)
 
 func TestContextCancelRunsDeferred(t *testing.T) {
 	var out bytes.Buffer
-	eng, _ := newEngine(core.Options{Stdout: &out, Stderr: &out})
-	defer eng.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	defer cancel()
+	// The ctx is cancelled once both workers have deferred their cleanup
+	// (a task cancelled before its first step runs no body at all).
+	ready := starlark.NewBuiltin("ready", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		cancel()
+		return starlark.None, nil
+	})
+	eng, _ := newEngine(core.Options{Stdout: &out, Stderr: &out, Globals: starlark.StringDict{"ready": ready}})
+	defer eng.Close()
 	_, err := eng.Exec(ctx, "t.star", `
+started = channel(2)
 def w(i):
     defer(print, "cleanup", i)
+    started.send(i)
     sleep(3600)
-join(spawn(w, 1), spawn(w, 2))
+ts = [spawn(w, 1), spawn(w, 2)]
+started.recv()
+started.recv()
+ready()
+join(*ts)
 `)
 	require.Error(t, err)
 	assert.Equal(t, core.KindCancelled, core.KindOf(err))
