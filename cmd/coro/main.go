@@ -362,6 +362,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	case "test":
 		return runTests(c, c.rest[1:], stdout, stderr)
+	case "fmt":
+		return runFmt(c.rest[1:], stdout, stderr)
 	case "run":
 		if len(c.rest) < 2 {
 			fmt.Fprintln(stderr, "coro run: missing FILE")
