@@ -364,6 +364,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTests(c, c.rest[1:], stdout, stderr)
 	case "fmt":
 		return runFmt(c.rest[1:], stdout, stderr)
+	case "check":
+		return runCheck(c, c.rest[1:], stdout, stderr)
 	case "run":
 		if len(c.rest) < 2 {
 			fmt.Fprintln(stderr, "coro run: missing FILE")
