@@ -27,7 +27,9 @@ import (
 //     together, plus "[exit N]" when the status is not 0, must equal the
 //     output block. Words after "output" on the fence line are command
 //     flags placed before the file: ```output --sandbox. "```output test"
-//     runs the block as example_test.star with coro test --seed 1.
+//     runs the block as example_test.star with coro test --seed 1;
+//     "```output check" shows what coro check reports on the block, and
+//     "```output fmt" the block as coro fmt leaves it.
 //   - Every other ```python block must parse.
 //   - docs/reference.md has a "### name" heading for every predeclared
 //     name, a "## module" section for every module and "### module.member"
@@ -148,15 +150,29 @@ func runDocBlock(t *testing.T, b *docBlock) string {
 	dir := t.TempDir()
 	name := "example.star"
 	argv := append(append([]string{"--virtual-time", "--seed", "1"}, b.flags...), name)
-	if len(b.flags) == 1 && b.flags[0] == "test" {
+	mode := ""
+	if len(b.flags) == 1 {
+		mode = b.flags[0]
+	}
+	switch mode {
+	case "test":
 		// ```output test: the block is a test file, run by coro test.
 		name = "example_test.star"
 		argv = []string{"test", "--seed", "1", name}
+	case "check", "fmt":
+		// ```output check: coro check's report on the block;
+		// ```output fmt: the block as coro fmt leaves it.
+		argv = []string{mode, name}
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(b.code), 0o644))
 	t.Chdir(dir)
 	var out bytes.Buffer
 	code := run(argv, strings.NewReader(""), &out, &out)
+	if mode == "fmt" && code == 0 {
+		formatted, err := os.ReadFile(name)
+		require.NoError(t, err)
+		out.Write(formatted)
+	}
 	s := out.String()
 	if code != 0 {
 		s += fmt.Sprintf("[exit %d]\n", code)

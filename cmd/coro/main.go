@@ -39,7 +39,10 @@ const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
        coro [FLAGS] - [ARGS...]         run the script read from stdin
        coro [FLAGS] -c CODE [ARGS...]
        coro [FLAGS] -i FILE [ARGS...]   run FILE, then start the REPL with its globals
-       coro test [--seed N] [PATHS...]
+       coro [FLAGS] --watch FILE [ARGS...]  run FILE again whenever it or a module it loads changes
+       coro test [--seed N] [--run REGEX] [--timeout D] [--fail-fast] [--json] [PATHS...]
+       coro fmt [--check] [PATHS...]    format .star files (--check: list those that would change)
+       coro check [PATHS...]            parse and resolve without running: every error as file:line:col
        coro version
 With no FILE, coro starts the REPL; statements piped into it run as at the
 prompt, and the exit status is 1 if any of them failed.
@@ -60,6 +63,10 @@ flags:
                       (the default), warn or error
   --log-format=FORMAT log lines as text (key=value, the default) or json
   --trace FILE        write a Chrome trace-event JSON file
+  --profile FILE      write a profile of the script's own functions (pprof
+                      format: go tool pprof -top FILE)
+  --watch             run FILE; when it or a module it loads changes, cancel
+                      the run (cleanups run) and start it again
   --go-trace          add Go frames to tracebacks
 `
 
@@ -73,6 +80,8 @@ type config struct {
 	logLevel    slog.Level
 	logJSON     bool
 	tracePath   string
+	profilePath string
+	watch       bool
 	goTrace     bool
 	code        string
 	hasCode     bool
@@ -126,7 +135,7 @@ func parseFlags(argv []string) (*config, error) {
 		}
 		flag := strings.TrimLeft(name, "-")
 		switch flag {
-		case "sandbox", "allow-net", "allow-run", "allow-env", "virtual-time", "go-trace", "i", "h", "help":
+		case "sandbox", "allow-net", "allow-run", "allow-env", "virtual-time", "go-trace", "watch", "i", "h", "help":
 			if hasVal {
 				return nil, &usageError{fmt.Sprintf("flag %s takes no value", name)}
 			}
@@ -202,6 +211,14 @@ func parseFlags(argv []string) (*config, error) {
 				return nil, err
 			}
 			c.tracePath = v
+		case "profile":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			c.profilePath = v
+		case "watch":
+			c.watch = true
 		case "go-trace":
 			c.goTrace = true
 		case "c":
@@ -350,6 +367,11 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	if c.watch && (c.hasCode || c.interactive || len(c.rest) == 0 || c.rest[0] == "-" ||
+		c.rest[0] == "test" || c.rest[0] == "fmt" || c.rest[0] == "check" || c.rest[0] == "version") {
+		fmt.Fprintf(stderr, "coro: --watch needs a FILE to run (not -c, -i, stdin, the REPL or a subcommand)\n%s", usage)
+		return exitUsage
+	}
 	if c.hasCode {
 		return runScript(c, "<command-line>", []byte(c.code), c.rest, stdout, stderr)
 	}
@@ -362,6 +384,10 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	case "test":
 		return runTests(c, c.rest[1:], stdout, stderr)
+	case "fmt":
+		return runFmt(c.rest[1:], stdout, stderr)
+	case "check":
+		return runCheck(c, c.rest[1:], stdout, stderr)
 	case "run":
 		if len(c.rest) < 2 {
 			fmt.Fprintln(stderr, "coro run: missing FILE")
@@ -381,6 +407,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runScript(c, "<stdin>", src, c.rest[1:], stdout, stderr)
 	}
 	c.loadDirs = []string{filepath.Dir(file)}
+	if c.watch {
+		return runWatch(c, file, c.rest[1:], stdout, stderr)
+	}
 	src, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)
@@ -453,6 +482,14 @@ func runScript(c *config, name string, src []byte, args []string, stdout, stderr
 	ctx, stop, signalled, broken := interruptContext(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	stdout, stderr = &pipeGuard{stdout, broken}, &pipeGuard{stderr, broken}
+	return execScript(ctx, c, name, src, args, stdout, stderr, signalled)
+}
+
+// execScript runs the module on a fresh engine until every task has
+// finished or ctx is cancelled, and returns the exit status; signalled
+// is 128+N once signal N ended the run (or another non-zero status for a
+// run ended on purpose), which then ends quietly.
+func execScript(ctx context.Context, c *config, name string, src []byte, args []string, stdout, stderr io.Writer, signalled func() int) int {
 	if c.maxMemory > 0 {
 		// The process is the script's: the collector works harder as the
 		// heap nears the limit, so only live data reaches it.
@@ -470,9 +507,19 @@ func runScript(c *config, name string, src []byte, args []string, stdout, stderr
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
 	}
+	stopProfile, err := startProfile(c)
+	if err != nil {
+		eng.Close()
+		closeTrace(nil)
+		fmt.Fprintf(stderr, "coro: %v\n", err)
+		return exitUsage
+	}
 	stopDump := dumpOnQuit(eng, stderr)
 	_, err = eng.Exec(ctx, name, src)
 	stopDump()
+	if perr := stopProfile(); perr != nil {
+		fmt.Fprintf(stderr, "coro: writing profile: %v\n", perr)
+	}
 	code := exitStatus(err, eng, signalled(), c.goTrace, stderr)
 	if terr := closeTrace(eng.Close()); terr != nil {
 		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +13,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/starlark"
@@ -23,12 +26,37 @@ import (
 	"github.com/corolang/coro/starlark/syntax"
 )
 
-const testUsage = `usage: coro [FLAGS] test [--seed N] [PATHS...]
+const testUsage = `usage: coro [FLAGS] test [--seed N] [--run REGEX] [--timeout D] [--fail-fast] [--json] [PATHS...]
 Runs every function named test_* in the files named *_test.star under
 PATHS (files or directories, default "."), each as its own task on a fresh
 engine with the virtual clock and the assert module of starlarktest.
-  --seed N   fix every random choice (the seed of a run is printed at its end)
+  --seed N       fix every random choice (the seed of a run is printed at its end)
+  --run REGEX    run only the tests whose file::name matches REGEX
+  --timeout D    fail a test that runs longer than D of real time, with its
+                 task dump (default 60s; 0: no limit)
+  --fail-fast    stop after the first failed test
+  --json         print one JSON object per test and line:
+                 {"test": "file::name", "file": ..., "name": ..., "ok": true,
+                 "seconds": 0.01, "output": "..."}; the seed and the summary
+                 go to stderr
 `
+
+// defaultTestTimeout is --timeout's default: real time per test.
+const defaultTestTimeout = 60 * time.Second
+
+// testArgs are coro test's own flags and its PATHS.
+type testArgs struct {
+	seed     uint64
+	seeded   bool
+	run      *regexp.Regexp
+	timeout  time.Duration
+	failFast bool
+	json     bool
+	paths    []string
+}
+
+// errTestTimeout cancels a test past --timeout.
+var errTestTimeout = errors.New("test timed out")
 
 // testSuffix names the files `coro test` collects from directories.
 const testSuffix = "_test.star"
@@ -44,7 +72,7 @@ type testFile struct {
 // test failed, 2 a usage or syntax error, 128+N ended by signal N). Global flags
 // (c) apply to every test engine, except that the clock is always virtual.
 func runTests(c *config, args []string, stdout, stderr io.Writer) int {
-	seed, seeded, paths, err := parseTestArgs(args)
+	ta, err := parseTestArgs(args)
 	if err != nil {
 		if err.Error() != "" {
 			fmt.Fprintf(stderr, "coro test: %s\n", err)
@@ -52,7 +80,8 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, testUsage)
 		return exitUsage
 	}
-	if !seeded {
+	seed, paths := ta.seed, ta.paths
+	if !ta.seeded {
 		seed = c.seed
 		if seed == 0 {
 			// Small enough to retype; any value replays exactly.
@@ -71,15 +100,19 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		c.loadDirs = append(c.loadDirs, filepath.Dir(f.path))
 	}
-	r := &testRunner{c: c, seed: seed, stdout: stdout}
+	r := &testRunner{c: c, seed: seed, stdout: stdout, timeout: ta.timeout, json: ta.json}
 	if !r.load(files, stderr) {
 		return exitUsage
 	}
 	ctx, stop, signalled, _ := interruptContext(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	passed, failed := 0, 0
+run:
 	for _, f := range files {
 		for _, name := range f.tests {
+			if ta.run != nil && !ta.run.MatchString(f.path+"::"+name) {
+				continue
+			}
 			if r.run(ctx, f, name) {
 				passed++
 			} else {
@@ -89,9 +122,19 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "coro test: interrupted")
 				return code
 			}
+			if failed > 0 && ta.failFast {
+				break run
+			}
 		}
 	}
-	fmt.Fprintf(stdout, "seed %d\n%d passed, %d failed\n", seed, passed, failed)
+	if passed+failed == 0 && ta.run != nil {
+		fmt.Fprintf(stderr, "coro test: no test matches --run %s\n", ta.run)
+	}
+	summary := stdout
+	if ta.json {
+		summary = stderr // stdout is JSON lines only
+	}
+	fmt.Fprintf(summary, "seed %d\n%d passed, %d failed\n", seed, passed, failed)
 	if failed > 0 {
 		return exitError
 	}
@@ -100,42 +143,80 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 
 // parseTestArgs reads `coro test`'s own flags; they may come before or
 // between PATHS, and "--" ends them.
-func parseTestArgs(args []string) (seed uint64, seeded bool, paths []string, err error) {
+func parseTestArgs(args []string) (*testArgs, error) {
+	ta := &testArgs{timeout: defaultTestTimeout}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			paths = append(paths, args[i+1:]...)
+			ta.paths = append(ta.paths, args[i+1:]...)
 			break
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
-			paths = append(paths, a)
+			ta.paths = append(ta.paths, a)
 			continue
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		needVal := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if i+1 == len(args) {
+				return "", fmt.Errorf("flag --%s needs a value", name)
+			}
+			i++
+			return args[i], nil
+		}
+		switch name {
+		case "fail-fast", "json", "h", "help":
+			if hasVal {
+				return nil, fmt.Errorf("flag --%s takes no value", name)
+			}
+		}
 		switch name {
 		case "seed":
-			if !hasVal {
-				if i+1 == len(args) {
-					return 0, false, nil, errors.New("flag --seed needs a value")
-				}
-				i++
-				val = args[i]
+			v, err := needVal()
+			if err != nil {
+				return nil, err
 			}
-			n, perr := strconv.ParseUint(val, 10, 64)
+			n, perr := strconv.ParseUint(v, 10, 64)
 			if perr != nil {
-				return 0, false, nil, fmt.Errorf("--seed: %q is not a non-negative integer", val)
+				return nil, fmt.Errorf("--seed: %q is not a non-negative integer", v)
 			}
-			seed, seeded = n, true
+			ta.seed, ta.seeded = n, true
+		case "run":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			re, rerr := regexp.Compile(v)
+			if rerr != nil {
+				return nil, fmt.Errorf("--run: %v", rerr)
+			}
+			ta.run = re
+		case "timeout":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			d, derr := time.ParseDuration(v)
+			if derr != nil || d < 0 {
+				return nil, fmt.Errorf("--timeout: %q is not a duration (60s, 5m, 0 for none)", v)
+			}
+			ta.timeout = d
+		case "fail-fast":
+			ta.failFast = true
+		case "json":
+			ta.json = true
 		case "h", "help":
-			return 0, false, nil, errors.New("")
+			return nil, errors.New("")
 		default:
-			return 0, false, nil, fmt.Errorf("unknown flag %s", a)
+			return nil, fmt.Errorf("unknown flag %s", a)
 		}
 	}
-	if len(paths) == 0 {
-		paths = []string{"."}
+	if len(ta.paths) == 0 {
+		ta.paths = []string{"."}
 	}
-	return seed, seeded, paths, nil
+	return ta, nil
 }
 
 // findTestFiles expands PATHS: a file is taken whatever its name; a
@@ -187,9 +268,21 @@ func findTestFiles(paths []string) ([]*testFile, error) {
 // testRunner runs tests one after another, in order, so that output is a
 // function of the seed alone.
 type testRunner struct {
-	c      *config
-	seed   uint64
-	stdout io.Writer
+	c       *config
+	seed    uint64
+	stdout  io.Writer
+	timeout time.Duration // real time per test; 0: none
+	json    bool          // one JSON object per test instead of text
+}
+
+// testResult is a test's line of --json output.
+type testResult struct {
+	Test    string  `json:"test"` // file::name
+	File    string  `json:"file"`
+	Name    string  `json:"name"`
+	OK      bool    `json:"ok"`
+	Seconds float64 `json:"seconds"` // real time
+	Output  string  `json:"output"`  // what it printed, and why it failed
 }
 
 // load reads and compiles every file up front, so that a syntax error in
@@ -268,6 +361,23 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// Len returns how many bytes were written so far.
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+// Insert puts s at offset i of what was written.
+func (b *syncBuffer) Insert(i int, s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rest := bytes.Clone(b.buf.Bytes()[i:])
+	b.buf.Truncate(i)
+	b.buf.WriteString(s)
+	b.buf.Write(rest)
+}
+
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -306,6 +416,7 @@ func (rep *assertReporter) Error(args ...any) {
 // module, a task failure nobody waited on, a deadlock, cancellation or
 // os.exit.
 func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
+	start := time.Now()
 	out := &syncBuffer{}
 	rep := &assertReporter{out: out}
 	opts := r.options(out, engineSeed(r.seed))
@@ -340,13 +451,39 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 		}
 		return starlark.Call(th, fn, nil, nil)
 	})
+	// Past --timeout (real time), the test's tasks are dumped and then
+	// cancelled, so that a hung test fails instead of hanging the suite.
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var dump string
+	mark := 0 // where the output stood when the test timed out
+	fired := make(chan struct{})
+	stopTimer := func() bool { return true }
+	if r.timeout > 0 {
+		timer := time.AfterFunc(r.timeout, func() {
+			defer close(fired)
+			dump, _ = eng.Dump()
+			mark = out.Len()
+			cancel(errTestTimeout)
+		})
+		stopTimer = timer.Stop
+	}
 	// Run returns the test's own failure, or the loop's (a deadlock, an
 	// interrupt); Wait lets the tasks the test left finish.
-	_, err = eng.Run(ctx, name, body)
+	_, err = eng.Run(tctx, name, body)
 	if err == nil {
-		err = eng.Wait(ctx)
+		err = eng.Wait(tctx)
+	}
+	timedOut := false
+	if !stopTimer() {
+		<-fired
+		timedOut = true
 	}
 	switch ce := engine.AsError(err); {
+	case timedOut:
+		failed = true
+		// Said where it happened: before what the cleanups printed.
+		out.Insert(mark, fmt.Sprintf("test timed out after %v (--timeout); its tasks then:\n%s", r.timeout, dump))
 	case eng.Exit() != nil:
 		// os.exit ends the run it is in, here the test's: not a way to pass.
 		failed = true
@@ -362,6 +499,12 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 		failed = true
 	}
 	id := f.path + "::" + name
+	if r.json {
+		line, _ := json.Marshal(testResult{Test: id, File: f.path, Name: name, OK: !failed,
+			Seconds: time.Since(start).Seconds(), Output: out.String()})
+		fmt.Fprintf(r.stdout, "%s\n", line)
+		return !failed
+	}
 	if !failed {
 		fmt.Fprintf(r.stdout, "ok   %s\n", id)
 		return true

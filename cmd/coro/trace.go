@@ -1,6 +1,7 @@
 package main
 
-// The command's diagnostics (SPEC 8): --trace FILE and the SIGQUIT task dump.
+// The command's diagnostics (SPEC 8, 14): --trace FILE, --profile FILE and
+// the SIGQUIT task dump.
 
 import (
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 )
 
 // openTrace opens the --trace file, if asked for, as opts.Trace (the
@@ -59,4 +61,29 @@ func dumpOnQuit(eng *engine.Engine, w io.Writer) (stop func()) {
 		signal.Stop(ch)
 		close(done)
 	}
+}
+
+// startProfile starts the interpreter's profiler if --profile asked for
+// it: the time spent in each Starlark function (the script's own and the
+// builtins it calls), with the call stacks, written in pprof format. The
+// returned function stops it and closes the file.
+func startProfile(c *config) (stop func() error, err error) {
+	if c.profilePath == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(c.profilePath)
+	if err != nil {
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	if err := starlark.StartProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	return func() error {
+		err := starlark.StopProfile()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
 }

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestCheckClean(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"main.star":       "load(\"lib/util.star\", \"double\", d2 = \"double\")\nprint(double(2), d2(3), json.encode([1]))\n",
+		"lib/util.star":   "load(\"consts.star\", \"TWO\")\ndef double(x):\n    return x * TWO\n",
+		"lib/consts.star": "TWO = 2\n",
+		"x_test.star":     "def test_x():\n    assert.eq(1, 1)\n",
+	})
+	code, out := runCmd(t, "check")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, out)
+	code, out = runCmd(t, "check", "main.star")
+	assert.Equal(t, 0, code, out)
+}
+
+// Every error of every file, with its position; a load of a missing or
+// broken module, or of a name the module lacks, is an error at the load.
+func TestCheckReportsEveryError(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"main.star": `load("lib.star", "f", "nothere")
+load("missing.star", "g")
+load("broken.star", "h")
+def run():
+    print(undefined_a)
+    return f() + undefined_b
+x = 1
+x += undefined_a
+`,
+		"lib.star":    "def f():\n    return 1\n",
+		"broken.star": "def h(:\n    pass\n",
+		"a.star":      "load(\"b.star\", \"B\")\nA = 1\n",
+		"b.star":      "load(\"a.star\", \"A\")\nB = 2\n",
+	})
+	code, out := runCmd(t, "check", "main.star", "a.star")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, `main.star:1:24: load "lib.star": lib.star defines no nothere
+main.star:2:1: load "missing.star": no such file or directory
+main.star:3:1: load "broken.star": broken.star has errors
+main.star:5:11: undefined: undefined_a
+main.star:6:18: undefined: undefined_b (did you mean undefined_a?)
+main.star:8:6: undefined: undefined_a
+broken.star:1:8: got ':', want ')'
+a.star:1:1: load "b.star": b.star has errors
+b.star:1:1: load "a.star": cycle in load graph: a.star loads itself
+`, out)
+}
+
+func TestCheckUsage(t *testing.T) {
+	writeFiles(t, map[string]string{"x.star": "print(1)\n"})
+	code, _ := runCmd(t, "check", "--nope")
+	assert.Equal(t, 2, code)
+	code, out := runCmd(t, "check", "missing.star")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, out, "missing.star")
+	_, err := os.Stat("x.star")
+	assert.NoError(t, err)
+}

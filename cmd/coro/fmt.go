@@ -1,0 +1,332 @@
+package main
+
+// `coro fmt` (SPEC 14): the standard Starlark layout, by buildifier's
+// formatter.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bazelbuild/buildtools/build"
+	"github.com/corolang/coro/starlark/syntax"
+)
+
+const fmtUsage = `usage: coro fmt [--check] [PATHS...]
+Formats .star files in place in the standard Starlark layout (buildifier's
+formatter; comments are kept). PATHS are files or directories (searched
+recursively for *.star), default ".".
+  --check   change nothing: list the files that would change, exit 1 if any
+Exit status: 0 done (or nothing to change), 1 --check found files to
+change, 2 a usage error or a file that does not parse.
+`
+
+// coroDialect is the dialect of coro's scripts (engine.FileOptions), for
+// the tools that parse without an engine.
+func coroDialect() *syntax.FileOptions {
+	return &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+}
+
+// findStarFiles expands PATHS as coro test does: a file is taken whatever
+// its name; a directory is searched recursively, in lexical order, for
+// names ending in suffix, skipping directories named testdata or
+// starting with "." or "_" below it. A path given twice is listed once.
+func findStarFiles(paths []string, suffix string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			add(root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				n := d.Name()
+				if p != root && (n == "testdata" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_")) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(d.Name(), suffix) {
+				add(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// runFmt is `coro fmt`.
+func runFmt(args []string, stdout, stderr io.Writer) int {
+	check := false
+	var paths []string
+	for i, a := range args {
+		if a == "--" {
+			paths = append(paths, args[i+1:]...)
+			break
+		}
+		switch {
+		case a == "--check" || a == "-check":
+			check = true
+		case a == "-h" || a == "--help" || a == "-help":
+			fmt.Fprint(stderr, fmtUsage)
+			return exitUsage
+		case strings.HasPrefix(a, "-") && a != "-":
+			fmt.Fprintf(stderr, "coro fmt: unknown flag %s\n%s", a, fmtUsage)
+			return exitUsage
+		default:
+			paths = append(paths, a)
+		}
+	}
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	files, err := findStarFiles(paths, ".star")
+	if err != nil {
+		fmt.Fprintf(stderr, "coro fmt: %v\n", err)
+		return exitUsage
+	}
+	code := exitOK
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "coro fmt: %v\n", err)
+			code = exitUsage
+			continue
+		}
+		out, err := formatStar(file, src)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = exitUsage
+			continue
+		}
+		if bytes.Equal(out, src) {
+			continue
+		}
+		if check {
+			fmt.Fprintln(stdout, file)
+			if code == exitOK {
+				code = exitError
+			}
+			continue
+		}
+		if err := writeFileKeepMode(file, out); err != nil {
+			fmt.Fprintf(stderr, "coro fmt: %v\n", err)
+			code = exitUsage
+		}
+	}
+	return code
+}
+
+// writeFileKeepMode replaces file's contents, keeping its permissions.
+func writeFileKeepMode(file string, data []byte) error {
+	info, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, data, info.Mode().Perm())
+}
+
+// Markers stand for what coro's dialect has and buildifier's parser does
+// not (while loops, bytes literals) while the formatter lays the file out;
+// they are put back afterwards. The placeholders are valid Starlark that
+// the formatter prints as written: "for M in COND:" for "while COND:",
+// "M + "..."" for b"...".
+const (
+	markWhile = "for __coro_fmt_while__ in "
+	markBytes = "__coro_fmt_b__ + "
+	markRB    = "__coro_fmt_rb__ + r"
+	markBR    = "__coro_fmt_br__ + r"
+)
+
+// formatStar returns src in the standard layout. It fails, with
+// file:line:col, if src does not parse as coro's Starlark.
+func formatStar(name string, src []byte) ([]byte, error) {
+	f, err := coroDialect().Parse(name, src, syntax.RetainComments)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Contains(src, []byte("__coro_fmt_")) {
+		return nil, fmt.Errorf("%s: cannot format: the file contains the formatter's reserved name __coro_fmt_", name)
+	}
+	type edit struct {
+		off  int
+		old  int // bytes replaced
+		with string
+	}
+	var edits []edit
+	lines := lineOffsets(src)
+	offset := func(p syntax.Position) int { return byteOffset(src, lines, p) }
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.WhileStmt:
+			edits = append(edits, edit{offset(n.While), len("while"), markWhile})
+		case *syntax.Literal:
+			if n.Token == syntax.BYTES {
+				switch {
+				case strings.HasPrefix(n.Raw, "rb"):
+					edits = append(edits, edit{offset(n.TokenPos), 2, markRB})
+				case strings.HasPrefix(n.Raw, "br"):
+					edits = append(edits, edit{offset(n.TokenPos), 2, markBR})
+				default:
+					edits = append(edits, edit{offset(n.TokenPos), 1, markBytes})
+				}
+			}
+		}
+		return true
+	})
+	// Tabs in indentation, which buildifier's scanner refuses, become
+	// the spaces the interpreter counts for them; lines inside a
+	// multi-line string are left as they are.
+	var multiline [][2]int
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if lit, ok := n.(*syntax.Literal); ok && strings.Contains(lit.Raw, "\n") {
+			start := offset(lit.TokenPos)
+			multiline = append(multiline, [2]int{start, start + len(lit.Raw)})
+		}
+		return true
+	})
+	inString := func(off int) bool {
+		for _, s := range multiline {
+			if s[0] < off && off < s[1] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, start := range lines {
+		end, col, tabs := start, 0, false
+		for ; end < len(src) && (src[end] == ' ' || src[end] == '\t'); end++ {
+			if src[end] == ' ' {
+				col++
+			} else {
+				const tab = 8 // as the interpreter's scanner counts
+				col += tab - (end-start)%tab
+				tabs = true
+			}
+		}
+		if tabs && !inString(start) {
+			edits = append(edits, edit{start, end - start, strings.Repeat(" ", col)})
+		}
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].off > edits[j].off })
+	text := bytes.Clone(src)
+	for _, e := range edits {
+		text = append(text[:e.off:e.off], append([]byte(e.with), text[e.off+e.old:]...)...)
+	}
+	bf, err := build.ParseDefault(name, text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot format: %v", name, err)
+	}
+	out := string(build.FormatWithoutRewriting(bf))
+	out = strings.NewReplacer(markWhile, "while ", markRB, "rb", markBR, "br", markBytes, "b").Replace(out)
+	// The result must still be the same program: buildifier's parser
+	// reads a few rare forms otherwise (not not x >= y, say).
+	g, err := coroDialect().Parse(name, out, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot format: the formatted text does not parse (%v)", name, err)
+	}
+	for i, stmt := range f.Stmts {
+		if i >= len(g.Stmts) || shape(stmt) != shape(g.Stmts[i]) {
+			start, _ := stmt.Span()
+			return nil, fmt.Errorf("%s: cannot format: the formatter would change the meaning of this statement (add parentheses?)", start)
+		}
+	}
+	if len(g.Stmts) != len(f.Stmts) {
+		return nil, fmt.Errorf("%s: cannot format: the formatter would change the program", name)
+	}
+	return []byte(out), nil
+}
+
+// shape prints a syntax tree without positions, comments, parentheses
+// and the spelling of literals (their values stay): what formatting
+// must not change.
+func shape(n syntax.Node) string {
+	var b strings.Builder
+	posType := reflect.TypeOf(syntax.Position{})
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if v.IsNil() {
+				b.WriteString("nil ")
+				return
+			}
+			if p, ok := v.Interface().(*syntax.ParenExpr); ok {
+				walk(reflect.ValueOf(p.X))
+				return
+			}
+			walk(v.Elem())
+		case reflect.Struct:
+			if v.Type() == posType {
+				return
+			}
+			b.WriteString(v.Type().Name() + "{")
+			for i := 0; i < v.NumField(); i++ {
+				f := v.Type().Field(i)
+				if !f.IsExported() || f.Name == "Raw" || f.Type == posType {
+					continue
+				}
+				b.WriteString(f.Name + ":")
+				walk(v.Field(i))
+			}
+			b.WriteString("} ")
+		case reflect.Slice:
+			b.WriteString("[")
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+			b.WriteString("] ")
+		default:
+			fmt.Fprintf(&b, "%#v ", v.Interface())
+		}
+	}
+	walk(reflect.ValueOf(n))
+	return b.String()
+}
+
+// lineOffsets returns the byte offset of the start of each line of src.
+func lineOffsets(src []byte) []int {
+	offs := []int{0}
+	for i, b := range src {
+		if b == '\n' {
+			offs = append(offs, i+1)
+		}
+	}
+	return offs
+}
+
+// byteOffset converts p (1-based line, 1-based rune column) into a byte
+// offset of src.
+func byteOffset(src []byte, lines []int, p syntax.Position) int {
+	off := lines[p.Line-1]
+	for col := int32(1); col < p.Col; col++ {
+		_, size := utf8.DecodeRune(src[off:])
+		off += size
+	}
+	return off
+}
