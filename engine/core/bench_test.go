@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
+	"github.com/stretchr/testify/require"
 )
 
 // runBench runs src on a fresh engine with b.N available as N.
@@ -58,4 +62,74 @@ def w(i):
     sleep((i % 1000) / 1000.0)
 join(*[spawn(w, i) for i in range(N)])
 `, true)
+}
+
+// BenchmarkParkedTaskMemory measures what a suspended task costs: 100k
+// tasks are parked in sleep, one or three Starlark calls deep, and the
+// growth of goroutine stacks and live heap objects (after a collection)
+// is divided by their number. This is the yardstick of the performance
+// work on task size (the issue measured 10.8 KB and 15.2 KB per task).
+func BenchmarkParkedTaskMemory(b *testing.B) {
+	const tasks = 100000
+	for _, depth := range []int{1, 3} {
+		b.Run(fmt.Sprintf("depth=%d", depth), func(b *testing.B) {
+			for b.Loop() {
+				stack, heap := parkedTaskMemory(b, tasks, depth)
+				b.ReportMetric(stack, "stack-B/task")
+				b.ReportMetric(heap, "heap-B/task")
+				b.ReportMetric(stack+heap, "B/task")
+			}
+		})
+	}
+}
+
+// memSample reads the bytes of goroutine stacks and of live heap objects
+// after a full collection.
+func memSample() (stack, heap uint64) {
+	runtime.GC()
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/stacks:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
+}
+
+// parkedTaskMemory parks n tasks depth calls deep in sleep and returns the
+// stack and heap bytes per parked task.
+func parkedTaskMemory(b *testing.B, n, depth int) (stackPer, heapPer float64) {
+	var s0, h0, s1, h1 uint64
+	mark := func(s, h *uint64) *starlark.Builtin {
+		return starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			*s, *h = memSample()
+			return starlark.None, nil
+		})
+	}
+	eng, err := engine.New(engine.Options{
+		Stdout: io.Discard, Stderr: io.Discard, VirtualTime: true,
+		Globals: starlark.StringDict{"mark0": mark(&s0, &h0), "mark1": mark(&s1, &h1)},
+	})
+	require.NoError(b, err)
+	defer eng.Close()
+	// The chain of calls: f1 sleeps; f3 calls f2, which calls f1.
+	src := fmt.Sprintf(`
+def f1(i):
+    sleep(1000000)
+def f2(i):
+    f1(i)
+def f3(i):
+    f2(i)
+body = [f1, f2, f3][%d - 1]
+ts = []
+ts.append(spawn(body, -1))  # a first task: workers, pools and tables exist
+sleep(0)
+mark0()
+for i in range(%d - 1):
+    ts.append(spawn(body, i))
+sleep(0)  # every new task runs to its sleep (FIFO), then main resumes
+mark1()
+for t in ts:
+    t.cancel()
+`, depth, n+1)
+	_, err = eng.Exec(context.Background(), "parked.star", src)
+	require.NoError(b, err)
+	return float64(s1-s0) / float64(n), float64(h1-h0) / float64(n)
 }
