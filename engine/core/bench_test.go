@@ -164,3 +164,31 @@ for t in ts:
 	require.NoError(b, err)
 	return float64(s1-s0) / float64(n), float64(h1-h0) / float64(n)
 }
+
+// BenchmarkGenerator measures a generator emitting ints that pass 2^31
+// as they are summed (compare.py's gen workload): two coroutine switches
+// and a builtin call per item.
+func BenchmarkGenerator(b *testing.B) {
+	runBench(b, `
+def count(n):
+    i = 0
+    while i < n:
+        emit(i)
+        i += 1
+s = 1 << 40
+for x in generator(count, N):
+    s += x
+`, false)
+}
+
+// BenchmarkFib measures plain recursive Starlark computation on a task.
+func BenchmarkFib(b *testing.B) {
+	runBench(b, `
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+for i in range(N):
+    fib(15)
+`, false)
+}
