@@ -65,6 +65,12 @@ type Thread struct {
 	// They are accessible to the client but not to any Starlark program.
 	locals map[string]any
 
+	// Host is a value of the client's own, as a thread-local is, but
+	// read without a map lookup. coro patch: coro's engine keeps the
+	// thread's task (its *core.Exec) here; a builtin reads it at every
+	// call.
+	Host any
+
 	// proftime holds the accumulated execution time since the last profile event.
 	proftime time.Duration
 }
