@@ -213,3 +213,13 @@ for i in range(N // 100):
     f(100)
 `)
 }
+
+// BenchmarkBuiltinCall calls a builtin that borrows its arguments
+// (coro patch: no copy of them per call).
+func BenchmarkBuiltinCall(b *testing.B) {
+	runSource(b, `
+x = [1, 2, 3]
+for i in range(N):
+    len(x)
+`)
+}

@@ -259,8 +259,15 @@ loop:
 
 					// Copy positional arguments into a new array,
 					// unless the callee is another Starlark function,
-					// in which case it can be trusted not to mutate them.
-					if !is[*Function](stack[sp-1]) {
+					// in which case it can be trusted not to mutate them,
+					// or a builtin that borrows them (coro patch).
+					switch c := stack[sp-1].(type) {
+					case *Function:
+					case *Builtin:
+						if !c.borrows {
+							positional = cloneArgs(positional)
+						}
+					default:
 						positional = cloneArgs(positional)
 					}
 				}
