@@ -15,6 +15,7 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/starlarktest"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 func BenchmarkStarlark(b *testing.B) {
@@ -167,4 +168,58 @@ func BenchmarkProgram(b *testing.B) {
 			}
 		}
 	})
+}
+
+// runSource runs src, with N = b.N, and reports its time (coro patch:
+// the benchmarks below are of interpreter hot paths coro's work needs).
+func runSource(b *testing.B, src string) {
+	b.Helper()
+	thread := new(starlark.Thread)
+	opts := &syntax.FileOptions{While: true, Recursion: true, TopLevelControl: true, GlobalReassign: true}
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := starlark.ExecFileOptions(opts, thread, "bench.star", fmt.Sprintf("N = %d\n%s", b.N, src), nil); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkIntSum64 adds int64s past 2^31: a running sum (coro patch: the
+// small range is int64, no longer int32 backed by math/big).
+func BenchmarkIntSum64(b *testing.B) {
+	runSource(b, `
+s = 1 << 40
+for i in range(N):
+    s += i
+`)
+}
+
+// BenchmarkIntSum32 adds int32s, for comparison.
+func BenchmarkIntSum32(b *testing.B) {
+	runSource(b, `
+s = 0
+for i in range(N):
+    s = (s + i) & 0xffff
+`)
+}
+
+// BenchmarkCallLevel calls a Starlark function from Starlark, a level of
+// recursion per op (coro patch: the size of a call level's Go frame).
+func BenchmarkCallLevel(b *testing.B) {
+	runSource(b, `
+def f(n):
+    if n > 0:
+        f(n - 1)
+for i in range(N // 100):
+    f(100)
+`)
+}
+
+// BenchmarkBuiltinCall calls a builtin that borrows its arguments
+// (coro patch: no copy of them per call).
+func BenchmarkBuiltinCall(b *testing.B) {
+	runSource(b, `
+x = [1, 2, 3]
+for i in range(N):
+    len(x)
+`)
 }

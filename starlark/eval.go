@@ -65,6 +65,12 @@ type Thread struct {
 	// They are accessible to the client but not to any Starlark program.
 	locals map[string]any
 
+	// Host is a value of the client's own, as a thread-local is, but
+	// read without a map lookup. coro patch: coro's engine keeps the
+	// thread's task (its *core.Exec) here; a builtin reads it at every
+	// call.
+	Host any
+
 	// proftime holds the accumulated execution time since the last profile event.
 	proftime time.Duration
 }
@@ -1214,7 +1220,7 @@ func stringRepeat(s String, n Int) (String, error) {
 func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 	c, ok := fn.(Callable)
 	if !ok {
-		return nil, fmt.Errorf("invalid call of non-function (%s)", fn.Type())
+		return nil, notCallableError(fn)
 	}
 
 	// Allocate and push a new frame.
@@ -1258,23 +1264,34 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 	result, err := c.CallInternal(thread, args, kwargs)
 
 	// Sanity check: nil is not a valid Starlark value.
-	if result == nil && err == nil {
+	if result == nil && err == nil || err != nil && !is[*EvalError](err) {
+		return result, callError(thread, fn, err)
+	}
+	return result, err
+}
+
+// callError (coro patch: out of line, to keep Call's frame, which every
+// Starlark call level has, small) returns the error of a call of fn that
+// returned err (nil: it returned no value): an EvalError with an accurate
+// frame.
+//
+//go:noinline
+func callError(thread *Thread, fn Value, err error) error {
+	if err == nil {
 		err = fmt.Errorf("internal error: nil (not None) returned from %s", fn)
 	}
-
-	// Always return an EvalError with an accurate frame.
-	if err != nil && !is[*EvalError](err) {
-		// coro patch: an error that already holds the frames where it
-		// arose keeps them, instead of a fresh copy of the whole stack
-		// at every builtin it passes through (quadratic in the depth).
-		if f, ok := err.(FramedError); ok && f.Frames() != nil {
-			err = &EvalError{Msg: err.Error(), CallStack: f.Frames(), cause: err}
-		} else {
-			err = thread.evalError(err)
-		}
+	// coro patch: an error that already holds the frames where it
+	// arose keeps them, instead of a fresh copy of the whole stack
+	// at every builtin it passes through (quadratic in the depth).
+	if f, ok := err.(FramedError); ok && f.Frames() != nil {
+		return &EvalError{Msg: err.Error(), CallStack: f.Frames(), cause: err}
 	}
+	return thread.evalError(err)
+}
 
-	return result, err
+//go:noinline
+func notCallableError(fn Value) error {
+	return fmt.Errorf("invalid call of non-function (%s)", fn.Type())
 }
 
 func slice(x, lo, hi, step_ Value) (Value, error) {

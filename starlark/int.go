@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"reflect"
 	"strconv"
 
@@ -25,11 +26,11 @@ type Int struct{ impl intImpl }
 func MakeInt(x int) Int { return MakeInt64(int64(x)) }
 
 // MakeInt64 returns a Starlark int for the specified int64.
+//
+// coro patch: every int64 is small (int_posix64.go); math/big is used
+// only beyond, and the arithmetic below checks int64 overflow.
 func MakeInt64(x int64) Int {
-	if math.MinInt32 <= x && x <= math.MaxInt32 {
-		return makeSmallInt(x)
-	}
-	return makeBigInt(big.NewInt(x))
+	return makeSmallInt(x)
 }
 
 // MakeUint returns a Starlark int for the specified unsigned integer.
@@ -37,7 +38,7 @@ func MakeUint(x uint) Int { return MakeUint64(uint64(x)) }
 
 // MakeUint64 returns a Starlark int for the specified uint64.
 func MakeUint64(x uint64) Int {
-	if x <= math.MaxInt32 {
+	if x <= math.MaxInt64 {
 		return makeSmallInt(int64(x))
 	}
 	return makeBigInt(new(big.Int).SetUint64(x))
@@ -54,8 +55,7 @@ func MakeBigInt(x *big.Int) Int {
 }
 
 func isSmall(x *big.Int) bool {
-	n := x.BitLen()
-	return n < 32 || n == 32 && x.Int64() == math.MinInt32
+	return x.IsInt64()
 }
 
 var (
@@ -200,7 +200,14 @@ func (i Int) Cmp(v Value, depth int) (int, error) {
 	if iBig != nil || jBig != nil {
 		return i.bigInt().Cmp(j.bigInt()), nil
 	}
-	return signum64(iSmall - jSmall), nil // safe: int32 operands
+	// coro patch: int64 operands; iSmall - jSmall could overflow.
+	switch {
+	case iSmall < jSmall:
+		return -1, nil
+	case iSmall > jSmall:
+		return +1, nil
+	}
+	return 0, nil
 }
 
 // Float returns the float value nearest i.
@@ -247,26 +254,77 @@ func (x Int) Sign() int {
 func (x Int) Add(y Int) Int {
 	xSmall, xBig := x.get()
 	ySmall, yBig := y.get()
-	if xBig != nil || yBig != nil {
-		return MakeBigInt(new(big.Int).Add(x.bigInt(), y.bigInt()))
+	if xBig == nil && yBig == nil {
+		// coro patch: int64 operands; the sum overflows when both
+		// operands' signs differ from its sign.
+		if z := xSmall + ySmall; (z^xSmall)&(z^ySmall) >= 0 {
+			return makeSmallInt(z)
+		}
 	}
-	return MakeInt64(xSmall + ySmall)
+	return MakeBigInt(new(big.Int).Add(x.bigInt(), y.bigInt()))
 }
 func (x Int) Sub(y Int) Int {
 	xSmall, xBig := x.get()
 	ySmall, yBig := y.get()
-	if xBig != nil || yBig != nil {
-		return MakeBigInt(new(big.Int).Sub(x.bigInt(), y.bigInt()))
+	if xBig == nil && yBig == nil {
+		// coro patch: int64 operands; the difference overflows when
+		// the operands' signs differ and its sign differs from x's.
+		if z := xSmall - ySmall; (xSmall^ySmall)&(xSmall^z) >= 0 {
+			return makeSmallInt(z)
+		}
 	}
-	return MakeInt64(xSmall - ySmall)
+	return MakeBigInt(new(big.Int).Sub(x.bigInt(), y.bigInt()))
 }
 func (x Int) Mul(y Int) Int {
 	xSmall, xBig := x.get()
 	ySmall, yBig := y.get()
-	if xBig != nil || yBig != nil {
-		return MakeBigInt(new(big.Int).Mul(x.bigInt(), y.bigInt()))
+	if xBig == nil && yBig == nil {
+		// coro patch: int64 operands, whose product may overflow.
+		if z, ok := mul64(xSmall, ySmall); ok {
+			return makeSmallInt(z)
+		}
 	}
-	return MakeInt64(xSmall * ySmall)
+	return MakeBigInt(new(big.Int).Mul(x.bigInt(), y.bigInt()))
+}
+
+// mul64 returns x*y and whether it did not overflow int64.
+func mul64(x, y int64) (int64, bool) {
+	if x == int64(int32(x)) && y == int64(int32(y)) {
+		return x * y, true // int32 operands cannot overflow
+	}
+	hi, lo := bits.Mul64(uint64(abs64(x)), uint64(abs64(y)))
+	neg := (x < 0) != (y < 0)
+	switch {
+	case hi != 0 || x == math.MinInt64 || y == math.MinInt64:
+		// Too big, or an operand with no int64 absolute value: the
+		// only products that fit then are MinInt64*1, MinInt64*0 and
+		// 0*MinInt64, 1*MinInt64.
+		if x == 0 || y == 0 {
+			return 0, true
+		}
+		if x == 1 {
+			return y, true
+		}
+		if y == 1 {
+			return x, true
+		}
+		return 0, false
+	case lo <= math.MaxInt64:
+		if neg {
+			return -int64(lo), true
+		}
+		return int64(lo), true
+	case neg && lo == 1<<63:
+		return math.MinInt64, true
+	}
+	return 0, false
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 func (x Int) Or(y Int) Int {
 	xSmall, xBig := x.get()
@@ -299,15 +357,30 @@ func (x Int) Not() Int {
 	}
 	return makeSmallInt(^xSmall)
 }
-func (x Int) Lsh(y uint) Int { return MakeBigInt(new(big.Int).Lsh(x.bigInt(), y)) }
-func (x Int) Rsh(y uint) Int { return MakeBigInt(new(big.Int).Rsh(x.bigInt(), y)) }
+func (x Int) Lsh(y uint) Int {
+	// coro patch: a shift of an int64 whose result is an int64 is
+	// done without math/big.
+	if xSmall, xBig := x.get(); xBig == nil && y < 63 {
+		if z := xSmall << y; z>>y == xSmall {
+			return makeSmallInt(z)
+		}
+	}
+	return MakeBigInt(new(big.Int).Lsh(x.bigInt(), y))
+}
+func (x Int) Rsh(y uint) Int {
+	if xSmall, xBig := x.get(); xBig == nil { // coro patch, as Lsh
+		return makeSmallInt(xSmall >> min(y, 63))
+	}
+	return MakeBigInt(new(big.Int).Rsh(x.bigInt(), y))
+}
 
 // Precondition: y is nonzero.
 func (x Int) Div(y Int) Int {
 	xSmall, xBig := x.get()
 	ySmall, yBig := y.get()
 	// http://python-history.blogspot.com/2010/08/why-pythons-integer-division-floors.html
-	if xBig != nil || yBig != nil {
+	// coro patch: MinInt64 / -1 does not fit in an int64.
+	if xBig != nil || yBig != nil || xSmall == math.MinInt64 && ySmall == -1 {
 		xb, yb := x.bigInt(), y.bigInt()
 
 		var quo, rem big.Int
@@ -361,7 +434,8 @@ func AsInt32(x Value) (int, error) {
 		return 0, fmt.Errorf("got %s, want int", x.Type())
 	}
 	iSmall, iBig := i.get()
-	if iBig != nil {
+	// coro patch: a small Int is any int64.
+	if iBig != nil || iSmall != int64(int32(iSmall)) {
 		return 0, fmt.Errorf("%s out of range", i)
 	}
 	return int(iSmall), nil

@@ -5,9 +5,9 @@ package starlark
 // This file defines an optimized Int implementation for 64-bit machines
 // running POSIX. It reserves a 4GB portion of the address space using
 // mmap and represents int32 values as addresses within that range. This
-// disambiguates int32 values from *big.Int pointers, letting all Int
-// values be represented as an unsafe.Pointer, so that Int-to-Value
-// interface conversion need not allocate.
+// disambiguates int32 values from pointers to boxed values (intBox),
+// letting all Int values be represented as an unsafe.Pointer, so that
+// Int-to-Value interface conversion need not allocate for int32 values.
 
 // Although iOS (which, like macOS, appears as darwin/arm64) is
 // POSIX-compliant, it limits each process to about 700MB of virtual
@@ -32,51 +32,54 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// intImpl represents a union of (int32, *big.Int) in a single pointer,
-// so that Int-to-Value conversions need not allocate.
+// intImpl represents a union of (int64, *big.Int) in a single pointer,
+// so that Int-to-Value conversions need not allocate for int32 values.
 //
-// The pointer is either a *big.Int, if the value is big, or a pointer into a
-// reserved portion of the address space (smallints), if the value is small
-// and the address space allocation succeeded.
+// The pointer points either into a reserved portion of the address space
+// (smallints), if the value is an int32 and the address space allocation
+// succeeded, or to an intBox holding the value.
+//
+// coro patch: upstream's small range was int32, and every other value a
+// *big.Int, so that a running sum past 2^31 did its arithmetic in math/big
+// (two allocations per addition). Now every int64 is small: one outside
+// the int32 range costs an intBox (one 16-byte allocation), and its
+// arithmetic is int64 arithmetic with overflow checks (int.go).
 //
 // See int_generic.go for the basic representation concepts.
 type intImpl unsafe.Pointer
 
+// intBox holds an Int that is not an int32 in the smallints range: an
+// int64 (big == nil) or a big.Int that no int64 can represent.
+type intBox struct {
+	small int64
+	big   *big.Int
+}
+
 // get returns the (small, big) arms of the union.
 func (i Int) get() (int64, *big.Int) {
-	if smallints == 0 {
-		// optimization disabled
-		if x := (*big.Int)(i.impl); isSmall(x) {
-			return x.Int64(), nil
-		} else {
-			return 0, x
-		}
-	}
-
-	if ptr := uintptr(i.impl); ptr >= smallints && ptr < smallints+1<<32 {
+	if ptr := uintptr(i.impl); smallints != 0 && ptr-smallints < 1<<32 {
 		return math.MinInt32 + int64(ptr-smallints), nil
 	}
-	return 0, (*big.Int)(i.impl)
+	b := (*intBox)(i.impl)
+	return b.small, b.big
 }
 
-// Precondition: math.MinInt32 <= x && x <= math.MaxInt32
+// makeSmallInt returns the Int for any int64.
 func makeSmallInt(x int64) Int {
-	if smallints == 0 {
-		// optimization disabled
-		return Int{intImpl(big.NewInt(x))}
+	if smallints != 0 && math.MinInt32 <= x && x <= math.MaxInt32 {
+		return Int{intImpl(uintptr(x-math.MinInt32) + smallints)}
 	}
-
-	return Int{intImpl(uintptr(x-math.MinInt32) + smallints)}
+	return Int{intImpl(&intBox{small: x})}
 }
 
-// Precondition: x cannot be represented as int32.
-func makeBigInt(x *big.Int) Int { return Int{intImpl(x)} }
+// Precondition: x cannot be represented as int64.
+func makeBigInt(x *big.Int) Int { return Int{intImpl(&intBox{big: x})} }
 
 // smallints is the base address of a 2^32 byte memory region.
 // Pointers to addresses in this region represent int32 values.
 // We assume smallints is not at the very top of the address space.
 //
-// Zero means the optimization is disabled and all Ints allocate a big.Int.
+// Zero means the optimization is disabled and all Ints allocate an intBox.
 var smallints = reserveAddresses(1 << 32)
 
 func reserveAddresses(len int) uintptr {

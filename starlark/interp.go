@@ -3,6 +3,7 @@ package starlark
 // This file defines the bytecode interpreter.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -18,6 +19,14 @@ const vmdebug = false // TODO(adonovan): use a bitfield of specific kinds of err
 // - optimize position table.
 // - opt: record MaxIterStack during compilation and preallocate the stack.
 
+// coro patch: the interpreter's Go frame is kept small. Every Starlark call
+// level costs a frame of CallInternal on the goroutine's stack, and a coro
+// task parked N calls deep keeps N of them: the rarely used, stack-hungry
+// work (error formatting, UNPACK, calls with keywords or *args/**kwargs,
+// the in-place operators, LOAD) is in the non-inlined functions after
+// CallInternal, whose frames exist only while they run. Upstream's frame
+// was 1648 bytes (amd64); see ORIGIN.md for today's.
+
 func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Value, error) {
 	// Postcondition: args is not mutated. This is stricter than required by Callable,
 	// but allows CALL to avoid a copy.
@@ -31,18 +40,10 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		// maximum of about 700K recursive calls is possible.
 		// Limit it to much less here.
 		if len(thread.stack) > 100_000 {
-			return nil, fmt.Errorf("Starlark stack overflow")
+			return nil, errStackOverflow
 		}
-	} else {
-		// detect recursion
-		for _, fr := range thread.stack[:len(thread.stack)-1] {
-			// We look for the same function code,
-			// not function value, otherwise the user could
-			// defeat the check by writing the Y combinator.
-			if frfn, ok := fr.Callable().(*Function); ok && frfn.funcode == f {
-				return nil, fmt.Errorf("function %s called recursively", fn.Name())
-			}
-		}
+	} else if err := checkRecursion(thread, fn); err != nil {
+		return nil, err
 	}
 
 	fr := thread.frameAt(0)
@@ -108,14 +109,10 @@ loop:
 	for {
 		thread.Steps++
 		if thread.Steps >= thread.maxSteps {
-			if thread.OnMaxSteps != nil {
-				thread.OnMaxSteps(thread)
-			} else {
-				thread.Cancel("too many steps")
-			}
+			maxStepsReached(thread)
 		}
 		if reason := thread.cancelReason.Load(); reason != nil {
-			err = fmt.Errorf("Starlark computation cancelled: %s", *reason)
+			err = cancelledError(reason)
 			break loop
 		}
 
@@ -220,61 +217,15 @@ loop:
 			}
 			stack[sp-1] = y
 
-		case compile.INPLACE_ADD:
+		case compile.INPLACE_ADD, compile.INPLACE_PIPE:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-
-			// It's possible that y is not Iterable but
-			// nonetheless defines x+y, in which case we
-			// should fall back to the general case.
-			var z Value
-			if xlist, ok := x.(*List); ok {
-				if yiter, ok := y.(Iterable); ok {
-					if err = xlist.checkMutable("apply += to"); err != nil {
-						break loop
-					}
-					if err = listExtend(thread, xlist, yiter); err != nil {
-						break loop
-					}
-					z = xlist
-				}
+			z, err2 := inplaceBinary(thread, op, x, y)
+			if err2 != nil {
+				err = err2
+				break loop
 			}
-			if z == nil {
-				z, err = Binary(syntax.PLUS, x, y)
-				if err != nil {
-					break loop
-				}
-			}
-
-			stack[sp] = z
-			sp++
-
-		case compile.INPLACE_PIPE:
-			y := stack[sp-1]
-			x := stack[sp-2]
-			sp -= 2
-
-			// It's possible that y is not Dict but
-			// nonetheless defines x|y, in which case we
-			// should fall back to the general case.
-			var z Value
-			if xdict, ok := x.(*Dict); ok {
-				if ydict, ok := y.(*Dict); ok {
-					if err = xdict.ht.checkMutable("apply |= to"); err != nil {
-						break loop
-					}
-					xdict.ht.addAll(&ydict.ht) // can't fail
-					z = xdict
-				}
-			}
-			if z == nil {
-				z, err = Binary(syntax.PIPE, x, y)
-				if err != nil {
-					break loop
-				}
-			}
-
 			stack[sp] = z
 			sp++
 
@@ -298,83 +249,30 @@ loop:
 			pc = arg
 
 		case compile.CALL, compile.CALL_VAR, compile.CALL_KW, compile.CALL_VAR_KW:
-			var kwargs Value
-			if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
-				kwargs = stack[sp-1]
-				sp--
-			}
-
-			var args Value
-			if op == compile.CALL_VAR || op == compile.CALL_VAR_KW {
-				args = stack[sp-1]
-				sp--
-			}
-
-			// named args (pairs)
-			var kvpairs []Tuple
-			if nkvpairs := int(arg & 0xff); nkvpairs > 0 {
-				kvpairs = make([]Tuple, 0, nkvpairs)
-				kvpairsAlloc := make(Tuple, 2*nkvpairs) // allocate a single backing array
-				sp -= 2 * nkvpairs
-				for i := range nkvpairs {
-					pair := kvpairsAlloc[:2:2]
-					kvpairsAlloc = kvpairsAlloc[2:]
-					pair[0] = stack[sp+2*i]   // name
-					pair[1] = stack[sp+2*i+1] // value
-					kvpairs = append(kvpairs, pair)
-				}
-			}
-			if kwargs != nil {
-				// Add key/value items from **kwargs dictionary.
-				dict, ok := kwargs.(IterableMapping)
-				if !ok {
-					err = fmt.Errorf("argument after ** must be a mapping, not %s", kwargs.Type())
-					break loop
-				}
-				items := dict.Items()
-				for _, item := range items {
-					if !is[String](item[0]) {
-						err = fmt.Errorf("keywords must be strings, not %s", item[0].Type())
-						break loop
-					}
-				}
-				if len(kvpairs) == 0 {
-					kvpairs = items
-				} else {
-					kvpairs = append(kvpairs, items...)
-				}
-			}
-
-			// positional args
 			var positional Tuple
-			if npos := int(arg >> 8); npos > 0 {
-				positional = stack[sp-npos : sp]
-				sp -= npos
+			var kvpairs []Tuple
+			if op == compile.CALL && arg&0xff == 0 {
+				// Positional arguments only, the common case.
+				if npos := int(arg >> 8); npos > 0 {
+					positional = stack[sp-npos : sp]
+					sp -= npos
 
-				// Copy positional arguments into a new array,
-				// unless the callee is another Starlark function,
-				// in which case it can be trusted not to mutate them.
-				if !is[*Function](stack[sp-1]) || args != nil {
-					positional = slices.Clone(positional)
-				}
-			}
-			if args != nil {
-				// Add elements from *args sequence.
-				iter := Iterate(args)
-				if iter == nil {
-					err = fmt.Errorf("argument after * must be iterable, not %s", args.Type())
-					break loop
-				}
-				var elem Value
-				for iter.Next(&elem) {
-					// coro patch: a step per element, so that
-					// f(*range(1 << 62)) can be stopped.
-					if err = thread.Step(); err != nil {
-						break
+					// Copy positional arguments into a new array,
+					// unless the callee is another Starlark function,
+					// in which case it can be trusted not to mutate them,
+					// or a builtin that borrows them (coro patch).
+					switch c := stack[sp-1].(type) {
+					case *Function:
+					case *Builtin:
+						if !c.borrows {
+							positional = cloneArgs(positional)
+						}
+					default:
+						positional = cloneArgs(positional)
 					}
-					positional = append(positional, elem)
 				}
-				iter.Done()
+			} else {
+				positional, kvpairs, sp, err = callArgs(thread, op, arg, stack, sp)
 				if err != nil {
 					break loop
 				}
@@ -404,7 +302,7 @@ loop:
 			sp--
 			iter := Iterate(x)
 			if iter == nil {
-				err = fmt.Errorf("%s value is not iterable", x.Type())
+				err = notIterableError(x)
 				break loop
 			}
 			iterstack = append(iterstack, iter)
@@ -476,17 +374,8 @@ loop:
 			sp++
 
 		case compile.SETDICT, compile.SETDICTUNIQ:
-			dict := stack[sp-3].(*Dict)
-			k := stack[sp-2]
-			v := stack[sp-1]
 			sp -= 3
-			oldlen := dict.Len()
-			if err2 := dict.SetKey(k, v); err2 != nil {
-				err = err2
-				break loop
-			}
-			if op == compile.SETDICTUNIQ && dict.Len() == oldlen {
-				err = fmt.Errorf("duplicate key: %v", k)
+			if err = setDict(op, stack[sp].(*Dict), stack[sp+1], stack[sp+2]); err != nil {
 				break loop
 			}
 
@@ -511,30 +400,12 @@ loop:
 			sp++
 
 		case compile.UNPACK:
-			n := int(arg)
 			iterable := stack[sp-1]
 			sp--
-			iter := Iterate(iterable)
-			if iter == nil {
-				err = fmt.Errorf("got %s in sequence assignment", iterable.Type())
+			if err = unpack(iterable, stack[sp:sp+int(arg)]); err != nil {
 				break loop
 			}
-			i := 0
-			sp += n
-			for i < n && iter.Next(&stack[sp-1-i]) {
-				i++
-			}
-			var dummy Value
-			if iter.Next(&dummy) {
-				// NB: Len may return -1 here in obscure cases.
-				err = fmt.Errorf("too many values to unpack (got %d, want %d)", Len(iterable), n)
-				break loop
-			}
-			iter.Done()
-			if i < n {
-				err = fmt.Errorf("too few values to unpack (got %d, want %d)", i, n)
-				break loop
-			}
+			sp += int(arg)
 
 		case compile.CJMP:
 			if stack[sp-1].Truth() {
@@ -563,51 +434,13 @@ loop:
 			sp++
 
 		case compile.MAKEFUNC:
-			funcode := f.Prog.Functions[arg]
-			tuple := stack[sp-1].(Tuple)
-			n := len(tuple) - len(funcode.FreeVars)
-			defaults := tuple[:n:n]
-			freevars := tuple[n:]
-			stack[sp-1] = &Function{
-				funcode:  funcode,
-				module:   fn.module,
-				defaults: defaults,
-				freevars: freevars,
-			}
+			stack[sp-1] = makeFunction(fn, f.Prog.Functions[arg], stack[sp-1].(Tuple))
 
 		case compile.LOAD:
-			n := int(arg)
-			module := string(stack[sp-1].(String))
+			if err = load(thread, stack[sp-1-int(arg):sp]); err != nil {
+				break loop
+			}
 			sp--
-
-			if thread.Load == nil {
-				err = fmt.Errorf("load not implemented by this application")
-				break loop
-			}
-
-			thread.endProfSpan()
-			dict, err2 := thread.Load(thread, module)
-			thread.beginProfSpan()
-			if err2 != nil {
-				err = wrappedError{
-					msg:   fmt.Sprintf("cannot load %s: %v", module, err2),
-					cause: err2,
-				}
-				break loop
-			}
-
-			for i := range n {
-				from := string(stack[sp-1-i].(String))
-				v, ok := dict[from]
-				if !ok {
-					err = fmt.Errorf("load: name %s not found in module %s", from, module)
-					if n := spell.Nearest(from, dict.Keys()); n != "" {
-						err = fmt.Errorf("%s (did you mean %s?)", err, n)
-					}
-					break loop
-				}
-				stack[sp-1-i] = v
-			}
 
 		case compile.SETLOCAL:
 			locals[arg] = stack[sp-1]
@@ -624,7 +457,7 @@ loop:
 		case compile.LOCAL:
 			x := locals[arg]
 			if x == nil {
-				err = fmt.Errorf("local variable %s referenced before assignment", f.Locals[arg].Name)
+				err = unassignedError("local", f.Locals[arg].Name)
 				break loop
 			}
 			stack[sp] = x
@@ -637,7 +470,7 @@ loop:
 		case compile.LOCALCELL:
 			v := locals[arg].(*cell).v
 			if v == nil {
-				err = fmt.Errorf("local variable %s referenced before assignment", f.Locals[arg].Name)
+				err = unassignedError("local", f.Locals[arg].Name)
 				break loop
 			}
 			stack[sp] = v
@@ -646,7 +479,7 @@ loop:
 		case compile.FREECELL:
 			v := fn.freevars[arg].(*cell).v
 			if v == nil {
-				err = fmt.Errorf("local variable %s referenced before assignment", f.FreeVars[arg].Name)
+				err = unassignedError("local", f.FreeVars[arg].Name)
 				break loop
 			}
 			stack[sp] = v
@@ -655,7 +488,7 @@ loop:
 		case compile.GLOBAL:
 			x := fn.module.globals[arg]
 			if x == nil {
-				err = fmt.Errorf("global variable %s referenced before assignment", f.Prog.Globals[arg].Name)
+				err = unassignedError("global", f.Prog.Globals[arg].Name)
 				break loop
 			}
 			stack[sp] = x
@@ -665,7 +498,7 @@ loop:
 			name := f.Prog.Names[arg]
 			x := fn.module.predeclared[name]
 			if x == nil {
-				err = fmt.Errorf("internal error: predeclared variable %s is uninitialized", name)
+				err = uninitializedError(name)
 				break loop
 			}
 			stack[sp] = x
@@ -676,12 +509,288 @@ loop:
 			sp++
 
 		default:
-			err = fmt.Errorf("unimplemented: %s", op)
+			err = unimplementedError(op)
 			break loop
 		}
 	}
 	// (deferred cleanup runs here)
 	return result, err
+}
+
+// The out-of-line parts of CallInternal (coro patch, see there).
+
+var errStackOverflow = errors.New("Starlark stack overflow")
+
+// checkRecursion reports a call of fn while fn is already active, in a
+// program that does not allow recursion.
+//
+//go:noinline
+func checkRecursion(thread *Thread, fn *Function) error {
+	for _, fr := range thread.stack[:len(thread.stack)-1] {
+		// We look for the same function code,
+		// not function value, otherwise the user could
+		// defeat the check by writing the Y combinator.
+		if frfn, ok := fr.Callable().(*Function); ok && frfn.funcode == fn.funcode {
+			return fmt.Errorf("function %s called recursively", fn.Name())
+		}
+	}
+	return nil
+}
+
+// maxStepsReached is called when thread.Steps reaches its limit.
+//
+//go:noinline
+func maxStepsReached(thread *Thread) {
+	if thread.OnMaxSteps != nil {
+		thread.OnMaxSteps(thread)
+	} else {
+		thread.Cancel("too many steps")
+	}
+}
+
+//go:noinline
+func cancelledError(reason *string) error {
+	return fmt.Errorf("Starlark computation cancelled: %s", *reason)
+}
+
+//go:noinline
+func notIterableError(x Value) error {
+	return fmt.Errorf("%s value is not iterable", x.Type())
+}
+
+// makeFunction implements MAKEFUNC: a function of funcode, defined in
+// fn's module, with the defaults and free variables in tuple.
+//
+//go:noinline
+func makeFunction(fn *Function, funcode *compile.Funcode, tuple Tuple) *Function {
+	n := len(tuple) - len(funcode.FreeVars)
+	return &Function{
+		funcode:  funcode,
+		module:   fn.module,
+		defaults: tuple[:n:n],
+		freevars: tuple[n:],
+	}
+}
+
+// setDict implements SETDICT and SETDICTUNIQ (dict[k] = v in a dict
+// literal, where SETDICTUNIQ reports a duplicate key).
+//
+//go:noinline
+func setDict(op compile.Opcode, dict *Dict, k, v Value) error {
+	oldlen := dict.Len()
+	if err := dict.SetKey(k, v); err != nil {
+		return err
+	}
+	if op == compile.SETDICTUNIQ && dict.Len() == oldlen {
+		return fmt.Errorf("duplicate key: %v", k)
+	}
+	return nil
+}
+
+//go:noinline
+func unassignedError(kind, name string) error {
+	return fmt.Errorf("%s variable %s referenced before assignment", kind, name)
+}
+
+//go:noinline
+func uninitializedError(name string) error {
+	return fmt.Errorf("internal error: predeclared variable %s is uninitialized", name)
+}
+
+//go:noinline
+func unimplementedError(op compile.Opcode) error {
+	return fmt.Errorf("unimplemented: %s", op)
+}
+
+// cloneArgs copies the positional arguments of a call to a callee that is
+// not a Starlark function, which might keep them.
+//
+//go:noinline
+func cloneArgs(args Tuple) Tuple {
+	return slices.Clone(args)
+}
+
+// inplaceBinary implements INPLACE_ADD (x += y) and INPLACE_PIPE (x |= y).
+//
+//go:noinline
+func inplaceBinary(thread *Thread, op compile.Opcode, x, y Value) (Value, error) {
+	if op == compile.INPLACE_ADD {
+		// It's possible that y is not Iterable but
+		// nonetheless defines x+y, in which case we
+		// should fall back to the general case.
+		if xlist, ok := x.(*List); ok {
+			if yiter, ok := y.(Iterable); ok {
+				if err := xlist.checkMutable("apply += to"); err != nil {
+					return nil, err
+				}
+				if err := listExtend(thread, xlist, yiter); err != nil {
+					return nil, err
+				}
+				return xlist, nil
+			}
+		}
+		return Binary(syntax.PLUS, x, y)
+	}
+	// It's possible that y is not Dict but
+	// nonetheless defines x|y, in which case we
+	// should fall back to the general case.
+	if xdict, ok := x.(*Dict); ok {
+		if ydict, ok := y.(*Dict); ok {
+			if err := xdict.ht.checkMutable("apply |= to"); err != nil {
+				return nil, err
+			}
+			xdict.ht.addAll(&ydict.ht) // can't fail
+			return xdict, nil
+		}
+	}
+	return Binary(syntax.PIPE, x, y)
+}
+
+// callArgs pops the arguments of a CALL with named arguments, or of a
+// CALL_VAR, CALL_KW or CALL_VAR_KW, from stack[:sp], and returns them and
+// the new sp, at which stack[sp-1] is the function.
+//
+//go:noinline
+func callArgs(thread *Thread, op compile.Opcode, arg uint32, stack []Value, sp int) (positional Tuple, kvpairs []Tuple, _ int, err error) {
+	var kwargs Value
+	if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
+		kwargs = stack[sp-1]
+		sp--
+	}
+
+	var args Value
+	if op == compile.CALL_VAR || op == compile.CALL_VAR_KW {
+		args = stack[sp-1]
+		sp--
+	}
+
+	// named args (pairs)
+	if nkvpairs := int(arg & 0xff); nkvpairs > 0 {
+		kvpairs = make([]Tuple, 0, nkvpairs)
+		kvpairsAlloc := make(Tuple, 2*nkvpairs) // allocate a single backing array
+		sp -= 2 * nkvpairs
+		for i := range nkvpairs {
+			pair := kvpairsAlloc[:2:2]
+			kvpairsAlloc = kvpairsAlloc[2:]
+			pair[0] = stack[sp+2*i]   // name
+			pair[1] = stack[sp+2*i+1] // value
+			kvpairs = append(kvpairs, pair)
+		}
+	}
+	if kwargs != nil {
+		// Add key/value items from **kwargs dictionary.
+		dict, ok := kwargs.(IterableMapping)
+		if !ok {
+			return nil, nil, sp, fmt.Errorf("argument after ** must be a mapping, not %s", kwargs.Type())
+		}
+		items := dict.Items()
+		for _, item := range items {
+			if !is[String](item[0]) {
+				return nil, nil, sp, fmt.Errorf("keywords must be strings, not %s", item[0].Type())
+			}
+		}
+		if len(kvpairs) == 0 {
+			kvpairs = items
+		} else {
+			kvpairs = append(kvpairs, items...)
+		}
+	}
+
+	// positional args
+	if npos := int(arg >> 8); npos > 0 {
+		positional = stack[sp-npos : sp]
+		sp -= npos
+
+		// Copy positional arguments into a new array,
+		// unless the callee is another Starlark function,
+		// in which case it can be trusted not to mutate them.
+		if !is[*Function](stack[sp-1]) || args != nil {
+			positional = slices.Clone(positional)
+		}
+	}
+	if args != nil {
+		// Add elements from *args sequence.
+		iter := Iterate(args)
+		if iter == nil {
+			return nil, nil, sp, fmt.Errorf("argument after * must be iterable, not %s", args.Type())
+		}
+		var elem Value
+		for iter.Next(&elem) {
+			// coro patch: a step per element, so that
+			// f(*range(1 << 62)) can be stopped.
+			if err = thread.Step(); err != nil {
+				break
+			}
+			positional = append(positional, elem)
+		}
+		iter.Done()
+		if err != nil {
+			return nil, nil, sp, err
+		}
+	}
+	return positional, kvpairs, sp, nil
+}
+
+// unpack implements UNPACK: it assigns the len(dst) elements of iterable
+// to dst in reverse order (dst[len(dst)-1] is the first).
+//
+//go:noinline
+func unpack(iterable Value, dst []Value) error {
+	n := len(dst)
+	iter := Iterate(iterable)
+	if iter == nil {
+		return fmt.Errorf("got %s in sequence assignment", iterable.Type())
+	}
+	defer iter.Done()
+	i := 0
+	for i < n && iter.Next(&dst[n-1-i]) {
+		i++
+	}
+	var dummy Value
+	if iter.Next(&dummy) {
+		// NB: Len may return -1 here in obscure cases.
+		return fmt.Errorf("too many values to unpack (got %d, want %d)", Len(iterable), n)
+	}
+	if i < n {
+		return fmt.Errorf("too few values to unpack (got %d, want %d)", i, n)
+	}
+	return nil
+}
+
+// load implements LOAD: operands holds the names to load, last first,
+// then the module's name; each name's slot receives its value.
+//
+//go:noinline
+func load(thread *Thread, operands []Value) error {
+	n := len(operands) - 1
+	module := string(operands[n].(String))
+	if thread.Load == nil {
+		return fmt.Errorf("load not implemented by this application")
+	}
+
+	thread.endProfSpan()
+	dict, err := thread.Load(thread, module)
+	thread.beginProfSpan()
+	if err != nil {
+		return wrappedError{
+			msg:   fmt.Sprintf("cannot load %s: %v", module, err),
+			cause: err,
+		}
+	}
+
+	for i := range n {
+		from := string(operands[n-1-i].(String))
+		v, ok := dict[from]
+		if !ok {
+			err := fmt.Errorf("load: name %s not found in module %s", from, module)
+			if n := spell.Nearest(from, dict.Keys()); n != "" {
+				err = fmt.Errorf("%s (did you mean %s?)", err, n)
+			}
+			return err
+		}
+		operands[n-1-i] = v
+	}
+	return nil
 }
 
 type wrappedError struct {

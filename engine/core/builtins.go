@@ -11,7 +11,7 @@ func Builtins() starlark.StringDict {
 	return starlark.StringDict{
 		"spawn":        starlark.NewBuiltin("spawn", builtinSpawn),
 		"group":        starlark.NewBuiltin("group", builtinGroup), // group.go
-		"sleep":        starlark.NewBuiltin("sleep", builtinSleep),
+		"sleep":        starlark.NewBuiltin("sleep", builtinSleep).BorrowsArgs(),
 		"wait":         starlark.NewBuiltin("wait", builtinWait),
 		"join":         starlark.NewBuiltin("join", builtinJoin),
 		"race":         starlark.NewBuiltin("race", builtinRace),

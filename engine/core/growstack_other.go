@@ -10,7 +10,7 @@ var stackIndex = 1
 //
 //go:noinline
 func growStack() {
-	var buf [5 << 10]byte
+	var buf [2 << 10]byte
 	buf[stackIndex] = 1
 	stackSink = buf[stackIndex]
 }

@@ -97,18 +97,17 @@ type Exec struct {
 	thread *starlark.Thread // set by SetExec; Raise cancels it
 }
 
-const execKey = "coro.exec"
-
 // ExecOf returns the execution context of thread, or nil for a thread the
 // engine did not make (then no builtin that waits can be used).
 func ExecOf(thread *starlark.Thread) *Exec {
-	x, _ := thread.Local(execKey).(*Exec)
+	x, _ := thread.Host.(*Exec)
 	return x
 }
 
 // SetExec attaches x to thread; it must be called before the thread runs.
+// It is kept in thread.Host, not a thread-local: every builtin looks it up.
 func SetExec(thread *starlark.Thread, x *Exec) {
-	thread.SetLocal(execKey, x)
+	thread.Host = x
 	x.thread = thread
 }
 
