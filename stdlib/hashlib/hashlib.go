@@ -173,17 +173,17 @@ func (h *Hash) Attr(name string) (starlark.Value, error) {
 	return hashMethods.Bind(name, h), nil
 }
 
-var hashMethods = starutil.Methods{
+var hashMethods = starutil.NewMethods("Hash", map[string]starutil.Func{
 	"update":    hashUpdate,
 	"digest":    hashSum(func(sum []byte) starlark.Value { return starlark.Bytes(sum) }),
 	"hexdigest": hashSum(func(sum []byte) starlark.Value { return starlark.String(hex.EncodeToString(sum)) }),
 	"copy":      hashCopy,
-}
+})
 
 // hashUpdate is hash.update(data): feed more data; returns None.
 func hashUpdate(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(*Hash)
-	fn := core.MethodName(b)
+	fn := b.Name()
 	var data starutil.Bytes
 	if err := starutil.Unpack(fn, args, kwargs, "data", &data); err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func hashUpdate(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 func hashSum(conv func([]byte) starlark.Value) starutil.Func {
 	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		h := b.Receiver().(*Hash)
-		fn := core.MethodName(b)
+		fn := b.Name()
 		if err := starutil.Unpack(fn, args, kwargs); err != nil {
 			return nil, err
 		}
@@ -213,7 +213,7 @@ func hashSum(conv func([]byte) starlark.Value) starutil.Func {
 // hashCopy is hash.copy(): an independent Hash with the same state.
 func hashCopy(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(*Hash)
-	fn := core.MethodName(b)
+	fn := b.Name()
 	if err := starutil.Unpack(fn, args, kwargs); err != nil {
 		return nil, err
 	}

@@ -92,8 +92,8 @@ None
 bytes 32
 value: hashlib.hmac: unknown digest "sha3" (want md5, sha1, sha256 or sha512)
 value: hashlib.sha256: for parameter data: got int, want string or bytes
-value: hash.update: missing argument for data
-value: hash.update: cannot update a frozen sha256 hash
+value: Hash.update: missing argument for data
+value: Hash.update: cannot update a frozen sha256 hash
 True
 `, out)
 }
@@ -113,7 +113,7 @@ print(h.hexdigest() == hashlib.sha256().hexdigest())
 h.update(big)
 print(h.hexdigest() == hashlib.sha256(big).hexdigest())
 `)
-	assert.Equal(t, `value: hash.hexdigest: the sha256 hash is busy with another task's update
+	assert.Equal(t, `value: Hash.hexdigest: the sha256 hash is busy with another task's update
 cancelled
 True
 True

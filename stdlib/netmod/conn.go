@@ -1,16 +1,16 @@
 package netmod
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"syscall"
 	"unsafe"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // A Conn is a stream connection (TCP or unix socket) as a script value.
@@ -22,7 +22,7 @@ import (
 // reactor says the socket is ready (ioReady, on the loop: no goroutine is
 // involved), and tries again. Where the engine has no reactor (not
 // Linux), one goroutine at a time waits in Go's netpoller instead
-// (waitReadable, write) and posts the wake-up back; while it holds the
+// (Wait, WriteData) and posts the wake-up back; while it holds the
 // descriptor's read (or write) lock, the loop must not touch that side:
 // rwaiting and wbusy guard it.
 type Conn struct {
@@ -32,11 +32,8 @@ type Conn struct {
 	local  string
 	remote string
 
-	// rbuf[roff:] holds received bytes not yet handed to the script
-	// (what read_line and read_exactly read beyond what they return).
-	rbuf []byte
-	roff int
-	eof  bool        // the peer ended its side; rbuf may still hold data
+	// r buffers what is read (package stream); the Conn is its Source.
+	r    *stream.Reader
 	rerr *core.Error // a failed read (reset): every later read fails so too
 
 	rwaiting bool // without a reactor: a goroutine waits for readability
@@ -89,6 +86,9 @@ func (r connReason) WaitingOn() string {
 
 var (
 	_ starlark.HasAttrs = (*Conn)(nil)
+	_ stream.Source     = (*Conn)(nil)
+	_ stream.HalfCloser = (*Conn)(nil)
+	_ stream.Readable   = (*Conn)(nil)
 	_ starlark.Iterable = (*Listener)(nil)
 )
 
@@ -111,6 +111,7 @@ func newConn(e *core.Engine, c net.Conn) (*Conn, error) {
 	cn.readWhy = connReason{cn, "read"}
 	cn.writeWhy = connReason{cn, "write"}
 	cn.readable = true
+	cn.r = stream.NewReader(cn, stream.Options{Name: "connection", Label: cn.remote})
 	fd := -1
 	rc.Control(func(f uintptr) { fd = int(f) })
 	if w, err := e.WatchFD(fd, cn.ioReady); err == nil {
@@ -189,159 +190,26 @@ func (c *Conn) tryRead(buf []byte) (int, error) {
 	return c.rdN, nil
 }
 
-// readBufs holds scratch buffers for read(n): a read lands in one and only
-// the bytes received are copied into the resulting string.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
-
-// readFailed records a read's failure: end of stream is a state (reads
-// return ""), anything else an error every later read repeats.
-func (c *Conn) readFailed(fn string, err error) {
-	if err == io.EOF {
-		c.eof = true
-		return
+// TryRead reads into p what the socket has, without waiting (Source).
+// A failure (reset) is kept: every later read fails so too.
+func (c *Conn) TryRead(fn string, p []byte) (int, error) {
+	if c.rerr != nil {
+		return 0, c.rerr
+	}
+	if !c.mayRead() {
+		return 0, stream.ErrWouldBlock
+	}
+	n, err := c.tryRead(p)
+	switch {
+	case n > 0:
+		return n, nil
+	case err == errWouldBlock:
+		return 0, stream.ErrWouldBlock
+	case err == io.EOF:
+		return 0, io.EOF
 	}
 	c.rerr = ioError(fn, err)
-}
-
-// check returns the error every read on the connection fails with now:
-// closed on this side, or an earlier failure (reset).
-func (c *Conn) check(fn string) error {
-	if c.closed {
-		return core.Errorf(core.KindClosed, "%s: connection is closed", fn)
-	}
-	if c.rerr != nil {
-		return c.rerr
-	}
-	return nil
-}
-
-// read returns at most n bytes as soon as any are there; "" at end of stream.
-func (c *Conn) read(x *core.Exec, fn string, n int) (starlark.Value, error) {
-	for {
-		if len(c.rbuf) > c.roff {
-			k := min(n, len(c.rbuf)-c.roff) // not roff+n: n may be near MaxInt
-			s := starlark.String(c.rbuf[c.roff : c.roff+k])
-			c.consume(k)
-			return s, nil
-		}
-		if err := c.check(fn); err != nil {
-			return nil, err
-		}
-		if c.eof {
-			return starlark.String(""), nil
-		}
-		if c.mayRead() {
-			// n only bounds the result (SPEC 7): a read lands in a
-			// pooled 64 KiB buffer whatever n is, never in one of n
-			// bytes (read(1 << 40) would end the process).
-			bp := readBufs.Get().(*[]byte)
-			buf := *bp
-			k, err := c.tryRead(buf[:min(n, len(buf))])
-			var s starlark.String
-			if k > 0 {
-				s = starlark.String(buf[:k])
-			}
-			readBufs.Put(bp)
-			if k > 0 {
-				return s, nil
-			}
-			if err != errWouldBlock {
-				c.readFailed(fn, err)
-				continue
-			}
-		}
-		if err := c.waitReadable(x, fn); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// fill reads more into rbuf, waiting if need be. It returns false at end
-// of stream.
-func (c *Conn) fill(x *core.Exec, fn string) (bool, error) {
-	for {
-		if err := c.check(fn); err != nil {
-			return false, err
-		}
-		if c.eof {
-			return false, nil
-		}
-		if c.mayRead() {
-			if c.roff > 0 && c.roff == len(c.rbuf) {
-				c.rbuf, c.roff = c.rbuf[:0], 0
-			}
-			if cap(c.rbuf)-len(c.rbuf) < 4096 {
-				nb := make([]byte, len(c.rbuf)-c.roff, max(2*cap(c.rbuf), 16384))
-				copy(nb, c.rbuf[c.roff:])
-				c.rbuf, c.roff = nb, 0
-			}
-			k, err := c.tryRead(c.rbuf[len(c.rbuf):cap(c.rbuf)])
-			if k > 0 {
-				c.rbuf = c.rbuf[:len(c.rbuf)+k]
-				return true, nil
-			}
-			if err != errWouldBlock {
-				c.readFailed(fn, err)
-				continue
-			}
-		}
-		if err := c.waitReadable(x, fn); err != nil {
-			return false, err
-		}
-	}
-}
-
-func (c *Conn) consume(k int) {
-	c.roff += k
-	if c.roff == len(c.rbuf) {
-		c.roff = 0
-		if cap(c.rbuf) > 1<<20 {
-			c.rbuf = nil // do not pin a large buffer after one long line
-		} else {
-			c.rbuf = c.rbuf[:0]
-		}
-	}
-}
-
-// readExactly returns exactly n bytes, or fails with eof if the stream
-// ends first (the bytes received stay buffered for a later read).
-func (c *Conn) readExactly(x *core.Exec, fn string, n int) (starlark.Value, error) {
-	for len(c.rbuf)-c.roff < n {
-		more, err := c.fill(x, fn)
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			return nil, core.Errorf(core.KindEOF, "%s: stream ended after %d of %d bytes", fn, len(c.rbuf)-c.roff, n)
-		}
-	}
-	s := starlark.String(c.rbuf[c.roff : c.roff+n])
-	c.consume(n)
-	return s, nil
-}
-
-// readLine returns the next line with its newline; at end of stream what
-// is left (possibly ""), without one.
-func (c *Conn) readLine(x *core.Exec, fn string) (starlark.String, error) {
-	scanned := 0
-	for {
-		if i := bytes.IndexByte(c.rbuf[c.roff+scanned:], '\n'); i >= 0 {
-			k := scanned + i + 1
-			s := starlark.String(c.rbuf[c.roff : c.roff+k])
-			c.consume(k)
-			return s, nil
-		}
-		scanned = len(c.rbuf) - c.roff
-		more, err := c.fill(x, fn)
-		if err != nil {
-			return "", err
-		}
-		if !more {
-			s := starlark.String(c.rbuf[c.roff:])
-			c.consume(len(c.rbuf) - c.roff)
-			return s, nil
-		}
-	}
+	return 0, c.rerr
 }
 
 // mayRead reports whether the loop may try a read now: not while a
@@ -354,14 +222,14 @@ func (c *Conn) mayRead() bool {
 	return !c.rwaiting
 }
 
-// waitReadable parks the task until the socket may have data. With the
+// Wait parks the task until the socket may have data (Source). With the
 // engine's reactor, its next event for this connection wakes it
 // (ioReady); without, one goroutine per connection waits in Go's
 // netpoller. Every reader waiting then retries. The goroutine first peeks
 // (MSG_PEEK) after RawConn.Read has armed the netpoller: data that
 // arrived between the loop's last read and the arming would otherwise
 // not wake it.
-func (c *Conn) waitReadable(x *core.Exec, fn string) error {
+func (c *Conn) Wait(x *core.Exec, fn string) error {
 	if c.watch == nil && !c.rwaiting {
 		c.rwaiting = true
 		c.eng.Go(func() {
@@ -375,7 +243,7 @@ func (c *Conn) waitReadable(x *core.Exec, fn string) error {
 			})
 		}, c.readableNow)
 	}
-	return parkOn(x, &c.readers, c.readWhy, core.NoTimeout, fn)
+	return stream.WaitOn(x, &c.readers, c.readWhy, core.NoTimeout, fn)
 }
 
 // readableNow runs on the loop when the readiness goroutine returns.
@@ -398,13 +266,13 @@ func peekReady(fd uintptr) bool {
 	}
 }
 
-// write sends all of data: inline when the socket takes it; otherwise
+// WriteData sends all of data (stream.Writable): inline when the socket takes it; otherwise
 // the rest is sent as room appears (by the loop on the reactor's word, or
 // by a goroutine without a reactor) and the task waits until it is out.
 // Writes are kept in order: one that finds an earlier one still going
 // waits its turn. A writer interrupted while it waits (cancelled, timed
 // out) leaves its data to be sent all the same, as asyncio's transports do.
-func (c *Conn) write(x *core.Exec, fn string, data string) error {
+func (c *Conn) WriteData(x *core.Exec, fn string, data string) error {
 	if err := c.writeTurn(x, fn); err != nil {
 		return err
 	}
@@ -431,7 +299,7 @@ func (c *Conn) write(x *core.Exec, fn string, data string) error {
 		}, func() { c.writeDone(werr) })
 	}
 	for c.wdone < mine {
-		if err := parkOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
@@ -482,7 +350,7 @@ func (c *Conn) writeDone(err error) {
 // write failed.
 func (c *Conn) writeTurn(x *core.Exec, fn string) error {
 	for c.wbusy {
-		if err := parkOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
@@ -495,8 +363,9 @@ func (c *Conn) writeTurn(x *core.Exec, fn string) error {
 	return nil
 }
 
-// closeWrite sends end of stream after any write still going.
-func (c *Conn) closeWrite(x *core.Exec, fn string) error {
+// CloseWrite sends end of stream after any write still going
+// (stream.HalfCloser).
+func (c *Conn) CloseWrite(x *core.Exec, fn string) error {
 	if err := c.writeTurn(x, fn); err != nil {
 		return err
 	}
@@ -517,6 +386,7 @@ func (c *Conn) close() {
 		return
 	}
 	c.closed = true
+	c.r.Close()
 	if c.watch != nil {
 		c.watch.Stop()
 	}
@@ -544,19 +414,12 @@ func (c *Conn) Freeze()               {}
 func (c *Conn) Truth() starlark.Bool  { return true }
 func (c *Conn) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(c)) >> 4), nil }
 
-var connMethods = map[string]*starlark.Builtin{
-	"read":         starlark.NewBuiltin("read", connRead),
-	"read_exactly": starlark.NewBuiltin("read_exactly", connReadExactly),
-	"read_line":    starlark.NewBuiltin("read_line", connReadLine),
-	"lines":        starlark.NewBuiltin("lines", connLines),
-	"write":        starlark.NewBuiltin("write", connWrite),
-	"close_write":  starlark.NewBuiltin("close_write", connCloseWrite),
-	"close":        starlark.NewBuiltin("close", connClose),
-}
+// StreamReader is the connection's read side (stream.Readable).
+func (c *Conn) StreamReader() *stream.Reader { return c.r }
 
-func (c *Conn) AttrNames() []string {
-	return []string{"close", "close_write", "lines", "local_addr", "read", "read_exactly", "read_line", "remote_addr", "write"}
-}
+var connMethods = starutil.NewMethods("Conn", stream.AllMethods(), map[string]starutil.Func{"close": connClose})
+
+func (c *Conn) AttrNames() []string { return connMethods.Names("local_addr", "remote_addr") }
 
 func (c *Conn) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -565,113 +428,11 @@ func (c *Conn) Attr(name string) (starlark.Value, error) {
 	case "remote_addr":
 		return starlark.String(c.remote), nil
 	}
-	if m, ok := connMethods[name]; ok {
-		return m.BindReceiver(c), nil
-	}
-	return nil, nil
-}
-
-// connCall unpacks the receiver and the calling task of a Conn method.
-func connCall(th *starlark.Thread, b *starlark.Builtin) (*Conn, *core.Exec, string, error) {
-	c := b.Receiver().(*Conn)
-	fn := "conn." + b.Name()
-	x, err := core.TaskOf(th, fn)
-	if err == nil {
-		// A cancelled task fails even a read or write that would not wait.
-		err = x.Checkpoint()
-	}
-	return c, x, fn, err
-}
-
-func connRead(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	n := 65536
-	if len(args) > 0 || len(kwargs) > 0 {
-		if err := starlark.UnpackArgs("conn.read", args, kwargs, "n?", &n); err != nil {
-			return nil, core.ValueError(err)
-		}
-		if n <= 0 {
-			return nil, core.Errorf(core.KindValue, "conn.read: n must be > 0, got %d", n)
-		}
-	}
-	c, x, fn, err := connCall(th, b)
-	if err != nil {
-		return nil, err
-	}
-	return c.read(x, fn, n)
-}
-
-func connReadExactly(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var n int
-	if err := starlark.UnpackArgs("conn.read_exactly", args, kwargs, "n", &n); err != nil {
-		return nil, core.ValueError(err)
-	}
-	if n < 0 {
-		return nil, core.Errorf(core.KindValue, "conn.read_exactly: n must be >= 0, got %d", n)
-	}
-	c, x, fn, err := connCall(th, b)
-	if err != nil {
-		return nil, err
-	}
-	return c.readExactly(x, fn, n)
-}
-
-func connReadLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("conn.read_line", args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	c, x, fn, err := connCall(th, b)
-	if err != nil {
-		return nil, err
-	}
-	return c.readLine(x, fn)
-}
-
-func connWrite(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var data starlark.Value
-	if err := starlark.UnpackArgs("conn.write", args, kwargs, "data", &data); err != nil {
-		return nil, core.ValueError(err)
-	}
-	s, err := dataArg("conn.write", data)
-	if err != nil {
-		return nil, err
-	}
-	c, x, fn, err := connCall(th, b)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.write(x, fn, s); err != nil {
-		return nil, err
-	}
-	return starlark.None, nil
-}
-
-// dataArg accepts what writes take: a string or bytes.
-func dataArg(fn string, v starlark.Value) (string, error) {
-	switch v := v.(type) {
-	case starlark.String:
-		return string(v), nil
-	case starlark.Bytes:
-		return string(v), nil
-	}
-	return "", core.Errorf(core.KindValue, "%s: got %s, want string or bytes", fn, v.Type())
-}
-
-func connCloseWrite(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("conn.close_write", args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	c, x, fn, err := connCall(th, b)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.closeWrite(x, fn); err != nil {
-		return nil, err
-	}
-	return starlark.None, nil
+	return connMethods.Bind(name, c), nil
 }
 
 func connClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("conn.close", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
 	b.Receiver().(*Conn).close()

@@ -14,6 +14,8 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // A Listener accepts stream connections. With the engine's reactor the
@@ -201,7 +203,7 @@ func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn
 			var err error
 			l.eng.Go(func() { c, err = l.acceptRetrying() }, func() { l.accepted(c, err) })
 		}
-		if err := parkOn(x, &l.waiters, l, timeout, fn); err != nil {
+		if err := stream.WaitOn(x, &l.waiters, l, timeout, fn); err != nil {
 			return nil, err
 		}
 	}
@@ -298,7 +300,12 @@ func (l *Listener) Type() string          { return "Listener" }
 func (l *Listener) Freeze()               {}
 func (l *Listener) Truth() starlark.Bool  { return true }
 func (l *Listener) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(l)) >> 4), nil }
-func (l *Listener) AttrNames() []string   { return []string{"accept", "addr", "close", "port"} }
+func (l *Listener) AttrNames() []string   { return listenerMethods.Names("addr", "port") }
+
+var listenerMethods = starutil.NewMethods("Listener", map[string]starutil.Func{
+	"accept": listenerAccept,
+	"close":  listenerClose,
+})
 
 func (l *Listener) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -306,32 +313,33 @@ func (l *Listener) Attr(name string) (starlark.Value, error) {
 		return starlark.String(l.addr), nil
 	case "port":
 		return starlark.MakeInt(l.port), nil
-	case "accept":
-		return starlark.NewBuiltin("accept", listenerAccept).BindReceiver(l), nil
-	case "close":
-		return starlark.NewBuiltin("close", listenerClose).BindReceiver(l), nil
 	}
-	return nil, nil
+	return listenerMethods.Bind(name, l), nil
 }
 
+// acceptOp names accept in the messages of `for conn in listener`, as
+// the method does.
+const acceptOp = "Listener.accept"
+
 func listenerAccept(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
 	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("listener.accept", args, kwargs, "timeout?", &timeout); err != nil {
+	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, core.ValueError(err)
 	}
-	d, err := core.TimeoutArg("listener.accept", timeout)
+	d, err := core.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
 	}
-	x, err := core.TaskOf(th, "listener.accept")
+	x, err := core.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
-	return b.Receiver().(*Listener).accept(x, "listener.accept", d)
+	return b.Receiver().(*Listener).accept(x, fn, d)
 }
 
 func listenerClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("listener.close", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
 	b.Receiver().(*Listener).close()
@@ -352,7 +360,7 @@ func (it *listenerIter) Next(p *starlark.Value) bool {
 	if x == nil || x.Task == nil {
 		return false
 	}
-	c, err := it.l.accept(x, "listener.accept", core.NoTimeout)
+	c, err := it.l.accept(x, acceptOp, core.NoTimeout)
 	if err != nil {
 		if !it.l.closed {
 			x.Raise(core.ToError(err))
@@ -426,6 +434,7 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	cn, err := newConn(e, c)
 	if err == nil && via != nil {
 		cn.remote = "unix:" + path
+		cn.r.SetLabel(cn.remote)
 	}
 	return cn, err
 }

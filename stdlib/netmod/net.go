@@ -22,7 +22,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
@@ -201,28 +200,6 @@ func (h *handle) release() {
 		h.stopClose()
 		h.stopClose = nil
 	}
-}
-
-// park suspends x's task on w while an operation of the outside world is
-// outstanding: Hold keeps the deadlock detector from calling a task that
-// waits on a socket blocked forever (SPEC 1: a socket wait keeps the run
-// going), and is released whatever ends the wait.
-func park(x *core.Exec, w *core.Waiter, why core.Reason, timeout time.Duration, op string) error {
-	e := x.Task.Engine()
-	e.Hold()
-	x.Park(w, why, timeout, op)
-	e.Release()
-	return w.Err
-}
-
-// parkOn parks x's task until something broadcasts on list (or the wait
-// ends otherwise: timeout, cancellation), then drops its registration.
-func parkOn(x *core.Exec, list *core.WakerList, why core.Reason, timeout time.Duration, op string) error {
-	w := core.NewWaiter(x.Task)
-	list.Add(w, 0)
-	err := park(x, w, why, timeout, op)
-	list.Remove(w)
-	return err
 }
 
 // IOError is ioError for other modules built on sockets (http): the same

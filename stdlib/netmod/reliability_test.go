@@ -122,7 +122,7 @@ func TestEchoServerReliability(t *testing.T) {
 	t.Logf("connection tasks failed by a reset: %d", strings.Count(r.Stderr.String(), "\nreset: "))
 	for _, line := range strings.Split(r.Stderr.String(), "\n") {
 		if strings.HasPrefix(line, "reset: ") || strings.HasPrefix(line, "error") {
-			assert.True(t, strings.HasPrefix(line, "reset: conn."), "unexpected failure: %s", line)
+			assert.True(t, strings.HasPrefix(line, "reset: Conn."), "unexpected failure: %s", line)
 		}
 	}
 }

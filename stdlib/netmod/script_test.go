@@ -63,7 +63,7 @@ print(catch(timeout, 0.1, b.recv_from).error)
 print(catch(ln.accept, timeout=0.1).error)
 `)
 	for _, want := range []string{"cancelled: cancelled", "cancelled: cancelled", "cancelled: cancelled", "None",
-		"queued", "timeout: deadline of 0.1s exceeded", "timeout: listener.accept exceeded 0.1s"} {
+		"queued", "timeout: deadline of 0.1s exceeded", "timeout: Listener.accept exceeded 0.1s"} {
 		require.Equal(t, want, r.Stdout.Next(t))
 	}
 	require.NoError(t, r.Wait(t))

@@ -8,6 +8,8 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // A Socket is a UDP socket. Datagrams are received by one goroutine at a
@@ -95,7 +97,7 @@ func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
 				s.waiters.Broadcast(nil, nil)
 			})
 		}
-		if err := parkOn(x, &s.waiters, s, core.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &s.waiters, s, core.NoTimeout, fn); err != nil {
 			return nil, err
 		}
 	}
@@ -149,9 +151,13 @@ func (s *Socket) Type() string          { return "Socket" }
 func (s *Socket) Freeze()               {}
 func (s *Socket) Truth() starlark.Bool  { return true }
 func (s *Socket) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(s)) >> 4), nil }
-func (s *Socket) AttrNames() []string {
-	return []string{"addr", "close", "port", "recv_from", "send_to"}
-}
+func (s *Socket) AttrNames() []string   { return socketMethods.Names("addr", "port") }
+
+var socketMethods = starutil.NewMethods("Socket", map[string]starutil.Func{
+	"send_to":   socketSendTo,
+	"recv_from": socketRecvFrom,
+	"close":     socketClose,
+})
 
 func (s *Socket) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -159,39 +165,29 @@ func (s *Socket) Attr(name string) (starlark.Value, error) {
 		return starlark.String(s.addr), nil
 	case "port":
 		return starlark.MakeInt(s.port), nil
-	case "send_to":
-		return starlark.NewBuiltin("send_to", socketSendTo).BindReceiver(s), nil
-	case "recv_from":
-		return starlark.NewBuiltin("recv_from", socketRecvFrom).BindReceiver(s), nil
-	case "close":
-		return starlark.NewBuiltin("close", socketClose).BindReceiver(s), nil
 	}
-	return nil, nil
+	return socketMethods.Bind(name, s), nil
 }
 
 func socketSendTo(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	const fn = "socket.send_to"
-	var data starlark.Value
+	fn := b.Name()
+	var data starutil.Bytes
 	var addr string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "data", &data, "address", &addr); err != nil {
-		return nil, core.ValueError(err)
-	}
-	d, err := dataArg(fn, data)
-	if err != nil {
+	if err := starutil.Unpack(fn, args, kwargs, "data", &data, "address", &addr); err != nil {
 		return nil, err
 	}
 	x, err := core.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Receiver().(*Socket).sendTo(x, fn, d, addr); err != nil {
+	if err := b.Receiver().(*Socket).sendTo(x, fn, string(data), addr); err != nil {
 		return nil, err
 	}
 	return starlark.None, nil
 }
 
 func socketRecvFrom(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	const fn = "socket.recv_from"
+	fn := b.Name()
 	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
@@ -203,7 +199,7 @@ func socketRecvFrom(th *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 }
 
 func socketClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("socket.close", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
 	b.Receiver().(*Socket).close()

@@ -86,7 +86,7 @@ func (m *Match) keyArg(fn string, args starlark.Tuple, kwargs []starlark.Tuple) 
 	return m.index(fn, k)
 }
 
-var matchMethods = starutil.Methods{
+var matchMethods = starutil.NewMethods("Match", map[string]starutil.Func{
 	"group":     matchGroup,
 	"groups":    matchGroups,
 	"groupdict": matchGroupdict,
@@ -95,13 +95,13 @@ var matchMethods = starutil.Methods{
 	"span": matchPos(func(m *Match, g int) starlark.Value {
 		return starlark.Tuple{starlark.MakeInt(m.loc[2*g]), starlark.MakeInt(m.loc[2*g+1])}
 	}),
-}
+})
 
 // matchGroup is match.group(*keys): the whole match with no key, one
 // group's text (None if it did not take part) for one, a tuple for more.
 func matchGroup(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := b.Receiver().(*Match)
-	fn := core.MethodName(b)
+	fn := b.Name()
 	if len(kwargs) > 0 {
 		return nil, core.Errorf(core.KindValue, "%s: unexpected keyword argument %s", fn, kwargs[0][0])
 	}
@@ -125,7 +125,7 @@ func matchGroup(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 func matchGroups(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := b.Receiver().(*Match)
 	var dflt starlark.Value = starlark.None
-	if err := starutil.Unpack(core.MethodName(b), args, kwargs, "default?", &dflt); err != nil {
+	if err := starutil.Unpack(b.Name(), args, kwargs, "default?", &dflt); err != nil {
 		return nil, err
 	}
 	out := make(starlark.Tuple, m.p.groups)
@@ -138,7 +138,7 @@ func matchGroups(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 func matchGroupdict(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := b.Receiver().(*Match)
 	var dflt starlark.Value = starlark.None
-	if err := starutil.Unpack(core.MethodName(b), args, kwargs, "default?", &dflt); err != nil {
+	if err := starutil.Unpack(b.Name(), args, kwargs, "default?", &dflt); err != nil {
 		return nil, err
 	}
 	d := starlark.NewDict(0)
@@ -155,7 +155,7 @@ func matchGroupdict(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 func matchPos(f func(m *Match, g int) starlark.Value) starutil.Func {
 	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		m := b.Receiver().(*Match)
-		g, err := m.keyArg(core.MethodName(b), args, kwargs)
+		g, err := m.keyArg(b.Name(), args, kwargs)
 		if err != nil {
 			return nil, err
 		}

@@ -48,7 +48,7 @@ func Module() *starlarkstruct.Module {
 		"S":          starlark.MakeInt(flagS),
 		"DOTALL":     starlark.MakeInt(flagS),
 	}
-	for name := range patternMethods {
+	for _, name := range patternMethods.Names() {
 		m[name] = starlark.NewBuiltin("re."+name, moduleFunc(name))
 	}
 	return &starlarkstruct.Module{Name: "re", Members: m}
@@ -401,7 +401,7 @@ func escapeFn(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // moduleFunc makes re.NAME(pattern, ..., flags=0): the Pattern method
 // NAME of the compiled (or cached) pattern.
 func moduleFunc(name string) starutil.Func {
-	method := patternMethods[name]
+	method := patternMethods.Func(name)
 	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var pv starlark.Value
 		flags := 0
@@ -447,7 +447,7 @@ func moduleFunc(name string) starutil.Func {
 // positional is how many arguments each method takes before flags.
 var positional = map[string]int{"match": 1, "fullmatch": 1, "search": 1, "findall": 1, "finditer": 1, "sub": 3, "split": 2}
 
-var patternMethods = starutil.Methods{
+var patternMethods = starutil.NewMethods("Pattern", map[string]starutil.Func{
 	"match":     find(func(v *variants) *regexp.Regexp { return v.anchored().start }),
 	"fullmatch": find(func(v *variants) *regexp.Regexp { return v.anchored().full }),
 	"search":    find(func(v *variants) *regexp.Regexp { return v.re }),
@@ -455,7 +455,7 @@ var patternMethods = starutil.Methods{
 	"finditer":  finditer,
 	"sub":       sub,
 	"split":     split,
-}
+})
 
 // Starlark value methods of Pattern.
 func (p *Pattern) String() string {
@@ -498,11 +498,8 @@ func (p *Pattern) Attr(name string) (starlark.Value, error) {
 // text unpacks the string argument of a matching method (and the others
 // in pairs), returning the receiver and the method's name for errors.
 func text(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, s *string, pairs ...any) (*Pattern, string, error) {
-	fn := b.Name()
+	fn := b.Name() // re.search, or Pattern.search
 	p := b.Receiver().(*Pattern)
-	if !strings.HasPrefix(fn, "re.") {
-		fn = core.MethodName(b) // pattern.search
-	}
 	if err := starutil.Unpack(fn, args, kwargs, append([]any{"string", s}, pairs...)...); err != nil {
 		return nil, "", err
 	}
@@ -608,10 +605,7 @@ func split(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 // matching, for a large text) or a function of the Match (called on the
 // loop, once the matches are found).
 func sub(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	fn := b.Name()
-	if !strings.HasPrefix(fn, "re.") {
-		fn = core.MethodName(b)
-	}
+	fn := b.Name() // re.sub, or Pattern.sub
 	p := b.Receiver().(*Pattern)
 	var repl starlark.Value
 	var s string

@@ -198,15 +198,15 @@ func TestErrors(t *testing.T) {
 		{`re.search(1, "a")`, `value: re.search: for parameter pattern: got int, want string or Pattern`},
 		{`re.search("a")`, `value: re.search: missing argument for string`},
 		{`re.search("a", "b", 0, 1)`, `value: re.search: got 4 arguments, want at most 3`},
-		{`re.compile("a").search(1)`, `value: pattern.search: for parameter string: got int, want string`},
-		{`re.compile("a").sub(1, "a")`, `value: pattern.sub: for parameter repl: got int, want string or function`},
+		{`re.compile("a").search(1)`, `value: Pattern.search: for parameter string: got int, want string`},
+		{`re.compile("a").sub(1, "a")`, `value: Pattern.sub: for parameter repl: got int, want string or function`},
 		{`re.sub("a", lambda m: 1, "a")`, `value: re.sub: the repl function returned int, want string`},
 		{`re.sub("a", r"\g<2>", "a")`, `value: re.sub: invalid group reference 2 at offset 0 of the replacement`},
 		{`re.sub("a", r"x\q", "a")`, `value: re.sub: bad escape \q at offset 1 of the replacement`},
 		{`re.sub("a", r"\g<x", "a")`, `value: re.sub: missing group name in \g<...> at offset 0 of the replacement`},
-		{`re.match("(a)", "a").group(2)`, `value: match.group: no such group 2`},
-		{`re.match("(a)", "a").start("x")`, `value: match.start: no such group "x"`},
-		{`re.match("(a)", "a").group(1.5)`, `value: match.group: a group is an int or a name, not float`},
+		{`re.match("(a)", "a").group(2)`, `value: Match.group: no such group 2`},
+		{`re.match("(a)", "a").start("x")`, `value: Match.start: no such group "x"`},
+		{`re.match("(a)", "a").group(1.5)`, `value: Match.group: a group is an int or a name, not float`},
 	} {
 		out := run(t, "print(catch(lambda: "+c.expr+").error)")
 		assert.Contains(t, out, c.want, c.expr)

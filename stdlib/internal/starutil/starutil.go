@@ -1,9 +1,8 @@
-// Package starutil holds what the batteries modules (re, hashlib, csv,
-// yaml, ...) share: a method table for their values, in the form package
-// syncmod uses (each method a builtin bound to its receiver, naming itself
-// "type.method" in errors through core.MethodName), an argument type for
-// "string or bytes", and a Pacer that lets a long walk over script values
-// give the loop to other tasks.
+// Package starutil holds what the script modules share: the one way to
+// declare a value's methods (Methods: each a builtin named "Type.method",
+// so every message of a method names it so), the one check of a "string
+// or bytes" argument (Bytes, OptionalBytes), and a Pacer that lets a long
+// walk over script values give the loop to other tasks.
 package starutil
 
 import (
@@ -17,32 +16,71 @@ import (
 // Func is the signature of a builtin's body.
 type Func = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
 
-// Methods is a type's table of script methods by name. Each body finds
-// its receiver with b.Receiver() and names itself core.MethodName(b)
-// ("pattern.search") in its errors.
-type Methods map[string]Func
+// Methods is a value type's table of script methods. Each method is a
+// builtin named "Type.method", Type as the value's Type() reports it (as
+// type(x) shows it to scripts): a body finds its receiver with
+// b.Receiver() and names itself b.Name() in argument errors, in its own
+// messages and as the operation of its waits, so every message of a
+// method reads "Conn.read: ...", "Lock.acquire exceeded 1s".
+type Methods struct {
+	byName map[string]*starlark.Builtin
+	funcs  map[string]Func
+	names  []string
+}
 
-// Bind returns the method name bound to recv, or nil (no such attribute).
-func (m Methods) Bind(name string, recv starlark.Value) starlark.Value {
-	if fn, ok := m[name]; ok {
-		return starlark.NewBuiltin(name, fn).BindReceiver(recv)
+// NewMethods makes the table of type typ from the bodies of its methods
+// by name; several maps (a shared set, such as package stream's, and the
+// type's own) are merged.
+func NewMethods(typ string, funcs ...map[string]Func) *Methods {
+	m := &Methods{byName: map[string]*starlark.Builtin{}, funcs: map[string]Func{}}
+	for _, fs := range funcs {
+		for name, fn := range fs {
+			m.funcs[name] = fn
+			// Made once here: binding one to a receiver (Bind) is then
+			// the only allocation of a method lookup.
+			m.byName[name] = starlark.NewBuiltin(typ+"."+name, fn)
+		}
+	}
+	for name := range m.byName {
+		m.names = append(m.names, name)
+	}
+	slices.Sort(m.names)
+	return m
+}
+
+// Bind returns the method name bound to recv, or nil (no such attribute:
+// what Attr returns for a name it does not know).
+func (m *Methods) Bind(name string, recv starlark.Value) starlark.Value {
+	if b, ok := m.byName[name]; ok {
+		return b.BindReceiver(recv)
 	}
 	return nil
 }
 
+// Func returns the body of method name, or nil (for a module function
+// that shares a method's body, as re.search and Pattern.search do).
+func (m *Methods) Func(name string) Func {
+	return m.funcs[name]
+}
+
+// Has reports whether the type has a method name.
+func (m *Methods) Has(name string) bool {
+	_, ok := m.byName[name]
+	return ok
+}
+
 // Names returns the sorted names of the methods and of fields, the
 // type's other attributes, for AttrNames.
-func (m Methods) Names(fields ...string) []string {
-	names := slices.Clone(fields)
-	for name := range m {
-		names = append(names, name)
-	}
+func (m *Methods) Names(fields ...string) []string {
+	names := append(slices.Clone(fields), m.names...)
 	slices.Sort(names)
 	return names
 }
 
 // Bytes is an argument that may be a string or bytes, unpacked by
-// starlark.UnpackArgs to its bytes (as a Go string).
+// starlark.UnpackArgs to its bytes (as a Go string): what every write and
+// every codec takes (SPEC 7: "writes take strings or bytes"). This is the
+// one place that check is made.
 type Bytes string
 
 // Unpack implements starlark.Unpacker.
@@ -56,6 +94,22 @@ func (b *Bytes) Unpack(v starlark.Value) error {
 		return fmt.Errorf("got %s, want string or bytes", v.Type())
 	}
 	return nil
+}
+
+// OptionalBytes is a Bytes argument that may also be None (Set false).
+type OptionalBytes struct {
+	Bytes
+	Set bool
+}
+
+// Unpack implements starlark.Unpacker.
+func (b *OptionalBytes) Unpack(v starlark.Value) error {
+	if v == starlark.None {
+		*b = OptionalBytes{}
+		return nil
+	}
+	b.Set = true
+	return b.Bytes.Unpack(v)
 }
 
 // Unpack is starlark.UnpackArgs with its error as a value error.

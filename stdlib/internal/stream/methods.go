@@ -1,0 +1,207 @@
+package stream
+
+import (
+	"maps"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+)
+
+// Readable is a script value with a stream's read side: the receiver of
+// the read methods (Methods).
+type Readable interface {
+	starlark.Value
+	StreamReader() *Reader
+}
+
+// Writable is a script value with a stream's write side: the receiver of
+// write().
+type Writable interface {
+	starlark.Value
+	// WriteData writes all of data (the bytes of the string or bytes
+	// write() was given) for x's task, and returns once it is written
+	// (or fails: closed, reset, the task's interruption). Writes keep
+	// their order.
+	WriteData(x *core.Exec, fn string, data string) error
+}
+
+// HalfCloser is a Writable that can end its side of the stream while
+// still reading the other: the receiver of close_write().
+type HalfCloser interface {
+	Writable
+	CloseWrite(x *core.Exec, fn string) error
+}
+
+// bodies are the stream methods' bodies by name.
+var bodies = map[string]starutil.Func{
+	"read":         read,
+	"read_exactly": readExactly,
+	"read_line":    readLine,
+	"lines":        lines,
+	"write":        write,
+	"close_write":  closeWrite,
+}
+
+// Methods returns the bodies of the named stream methods (read,
+// read_exactly, read_line, lines, write, close_write) for
+// starutil.NewMethods: each type offers those SPEC 7 gives it, and
+// declares them with its other methods. It panics on a name it does not
+// know: a program error.
+func Methods(names ...string) map[string]starutil.Func {
+	m := make(map[string]starutil.Func, len(names))
+	for _, name := range names {
+		fn, ok := bodies[name]
+		if !ok {
+			panic("stream: no method " + name)
+		}
+		m[name] = fn
+	}
+	return m
+}
+
+// AllMethods is every stream method: a socket's set.
+func AllMethods() map[string]starutil.Func { return maps.Clone(bodies) }
+
+// enter begins a stream method once its arguments are unpacked: the
+// calling task, which fails at once if interrupted (a cancelled task
+// fails even a read or write that would not wait, as every wait).
+func enter(th *starlark.Thread, fn string) (*core.Exec, error) {
+	x, err := core.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+func reader(b *starlark.Builtin) *Reader { return b.Receiver().(Readable).StreamReader() }
+
+// read(n) is a socket's and a pipe's read(n=65536), at most n bytes as
+// soon as any are there, or a file's read(n=-1) (Options.Whole).
+func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	r := reader(b)
+	n := DefaultRead
+	if r.opts.Whole {
+		n = -1
+	}
+	if len(args) > 0 || len(kwargs) > 0 { // the common read() skips the unpacking
+		if err := starlark.UnpackArgs(fn, args, kwargs, "n?", &n); err != nil {
+			return nil, core.ValueError(err)
+		}
+		if n <= 0 && !r.opts.Whole {
+			return nil, core.Errorf(core.KindValue, "%s: n must be > 0, got %d", fn, n)
+		}
+	}
+	x, err := enter(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if r.opts.Whole {
+		return r.ReadUpTo(x, fn, n)
+	}
+	return r.Read(x, fn, n)
+}
+
+// read_exactly(n): exactly n bytes, eof if the stream ends first.
+func readExactly(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	var n int
+	if err := starlark.UnpackArgs(fn, args, kwargs, "n", &n); err != nil {
+		return nil, core.ValueError(err)
+	}
+	if n < 0 {
+		return nil, core.Errorf(core.KindValue, "%s: n must be >= 0, got %d", fn, n)
+	}
+	x, err := enter(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	return reader(b).ReadExactly(x, fn, n)
+}
+
+// read_line(): the next line with its newline, "" at the end.
+func readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := enter(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	return reader(b).ReadLine(x, fn)
+}
+
+// lines() returns a generator (SPEC 5) of the stream's lines, each with
+// its newline as read_line returns it (and as Python's file iteration
+// does; the last one may lack it), ending at the end of the stream. Its
+// Go body reads one line per step for whichever task consumes it, so
+// `for line in conn.lines()` suspends only that task while the peer is
+// quiet. Its name ("lines of ...") shows in diagnostics.
+func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	if _, err := core.TaskOf(th, fn); err != nil {
+		return nil, err
+	}
+	r := reader(b)
+	name := "lines of " + r.opts.Label
+	return generator.FromFunc(th, name, func(body *starlark.Thread, emit func(starlark.Value) error) error {
+		for {
+			// The consumer may change between steps: ask every time.
+			x, err := core.TaskOf(body, name)
+			if err != nil {
+				return err
+			}
+			line, err := r.ReadLine(x, fn)
+			if err != nil || line == "" {
+				return err
+			}
+			if err := emit(line); err != nil {
+				return err
+			}
+		}
+	}), nil
+}
+
+// write(data): all of data, a string or bytes (starutil.Bytes: the one
+// check of a data argument); returns None once written.
+func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	var data starutil.Bytes
+	if err := starutil.Unpack(fn, args, kwargs, "data", &data); err != nil {
+		return nil, err
+	}
+	x, err := enter(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Receiver().(Writable).WriteData(x, fn, string(data)); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+// close_write(): end this side of the stream (after any write still
+// going); the other side stays open for reading.
+func closeWrite(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, core.ValueError(err)
+	}
+	x, err := enter(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Receiver().(HalfCloser).CloseWrite(x, fn); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}

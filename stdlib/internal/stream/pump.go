@@ -1,0 +1,178 @@
+package stream
+
+import (
+	"context"
+	"io"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+)
+
+// How says where a Pump's reads run.
+type How int
+
+const (
+	// Detached reads on a goroutine of their own that no task waits on
+	// (core.Engine.Go): for a child's pipe, which the child writes or
+	// closes on its own. Only the tasks waiting for the chunk keep the
+	// run alive (and the virtual clock still); a read nobody waits for
+	// any more keeps nothing going.
+	Detached How = iota
+	// Pool reads on the engine's bounded blocking pool, through the
+	// waiting task's Offload: for files, whose reads do not wait for the
+	// outside world.
+	Pool
+	// Own reads on a goroutine of its own through the waiting task's
+	// Offload: for what waits on the network (an HTTP body), which must
+	// not take a slot of the pool for as long.
+	Own
+)
+
+// PumpOptions configure a Pump.
+type PumpOptions struct {
+	How How
+	// Why is what a task waiting for the next chunk waits on
+	// (waiting_on): "read stdout of pid 12".
+	Why core.Reason
+	// Turn, if set, is held by each read from its start until its chunk
+	// has landed, so that other operations of the stream (a file's
+	// writes) take turns with the reads.
+	Turn *Turn
+	// Fail turns what ended the stream, other than io.EOF, into the
+	// error of a read for method fn: a *core.Error of the right kind, or
+	// io.EOF when that failure is just the end (a pipe closed under the
+	// read). Called for every read that finds it.
+	Fail func(fn string, err error) error
+	// Closer, if set, is closed when the stream ends (end or failure).
+	Closer io.Closer
+}
+
+// A Pump is a Source over an io.Reader whose reads block. One read at a
+// time runs off the loop into a chunk of the Pump's own; the chunk lands
+// on the loop, where TryRead hands it out. A task that stops waiting
+// meanwhile (cancelled, timed out) loses nothing: the chunk stays for the
+// next read. Loop only (but for the reads it starts).
+type Pump struct {
+	r       io.Reader
+	opts    PumpOptions
+	chunk   []byte // landed, not yet handed out
+	spare   []byte // a chunk's array, handed out, to read into again
+	end     error  // what ended the stream (io.EOF or a failure), once landed
+	busy    bool   // a read is in flight
+	waiters core.WakerList
+}
+
+var _ Source = (*Pump)(nil)
+
+// NewPump returns a Pump over r.
+func NewPump(r io.Reader, opts PumpOptions) *Pump {
+	return &Pump{r: r, opts: opts}
+}
+
+// TryRead hands out what has landed.
+func (p *Pump) TryRead(fn string, b []byte) (int, error) {
+	if len(p.chunk) > 0 {
+		n := copy(b, p.chunk)
+		p.chunk = p.chunk[n:]
+		if len(p.chunk) == 0 {
+			p.spare, p.chunk = p.chunk[:0:cap(p.chunk)], nil
+		}
+		return n, nil
+	}
+	switch {
+	case p.end == nil:
+		return 0, ErrWouldBlock
+	case p.end == io.EOF || p.opts.Fail == nil:
+		return 0, io.EOF
+	}
+	return 0, p.opts.Fail(fn, p.end)
+}
+
+// DropPending forgets what has landed and not been handed out, and
+// returns how many bytes that was (see Reader.DropBuffered).
+func (p *Pump) DropPending() int {
+	n := len(p.chunk)
+	p.chunk = nil
+	return n
+}
+
+func (p *Pump) ready() bool { return len(p.chunk) > 0 || p.end != nil }
+
+// Wait starts a read unless one is in flight, and waits for it to land.
+func (p *Pump) Wait(x *core.Exec, fn string) error {
+	if p.ready() {
+		return nil
+	}
+	if p.busy {
+		return WaitOn(x, &p.waiters, p.opts.Why, core.NoTimeout, fn)
+	}
+	if t := p.opts.Turn; t != nil {
+		if err := t.Take(x, p.opts.Why, fn); err != nil {
+			return err
+		}
+		if p.ready() || p.busy {
+			// What we waited behind was a read, or brought one about.
+			t.Give()
+			return nil
+		}
+	}
+	if err := x.Checkpoint(); err != nil {
+		// Neither Go nor Offload is reached, so nothing would land.
+		if t := p.opts.Turn; t != nil {
+			t.Give()
+		}
+		return err
+	}
+	p.busy = true
+	buf := p.spare
+	p.spare = nil
+	if cap(buf) == 0 {
+		buf = make([]byte, DefaultRead)
+	}
+	buf = buf[:cap(buf)]
+	var n int
+	var rerr error
+	read := func() { n, rerr = p.r.Read(buf) }
+	land := func() { p.land(buf, n, rerr) }
+	if p.opts.How == Detached {
+		x.Task.Engine().Go(read, land)
+		return WaitOn(x, &p.waiters, p.opts.Why, core.NoTimeout, fn)
+	}
+	o := core.Offload{Why: p.opts.Why, Op: fn, Timeout: core.NoTimeout, Own: p.opts.How == Own,
+		Work: func(context.Context) (starlark.Value, error) {
+			read()
+			return nil, nil
+		},
+		// Delivered or dropped, the chunk lands (a read that never
+		// started lands nothing).
+		Done: func(starlark.Value, error) (starlark.Value, error) {
+			land()
+			return nil, nil
+		},
+		Drop: func(starlark.Value, error) { land() },
+	}
+	var err error
+	if t := p.opts.Turn; t != nil {
+		_, err = t.Offload(x, o)
+	} else {
+		_, err = x.Offload(o)
+	}
+	return err
+}
+
+// land runs on the loop with a read's outcome.
+func (p *Pump) land(buf []byte, n int, err error) {
+	p.busy = false
+	if n > 0 {
+		p.chunk = buf[:n]
+	} else {
+		p.spare = buf
+	}
+	if err != nil && p.end == nil {
+		p.end = err
+		if p.opts.Closer != nil {
+			p.opts.Closer.Close()
+		}
+	}
+	p.waiters.Broadcast(nil, nil)
+}

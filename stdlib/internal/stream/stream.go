@@ -1,0 +1,298 @@
+// Package stream is the one buffered byte stream under the script modules
+// (SPEC 7): the read side (Reader: read, read_line, read_exactly, lines)
+// and the write side (write, close_write) of sockets, child processes'
+// pipes and files, and of what comes later over the same interfaces (TLS
+// connections, HTTP bodies).
+//
+// A Reader owns the buffer and the semantics every stream shares (what
+// read(n) returns, lines with their newline, eof from read_exactly, the
+// closed error, bounded allocation); where the bytes come from is a
+// Source, which knows only how to take what has arrived without waiting
+// (TryRead) and how to park a task until more may have (Wait). Two kinds
+// of source exist:
+//
+//   - A descriptor the loop reads itself with non-blocking system calls,
+//     waiting for the engine's reactor between reads (netmod's Conn). A
+//     TLS connection fits the same shape: crypto/tls.Conn over an adapter
+//     whose Read makes one non-blocking read and reports "would block" as
+//     a temporary net.Error, which tls.Conn does not keep as a failure;
+//     TryRead is then tls.Conn.Read (ErrWouldBlock on that error) and
+//     Wait the reactor's next event for the socket.
+//   - An io.Reader whose reads block (a pipe, a file, an HTTP body): a
+//     Pump reads it off the loop, one chunk at a time, through the
+//     offload primitive (core.Exec.Offload, core.Engine.Go).
+//
+// Everything here runs on the loop: a Reader and its Source are touched
+// by one goroutine only, so they need no locks.
+package stream
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+)
+
+// ErrWouldBlock is what TryRead returns when nothing has arrived yet.
+var ErrWouldBlock = errors.New("stream: nothing to read yet")
+
+// A Source is where a Reader's bytes come from. Both methods run on the
+// loop; fn names the script method the bytes are read for, in errors.
+type Source interface {
+	// TryRead reads into p (never empty) what has arrived, without
+	// waiting. It returns n > 0 and a nil error; or 0 and ErrWouldBlock
+	// when nothing has; or 0 and io.EOF at the end of the stream; or 0
+	// and the failure that ended the stream (a *core.Error of the right
+	// kind), which it returns again to every later call.
+	TryRead(fn string, p []byte) (int, error)
+	// Wait parks the task of x until TryRead may find something (data,
+	// the end, a failure) or the Reader is closed. It may return early
+	// (the Reader just tries again); it fails only with the task's own
+	// interruption (cancelled, an expired timeout() scope).
+	Wait(x *core.Exec, fn string) error
+}
+
+// Options describe a Reader's stream.
+type Options struct {
+	// Name is the stream in messages: "connection" reads as
+	// "Conn.read: connection is closed", a path as "File.read: a.txt
+	// is closed".
+	Name string
+	// Label names the stream in the name of the generator lines()
+	// returns ("lines of " + Label), which diagnostics show; Name if
+	// empty.
+	Label string
+	// Whole makes read(n) a file's: it returns n bytes, fewer only at
+	// the end, and with no n (or n < 0) all that is left. Otherwise
+	// read(n=65536) is a socket's or a pipe's: at most n bytes, as soon
+	// as any are there.
+	Whole bool
+}
+
+// A Reader is a buffered stream's read side. Loop only.
+type Reader struct {
+	src  Source
+	opts Options
+	// buf[off:] holds bytes received and not yet handed out (what
+	// read_line and read_exactly read beyond what they return).
+	buf    []byte
+	off    int
+	eof    bool // the source ended; buf may still hold data
+	closed bool
+}
+
+// NewReader returns a Reader over src.
+func NewReader(src Source, opts Options) *Reader {
+	if opts.Label == "" {
+		opts.Label = opts.Name
+	}
+	return &Reader{src: src, opts: opts}
+}
+
+// SetLabel renames the stream in the name of the generators lines()
+// makes from now on (a connection whose peer address is known late).
+func (r *Reader) SetLabel(label string) { r.opts.Label = label }
+
+// Buffered returns how many bytes the Reader holds unread.
+func (r *Reader) Buffered() int { return len(r.buf) - r.off }
+
+// DropBuffered forgets the bytes the Reader holds unread and returns how
+// many there were: what was read ahead of the script, which a file's
+// write seeks back over so that it writes where the script's reads
+// stopped.
+func (r *Reader) DropBuffered() int {
+	n := r.Buffered()
+	r.buf, r.off = r.buf[:0], 0
+	return n
+}
+
+// Close makes every later read (and the one waiting now, once its Source
+// wakes it) fail with closed; what was buffered is dropped. Closing twice
+// is allowed.
+func (r *Reader) Close() {
+	r.closed = true
+	r.buf, r.off = nil, 0
+}
+
+// Closed reports whether Close was called.
+func (r *Reader) Closed() bool { return r.closed }
+
+func (r *Reader) closedError(fn string) error {
+	return core.Errorf(core.KindClosed, "%s: %s is closed", fn, r.opts.Name)
+}
+
+// scratch holds buffers for Read: with nothing buffered, a read lands in
+// one and only the bytes received are copied into the resulting string,
+// so read(n) never allocates n bytes up front (read(1 << 40) would end
+// the process) and a task parked in read holds no buffer.
+var scratch = sync.Pool{New: func() any { b := make([]byte, DefaultRead); return &b }}
+
+// DefaultRead is read()'s n on a socket or a pipe, and the most one read
+// takes from its source at a time.
+const DefaultRead = 64 << 10
+
+// Read returns at most n (> 0) bytes as soon as any are there; "" at the
+// end of the stream.
+func (r *Reader) Read(x *core.Exec, fn string, n int) (starlark.String, error) {
+	for {
+		if r.closed {
+			return "", r.closedError(fn)
+		}
+		if k := r.Buffered(); k > 0 {
+			return r.take(min(n, k)), nil // not off+n: n may be near MaxInt
+		}
+		if r.eof {
+			return "", nil
+		}
+		bp := scratch.Get().(*[]byte)
+		buf := *bp
+		k, err := r.src.TryRead(fn, buf[:min(n, len(buf))])
+		s := starlark.String(buf[:k])
+		scratch.Put(bp)
+		if k > 0 {
+			return s, nil
+		}
+		if err := r.settle(x, fn, err); err != nil {
+			return "", err
+		}
+	}
+}
+
+// ReadUpTo returns n bytes, fewer only at the end of the stream; all that
+// is left when n < 0 (a file's read).
+func (r *Reader) ReadUpTo(x *core.Exec, fn string, n int) (starlark.String, error) {
+	if r.closed {
+		return "", r.closedError(fn)
+	}
+	for n < 0 || r.Buffered() < n {
+		more, err := r.fill(x, fn)
+		if err != nil {
+			return "", err
+		}
+		if !more {
+			break
+		}
+	}
+	if n < 0 {
+		n = r.Buffered()
+	}
+	return r.take(min(n, r.Buffered())), nil
+}
+
+// ReadExactly returns exactly n bytes, or fails with eof if the stream
+// ends first (the bytes received stay buffered for a later read).
+func (r *Reader) ReadExactly(x *core.Exec, fn string, n int) (starlark.String, error) {
+	if r.closed {
+		return "", r.closedError(fn)
+	}
+	for r.Buffered() < n {
+		more, err := r.fill(x, fn)
+		if err != nil {
+			return "", err
+		}
+		if !more {
+			return "", core.Errorf(core.KindEOF, "%s: stream ended after %d of %d bytes", fn, r.Buffered(), n)
+		}
+	}
+	return r.take(n), nil
+}
+
+// ReadLine returns the next line with its newline; at the end of the
+// stream what is left (possibly ""), without one.
+func (r *Reader) ReadLine(x *core.Exec, fn string) (starlark.String, error) {
+	if r.closed {
+		return "", r.closedError(fn)
+	}
+	scanned := 0
+	for {
+		if i := bytes.IndexByte(r.buf[r.off+scanned:], '\n'); i >= 0 {
+			return r.take(scanned + i + 1), nil
+		}
+		scanned = r.Buffered()
+		more, err := r.fill(x, fn)
+		if err != nil {
+			return "", err
+		}
+		if !more {
+			return r.take(r.Buffered()), nil
+		}
+	}
+}
+
+// settle deals with a TryRead that brought nothing: it waits for more,
+// or records the end of the stream, or returns the failure.
+func (r *Reader) settle(x *core.Exec, fn string, err error) error {
+	switch err {
+	case ErrWouldBlock:
+		return r.src.Wait(x, fn)
+	case io.EOF:
+		r.eof = true
+		return nil
+	}
+	return err
+}
+
+// fill reads more into buf, waiting if need be. It returns false at the
+// end of the stream.
+func (r *Reader) fill(x *core.Exec, fn string) (bool, error) {
+	for {
+		if r.closed {
+			return false, r.closedError(fn)
+		}
+		if r.eof {
+			return false, nil
+		}
+		r.reserve()
+		k, err := r.src.TryRead(fn, r.buf[len(r.buf):cap(r.buf)])
+		if k > 0 {
+			r.buf = r.buf[:len(r.buf)+k]
+			return true, nil
+		}
+		if err := r.settle(x, fn, err); err != nil {
+			return false, err
+		}
+	}
+}
+
+// Buffer sizes: a read into buf has room for at least minRoom bytes, and
+// a new buf holds at least minBuf.
+const (
+	minRoom = 4 << 10
+	minBuf  = 16 << 10
+)
+
+// reserve makes room at the end of buf: by moving what is unread to the
+// front when that frees enough, else by a buffer twice as large. buf
+// grows only as data arrives, whatever a caller asked for.
+func (r *Reader) reserve() {
+	if cap(r.buf)-len(r.buf) >= minRoom {
+		return
+	}
+	live := r.Buffered()
+	if r.off > 0 && cap(r.buf)-live >= max(minRoom, cap(r.buf)/2) {
+		copy(r.buf, r.buf[r.off:])
+		r.buf, r.off = r.buf[:live], 0
+		return
+	}
+	nb := make([]byte, live, max(2*cap(r.buf), minBuf))
+	copy(nb, r.buf[r.off:])
+	r.buf, r.off = nb, 0
+}
+
+// take hands out the next k buffered bytes.
+func (r *Reader) take(k int) starlark.String {
+	s := starlark.String(r.buf[r.off : r.off+k])
+	r.off += k
+	if r.off == len(r.buf) {
+		r.off = 0
+		if cap(r.buf) > 1<<20 {
+			r.buf = nil // do not pin a large buffer after one long line
+		} else {
+			r.buf = r.buf[:0]
+		}
+	}
+	return s
+}
