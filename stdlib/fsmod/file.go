@@ -1,35 +1,47 @@
 package fsmod
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
-	"github.com/corolang/coro/stdlib/internal/lineiter"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
-// A File is an open file (fs.open). Its operations run on the blocking
-// pool; mu serializes them there, because two tasks may use one File and
-// the buffered reader is not safe for concurrent use. closed is loop-side
-// state: once close() starts, every later call fails with `closed`.
+// A File is an open file (fs.open): a buffered stream (package stream)
+// whose reads (a Pump) and writes run on the blocking pool. The file's
+// operations take turns (turn): one at a time, in order, as two tasks
+// may use one File and a read must not move the offset under a write.
+// Everything but the pool's work is loop-side state; once close()
+// starts, every later call fails with `closed`.
 type File struct {
 	path   string
 	mode   string
-	mu     sync.Mutex
 	f      *os.File
-	r      *bufio.Reader // made by the first read
+	turn   stream.Turn
+	pump   *stream.Pump
+	r      *stream.Reader
 	closed bool
 }
 
 var (
 	_ starlark.HasAttrs = (*File)(nil)
 	_ core.Discardable  = (*File)(nil)
+	_ stream.Readable   = (*File)(nil)
+	_ stream.Writable   = (*File)(nil)
 )
+
+func newFile(path, mode string, f *os.File) *File {
+	fl := &File{path: path, mode: mode, f: f}
+	fl.pump = stream.NewPump(f, stream.PumpOptions{How: stream.Pool, Why: opReason("read " + path), Turn: &fl.turn, Fail: ioError})
+	fl.r = stream.NewReader(fl.pump, stream.Options{Name: path, Whole: true})
+	return fl
+}
 
 // openFlags maps a Python-style mode to open(2) flags and the permissions
 // it needs.
@@ -86,7 +98,7 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		if err != nil {
 			return nil, ioError(b.Name(), err)
 		}
-		return &File{path: path, mode: mode, f: f}, nil
+		return newFile(path, mode, f), nil
 	})
 }
 
@@ -101,9 +113,9 @@ func (f *File) Type() string          { return "File" }
 func (f *File) Freeze()               {}
 func (f *File) Truth() starlark.Bool  { return true }
 func (f *File) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: File") }
-func (f *File) AttrNames() []string {
-	return []string{"close", "closed", "lines", "mode", "path", "read", "read_line", "write"}
-}
+func (f *File) AttrNames() []string   { return fileMethods.Names("closed", "mode", "path") }
+
+var fileMethods = starutil.NewMethods("File", stream.Methods("read", "read_line", "lines", "write"), map[string]starutil.Func{"close": fileClose})
 
 func (f *File) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -113,119 +125,60 @@ func (f *File) Attr(name string) (starlark.Value, error) {
 		return starlark.String(f.mode), nil
 	case "closed":
 		return starlark.Bool(f.closed), nil
-	case "read":
-		return starlark.NewBuiltin("file.read", f.read).BindReceiver(f), nil
-	case "read_line":
-		return starlark.NewBuiltin("file.read_line", lineiter.ReadLine(f.nextLine)).BindReceiver(f), nil
-	case "lines":
-		return starlark.NewBuiltin("file.lines", lineiter.Lines(f.path, f.nextLine)).BindReceiver(f), nil
-	case "write":
-		return starlark.NewBuiltin("file.write", f.write).BindReceiver(f), nil
-	case "close":
-		return starlark.NewBuiltin("file.close", f.close).BindReceiver(f), nil
 	}
-	return nil, nil
+	return fileMethods.Bind(name, f), nil
 }
 
-// do runs op on the blocking pool for the calling task, with the file's
-// lock held, unless the file is closed.
-func (f *File) do(th *starlark.Thread, fn string, op func() (starlark.Value, error)) (starlark.Value, error) {
-	x, err := core.TaskOf(th, fn)
-	if err != nil {
-		return nil, err
-	}
-	return f.doExec(x, fn, op)
-}
+// StreamReader is the file's read side (stream.Readable): read(n) gives
+// n bytes, fewer only at the end; read() the rest of the file.
+func (f *File) StreamReader() *stream.Reader { return f.r }
 
-func (f *File) doExec(x *core.Exec, fn string, op func() (starlark.Value, error)) (starlark.Value, error) {
+// WriteData writes all of data (stream.Writable) on the pool, in turn
+// with the file's other operations.
+func (f *File) WriteData(x *core.Exec, fn string, data string) error {
+	why := opReason(fn + " " + f.path)
+	if err := f.turn.Take(x, why, fn); err != nil {
+		return err
+	}
 	if f.closed {
-		return nil, core.Errorf(core.KindClosed, "%s: %s is closed", fn, f.path)
+		f.turn.Give()
+		return core.Errorf(core.KindClosed, "%s: %s is closed", fn, f.path)
 	}
-	return offload(x, fn+" "+f.path, fn, func() (starlark.Value, error) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return op()
-	})
-}
-
-func (f *File) reader() *bufio.Reader {
-	if f.r == nil {
-		f.r = bufio.NewReader(f.f)
-	}
-	return f.r
-}
-
-// read(n=-1) returns up to n bytes (all that is left when n < 0); fewer
-// only at the end of the file, and "" once there.
-func (f *File) read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	n := -1
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "n?", &n); err != nil {
-		return nil, core.ValueError(err)
-	}
-	return f.do(th, b.Name(), func() (starlark.Value, error) {
-		var r io.Reader = f.reader()
-		if n >= 0 {
-			r = io.LimitReader(r, int64(n))
-		}
-		// Not a buffer of n bytes up front: n may be far more than the
-		// file holds (read(1 << 40)), and allocating it would end the
-		// process.
-		d, err := io.ReadAll(r)
-		if err != nil {
-			return nil, ioError(b.Name(), err)
-		}
-		return starlark.String(d), nil
-	})
-}
-
-// nextLine reads the next line with its newline ("" at the end; the last
-// line may lack one): the source of read_line and lines.
-func (f *File) nextLine(x *core.Exec, fn string) (starlark.Value, error) {
-	return f.doExec(x, fn, func() (starlark.Value, error) {
-		s, err := f.reader().ReadString('\n')
-		if err != nil && err != io.EOF {
-			return nil, ioError(fn, err)
-		}
-		return starlark.String(s), nil
-	})
-}
-
-// write writes all of data (string or bytes) and returns None.
-func (f *File) write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var data starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
-		return nil, core.ValueError(err)
-	}
-	s, err := dataArg(b.Name(), data)
-	if err != nil {
-		return nil, err
-	}
-	return f.do(th, b.Name(), func() (starlark.Value, error) {
-		if f.r != nil && f.r.Buffered() > 0 {
-			// Read ahead for the buffer: write where the script's
-			// reads stopped, not where the buffer's did.
-			if _, err := f.f.Seek(-int64(f.r.Buffered()), io.SeekCurrent); err != nil {
-				return nil, ioError(b.Name(), err)
+	// What was read ahead of the script (buffered, or landed and not
+	// yet handed out): write where the script's reads stopped, not
+	// where the reads did. It is read again after the write.
+	back := f.r.DropBuffered() + f.pump.DropPending()
+	_, err := f.turn.Offload(x, core.Offload{Why: why, Op: fn, Timeout: core.NoTimeout,
+		Work: func(context.Context) (starlark.Value, error) {
+			if back > 0 {
+				if _, err := f.f.Seek(-int64(back), io.SeekCurrent); err != nil {
+					return nil, err
+				}
 			}
-			f.r.Reset(f.f)
-		}
-		_, err := f.f.WriteString(s)
-		return starlark.None, ioError(b.Name(), err)
+			_, err := f.f.WriteString(data)
+			return starlark.None, err
+		},
+		Done: func(v starlark.Value, err error) (starlark.Value, error) {
+			return v, ioError(fn, err)
+		},
 	})
+	return err
 }
 
 // close closes the file; closing a closed file does nothing. It runs on
 // the loop: close(2) of a regular file does not wait for the disk, and an
 // operation in progress on the pool keeps the descriptor alive until it
 // ends (os.File counts references), so nothing races.
-func (f *File) close(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func fileClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
+	f := b.Receiver().(*File)
 	if f.closed {
 		return starlark.None, nil
 	}
 	f.closed = true
+	f.r.Close()
 	return starlark.None, ioError(b.Name(), f.f.Close())
 }
 
@@ -234,6 +187,7 @@ func (f *File) close(th *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 func (f *File) Discard() {
 	if !f.closed {
 		f.closed = true
+		f.r.Close()
 		f.f.Close()
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/time"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // Module returns the fs module.
@@ -113,17 +114,6 @@ func ioError(fn string, err error) error {
 	return core.Errorf(kind, "%s: %v", fn, err)
 }
 
-// dataArg returns the bytes of a string or bytes argument.
-func dataArg(fn string, v starlark.Value) (string, error) {
-	switch v := v.(type) {
-	case starlark.String:
-		return string(v), nil
-	case starlark.Bytes:
-		return string(v), nil
-	}
-	return "", core.Errorf(core.KindValue, "%s: for parameter data: got %s, want string or bytes", fn, v.Type())
-}
-
 // pathArg unpacks the single path argument of a path-only builtin, finds
 // the calling task and resolves the path for the permission the call needs.
 func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, write bool) (core.Place, *core.Exec, *core.Engine, error) {
@@ -182,12 +172,8 @@ func appendFile(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, flags int) (starlark.Value, error) {
 	var path string
-	var data starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "data", &data); err != nil {
-		return nil, core.ValueError(err)
-	}
-	s, err := dataArg(b.Name(), data)
-	if err != nil {
+	var s starutil.Bytes
+	if err := starutil.Unpack(b.Name(), args, kwargs, "path", &path, "data", &s); err != nil {
 		return nil, err
 	}
 	x, e, p, err := prepare(th, b, path, true)
@@ -199,7 +185,7 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		if err != nil {
 			return nil, ioError(b.Name(), err)
 		}
-		_, err = f.WriteString(s)
+		_, err = f.WriteString(string(s))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

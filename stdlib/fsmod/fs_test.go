@@ -102,7 +102,7 @@ print(repr(fs.read(p)))
 print(list(fs.open(p).lines()))
 `, dir))
 	require.NoError(t, err)
-	assert.Equal(t, `closed: file.write: `+dir+`/f.txt is closed
+	assert.Equal(t, `closed: File.write: `+dir+`/f.txt is closed
 "on" "e\n" "two\n"
 ["three"]
 "" "" ""

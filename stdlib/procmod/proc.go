@@ -22,6 +22,7 @@ import (
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // waitDelay bounds how long proc.run waits for the output pipes to close
@@ -91,37 +92,19 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 	return s, nil
 }
 
-// stdinArg unpacks the stdin argument: None (the child reads end of
-// input at once), or a string or bytes to feed it.
-func stdinArg(fn string, v starlark.Value) ([]byte, error) {
-	switch v := v.(type) {
-	case starlark.NoneType:
-		return nil, nil
-	case starlark.String:
-		return []byte(v), nil
-	case starlark.Bytes:
-		return []byte(v), nil
-	}
-	return nil, core.Errorf(core.KindValue, "%s: for parameter stdin: got %s, want string or bytes", fn, v.Type())
-}
-
-// prepare finishes the arguments of run and start: it unpacks stdin
-// (stdinArg), finds the calling task and checks that the engine may run
+// prepare finishes the arguments of run and start: it finds the calling
+// task and checks that the engine may run
 // processes.
-func prepare(th *starlark.Thread, fn string, stdin starlark.Value) ([]byte, *core.Exec, *core.Engine, error) {
-	input, err := stdinArg(fn, stdin)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+func prepare(th *starlark.Thread, fn string) (*core.Exec, *core.Engine, error) {
 	x, err := core.TaskOf(th, fn)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	e := x.Task.Engine()
 	if err := e.CheckRun(fn); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return input, x, e, nil
+	return x, e, nil
 }
 
 // command makes the exec.Cmd; with a ctx, its end (a timeout, the
@@ -254,7 +237,8 @@ func exitCode(ps *os.ProcessState) int {
 }
 
 func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var argv, stdin, timeout, env, cwd starlark.Value = nil, starlark.None, starlark.None, starlark.None, starlark.None
+	var argv, timeout, env, cwd starlark.Value = nil, starlark.None, starlark.None, starlark.None
+	var stdin starutil.OptionalBytes // None: the child reads end of input at once
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "timeout?", &timeout, "env?", &env, "cwd?", &cwd); err != nil {
 		return nil, core.ValueError(err)
 	}
@@ -266,7 +250,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, err
 	}
-	input, x, e, err := prepare(th, b.Name(), stdin)
+	x, e, err := prepare(th, b.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -283,8 +267,8 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	defer kill() // a timeout or cancellation kills the child's group
 	cmd := s.command(ctx)
 	cmd.WaitDelay = waitDelay
-	if input != nil {
-		cmd.Stdin = bytes.NewReader(input)
+	if stdin.Set {
+		cmd.Stdin = strings.NewReader(string(stdin.Bytes))
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -81,7 +81,7 @@ print(catch(p.stdin.write, "x").error)
 ["got ping\n"]
 "oops\n" ""
 7 7 True
-closed: writer.write: stdin of pid PID is closed
+closed: Writer.write: stdin of pid PID is closed
 `, replacePID(out))
 }
 
@@ -117,7 +117,7 @@ print(repr(p.stdout.read()))
 print(catch(p.kill, "BOGUS").error)
 `)
 	require.NoError(t, err)
-	assert.Equal(t, "cancelled\n-9\n\"\"\nvalue: process.kill: unknown signal \"BOGUS\" (want TERM, KILL, INT, HUP, QUIT, USR1, USR2, STOP or CONT)\n", out)
+	assert.Equal(t, "cancelled\n-9\n\"\"\nvalue: Process.kill: unknown signal \"BOGUS\" (want TERM, KILL, INT, HUP, QUIT, USR1, USR2, STOP or CONT)\n", out)
 }
 
 // TestPipelineBackpressure: a large output is read in full across many

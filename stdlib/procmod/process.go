@@ -1,7 +1,6 @@
 package procmod
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +13,8 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
-	"github.com/corolang/coro/stdlib/internal/lineiter"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // A Process is a running child (proc.start). Its fields are loop-side
@@ -38,7 +38,8 @@ var (
 )
 
 func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var argv, stdin, env, cwd starlark.Value = nil, starlark.None, starlark.None, starlark.None
+	var argv, env, cwd starlark.Value = nil, starlark.None, starlark.None
+	var stdin starutil.OptionalBytes // given: fed to the child, then closed
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "env?", &env, "cwd?", &cwd); err != nil {
 		return nil, core.ValueError(err)
 	}
@@ -46,7 +47,7 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, err
 	}
-	input, x, e, err := prepare(th, b.Name(), stdin)
+	x, e, err := prepare(th, b.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -81,15 +82,16 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, err
 	}
 	p := &Process{eng: e, cmd: cmd, argv: strings.Join(s.argv, " ")}
-	p.stdin = &Writer{eng: e, f: inW, name: fmt.Sprintf("stdin of pid %d", cmd.Process.Pid)}
-	p.stdout = &Stream{eng: e, f: outR, name: fmt.Sprintf("stdout of pid %d", cmd.Process.Pid)}
-	p.stderr = &Stream{eng: e, f: errR, name: fmt.Sprintf("stderr of pid %d", cmd.Process.Pid)}
-	if input != nil {
+	p.stdin = &Writer{f: inW, name: fmt.Sprintf("stdin of pid %d", cmd.Process.Pid)}
+	p.stdout = newStream(outR, fmt.Sprintf("stdout of pid %d", cmd.Process.Pid))
+	p.stderr = newStream(errR, fmt.Sprintf("stderr of pid %d", cmd.Process.Pid))
+	if stdin.Set {
 		// Given stdin: fed in the background, then closed; the script's
 		// stdin writer is closed from the start.
 		p.stdin.closed = true
+		input := string(stdin.Bytes)
 		e.Go(func() {
-			inW.Write(input)
+			inW.WriteString(input)
 			inW.Close()
 		}, nil)
 	}
@@ -112,8 +114,13 @@ func (p *Process) Freeze()               {}
 func (p *Process) Truth() starlark.Bool  { return true }
 func (p *Process) Hash() (uint32, error) { return uint32(p.cmd.Process.Pid), nil }
 func (p *Process) AttrNames() []string {
-	return []string{"code", "done", "kill", "pid", "stderr", "stdin", "stdout", "wait"}
+	return processMethods.Names("code", "done", "pid", "stderr", "stdin", "stdout")
 }
+
+var processMethods = starutil.NewMethods("Process", map[string]starutil.Func{
+	"wait": processWait,
+	"kill": processKill,
+})
 
 func (p *Process) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -132,12 +139,8 @@ func (p *Process) Attr(name string) (starlark.Value, error) {
 			return starlark.None, nil
 		}
 		return starlark.MakeInt(p.code), nil
-	case "wait":
-		return starlark.NewBuiltin("process.wait", p.wait).BindReceiver(p), nil
-	case "kill":
-		return starlark.NewBuiltin("process.kill", p.kill).BindReceiver(p), nil
 	}
-	return nil, nil
+	return processMethods.Bind(name, p), nil
 }
 
 // Poll, Enqueue, Dequeue and WaitingOn make a Process an awaitable: its
@@ -174,7 +177,8 @@ func (p *Process) WaitingOn() string {
 }
 
 // wait(timeout=None) returns the exit code once the child has exited.
-func (p *Process) wait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func processWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	p := b.Receiver().(*Process)
 	var timeout starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, core.ValueError(err)
@@ -199,7 +203,8 @@ var signals = map[string]syscall.Signal{
 
 // kill(signal="TERM") sends a signal; once the child has exited it does
 // nothing.
-func (p *Process) kill(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func processKill(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	p := b.Receiver().(*Process)
 	name := "TERM"
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "signal?", &name); err != nil {
 		return nil, core.ValueError(err)
@@ -217,221 +222,106 @@ func (p *Process) kill(th *starlark.Thread, b *starlark.Builtin, args starlark.T
 	return starlark.None, nil
 }
 
-// A Stream is the read side of a child's stdout or stderr. Data is read
-// on demand: when a reader finds the buffer empty, one goroutine reads a
+// A Stream is the read side of a child's stdout or stderr: a buffered
+// stream (package stream) over a Pump of the pipe. Data is read on
+// demand: when a reader finds the buffer empty, one goroutine reads a
 // chunk from the pipe and posts it. A reader that gives up (cancelled,
-// timed out) loses nothing: the chunk lands in the buffer for the next.
+// timed out) loses nothing: the chunk stays for the next.
 type Stream struct {
-	eng     *core.Engine
-	f       *os.File
-	name    string
-	buf     []byte
-	eof     bool
-	err     error
-	pumping bool
-	waiters core.WakerList
+	name string
+	r    *stream.Reader
 }
 
-var _ starlark.HasAttrs = (*Stream)(nil)
+var (
+	_ starlark.HasAttrs = (*Stream)(nil)
+	_ stream.Readable   = (*Stream)(nil)
+)
 
-const chunkSize = 64 << 10
-
-func (s *Stream) String() string        { return "<" + s.name + ">" }
-func (s *Stream) Type() string          { return "Stream" }
-func (s *Stream) Freeze()               {}
-func (s *Stream) Truth() starlark.Bool  { return true }
-func (s *Stream) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Stream") }
-func (s *Stream) AttrNames() []string   { return []string{"lines", "read", "read_line"} }
-func (s *Stream) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "read":
-		return starlark.NewBuiltin("stream.read", s.read).BindReceiver(s), nil
-	case "read_line":
-		return starlark.NewBuiltin("stream.read_line", lineiter.ReadLine(s.nextLine)).BindReceiver(s), nil
-	case "lines":
-		return starlark.NewBuiltin("stream.lines", lineiter.Lines(s.name, s.nextLine)).BindReceiver(s), nil
-	}
-	return nil, nil
-}
-
-// pump starts reading one chunk, unless a read is already under way.
-func (s *Stream) pump() {
-	if s.pumping || s.eof {
-		return
-	}
-	s.pumping = true
-	chunk := make([]byte, chunkSize)
-	var n int
-	var err error
-	s.eng.Go(func() { n, err = s.f.Read(chunk) }, func() {
-		s.pumping = false
-		s.buf = append(s.buf, chunk[:n]...)
-		if err != nil {
-			s.eof = true
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
-				s.err = err
+func newStream(f *os.File, name string) *Stream {
+	p := stream.NewPump(f, stream.PumpOptions{
+		// The child writes or exits on its own: a read nobody waits
+		// for any more must keep nothing going.
+		How: stream.Detached,
+		Why: reason("read " + name),
+		Fail: func(fn string, err error) error {
+			if errors.Is(err, os.ErrClosed) {
+				return io.EOF
 			}
-			s.f.Close()
-		}
-		s.waiters.Broadcast(nil, nil)
+			return core.Errorf(core.KindIO, "%s: %s: %v", fn, name, err)
+		},
+		Closer: f,
 	})
+	return &Stream{name: name, r: stream.NewReader(p, stream.Options{Name: name})}
 }
 
-// fill waits until take can decide: take looks at the buffer (and whether
-// the stream ended) and returns how many bytes to hand out, or -1 for
-// "need more". It returns those bytes, removed from the buffer.
-func (s *Stream) fill(x *core.Exec, fn string, take func(buf []byte, eof bool) int) (starlark.Value, error) {
-	for {
-		if n := take(s.buf, s.eof); n >= 0 {
-			out := string(s.buf[:n])
-			s.buf = s.buf[n:]
-			if len(s.buf) == 0 {
-				s.buf = nil
-			}
-			if n == 0 && s.err != nil {
-				return nil, core.Errorf(core.KindIO, "%s: %s: %v", fn, s.name, s.err)
-			}
-			return starlark.String(out), nil
-		}
-		s.pump()
-		w := core.NewWaiter(x.Task)
-		s.waiters.Add(w, 0)
-		s.eng.Hold() // the child will write or exit on its own
-		x.Park(w, reason("read "+s.name), core.NoTimeout, fn)
-		s.eng.Release()
-		s.waiters.Remove(w)
-		if w.Err != nil {
-			return nil, w.Err
-		}
-	}
-}
+var streamMethods = starutil.NewMethods("Stream", stream.Methods("read", "read_line", "lines"))
 
-// read(n=65536) returns at most n bytes as soon as any are there, "" at
-// the end of the stream.
-func (s *Stream) read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	n := chunkSize
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "n?", &n); err != nil {
-		return nil, core.ValueError(err)
-	}
-	if n <= 0 {
-		return nil, core.Errorf(core.KindValue, "%s: n must be > 0, got %d", b.Name(), n)
-	}
-	x, err := core.TaskOf(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
-	return s.fill(x, b.Name(), func(buf []byte, eof bool) int {
-		if len(buf) == 0 && !eof {
-			return -1
-		}
-		return min(n, len(buf))
-	})
-}
-
-// nextLine reads the next line with its newline ("" at the end; the last
-// line may lack one), as soon as the child has printed it: the source of
-// read_line and lines.
-func (s *Stream) nextLine(x *core.Exec, fn string) (starlark.Value, error) {
-	return s.fill(x, fn, takeLine)
-}
-
-func takeLine(buf []byte, eof bool) int {
-	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-		return i + 1
-	}
-	if eof {
-		return len(buf)
-	}
-	return -1
-}
+func (s *Stream) String() string                           { return "<" + s.name + ">" }
+func (s *Stream) Type() string                             { return "Stream" }
+func (s *Stream) Freeze()                                  {}
+func (s *Stream) Truth() starlark.Bool                     { return true }
+func (s *Stream) Hash() (uint32, error)                    { return 0, fmt.Errorf("unhashable: Stream") }
+func (s *Stream) AttrNames() []string                      { return streamMethods.Names() }
+func (s *Stream) Attr(name string) (starlark.Value, error) { return streamMethods.Bind(name, s), nil }
+func (s *Stream) StreamReader() *stream.Reader             { return s.r }
 
 // A Writer is the write side of a child's stdin.
 type Writer struct {
-	eng    *core.Engine
 	f      *os.File
 	name   string
 	closed bool
-	busy   bool           // a write's goroutine has not posted back yet
-	idle   core.WakerList // tasks waiting for busy to clear
+	turn   stream.Turn // one write at a time
 }
 
-var _ starlark.HasAttrs = (*Writer)(nil)
+var (
+	_ starlark.HasAttrs = (*Writer)(nil)
+	_ stream.Writable   = (*Writer)(nil)
+)
+
+var writerMethods = starutil.NewMethods("Writer", stream.Methods("write"), map[string]starutil.Func{"close": writerClose})
 
 func (w *Writer) String() string        { return "<" + w.name + ">" }
 func (w *Writer) Type() string          { return "Writer" }
 func (w *Writer) Freeze()               {}
 func (w *Writer) Truth() starlark.Bool  { return true }
 func (w *Writer) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Writer") }
-func (w *Writer) AttrNames() []string   { return []string{"close", "closed", "write"} }
+func (w *Writer) AttrNames() []string   { return writerMethods.Names("closed") }
 func (w *Writer) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "closed":
+	if name == "closed" {
 		return starlark.Bool(w.closed), nil
-	case "write":
-		return starlark.NewBuiltin("writer.write", w.write).BindReceiver(w), nil
-	case "close":
-		return starlark.NewBuiltin("writer.close", w.close).BindReceiver(w), nil
 	}
-	return nil, nil
+	return writerMethods.Bind(name, w), nil
 }
 
-// write(data) returns once all of data is in the pipe. If the task is
-// interrupted first, the write is abandoned (how much of data went in is
-// then unknown, as with any interrupted write).
-func (w *Writer) write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var data starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
-		return nil, core.ValueError(err)
-	}
-	var payload []byte
-	switch d := data.(type) {
-	case starlark.String:
-		payload = []byte(d)
-	case starlark.Bytes:
-		payload = []byte(d)
-	default:
-		return nil, core.Errorf(core.KindValue, "%s: for parameter data: got %s, want string or bytes", b.Name(), data.Type())
-	}
-	x, err := core.TaskOf(th, b.Name())
-	if err != nil {
-		return nil, err
-	}
+// WriteData returns once all of data is in the pipe (stream.Writable).
+// If the task is interrupted first, the write is abandoned (how much of
+// data went in is then unknown, as with any interrupted write).
+func (w *Writer) WriteData(x *core.Exec, fn string, data string) error {
+	why := reason("write " + w.name)
 	// One write at a time: the deadline that unblocks an interrupted
-	// write must not cut short another task's. (The write in flight
-	// holds the engine, so waiting here is no deadlock.)
-	for w.busy {
-		idle := core.NewWaiter(x.Task)
-		w.idle.Add(idle, 0)
-		x.Park(idle, reason("write "+w.name), core.NoTimeout, b.Name())
-		w.idle.Remove(idle)
-		if idle.Err != nil {
-			return nil, idle.Err
-		}
+	// write must not cut short another task's.
+	if err := w.turn.Take(x, why, fn); err != nil {
+		return err
 	}
 	if w.closed {
-		return nil, core.Errorf(core.KindClosed, "%s: %s is closed", b.Name(), w.name)
+		w.turn.Give()
+		return core.Errorf(core.KindClosed, "%s: %s is closed", fn, w.name)
 	}
-	w.busy = true
 	w.f.SetWriteDeadline(time.Time{})
-	idle := func() {
-		w.busy = false
-		w.idle.Broadcast(nil, nil)
-	}
-	return x.Offload(core.Offload{Why: reason("write " + w.name), Op: b.Name(), Timeout: core.NoTimeout, Own: true,
+	_, err := w.turn.Offload(x, core.Offload{Why: why, Op: fn, Timeout: core.NoTimeout, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			// Interrupted: unblock the write, the only one in flight
 			// (the next write lifts the deadline again).
 			stop := context.AfterFunc(ctx, func() { w.f.SetWriteDeadline(time.Now()) })
 			defer stop()
-			_, err := w.f.Write(payload)
+			_, err := w.f.WriteString(data)
 			return starlark.None, err
 		},
 		Done: func(v starlark.Value, err error) (starlark.Value, error) {
-			idle()
-			return v, writeError(b.Name(), w.name, err)
+			return v, writeError(fn, w.name, err)
 		},
-		Drop: func(starlark.Value, error) { idle() },
 	})
+	return err
 }
 
 func writeError(fn, name string, err error) error {
@@ -446,12 +336,13 @@ func writeError(fn, name string, err error) error {
 	return core.Errorf(core.KindIO, "%s: %s: %v", fn, name, err)
 }
 
-// close closes the pipe, so the child reads end of input; closing twice
-// does nothing.
-func (w *Writer) close(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// writerClose is Writer.close(): it closes the pipe, so the child reads
+// end of input; closing twice does nothing.
+func writerClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
+	w := b.Receiver().(*Writer)
 	if !w.closed {
 		w.closed = true
 		w.f.Close()
