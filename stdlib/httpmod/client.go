@@ -19,6 +19,7 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // Module returns the http module.
@@ -182,7 +183,12 @@ func (r *Response) Type() string          { return "Response" }
 func (r *Response) Freeze()               { r.headers.Freeze() }
 func (r *Response) Truth() starlark.Bool  { return true }
 func (r *Response) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Response") }
-func (r *Response) AttrNames() []string   { return []string{"body", "headers", "json", "status", "text"} }
+func (r *Response) AttrNames() []string   { return responseMethods.Names("body", "headers", "status") }
+
+var responseMethods = starutil.NewMethods("Response", map[string]starutil.Func{
+	"text": responseText,
+	"json": responseJSON,
+})
 
 func (r *Response) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -192,20 +198,16 @@ func (r *Response) Attr(name string) (starlark.Value, error) {
 		return r.headers, nil
 	case "body":
 		return starlark.String(r.body), nil
-	case "text":
-		return starlark.NewBuiltin("text", responseText).BindReceiver(r), nil
-	case "json":
-		return starlark.NewBuiltin("json", responseJSON).BindReceiver(r), nil
 	}
-	return nil, nil
+	return responseMethods.Bind(name, r), nil
 }
 
 func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("response.text", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
 	r := b.Receiver().(*Response)
-	s, err := decodeText("response.text", r.ctype, r.body)
+	s, err := decodeText(b.Name(), r.ctype, r.body)
 	if err != nil {
 		return nil, err
 	}
@@ -213,10 +215,10 @@ func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 }
 
 func responseJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("response.json", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
-	return decodeJSON(th, "response.json", b.Receiver().(*Response).body)
+	return decodeJSON(th, b.Name(), b.Receiver().(*Response).body)
 }
 
 // decodeText converts a body to UTF-8 by the charset its Content-Type

@@ -13,6 +13,7 @@ import (
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/netmod"
 )
 
@@ -275,7 +276,9 @@ func (s *Server) Type() string          { return "Server" }
 func (s *Server) Freeze()               {}
 func (s *Server) Truth() starlark.Bool  { return true }
 func (s *Server) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(s)) >> 4), nil }
-func (s *Server) AttrNames() []string   { return []string{"addr", "close", "port"} }
+func (s *Server) AttrNames() []string   { return serverMethods.Names("addr", "port") }
+
+var serverMethods = starutil.NewMethods("Server", map[string]starutil.Func{"close": serverClose})
 
 func (s *Server) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -283,16 +286,14 @@ func (s *Server) Attr(name string) (starlark.Value, error) {
 		return starlark.String(s.addr), nil
 	case "port":
 		return starlark.MakeInt(s.port), nil
-	case "close":
-		return starlark.NewBuiltin("close", serverClose).BindReceiver(s), nil
 	}
-	return nil, nil
+	return serverMethods.Bind(name, s), nil
 }
 
 // close stops accepting at once and returns; requests in flight finish
 // (close() does not wait for them: a handler may be the one closing).
 func serverClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("server.close", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
 	b.Receiver().(*Server).shutdown()
@@ -323,8 +324,10 @@ func (r *Request) Freeze()               { r.query.Freeze(); r.headers.Freeze() 
 func (r *Request) Truth() starlark.Bool  { return true }
 func (r *Request) Hash() (uint32, error) { return 0, errors.New("unhashable: Request") }
 func (r *Request) AttrNames() []string {
-	return []string{"body", "headers", "json", "method", "path", "query"}
+	return requestMethods.Names("body", "headers", "method", "path", "query")
 }
+
+var requestMethods = starutil.NewMethods("Request", map[string]starutil.Func{"json": requestJSON})
 
 func (r *Request) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -338,15 +341,13 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 		return r.headers, nil
 	case "body":
 		return starlark.String(r.body), nil
-	case "json":
-		return starlark.NewBuiltin("json", requestJSON).BindReceiver(r), nil
 	}
-	return nil, nil
+	return requestMethods.Bind(name, r), nil
 }
 
 func requestJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("request.json", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
-	return decodeJSON(th, "request.json", b.Receiver().(*Request).body)
+	return decodeJSON(th, b.Name(), b.Receiver().(*Request).body)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // A Broadcast is sync.broadcast(capacity=16): send delivers a value to
@@ -39,26 +40,25 @@ func (bc *Broadcast) String() string {
 	return fmt.Sprintf("<broadcast#%d %d subscribers>", bc.id, len(bc.subs))
 }
 func (bc *Broadcast) Type() string        { return "Broadcast" }
-func (bc *Broadcast) AttrNames() []string { return bcAttrs }
+func (bc *Broadcast) AttrNames() []string { return bcMethods.Names("subscribers") }
 func (bc *Broadcast) Attr(name string) (starlark.Value, error) {
 	if name == "subscribers" {
 		return starlark.MakeInt(len(bc.subs)), nil
 	}
-	return bcMethods.bind(name, bc), nil
+	return bcMethods.Bind(name, bc), nil
 }
 
 var (
-	bcMethods = methods{"close": bcClose, "send": bcSend, "subscribe": bcSubscribe}
-	bcAttrs   = bcMethods.attrNames("subscribers")
+	bcMethods = starutil.NewMethods("Broadcast", map[string]starutil.Func{"close": bcClose, "send": bcSend, "subscribe": bcSubscribe})
 )
 
 func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
 	var v starlark.Value
-	if err := starlark.UnpackArgs("broadcast.send", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "value", &v); err != nil {
 		return nil, core.ValueError(err)
 	}
-	if _, err := bc.exec(th, "broadcast.send"); err != nil {
+	if _, err := bc.exec(th, b.Name()); err != nil {
 		return nil, err
 	}
 	if bc.closed {
@@ -72,7 +72,7 @@ func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 
 func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
-	if _, err := bc.enter(th, "broadcast.subscribe", args, kwargs); err != nil {
+	if _, err := bc.enter(th, b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	if bc.closed {
@@ -90,7 +90,7 @@ func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 func bcClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	bc := b.Receiver().(*Broadcast)
-	if _, err := bc.enter(th, "broadcast.close", args, kwargs); err != nil {
+	if _, err := bc.enter(th, b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	if bc.closed {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // An Event is sync.event(): a flag tasks wait to see set. set wakes every
@@ -37,17 +38,16 @@ func (ev *Event) String() string {
 	return fmt.Sprintf("<event#%d>", ev.id)
 }
 func (ev *Event) Type() string        { return "Event" }
-func (ev *Event) AttrNames() []string { return eventAttrs }
+func (ev *Event) AttrNames() []string { return eventMethods.Names("is_set") }
 func (ev *Event) Attr(name string) (starlark.Value, error) {
 	if name == "is_set" {
 		return starlark.Bool(ev.set), nil
 	}
-	return eventMethods.bind(name, ev), nil
+	return eventMethods.Bind(name, ev), nil
 }
 
 var (
-	eventMethods = methods{"clear": eventClear, "set": eventSet, "wait": eventWait, "wait_op": eventWaitOp}
-	eventAttrs   = eventMethods.attrNames("is_set")
+	eventMethods = starutil.NewMethods("Event", map[string]starutil.Func{"clear": eventClear, "set": eventSet, "wait": eventWait, "wait_op": eventWaitOp})
 )
 
 // A WaitOp is event.wait_op(): the event's "is set" as an awaitable for
@@ -73,7 +73,7 @@ func (op *WaitOp) WaitingOn() string               { return "wait " + op.ev.name
 
 func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	if _, err := ev.enter(th, "event.set", args, kwargs); err != nil {
+	if _, err := ev.enter(th, b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	if !ev.set {
@@ -85,7 +85,7 @@ func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	if _, err := ev.enter(th, "event.clear", args, kwargs); err != nil {
+	if _, err := ev.enter(th, b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	ev.set = false
@@ -94,7 +94,7 @@ func eventClear(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ev := b.Receiver().(*Event)
-	x, d, err := ev.enterTimed(th, "event.wait", args, kwargs)
+	x, d, err := ev.enterTimed(th, b.Name(), args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 }
 
 func eventWaitOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("event.wait_op", args, kwargs); err != nil {
+	if err := noArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	return b.Receiver().(*Event).op, nil
@@ -129,14 +129,13 @@ func newWaitGroup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 func (g *WaitGroup) String() string      { return fmt.Sprintf("<wait_group#%d %d pending>", g.id, g.count) }
 func (g *WaitGroup) Type() string        { return "WaitGroup" }
-func (g *WaitGroup) AttrNames() []string { return wgAttrs }
+func (g *WaitGroup) AttrNames() []string { return wgMethods.Names() }
 func (g *WaitGroup) Attr(name string) (starlark.Value, error) {
-	return wgMethods.bind(name, g), nil
+	return wgMethods.Bind(name, g), nil
 }
 
 var (
-	wgMethods = methods{"add": wgAdd, "done": wgDone, "wait": wgWait}
-	wgAttrs   = wgMethods.attrNames()
+	wgMethods = starutil.NewMethods("WaitGroup", map[string]starutil.Func{"add": wgAdd, "done": wgDone, "wait": wgWait})
 )
 
 // WaitingOn: "wait_group#1 (2 pending)".
@@ -161,22 +160,22 @@ func (g *WaitGroup) add(th *starlark.Thread, fn string, n int) (starlark.Value, 
 
 func wgAdd(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	n := 1
-	if err := starlark.UnpackArgs("wait_group.add", args, kwargs, "n?", &n); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "n?", &n); err != nil {
 		return nil, core.ValueError(err)
 	}
-	return b.Receiver().(*WaitGroup).add(th, "wait_group.add", n)
+	return b.Receiver().(*WaitGroup).add(th, b.Name(), n)
 }
 
 func wgDone(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := noArgs("wait_group.done", args, kwargs); err != nil {
+	if err := noArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	return b.Receiver().(*WaitGroup).add(th, "wait_group.done", -1)
+	return b.Receiver().(*WaitGroup).add(th, b.Name(), -1)
 }
 
 func wgWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := b.Receiver().(*WaitGroup)
-	x, d, err := g.enterTimed(th, "wait_group.wait", args, kwargs)
+	x, d, err := g.enterTimed(th, b.Name(), args, kwargs)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // A Lock is sync.lock(): one permit (see permits), and the task that has
@@ -34,18 +35,19 @@ func (l *Lock) String() string {
 	return fmt.Sprintf("<lock#%d>", l.id)
 }
 func (l *Lock) Type() string        { return "Lock" }
-func (l *Lock) AttrNames() []string { return lockAttrs }
+func (l *Lock) AttrNames() []string { return lockMethods.Names("locked") }
 func (l *Lock) Attr(name string) (starlark.Value, error) {
 	if name == "locked" {
 		return starlark.Bool(l.holder != nil), nil
 	}
-	return holderMethods.bind(name, l), nil
+	return lockMethods.Bind(name, l), nil
 }
 
+// Lock and Semaphore have the same methods (holder).
 var (
-	holderMethods = methods{"acquire": acquire, "hold": hold, "release": release}
-	lockAttrs     = holderMethods.attrNames("locked")
-	semAttrs      = holderMethods.attrNames("available")
+	holderMethods = map[string]starutil.Func{"acquire": acquire, "hold": hold, "release": release}
+	lockMethods   = starutil.NewMethods("Lock", holderMethods)
+	semMethods    = starutil.NewMethods("Semaphore", holderMethods)
 )
 
 // WaitingOn is what a task parked in acquire waits on: "lock#2 held by task 'writer'".
@@ -67,13 +69,13 @@ func (l *Lock) DependsOn() []*core.Task {
 
 func (l *Lock) setHolder(t *core.Task) { l.holder = t }
 
-func (l *Lock) acquire(x *core.Exec, timeout time.Duration) error {
-	return l.permits.acquire(x, l, timeout, l.setHolder)
+func (l *Lock) acquire(x *core.Exec, fn string, timeout time.Duration) error {
+	return l.permits.acquire(x, fn, l, timeout, l.setHolder)
 }
 
-func (l *Lock) release() error {
+func (l *Lock) release(fn string) error {
 	if l.holder == nil {
-		return core.Errorf(core.KindValue, "lock.release: %s is not held", l.name())
+		return core.Errorf(core.KindValue, "%s: %s is not held", fn, l.name())
 	}
 	l.permits.release(l.setHolder)
 	return nil
@@ -115,12 +117,12 @@ func (s *Semaphore) String() string {
 	return fmt.Sprintf("<semaphore#%d %d/%d available>", s.id, s.free, s.n)
 }
 func (s *Semaphore) Type() string        { return "Semaphore" }
-func (s *Semaphore) AttrNames() []string { return semAttrs }
+func (s *Semaphore) AttrNames() []string { return semMethods.Names("available") }
 func (s *Semaphore) Attr(name string) (starlark.Value, error) {
 	if name == "available" {
 		return starlark.MakeInt(s.free), nil
 	}
-	return holderMethods.bind(name, s), nil
+	return semMethods.Bind(name, s), nil
 }
 
 // WaitingOn: "semaphore#1 (0 of 2 available)".
@@ -128,16 +130,16 @@ func (s *Semaphore) WaitingOn() string {
 	return fmt.Sprintf("%s (%d of %d available)", s.name(), s.free, s.n)
 }
 
-func (s *Semaphore) acquire(x *core.Exec, timeout time.Duration) error {
-	return s.permits.acquire(x, s, timeout, nil)
+func (s *Semaphore) acquire(x *core.Exec, fn string, timeout time.Duration) error {
+	return s.permits.acquire(x, fn, s, timeout, nil)
 }
 
-func (s *Semaphore) release() error {
+func (s *Semaphore) release(fn string) error {
 	if s.free == s.n {
-		return core.Errorf(core.KindValue, "semaphore.release: %s released more times than acquired", s.name())
+		return core.Errorf(core.KindValue, "%s: %s released more times than acquired", fn, s.name())
 	}
 	s.permits.release(nil)
 	return nil
 }
 
-func (s *Semaphore) releaseBy(*core.Exec) error { return s.release() }
+func (s *Semaphore) releaseBy(*core.Exec) error { return s.release("Semaphore.hold") }

@@ -7,7 +7,6 @@ package syncmod
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/corolang/coro/engine/core"
@@ -146,30 +145,6 @@ func (o *object) enterTimed(th *starlark.Thread, fn string, args starlark.Tuple,
 	return x, d, err
 }
 
-type builtinFunc = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)
-
-// methods is a type's table of script methods by name.
-type methods map[string]builtinFunc
-
-// bind returns the method name bound to recv, or nil (no such attribute).
-func (m methods) bind(name string, recv starlark.Value) starlark.Value {
-	if fn, ok := m[name]; ok {
-		return starlark.NewBuiltin(name, fn).BindReceiver(recv)
-	}
-	return nil
-}
-
-// attrNames returns the sorted names of the methods and of fields, a
-// type's other attributes, for AttrNames.
-func (m methods) attrNames(fields ...string) []string {
-	names := fields
-	for name := range m {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
-
 // permits is what lock and semaphore share: a count of free permits and
 // the tasks queued for one, first come, first served. release hands a
 // permit straight to the first waiter, so a task that releases and at
@@ -182,7 +157,7 @@ type permits struct {
 // acquire takes a permit for x's task, waiting up to timeout. taken, if
 // not nil, is called with the task that gets the permit, before that task
 // resumes.
-func (p *permits) acquire(x *core.Exec, why core.Reason, timeout time.Duration, taken func(*core.Task)) error {
+func (p *permits) acquire(x *core.Exec, fn string, why core.Reason, timeout time.Duration, taken func(*core.Task)) error {
 	if err := x.Checkpoint(); err != nil {
 		return err
 	}
@@ -193,7 +168,7 @@ func (p *permits) acquire(x *core.Exec, why core.Reason, timeout time.Duration, 
 		}
 		return nil
 	}
-	_, err := p.waiters.wait(x, why, timeout, "acquire")
+	_, err := p.waiters.wait(x, why, timeout, fn)
 	return err // on success release handed us the permit
 }
 
@@ -217,9 +192,9 @@ func (p *permits) release(taken func(*core.Task)) {
 type holder interface {
 	starlark.Value
 	exec(th *starlark.Thread, fn string) (*core.Exec, error)
-	acquire(x *core.Exec, timeout time.Duration) error
+	acquire(x *core.Exec, fn string, timeout time.Duration) error
 	// release is release(): any task may call it.
-	release() error
+	release(fn string) error
 	// releaseBy is the release at the end of hold() by x.
 	releaseBy(x *core.Exec) error
 }
@@ -227,7 +202,7 @@ type holder interface {
 // acquire is lock.acquire(timeout=None) and semaphore.acquire.
 func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(holder)
-	fn := core.MethodName(b) // lock.acquire, semaphore.acquire
+	fn := b.Name() // Lock.acquire, Semaphore.acquire
 	d, err := timeoutKwarg(fn, args, kwargs)
 	if err != nil {
 		return nil, err
@@ -236,7 +211,7 @@ func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if err != nil {
 		return nil, err
 	}
-	if err := h.acquire(x, d); err != nil {
+	if err := h.acquire(x, fn, d); err != nil {
 		return nil, err
 	}
 	return starlark.None, nil
@@ -245,14 +220,14 @@ func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // release is lock.release() and semaphore.release().
 func release(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(holder)
-	fn := core.MethodName(b) // lock.release, semaphore.release
+	fn := b.Name() // Lock.release, Semaphore.release
 	if err := noArgs(fn, args, kwargs); err != nil {
 		return nil, err
 	}
 	if _, err := h.exec(th, fn); err != nil {
 		return nil, err
 	}
-	if err := h.release(); err != nil {
+	if err := h.release(fn); err != nil {
 		return nil, err
 	}
 	return starlark.None, nil
@@ -262,7 +237,7 @@ func release(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // fn, release, whether fn returns, fails or is cancelled.
 func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := b.Receiver().(holder)
-	name := core.MethodName(b) // lock.hold, semaphore.hold
+	name := b.Name() // Lock.hold, Semaphore.hold
 	if len(args) == 0 {
 		return nil, core.Errorf(core.KindValue, "%s: missing function argument", name)
 	}
@@ -274,7 +249,7 @@ func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	if err := h.acquire(x, core.NoTimeout); err != nil {
+	if err := h.acquire(x, name, core.NoTimeout); err != nil {
 		return nil, err
 	}
 	v, err := core.CallFn(th, fn, args[1:], kwargs)

@@ -90,7 +90,7 @@ spawn(flip)
 r = spawn(watcher).wait()
 print(r.error.message if r.error else r.value)
 `)
-	assert.Equal(t, "timeout: watch.changed exceeded 0.5s\n", out)
+	assert.Equal(t, "timeout: Watch.changed exceeded 0.5s\n", out)
 }
 
 // A lock belongs to the engine that made it: hold from another engine's
@@ -110,6 +110,6 @@ for r in [catch(l.acquire), catch(l.hold, f)]:
 print(l.locked)
 `)
 	require.NoError(t, err, out.String())
-	assert.Equal(t, "value: lock.acquire: lock#1 belongs to another engine\n"+
-		"value: lock.hold: lock#1 belongs to another engine\nFalse\n", out.String())
+	assert.Equal(t, "value: Lock.acquire: lock#1 belongs to another engine\n"+
+		"value: Lock.hold: lock#1 belongs to another engine\nFalse\n", out.String())
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // A Watch is sync.watch(initial): a value that changes over time, where
@@ -34,15 +35,14 @@ func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func (wt *Watch) String() string      { return fmt.Sprintf("<watch#%d %s>", wt.id, wt.value.String()) }
 func (wt *Watch) Type() string        { return "Watch" }
-func (wt *Watch) AttrNames() []string { return watchAttrs }
+func (wt *Watch) AttrNames() []string { return watchMethods.Names() }
 func (wt *Watch) WaitingOn() string   { return "change of " + wt.name() }
 func (wt *Watch) Attr(name string) (starlark.Value, error) {
-	return watchMethods.bind(name, wt), nil
+	return watchMethods.Bind(name, wt), nil
 }
 
 var (
-	watchMethods = methods{"changed": watchChanged, "get": watchGet, "set": watchSet}
-	watchAttrs   = watchMethods.attrNames()
+	watchMethods = starutil.NewMethods("Watch", map[string]starutil.Func{"changed": watchChanged, "get": watchGet, "set": watchSet})
 )
 
 // see records that t has seen v; a task's record goes when it ends.
@@ -65,7 +65,7 @@ func (wt *Watch) isNew(t *core.Task, v starlark.Value) bool {
 
 func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
-	x, err := wt.enter(th, "watch.get", args, kwargs)
+	x, err := wt.enter(th, b.Name(), args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +76,10 @@ func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
 	var v starlark.Value
-	if err := starlark.UnpackArgs("watch.set", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "value", &v); err != nil {
 		return nil, core.ValueError(err)
 	}
-	if _, err := wt.exec(th, "watch.set"); err != nil {
+	if _, err := wt.exec(th, b.Name()); err != nil {
 		return nil, err
 	}
 	wt.value = v
@@ -101,7 +101,7 @@ func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	wt := b.Receiver().(*Watch)
-	x, d, err := wt.enterTimed(th, "watch.changed", args, kwargs)
+	x, d, err := wt.enterTimed(th, b.Name(), args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +117,12 @@ func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		if d >= 0 {
 			left = max(0, deadline-wt.eng.Now())
 		}
-		if _, err := wt.waiters.wait(x, wt, left, "watch.changed"); err != nil {
+		if _, err := wt.waiters.wait(x, wt, left, b.Name()); err != nil {
 			if ierr := x.Checkpoint(); ierr != nil {
 				return nil, ierr // cancelled, or a timeout() scope expired
 			}
 			// Our own timeout: name the whole wait, not the last stretch.
-			return nil, core.Errorf(core.KindTimeout, "watch.changed exceeded %gs", d.Seconds())
+			return nil, core.Errorf(core.KindTimeout, "%s exceeded %gs", b.Name(), d.Seconds())
 		}
 	}
 	wt.see(x.Task, wt.value)
