@@ -92,19 +92,25 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 	return s, nil
 }
 
-// prepare finishes the arguments of run and start: it finds the calling
-// task and checks that the engine may run
+// prepare finishes the arguments of run and start: it unpacks stdin
+// (None: the child reads end of input at once; a string or bytes: fed to
+// it), finds the calling task and checks that the engine may run
 // processes.
-func prepare(th *starlark.Thread, fn string) (*core.Exec, *core.Engine, error) {
-	x, err := core.TaskOf(th, fn)
-	if err != nil {
-		return nil, nil, err
+func prepare(th *starlark.Thread, fn string, stdin starlark.Value) (input starutil.OptionalBytes, x *core.Exec, e *core.Engine, err error) {
+	// Unpacked here rather than by UnpackArgs, which quotes the name of
+	// a parameter given by keyword ("stdin"), as every other message of
+	// proc does not.
+	if err := input.Unpack(stdin); err != nil {
+		return input, nil, nil, core.Errorf(core.KindValue, "%s: for parameter stdin: %v", fn, err)
 	}
-	e := x.Task.Engine()
+	if x, err = core.TaskOf(th, fn); err != nil {
+		return input, nil, nil, err
+	}
+	e = x.Task.Engine()
 	if err := e.CheckRun(fn); err != nil {
-		return nil, nil, err
+		return input, nil, nil, err
 	}
-	return x, e, nil
+	return input, x, e, nil
 }
 
 // command makes the exec.Cmd; with a ctx, its end (a timeout, the
@@ -238,7 +244,7 @@ func exitCode(ps *os.ProcessState) int {
 
 func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var argv, timeout, env, cwd starlark.Value = nil, starlark.None, starlark.None, starlark.None
-	var stdin starutil.OptionalBytes // None: the child reads end of input at once
+	var stdin starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "timeout?", &timeout, "env?", &env, "cwd?", &cwd); err != nil {
 		return nil, core.ValueError(err)
 	}
@@ -250,7 +256,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, err
 	}
-	x, e, err := prepare(th, b.Name())
+	input, x, e, err := prepare(th, b.Name(), stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -267,8 +273,8 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	defer kill() // a timeout or cancellation kills the child's group
 	cmd := s.command(ctx)
 	cmd.WaitDelay = waitDelay
-	if stdin.Set {
-		cmd.Stdin = strings.NewReader(string(stdin.Bytes))
+	if input.Set {
+		cmd.Stdin = strings.NewReader(string(input.Bytes))
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -39,7 +39,7 @@ var (
 
 func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var argv, env, cwd starlark.Value = nil, starlark.None, starlark.None
-	var stdin starutil.OptionalBytes // given: fed to the child, then closed
+	var stdin starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "env?", &env, "cwd?", &cwd); err != nil {
 		return nil, core.ValueError(err)
 	}
@@ -47,7 +47,7 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, err
 	}
-	x, e, err := prepare(th, b.Name())
+	input, x, e, err := prepare(th, b.Name(), stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +85,13 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	p.stdin = &Writer{f: inW, name: fmt.Sprintf("stdin of pid %d", cmd.Process.Pid)}
 	p.stdout = newStream(outR, fmt.Sprintf("stdout of pid %d", cmd.Process.Pid))
 	p.stderr = newStream(errR, fmt.Sprintf("stderr of pid %d", cmd.Process.Pid))
-	if stdin.Set {
+	if input.Set {
 		// Given stdin: fed in the background, then closed; the script's
 		// stdin writer is closed from the start.
 		p.stdin.closed = true
-		input := string(stdin.Bytes)
+		data := string(input.Bytes)
 		e.Go(func() {
-			inW.WriteString(input)
+			inW.WriteString(data)
 			inW.Close()
 		}, nil)
 	}
