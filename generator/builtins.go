@@ -161,27 +161,27 @@ func step(th *starlark.Thread, g *Generator, method string, in inMsg, dflt starl
 
 func genNext(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dflt starlark.Value
-	if err := starlark.UnpackArgs("generator.next", args, kwargs, "default?", &dflt); err != nil {
+	if err := starlark.UnpackArgs("Generator.next", args, kwargs, "default?", &dflt); err != nil {
 		return nil, core.ValueError(err)
 	}
-	return step(th, b.Receiver().(*Generator), "generator.next", inMsg{op: opSend, v: starlark.None}, dflt)
+	return step(th, b.Receiver().(*Generator), "Generator.next", inMsg{op: opSend, v: starlark.None}, dflt)
 }
 
 func genSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value
-	if err := starlark.UnpackArgs("generator.send", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs("Generator.send", args, kwargs, "value", &v); err != nil {
 		return nil, core.ValueError(err)
 	}
 	g := b.Receiver().(*Generator)
 	if g.s.phase == fresh && v != starlark.None {
-		return nil, core.Errorf(core.KindValue, "generator.send: the first send to generator %s must be None (it has not reached an emit yet), got %s", g.s.name, v.Type())
+		return nil, core.Errorf(core.KindValue, "Generator.send: the first send to generator %s must be None (it has not reached an emit yet), got %s", g.s.name, v.Type())
 	}
-	return step(th, g, "generator.send", inMsg{op: opSend, v: v}, nil)
+	return step(th, g, "Generator.send", inMsg{op: opSend, v: v}, nil)
 }
 
 func genThrow(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var msg string
-	if err := starlark.UnpackArgs("generator.throw", args, kwargs, "message", &msg); err != nil {
+	if err := starlark.UnpackArgs("Generator.throw", args, kwargs, "message", &msg); err != nil {
 		return nil, core.ValueError(err)
 	}
 	g := b.Receiver().(*Generator)
@@ -192,16 +192,16 @@ func genThrow(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		g.s.finish()
 		return nil, thrown
 	}
-	return step(th, g, "generator.throw", inMsg{op: opThrow, err: thrown}, nil)
+	return step(th, g, "Generator.throw", inMsg{op: opThrow, err: thrown}, nil)
 }
 
 func genClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("generator.close", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs("Generator.close", args, kwargs); err != nil {
 		return nil, core.ValueError(err)
 	}
 	g := b.Receiver().(*Generator)
 	defer runtime.KeepAlive(g)
-	cx, err := core.TaskOf(th, "generator.close")
+	cx, err := core.TaskOf(th, "Generator.close")
 	if err != nil {
 		return nil, err
 	}

@@ -376,10 +376,10 @@ func (s *state) close(g *Generator, cx *core.Exec) *core.Error {
 	case finished:
 		return nil
 	case running:
-		return core.Errorf(core.KindValue, "generator.close: generator %s is running", s.name)
+		return core.Errorf(core.KindValue, "Generator.close: generator %s is running", s.name)
 	}
 	s.closing = true
-	_, _, err := s.resume(g, cx, inMsg{op: opClose}, "generator.close")
+	_, _, err := s.resume(g, cx, inMsg{op: opClose}, "Generator.close")
 	if err != nil && err.Kind == core.KindCancelled {
 		err = nil
 	}

@@ -180,7 +180,7 @@ print(catch(ticker(1).send, 1).error.message)
 `, starlark.StringDict{"ticker": ticker(&ended)})
 	require.NoError(t, err, out)
 	assert.Equal(t, "0 1.0\n1 2.0\n2 3.0\nFalse 0 False\nTrue after close\n"+
-		"value: generator.send: the first send to generator ticker must be None (it has not reached an emit yet), got int\n", out)
+		"value: Generator.send: the first send to generator ticker must be None (it has not reached an emit yet), got int\n", out)
 	assert.Equal(t, "emit: cancelled: generator closed", ended)
 }
 
@@ -258,9 +258,9 @@ print(catch(generator).error.message)
 	require.NoError(t, err, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 4)
-	assert.Equal(t, "value: generator.next: got 2 arguments, want at most 1", lines[0])
-	assert.Equal(t, "value: generator.throw: missing argument for message", lines[1])
-	assert.Equal(t, "value: generator.close: got 1 arguments, want at most 0", lines[2])
+	assert.Equal(t, "value: Generator.next: got 2 arguments, want at most 1", lines[0])
+	assert.Equal(t, "value: Generator.throw: missing argument for message", lines[1])
+	assert.Equal(t, "value: Generator.close: got 1 arguments, want at most 0", lines[2])
 	assert.Equal(t, "value: generator: missing function argument", lines[3])
 }
 

@@ -310,7 +310,7 @@ func (c *Channel) Send(x *Exec, v starlark.Value, timeout time.Duration) error {
 	}
 	w := c.eng.getWaiter(t)
 	c.sendq.push(sudog{w: w, v: v})
-	x.Park(w, (*sendReason)(c), timeout, "channel.send")
+	x.Park(w, (*sendReason)(c), timeout, "Channel.send")
 	if w.Index != 0 { // timed out or interrupted: still queued
 		c.sendq.remove(w)
 	}
@@ -331,7 +331,7 @@ func (c *Channel) Recv(x *Exec, timeout time.Duration) (v starlark.Value, ok boo
 	}
 	w := c.eng.getWaiter(t)
 	c.recvq.push(sudog{w: w, raw: true})
-	x.Park(w, c, timeout, "channel.recv")
+	x.Park(w, c, timeout, "Channel.recv")
 	if w.Index != 0 {
 		c.recvq.remove(w)
 	}
@@ -515,7 +515,7 @@ func chanSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 			return nil, err
 		}
 	}
-	x, err := c.owner(th, "channel.send")
+	x, err := c.owner(th, "Channel.send")
 	if err != nil {
 		return nil, err
 	}
@@ -527,10 +527,10 @@ func chanSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func sendArgs(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, time.Duration, error) {
 	var v, timeout starlark.Value = nil, starlark.None
-	if err := starlark.UnpackArgs("channel.send", args, kwargs, "value", &v, "timeout?", &timeout); err != nil {
+	if err := starlark.UnpackArgs("Channel.send", args, kwargs, "value", &v, "timeout?", &timeout); err != nil {
 		return nil, 0, ValueError(err)
 	}
-	d, err := TimeoutArg("channel.send", timeout)
+	d, err := TimeoutArg("Channel.send", timeout)
 	return v, d, err
 }
 
@@ -539,15 +539,15 @@ func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	d := NoTimeout
 	if len(args) > 0 || len(kwargs) > 0 {
 		var timeout starlark.Value = starlark.None
-		if err := starlark.UnpackArgs("channel.recv", args, kwargs, "timeout?", &timeout); err != nil {
+		if err := starlark.UnpackArgs("Channel.recv", args, kwargs, "timeout?", &timeout); err != nil {
 			return nil, ValueError(err)
 		}
 		var err error
-		if d, err = TimeoutArg("channel.recv", timeout); err != nil {
+		if d, err = TimeoutArg("Channel.recv", timeout); err != nil {
 			return nil, err
 		}
 	}
-	x, err := c.owner(th, "channel.recv")
+	x, err := c.owner(th, "Channel.recv")
 	if err != nil {
 		return nil, err
 	}
@@ -561,10 +561,10 @@ func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 func chanTrySend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	c := b.Receiver().(*Channel)
 	var v starlark.Value
-	if err := starlark.UnpackArgs("channel.try_send", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs("Channel.try_send", args, kwargs, "value", &v); err != nil {
 		return nil, ValueError(err)
 	}
-	if _, err := c.owner(th, "channel.try_send"); err != nil {
+	if _, err := c.owner(th, "Channel.try_send"); err != nil {
 		return nil, err
 	}
 	ok, err := c.TrySend(v)
@@ -576,10 +576,10 @@ func chanTrySend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 func chanTryRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	c := b.Receiver().(*Channel)
-	if err := starlark.UnpackArgs("channel.try_recv", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs("Channel.try_recv", args, kwargs); err != nil {
 		return nil, ValueError(err)
 	}
-	if _, err := c.owner(th, "channel.try_recv"); err != nil {
+	if _, err := c.owner(th, "Channel.try_recv"); err != nil {
 		return nil, err
 	}
 	v, ok, done := c.tryRecv()
@@ -591,10 +591,10 @@ func chanTryRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 func chanClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	c := b.Receiver().(*Channel)
-	if err := starlark.UnpackArgs("channel.close", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs("Channel.close", args, kwargs); err != nil {
 		return nil, ValueError(err)
 	}
-	if _, err := c.owner(th, "channel.close"); err != nil {
+	if _, err := c.owner(th, "Channel.close"); err != nil {
 		return nil, err
 	}
 	if err := c.Close(); err != nil {
@@ -604,7 +604,7 @@ func chanClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 }
 
 func chanRecvOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("channel.recv_op", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs("Channel.recv_op", args, kwargs); err != nil {
 		return nil, ValueError(err)
 	}
 	return &RecvOp{b.Receiver().(*Channel)}, nil
@@ -612,7 +612,7 @@ func chanRecvOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 func chanSendOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value
-	if err := starlark.UnpackArgs("channel.send_op", args, kwargs, "value", &v); err != nil {
+	if err := starlark.UnpackArgs("Channel.send_op", args, kwargs, "value", &v); err != nil {
 		return nil, ValueError(err)
 	}
 	return &SendOp{b.Receiver().(*Channel), v}, nil

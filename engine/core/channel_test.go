@@ -126,7 +126,7 @@ spawn(later)
 print(other.recv(), ch.try_recv())
 `)
 	require.NoError(t, err)
-	assert.Equal(t, "timeout: channel.recv exceeded 0.1s\ntimeout: channel.send exceeded 0.1s\nstale try_send: False\nlate (None, False)\n", out)
+	assert.Equal(t, "timeout: Channel.recv exceeded 0.1s\ntimeout: Channel.send exceeded 0.1s\nstale try_send: False\nlate (None, False)\n", out)
 }
 
 // A channel's state belongs to its engine's loop; another engine's tasks
@@ -139,7 +139,7 @@ func TestChannelForeignEngine(t *testing.T) {
 	defer e2.Close()
 	_, err = e2.Exec(context.Background(), "other.star", "print(catch(ch.try_send, 1).error.message)\n")
 	require.NoError(t, err)
-	assert.Equal(t, "value: channel.try_send: channel#1 belongs to another engine\n", out.String())
+	assert.Equal(t, "value: Channel.try_send: channel#1 belongs to another engine\n", out.String())
 }
 
 // A ticker ticks on the virtual clock, a slow receiver sees the gap, close

@@ -243,7 +243,7 @@ func TestBadArgumentsAreValueErrors(t *testing.T) {
 		`timeout(-1, print)`:               "value: timeout: seconds must be >= 0, got -1",
 		`after(None)`:                      "value: after: for parameter seconds: got NoneType, want int or float",
 		`wait(after(1), timeout="x")`:      "value: wait: for parameter timeout: got string, want int or float",
-		`f = future(); f.set(1); f.set(2)`: "value: future.set: future is already done",
+		`f = future(); f.set(1); f.set(2)`: "value: Future.set: future is already done",
 		`spawn(print).result`:              "value: task 'task-2' has not finished (state ready)",
 	} {
 		_, err := run(t, src)

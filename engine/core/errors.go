@@ -265,8 +265,9 @@ func ValueModule(module string, members starlark.StringDict) starlark.StringDict
 }
 
 // MethodName is how messages name the method b: its receiver's type as
-// scripts know it, in lower case, then the method ("channel.send",
-// "wait_group.add", "conn.close"). A builtin with no receiver keeps its name.
+// scripts see it (type(x)), then the method ("Channel.send",
+// "Task.wait", "Conn.close"), as every method of every value is named. A
+// builtin with no receiver keeps its name.
 func MethodName(b *starlark.Builtin) string {
 	name := b.Name()
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
@@ -276,21 +277,5 @@ func MethodName(b *starlark.Builtin) string {
 	if r == nil {
 		return name
 	}
-	return TypeLabel(r.Type()) + "." + name
-}
-
-// TypeLabel turns a type name into the lower-case form messages use:
-// "WaitGroup" is "wait_group", "Conn" is "conn".
-func TypeLabel(typ string) string {
-	var b strings.Builder
-	for i, r := range typ {
-		if 'A' <= r && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return r.Type() + "." + name
 }

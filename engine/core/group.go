@@ -223,11 +223,11 @@ func (g *Group) fillSlots() {
 // groupSpawn is g.spawn(fn, *args, name=None, **kwargs).
 func groupSpawn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := b.Receiver().(*Group)
-	fn, rest, kw, nameV, err := splitCall("group.spawn", args, kwargs, 0, "name")
+	fn, rest, kw, nameV, err := splitCall("Group.spawn", args, kwargs, 0, "name")
 	if err != nil {
 		return nil, err
 	}
-	x, err := TaskOf(th, "group.spawn")
+	x, err := TaskOf(th, "Group.spawn")
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func groupSpawn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if nameV != nil && nameV != starlark.None {
 		s, ok := starlark.AsString(nameV)
 		if !ok {
-			return nil, Errorf(KindValue, "group.spawn: for parameter name: got %s, want string", nameV.Type())
+			return nil, Errorf(KindValue, "Group.spawn: for parameter name: got %s, want string", nameV.Type())
 		}
 		name = s
 	}
@@ -248,7 +248,7 @@ func groupSpawn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		default:
 			why = "it was cancelled"
 		}
-		e := Errorf(KindClosed, "group.spawn: the group is closed (%s)", why)
+		e := Errorf(KindClosed, "Group.spawn: the group is closed (%s)", why)
 		e.refusedBy = g
 		return nil, e
 	}
@@ -274,7 +274,7 @@ func groupSpawn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 func groupCancel(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := b.Receiver().(*Group)
 	reason := "cancelled"
-	if err := starlark.UnpackArgs("group.cancel", args, kwargs, "reason?", &reason); err != nil {
+	if err := starlark.UnpackArgs("Group.cancel", args, kwargs, "reason?", &reason); err != nil {
 		return nil, ValueError(err)
 	}
 	if g.ended || g.closing {

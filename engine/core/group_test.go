@@ -141,7 +141,7 @@ print("main goes on at", time.monotonic())
 `)
 	assert.Equal(t, `body's wait: cancelled: found it
 and later: cancelled: found it
-spawn: closed: group.spawn: the group is closed (it was cancelled)
+spawn: closed: Group.spawn: the group is closed (it was cancelled)
 group returned None
 ran [0, 1] ["cancelled", "cancelled", "cancelled", "cancelled"] cancelled: found it
 main goes on at 2.0
@@ -155,7 +155,7 @@ group(lambda g: saved.append(g))
 g = saved[0]
 print(g, g.tasks, catch(g.spawn, print).error)
 `)
-	assert.Equal(t, "<group ended> [] closed: group.spawn: the group is closed (it has ended)\n", out)
+	assert.Equal(t, "<group ended> [] closed: Group.spawn: the group is closed (it has ended)\n", out)
 }
 
 // Any task may spawn into an open group: a crawler's workers add what
@@ -317,9 +317,9 @@ func TestGroupBadArguments(t *testing.T) {
 		`group(1)`:                                  "value: group: for parameter fn: got int, want callable",
 		`group(print, limit = 0)`:                   "value: group: limit must be >= 1, got 0",
 		`group(print, limit = "2")`:                 "value: group: for parameter limit: got string, want int or None",
-		`group(lambda g: g.spawn())`:                "value: group.spawn: missing function argument",
-		`group(lambda g: g.spawn(print, name = 1))`: "value: group.spawn: for parameter name: got int, want string",
-		`group(lambda g: g.cancel(1))`:              "value: group.cancel: for parameter reason: got int, want string",
+		`group(lambda g: g.spawn())`:                "value: Group.spawn: missing function argument",
+		`group(lambda g: g.spawn(print, name = 1))`: "value: Group.spawn: for parameter name: got int, want string",
+		`group(lambda g: g.cancel(1))`:              "value: Group.cancel: for parameter reason: got int, want string",
 		`group(lambda g: {g: 1})`:                   "unhashable: Group",
 		`group(lambda g: g.nope)`:                   "Group has no .nope field or method",
 	} {

@@ -118,7 +118,7 @@ func (t *Task) AttrNames() []string                      { return t.Value().Attr
 func (t *Task) Attr(name string) (starlark.Value, error) { return t.Value().Attr(name) }
 
 func taskWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	fn := MethodName(b) // task.wait, future.wait, timer.wait
+	fn := MethodName(b) // Task.wait, Future.wait, Timer.wait
 	var timeout starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, ValueError(err)
@@ -140,7 +140,7 @@ func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starla
 
 func taskCancel(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	reason := "cancelled"
-	if err := starlark.UnpackArgs("task.cancel", args, kwargs, "reason?", &reason); err != nil {
+	if err := starlark.UnpackArgs("Task.cancel", args, kwargs, "reason?", &reason); err != nil {
 		return nil, ValueError(err)
 	}
 	b.Receiver().(*TaskValue).t.Cancel(reason)
@@ -196,24 +196,24 @@ func (f *Future) Resolve(v starlark.Value, err error) bool {
 
 func futureSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("future.set", args, kwargs, "value?", &v); err != nil {
+	if err := starlark.UnpackArgs("Future.set", args, kwargs, "value?", &v); err != nil {
 		return nil, ValueError(err)
 	}
 	if !b.Receiver().(*Future).Resolve(v, nil) {
-		return nil, Errorf(KindValue, "future.set: future is already done")
+		return nil, Errorf(KindValue, "Future.set: future is already done")
 	}
 	return starlark.None, nil
 }
 
 func futureFail(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var msg string
-	if err := starlark.UnpackArgs("future.fail", args, kwargs, "message", &msg); err != nil {
+	if err := starlark.UnpackArgs("Future.fail", args, kwargs, "message", &msg); err != nil {
 		return nil, ValueError(err)
 	}
 	e := Errorf(KindError, "%s", msg)
 	e.Stack = th.CallStack()
 	if !b.Receiver().(*Future).Resolve(nil, e) {
-		return nil, Errorf(KindValue, "future.fail: future is already done")
+		return nil, Errorf(KindValue, "Future.fail: future is already done")
 	}
 	return starlark.None, nil
 }
