@@ -1,0 +1,239 @@
+package stream_test
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// feed is an io.Reader whose Read blocks until the test script feeds it
+// a chunk (feed(s)); closing it (feed(None)) is the end of the stream.
+type feed chan string
+
+func (f feed) Read(p []byte) (int, error) {
+	s, ok := <-f
+	if !ok {
+		return 0, io.EOF
+	}
+	if len(s) > len(p) {
+		panic("chunk larger than the read")
+	}
+	return copy(p, s), nil
+}
+
+// testStream is a script value over a Reader and a Writer: what the
+// modules' values are, with a feed as the Pump's source.
+type testStream struct {
+	r       *stream.Reader
+	written []string
+}
+
+var testMethods = starutil.NewMethods("TestStream", stream.AllMethods())
+
+func (s *testStream) String() string                           { return "<test stream>" }
+func (s *testStream) Type() string                             { return "TestStream" }
+func (s *testStream) Freeze()                                  {}
+func (s *testStream) Truth() starlark.Bool                     { return true }
+func (s *testStream) Hash() (uint32, error)                    { return 0, fmt.Errorf("unhashable") }
+func (s *testStream) AttrNames() []string                      { return testMethods.Names() }
+func (s *testStream) Attr(name string) (starlark.Value, error) { return testMethods.Bind(name, s), nil }
+func (s *testStream) StreamReader() *stream.Reader             { return s.r }
+func (s *testStream) WriteData(x *core.Exec, fn, data string) error {
+	s.written = append(s.written, data)
+	return nil
+}
+func (s *testStream) CloseWrite(x *core.Exec, fn string) error {
+	s.r.Close()
+	return nil
+}
+
+type why string
+
+func (w why) WaitingOn() string { return string(w) }
+
+// module is the script module of a test: open(how, whole) makes a
+// stream over a new feed, feed(s) gives it a chunk (None ends it).
+func module(t *testing.T) (starlark.Value, *[]*testStream) {
+	var f feed
+	var made []*testStream
+	open := func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		how := "detached"
+		whole := false
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "how?", &how, "whole?", &whole); err != nil {
+			return nil, err
+		}
+		f = make(feed, 100)
+		p := stream.NewPump(f, stream.PumpOptions{How: map[string]stream.How{"detached": stream.Detached, "pool": stream.Pool, "own": stream.Own}[how], Why: why("read test")})
+		s := &testStream{r: stream.NewReader(p, stream.Options{Name: "test stream", Whole: whole})}
+		made = append(made, s)
+		return s, nil
+	}
+	give := func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var v starlark.Value
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "chunk", &v); err != nil {
+			return nil, err
+		}
+		if v == starlark.None {
+			close(f)
+		} else {
+			f <- string(v.(starlark.String))
+		}
+		return starlark.None, nil
+	}
+	return &starlarkstruct.Module{Name: "st", Members: starlark.StringDict{
+		"open": starlark.NewBuiltin("st.open", open),
+		"feed": starlark.NewBuiltin("st.feed", give),
+	}}, &made
+}
+
+func run(t *testing.T, src string) (string, []*testStream) {
+	t.Helper()
+	m, made := module(t)
+	out, err := moduletest.Run(t, core.Permissions{}, "st", m, src)
+	require.NoError(t, err, out)
+	return out, *made
+}
+
+func TestReadSemantics(t *testing.T) {
+	for _, how := range []string{"detached", "pool", "own"} {
+		t.Run(how, func(t *testing.T) {
+			out, _ := run(t, strings.ReplaceAll(`
+s = st.open("HOW")
+for c in ["ab", "c\nde", "f\n", "gh", "ij\nkl"]:
+    st.feed(c)
+st.feed(None)
+print(repr(s.read_line()))     # across chunks
+print(repr(s.read(1)))         # from the buffer
+print(repr(s.read()))          # the rest of the buffer, no more
+print(repr(s.read_exactly(3))) # across chunks
+print([l for l in s.lines()])  # the last line lacks its newline
+print(repr(s.read()), repr(s.read_line()), repr(s.read_exactly(0)))
+print(catch(s.read_exactly, 1).error)
+`, "HOW", how))
+			assert.Equal(t, `"abc\n"
+"d"
+"e"
+"f\ng"
+["hij\n", "kl"]
+"" "" ""
+eof: TestStream.read_exactly: stream ended after 0 of 1 bytes
+`, out)
+		})
+	}
+}
+
+func TestReadExactlyAtTheEndKeepsWhatCame(t *testing.T) {
+	out, _ := run(t, `
+s = st.open()
+st.feed("abc")
+st.feed(None)
+print(catch(s.read_exactly, 1 << 40).error)  # allocates only what came
+print(repr(s.read()))
+`)
+	assert.Equal(t, "eof: TestStream.read_exactly: stream ended after 3 of 1099511627776 bytes\n\"abc\"\n", out)
+}
+
+func TestWholeRead(t *testing.T) {
+	out, _ := run(t, `
+s = st.open("pool", whole = True)
+for c in ["ab", "cd", "ef\n", "gh"]:
+    st.feed(c)
+st.feed(None)
+print(repr(s.read(3)))      # n bytes, across chunks
+print(repr(s.read_line()))
+print(repr(s.read(1 << 40))) # fewer only at the end; nothing reserved for n
+print(repr(s.read()))
+`)
+	assert.Equal(t, "\"abc\"\n\"def\\n\"\n\"gh\"\n\"\"\n", out)
+}
+
+func TestArgumentErrors(t *testing.T) {
+	out, _ := run(t, `
+s = st.open()
+for f, args in [(s.read, [0]), (s.read, ["x"]), (s.read_exactly, [-1]), (s.read_line, [1]), (s.write, [1]), (s.lines, [1])]:
+    print(catch(f, *args).error)
+`)
+	assert.Equal(t, `value: TestStream.read: n must be > 0, got 0
+value: TestStream.read: for parameter n: got string, want int
+value: TestStream.read_exactly: n must be >= 0, got -1
+value: TestStream.read_line: got 1 arguments, want at most 0
+value: TestStream.write: for parameter data: got int, want string or bytes
+value: TestStream.lines: got 1 arguments, want at most 0
+`, out)
+}
+
+func TestWriteTakesStringsAndBytes(t *testing.T) {
+	_, made := run(t, `
+s = st.open()
+s.write("a")
+s.write(b"b")
+s.write(data = "c")
+`)
+	require.Len(t, made, 1)
+	assert.Equal(t, []string{"a", "b", "c"}, made[0].written)
+}
+
+func TestClosed(t *testing.T) {
+	out, _ := run(t, `
+s = st.open()
+st.feed("buffered\nline\n")
+print(repr(s.read_line()))
+s.close_write()  # closes the reader (testStream.CloseWrite)
+for f in [s.read, s.read_line, lambda: s.read_exactly(1), lambda: list(s.lines())]:
+    print(catch(f).error)
+`)
+	assert.Equal(t, `"buffered\n"
+closed: TestStream.read: test stream is closed
+closed: TestStream.read_line: test stream is closed
+closed: TestStream.read_exactly: test stream is closed
+closed: TestStream.lines: test stream is closed
+`, out)
+}
+
+// A reader that stops waiting (cancelled) loses nothing: the chunk its
+// read brings lands for the next reader, whichever way reads run.
+func TestCancelledReaderLosesNothing(t *testing.T) {
+	for _, how := range []string{"detached", "pool", "own"} {
+		t.Run(how, func(t *testing.T) {
+			out, _ := run(t, strings.ReplaceAll(`
+s = st.open("HOW")
+t = spawn(s.read_line)
+sleep(0.01)  # t waits for the read it started
+t.cancel()
+print(catch(t.wait).error)
+st.feed("hello\n")
+print(repr(s.read_line()))
+`, "HOW", how))
+			assert.Equal(t, "cancelled: cancelled\n\"hello\\n\"\n", out)
+		})
+	}
+}
+
+// Two readers of one stream: one read at a time is in flight, and the
+// lines go to one reader each, none twice.
+func TestConcurrentReaders(t *testing.T) {
+	out, _ := run(t, `
+s = st.open()
+def reader():
+    return [l for l in s.lines()]
+a = spawn(reader)
+b = spawn(reader)
+sleep(0.01)
+for i in range(20):
+    st.feed("%d\n" % i)
+st.feed(None)
+got = sorted(a.wait() + b.wait(), key = lambda l: int(l.strip()))
+print(len(got), got == ["%d\n" % i for i in range(20)])
+`)
+	assert.Equal(t, "20 True\n", out)
+}
