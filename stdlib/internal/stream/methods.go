@@ -64,10 +64,16 @@ func Methods(names ...string) map[string]starutil.Func {
 // AllMethods is every stream method: a socket's set.
 func AllMethods() map[string]starutil.Func { return maps.Clone(bodies) }
 
-// enter begins a stream method once its arguments are unpacked: the
-// calling task, which fails at once if interrupted (a cancelled task
-// fails even a read or write that would not wait, as every wait).
-func enter(th *starlark.Thread, fn string) (*core.Exec, error) {
+// enter begins a stream method: it unpacks the arguments (pairs as for
+// starlark.UnpackArgs; none for a method without) and returns the calling
+// task, which fails at once if interrupted (a cancelled task fails even a
+// read or write that would not wait, as every wait).
+func enter(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple, pairs ...any) (*core.Exec, error) {
+	if len(args) > 0 || len(kwargs) > 0 || len(pairs) > 0 {
+		if err := starutil.Unpack(fn, args, kwargs, pairs...); err != nil {
+			return nil, err
+		}
+	}
 	x, err := core.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
@@ -97,7 +103,7 @@ func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 			return nil, core.Errorf(core.KindValue, "%s: n must be > 0, got %d", fn, n)
 		}
 	}
-	x, err := enter(th, fn)
+	x, err := enter(th, fn, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +117,12 @@ func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 func readExactly(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
 	var n int
-	if err := starlark.UnpackArgs(fn, args, kwargs, "n", &n); err != nil {
-		return nil, core.ValueError(err)
+	x, err := enter(th, fn, args, kwargs, "n", &n)
+	if err != nil {
+		return nil, err
 	}
 	if n < 0 {
 		return nil, core.Errorf(core.KindValue, "%s: n must be >= 0, got %d", fn, n)
-	}
-	x, err := enter(th, fn)
-	if err != nil {
-		return nil, err
 	}
 	return reader(b).ReadExactly(x, fn, n)
 }
@@ -127,10 +130,7 @@ func readExactly(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 // read_line(): the next line with its newline, "" at the end.
 func readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
-	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, err := enter(th, fn)
+	x, err := enter(th, fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -176,10 +176,7 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
 	var data starutil.Bytes
-	if err := starutil.Unpack(fn, args, kwargs, "data", &data); err != nil {
-		return nil, err
-	}
-	x, err := enter(th, fn)
+	x, err := enter(th, fn, args, kwargs, "data", &data)
 	if err != nil {
 		return nil, err
 	}
@@ -193,10 +190,7 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 // going); the other side stays open for reading.
 func closeWrite(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
-	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
-		return nil, core.ValueError(err)
-	}
-	x, err := enter(th, fn)
+	x, err := enter(th, fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
