@@ -10,8 +10,9 @@
 // loop sleeps in epoll itself, and readiness reaches the socket's tasks
 // on the loop with no goroutine in between. Without a reactor (not
 // Linux), a goroutine waits for readiness in Go's netpoller and posts the
-// wake-up back (waitReadable in conn.go). Dialing, UDP and name lookups
-// are offloaded (core.Exec.Offload, core.Engine.Go).
+// wake-up back (Conn.Wait in conn.go). What a connection reads is
+// buffered by package stream, whose Source the Conn is. Dialing, UDP and
+// name lookups are offloaded (core.Exec.Offload, core.Engine.Go).
 package netmod
 
 import (
