@@ -146,15 +146,18 @@ func (f *File) WriteData(x *core.Exec, fn string, data string) error {
 	}
 	// What was read ahead of the script (buffered, or landed and not
 	// yet handed out): write where the script's reads stopped, not
-	// where the reads did. It is read again after the write.
-	back := f.r.DropBuffered() + f.pump.DropPending()
+	// where the reads did; it is read again after the write. The seek
+	// is made here, with the turn held (no operation of the file is
+	// under way): lseek(2) does not wait for the disk, and a write
+	// abandoned before it starts then still leaves the offset right.
+	if back := f.r.DropBuffered() + f.pump.DropPending(); back > 0 {
+		if _, err := f.f.Seek(-int64(back), io.SeekCurrent); err != nil {
+			f.turn.Give()
+			return ioError(fn, err)
+		}
+	}
 	_, err := f.turn.Offload(x, core.Offload{Why: why, Op: fn, Timeout: core.NoTimeout,
 		Work: func(context.Context) (starlark.Value, error) {
-			if back > 0 {
-				if _, err := f.f.Seek(-int64(back), io.SeekCurrent); err != nil {
-					return nil, err
-				}
-			}
 			_, err := f.f.WriteString(data)
 			return starlark.None, err
 		},

@@ -113,6 +113,30 @@ print(list(fs.open(p).lines()))
 `, out)
 }
 
+// A write after reads of a large file lands where the script's reads
+// stopped, past none of what was read ahead (buffered, or read from the
+// file and not yet buffered), and the reads go on after it.
+func TestWriteAfterReadAhead(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/big.txt"
+fs.write(p, "".join(["line%%d\n" %% i for i in range(20000)]))
+f = fs.open(p, "r+")
+print(repr(f.read_line()), repr(f.read(3)))
+f.write("XXX")
+print(repr(f.read_line()), repr(f.read_line()))
+print(len(f.read()))
+f.close()
+print(fs.read(p)[:24].split("\n"))
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `"line0\n" "lin"
+"line2\n" "line3\n"
+188866
+["line0", "linXXXline2", "line3", ""]
+`, out)
+}
+
 // TestPermissions: an embedder's engine allows no file access unless its
 // Options grant it, and the refusal names the option.
 func TestPermissions(t *testing.T) {

@@ -56,7 +56,8 @@ type Pump struct {
 	r       io.Reader
 	opts    PumpOptions
 	chunk   []byte // landed, not yet handed out
-	spare   []byte // a chunk's array, handed out, to read into again
+	array   []byte // the whole of chunk's array
+	spare   []byte // an array whose chunk was handed out, to read into again
 	end     error  // what ended the stream (io.EOF or a failure), once landed
 	busy    bool   // a read is in flight
 	waiters core.WakerList
@@ -75,7 +76,7 @@ func (p *Pump) TryRead(fn string, b []byte) (int, error) {
 		n := copy(b, p.chunk)
 		p.chunk = p.chunk[n:]
 		if len(p.chunk) == 0 {
-			p.spare, p.chunk = p.chunk[:0:cap(p.chunk)], nil
+			p.recycle()
 		}
 		return n, nil
 	}
@@ -88,11 +89,23 @@ func (p *Pump) TryRead(fn string, b []byte) (int, error) {
 	return 0, p.opts.Fail(fn, p.end)
 }
 
-// DropPending forgets what has landed and not been handed out, and
-// returns how many bytes that was (see Reader.DropBuffered).
+// recycle keeps the array of a chunk handed out for the next read: its
+// bytes were copied out, so it may be read into again.
+func (p *Pump) recycle() {
+	p.spare, p.array, p.chunk = p.array, nil, nil
+}
+
+// DropPending forgets what has landed and not been handed out, and an
+// end of stream seen (a file's write changes what is left to read), and
+// returns how many bytes were forgotten (see Reader.DropBuffered).
 func (p *Pump) DropPending() int {
 	n := len(p.chunk)
-	p.chunk = nil
+	if n > 0 {
+		p.recycle()
+	}
+	if p.end == io.EOF {
+		p.end = nil
+	}
 	return n
 }
 
@@ -164,7 +177,7 @@ func (p *Pump) Wait(x *core.Exec, fn string) error {
 func (p *Pump) land(buf []byte, n int, err error) {
 	p.busy = false
 	if n > 0 {
-		p.chunk = buf[:n]
+		p.chunk, p.array = buf[:n], buf
 	} else {
 		p.spare = buf
 	}

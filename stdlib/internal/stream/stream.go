@@ -99,13 +99,15 @@ func (r *Reader) SetLabel(label string) { r.opts.Label = label }
 // Buffered returns how many bytes the Reader holds unread.
 func (r *Reader) Buffered() int { return len(r.buf) - r.off }
 
-// DropBuffered forgets the bytes the Reader holds unread and returns how
-// many there were: what was read ahead of the script, which a file's
-// write seeks back over so that it writes where the script's reads
-// stopped.
+// DropBuffered forgets the bytes the Reader holds unread, and an end of
+// stream seen, and returns how many bytes there were: what was read
+// ahead of the script, which a file's write seeks back over so that it
+// writes where the script's reads stopped (and after which there may be
+// more to read).
 func (r *Reader) DropBuffered() int {
 	n := r.Buffered()
 	r.buf, r.off = r.buf[:0], 0
+	r.eof = false
 	return n
 }
 
