@@ -99,7 +99,7 @@ print("accept loop ended")
 	assert.Equal(t, 1, strings.Count(warning, "coro: warning: net: accept on "+addr+": too many open files; retrying"), warning)
 	// (Clients that hung up with an echo unread make the server's
 	// reads fail with reset; those tasks' failures are reported.)
-	assert.NotContains(t, warning, "listener.accept")
+	assert.NotContains(t, warning, "Listener.accept")
 }
 
 // killLeftovers kills what a failing test left running.
