@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -32,7 +32,7 @@ type AsyncFunc func(ctx context.Context, args starlark.Tuple, kwargs []starlark.
 // The value fn returns is handed to the script, which owns it from then on.
 func AsyncBuiltin(name string, fn AsyncFunc) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		x, err := core.TaskOf(th, name)
+		x, err := loop.TaskOf(th, name)
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +41,7 @@ func AsyncBuiltin(name string, fn AsyncFunc) *starlark.Builtin {
 		for i, kv := range kwargs {
 			kw[i] = starlark.Tuple{kv[0], detach(kv[1])}
 		}
-		return x.Offload(core.Offload{Why: asyncReason(name), Op: name, Timeout: core.NoTimeout, Own: true,
+		return x.Offload(loop.Offload{Why: asyncReason(name), Op: name, Timeout: loop.NoTimeout, Own: true,
 			Work: func(ctx context.Context) (starlark.Value, error) {
 				return callAsync(ctx, name, fn, args, kw)
 			}})
@@ -52,14 +52,14 @@ func AsyncBuiltin(name string, fn AsyncFunc) *starlark.Builtin {
 func callAsync(ctx context.Context, name string, fn AsyncFunc, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			ce := core.Errorf(core.KindError, "%s: panic: %v", name, r)
+			ce := loop.Errorf(loop.KindError, "%s: panic: %v", name, r)
 			ce.GoStack = string(debug.Stack())
 			v, err = nil, ce
 		}
 	}()
 	v, err = fn(ctx, args, kwargs)
 	if err != nil {
-		return nil, core.FromGo(name, err)
+		return nil, loop.FromGo(name, err)
 	}
 	if v == nil {
 		v = starlark.None

@@ -39,8 +39,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/engine/trace"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/resolve"
 	"github.com/corolang/coro/starlark/syntax"
@@ -51,61 +51,61 @@ import (
 // from any goroutine unless they say otherwise; none may be called from a
 // builtin running on the loop (use a task there).
 type Engine struct {
-	c     *core.Engine
+	c     *loop.Engine
 	trace *trace.Writer // Options.Trace
 }
 
 // Error is a script failure with a kind (cancelled, timeout, value, ...).
-type Error = core.Error
+type Error = loop.Error
 
 // ExitError is returned by RunFile when a script called os.exit.
-type ExitError = core.ExitError
+type ExitError = loop.ExitError
 
 // Kind says what sort of failure an Error is: Error.Kind, and error.kind
 // in scripts.
-type Kind = core.Kind
+type Kind = loop.Kind
 
 // The kinds of Error (SPEC 4).
 const (
-	KindCancelled  = core.KindCancelled
-	KindTimeout    = core.KindTimeout
-	KindClosed     = core.KindClosed
-	KindEOF        = core.KindEOF
-	KindRefused    = core.KindRefused
-	KindReset      = core.KindReset
-	KindNotFound   = core.KindNotFound
-	KindExists     = core.KindExists
-	KindPermission = core.KindPermission
-	KindIO         = core.KindIO
-	KindValue      = core.KindValue
-	KindDeadlock   = core.KindDeadlock
-	KindStop       = core.KindStop
-	KindError      = core.KindError
+	KindCancelled  = loop.KindCancelled
+	KindTimeout    = loop.KindTimeout
+	KindClosed     = loop.KindClosed
+	KindEOF        = loop.KindEOF
+	KindRefused    = loop.KindRefused
+	KindReset      = loop.KindReset
+	KindNotFound   = loop.KindNotFound
+	KindExists     = loop.KindExists
+	KindPermission = loop.KindPermission
+	KindIO         = loop.KindIO
+	KindValue      = loop.KindValue
+	KindDeadlock   = loop.KindDeadlock
+	KindStop       = loop.KindStop
+	KindError      = loop.KindError
 )
 
 // The sentinel of each kind: errors.Is(err, engine.ErrTimeout) holds when
 // err (from RunFile, Exec, Call, ...) is, or wraps, an Error of kind
 // timeout. KindError, the catch-all, has none.
 var (
-	ErrCancelled  = core.ErrCancelled
-	ErrTimeout    = core.ErrTimeout
-	ErrClosed     = core.ErrClosed
-	ErrEOF        = core.ErrEOF
-	ErrRefused    = core.ErrRefused
-	ErrReset      = core.ErrReset
-	ErrNotFound   = core.ErrNotFound
-	ErrExists     = core.ErrExists
-	ErrPermission = core.ErrPermission
-	ErrIO         = core.ErrIO
-	ErrValue      = core.ErrValue
-	ErrDeadlock   = core.ErrDeadlock
-	ErrStop       = core.ErrStop
+	ErrCancelled  = loop.ErrCancelled
+	ErrTimeout    = loop.ErrTimeout
+	ErrClosed     = loop.ErrClosed
+	ErrEOF        = loop.ErrEOF
+	ErrRefused    = loop.ErrRefused
+	ErrReset      = loop.ErrReset
+	ErrNotFound   = loop.ErrNotFound
+	ErrExists     = loop.ErrExists
+	ErrPermission = loop.ErrPermission
+	ErrIO         = loop.ErrIO
+	ErrValue      = loop.ErrValue
+	ErrDeadlock   = loop.ErrDeadlock
+	ErrStop       = loop.ErrStop
 )
 
 // Errorf returns an Error of the given kind; an AsyncBuiltin's function
 // returns one to fail with that kind (not_found, say) instead of error.
 func Errorf(kind Kind, format string, args ...any) *Error {
-	return core.Errorf(kind, format, args...)
+	return loop.Errorf(kind, format, args...)
 }
 
 // New returns an engine configured by opts, or an error naming the first
@@ -127,7 +127,7 @@ func New(opts Options) (*Engine, error) {
 			}
 		}
 	}
-	e := &Engine{c: core.New(lo, pre)}
+	e := &Engine{c: loop.New(lo, pre)}
 	if opts.Trace != nil {
 		e.trace = trace.New(opts.Trace, e.c.Now)
 		e.c.SetTracer(e.trace)
@@ -320,4 +320,4 @@ func IsSyntaxError(err error) bool {
 
 // AsError returns err as an *Error with a kind (KindError when err has
 // none of its own).
-func AsError(err error) *Error { return core.ToError(err) }
+func AsError(err error) *Error { return loop.ToError(err) }

@@ -76,7 +76,7 @@ func TestMain(m *testing.M) {
 	// The blocking pool is shared by every engine of the process: work a
 	// cancelled task dropped (a regexp over megabytes, say) runs to its
 	// end on a pool worker, which then exits. Such a worker is not a leak.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/corolang/coro/engine/core.(*blockingPool).work"))
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/corolang/coro/loop.(*blockingPool).work"))
 }
 
 func TestExecReturnsGlobals(t *testing.T) {
@@ -404,7 +404,7 @@ def slow():
 }
 
 func TestCloseWithTasksWaiting(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreAnyFunction("github.com/corolang/coro/engine/core.(*blockingPool).work"))
+	defer goleak.VerifyNone(t, goleak.IgnoreAnyFunction("github.com/corolang/coro/loop.(*blockingPool).work"))
 	out := &syncBuffer{}
 	started := make(chan struct{})
 	eng, err := engine.New(engine.Options{Stdout: out, Stderr: out, Globals: starlark.StringDict{"started": signal("started", started)}})

@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 )
@@ -75,7 +75,7 @@ var fuzzKinds = map[engine.Kind]bool{
 }
 
 // realCatch is the engine's catch, which fuzzRun.catch wraps.
-var realCatch = core.Builtins()["catch"].(*starlark.Builtin)
+var realCatch = loop.Builtins()["catch"].(*starlark.Builtin)
 
 // A fuzzRun is one script run: it collects the problems found while the
 // script runs (on the loop, through the wrapped catch and OnFailure) and
@@ -275,7 +275,7 @@ func FuzzExec(f *testing.F) {
 
 // Syntax and resolve errors reach Go as *engine.Error of kind error (the
 // module's task fails with them), like every other failure; the command
-// tells them apart with core.IsSyntaxError (exit status 2).
+// tells them apart with loop.IsSyntaxError (exit status 2).
 func TestSyntaxErrorsHaveAKind(t *testing.T) {
 	for _, src := range []string{"def f(:\n", "x = undefined_name\n", "x = $\n"} {
 		eng, _ := newEngine(t, engine.Options{})
@@ -283,7 +283,7 @@ func TestSyntaxErrorsHaveAKind(t *testing.T) {
 		var ce *engine.Error
 		if assert.ErrorAs(t, err, &ce, "%q", src) {
 			assert.Equal(t, engine.KindError, ce.Kind, "%q", src)
-			assert.True(t, core.IsSyntaxError(err), "%q", src)
+			assert.True(t, loop.IsSyntaxError(err), "%q", src)
 		}
 	}
 }
@@ -780,7 +780,7 @@ func FuzzBuiltinArgs(f *testing.F) {
 			return starlark.None, nil
 		})
 		src := calls.script()
-		if err := r.run(t, src, starlark.StringDict{"_check": check, "_arm": arm, "_V": d.vals}); core.IsSyntaxError(err) {
+		if err := r.run(t, src, starlark.StringDict{"_check": check, "_arm": arm, "_V": d.vals}); loop.IsSyntaxError(err) {
 			t.Fatalf("the harness made a script that does not compile: %v\n%s", err, src)
 		}
 	})

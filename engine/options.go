@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -91,7 +91,7 @@ type Permissions struct {
 }
 
 // AllPermissions allows every kind of I/O, as the coro command does.
-func AllPermissions() Permissions { return Permissions(core.AllPermissions()) }
+func AllPermissions() Permissions { return Permissions(loop.AllPermissions()) }
 
 // TaskInfo describes a live task (Engine.TaskInfos): what tasks() shows.
 type TaskInfo struct {
@@ -104,10 +104,10 @@ type TaskInfo struct {
 }
 
 // loopOptions is o as the loop takes it.
-func (o *Options) loopOptions() core.Options {
-	return core.Options{
+func (o *Options) loopOptions() loop.Options {
+	return loop.Options{
 		Stdout: o.Stdout, Stderr: o.Stderr,
-		Permissions: core.Permissions(o.Permissions),
+		Permissions: loop.Permissions(o.Permissions),
 		Globals:     o.Globals, Modules: o.Modules,
 		TimeSlice: o.TimeSlice, MaxSteps: o.MaxSteps, MaxMemory: o.MaxMemory,
 		VirtualTime: o.VirtualTime, Seed: o.Seed, Args: o.Args, GoTrace: o.GoTrace,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/syntax"
 )
@@ -22,7 +22,7 @@ import (
 type Session struct {
 	e       *Engine
 	globals starlark.StringDict // loop only
-	fg      *core.Task          // the running statement; loop only
+	fg      *loop.Task          // the running statement; loop only
 	ctx     context.Context
 	stop    context.CancelFunc
 	served  chan error
@@ -112,7 +112,7 @@ func (s *Session) FileOptions() *syntax.FileOptions {
 // deadlocked is Serve's hook: with every task blocked while a statement
 // runs, nothing can ever wake the statement, so it is told so and
 // cancelled (its deferred functions run) instead of hanging the session.
-func (s *Session) deadlocked(err *core.Error) {
+func (s *Session) deadlocked(err *loop.Error) {
 	if s.fg == nil || s.fg.Done() {
 		return
 	}
@@ -135,7 +135,7 @@ func (w *doneWaker) Accepts(int) bool { return !w.fired }
 func (w *doneWaker) Complete(_ int, _ starlark.Value, err error) {
 	w.fired = true
 	if err != nil {
-		w.out.Err = core.ToError(err)
+		w.out.Err = loop.ToError(err)
 	}
 	w.out.Exit = w.s.e.c.ExitCode() != nil
 	w.s.fg = nil

@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/require"
 )
@@ -53,7 +53,7 @@ for x in range(%d):
 // benchExec times running src on a fresh engine with extra globals.
 func benchExec(b *testing.B, src string, globals starlark.StringDict) {
 	b.Helper()
-	e, err := newEngine(core.Options{Stdout: io.Discard, Stderr: io.Discard, Globals: globals})
+	e, err := newEngine(loop.Options{Stdout: io.Discard, Stderr: io.Discard, Globals: globals})
 	require.NoError(b, err)
 	defer e.Close()
 	b.ReportAllocs()

@@ -3,7 +3,7 @@ package generator
 import (
 	"runtime"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -26,18 +26,18 @@ func bodyState(th *starlark.Thread, fn string) (*state, error) {
 	if s, ok := th.Local(stateKey).(*state); ok {
 		return s, nil
 	}
-	return nil, core.Errorf(core.KindValue, "%s: not inside a generator body", fn)
+	return nil, loop.Errorf(loop.KindValue, "%s: not inside a generator body", fn)
 }
 
 func builtinGenerator(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(args) == 0 {
-		return nil, core.Errorf(core.KindValue, "generator: missing function argument")
+		return nil, loop.Errorf(loop.KindValue, "generator: missing function argument")
 	}
 	fn, ok := args[0].(starlark.Callable)
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "generator: for parameter fn: got %s, want callable", args[0].Type())
+		return nil, loop.Errorf(loop.KindValue, "generator: for parameter fn: got %s, want callable", args[0].Type())
 	}
-	if _, err := core.TaskOf(th, "generator"); err != nil {
+	if _, err := loop.TaskOf(th, "generator"); err != nil {
 		return nil, err
 	}
 	g := newGenerator(th, fn.Name())
@@ -55,7 +55,7 @@ func builtinEmit(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	}
 	var v starlark.Value = starlark.None
 	if err := starlark.UnpackArgs("emit", args, kwargs, "value?", &v); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return s.emit(v)
 }
@@ -67,7 +67,7 @@ func builtinEmitAll(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	}
 	var it starlark.Iterable
 	if err := starlark.UnpackArgs("emit_all", args, kwargs, "iterable", &it); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	if sub, ok := it.(*Generator); ok {
 		return s.emitAllFrom(th, sub)
@@ -142,7 +142,7 @@ func (g *Generator) Attr(name string) (starlark.Value, error) {
 // unless the caller has a default.
 func step(th *starlark.Thread, g *Generator, method string, in inMsg, dflt starlark.Value) (starlark.Value, error) {
 	defer runtime.KeepAlive(g)
-	cx, err := core.TaskOf(th, method)
+	cx, err := loop.TaskOf(th, method)
 	if err != nil {
 		return nil, err
 	}
@@ -156,13 +156,13 @@ func step(th *starlark.Thread, g *Generator, method string, in inMsg, dflt starl
 	if dflt != nil {
 		return dflt, nil
 	}
-	return nil, core.Errorf(core.KindStop, "%s: generator %s is exhausted", method, g.s.name)
+	return nil, loop.Errorf(loop.KindStop, "%s: generator %s is exhausted", method, g.s.name)
 }
 
 func genNext(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dflt starlark.Value
 	if err := starlark.UnpackArgs("Generator.next", args, kwargs, "default?", &dflt); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return step(th, b.Receiver().(*Generator), "Generator.next", inMsg{op: opSend, v: starlark.None}, dflt)
 }
@@ -170,11 +170,11 @@ func genNext(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 func genSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value
 	if err := starlark.UnpackArgs("Generator.send", args, kwargs, "value", &v); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	g := b.Receiver().(*Generator)
 	if g.s.phase == fresh && v != starlark.None {
-		return nil, core.Errorf(core.KindValue, "Generator.send: the first send to generator %s must be None (it has not reached an emit yet), got %s", g.s.name, v.Type())
+		return nil, loop.Errorf(loop.KindValue, "Generator.send: the first send to generator %s must be None (it has not reached an emit yet), got %s", g.s.name, v.Type())
 	}
 	return step(th, g, "Generator.send", inMsg{op: opSend, v: v}, nil)
 }
@@ -182,10 +182,10 @@ func genSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 func genThrow(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var msg string
 	if err := starlark.UnpackArgs("Generator.throw", args, kwargs, "message", &msg); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	g := b.Receiver().(*Generator)
-	thrown := core.Errorf(core.KindError, "%s", msg)
+	thrown := loop.Errorf(loop.KindError, "%s", msg)
 	if g.s.phase == fresh {
 		// The body has no emit to raise at: like Python, the error ends
 		// the generator before it runs and reaches the caller.
@@ -197,11 +197,11 @@ func genThrow(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 func genClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs("Generator.close", args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	g := b.Receiver().(*Generator)
 	defer runtime.KeepAlive(g)
-	cx, err := core.TaskOf(th, "Generator.close")
+	cx, err := loop.TaskOf(th, "Generator.close")
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (g *Generator) Iterate() starlark.Iterator { return &iterator{g: g} }
 
 // iterator is for x in g, list(g) and the like. Next gets no thread, so
 // it resumes the body for the engine's current execution context, and a
-// body's failure is raised in the consumer's thread (core.Exec.Raise) to
+// body's failure is raised in the consumer's thread (loop.Exec.Raise) to
 // surface at its next step with the body's frames below its own.
 type iterator struct{ g *Generator }
 
@@ -228,7 +228,7 @@ func (it *iterator) Next(p *starlark.Value) bool {
 		return false
 	}
 	e := s.eng
-	var cx *core.Exec
+	var cx *loop.Exec
 	if e != nil {
 		cx = e.CurrentExec()
 	}

@@ -5,7 +5,7 @@
 // A generator body runs on its own coroutine with its own Starlark thread,
 // so emit can suspend it anywhere, even deep inside helper functions, and a
 // body may wait (sleep, recv, read) like a task. Waiting works by
-// forwarding: the body's execution context (core.Exec) names the consumer's
+// forwarding: the body's execution context (loop.Exec) names the consumer's
 // task, and its Yield suspends the body's coroutine with a marker; the
 // consumer side, running on the consumer task's goroutine, then yields that
 // task to the loop and resumes the body when the task runs again. So a body
@@ -29,7 +29,7 @@ import (
 	"sync/atomic"
 
 	"github.com/corolang/coro/coroutine"
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -70,7 +70,7 @@ const (
 )
 
 // GoBody is the body of a Go-bodied generator (FromFunc). It runs on its
-// own coroutine and may wait using th like any builtin (core.TaskOf(th)
+// own coroutine and may wait using th like any builtin (loop.TaskOf(th)
 // gives the consumer's context). emit hands a value to the consumer and
 // returns once the consumer wants the next one; it returns an error when
 // the generator is closed (kind cancelled) or a throw() arrives, and the
@@ -93,7 +93,7 @@ type state struct {
 	// exec is the body's execution context: Task is the current consumer's
 	// task (updated on each resume), Yield forwards to the consumer, and
 	// Defers is the body's own defer list.
-	exec core.Exec
+	exec loop.Exec
 	co   *coroutine.Coroutine[inMsg, outMsg]
 	// thread is the body's thread (nil until started and once finished).
 	thread *starlark.Thread
@@ -105,7 +105,7 @@ type state struct {
 	// it as soon as the body next emits (its creator ended meanwhile).
 	closePending bool
 
-	eng     *core.Engine
+	eng     *loop.Engine
 	id      int64
 	name    string
 	fn      starlark.Callable
@@ -113,12 +113,12 @@ type state struct {
 	kwargs  []starlark.Tuple
 	goBody  GoBody
 	goEmit  func(starlark.Value) error
-	creator *core.Task // until started
+	creator *loop.Task // until started
 	outlive bool       // made by a task whose generators outlive it (Outlive)
-	defers  []core.Deferred
+	defers  []loop.Deferred
 
 	result starlark.Value
-	err    *core.Error // the body's failure, until reported once
+	err    *loop.Error // the body's failure, until reported once
 
 	// lifecycle.go: the creator's list of started generators, and the
 	// cleanup that closes the generator when its handle is unreachable.
@@ -132,7 +132,7 @@ var nextID atomic.Int64
 
 func newGenerator(th *starlark.Thread, name string) *Generator {
 	s := &state{id: nextID.Add(1), name: name, result: starlark.None}
-	if x := core.ExecOf(th); x != nil && x.Task != nil {
+	if x := loop.ExecOf(th); x != nil && x.Task != nil {
 		s.creator = x.Task
 		s.eng = x.Task.Engine()
 		s.outlive = outlives(x.Task)
@@ -170,7 +170,7 @@ func (g *Generator) Done() bool { return g.s.phase == finished }
 // withFrames returns err with the consumer's frames (th's stack) above the
 // body's, so a body's failure shows where it was consumed and where in the
 // body it arose. err is copied: it may be shared (a task's stored error).
-func withFrames(th *starlark.Thread, err *core.Error) *core.Error {
+func withFrames(th *starlark.Thread, err *loop.Error) *loop.Error {
 	ne := *err
 	ne.Stack = append(th.CallStack(), err.Stack...)
 	return &ne
@@ -179,7 +179,7 @@ func withFrames(th *starlark.Thread, err *core.Error) *core.Error {
 // start prepares the body's coroutine and thread on the first resume.
 // It reports false when the generator cannot start: its creator has ended,
 // which closes a generator that never ran.
-func (s *state) start(g *Generator, cx *core.Exec) bool {
+func (s *state) start(g *Generator, cx *loop.Exec) bool {
 	if s.creator != nil && s.creator.Done() && !s.outlive {
 		s.finish()
 		return false
@@ -217,18 +217,18 @@ func (s *state) run(_ *coroutine.Coroutine[inMsg, outMsg], first inMsg) outMsg {
 	if s.goBody != nil {
 		err = s.callGo()
 	} else {
-		v, err = core.CallFn(s.thread, s.fn, s.args, s.kwargs)
+		v, err = loop.CallFn(s.thread, s.fn, s.args, s.kwargs)
 	}
 	s.fn, s.args, s.kwargs = nil, nil, nil
 	if derr := s.exec.RunDefers(s.thread, &s.defers); derr != nil {
 		// The body's own failure wins, except the cancellation close
 		// caused: a deferred function's failure is news to close's caller.
-		if err == nil || (s.closing && core.KindOf(err) == core.KindCancelled) {
+		if err == nil || (s.closing && loop.KindOf(err) == loop.KindCancelled) {
 			err = derr
 		}
 	}
 	if err != nil {
-		s.err = core.ToError(err)
+		s.err = loop.ToError(err)
 	} else if v != nil {
 		s.result = v
 	}
@@ -242,7 +242,7 @@ func (s *state) callGo() (err error) {
 			if r == coroutine.ErrAbandoned {
 				panic(r)
 			}
-			err = core.Errorf(core.KindError, "internal error in generator %s: %v", s.name, r)
+			err = loop.Errorf(loop.KindError, "internal error in generator %s: %v", s.name, r)
 		}
 	}()
 	return s.goBody(s.thread, s.goEmit)
@@ -284,7 +284,7 @@ func (s *state) emitGo(v starlark.Value) error {
 	return err
 }
 
-func closedError() *core.Error { return core.Errorf(core.KindCancelled, "generator closed") }
+func closedError() *loop.Error { return loop.Errorf(loop.KindCancelled, "generator closed") }
 
 // MaxDepth bounds how many generator bodies may be resuming one another
 // (emit_all(generator(body)) inside body, say), as the interpreter bounds
@@ -297,16 +297,16 @@ const MaxDepth = 1000
 // to the consumer that saw it end). method names the operation for errors.
 // The caller keeps the handle alive across the call (runtime.KeepAlive),
 // since an unreachable handle closes the generator.
-func (s *state) resume(g *Generator, cx *core.Exec, in inMsg, method string) (v starlark.Value, emitted bool, err *core.Error) {
+func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v starlark.Value, emitted bool, err *loop.Error) {
 	switch s.phase {
 	case running:
-		return nil, false, core.Errorf(core.KindValue, "%s: generator %s is already running", method, s.name)
+		return nil, false, loop.Errorf(loop.KindValue, "%s: generator %s is already running", method, s.name)
 	case finished:
 		return nil, false, nil
 	}
 	if cx.Depth >= MaxDepth {
 		// Checked before start: a generator that never ran stays fresh.
-		return nil, false, core.Errorf(core.KindError, "%s: generators nested too deeply (over %d resuming one another)", method, MaxDepth)
+		return nil, false, loop.Errorf(loop.KindError, "%s: generators nested too deeply (over %d resuming one another)", method, MaxDepth)
 	}
 	switch s.phase {
 	case fresh:
@@ -316,7 +316,7 @@ func (s *state) resume(g *Generator, cx *core.Exec, in inMsg, method string) (v 
 			// that one would need another closer, and a body whose
 			// deferred function starts a generator of itself never
 			// let the run end.
-			return nil, false, core.Errorf(core.KindCancelled, "%s: the run is ending (%s): no generator may start while generators are closed", method, why)
+			return nil, false, loop.Errorf(loop.KindCancelled, "%s: the run is ending (%s): no generator may start while generators are closed", method, why)
 		}
 		if !s.start(g, cx) {
 			return nil, false, nil
@@ -360,7 +360,7 @@ func (s *state) finish() {
 	s.co = nil
 	s.thread = nil
 	s.fn, s.args, s.kwargs, s.goBody, s.goEmit = nil, nil, nil, nil, nil
-	s.exec = core.Exec{}
+	s.exec = loop.Exec{}
 	untrack(s)
 }
 
@@ -368,7 +368,7 @@ func (s *state) finish() {
 // suspended one has its pending emit fail with cancelled, and its body
 // unwinds and runs its deferred functions. A failure other than that
 // cancellation (a deferred function's, say) is returned.
-func (s *state) close(g *Generator, cx *core.Exec) *core.Error {
+func (s *state) close(g *Generator, cx *loop.Exec) *loop.Error {
 	switch s.phase {
 	case fresh:
 		s.finish()
@@ -376,11 +376,11 @@ func (s *state) close(g *Generator, cx *core.Exec) *core.Error {
 	case finished:
 		return nil
 	case running:
-		return core.Errorf(core.KindValue, "Generator.close: generator %s is running", s.name)
+		return loop.Errorf(loop.KindValue, "Generator.close: generator %s is running", s.name)
 	}
 	s.closing = true
 	_, _, err := s.resume(g, cx, inMsg{op: opClose}, "Generator.close")
-	if err != nil && err.Kind == core.KindCancelled {
+	if err != nil && err.Kind == loop.KindCancelled {
 		err = nil
 	}
 	return err

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +22,7 @@ import (
 func run(t *testing.T, src string, globals starlark.StringDict) (string, error) {
 	t.Helper()
 	var out, diag bytes.Buffer
-	e, err := newEngine(core.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
+	e, err := newEngine(loop.Options{Stdout: &out, Stderr: &diag, VirtualTime: true, Globals: globals})
 	require.NoError(t, err)
 	_, err = e.Exec(context.Background(), "test.star", src)
 	require.NoError(t, e.Close())
@@ -144,10 +144,10 @@ func ticker(ended *string) *starlark.Builtin {
 	return starlark.NewBuiltin("ticker", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var n int
 		if err := starlark.UnpackArgs("ticker", args, kwargs, "n", &n); err != nil {
-			return nil, core.ValueError(err)
+			return nil, loop.ValueError(err)
 		}
 		return generator.FromFunc(th, "ticker", func(th *starlark.Thread, emit func(starlark.Value) error) error {
-			x, err := core.TaskOf(th, "ticker")
+			x, err := loop.TaskOf(th, "ticker")
 			if err != nil {
 				return err
 			}
@@ -190,7 +190,7 @@ func TestFromFuncCancelAndError(t *testing.T) {
 	var ended string
 	fails := starlark.NewBuiltin("fails", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		return generator.FromFunc(th, "fails", func(th *starlark.Thread, emit func(starlark.Value) error) error {
-			return core.Errorf(core.KindIO, "disk on fire")
+			return loop.Errorf(loop.KindIO, "disk on fire")
 		}), nil
 	})
 	out, err := run(t, `
@@ -218,9 +218,9 @@ print(r.error.traceback)
 // consumer's is back once control returns.
 func TestCurrentExecAroundBody(t *testing.T) {
 	var seen []string
-	var e *core.Engine
+	var e *loop.Engine
 	probe := starlark.NewBuiltin("probe", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		x := core.ExecOf(th)
+		x := loop.ExecOf(th)
 		if e.CurrentExec() == x {
 			seen = append(seen, string(args[0].(starlark.String))+":own")
 		} else {
@@ -229,7 +229,7 @@ func TestCurrentExecAroundBody(t *testing.T) {
 		return starlark.None, nil
 	})
 	var out bytes.Buffer
-	e, err := newEngine(core.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
+	e, err := newEngine(loop.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: starlark.StringDict{"probe": probe}})
 	require.NoError(t, err)
 	defer e.Close()
 	_, err = e.Exec(context.Background(), "test.star", `
@@ -269,7 +269,7 @@ print(catch(generator).error.message)
 func TestOutlive(t *testing.T) {
 	globals := leakGlobals()
 	globals["outliving"] = starlark.NewBuiltin("outliving", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		task := core.ExecOf(th).Task.Engine().Spawn(args[0].(starlark.Callable), args[1:], nil, "stmt", nil, "")
+		task := loop.ExecOf(th).Task.Engine().Spawn(args[0].(starlark.Callable), args[1:], nil, "stmt", nil, "")
 		generator.Outlive(task)
 		return task.Value(), nil
 	})

@@ -1,12 +1,12 @@
 package generator_test
 
 import (
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/stdlib"
 )
 
 // newEngine makes a loop engine with the standard modules, as engine.New
 // does, for the tests here that reach below the facade (CurrentExec).
-func newEngine(opts core.Options) (*core.Engine, error) {
-	return core.New(opts, stdlib.Predeclared(&opts)), nil
+func newEngine(opts loop.Options) (*loop.Engine, error) {
+	return loop.New(opts, stdlib.Predeclared(&opts)), nil
 }

@@ -3,7 +3,7 @@ package generator
 import (
 	"runtime"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -22,18 +22,18 @@ import (
 // The owners of an engine's tasks are engine state (Engine.Local), touched
 // on the loop only.
 type owner struct {
-	task *core.Task
+	task *loop.Task
 	head *state
 	// outlive: the task's generators are not closed when it ends (Outlive).
 	outlive bool
 }
 
-type ownerMap map[*core.Task]*owner
+type ownerMap map[*loop.Task]*owner
 
 // ownersKey is the key of an engine's ownerMap.
 var ownersKey = new(byte)
 
-func ownersOf(t *core.Task) ownerMap {
+func ownersOf(t *loop.Task) ownerMap {
 	return t.Engine().Local(ownersKey, func() any { return ownerMap{} }).(ownerMap)
 }
 
@@ -42,7 +42,7 @@ func ownersOf(t *core.Task) ownerMap {
 // statement runs as a task of its own but what it makes lives on in the
 // session's globals (g = generator(f), then g.next() on the next line).
 // Call it on the loop before t runs.
-func Outlive(t *core.Task) {
+func Outlive(t *loop.Task) {
 	owners := ownersOf(t)
 	o := owners[t]
 	if o == nil {
@@ -54,7 +54,7 @@ func Outlive(t *core.Task) {
 }
 
 // outlives reports whether generators made by t outlive it.
-func outlives(t *core.Task) bool {
+func outlives(t *loop.Task) bool {
 	o := ownersOf(t)[t]
 	return o != nil && o.outlive
 }
@@ -132,12 +132,12 @@ func unreachable(s *state) {
 
 // A closer is a task that closes generators nobody will resume.
 type closer struct {
-	eng  *core.Engine
+	eng  *loop.Engine
 	list []*state
 	ran  bool
 }
 
-func spawnCloser(e *core.Engine, list []*state) {
+func spawnCloser(e *loop.Engine, list []*state) {
 	c := &closer{eng: e, list: list}
 	// A cleanup task: it runs even while the run is ending, when tasks
 	// spawned start cancelled (a closer retrying itself looped for ever).
@@ -147,7 +147,7 @@ func spawnCloser(e *core.Engine, list []*state) {
 
 func (c *closer) run(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	c.ran = true
-	cx, err := core.TaskOf(th, "close")
+	cx, err := loop.TaskOf(th, "close")
 	if err != nil {
 		return nil, err
 	}

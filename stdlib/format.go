@@ -1,7 +1,7 @@
 package stdlib
 
 import (
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -11,11 +11,11 @@ func builtinFormat(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	var v starlark.Value
 	var spec string
 	if err := starlark.UnpackArgs("format", args, kwargs, "value", &v, "spec?", &spec); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	s, err := starlark.Format(v, spec)
 	if err != nil {
-		return nil, core.Errorf(core.KindValue, "format: %v", err)
+		return nil, loop.Errorf(loop.KindValue, "format: %v", err)
 	}
 	return starlark.String(s), nil
 }

@@ -3,8 +3,8 @@
 package stdlib
 
 import (
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/lib/math"
@@ -33,14 +33,14 @@ var Modules = []string{"json", "math", "time", "os", "sync", "net", "http", "fs"
 	"re", "base64", "hashlib", "url", "path", "random", "csv", "yaml", "log"}
 
 // Predeclared returns every predeclared name for an engine with opts.
-func Predeclared(opts *core.Options) starlark.StringDict {
-	d := core.Builtins()
+func Predeclared(opts *loop.Options) starlark.StringDict {
+	d := loop.Builtins()
 	for k, v := range generator.Builtins() {
 		d[k] = v
 	}
 	d["format"] = starlark.NewBuiltin("format", builtinFormat) // format.go
 	// Every failure of json's functions is bad input: kind value.
-	d["json"] = &starlarkstruct.Module{Name: "json", Members: core.ValueModule("json", json.Module.Members)}
+	d["json"] = &starlarkstruct.Module{Name: "json", Members: loop.ValueModule("json", json.Module.Members)}
 	d["math"] = math.Module
 	d["time"] = timemod.Module()
 	d["os"] = osmod.Module(opts.Args)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/starlark/syntax"
@@ -217,7 +217,7 @@ func TestDocsReferenceComplete(t *testing.T) {
 	for name := range starlark.Universe {
 		want = append(want, name)
 	}
-	for name, v := range stdlib.Predeclared(&core.Options{}) {
+	for name, v := range stdlib.Predeclared(&loop.Options{}) {
 		if m, ok := v.(*starlarkstruct.Module); ok {
 			want = append(want, "## "+name)
 			for member := range m.Members {

@@ -76,7 +76,7 @@ func runGolden(t *testing.T, file string) string {
 	require.NoError(t, err)
 	t.Chdir(filepath.Dir(abs))
 	// A loaded CI machine can hold the loop's thread for 100ms; the
-	// warning that would print is tested on its own (engine/core).
+	// warning that would print is tested on its own (loop).
 	t.Setenv("CORO_SLOW_WARN", "off")
 	var out bytes.Buffer
 	argv := append(append(flags, filepath.Base(file)), args...)

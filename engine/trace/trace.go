@@ -15,13 +15,13 @@ import (
 	"io"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 )
 
 // pid is the trace's single process: the engine.
 const pid = 1
 
-// A Writer is a core.Tracer that streams trace events to an io.Writer, so
+// A Writer is a loop.Tracer that streams trace events to an io.Writer, so
 // a long run does not keep its trace in memory. Its methods are called on
 // the engine's loop; Close finishes the JSON document.
 type Writer struct {
@@ -40,7 +40,7 @@ type pendingFlow struct {
 	name string
 }
 
-var _ core.Tracer = (*Writer)(nil)
+var _ loop.Tracer = (*Writer)(nil)
 
 // event is one trace event; see the Trace Event Format document.
 type event struct {
@@ -86,14 +86,14 @@ func (t *Writer) emit(ev event) {
 }
 
 // flow starts an arrow on from's track now that ends at to's next run.
-func (t *Writer) flow(from, to *core.Task, name string) {
+func (t *Writer) flow(from, to *loop.Task, name string) {
 	t.flowID++
 	t.emit(event{Name: name, Cat: name, Ph: "s", Ts: micros(t.now()), Pid: pid, Tid: from.ID(), ID: t.flowID})
 	t.flows[to.ID()] = append(t.flows[to.ID()], pendingFlow{t.flowID, name})
 }
 
 // Spawn names the task's track and draws the spawn arrow.
-func (t *Writer) Spawn(task, parent *core.Task) {
+func (t *Writer) Spawn(task, parent *loop.Task) {
 	t.emit(event{Name: "thread_name", Ph: "M", Pid: pid, Tid: task.ID(), Args: map[string]any{"name": task.Name()}})
 	t.emit(event{Name: "thread_sort_index", Ph: "M", Pid: pid, Tid: task.ID(), Args: map[string]any{"sort_index": task.ID()}})
 	if parent != nil {
@@ -102,7 +102,7 @@ func (t *Writer) Spawn(task, parent *core.Task) {
 }
 
 // Run records one run of task as a slice and ends the arrows waiting for it.
-func (t *Writer) Run(task *core.Task, start, end time.Duration) {
+func (t *Writer) Run(task *loop.Task, start, end time.Duration) {
 	dur := micros(end - start)
 	t.emit(event{Name: task.Name(), Cat: "run", Ph: "X", Ts: micros(start), Dur: &dur, Pid: pid, Tid: task.ID()})
 	if fs := t.flows[task.ID()]; len(fs) > 0 {
@@ -114,17 +114,17 @@ func (t *Writer) Run(task *core.Task, start, end time.Duration) {
 }
 
 // Wake draws an arrow from the running task by to the next run of task.
-func (t *Writer) Wake(task, by *core.Task) { t.flow(by, task, "wake") }
+func (t *Writer) Wake(task, by *loop.Task) { t.flow(by, task, "wake") }
 
 // Event records an instant event (a cancellation) on the task's track.
-func (t *Writer) Event(task *core.Task, what string) {
+func (t *Writer) Event(task *loop.Task, what string) {
 	t.emit(event{Name: what, Ph: "i", Scope: "t", Ts: micros(t.now()), Pid: pid, Tid: task.ID()})
 }
 
 // End records a failure as an instant event with the error. (A task ends
 // during its last run, whose Run call comes after: that ends its arrows.)
-func (t *Writer) End(task *core.Task) {
-	if task.State() == core.StateFailed && task.Err() != nil {
+func (t *Writer) End(task *loop.Task) {
+	if task.State() == loop.StateFailed && task.Err() != nil {
 		t.emit(event{Name: "failed", Ph: "i", Scope: "t", Ts: micros(t.now()), Pid: pid, Tid: task.ID(),
 			Args: map[string]any{"error": task.Err().Error()}})
 	}

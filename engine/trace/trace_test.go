@@ -7,8 +7,8 @@ import (
 	"io"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/engine/trace"
+	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,7 +30,7 @@ type traceEvent struct {
 func runTraced(t *testing.T, src string) []traceEvent {
 	t.Helper()
 	var buf bytes.Buffer
-	e := core.New(core.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: true}, core.Builtins())
+	e := loop.New(loop.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: true}, loop.Builtins())
 	defer e.Close()
 	tw := trace.New(&buf, e.Now)
 	e.SetTracer(tw)

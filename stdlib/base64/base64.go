@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/offload"
@@ -80,7 +80,7 @@ const (
 func decodeError(fn, s string, urlsafe bool, err error) error {
 	var ce gobase64.CorruptInputError
 	if !errors.As(err, &ce) {
-		return core.Errorf(core.KindValue, "%s: %v", fn, err)
+		return loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 	}
 	at := int(ce)
 	alphabet, other := stdAlphabet, "urlsafe=True"
@@ -92,7 +92,7 @@ func decodeError(fn, s string, urlsafe bool, err error) error {
 		if strings.IndexByte(stdAlphabet+urlAlphabet, s[at]) >= 0 {
 			hint = fmt.Sprintf(" (the other alphabet: %s?)", other)
 		}
-		return core.Errorf(core.KindValue, "%s: invalid character %s at offset %d%s", fn, starlark.String(s[at:at+1]), at, hint)
+		return loop.Errorf(loop.KindValue, "%s: invalid character %s at offset %d%s", fn, starlark.String(s[at:at+1]), at, hint)
 	}
-	return core.Errorf(core.KindValue, "%s: truncated or badly padded input at offset %d", fn, at)
+	return loop.Errorf(loop.KindValue, "%s: truncated or badly padded input at offset %d", fn, at)
 }

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/offload"
@@ -38,7 +38,7 @@ func Module() *starlarkstruct.Module {
 func delimiterArg(fn, d string) (rune, error) {
 	r, n := utf8.DecodeRuneInString(d)
 	if n == 0 || n != len(d) || r == utf8.RuneError || r == '"' || r == '\r' || r == '\n' {
-		return 0, core.Errorf(core.KindValue, "%s: the delimiter must be one character other than a quote or a line break, not %s", fn, starlark.String(d))
+		return 0, loop.Errorf(loop.KindValue, "%s: the delimiter must be one character other than a quote or a line break, not %s", fn, starlark.String(d))
 	}
 	return r, nil
 }
@@ -56,12 +56,12 @@ func newReader(r io.Reader, delim rune) *gocsv.Reader {
 func parseError(fn string, err error) error {
 	var pe *gocsv.ParseError
 	if errors.As(err, &pe) {
-		return core.Errorf(core.KindValue, "%s: line %d, column %d: %v", fn, pe.Line, pe.Column, pe.Err)
+		return loop.Errorf(loop.KindValue, "%s: line %d, column %d: %v", fn, pe.Line, pe.Column, pe.Err)
 	}
-	if ce, ok := err.(*core.Error); ok {
+	if ce, ok := err.(*loop.Error); ok {
 		return ce
 	}
-	return core.Errorf(core.KindValue, "%s: %v", fn, err)
+	return loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 }
 
 // rows turns records into script values: lists, or with a header (the
@@ -160,9 +160,9 @@ func reader(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 			m, _ = v.(starlark.Callable)
 		}
 		if m == nil {
-			return nil, core.Errorf(core.KindValue, "%s: for parameter lines: got %s, want an iterable of lines (a list, file.lines())", b.Name(), lines.Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: for parameter lines: got %s, want an iterable of lines (a list, file.lines())", b.Name(), lines.Type())
 		}
-		if lines, err = core.CallFn(th, m, nil, nil); err != nil {
+		if lines, err = loop.CallFn(th, m, nil, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +232,7 @@ func (s *lineSource) Read(p []byte) (int, error) {
 		var v starlark.Value
 		if s.next != nil {
 			var err error
-			v, err = core.CallFn(s.th, s.next, nil, []starlark.Tuple{{starlark.String("default"), end}})
+			v, err = loop.CallFn(s.th, s.next, nil, []starlark.Tuple{{starlark.String("default"), end}})
 			if err != nil {
 				return 0, err
 			}
@@ -241,7 +241,7 @@ func (s *lineSource) Read(p []byte) (int, error) {
 			}
 		} else if !s.it.Next(&v) {
 			// The iteration may have ended by a cancellation.
-			if x := core.ExecOf(s.th); x != nil && x.Task != nil {
+			if x := loop.ExecOf(s.th); x != nil && x.Task != nil {
 				if err := x.Checkpoint(); err != nil {
 					return 0, err
 				}
@@ -251,7 +251,7 @@ func (s *lineSource) Read(p []byte) (int, error) {
 		s.line++
 		var line starutil.Bytes
 		if err := line.Unpack(v); err != nil {
-			return 0, core.Errorf(core.KindValue, "%s: line %d of the input: %v", s.fn, s.line, err)
+			return 0, loop.Errorf(loop.KindValue, "%s: line %d of the input: %v", s.fn, s.line, err)
 		}
 		s.buf = string(line)
 		if !strings.HasSuffix(s.buf, "\n") {
@@ -307,14 +307,14 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 			}
 		case starlark.Indexable:
 			if r.Type() == "string" || r.Type() == "bytes" {
-				return nil, core.Errorf(core.KindValue, "%s: row %d is a %s, want a list, tuple or dict", fn, i, r.Type())
+				return nil, loop.Errorf(loop.KindValue, "%s: row %d is a %s, want a list, tuple or dict", fn, i, r.Type())
 			}
 			fields = make([]string, r.Len())
 			for j := range fields {
 				fields[j] = field(r.Index(j))
 			}
 		default:
-			return nil, core.Errorf(core.KindValue, "%s: row %d is a %s, want a list, tuple or dict", fn, i, row.Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: row %d is a %s, want a list, tuple or dict", fn, i, row.Type())
 		}
 		w.record(fields)
 		if err := w.pace.Step(w.out.Len() - w.paced); err != nil {
@@ -322,7 +322,7 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		}
 		w.paced = w.out.Len()
 	}
-	if x := core.ExecOf(th); x != nil && x.Task != nil {
+	if x := loop.ExecOf(th); x != nil && x.Task != nil {
 		if err := x.Checkpoint(); err != nil {
 			return nil, err // the rows' iteration ended by a cancellation
 		}
@@ -334,7 +334,7 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 func names(fn string, v starlark.Value) ([]string, error) {
 	l, ok := v.(starlark.Indexable)
 	if !ok || v.Type() == "string" || v.Type() == "bytes" {
-		return nil, core.Errorf(core.KindValue, "%s: for parameter header: got %s, want a list of names", fn, v.Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: for parameter header: got %s, want a list of names", fn, v.Type())
 	}
 	out := make([]string, l.Len())
 	for i := range out {
@@ -360,7 +360,7 @@ func dictFields(fn string, i int, d *starlark.Dict, header []string) ([]string, 
 		}
 		for _, k := range d.Keys() {
 			if s, ok := k.(starlark.String); !ok || !in[string(s)] {
-				return nil, core.Errorf(core.KindValue, "%s: row %d has the field %s, which is not in the header", fn, i, k)
+				return nil, loop.Errorf(loop.KindValue, "%s: row %d has the field %s, which is not in the header", fn, i, k)
 			}
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
@@ -31,7 +31,7 @@ type File struct {
 
 var (
 	_ starlark.HasAttrs = (*File)(nil)
-	_ core.Discardable  = (*File)(nil)
+	_ loop.Discardable  = (*File)(nil)
 	_ stream.Readable   = (*File)(nil)
 	_ stream.Writable   = (*File)(nil)
 )
@@ -70,18 +70,18 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	var path string
 	mode := "r"
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "mode?", &mode); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	flags, rd, wr, ok := openFlags(mode)
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "%s: mode %q: want r, w, a or x, optionally followed by +", b.Name(), mode)
+		return nil, loop.Errorf(loop.KindValue, "%s: mode %q: want r, w, a or x, optionally followed by +", b.Name(), mode)
 	}
-	x, err := core.TaskOf(th, b.Name())
+	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {
 		return nil, err
 	}
 	e := x.Task.Engine()
-	var p core.Place
+	var p loop.Place
 	switch {
 	case rd && wr:
 		p, err = e.PlaceReadWrite(b.Name(), path)
@@ -135,14 +135,14 @@ func (f *File) StreamReader() *stream.Reader { return f.r }
 
 // WriteData writes all of data (stream.Writable) on the pool, in turn
 // with the file's other operations.
-func (f *File) WriteData(x *core.Exec, fn string, data string) error {
+func (f *File) WriteData(x *loop.Exec, fn string, data string) error {
 	why := opReason(fn + " " + f.path)
 	if err := f.turn.Take(x, why, fn); err != nil {
 		return err
 	}
 	if f.closed {
 		f.turn.Give()
-		return core.Errorf(core.KindClosed, "%s: %s is closed", fn, f.path)
+		return loop.Errorf(loop.KindClosed, "%s: %s is closed", fn, f.path)
 	}
 	// What was read ahead of the script (buffered, or landed and not
 	// yet handed out): write where the script's reads stopped, not
@@ -156,7 +156,7 @@ func (f *File) WriteData(x *core.Exec, fn string, data string) error {
 			return ioError(fn, err)
 		}
 	}
-	_, err := f.turn.Offload(x, core.Offload{Why: why, Op: fn, Timeout: core.NoTimeout,
+	_, err := f.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout,
 		Work: func(context.Context) (starlark.Value, error) {
 			_, err := f.f.WriteString(data)
 			return starlark.None, err
@@ -174,7 +174,7 @@ func (f *File) WriteData(x *core.Exec, fn string, data string) error {
 // ends (os.File counts references), so nothing races.
 func fileClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	f := b.Receiver().(*File)
 	if f.closed {
@@ -186,7 +186,7 @@ func fileClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 }
 
 // Discard closes a file that fs.open opened for a task that had stopped
-// waiting (core.Discardable): no script holds it.
+// waiting (loop.Discardable): no script holds it.
 func (f *File) Discard() {
 	if !f.closed {
 		f.closed = true

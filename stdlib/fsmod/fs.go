@@ -1,6 +1,6 @@
 // Package fsmod is the script module `fs` (SPEC 7): files and directories,
 // open files, and file watches. Every call that touches the file system
-// runs on the engine's bounded blocking pool (core.Exec.Offload), so a
+// runs on the engine's bounded blocking pool (loop.Exec.Offload), so a
 // task waiting on a slow disk suspends only itself and thousands of
 // concurrent calls share a few OS threads.
 package fsmod
@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/time"
 	"github.com/corolang/coro/starlark/starlarkstruct"
@@ -47,37 +47,37 @@ type opReason string
 func (r opReason) WaitingOn() string { return string(r) }
 
 // prepare finds the calling task and resolves path to the place the call
-// may use (core.Engine.PlaceWrite if write, else PlaceRead): the operation
+// may use (loop.Engine.PlaceWrite if write, else PlaceRead): the operation
 // runs through it, so the permission holds for the path as the kernel
 // resolves it at that moment (SPEC 7).
-func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) (*core.Exec, *core.Engine, core.Place, error) {
-	x, err := core.TaskOf(th, b.Name())
+func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) (*loop.Exec, *loop.Engine, loop.Place, error) {
+	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {
-		return nil, nil, core.Place{}, err
+		return nil, nil, loop.Place{}, err
 	}
 	e := x.Task.Engine()
-	var p core.Place
+	var p loop.Place
 	if write {
 		p, err = e.PlaceWrite(b.Name(), path)
 	} else {
 		p, err = e.PlaceRead(b.Name(), path)
 	}
 	if err != nil {
-		return nil, nil, core.Place{}, err
+		return nil, nil, loop.Place{}, err
 	}
 	return x, e, p, nil
 }
 
 // onPool runs op for the calling task on the blocking pool.
-func onPool(x *core.Exec, e *core.Engine, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
+func onPool(x *loop.Exec, e *loop.Engine, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
 	return offload(x, fn+" "+path, fn, op)
 }
 
 // offload runs op for the task of x on the engine's bounded pool (a file
 // system call holds its thread while it blocks); what is the operation
 // and its path, as the task waits on it.
-func offload(x *core.Exec, what, fn string, op func() (starlark.Value, error)) (starlark.Value, error) {
-	return x.Offload(core.Offload{Why: opReason(what), Op: fn, Timeout: core.NoTimeout, Work: func(context.Context) (starlark.Value, error) {
+func offload(x *loop.Exec, what, fn string, op func() (starlark.Value, error)) (starlark.Value, error) {
+	return x.Offload(loop.Offload{Why: opReason(what), Op: fn, Timeout: loop.NoTimeout, Work: func(context.Context) (starlark.Value, error) {
 		return op()
 	}})
 }
@@ -89,41 +89,41 @@ func ioError(fn string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ce, ok := err.(*core.Error); ok {
-		return ce // made by core.Place: already names the call and the path
+	if ce, ok := err.(*loop.Error); ok {
+		return ce // made by loop.Place: already names the call and the path
 	}
-	kind := core.KindIO
+	kind := loop.KindIO
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		kind = core.KindNotFound
+		kind = loop.KindNotFound
 	case errors.Is(err, fs.ErrExist), errors.Is(err, syscall.ENOTEMPTY):
-		kind = core.KindExists
+		kind = loop.KindExists
 	case errors.Is(err, fs.ErrPermission):
-		kind = core.KindPermission
+		kind = loop.KindPermission
 	case errors.Is(err, os.ErrClosed):
-		kind = core.KindClosed
+		kind = loop.KindClosed
 	}
 	var pe *fs.PathError
 	var le *os.LinkError
 	switch {
 	case errors.As(err, &pe):
-		return core.Errorf(kind, "%s: %s: %v", fn, pe.Path, pe.Err)
+		return loop.Errorf(kind, "%s: %s: %v", fn, pe.Path, pe.Err)
 	case errors.As(err, &le):
-		return core.Errorf(kind, "%s: %s -> %s: %v", fn, le.Old, le.New, le.Err)
+		return loop.Errorf(kind, "%s: %s -> %s: %v", fn, le.Old, le.New, le.Err)
 	}
-	return core.Errorf(kind, "%s: %v", fn, err)
+	return loop.Errorf(kind, "%s: %v", fn, err)
 }
 
 // pathArg unpacks the single path argument of a path-only builtin, finds
 // the calling task and resolves the path for the permission the call needs.
-func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, write bool) (core.Place, *core.Exec, *core.Engine, error) {
+func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, write bool) (loop.Place, *loop.Exec, *loop.Engine, error) {
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return core.Place{}, nil, nil, core.ValueError(err)
+		return loop.Place{}, nil, nil, loop.ValueError(err)
 	}
 	x, e, p, err := prepare(th, b, path, write)
 	if err != nil {
-		return core.Place{}, nil, nil, err
+		return loop.Place{}, nil, nil, err
 	}
 	return p, x, e, nil
 }
@@ -131,7 +131,7 @@ func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // pathOp makes the body of a builtin taking only a path (read, stat,
 // listdir, exists, remove): op runs on the blocking pool, and an error it
 // returns from package os becomes a coro error by ioError.
-func pathOp(write bool, op func(p core.Place) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+func pathOp(write bool, op func(p loop.Place) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		p, x, e, err := pathArg(th, b, args, kwargs, write)
 		if err != nil {
@@ -152,8 +152,8 @@ var (
 	readBytes = pathOp(false, readAs(func(d []byte) starlark.Value { return starlark.Bytes(d) }))
 )
 
-func readAs(conv func([]byte) starlark.Value) func(p core.Place) (starlark.Value, error) {
-	return func(p core.Place) (starlark.Value, error) {
+func readAs(conv func([]byte) starlark.Value) func(p loop.Place) (starlark.Value, error) {
+	return func(p loop.Place) (starlark.Value, error) {
 		d, err := p.ReadFile()
 		if err != nil {
 			return nil, err
@@ -193,7 +193,7 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	})
 }
 
-var exists = pathOp(false, func(p core.Place) (starlark.Value, error) {
+var exists = pathOp(false, func(p loop.Place) (starlark.Value, error) {
 	_, err := p.Stat()
 	if errors.Is(err, fs.ErrNotExist) {
 		return starlark.False, nil
@@ -215,7 +215,7 @@ func statValue(fi fs.FileInfo) starlark.Value {
 	})
 }
 
-var stat = pathOp(false, func(p core.Place) (starlark.Value, error) {
+var stat = pathOp(false, func(p loop.Place) (starlark.Value, error) {
 	fi, err := p.Stat()
 	if err != nil {
 		return nil, err
@@ -223,7 +223,7 @@ var stat = pathOp(false, func(p core.Place) (starlark.Value, error) {
 	return statValue(fi), nil
 })
 
-var listdir = pathOp(false, func(p core.Place) (starlark.Value, error) {
+var listdir = pathOp(false, func(p loop.Place) (starlark.Value, error) {
 	d, _, err := p.Dir(false)
 	if err != nil {
 		return nil, err
@@ -248,7 +248,7 @@ func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	var path string
 	parents := false
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "parents?", &parents); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	x, e, p, err := prepare(th, b, path, true)
 	if err != nil {
@@ -261,14 +261,14 @@ func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 
 // remove deletes a file or an empty directory (a non-empty one fails with
 // `exists`).
-var remove = pathOp(true, func(p core.Place) (starlark.Value, error) {
+var remove = pathOp(true, func(p loop.Place) (starlark.Value, error) {
 	return starlark.None, p.Remove()
 })
 
 func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var from, to string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &from, "b", &to); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	x, e, pf, err := prepare(th, b, from, true)
 	if err != nil {
@@ -279,6 +279,6 @@ func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		return nil, err
 	}
 	return onPool(x, e, b.Name(), fmt.Sprintf("%s -> %s", from, to), func() (starlark.Value, error) {
-		return starlark.None, ioError(b.Name(), core.Rename(pf, pt))
+		return starlark.None, ioError(b.Name(), loop.Rename(pf, pt))
 	})
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,12 +17,12 @@ import (
 
 // run executes src on a fresh engine whose scripts see the core builtins
 // and fs, with perms, and returns what it printed.
-func run(t *testing.T, perms core.Permissions, src string) (string, error) {
+func run(t *testing.T, perms loop.Permissions, src string) (string, error) {
 	t.Helper()
 	return moduletest.Run(t, perms, "fs", Module(), src)
 }
 
-func all() core.Permissions { return core.AllPermissions() }
+func all() loop.Permissions { return loop.AllPermissions() }
 
 func TestReadWriteRoundTrip(t *testing.T) {
 	dir := t.TempDir()
@@ -153,7 +153,7 @@ fs.write(rw + "/g", "x")
 for f, args in [(fs.write, [ro + "/f", "y"]), (fs.read, [ro + "/../other"]), (fs.open, [ro + "/f", "r+"]), (fs.rename, [rw + "/g", ro + "/g"]), (fs.watch, [rw + "/../x"])]:
     print(catch(f, *args).error.message.replace(ro, "RO").replace(rw, "RW"))
 `, ro, rw)
-	out, err := run(t, core.Permissions{Read: []string{ro, rw}, Write: []string{rw}}, src)
+	out, err := run(t, loop.Permissions{Read: []string{ro, rw}, Write: []string{rw}}, src)
 	require.NoError(t, err)
 	assert.Equal(t, `data
 permission: fs.write: writing RO/f denied (allow with --allow-write=PATH, or Permissions.Write)
@@ -163,7 +163,7 @@ permission: fs.rename: writing RO/g denied (allow with --allow-write=PATH, or Pe
 permission: fs.watch: reading RW/../x denied (allow with --allow-read=PATH, or Permissions.Read)
 `, out)
 
-	_, err = run(t, core.Permissions{}, fmt.Sprintf("fs.exists(%q)", ro))
+	_, err = run(t, loop.Permissions{}, fmt.Sprintf("fs.exists(%q)", ro))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "permission: fs.exists: reading "+ro+" denied")
 }
@@ -191,7 +191,7 @@ print(len(vals), total)
 	assert.Equal(t, fmt.Sprintf("5000 %d\n", 100*(49*50/2)), out)
 	made := threads.Count() - before
 	t.Logf("threads created during 5,000 concurrent reads: %d", made)
-	assert.Less(t, made, 2*core.PoolSize+16, "threads created")
+	assert.Less(t, made, 2*loop.PoolSize+16, "threads created")
 }
 
 // TestCancelledRead: a task cancelled while its read waits in the pool
@@ -282,7 +282,7 @@ func TestPermissionsFollowLinks(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(allowed, "ok"), []byte("fine"), 0o644))
 	require.NoError(t, os.Symlink(secret, filepath.Join(allowed, "link")))
 	require.NoError(t, os.Symlink(filepath.Join(secret, "inner"), filepath.Join(allowed, "inner")))
-	out, err := run(t, core.Permissions{Read: []string{allowed}, Write: []string{allowed}}, fmt.Sprintf(`
+	out, err := run(t, loop.Permissions{Read: []string{allowed}, Write: []string{allowed}}, fmt.Sprintf(`
 a = %q
 print(fs.read(a + "/ok"))
 for p in [a + "/link/key", a + "/inner/../key", a + "/link/new-file"]:

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -20,7 +20,7 @@ import (
 func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var pattern string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pattern", &pattern); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	// The static prefix (up to the "/" before the first wildcard) and
 	// the parts after it.
@@ -38,7 +38,7 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	}
 	for _, part := range parts {
 		if _, err := filepath.Match(part, ""); err != nil {
-			return nil, core.Errorf(core.KindValue, "%s: bad pattern %s: %v", b.Name(), starlark.String(pattern), err)
+			return nil, loop.Errorf(loop.KindValue, "%s: bad pattern %s: %v", b.Name(), starlark.String(pattern), err)
 		}
 	}
 	x, e, _, err := prepare(th, b, dirOf(pre), false)
@@ -79,7 +79,7 @@ func dirOf(pre string) string {
 
 // globIn adds to found the paths below pre (a folder, "" or ending in
 // "/") that match parts.
-func globIn(e *core.Engine, fn, pre string, parts []string, found *[]string) {
+func globIn(e *loop.Engine, fn, pre string, parts []string, found *[]string) {
 	part, last := parts[0], len(parts) == 1
 	var names []string
 	literal := !strings.ContainsAny(part, `*?[\`)

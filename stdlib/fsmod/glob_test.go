@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,7 +64,7 @@ func TestGlobPermission(t *testing.T) {
 	outside := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), nil, 0o644))
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "sub", "link")))
-	perms := core.Permissions{Read: []string{filepath.Join(dir, "sub")}}
+	perms := loop.Permissions{Read: []string{filepath.Join(dir, "sub")}}
 	out, err := run(t, perms, `
 print([p.split("/sub/")[1] for p in fs.glob("`+dir+`/sub/*.txt")])
 print(fs.glob("`+dir+`/sub/link/*"))

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +23,7 @@ func TestDanglingLinkWrite(t *testing.T) {
 	require.NoError(t, os.Mkdir(box, 0o755))
 	require.NoError(t, os.Mkdir(out, 0o755))
 	require.NoError(t, os.Symlink("../out/pwned.txt", filepath.Join(box, "note.txt")))
-	got, err := run(t, core.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
+	got, err := run(t, loop.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
 p = %q + "/note.txt"
 print(catch(fs.write, p, "x").error)
 print(catch(fs.append, p, "x").error.kind)
@@ -60,7 +60,7 @@ func TestRenameRace(t *testing.T) {
 	require.NoError(t, os.Symlink("../../secret", filepath.Join(box, "p", "y")))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "secret"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret", "key.txt"), []byte("SECRET"), 0o644))
-	got, err := run(t, core.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
+	got, err := run(t, loop.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
 b = %q
 seen = {}
 def reader():
@@ -92,7 +92,7 @@ func TestLinksInsideGrant(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(box, "real"), 0o755))
 	require.NoError(t, os.Symlink("real", filepath.Join(box, "alias")))
 	require.NoError(t, os.Symlink("box", filepath.Join(dir, "door")))
-	got, err := run(t, core.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
+	got, err := run(t, loop.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
 d = %q
 fs.write(d + "/box/alias/f", "via alias")
 print(fs.read(d + "/box/real/f"), fs.read(d + "/door/real/../alias/f"))
@@ -112,7 +112,7 @@ func TestRenameAcrossGrants(t *testing.T) {
 	require.NoError(t, os.Mkdir(a, 0o755))
 	require.NoError(t, os.Mkdir(b, 0o755))
 	require.NoError(t, os.Symlink("..", filepath.Join(b, "up")))
-	got, err := run(t, core.Permissions{Read: []string{a, b}, Write: []string{a, b}}, fmt.Sprintf(`
+	got, err := run(t, loop.Permissions{Read: []string{a, b}, Write: []string{a, b}}, fmt.Sprintf(`
 a, b = %q, %q
 fs.write(a + "/f", "x")
 fs.rename(a + "/f", b + "/f")
@@ -131,7 +131,7 @@ func TestFileGrant(t *testing.T) {
 	f := filepath.Join(dir, "conf.json")
 	require.NoError(t, os.WriteFile(f, []byte("{}"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "other"), []byte("no"), 0o644))
-	got, err := run(t, core.Permissions{Read: []string{f}, Write: []string{filepath.Join(dir, "new.txt")}}, fmt.Sprintf(`
+	got, err := run(t, loop.Permissions{Read: []string{f}, Write: []string{filepath.Join(dir, "new.txt")}}, fmt.Sprintf(`
 d = %q
 print(fs.read(d + "/conf.json"))
 print(catch(fs.read, d + "/other").error.kind, catch(fs.read, d + "/conf.json/../other").error.kind)

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/fsnotify/fsnotify"
@@ -49,9 +49,9 @@ func watch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+		return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 	}
-	wv.w, wv.fdPath = w, core.FdPath(d)
+	wv.w, wv.fdPath = w, loop.FdPath(d)
 	if err := w.Add(wv.fdPath); err != nil {
 		w.Close()
 		return nil, ioError(b.Name(), p.Err(err))
@@ -81,7 +81,7 @@ type watcher struct {
 
 // pump forwards the watcher's events to the loop until the watcher is
 // closed (by closing the channel, or when the engine closes).
-func (wv *watcher) pump(e *core.Engine, c *core.Channel) {
+func (wv *watcher) pump(e *loop.Engine, c *loop.Channel) {
 	ctx := e.Context()
 	for {
 		select {

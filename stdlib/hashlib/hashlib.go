@@ -15,7 +15,7 @@ import (
 	"fmt"
 	"hash"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/offload"
@@ -88,7 +88,7 @@ func hmacFn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	}
 	newFn := algorithm(digest)
 	if newFn == nil {
-		return nil, core.Errorf(core.KindValue, "%s: unknown digest %s (want md5, sha1, sha256 or sha512)", b.Name(), starlark.String(digest))
+		return nil, loop.Errorf(loop.KindValue, "%s: unknown digest %s (want md5, sha1, sha256 or sha512)", b.Name(), starlark.String(digest))
 	}
 	h := &Hash{name: "hmac-" + digest, h: hmac.New(newFn, []byte(key))}
 	if err := h.update(th, b.Name(), string(data)); err != nil {
@@ -119,7 +119,7 @@ func (h *Hash) update(th *starlark.Thread, fn, data string) error {
 	}
 	c, err := clone(h.h)
 	if err != nil {
-		return core.Errorf(core.KindValue, "%s: %v", fn, err)
+		return loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 	}
 	h.busy = true
 	defer func() { h.busy = false }()
@@ -137,10 +137,10 @@ func (h *Hash) update(th *starlark.Thread, fn, data string) error {
 // update) if the hash is frozen.
 func (h *Hash) check(fn string, mutate bool) error {
 	if h.busy {
-		return core.Errorf(core.KindValue, "%s: the %s hash is busy with another task's update", fn, h.name)
+		return loop.Errorf(loop.KindValue, "%s: the %s hash is busy with another task's update", fn, h.name)
 	}
 	if mutate && h.frozen {
-		return core.Errorf(core.KindValue, "%s: cannot update a frozen %s hash", fn, h.name)
+		return loop.Errorf(loop.KindValue, "%s: cannot update a frozen %s hash", fn, h.name)
 	}
 	return nil
 }
@@ -222,7 +222,7 @@ func hashCopy(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	}
 	c, err := clone(h.h)
 	if err != nil {
-		return nil, core.Errorf(core.KindValue, "%s: %v", fn, err)
+		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 	}
 	return &Hash{name: h.name, h: c}, nil
 }

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/starlarkstruct"
@@ -39,7 +39,7 @@ func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	var url string
 	var headers, timeout starlark.Value = starlark.None, starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout)
 }
@@ -48,7 +48,7 @@ func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	var method, url string
 	var headers, body, timeout starlark.Value = starlark.None, starlark.None, starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout)
 }
@@ -61,7 +61,7 @@ func (r requestReason) WaitingOn() string { return "http " + string(r) }
 // whole response has arrived (or the timeout, a cancellation). An
 // interrupted request is aborted through its context.
 func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value) (starlark.Value, error) {
-	d, err := core.TimeoutArg(fn, timeout)
+	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +78,9 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	case starlark.Bytes:
 		payload, hasBody = string(v), true
 	default:
-		return nil, core.Errorf(core.KindValue, "%s: body: got %s, want string, bytes or None", fn, body.Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: body: got %s, want string, bytes or None", fn, body.Type())
 	}
-	x, err := core.TaskOf(th, fn)
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		return nil, core.Errorf(core.KindValue, "%s: %v", fn, err)
+		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -106,7 +106,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	// Own goroutine: the exchange waits on the network. An interrupted
 	// request is aborted through ctx.
 	var resp *http.Response
-	return x.Offload(core.Offload{Why: requestReason(method + " " + url), Op: fn, Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: fn, Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var data []byte
 			var err error
@@ -133,13 +133,13 @@ func headersArg(fn string, v starlark.Value) (map[string]string, error) {
 	}
 	d, ok := v.(*starlark.Dict)
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "%s: headers: got %s, want dict", fn, v.Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s, want dict", fn, v.Type())
 	}
 	for _, it := range d.Items() {
 		k, ok1 := starlark.AsString(it[0])
 		val, ok2 := starlark.AsString(it[1])
 		if !ok1 || !ok2 {
-			return nil, core.Errorf(core.KindValue, "%s: headers: got %s: %s, want string keys and values", fn, it[0].Type(), it[1].Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s: %s, want string keys and values", fn, it[0].Type(), it[1].Type())
 		}
 		out[k] = val
 	}
@@ -204,7 +204,7 @@ func (r *Response) Attr(name string) (starlark.Value, error) {
 
 func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	r := b.Receiver().(*Response)
 	s, err := decodeText(b.Name(), r.ctype, r.body)
@@ -216,7 +216,7 @@ func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 func responseJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return decodeJSON(th, b.Name(), b.Receiver().(*Response).body)
 }
@@ -245,7 +245,7 @@ func decodeText(fn, ctype, body string) (string, error) {
 		}
 		return b.String(), nil
 	}
-	return "", core.Errorf(core.KindValue, "%s: unsupported charset %q (utf-8, us-ascii and iso-8859-1 are)", fn, charset)
+	return "", loop.Errorf(loop.KindValue, "%s: unsupported charset %q (utf-8, us-ascii and iso-8859-1 are)", fn, charset)
 }
 
 // decodeJSON decodes with the json module scripts have, so values come
@@ -253,7 +253,7 @@ func decodeText(fn, ctype, body string) (string, error) {
 func decodeJSON(th *starlark.Thread, fn, body string) (starlark.Value, error) {
 	v, err := starlark.Call(th, json.Module.Members["decode"], starlark.Tuple{starlark.String(body)}, nil)
 	if err != nil {
-		return nil, core.Errorf(core.KindValue, "%s: %v", fn, err)
+		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 	}
 	return v, nil
 }

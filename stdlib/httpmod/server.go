@@ -10,7 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/stdlib/internal/starutil"
@@ -20,23 +20,23 @@ import (
 // maxBody bounds a request body the server reads into a string.
 const maxBody = 64 << 20
 
-func netError(fn string, err error) *core.Error { return netmod.IOError(fn, err) }
+func netError(fn string, err error) *loop.Error { return netmod.IOError(fn, err) }
 
 // A Server is a running http.serve. net/http accepts and parses on its
 // goroutines; each request is posted to the loop, where the script's
 // handler runs as a task of its own, and its outcome is sent back to the
 // goroutine that writes the response.
 type Server struct {
-	eng     *core.Engine
+	eng     *loop.Engine
 	srv     *http.Server
 	ln      net.Listener
 	addr    string
 	port    int
 	handler starlark.Callable
 	where   string     // the serve() call site, for the handler tasks
-	parent  *core.Task // the task that called serve()
+	parent  *loop.Task // the task that called serve()
 	closed  bool
-	stopped *core.Waiter // completes the serving task once shut down
+	stopped *loop.Waiter // completes the serving task once shut down
 	// stopClose ends the registration that closes the server with the
 	// engine: a run that ends before the serving task first runs (a
 	// failure, os.exit) must not leave the listener and its goroutine.
@@ -65,14 +65,14 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	var addr string
 	var handler starlark.Callable
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	x, ln, err := netmod.Listen(th, b.Name(), addr)
 	if err != nil {
 		return nil, err
 	}
 	e := x.Task.Engine()
-	s := &Server{eng: e, handler: handler, where: core.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s := &Server{eng: e, handler: handler, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ErrorLog: nil, ConnState: s.connState}
 	s.ln = ln
@@ -82,17 +82,17 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	// closed, so a script that starts a server and returns keeps serving
 	// (and the wait counts as one on the outside world, not a deadlock).
 	serving := starlark.NewBuiltin("http.serve", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		x, err := core.TaskOf(th, "http.serve")
+		x, err := loop.TaskOf(th, "http.serve")
 		if err != nil {
 			return nil, err
 		}
-		w := core.NewWaiter(x.Task)
+		w := loop.NewWaiter(x.Task)
 		s.stopped = w
 		if s.closed { // closed before this task first ran
 			return starlark.None, nil
 		}
 		e.Hold()
-		x.Park(w, s, core.NoTimeout, "http.serve")
+		x.Park(w, s, loop.NoTimeout, "http.serve")
 		e.Release()
 		if w.Err != nil {
 			// Cancelled (the run is ending): stop serving too.
@@ -163,7 +163,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done := make(chan reply, 1)
-	var task *core.Task
+	var task *loop.Task
 	s.eng.Post(func() {
 		req := newRequest(r, body)
 		name := fmt.Sprintf("http %s %s", r.Method, r.URL.Path)
@@ -199,7 +199,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // failure; the replier logs it instead and answers 500.
 type replier struct {
 	s    *Server
-	t    *core.Task
+	t    *loop.Task
 	req  *Request
 	done chan reply
 	sent bool
@@ -210,8 +210,8 @@ func (rp *replier) Accepts(int) bool { return !rp.sent }
 func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	rp.sent = true
 	if err != nil {
-		ce := core.ToError(err)
-		if ce.Kind != core.KindCancelled {
+		ce := loop.ToError(err)
+		if ce.Kind != loop.KindCancelled {
 			fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
 		}
 		rp.done <- reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
@@ -233,11 +233,11 @@ func makeReply(v starlark.Value) (reply, error) {
 	body := v
 	if t, ok := v.(starlark.Tuple); ok {
 		if len(t) != 2 && len(t) != 3 {
-			return rep, core.Errorf(core.KindValue, "handler returned a tuple of %d, want (status, body) or (status, headers, body)", len(t))
+			return rep, loop.Errorf(loop.KindValue, "handler returned a tuple of %d, want (status, body) or (status, headers, body)", len(t))
 		}
 		st, err := starlark.AsInt32(t[0])
 		if err != nil || st < 100 || st > 999 {
-			return rep, core.Errorf(core.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
+			return rep, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
 		}
 		rep.status = st
 		body = t[len(t)-1]
@@ -259,12 +259,12 @@ func makeReply(v starlark.Value) (reply, error) {
 		th := &starlark.Thread{Name: "http reply"}
 		s, err := starlark.Call(th, json.Module.Members["encode"], starlark.Tuple{b}, nil)
 		if err != nil {
-			return rep, core.Errorf(core.KindValue, "handler result: %v", err)
+			return rep, loop.Errorf(loop.KindValue, "handler result: %v", err)
 		}
 		str := string(s.(starlark.String))
 		rep.body, rep.ctype = unsafe.Slice(unsafe.StringData(str), len(str)), "application/json"
 	default:
-		return rep, core.Errorf(core.KindValue, "handler returned %s, want string, bytes, dict, list or a (status, [headers,] body) tuple", body.Type())
+		return rep, loop.Errorf(loop.KindValue, "handler returned %s, want string, bytes, dict, list or a (status, [headers,] body) tuple", body.Type())
 	}
 	return rep, nil
 }
@@ -294,7 +294,7 @@ func (s *Server) Attr(name string) (starlark.Value, error) {
 // (close() does not wait for them: a handler may be the one closing).
 func serverClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	b.Receiver().(*Server).shutdown()
 	return starlark.None, nil
@@ -347,7 +347,7 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 
 func requestJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return decodeJSON(th, b.Name(), b.Receiver().(*Request).body)
 }

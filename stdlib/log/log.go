@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/starlarkstruct"
@@ -25,7 +25,7 @@ import (
 )
 
 // Module returns the log module of an engine configured by opts.
-func Module(opts *core.Options) *starlarkstruct.Module {
+func Module(opts *loop.Options) *starlarkstruct.Module {
 	m := &module{logger: opts.Logger}
 	return &starlarkstruct.Module{Name: "log", Members: starlark.StringDict{
 		"debug": starlark.NewBuiltin("log.debug", m.at(slog.LevelDebug)),
@@ -43,12 +43,12 @@ type module struct {
 // target returns the logger and the time for a record: the engine's
 // clock (so the virtual clock too) when th runs for a task.
 func (m *module) target(th *starlark.Thread, fn string) (*slog.Logger, time.Time, string, error) {
-	x := core.ExecOf(th)
+	x := loop.ExecOf(th)
 	if x == nil || x.Task == nil {
 		// A parallel worker: only a logger given in the Options (no
 		// engine to find the default's stderr from).
 		if m.logger == nil {
-			return nil, time.Time{}, "", core.Errorf(core.KindValue, "%s: inside parallel, log needs Options.Logger (return what to log to the task)", fn)
+			return nil, time.Time{}, "", loop.Errorf(loop.KindValue, "%s: inside parallel, log needs Options.Logger (return what to log to the task)", fn)
 		}
 		return m.logger, time.Now(), th.Name, nil
 	}
@@ -83,7 +83,7 @@ func (m *module) at(level slog.Level) starutil.Func {
 			r.AddAttrs(slog.Attr{Key: string(kv[0].(starlark.String)), Value: value(kv[1])})
 		}
 		if err := h.Handle(ctx, r); err != nil {
-			return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+			return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 		}
 		return starlark.None, nil
 	}

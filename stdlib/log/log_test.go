@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/log"
 	"github.com/stretchr/testify/assert"
@@ -20,7 +20,7 @@ import (
 
 // run executes src on an engine configured by opts (with the log module
 // made for them) and returns what it wrote to stdout and stderr.
-func run(t *testing.T, opts core.Options, src string) (string, string) {
+func run(t *testing.T, opts loop.Options, src string) (string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	if opts.Stdout == nil {
@@ -29,9 +29,9 @@ func run(t *testing.T, opts core.Options, src string) (string, string) {
 	if opts.Stderr == nil {
 		opts.Stderr = &errOut
 	}
-	pre := core.Builtins()
+	pre := loop.Builtins()
 	pre["log"] = log.Module(&opts)
-	e := core.New(opts, pre)
+	e := loop.New(opts, pre)
 	defer e.Close()
 	_, err := e.Exec(context.Background(), "test.star", src)
 	require.NoError(t, err, errOut.String())
@@ -43,7 +43,7 @@ var timeRE = regexp.MustCompile(`time=\S+ `)
 // Without Options.Logger: text lines at level info on the engine's
 // stderr, with the task's name and the fields in order.
 func TestDefaultLogger(t *testing.T) {
-	_, stderr := run(t, core.Options{}, `
+	_, stderr := run(t, loop.Options{}, `
 log.debug("not shown")
 log.info("started", port=8080, ok=True, ratio=0.5, name="web 1")
 def worker():
@@ -65,7 +65,7 @@ level=INFO msg=42 task=main
 func TestOptionsLogger(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	_, stderr := run(t, core.Options{Logger: logger, VirtualTime: true}, `
+	_, stderr := run(t, loop.Options{Logger: logger, VirtualTime: true}, `
 log.debug("d", l=[1, None, "x"], d={"a": [True]}, f=len, none=None)
 sleep(2)
 log.info("later")
@@ -88,7 +88,7 @@ log.info("later")
 func TestLevels(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	run(t, core.Options{Logger: logger}, `
+	run(t, loop.Options{Logger: logger}, `
 log.debug("d")
 log.info("i")
 log.warn("w")
@@ -99,14 +99,14 @@ log.error("e")
 }
 
 func TestErrors(t *testing.T) {
-	out, _ := run(t, core.Options{}, `
+	out, _ := run(t, loop.Options{}, `
 print(catch(log.info).error)
 print(catch(log.info, "a", "b").error)
 `)
 	assert.Equal(t, "value: log.info: missing argument for message\nvalue: log.info: got 2 arguments, want at most 1\n", out)
 
 	// In a parallel worker, only an Options.Logger.
-	fn := log.Module(&core.Options{}).Members["info"]
+	fn := log.Module(&loop.Options{}).Members["info"]
 	_, err := starlark.Call(&starlark.Thread{Name: "parallel f"}, fn, starlark.Tuple{starlark.String("x")}, nil)
 	assert.ErrorContains(t, err, "log.info: inside parallel, log needs Options.Logger")
 }
@@ -126,7 +126,7 @@ def chatter(n):
 	// checks that).
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	opts := core.Options{Logger: logger, Permissions: core.Permissions{Read: []string{dir}}}
+	opts := loop.Options{Logger: logger, Permissions: loop.Permissions{Read: []string{dir}}}
 	run(t, opts, `
 load("`+dir+`/lib.star", "chatter")
 ws = [parallel(chatter, 200) for i in range(4)]

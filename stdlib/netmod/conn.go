@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
@@ -34,12 +34,12 @@ type Conn struct {
 
 	// r buffers what is read (package stream); the Conn is its Source.
 	r    *stream.Reader
-	rerr *core.Error // a failed read (reset): every later read fails so too
+	rerr *loop.Error // a failed read (reset): every later read fails so too
 
 	rwaiting bool // without a reactor: a goroutine waits for readability
 	// With the engine's reactor: readable is false from a read that
 	// found nothing until the reactor's next event for the socket.
-	watch    *core.FDWatch
+	watch    *loop.FDWatch
 	readable bool
 	// drains: a short read proves the socket empty (a TCP read takes
 	// all the data queued), so the next read can wait for the poller at
@@ -47,7 +47,7 @@ type Conn struct {
 	// once the peer has ended its side: the end of stream may still be
 	// queued behind a short read, and no further event would announce it.
 	drains  bool
-	readers core.WakerList
+	readers loop.WakerList
 	// wbusy: what a write could not send at once is still being sent:
 	// by the loop as the reactor reports room (wrest), or by a goroutine
 	// without one. Later writes wait their turn, so writes keep their
@@ -58,7 +58,7 @@ type Conn struct {
 	wseq    uint64
 	wdone   uint64
 	werr    error
-	writers core.WakerList
+	writers loop.WakerList
 	closed  bool
 
 	// Inline system calls: the callbacks are made once per connection so
@@ -93,11 +93,11 @@ var (
 )
 
 // newConn wraps an established connection; loop only.
-func newConn(e *core.Engine, c net.Conn) (*Conn, error) {
+func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		c.Close()
-		return nil, core.Errorf(core.KindIO, "net: %T has no file descriptor", c)
+		return nil, loop.Errorf(loop.KindIO, "net: %T has no file descriptor", c)
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -123,18 +123,18 @@ func newConn(e *core.Engine, c net.Conn) (*Conn, error) {
 
 // ioReady runs on the loop when the reactor reports the socket ready:
 // readers retry, and what a write left over is sent.
-func (c *Conn) ioReady(ev core.IOEvents) {
-	if ev&core.IOHangup != 0 {
+func (c *Conn) ioReady(ev loop.IOEvents) {
+	if ev&loop.IOHangup != 0 {
 		// The peer ended its side (or failed): a short read no longer
 		// proves the socket empty, since the end of stream is still to
 		// be read, and no event will follow.
 		c.drains = false
 	}
-	if ev&core.IORead != 0 {
+	if ev&loop.IORead != 0 {
 		c.readable = true
 		c.readers.Broadcast(nil, nil)
 	}
-	if ev&(core.IOWrite|core.IOHangup) != 0 && c.wrest != "" {
+	if ev&(loop.IOWrite|loop.IOHangup) != 0 && c.wrest != "" {
 		c.flush()
 	}
 }
@@ -229,7 +229,7 @@ func (c *Conn) mayRead() bool {
 // (MSG_PEEK) after RawConn.Read has armed the netpoller: data that
 // arrived between the loop's last read and the arming would otherwise
 // not wake it.
-func (c *Conn) Wait(x *core.Exec, fn string) error {
+func (c *Conn) Wait(x *loop.Exec, fn string) error {
 	if c.watch == nil && !c.rwaiting {
 		c.rwaiting = true
 		c.eng.Go(func() {
@@ -243,7 +243,7 @@ func (c *Conn) Wait(x *core.Exec, fn string) error {
 			})
 		}, c.readableNow)
 	}
-	return stream.WaitOn(x, &c.readers, c.readWhy, core.NoTimeout, fn)
+	return stream.WaitOn(x, &c.readers, c.readWhy, loop.NoTimeout, fn)
 }
 
 // readableNow runs on the loop when the readiness goroutine returns.
@@ -272,7 +272,7 @@ func peekReady(fd uintptr) bool {
 // Writes are kept in order: one that finds an earlier one still going
 // waits its turn. A writer interrupted while it waits (cancelled, timed
 // out) leaves its data to be sent all the same, as asyncio's transports do.
-func (c *Conn) WriteData(x *core.Exec, fn string, data string) error {
+func (c *Conn) WriteData(x *loop.Exec, fn string, data string) error {
 	if err := c.writeTurn(x, fn); err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (c *Conn) WriteData(x *core.Exec, fn string, data string) error {
 		}, func() { c.writeDone(werr) })
 	}
 	for c.wdone < mine {
-		if err := stream.WaitOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &c.writers, c.writeWhy, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
@@ -348,14 +348,14 @@ func (c *Conn) writeDone(err error) {
 // writeTurn waits until no earlier write is still going (writes are kept
 // in order), then fails with closed if the connection is, or as an earlier
 // write failed.
-func (c *Conn) writeTurn(x *core.Exec, fn string) error {
+func (c *Conn) writeTurn(x *loop.Exec, fn string) error {
 	for c.wbusy {
-		if err := stream.WaitOn(x, &c.writers, c.writeWhy, core.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &c.writers, c.writeWhy, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
 	if c.closed {
-		return core.Errorf(core.KindClosed, "%s: connection is closed", fn)
+		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
 	}
 	if c.werr != nil {
 		return ioError(fn, c.werr)
@@ -365,13 +365,13 @@ func (c *Conn) writeTurn(x *core.Exec, fn string) error {
 
 // CloseWrite sends end of stream after any write still going
 // (stream.HalfCloser).
-func (c *Conn) CloseWrite(x *core.Exec, fn string) error {
+func (c *Conn) CloseWrite(x *loop.Exec, fn string) error {
 	if err := c.writeTurn(x, fn); err != nil {
 		return err
 	}
 	cw, ok := c.c.(interface{ CloseWrite() error })
 	if !ok {
-		return core.Errorf(core.KindValue, "%s: not supported on this connection", fn)
+		return loop.Errorf(loop.KindValue, "%s: not supported on this connection", fn)
 	}
 	if err := cw.CloseWrite(); err != nil {
 		return ioError(fn, err)
@@ -433,7 +433,7 @@ func (c *Conn) Attr(name string) (starlark.Value, error) {
 
 func connClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	b.Receiver().(*Conn).close()
 	return starlark.None, nil

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
@@ -35,7 +35,7 @@ type Listener struct {
 	pending   []net.Conn
 	aerr      error // an accept failure not yet reported
 	accepting bool
-	waiters   core.WakerList
+	waiters   loop.WakerList
 	closed    bool
 	done      chan struct{} // closed by close(): ends a retry's pause
 	warned    atomic.Bool   // a temporary accept failure was reported
@@ -44,7 +44,7 @@ type Listener struct {
 	// connection until the reactor's next event. Accepting is paused
 	// while stopRetry is set (backoff), and delay is the last pause.
 	rc        syscall.RawConn
-	watch     *core.FDWatch
+	watch     *loop.FDWatch
 	readable  bool
 	delay     time.Duration
 	stopRetry func()
@@ -64,7 +64,7 @@ func (l *Listener) WaitingOn() string { return "accept on " + l.addr }
 func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var addr string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	x, ln, err := Listen(th, b.Name(), addr)
 	if err != nil {
@@ -87,8 +87,8 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 }
 
 // ioReady runs on the loop when the reactor reports a connection waiting.
-func (l *Listener) ioReady(ev core.IOEvents) {
-	if ev&core.IORead != 0 {
+func (l *Listener) ioReady(ev loop.IOEvents) {
+	if ev&loop.IORead != 0 {
 		l.readable = true
 		l.waiters.Broadcast(nil, nil)
 	}
@@ -163,13 +163,13 @@ func (l *Listener) warn(err error) {
 }
 
 // accept returns the next connection, waiting at most timeout.
-func (l *Listener) accept(x *core.Exec, fn string, timeout time.Duration) (*Conn, error) {
+func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (*Conn, error) {
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
 	for {
 		if l.closed {
-			return nil, core.Errorf(core.KindClosed, "%s: listener is closed", fn)
+			return nil, loop.Errorf(loop.KindClosed, "%s: listener is closed", fn)
 		}
 		if len(l.pending) > 0 {
 			c := l.pending[0]
@@ -325,13 +325,13 @@ func listenerAccept(th *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	fn := b.Name()
 	var timeout starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
-	d, err := core.TimeoutArg(fn, timeout)
+	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
 	}
-	x, err := core.TaskOf(th, fn)
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +340,7 @@ func listenerAccept(th *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 
 func listenerClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	b.Receiver().(*Listener).close()
 	return starlark.None, nil
@@ -360,10 +360,10 @@ func (it *listenerIter) Next(p *starlark.Value) bool {
 	if x == nil || x.Task == nil {
 		return false
 	}
-	c, err := it.l.accept(x, acceptOp, core.NoTimeout)
+	c, err := it.l.accept(x, acceptOp, loop.NoTimeout)
 	if err != nil {
 		if !it.l.closed {
-			x.Raise(core.ToError(err))
+			x.Raise(loop.ToError(err))
 		}
 		return false
 	}
@@ -383,9 +383,9 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	var addr string
 	var timeout starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "timeout?", &timeout); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
-	d, err := core.TimeoutArg(b.Name(), timeout)
+	d, err := loop.TimeoutArg(b.Name(), timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	// resolution). A timed-out or interrupted dial is aborted through
 	// ctx; a connection made too late is closed.
 	var c net.Conn
-	_, err = x.Offload(core.Offload{Why: dialReason(addr), Op: fn, Timeout: d, Own: true,
+	_, err = x.Offload(loop.Offload{Why: dialReason(addr), Op: fn, Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var dl net.Dialer
 			var err error

@@ -6,13 +6,13 @@
 // so a read that finds data (the common case in a busy server) costs one
 // syscall and no goroutine. When a socket has nothing to read (or cannot
 // take all of a write, or no connection waits), the task parks until the
-// engine's reactor reports the socket ready (core.Engine.WatchFD): the
+// engine's reactor reports the socket ready (loop.Engine.WatchFD): the
 // loop sleeps in epoll itself, and readiness reaches the socket's tasks
 // on the loop with no goroutine in between. Without a reactor (not
 // Linux), a goroutine waits for readiness in Go's netpoller and posts the
 // wake-up back (Conn.Wait in conn.go). What a connection reads is
 // buffered by package stream, whose Source the Conn is. Dialing, UDP and
-// name lookups are offloaded (core.Exec.Offload, core.Engine.Go).
+// name lookups are offloaded (loop.Exec.Offload, loop.Engine.Go).
 package netmod
 
 import (
@@ -24,7 +24,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 )
@@ -40,8 +40,8 @@ func Module() *starlarkstruct.Module {
 
 // taskFor returns the calling task's context after checking the network
 // permission: every net entry point needs both.
-func taskFor(th *starlark.Thread, fn string) (*core.Exec, error) {
-	x, err := core.TaskOf(th, fn)
+func taskFor(th *starlark.Thread, fn string) (*loop.Exec, error) {
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func taskFor(th *starlark.Thread, fn string) (*core.Exec, error) {
 
 // openArgs does what every net call that opens a socket does first: the
 // calling task with the network permission, and the address split for Go.
-func openArgs(th *starlark.Thread, fn, addr string, udp bool) (x *core.Exec, network, address string, err error) {
+func openArgs(th *starlark.Thread, fn, addr string, udp bool) (x *loop.Exec, network, address string, err error) {
 	x, err = taskFor(th, fn)
 	if err != nil {
 		return nil, "", "", err
@@ -69,7 +69,7 @@ func openArgs(th *starlark.Thread, fn, addr string, udp bool) (x *core.Exec, net
 // as net.listen does and for other modules that serve on one (http.serve):
 // the same permission check, addresses and error kinds. Binding does not
 // wait on the network: it is done on the loop.
-func Listen(th *starlark.Thread, fn, addr string) (*core.Exec, net.Listener, error) {
+func Listen(th *starlark.Thread, fn, addr string) (*loop.Exec, net.Listener, error) {
 	x, network, address, err := openArgs(th, fn, addr, false)
 	if err != nil {
 		return nil, nil, err
@@ -95,15 +95,15 @@ func AddrPort(a net.Addr) (string, int) { return formatAddr(a), portOf(a) }
 func splitAddress(fn, addr string, udp bool) (network, address string, err error) {
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if udp {
-			return "", "", core.Errorf(core.KindValue, "%s: unix sockets are not supported for udp: %q", fn, addr)
+			return "", "", loop.Errorf(loop.KindValue, "%s: unix sockets are not supported for udp: %q", fn, addr)
 		}
 		if p == "" {
-			return "", "", core.Errorf(core.KindValue, "%s: empty unix socket path in %q", fn, addr)
+			return "", "", loop.Errorf(loop.KindValue, "%s: empty unix socket path in %q", fn, addr)
 		}
 		return "unix", p, nil
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return "", "", core.Errorf(core.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", fn, addr)
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", fn, addr)
 	}
 	if udp {
 		return "udp", addr, nil
@@ -136,29 +136,29 @@ func portOf(a net.Addr) int {
 // ioError maps a Go network error to a coro error of the right kind (SPEC
 // 4): refused, reset, eof, closed, timeout, permission, not_found, io. The
 // message names the script function and the system's reason.
-func ioError(fn string, err error) *core.Error {
-	var ce *core.Error
+func ioError(fn string, err error) *loop.Error {
+	var ce *loop.Error
 	if errors.As(err, &ce) {
 		return ce
 	}
-	kind := core.KindIO
+	kind := loop.KindIO
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return core.Errorf(core.KindEOF, "%s: end of stream", fn)
+		return loop.Errorf(loop.KindEOF, "%s: end of stream", fn)
 	case errors.Is(err, net.ErrClosed):
-		return core.Errorf(core.KindClosed, "%s: use of closed connection", fn)
+		return loop.Errorf(loop.KindClosed, "%s: use of closed connection", fn)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		kind = core.KindRefused
+		kind = loop.KindRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
-		kind = core.KindReset
+		kind = loop.KindReset
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		kind = core.KindTimeout
+		kind = loop.KindTimeout
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		kind = core.KindPermission
+		kind = loop.KindPermission
 	case errors.Is(err, syscall.ENOENT):
-		kind = core.KindNotFound
+		kind = loop.KindNotFound
 	}
-	return core.Errorf(kind, "%s: %s", fn, reason(err))
+	return loop.Errorf(kind, "%s: %s", fn, reason(err))
 }
 
 // reason strips Go's "dial tcp 1.2.3.4:5:" prefixes down to the address and
@@ -187,11 +187,11 @@ func reason(err error) string {
 // its registration for closing when the engine closes (an embedder's
 // engine must not leave sockets and their goroutines behind).
 type handle struct {
-	eng       *core.Engine
+	eng       *loop.Engine
 	stopClose func() bool
 }
 
-func (h *handle) init(e *core.Engine, closer io.Closer) {
+func (h *handle) init(e *loop.Engine, closer io.Closer) {
 	h.eng = e
 	h.stopClose = context.AfterFunc(e.Context(), func() { closer.Close() })
 }
@@ -205,4 +205,4 @@ func (h *handle) release() {
 
 // IOError is ioError for other modules built on sockets (http): the same
 // kinds for the same failures.
-func IOError(fn string, err error) *core.Error { return ioError(fn, err) }
+func IOError(fn string, err error) *loop.Error { return ioError(fn, err) }

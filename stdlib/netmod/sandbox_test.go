@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,7 +31,7 @@ func TestSandboxedUnixSockets(t *testing.T) {
 	defer outside.Close()
 	require.NoError(t, os.Symlink("../out/o.sock", filepath.Join(box, "o.sock")))
 
-	perms := core.Permissions{Net: true, Write: []string{box}}
+	perms := loop.Permissions{Net: true, Write: []string{box}}
 	got, err := moduletest.Run(t, perms, "net", Module(), fmt.Sprintf(`
 box = %q
 ln = net.listen("unix:" + box + "/s.sock")

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/corolang/coro/stdlib/netmod"
@@ -31,7 +31,7 @@ func startScript(t *testing.T, name, src string, args ...string) *scripttest.Run
 // A unix socket is a file: it needs the write grant of its folder.
 func TestUnixPort(t *testing.T) {
 	dir := t.TempDir()
-	out, err := moduletest.Run(t, core.Permissions{Net: true, Write: []string{dir}}, "net", netmod.Module(), `
+	out, err := moduletest.Run(t, loop.Permissions{Net: true, Write: []string{dir}}, "net", netmod.Module(), `
 ln = net.listen("unix:`+dir+`/s:80")
 print(ln.port)
 ln.close()

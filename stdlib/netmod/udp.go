@@ -6,7 +6,7 @@ import (
 	"net"
 	"unsafe"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
@@ -24,7 +24,7 @@ type Socket struct {
 	pending   []datagram
 	rerr      error
 	receiving bool
-	waiters   core.WakerList
+	waiters   loop.WakerList
 	closed    bool
 }
 
@@ -38,7 +38,7 @@ func (s *Socket) WaitingOn() string { return "recv_from on " + s.addr }
 func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var addr string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	x, network, address, err := openArgs(th, b.Name(), addr, true)
 	if err != nil {
@@ -58,13 +58,13 @@ func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	return s, nil
 }
 
-func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
+func (s *Socket) recvFrom(x *loop.Exec, fn string) (starlark.Value, error) {
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
 	for {
 		if s.closed {
-			return nil, core.Errorf(core.KindClosed, "%s: socket is closed", fn)
+			return nil, loop.Errorf(loop.KindClosed, "%s: socket is closed", fn)
 		}
 		if len(s.pending) > 0 {
 			d := s.pending[0]
@@ -97,7 +97,7 @@ func (s *Socket) recvFrom(x *core.Exec, fn string) (starlark.Value, error) {
 				s.waiters.Broadcast(nil, nil)
 			})
 		}
-		if err := stream.WaitOn(x, &s.waiters, s, core.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &s.waiters, s, loop.NoTimeout, fn); err != nil {
 			return nil, err
 		}
 	}
@@ -107,19 +107,19 @@ type sendReason string
 
 func (r sendReason) WaitingOn() string { return "send_to " + string(r) }
 
-func (s *Socket) sendTo(x *core.Exec, fn, data, addr string) error {
+func (s *Socket) sendTo(x *loop.Exec, fn, data, addr string) error {
 	// A cancelled task must fail before the datagram is on its way.
 	if err := x.Checkpoint(); err != nil {
 		return err
 	}
 	if s.closed {
-		return core.Errorf(core.KindClosed, "%s: socket is closed", fn)
+		return loop.Errorf(loop.KindClosed, "%s: socket is closed", fn)
 	}
 	if _, _, err := splitAddress(fn, addr, true); err != nil {
 		return err
 	}
 	// Own goroutine: resolving a name and a full send buffer both wait.
-	_, err := x.Offload(core.Offload{Why: sendReason(addr), Op: fn, Timeout: core.NoTimeout, Own: true,
+	_, err := x.Offload(loop.Offload{Why: sendReason(addr), Op: fn, Timeout: loop.NoTimeout, Own: true,
 		Work: func(context.Context) (starlark.Value, error) {
 			ua, err := net.ResolveUDPAddr("udp", addr)
 			if err == nil {
@@ -176,7 +176,7 @@ func socketSendTo(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := starutil.Unpack(fn, args, kwargs, "data", &data, "address", &addr); err != nil {
 		return nil, err
 	}
-	x, err := core.TaskOf(th, fn)
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -189,9 +189,9 @@ func socketSendTo(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 func socketRecvFrom(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
 	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
-	x, err := core.TaskOf(th, fn)
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func socketRecvFrom(th *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 
 func socketClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	b.Receiver().(*Socket).close()
 	return starlark.None, nil

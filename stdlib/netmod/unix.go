@@ -6,7 +6,7 @@ import (
 	"net"
 	"os"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 )
 
 // Unix socket paths in a sandbox (SPEC 7). A socket is a file: binding one
@@ -22,7 +22,7 @@ import (
 // unixPlace resolves path for net call fn. It returns the address to give
 // package net and the descriptor that address goes through, nil when the
 // path is used as given; the caller closes it once done with the address.
-func unixPlace(e *core.Engine, fn, path string, listen bool) (string, *os.File, error) {
+func unixPlace(e *loop.Engine, fn, path string, listen bool) (string, *os.File, error) {
 	p, err := e.PlaceWrite(fn, path)
 	if err != nil || !p.Confined() {
 		return path, nil, err
@@ -32,19 +32,19 @@ func unixPlace(e *core.Engine, fn, path string, listen bool) (string, *os.File, 
 		if err != nil {
 			return "", nil, unixError(fn, path, err)
 		}
-		return core.FdPath(dir) + "/" + base, dir, nil
+		return loop.FdPath(dir) + "/" + base, dir, nil
 	}
 	f, err := p.OpenPath()
 	if err != nil {
 		return "", nil, unixError(fn, path, err)
 	}
-	return core.FdPath(f), f, nil
+	return loop.FdPath(f), f, nil
 }
 
 // unixError is ioError for a confined unix socket: it names the socket as
 // the script did, never the descriptor's name.
-func unixError(fn, path string, err error) *core.Error {
-	var ce *core.Error
+func unixError(fn, path string, err error) *loop.Error {
+	var ce *loop.Error
 	if errors.As(err, &ce) {
 		return ce
 	}
@@ -81,7 +81,7 @@ func (l *confinedUnixListener) Close() error {
 }
 
 // listenUnix binds a unix stream listener at the script's path.
-func listenUnix(e *core.Engine, fn, path string) (net.Listener, error) {
+func listenUnix(e *loop.Engine, fn, path string) (net.Listener, error) {
 	address, dir, err := unixPlace(e, fn, path, true)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ package osmod
 import (
 	"os"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 )
@@ -30,9 +30,9 @@ func env(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	var name string
 	var def starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "default?", &def); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
-	x, err := core.TaskOf(th, b.Name())
+	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -48,13 +48,13 @@ func env(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 func exit(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	code := 0
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "code?", &code); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	if code < 0 || code > 255 {
 		// A process status is one byte: 256 would silently read as 0.
-		return nil, core.Errorf(core.KindValue, "%s: code must be in 0..255, got %d", b.Name(), code)
+		return nil, loop.Errorf(loop.KindValue, "%s: code must be in 0..255, got %d", b.Name(), code)
 	}
-	x, err := core.TaskOf(th, b.Name())
+	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {
 		return nil, err
 	}

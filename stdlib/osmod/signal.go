@@ -6,7 +6,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -122,13 +122,13 @@ func (h *Hub) dispatch(sig os.Signal, ent *hubEntry) {
 func osSignal(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	sig, ok := signalNames[name]
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "%s: unknown signal %q (want \"INT\", \"TERM\" or \"HUP\")", b.Name(), name)
+		return nil, loop.Errorf(loop.KindValue, "%s: unknown signal %q (want \"INT\", \"TERM\" or \"HUP\")", b.Name(), name)
 	}
-	x, err := core.TaskOf(th, b.Name())
+	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {
 		return nil, err
 	}

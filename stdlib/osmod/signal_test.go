@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,9 +18,9 @@ import (
 // engine closed.
 func TestSignalCloseLeavesNoGoroutine(t *testing.T) {
 	var out, errOut bytes.Buffer
-	d := core.Builtins()
+	d := loop.Builtins()
 	d["os"] = Module(nil)
-	e := core.New(core.Options{Stdout: &out, Stderr: &errOut, Permissions: core.AllPermissions()}, d)
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &errOut, Permissions: loop.AllPermissions()}, d)
 	defer e.Close()
 	_, err := e.Exec(context.Background(), "test.star", `
 for i in range(200):

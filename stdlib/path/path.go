@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
@@ -44,12 +44,12 @@ func unary(f func(string) string) starutil.Func {
 // parts ignored (filepath.Join).
 func join(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, core.Errorf(core.KindValue, "%s: unexpected keyword argument %s", b.Name(), kwargs[0][0])
+		return nil, loop.Errorf(loop.KindValue, "%s: unexpected keyword argument %s", b.Name(), kwargs[0][0])
 	}
 	parts := make([]string, len(args))
 	for i, a := range args {
 		if err := starlark.UnpackArg(a, &parts[i]); err != nil {
-			return nil, core.Errorf(core.KindValue, "%s: for parameter %d: %v", b.Name(), i+1, err)
+			return nil, loop.Errorf(loop.KindValue, "%s: for parameter %d: %v", b.Name(), i+1, err)
 		}
 	}
 	return starlark.String(filepath.Join(parts...)), nil
@@ -64,7 +64,7 @@ func rel(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 	}
 	r, err := filepath.Rel(base, target)
 	if err != nil {
-		return nil, core.Errorf(core.KindValue, "%s: %s cannot be made relative to %s", b.Name(), starlark.String(target), starlark.String(base))
+		return nil, loop.Errorf(loop.KindValue, "%s: %s cannot be made relative to %s", b.Name(), starlark.String(target), starlark.String(base))
 	}
 	return starlark.String(r), nil
 }
@@ -78,7 +78,7 @@ func abs(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 	}
 	r, err := filepath.Abs(p)
 	if err != nil {
-		return nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), p, err)
+		return nil, loop.Errorf(loop.KindIO, "%s: %s: %v", b.Name(), p, err)
 	}
 	return starlark.String(r), nil
 }

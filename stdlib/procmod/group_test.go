@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/internal/proctest"
+	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,7 +49,7 @@ func linuxOnly(t *testing.T) {
 func TestRunTimeoutKillsGroup(t *testing.T) {
 	linuxOnly(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	out, err := runScript(t, core.AllPermissions(), fmt.Sprintf(`
+	out, err := runScript(t, loop.AllPermissions(), fmt.Sprintf(`
 r = catch(proc.run, ["sh", "-c", "sleep 100 & echo $! > %s; wait"], timeout=0.5)
 print(r.error)
 `, pidFile))
@@ -65,7 +65,7 @@ print(r.error)
 // one that ignores TERM gets KILL after 2 s. Reap waits for both.
 func TestEngineCloseTerminatesChildren(t *testing.T) {
 	linuxOnly(t)
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 polite = proc.start(["sh", "-c", "sleep 100 & echo $!; wait"])
 stubborn = proc.start(["sh", "-c", "trap '' TERM; echo $$; sleep 100; echo survived"])
 print(polite.stdout.read_line().strip(), stubborn.stdout.read_line().strip())

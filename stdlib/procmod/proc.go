@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
@@ -54,29 +54,29 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 	s := &spec{}
 	seq, ok := argv.(starlark.Indexable)
 	if !ok || argv.Type() == "string" || argv.Type() == "bytes" {
-		return nil, core.Errorf(core.KindValue, "%s: for parameter argv: got %s, want a list of strings", fn, argv.Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: for parameter argv: got %s, want a list of strings", fn, argv.Type())
 	}
 	for i := 0; i < seq.Len(); i++ {
 		a, ok := starlark.AsString(seq.Index(i))
 		if !ok {
-			return nil, core.Errorf(core.KindValue, "%s: argv[%d]: got %s, want string", fn, i, seq.Index(i).Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: argv[%d]: got %s, want string", fn, i, seq.Index(i).Type())
 		}
 		s.argv = append(s.argv, a)
 	}
 	if len(s.argv) == 0 {
-		return nil, core.Errorf(core.KindValue, "%s: argv is empty", fn)
+		return nil, loop.Errorf(loop.KindValue, "%s: argv is empty", fn)
 	}
 	if env != nil && env != starlark.None {
 		d, ok := env.(*starlark.Dict)
 		if !ok {
-			return nil, core.Errorf(core.KindValue, "%s: for parameter env: got %s, want dict of strings", fn, env.Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: for parameter env: got %s, want dict of strings", fn, env.Type())
 		}
 		s.env = []string{}
 		for _, kv := range d.Items() {
 			k, ok1 := starlark.AsString(kv[0])
 			v, ok2 := starlark.AsString(kv[1])
 			if !ok1 || !ok2 {
-				return nil, core.Errorf(core.KindValue, "%s: env: got %s: %s, want string: string", fn, kv[0].Type(), kv[1].Type())
+				return nil, loop.Errorf(loop.KindValue, "%s: env: got %s: %s, want string: string", fn, kv[0].Type(), kv[1].Type())
 			}
 			s.env = append(s.env, k+"="+v)
 		}
@@ -85,7 +85,7 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 	if cwd != nil && cwd != starlark.None {
 		c, ok := starlark.AsString(cwd)
 		if !ok {
-			return nil, core.Errorf(core.KindValue, "%s: for parameter cwd: got %s, want string", fn, cwd.Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: for parameter cwd: got %s, want string", fn, cwd.Type())
 		}
 		s.cwd = c
 	}
@@ -96,14 +96,14 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 // (None: the child reads end of input at once; a string or bytes: fed to
 // it), finds the calling task and checks that the engine may run
 // processes.
-func prepare(th *starlark.Thread, fn string, stdin starlark.Value) (input starutil.OptionalBytes, x *core.Exec, e *core.Engine, err error) {
+func prepare(th *starlark.Thread, fn string, stdin starlark.Value) (input starutil.OptionalBytes, x *loop.Exec, e *loop.Engine, err error) {
 	// Unpacked here rather than by UnpackArgs, which quotes the name of
 	// a parameter given by keyword ("stdin"), as every other message of
 	// proc does not.
 	if err := input.Unpack(stdin); err != nil {
-		return input, nil, nil, core.Errorf(core.KindValue, "%s: for parameter stdin: %v", fn, err)
+		return input, nil, nil, loop.Errorf(loop.KindValue, "%s: for parameter stdin: %v", fn, err)
 	}
-	if x, err = core.TaskOf(th, fn); err != nil {
+	if x, err = loop.TaskOf(th, fn); err != nil {
 		return input, nil, nil, err
 	}
 	e = x.Task.Engine()
@@ -138,7 +138,7 @@ func (s *spec) command(ctx context.Context) *exec.Cmd {
 // and exec), so it starts in that very folder whatever is renamed
 // meanwhile. The returned file, if any, is to be closed once the child
 // started.
-func (s *spec) workDir(e *core.Engine, fn string) (*os.File, error) {
+func (s *spec) workDir(e *loop.Engine, fn string) (*os.File, error) {
 	s.dir = s.cwd
 	if s.cwd == "" {
 		return nil, nil
@@ -149,20 +149,20 @@ func (s *spec) workDir(e *core.Engine, fn string) (*os.File, error) {
 	}
 	d, _, err := p.Dir(false)
 	if err != nil {
-		var ce *core.Error
+		var ce *loop.Error
 		if errors.As(err, &ce) {
 			return nil, ce
 		}
-		kind := core.KindIO
+		kind := loop.KindIO
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			kind = core.KindNotFound
+			kind = loop.KindNotFound
 		case errors.Is(err, fs.ErrPermission):
-			kind = core.KindPermission
+			kind = loop.KindPermission
 		}
-		return nil, core.Errorf(kind, "%s: cwd %s: %v", fn, s.cwd, unwrapExec(err))
+		return nil, loop.Errorf(kind, "%s: cwd %s: %v", fn, s.cwd, unwrapExec(err))
 	}
-	s.dir = core.FdPath(d)
+	s.dir = loop.FdPath(d)
 	return d, nil
 }
 
@@ -170,11 +170,11 @@ func (s *spec) workDir(e *core.Engine, fn string) (*os.File, error) {
 func startError(fn string, argv0 string, err error) error {
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return core.Errorf(core.KindNotFound, "%s: %s: %v", fn, argv0, unwrapExec(err))
+		return loop.Errorf(loop.KindNotFound, "%s: %s: %v", fn, argv0, unwrapExec(err))
 	case errors.Is(err, fs.ErrPermission):
-		return core.Errorf(core.KindPermission, "%s: %s: %v", fn, argv0, unwrapExec(err))
+		return loop.Errorf(loop.KindPermission, "%s: %s: %v", fn, argv0, unwrapExec(err))
 	}
-	return core.Errorf(core.KindIO, "%s: %s: %v", fn, argv0, unwrapExec(err))
+	return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, argv0, unwrapExec(err))
 }
 
 func unwrapExec(err error) error {
@@ -194,10 +194,10 @@ func unwrapExec(err error) error {
 // the start is over, the child's ends of pipes made for it (childEnds) are
 // closed, and on failure so are the parent's (parentEnds). If the task is
 // interrupted meanwhile, a child that did start is killed (its group).
-func startCmd(x *core.Exec, fn string, argv0 string, cmd *exec.Cmd, graceful bool, childEnds, parentEnds []*os.File) (*child, error) {
+func startCmd(x *loop.Exec, fn string, argv0 string, cmd *exec.Cmd, graceful bool, childEnds, parentEnds []*os.File) (*child, error) {
 	e := x.Task.Engine()
 	var ch *child
-	_, err := x.Offload(core.Offload{Why: reason("start " + argv0), Op: fn, Timeout: core.NoTimeout, Own: true,
+	_, err := x.Offload(loop.Offload{Why: reason("start " + argv0), Op: fn, Timeout: loop.NoTimeout, Own: true,
 		// Own goroutine: fork and exec are quick but a pool slot is
 		// for file system calls.
 		Work: func(context.Context) (starlark.Value, error) {
@@ -246,13 +246,13 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	var argv, timeout, env, cwd starlark.Value = nil, starlark.None, starlark.None, starlark.None
 	var stdin starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "timeout?", &timeout, "env?", &env, "cwd?", &cwd); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	s, err := parseSpec(b.Name(), argv, env, cwd)
 	if err != nil {
 		return nil, err
 	}
-	d, err := core.TimeoutArg(b.Name(), timeout)
+	d, err := loop.TimeoutArg(b.Name(), timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		return nil, err
 	}
 	// Own goroutine: it waits for the child, holding no thread.
-	return x.Offload(core.Offload{Why: reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), Op: b.Name(), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), Op: b.Name(), Timeout: d, Own: true,
 		Work: func(context.Context) (starlark.Value, error) {
 			<-ch.exited
 			return nil, ch.err
@@ -291,7 +291,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
 			var ee *exec.ExitError
 			if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
-				return nil, core.Errorf(core.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err)
+				return nil, loop.Errorf(loop.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err)
 			}
 			return starlarkstruct.FromStringDict(starlark.String("result"), starlark.StringDict{
 				"code":   starlark.MakeInt(exitCode(cmd.ProcessState)),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,14 +13,14 @@ import (
 
 // runScript executes src on a fresh engine whose scripts see the core builtins
 // and proc, with perms, and returns what it printed.
-func runScript(t *testing.T, perms core.Permissions, src string) (string, error) {
+func runScript(t *testing.T, perms loop.Permissions, src string) (string, error) {
 	t.Helper()
 	return moduletest.Run(t, perms, "proc", Module(), src)
 }
 
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	out, err := runScript(t, core.AllPermissions(), fmt.Sprintf(`
+	out, err := runScript(t, loop.AllPermissions(), fmt.Sprintf(`
 r = proc.run(["sh", "-c", "echo out; echo err >&2; exit 3"])
 print(r.code, repr(r.stdout), repr(r.stderr))
 r = proc.run(["cat"], stdin="piped\n")
@@ -47,7 +47,7 @@ value: proc.run: for parameter argv: got string, want a list of strings
 // TestRunTimeoutKills: past its timeout the child is killed and run fails
 // with timeout; meanwhile other tasks run.
 func TestRunTimeoutKills(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 def ticker():
     for i in range(3):
         sleep(0.01)
@@ -65,7 +65,7 @@ print(tk.wait())
 // waits for our reply before printing the next), stdin is a writer, and
 // wait returns the exit code.
 func TestStartStreams(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 p = proc.start(["sh", "-c", "echo ready; read x; echo got $x; echo oops >&2; exit 7"])
 print(repr(p.stdout.read_line()))
 p.stdin.write("ping\n")
@@ -105,7 +105,7 @@ func replacePID(s string) string {
 // TestKillAndCancelledRead: a task blocked reading a silent child can be
 // cancelled; kill ends the child and wait reports the signal.
 func TestKillAndCancelledRead(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 p = proc.start(["sleep", "30"])
 reader = spawn(p.stdout.read)
 sleep(0.05)
@@ -123,7 +123,7 @@ print(catch(p.kill, "BOGUS").error)
 // TestPipelineBackpressure: a large output is read in full across many
 // chunks, and a large stdin write completes while the child drains it.
 func TestLargeTransfer(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 p = proc.start(["cat"])
 data = "x" * 1000000
 def feed():
@@ -144,7 +144,7 @@ print(n, p.wait())
 
 // TestStartWithStdin: stdin given to start is fed, then closed.
 func TestStartWithStdin(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 p = proc.start(["wc", "-l"], stdin="a\nb\nc\n")
 print(p.stdout.read().strip(), p.wait(), p.stdin.closed)
 print(catch(p.stdin.write, "more").error.kind)
@@ -154,7 +154,7 @@ print(catch(p.stdin.write, "more").error.kind)
 }
 
 func TestPermission(t *testing.T) {
-	out, err := runScript(t, core.Permissions{}, `
+	out, err := runScript(t, loop.Permissions{}, `
 print(catch(proc.run, ["true"]).error)
 print(catch(proc.start, ["true"]).error)
 `)
@@ -168,7 +168,7 @@ permission: proc.start: running processes denied (allow with --allow-run, or Per
 // by itself is not a deadlock, whether it waits with .wait(), the wait and
 // join builtins, or reads its output.
 func TestWaitingProcessIsNotDeadlock(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 p = proc.start(["sh", "-c", "sleep 0.1; echo done"])
 print(p.wait(), p.stdout.read())
 p = proc.start(["sh", "-c", "sleep 0.1; exit 2"])
@@ -186,7 +186,7 @@ print(p.stdout.read_line())
 // own write: the other used to fail with an i/o timeout, as the deadline
 // that unblocks the cancelled write applied to every write in flight.
 func TestCancelledWriteSparesOtherWriter(t *testing.T) {
-	out, err := runScript(t, core.AllPermissions(), `
+	out, err := runScript(t, loop.AllPermissions(), `
 p = proc.start(["sh", "-c", "sleep 0.5; cat > /dev/null"])
 big = "x" * 300000
 a = spawn(p.stdin.write, big)

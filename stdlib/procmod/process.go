@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
@@ -20,7 +20,7 @@ import (
 // A Process is a running child (proc.start). Its fields are loop-side
 // state; one goroutine waits for the child and posts its exit.
 type Process struct {
-	eng     *core.Engine
+	eng     *loop.Engine
 	cmd     *exec.Cmd
 	argv    string
 	stdin   *Writer
@@ -28,20 +28,20 @@ type Process struct {
 	stderr  *Stream
 	done    bool
 	code    int
-	waiters core.WakerList
+	waiters loop.WakerList
 	held    int // registrations in waiters, each with an Engine.Hold
 }
 
 var (
 	_ starlark.HasAttrs = (*Process)(nil)
-	_ core.Awaitable    = (*Process)(nil)
+	_ loop.Awaitable    = (*Process)(nil)
 )
 
 func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var argv, env, cwd starlark.Value = nil, starlark.None, starlark.None
 	var stdin starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "env?", &env, "cwd?", &cwd); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	s, err := parseSpec(b.Name(), argv, env, cwd)
 	if err != nil {
@@ -61,17 +61,17 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		closeAll([]*os.File{dir})
-		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+		return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		closeAll([]*os.File{inR, inW, dir})
-		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+		return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		closeAll([]*os.File{inR, inW, outR, outW, dir})
-		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+		return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 	}
 	// No context: the engine closing terminates the child gracefully
 	// (launch), rather than exec killing it.
@@ -145,7 +145,7 @@ func (p *Process) Attr(name string) (starlark.Value, error) {
 
 // Poll, Enqueue, Dequeue and WaitingOn make a Process an awaitable: its
 // value is the exit code.
-func (p *Process) Poll(*core.Task) (starlark.Value, error, bool) {
+func (p *Process) Poll(*loop.Task) (starlark.Value, error, bool) {
 	if p.done {
 		return starlark.MakeInt(p.code), nil, true
 	}
@@ -155,7 +155,7 @@ func (p *Process) Poll(*core.Task) (starlark.Value, error, bool) {
 // A task waiting on a process (through wait, join, race or select) keeps
 // the run alive: the child exits on its own, not by any task. Each
 // registration holds the engine until it is dequeued or the child exits.
-func (p *Process) Enqueue(w core.Waker, index int) {
+func (p *Process) Enqueue(w loop.Waker, index int) {
 	p.waiters.Add(w, index)
 	if !p.done {
 		p.held++
@@ -163,7 +163,7 @@ func (p *Process) Enqueue(w core.Waker, index int) {
 	}
 }
 
-func (p *Process) Dequeue(w core.Waker) {
+func (p *Process) Dequeue(w loop.Waker) {
 	before := p.waiters.Len()
 	p.waiters.Remove(w)
 	for n := before - p.waiters.Len(); n > 0 && p.held > 0; n-- {
@@ -181,13 +181,13 @@ func processWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	p := b.Receiver().(*Process)
 	var timeout starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
-	d, err := core.TimeoutArg(b.Name(), timeout)
+	d, err := loop.TimeoutArg(b.Name(), timeout)
 	if err != nil {
 		return nil, err
 	}
-	x, err := core.TaskOf(th, b.Name())
+	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -207,17 +207,17 @@ func processKill(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	p := b.Receiver().(*Process)
 	name := "TERM"
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "signal?", &name); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	sig, ok := signals[strings.TrimPrefix(strings.ToUpper(name), "SIG")]
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "%s: unknown signal %q (want TERM, KILL, INT, HUP, QUIT, USR1, USR2, STOP or CONT)", b.Name(), name)
+		return nil, loop.Errorf(loop.KindValue, "%s: unknown signal %q (want TERM, KILL, INT, HUP, QUIT, USR1, USR2, STOP or CONT)", b.Name(), name)
 	}
 	if p.done {
 		return starlark.None, nil
 	}
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return nil, core.Errorf(core.KindIO, "%s: %v", b.Name(), err)
+		return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 	}
 	return starlark.None, nil
 }
@@ -247,7 +247,7 @@ func newStream(f *os.File, name string) *Stream {
 			if errors.Is(err, os.ErrClosed) {
 				return io.EOF
 			}
-			return core.Errorf(core.KindIO, "%s: %s: %v", fn, name, err)
+			return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, name, err)
 		},
 		Closer: f,
 	})
@@ -296,7 +296,7 @@ func (w *Writer) Attr(name string) (starlark.Value, error) {
 // WriteData returns once all of data is in the pipe (stream.Writable).
 // If the task is interrupted first, the write is abandoned (how much of
 // data went in is then unknown, as with any interrupted write).
-func (w *Writer) WriteData(x *core.Exec, fn string, data string) error {
+func (w *Writer) WriteData(x *loop.Exec, fn string, data string) error {
 	why := reason("write " + w.name)
 	// One write at a time: the deadline that unblocks an interrupted
 	// write must not cut short another task's.
@@ -305,10 +305,10 @@ func (w *Writer) WriteData(x *core.Exec, fn string, data string) error {
 	}
 	if w.closed {
 		w.turn.Give()
-		return core.Errorf(core.KindClosed, "%s: %s is closed", fn, w.name)
+		return loop.Errorf(loop.KindClosed, "%s: %s is closed", fn, w.name)
 	}
 	w.f.SetWriteDeadline(time.Time{})
-	_, err := w.turn.Offload(x, core.Offload{Why: why, Op: fn, Timeout: core.NoTimeout, Own: true,
+	_, err := w.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			// Interrupted: unblock the write, the only one in flight
 			// (the next write lifts the deadline again).
@@ -329,18 +329,18 @@ func writeError(fn, name string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, syscall.EPIPE):
-		return core.Errorf(core.KindClosed, "%s: %s: the process closed it", fn, name)
+		return loop.Errorf(loop.KindClosed, "%s: %s: the process closed it", fn, name)
 	case errors.Is(err, os.ErrClosed):
-		return core.Errorf(core.KindClosed, "%s: %s is closed", fn, name)
+		return loop.Errorf(loop.KindClosed, "%s: %s is closed", fn, name)
 	}
-	return core.Errorf(core.KindIO, "%s: %s: %v", fn, name, err)
+	return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, name, err)
 }
 
 // writerClose is Writer.close(): it closes the pipe, so the child reads
 // end of input; closing twice does nothing.
 func writerClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	w := b.Receiver().(*Writer)
 	if !w.closed {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +21,7 @@ func TestSandboxedWorkingDirectory(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(box, "sub"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "out"), 0o755))
 	require.NoError(t, os.Symlink("../out", filepath.Join(box, "link")))
-	perms := core.Permissions{Run: true, Read: []string{box}}
+	perms := loop.Permissions{Run: true, Read: []string{box}}
 	out, err := runScript(t, perms, fmt.Sprintf(`
 box = %q
 print(proc.run(["pwd"], cwd=box + "/sub").stdout.strip())

@@ -1,6 +1,6 @@
 // Package random is the script module `random` (SPEC 13), with the
 // functions of Python's random module that scripts use most. Every draw
-// comes from the engine's one seeded source (core.Engine.Rand, which
+// comes from the engine's one seeded source (loop.Engine.Rand, which
 // select's random choices use too), so a run with --seed N, and every
 // coro test run, can be replayed exactly. The sequences differ from
 // CPython's (a PCG source, not the Mersenne Twister).
@@ -10,7 +10,7 @@ import (
 	"fmt"
 	mathrand "math/rand/v2"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
@@ -32,9 +32,9 @@ func Module() *starlarkstruct.Module {
 // source returns the engine's random source. It belongs to the loop, so
 // a thread without a task (a parallel worker) has none.
 func source(th *starlark.Thread, fn string) (*mathrand.Rand, error) {
-	x := core.ExecOf(th)
+	x := loop.ExecOf(th)
 	if x == nil || x.Task == nil {
-		return nil, core.Errorf(core.KindValue, "%s: no random source here (only in a coro task, not inside parallel: draw the numbers before)", fn)
+		return nil, loop.Errorf(loop.KindValue, "%s: no random source here (only in a coro task, not inside parallel: draw the numbers before)", fn)
 	}
 	return x.Task.Engine().Rand, nil
 }
@@ -59,7 +59,7 @@ func randint(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		return nil, err
 	}
 	if lo > hi {
-		return nil, core.Errorf(core.KindValue, "%s: empty range: a (%d) > b (%d)", b.Name(), lo, hi)
+		return nil, loop.Errorf(loop.KindValue, "%s: empty range: a (%d) > b (%d)", b.Name(), lo, hi)
 	}
 	r, err := source(th, b.Name())
 	if err != nil {
@@ -88,7 +88,7 @@ func uniform(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		if ok1 {
 			bad = bv
 		}
-		return nil, core.Errorf(core.KindValue, "%s: got %s, want int or float", b.Name(), bad.Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: got %s, want int or float", b.Name(), bad.Type())
 	}
 	r, err := source(th, b.Name())
 	if err != nil {
@@ -104,7 +104,7 @@ func choice(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		return nil, err
 	}
 	if seq.Len() == 0 {
-		return nil, core.Errorf(core.KindValue, "%s: cannot choose from an empty sequence", b.Name())
+		return nil, loop.Errorf(loop.KindValue, "%s: cannot choose from an empty sequence", b.Name())
 	}
 	r, err := source(th, b.Name())
 	if err != nil {
@@ -127,7 +127,7 @@ func shuffle(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if l.Len() > 1 {
 		// A frozen list, or one being iterated, fails before any change.
 		if err := l.SetIndex(0, l.Index(0)); err != nil {
-			return nil, core.Errorf(core.KindValue, "%s: %v", b.Name(), err)
+			return nil, loop.Errorf(loop.KindValue, "%s: %v", b.Name(), err)
 		}
 	}
 	for i := l.Len() - 1; i > 0; i-- {
@@ -150,7 +150,7 @@ func sample(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	}
 	n := seq.Len()
 	if k < 0 || k > n {
-		return nil, core.Errorf(core.KindValue, "%s: sample larger than the population or negative (k=%d, len=%d)", b.Name(), k, n)
+		return nil, loop.Errorf(loop.KindValue, "%s: sample larger than the population or negative (k=%d, len=%d)", b.Name(), k, n)
 	}
 	r, err := source(th, b.Name())
 	if err != nil {

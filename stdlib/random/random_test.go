@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/random"
 	"github.com/stretchr/testify/assert"
@@ -17,9 +17,9 @@ import (
 func run(t *testing.T, seed uint64, src string) string {
 	t.Helper()
 	var out bytes.Buffer
-	pre := core.Builtins()
+	pre := loop.Builtins()
 	pre["random"] = random.Module()
-	e := core.New(core.Options{Stdout: &out, Stderr: &out, Seed: seed, VirtualTime: true}, pre)
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &out, Seed: seed, VirtualTime: true}, pre)
 	defer e.Close()
 	_, err := e.Exec(context.Background(), "test.star", src)
 	require.NoError(t, err, out.String())

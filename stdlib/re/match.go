@@ -3,7 +3,7 @@ package re
 import (
 	"fmt"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
@@ -72,9 +72,9 @@ func (m *Match) index(fn string, k starlark.Value) (int, error) {
 			}
 		}
 	default:
-		return 0, core.Errorf(core.KindValue, "%s: a group is an int or a name, not %s", fn, k.Type())
+		return 0, loop.Errorf(loop.KindValue, "%s: a group is an int or a name, not %s", fn, k.Type())
 	}
-	return 0, core.Errorf(core.KindValue, "%s: no such group %s", fn, k.String())
+	return 0, loop.Errorf(loop.KindValue, "%s: no such group %s", fn, k.String())
 }
 
 // keyArg unpacks the optional group argument of start, end and span.
@@ -103,7 +103,7 @@ func matchGroup(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	m := b.Receiver().(*Match)
 	fn := b.Name()
 	if len(kwargs) > 0 {
-		return nil, core.Errorf(core.KindValue, "%s: unexpected keyword argument %s", fn, kwargs[0][0])
+		return nil, loop.Errorf(loop.KindValue, "%s: unexpected keyword argument %s", fn, kwargs[0][0])
 	}
 	if len(args) == 0 {
 		return m.groupOr(0, starlark.None), nil

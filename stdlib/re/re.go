@@ -22,7 +22,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/offload"
@@ -114,7 +114,7 @@ func compile(fn, src string, flags int) (*Pattern, error) {
 		return p, nil
 	}
 	if flags&^(flagI|flagM|flagS) != 0 {
-		return nil, core.Errorf(core.KindValue, "%s: unsupported flags %d (re.I, re.M and re.S are supported; use inline (?i), (?m), (?s))", fn, flags)
+		return nil, loop.Errorf(loop.KindValue, "%s: unsupported flags %d (re.I, re.M and re.S are supported; use inline (?i), (?m), (?s))", fn, flags)
 	}
 	prefix := ""
 	if flags != 0 {
@@ -158,7 +158,7 @@ func compile(fn, src string, flags int) (*Pattern, error) {
 func patternError(fn, src string, err error) error {
 	se, ok := err.(*syntax.Error)
 	if !ok {
-		return core.Errorf(core.KindValue, "%s: bad pattern %s: %v", fn, starlark.String(src), err)
+		return loop.Errorf(loop.KindValue, "%s: bad pattern %s: %v", fn, starlark.String(src), err)
 	}
 	msg := string(se.Code)
 	if se.Expr != "" && se.Expr != src {
@@ -174,7 +174,7 @@ func patternError(fn, src string, err error) error {
 	case strings.Contains(src, "(?P=") || se.Code == syntax.ErrInvalidEscape && len(se.Expr) == 2 && se.Expr[1] >= '1' && se.Expr[1] <= '9':
 		msg += " (RE2 syntax has no backreferences)"
 	}
-	return core.Errorf(core.KindValue, "%s: bad pattern %s: %s", fn, starlark.String(src), msg)
+	return loop.Errorf(loop.KindValue, "%s: bad pattern %s: %s", fn, starlark.String(src), msg)
 }
 
 // translate turns the Python spellings RE2 lacks into RE2's: \Z (end of
@@ -371,13 +371,13 @@ func patternArg(fn string, pv starlark.Value, flags int) (*Pattern, error) {
 	switch v := pv.(type) {
 	case *Pattern:
 		if flags != 0 {
-			return nil, core.Errorf(core.KindValue, "%s: cannot give flags with a compiled Pattern", fn)
+			return nil, loop.Errorf(loop.KindValue, "%s: cannot give flags with a compiled Pattern", fn)
 		}
 		return v, nil
 	case starlark.String:
 		return compile(fn, string(v), flags)
 	}
-	return nil, core.Errorf(core.KindValue, "%s: for parameter pattern: got %s, want string or Pattern", fn, pv.Type())
+	return nil, loop.Errorf(loop.KindValue, "%s: for parameter pattern: got %s, want string or Pattern", fn, pv.Type())
 }
 
 // special holds the characters Python's re.escape escapes (3.7+).
@@ -414,7 +414,7 @@ func moduleFunc(name string) starutil.Func {
 				pv = kv[1]
 			case "flags":
 				if err := starlark.AsInt(kv[1], &flags); err != nil {
-					return nil, core.Errorf(core.KindValue, "%s: for parameter flags: %v", b.Name(), err)
+					return nil, loop.Errorf(loop.KindValue, "%s: for parameter flags: %v", b.Name(), err)
 				}
 			default:
 				rest = append(rest, kv)
@@ -422,16 +422,16 @@ func moduleFunc(name string) starutil.Func {
 		}
 		if pv == nil {
 			if len(args) == 0 {
-				return nil, core.Errorf(core.KindValue, "%s: missing argument for pattern", b.Name())
+				return nil, loop.Errorf(loop.KindValue, "%s: missing argument for pattern", b.Name())
 			}
 			pv, args = args[0], args[1:]
 		}
 		if max := positional[name]; len(args) > max {
 			if len(args) > max+1 {
-				return nil, core.Errorf(core.KindValue, "%s: got %d arguments, want at most %d", b.Name(), len(args)+1, max+2)
+				return nil, loop.Errorf(loop.KindValue, "%s: got %d arguments, want at most %d", b.Name(), len(args)+1, max+2)
 			}
 			if err := starlark.AsInt(args[max], &flags); err != nil {
-				return nil, core.Errorf(core.KindValue, "%s: for parameter flags: %v", b.Name(), err)
+				return nil, loop.Errorf(loop.KindValue, "%s: for parameter flags: %v", b.Name(), err)
 			}
 			args = args[:max]
 		}
@@ -625,7 +625,7 @@ func sub(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if !isFn {
 		r, ok := repl.(starlark.String)
 		if !ok {
-			return nil, core.Errorf(core.KindValue, "%s: for parameter repl: got %s, want string or function", fn, repl.Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: for parameter repl: got %s, want string or function", fn, repl.Type())
 		}
 		var err error
 		if tmpl, err = parseTemplate(fn, string(r), p); err != nil {
@@ -662,13 +662,13 @@ func sub(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	last := 0
 	for _, loc := range all {
 		out.WriteString(s[last:loc[0]])
-		v, err := core.CallFn(th, callable, starlark.Tuple{&Match{p: p, s: s, loc: loc}}, nil)
+		v, err := loop.CallFn(th, callable, starlark.Tuple{&Match{p: p, s: s, loc: loc}}, nil)
 		if err != nil {
 			return nil, err
 		}
 		str, ok := v.(starlark.String)
 		if !ok {
-			return nil, core.Errorf(core.KindValue, "%s: the repl function returned %s, want string", fn, v.Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: the repl function returned %s, want string", fn, v.Type())
 		}
 		out.WriteString(string(str))
 		last = loc[1]
@@ -698,7 +698,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 	}
 	group := func(g, pos int) error {
 		if g > p.groups {
-			return core.Errorf(core.KindValue, "%s: invalid group reference %d at offset %d of the replacement", fn, g, pos)
+			return loop.Errorf(loop.KindValue, "%s: invalid group reference %d at offset %d of the replacement", fn, g, pos)
 		}
 		flush()
 		out = append(out, piece{group: g})
@@ -712,7 +712,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 			continue
 		}
 		if i+1 == len(r) {
-			return nil, core.Errorf(core.KindValue, "%s: bad escape (end of the replacement) at offset %d", fn, i)
+			return nil, loop.Errorf(loop.KindValue, "%s: bad escape (end of the replacement) at offset %d", fn, i)
 		}
 		pos := i
 		i++
@@ -721,7 +721,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 		case c == 'g':
 			end := strings.IndexByte(r[i:], '>')
 			if i+1 >= len(r) || r[i+1] != '<' || end < 0 {
-				return nil, core.Errorf(core.KindValue, "%s: missing group name in \\g<...> at offset %d of the replacement", fn, pos)
+				return nil, loop.Errorf(loop.KindValue, "%s: missing group name in \\g<...> at offset %d of the replacement", fn, pos)
 			}
 			name := r[i+2 : i+end]
 			i += end
@@ -735,7 +735,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 					}
 				}
 				if g < 0 {
-					return nil, core.Errorf(core.KindValue, "%s: unknown group name %s at offset %d of the replacement", fn, starlark.String(name), pos)
+					return nil, loop.Errorf(loop.KindValue, "%s: unknown group name %s at offset %d of the replacement", fn, starlark.String(name), pos)
 				}
 			}
 			if err := group(g, pos); err != nil {
@@ -753,7 +753,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 			if i+2 < len(r) && octal(c) && octal(r[i+1]) && octal(r[i+2]) {
 				v := int(c-'0')*64 + int(r[i+1]-'0')*8 + int(r[i+2]-'0')
 				if v > 0o377 {
-					return nil, core.Errorf(core.KindValue, "%s: octal escape value \\%s outside of range 0-0o377 at offset %d of the replacement", fn, r[i:i+3], pos)
+					return nil, loop.Errorf(loop.KindValue, "%s: octal escape value \\%s outside of range 0-0o377 at offset %d of the replacement", fn, r[i:i+3], pos)
 				}
 				lit.WriteByte(byte(v))
 				i += 2
@@ -770,7 +770,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 		case strings.IndexByte("ntrfvab\\", c) >= 0:
 			lit.WriteByte("\n\t\r\f\v\a\b\\"[strings.IndexByte("ntrfvab\\", c)])
 		case c < utf8.RuneSelf && ('a' <= c|0x20 && c|0x20 <= 'z'):
-			return nil, core.Errorf(core.KindValue, "%s: bad escape \\%c at offset %d of the replacement", fn, c, pos)
+			return nil, loop.Errorf(loop.KindValue, "%s: bad escape \\%c at offset %d of the replacement", fn, c, pos)
 		default:
 			lit.WriteByte('\\')
 			lit.WriteByte(c)

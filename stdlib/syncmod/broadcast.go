@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
@@ -17,17 +17,17 @@ import (
 type Broadcast struct {
 	object
 	capacity int
-	subs     []*core.Channel
+	subs     []*loop.Channel
 	closed   bool
 }
 
 func newBroadcast(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	capacity := 16
 	if err := starlark.UnpackArgs("sync.broadcast", args, kwargs, "capacity?", &capacity); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	if capacity < 1 {
-		return nil, core.Errorf(core.KindValue, "sync.broadcast: capacity must be >= 1, got %d", capacity)
+		return nil, loop.Errorf(loop.KindValue, "sync.broadcast: capacity must be >= 1, got %d", capacity)
 	}
 	o, err := newObject(th, "sync.broadcast", "broadcast")
 	if err != nil {
@@ -56,13 +56,13 @@ func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	bc := b.Receiver().(*Broadcast)
 	var v starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "value", &v); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	if _, err := bc.exec(th, b.Name()); err != nil {
 		return nil, err
 	}
 	if bc.closed {
-		return nil, core.Errorf(core.KindClosed, "send on closed %s", bc.name())
+		return nil, loop.Errorf(loop.KindClosed, "send on closed %s", bc.name())
 	}
 	for _, c := range bc.subs {
 		c.SendDropOldest(v)
@@ -76,7 +76,7 @@ func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	if bc.closed {
-		return nil, core.Errorf(core.KindClosed, "subscribe to closed %s", bc.name())
+		return nil, loop.Errorf(loop.KindClosed, "subscribe to closed %s", bc.name())
 	}
 	c := bc.eng.NewChannel(bc.capacity)
 	bc.subs = append(bc.subs, c)
@@ -94,7 +94,7 @@ func bcClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		return nil, err
 	}
 	if bc.closed {
-		return nil, core.Errorf(core.KindClosed, "close of closed %s", bc.name())
+		return nil, loop.Errorf(loop.KindClosed, "close of closed %s", bc.name())
 	}
 	bc.closed = true
 	subs := bc.subs

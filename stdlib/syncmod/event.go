@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
@@ -14,7 +14,7 @@ import (
 type Event struct {
 	object
 	set     bool
-	waiters core.WakerList
+	waiters loop.WakerList
 	op      *WaitOp
 }
 
@@ -54,21 +54,21 @@ var (
 // select, wait, join and race. It completes with None.
 type WaitOp struct{ ev *Event }
 
-var _ core.Awaitable = (*WaitOp)(nil)
+var _ loop.Awaitable = (*WaitOp)(nil)
 
 func (op *WaitOp) String() string        { return fmt.Sprintf("<wait_op %s>", op.ev.name()) }
 func (op *WaitOp) Type() string          { return "WaitOp" }
 func (op *WaitOp) Freeze()               {}
 func (op *WaitOp) Truth() starlark.Bool  { return true }
 func (op *WaitOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: WaitOp") }
-func (op *WaitOp) Poll(*core.Task) (starlark.Value, error, bool) {
+func (op *WaitOp) Poll(*loop.Task) (starlark.Value, error, bool) {
 	if op.ev.set {
 		return starlark.None, nil, true
 	}
 	return nil, nil, false
 }
-func (op *WaitOp) Enqueue(w core.Waker, index int) { op.ev.waiters.Add(w, index) }
-func (op *WaitOp) Dequeue(w core.Waker)            { op.ev.waiters.Remove(w) }
+func (op *WaitOp) Enqueue(w loop.Waker, index int) { op.ev.waiters.Add(w, index) }
+func (op *WaitOp) Dequeue(w loop.Waker)            { op.ev.waiters.Remove(w) }
 func (op *WaitOp) WaitingOn() string               { return "wait " + op.ev.name() }
 
 func eventSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -113,7 +113,7 @@ func eventWaitOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 type WaitGroup struct {
 	object
 	count   int
-	waiters core.WakerList
+	waiters loop.WakerList
 }
 
 func newWaitGroup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -146,10 +146,10 @@ func (g *WaitGroup) add(th *starlark.Thread, fn string, n int) (starlark.Value, 
 		return nil, err
 	}
 	if n > 0 && g.count > math.MaxInt-n {
-		return nil, core.Errorf(core.KindValue, "%s: %s counter would overflow (%d%+d)", fn, g.name(), g.count, n)
+		return nil, loop.Errorf(loop.KindValue, "%s: %s counter would overflow (%d%+d)", fn, g.name(), g.count, n)
 	}
 	if g.count+n < 0 {
-		return nil, core.Errorf(core.KindValue, "%s: %s counter would go negative (%d%+d)", fn, g.name(), g.count, n)
+		return nil, loop.Errorf(loop.KindValue, "%s: %s counter would go negative (%d%+d)", fn, g.name(), g.count, n)
 	}
 	g.count += n
 	if g.count == 0 {
@@ -161,7 +161,7 @@ func (g *WaitGroup) add(th *starlark.Thread, fn string, n int) (starlark.Value, 
 func wgAdd(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	n := 1
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "n?", &n); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	return b.Receiver().(*WaitGroup).add(th, b.Name(), n)
 }
@@ -187,11 +187,11 @@ func wgWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 // with None.
 type zeroOp struct{ *WaitGroup }
 
-func (op zeroOp) Poll(*core.Task) (starlark.Value, error, bool) {
+func (op zeroOp) Poll(*loop.Task) (starlark.Value, error, bool) {
 	if op.count == 0 {
 		return starlark.None, nil, true
 	}
 	return nil, nil, false
 }
-func (op zeroOp) Enqueue(w core.Waker, index int) { op.waiters.Add(w, index) }
-func (op zeroOp) Dequeue(w core.Waker)            { op.waiters.Remove(w) }
+func (op zeroOp) Enqueue(w loop.Waker, index int) { op.waiters.Add(w, index) }
+func (op zeroOp) Dequeue(w loop.Waker)            { op.waiters.Remove(w) }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
@@ -14,7 +14,7 @@ import (
 type Lock struct {
 	object
 	permits
-	holder *core.Task
+	holder *loop.Task
 }
 
 func newLock(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -59,23 +59,23 @@ func (l *Lock) WaitingOn() string {
 }
 
 // DependsOn names the holder, whom a task waiting here depends on: the
-// deadlock report follows it to show wait cycles (core.Dependency).
-func (l *Lock) DependsOn() []*core.Task {
+// deadlock report follows it to show wait cycles (loop.Dependency).
+func (l *Lock) DependsOn() []*loop.Task {
 	if l.holder == nil {
 		return nil
 	}
-	return []*core.Task{l.holder}
+	return []*loop.Task{l.holder}
 }
 
-func (l *Lock) setHolder(t *core.Task) { l.holder = t }
+func (l *Lock) setHolder(t *loop.Task) { l.holder = t }
 
-func (l *Lock) acquire(x *core.Exec, fn string, timeout time.Duration) error {
+func (l *Lock) acquire(x *loop.Exec, fn string, timeout time.Duration) error {
 	return l.permits.acquire(x, fn, l, timeout, l.setHolder)
 }
 
 func (l *Lock) release(fn string) error {
 	if l.holder == nil {
-		return core.Errorf(core.KindValue, "%s: %s is not held", fn, l.name())
+		return loop.Errorf(loop.KindValue, "%s: %s is not held", fn, l.name())
 	}
 	l.permits.release(l.setHolder)
 	return nil
@@ -83,7 +83,7 @@ func (l *Lock) release(fn string) error {
 
 // releaseBy releases the lock for hold(), unless fn already released it
 // (then it may belong to another task by now).
-func (l *Lock) releaseBy(x *core.Exec) error {
+func (l *Lock) releaseBy(x *loop.Exec) error {
 	if l.holder == x.Task {
 		l.permits.release(l.setHolder)
 	}
@@ -101,10 +101,10 @@ type Semaphore struct {
 func newSemaphore(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var n int
 	if err := starlark.UnpackArgs("sync.semaphore", args, kwargs, "n", &n); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	if n < 1 {
-		return nil, core.Errorf(core.KindValue, "sync.semaphore: n must be >= 1, got %d", n)
+		return nil, loop.Errorf(loop.KindValue, "sync.semaphore: n must be >= 1, got %d", n)
 	}
 	o, err := newObject(th, "sync.semaphore", "semaphore")
 	if err != nil {
@@ -130,16 +130,16 @@ func (s *Semaphore) WaitingOn() string {
 	return fmt.Sprintf("%s (%d of %d available)", s.name(), s.free, s.n)
 }
 
-func (s *Semaphore) acquire(x *core.Exec, fn string, timeout time.Duration) error {
+func (s *Semaphore) acquire(x *loop.Exec, fn string, timeout time.Duration) error {
 	return s.permits.acquire(x, fn, s, timeout, nil)
 }
 
 func (s *Semaphore) release(fn string) error {
 	if s.free == s.n {
-		return core.Errorf(core.KindValue, "%s: %s released more times than acquired", fn, s.name())
+		return loop.Errorf(loop.KindValue, "%s: %s released more times than acquired", fn, s.name())
 	}
 	s.permits.release(nil)
 	return nil
 }
 
-func (s *Semaphore) releaseBy(*core.Exec) error { return s.release("Semaphore.hold") }
+func (s *Semaphore) releaseBy(*loop.Exec) error { return s.release("Semaphore.hold") }

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 )
@@ -29,13 +29,13 @@ func Module() *starlarkstruct.Module {
 // object is what every sync value shares: its engine and its number there
 // (lock#2), which diagnostics show.
 type object struct {
-	eng  *core.Engine
+	eng  *loop.Engine
 	id   int
 	kind string
 }
 
 func newObject(th *starlark.Thread, fn, kind string) (object, error) {
-	x, err := core.TaskOf(th, fn)
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return object{}, err
 	}
@@ -47,13 +47,13 @@ func (o *object) name() string { return fmt.Sprintf("%s#%d", o.kind, o.id) }
 
 // exec returns the calling task's context, which must run on o's engine:
 // the object's state belongs to one loop.
-func (o *object) exec(th *starlark.Thread, fn string) (*core.Exec, error) {
-	x, err := core.TaskOf(th, fn)
+func (o *object) exec(th *starlark.Thread, fn string) (*loop.Exec, error) {
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
 	if x.Task.Engine() != o.eng {
-		return nil, core.Errorf(core.KindValue, "%s: %s belongs to another engine", fn, o.name())
+		return nil, loop.Errorf(loop.KindValue, "%s: %s belongs to another engine", fn, o.name())
 	}
 	return x, nil
 }
@@ -66,8 +66,8 @@ func (o *object) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s",
 // those hand the thing waited for to a particular task, so they keep the
 // task beside its waiter.
 type parked struct {
-	w *core.Waiter
-	t *core.Task
+	w *loop.Waiter
+	t *loop.Task
 }
 
 // queue is a FIFO of parked tasks.
@@ -87,7 +87,7 @@ func (q *queue) pop() (parked, bool) {
 	return parked{}, false
 }
 
-func (q *queue) remove(w *core.Waiter) {
+func (q *queue) remove(w *loop.Waiter) {
 	out := (*q)[:0]
 	for _, p := range *q {
 		if p.w != w {
@@ -100,8 +100,8 @@ func (q *queue) remove(w *core.Waiter) {
 
 // wait parks x's task in q until an entry is completed for it, the timeout
 // passes or the task is interrupted.
-func (q *queue) wait(x *core.Exec, why core.Reason, timeout time.Duration, op string) (starlark.Value, error) {
-	w := core.NewWaiter(x.Task)
+func (q *queue) wait(x *loop.Exec, why loop.Reason, timeout time.Duration, op string) (starlark.Value, error) {
+	w := loop.NewWaiter(x.Task)
 	*q = append(*q, parked{w, x.Task})
 	x.Park(w, why, timeout, op)
 	if w.Err != nil {
@@ -113,21 +113,21 @@ func (q *queue) wait(x *core.Exec, why core.Reason, timeout time.Duration, op st
 func timeoutKwarg(fn string, args starlark.Tuple, kwargs []starlark.Tuple) (time.Duration, error) {
 	var timeout starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
-		return 0, core.ValueError(err)
+		return 0, loop.ValueError(err)
 	}
-	return core.TimeoutArg(fn, timeout)
+	return loop.TimeoutArg(fn, timeout)
 }
 
 func noArgs(fn string, args starlark.Tuple, kwargs []starlark.Tuple) error {
 	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
-		return core.ValueError(err)
+		return loop.ValueError(err)
 	}
 	return nil
 }
 
 // enter begins a method that takes no arguments: it checks there are
 // none and that the caller runs on o's engine, and returns its context.
-func (o *object) enter(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (*core.Exec, error) {
+func (o *object) enter(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (*loop.Exec, error) {
 	if err := noArgs(fn, args, kwargs); err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (o *object) enter(th *starlark.Thread, fn string, args starlark.Tuple, kwar
 
 // enterTimed begins a method that may wait and takes only timeout=None:
 // the caller's context on o's engine and the timeout.
-func (o *object) enterTimed(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (*core.Exec, time.Duration, error) {
+func (o *object) enterTimed(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (*loop.Exec, time.Duration, error) {
 	d, err := timeoutKwarg(fn, args, kwargs)
 	if err != nil {
 		return nil, 0, err
@@ -157,7 +157,7 @@ type permits struct {
 // acquire takes a permit for x's task, waiting up to timeout. taken, if
 // not nil, is called with the task that gets the permit, before that task
 // resumes.
-func (p *permits) acquire(x *core.Exec, fn string, why core.Reason, timeout time.Duration, taken func(*core.Task)) error {
+func (p *permits) acquire(x *loop.Exec, fn string, why loop.Reason, timeout time.Duration, taken func(*loop.Task)) error {
 	if err := x.Checkpoint(); err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (p *permits) acquire(x *core.Exec, fn string, why core.Reason, timeout time
 
 // release hands a permit to the first waiter, or frees it. taken, if not
 // nil, is called with the task that gets it, or with nil.
-func (p *permits) release(taken func(*core.Task)) {
+func (p *permits) release(taken func(*loop.Task)) {
 	if q, ok := p.waiters.pop(); ok {
 		if taken != nil {
 			taken(q.t)
@@ -191,12 +191,12 @@ func (p *permits) release(taken func(*core.Task)) {
 // holder is what lock and semaphore share for acquire, release and hold.
 type holder interface {
 	starlark.Value
-	exec(th *starlark.Thread, fn string) (*core.Exec, error)
-	acquire(x *core.Exec, fn string, timeout time.Duration) error
+	exec(th *starlark.Thread, fn string) (*loop.Exec, error)
+	acquire(x *loop.Exec, fn string, timeout time.Duration) error
 	// release is release(): any task may call it.
 	release(fn string) error
 	// releaseBy is the release at the end of hold() by x.
-	releaseBy(x *core.Exec) error
+	releaseBy(x *loop.Exec) error
 }
 
 // acquire is lock.acquire(timeout=None) and semaphore.acquire.
@@ -239,20 +239,20 @@ func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	h := b.Receiver().(holder)
 	name := b.Name() // Lock.hold, Semaphore.hold
 	if len(args) == 0 {
-		return nil, core.Errorf(core.KindValue, "%s: missing function argument", name)
+		return nil, loop.Errorf(loop.KindValue, "%s: missing function argument", name)
 	}
 	fn, ok := args[0].(starlark.Callable)
 	if !ok {
-		return nil, core.Errorf(core.KindValue, "%s: for parameter fn: got %s, want callable", name, args[0].Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: for parameter fn: got %s, want callable", name, args[0].Type())
 	}
 	x, err := h.exec(th, name)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.acquire(x, name, core.NoTimeout); err != nil {
+	if err := h.acquire(x, name, loop.NoTimeout); err != nil {
 		return nil, err
 	}
-	v, err := core.CallFn(th, fn, args[1:], kwargs)
+	v, err := loop.CallFn(th, fn, args[1:], kwargs)
 	if rerr := h.releaseBy(x); rerr != nil && err == nil {
 		err = rerr
 	}

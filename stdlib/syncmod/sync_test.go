@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/syncmod"
 	"github.com/stretchr/testify/assert"
@@ -17,9 +17,9 @@ import (
 func run(t *testing.T, seed uint64, src string) (starlark.StringDict, string) {
 	t.Helper()
 	var out bytes.Buffer
-	pre := core.Builtins()
+	pre := loop.Builtins()
 	pre["sync"] = syncmod.Module()
-	e := core.New(core.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: seed}, pre)
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: seed}, pre)
 	defer e.Close()
 	g, err := e.Exec(context.Background(), "test.star", src)
 	require.NoError(t, err, out.String())
@@ -98,9 +98,9 @@ print(r.error.message if r.error else r.value)
 func TestHoldOnAnotherEngine(t *testing.T) {
 	g, _ := run(t, 1, "l = sync.lock()\n")
 	var out bytes.Buffer
-	pre := core.Builtins()
+	pre := loop.Builtins()
 	pre["l"] = g["l"]
-	e := core.New(core.Options{Stdout: &out, Stderr: &out, VirtualTime: true}, pre)
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &out, VirtualTime: true}, pre)
 	defer e.Close()
 	_, err := e.Exec(context.Background(), "other.star", `
 def f():

@@ -3,7 +3,7 @@ package syncmod
 import (
 	"fmt"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
@@ -17,20 +17,20 @@ import (
 type Watch struct {
 	object
 	value   starlark.Value
-	seen    map[*core.Task]starlark.Value
+	seen    map[*loop.Task]starlark.Value
 	waiters queue
 }
 
 func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var initial starlark.Value
 	if err := starlark.UnpackArgs("sync.watch", args, kwargs, "initial", &initial); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	o, err := newObject(th, "sync.watch", "watch")
 	if err != nil {
 		return nil, err
 	}
-	return &Watch{object: o, value: initial, seen: map[*core.Task]starlark.Value{}}, nil
+	return &Watch{object: o, value: initial, seen: map[*loop.Task]starlark.Value{}}, nil
 }
 
 func (wt *Watch) String() string      { return fmt.Sprintf("<watch#%d %s>", wt.id, wt.value.String()) }
@@ -46,7 +46,7 @@ var (
 )
 
 // see records that t has seen v; a task's record goes when it ends.
-func (wt *Watch) see(t *core.Task, v starlark.Value) {
+func (wt *Watch) see(t *loop.Task, v starlark.Value) {
 	if _, ok := wt.seen[t]; !ok {
 		t.OnEnd(func() { delete(wt.seen, t) })
 	}
@@ -54,7 +54,7 @@ func (wt *Watch) see(t *core.Task, v starlark.Value) {
 }
 
 // isNew reports whether v differs from what t last saw.
-func (wt *Watch) isNew(t *core.Task, v starlark.Value) bool {
+func (wt *Watch) isNew(t *loop.Task, v starlark.Value) bool {
 	old, ok := wt.seen[t]
 	if !ok {
 		return true
@@ -77,7 +77,7 @@ func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	wt := b.Receiver().(*Watch)
 	var v starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "value", &v); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	if _, err := wt.exec(th, b.Name()); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	// state), and if the value went back to the one it saw, it waits on.
 	deadline := wt.eng.Now() + d
 	for !wt.isNew(x.Task, wt.value) {
-		left := core.NoTimeout
+		left := loop.NoTimeout
 		if d >= 0 {
 			left = max(0, deadline-wt.eng.Now())
 		}
@@ -122,7 +122,7 @@ func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 				return nil, ierr // cancelled, or a timeout() scope expired
 			}
 			// Our own timeout: name the whole wait, not the last stretch.
-			return nil, core.Errorf(core.KindTimeout, "%s exceeded %gs", b.Name(), d.Seconds())
+			return nil, loop.Errorf(loop.KindTimeout, "%s exceeded %gs", b.Name(), d.Seconds())
 		}
 	}
 	wt.see(x.Task, wt.value)

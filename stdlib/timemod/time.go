@@ -4,7 +4,7 @@
 package timemod
 
 import (
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	starlarktime "github.com/corolang/coro/starlark/lib/time"
 	"github.com/corolang/coro/starlark/starlarkstruct"
@@ -13,14 +13,14 @@ import (
 // Module returns the time module.
 func Module() *starlarkstruct.Module {
 	// Every failure of the interpreter's time functions is bad input.
-	members := core.ValueModule("time", starlarktime.Module.Members)
+	members := loop.ValueModule("time", starlarktime.Module.Members)
 	members["now"] = starlark.NewBuiltin("time.now", now)
 	members["monotonic"] = starlark.NewBuiltin("time.monotonic", monotonic)
 	return &starlarkstruct.Module{Name: "time", Members: members}
 }
 
-func engineOf(th *starlark.Thread, fn string) (*core.Engine, error) {
-	x, err := core.TaskOf(th, fn)
+func engineOf(th *starlark.Thread, fn string) (*loop.Engine, error) {
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func engineOf(th *starlark.Thread, fn string) (*core.Engine, error) {
 
 func now(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	e, err := engineOf(th, b.Name())
 	if err != nil {
@@ -40,7 +40,7 @@ func now(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 
 func monotonic(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
 	e, err := engineOf(th, b.Name())
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
@@ -34,7 +34,7 @@ func parseURL(fn, s string) (*gourl.URL, error) {
 		if ue, ok := err.(*gourl.Error); ok {
 			msg = ue.Err.Error()
 		}
-		return nil, core.Errorf(core.KindValue, "%s: bad URL %s: %s", fn, starlark.String(s), msg)
+		return nil, loop.Errorf(loop.KindValue, "%s: bad URL %s: %s", fn, starlark.String(s), msg)
 	}
 	return u, nil
 }
@@ -64,7 +64,7 @@ func parse(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n > 65535 {
-			return nil, core.Errorf(core.KindValue, "%s: bad URL %s: port %s out of range 0-65535", b.Name(), starlark.String(s), p)
+			return nil, loop.Errorf(loop.KindValue, "%s: bad URL %s: port %s out of range 0-65535", b.Name(), starlark.String(s), p)
 		}
 		port = starlark.MakeInt(n)
 	}
@@ -217,12 +217,12 @@ func encode(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		for i := 0; i < q.Len(); i++ {
 			p, ok := q.Index(i).(starlark.Indexable)
 			if !ok || p.Len() != 2 || p.Type() == "string" || p.Type() == "bytes" {
-				return nil, core.Errorf(core.KindValue, "%s: item %d of the query is %s, want a (name, value) pair", b.Name(), i, q.Index(i).Type())
+				return nil, loop.Errorf(loop.KindValue, "%s: item %d of the query is %s, want a (name, value) pair", b.Name(), i, q.Index(i).Type())
 			}
 			pairs = append(pairs, starlark.Tuple{p.Index(0), p.Index(1)})
 		}
 	default:
-		return nil, core.Errorf(core.KindValue, "%s: for parameter query: got %s, want dict or list of pairs", b.Name(), q.Type())
+		return nil, loop.Errorf(loop.KindValue, "%s: for parameter query: got %s, want dict or list of pairs", b.Name(), q.Type())
 	}
 	var out strings.Builder
 	for i, kv := range pairs {

@@ -23,7 +23,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/offload"
@@ -62,7 +62,7 @@ func decode(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 			if err != nil {
 				return nil, syntaxError(fn, string(text), err)
 			}
-			return nil, core.Errorf(core.KindValue, "%s: line %d: a second document (yaml.decode reads one)", fn, next.Line)
+			return nil, loop.Errorf(loop.KindValue, "%s: line %d: a second document (yaml.decode reads one)", fn, next.Line)
 		}
 		d := &decoder{fn: fn, anchors: map[*goyaml.Node]starlark.Value{}}
 		if len(doc.Content) == 0 {
@@ -85,7 +85,7 @@ func syntaxError(fn, text string, err error) error {
 		if i := strings.Index(text, "*"+name); i >= 0 {
 			line := strings.Count(text[:i], "\n") + 1
 			col := i - strings.LastIndexByte(text[:i], '\n')
-			return core.Errorf(core.KindValue, "%s: line %d, column %d: %s", fn, line, col, msg)
+			return loop.Errorf(loop.KindValue, "%s: line %d, column %d: %s", fn, line, col, msg)
 		}
 	}
 	line := 0
@@ -105,9 +105,9 @@ func syntaxError(fn, text string, err error) error {
 		}
 	}
 	if line > 0 {
-		return core.Errorf(core.KindValue, "%s: line %d: %s", fn, line, msg)
+		return loop.Errorf(loop.KindValue, "%s: line %d: %s", fn, line, msg)
 	}
-	return core.Errorf(core.KindValue, "%s: %s", fn, msg)
+	return loop.Errorf(loop.KindValue, "%s: %s", fn, msg)
 }
 
 // parserProblems are the messages of the parser's errors (parserc.go).
@@ -139,7 +139,7 @@ type decoder struct {
 }
 
 func (d *decoder) errorf(n *goyaml.Node, format string, args ...any) error {
-	return core.Errorf(core.KindValue, "%s: line %d, column %d: %s", d.fn, n.Line, n.Column, fmt.Sprintf(format, args...))
+	return loop.Errorf(loop.KindValue, "%s: line %d, column %d: %s", d.fn, n.Line, n.Column, fmt.Sprintf(format, args...))
 }
 
 // inProgress marks an anchored node whose value is being made: an alias
@@ -394,7 +394,7 @@ func encode(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		enc := goyaml.NewEncoder(&buf)
 		enc.SetIndent(2)
 		if err := enc.Encode(root); err != nil {
-			return nil, core.Errorf(core.KindValue, "%s: %v", b.Name(), err)
+			return nil, loop.Errorf(loop.KindValue, "%s: %v", b.Name(), err)
 		}
 		enc.Close()
 		return starlark.String(buf.String()), nil
@@ -436,7 +436,7 @@ func (e *encoder) node(v starlark.Value) (*goyaml.Node, error) {
 	if _, isTuple := v.(starlark.Tuple); !isTuple { // the mutable containers, pointers all
 		for _, p := range e.path {
 			if p == v {
-				return nil, core.Errorf(core.KindValue, "%s: a %s contains itself", e.fn, v.Type())
+				return nil, loop.Errorf(loop.KindValue, "%s: a %s contains itself", e.fn, v.Type())
 			}
 		}
 		e.path = append(e.path, v)
@@ -485,7 +485,7 @@ func (e *encoder) node(v starlark.Value) (*goyaml.Node, error) {
 		}
 		return n, nil
 	}
-	return nil, core.Errorf(core.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
+	return nil, loop.Errorf(loop.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
 }
 
 // key is a mapping key: a scalar, or a tuple (a flow sequence).

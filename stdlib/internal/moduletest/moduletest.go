@@ -8,7 +8,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -16,12 +16,12 @@ import (
 // and module as name, with perms, and returns what it printed. Only stdout
 // is returned: stderr may carry the loop's stall warnings on a loaded
 // machine.
-func Run(t testing.TB, perms core.Permissions, name string, module starlark.Value, src string) (string, error) {
+func Run(t testing.TB, perms loop.Permissions, name string, module starlark.Value, src string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	d := core.Builtins()
+	d := loop.Builtins()
 	d[name] = module
-	e := core.New(core.Options{Stdout: &out, Stderr: &errOut, Permissions: perms}, d)
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &errOut, Permissions: perms}, d)
 	defer e.Close()
 	_, err := e.Exec(context.Background(), "test.star", src)
 	return out.String(), err

@@ -7,12 +7,12 @@ package offload
 import (
 	"context"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
 // Threshold is the size of input, in bytes, from which Run hands the work
-// to the engine's blocking pool (core.Exec.Offload). Below it the work runs on the loop. A
+// to the engine's blocking pool (loop.Exec.Offload). Below it the work runs on the loop. A
 // round trip through the pool costs 5-10 µs; 16 KiB of the slowest work
 // here (a regexp that needs Go's NFA with captures, 5 MB/s) takes 3 ms,
 // of the fast kinds (hashing, base64, a literal-prefix regexp) a few µs.
@@ -34,8 +34,8 @@ func (r reason) WaitingOn() string { return string(r) }
 // meanwhile; its outcome is then dropped.
 func Run(th *starlark.Thread, name string, size int, op func() (starlark.Value, error)) (starlark.Value, error) {
 	if size >= Threshold {
-		if x := core.ExecOf(th); x != nil && x.Task != nil {
-			return x.Offload(core.Offload{Why: reason(name + " (computing)"), Op: name, Timeout: core.NoTimeout,
+		if x := loop.ExecOf(th); x != nil && x.Task != nil {
+			return x.Offload(loop.Offload{Why: reason(name + " (computing)"), Op: name, Timeout: loop.NoTimeout,
 				Work: func(context.Context) (starlark.Value, error) { return op() }})
 		}
 	}

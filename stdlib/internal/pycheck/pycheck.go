@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 )
@@ -31,7 +31,7 @@ func C(expr string) Case { return Case{Star: expr} }
 func Run(t testing.TB, modules starlark.StringDict, src string) string {
 	t.Helper()
 	var out, diag bytes.Buffer
-	pre := core.Builtins()
+	pre := loop.Builtins()
 	for k, v := range generator.Builtins() {
 		pre[k] = v
 	}
@@ -39,7 +39,7 @@ func Run(t testing.TB, modules starlark.StringDict, src string) string {
 	for k, v := range modules {
 		pre[k] = v
 	}
-	e := core.New(core.Options{Stdout: &out, Stderr: &diag, Seed: 1, Permissions: core.AllPermissions()}, pre)
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &diag, Seed: 1, Permissions: loop.AllPermissions()}, pre)
 	defer e.Close()
 	if _, err := e.Exec(context.Background(), "pycheck.star", src); err != nil {
 		t.Fatalf("%v\n%s%s", err, out.String(), diag.String())

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -115,7 +115,7 @@ func (b *OptionalBytes) Unpack(v starlark.Value) error {
 // Unpack is starlark.UnpackArgs with its error as a value error.
 func Unpack(fn string, args starlark.Tuple, kwargs []starlark.Tuple, pairs ...any) error {
 	if err := starlark.UnpackArgs(fn, args, kwargs, pairs...); err != nil {
-		return core.ValueError(err)
+		return loop.ValueError(err)
 	}
 	return nil
 }
@@ -139,14 +139,14 @@ const PaceBudget = 256 << 10
 // middle of its call meanwhile. Outside a task (inside parallel) it never
 // yields.
 type Pacer struct {
-	x    *core.Exec
+	x    *loop.Exec
 	work int
 }
 
 // NewPacer returns a Pacer for the task th runs for.
 func NewPacer(th *starlark.Thread) *Pacer {
 	p := &Pacer{}
-	if x := core.ExecOf(th); x != nil && x.Task != nil {
+	if x := loop.ExecOf(th); x != nil && x.Task != nil {
 		p.x = x
 	}
 	return p

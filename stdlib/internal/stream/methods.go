@@ -3,8 +3,8 @@ package stream
 import (
 	"maps"
 
-	"github.com/corolang/coro/engine/core"
 	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
@@ -24,14 +24,14 @@ type Writable interface {
 	// write() was given) for x's task, and returns once it is written
 	// (or fails: closed, reset, the task's interruption). Writes keep
 	// their order.
-	WriteData(x *core.Exec, fn string, data string) error
+	WriteData(x *loop.Exec, fn string, data string) error
 }
 
 // HalfCloser is a Writable that can end its side of the stream while
 // still reading the other: the receiver of close_write().
 type HalfCloser interface {
 	Writable
-	CloseWrite(x *core.Exec, fn string) error
+	CloseWrite(x *loop.Exec, fn string) error
 }
 
 // bodies are the stream methods' bodies by name.
@@ -68,13 +68,13 @@ func AllMethods() map[string]starutil.Func { return maps.Clone(bodies) }
 // starlark.UnpackArgs; none for a method without) and returns the calling
 // task, which fails at once if interrupted (a cancelled task fails even a
 // read or write that would not wait, as every wait).
-func enter(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple, pairs ...any) (*core.Exec, error) {
+func enter(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple, pairs ...any) (*loop.Exec, error) {
 	if len(args) > 0 || len(kwargs) > 0 || len(pairs) > 0 {
 		if err := starutil.Unpack(fn, args, kwargs, pairs...); err != nil {
 			return nil, err
 		}
 	}
-	x, err := core.TaskOf(th, fn)
+	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +97,10 @@ func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	}
 	if len(args) > 0 || len(kwargs) > 0 { // the common read() skips the unpacking
 		if err := starlark.UnpackArgs(fn, args, kwargs, "n?", &n); err != nil {
-			return nil, core.ValueError(err)
+			return nil, loop.ValueError(err)
 		}
 		if n <= 0 && !r.opts.Whole {
-			return nil, core.Errorf(core.KindValue, "%s: n must be > 0, got %d", fn, n)
+			return nil, loop.Errorf(loop.KindValue, "%s: n must be > 0, got %d", fn, n)
 		}
 	}
 	x, err := enter(th, fn, nil, nil)
@@ -122,7 +122,7 @@ func readExactly(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	if n < 0 {
-		return nil, core.Errorf(core.KindValue, "%s: n must be >= 0, got %d", fn, n)
+		return nil, loop.Errorf(loop.KindValue, "%s: n must be >= 0, got %d", fn, n)
 	}
 	return reader(b).ReadExactly(x, fn, n)
 }
@@ -146,9 +146,9 @@ func readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
 	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
-		return nil, core.ValueError(err)
+		return nil, loop.ValueError(err)
 	}
-	if _, err := core.TaskOf(th, fn); err != nil {
+	if _, err := loop.TaskOf(th, fn); err != nil {
 		return nil, err
 	}
 	r := reader(b)
@@ -156,7 +156,7 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	return generator.FromFunc(th, name, func(body *starlark.Thread, emit func(starlark.Value) error) error {
 		for {
 			// The consumer may change between steps: ask every time.
-			x, err := core.TaskOf(body, name)
+			x, err := loop.TaskOf(body, name)
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -13,7 +13,7 @@ type How int
 
 const (
 	// Detached reads on a goroutine of their own that no task waits on
-	// (core.Engine.Go): for a child's pipe, which the child writes or
+	// (loop.Engine.Go): for a child's pipe, which the child writes or
 	// closes on its own. Only the tasks waiting for the chunk keep the
 	// run alive (and the virtual clock still); a read nobody waits for
 	// any more keeps nothing going.
@@ -33,13 +33,13 @@ type PumpOptions struct {
 	How How
 	// Why is what a task waiting for the next chunk waits on
 	// (waiting_on): "read stdout of pid 12".
-	Why core.Reason
+	Why loop.Reason
 	// Turn, if set, is held by each read from its start until its chunk
 	// has landed, so that other operations of the stream (a file's
 	// writes) take turns with the reads.
 	Turn *Turn
 	// Fail turns what ended the stream, other than io.EOF, into the
-	// error of a read for method fn: a *core.Error of the right kind, or
+	// error of a read for method fn: a *loop.Error of the right kind, or
 	// io.EOF when that failure is just the end (a pipe closed under the
 	// read). Called for every read that finds it.
 	Fail func(fn string, err error) error
@@ -60,7 +60,7 @@ type Pump struct {
 	spare   []byte // an array whose chunk was handed out, to read into again
 	end     error  // what ended the stream (io.EOF or a failure), once landed
 	busy    bool   // a read is in flight
-	waiters core.WakerList
+	waiters loop.WakerList
 }
 
 var _ Source = (*Pump)(nil)
@@ -112,12 +112,12 @@ func (p *Pump) DropPending() int {
 func (p *Pump) ready() bool { return len(p.chunk) > 0 || p.end != nil }
 
 // Wait starts a read unless one is in flight, and waits for it to land.
-func (p *Pump) Wait(x *core.Exec, fn string) error {
+func (p *Pump) Wait(x *loop.Exec, fn string) error {
 	if p.ready() {
 		return nil
 	}
 	if p.busy {
-		return WaitOn(x, &p.waiters, p.opts.Why, core.NoTimeout, fn)
+		return WaitOn(x, &p.waiters, p.opts.Why, loop.NoTimeout, fn)
 	}
 	if t := p.opts.Turn; t != nil {
 		if err := t.Take(x, p.opts.Why, fn); err != nil {
@@ -149,9 +149,9 @@ func (p *Pump) Wait(x *core.Exec, fn string) error {
 	land := func() { p.land(buf, n, rerr) }
 	if p.opts.How == Detached {
 		x.Task.Engine().Go(read, land)
-		return WaitOn(x, &p.waiters, p.opts.Why, core.NoTimeout, fn)
+		return WaitOn(x, &p.waiters, p.opts.Why, loop.NoTimeout, fn)
 	}
-	o := core.Offload{Why: p.opts.Why, Op: fn, Timeout: core.NoTimeout, Own: p.opts.How == Own,
+	o := loop.Offload{Why: p.opts.Why, Op: fn, Timeout: loop.NoTimeout, Own: p.opts.How == Own,
 		Work: func(context.Context) (starlark.Value, error) {
 			read()
 			return nil, nil

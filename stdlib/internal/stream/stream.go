@@ -20,7 +20,7 @@
 //     Wait the reactor's next event for the socket.
 //   - An io.Reader whose reads block (a pipe, a file, an HTTP body): a
 //     Pump reads it off the loop, one chunk at a time, through the
-//     offload primitive (core.Exec.Offload, core.Engine.Go).
+//     offload primitive (loop.Exec.Offload, loop.Engine.Go).
 //
 // Everything here runs on the loop: a Reader and its Source are touched
 // by one goroutine only, so they need no locks.
@@ -32,7 +32,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -45,14 +45,14 @@ type Source interface {
 	// TryRead reads into p (never empty) what has arrived, without
 	// waiting. It returns n > 0 and a nil error; or 0 and ErrWouldBlock
 	// when nothing has; or 0 and io.EOF at the end of the stream; or 0
-	// and the failure that ended the stream (a *core.Error of the right
+	// and the failure that ended the stream (a *loop.Error of the right
 	// kind), which it returns again to every later call.
 	TryRead(fn string, p []byte) (int, error)
 	// Wait parks the task of x until TryRead may find something (data,
 	// the end, a failure) or the Reader is closed. It may return early
 	// (the Reader just tries again); it fails only with the task's own
 	// interruption (cancelled, an expired timeout() scope).
-	Wait(x *core.Exec, fn string) error
+	Wait(x *loop.Exec, fn string) error
 }
 
 // Options describe a Reader's stream.
@@ -123,7 +123,7 @@ func (r *Reader) Close() {
 func (r *Reader) Closed() bool { return r.closed }
 
 func (r *Reader) closedError(fn string) error {
-	return core.Errorf(core.KindClosed, "%s: %s is closed", fn, r.opts.Name)
+	return loop.Errorf(loop.KindClosed, "%s: %s is closed", fn, r.opts.Name)
 }
 
 // scratch holds buffers for Read: with nothing buffered, a read lands in
@@ -138,7 +138,7 @@ const DefaultRead = 64 << 10
 
 // Read returns at most n (> 0) bytes as soon as any are there; "" at the
 // end of the stream.
-func (r *Reader) Read(x *core.Exec, fn string, n int) (starlark.String, error) {
+func (r *Reader) Read(x *loop.Exec, fn string, n int) (starlark.String, error) {
 	for {
 		if r.closed {
 			return "", r.closedError(fn)
@@ -165,7 +165,7 @@ func (r *Reader) Read(x *core.Exec, fn string, n int) (starlark.String, error) {
 
 // ReadUpTo returns n bytes, fewer only at the end of the stream; all that
 // is left when n < 0 (a file's read).
-func (r *Reader) ReadUpTo(x *core.Exec, fn string, n int) (starlark.String, error) {
+func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, error) {
 	if r.closed {
 		return "", r.closedError(fn)
 	}
@@ -186,7 +186,7 @@ func (r *Reader) ReadUpTo(x *core.Exec, fn string, n int) (starlark.String, erro
 
 // ReadExactly returns exactly n bytes, or fails with eof if the stream
 // ends first (the bytes received stay buffered for a later read).
-func (r *Reader) ReadExactly(x *core.Exec, fn string, n int) (starlark.String, error) {
+func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, error) {
 	if r.closed {
 		return "", r.closedError(fn)
 	}
@@ -196,7 +196,7 @@ func (r *Reader) ReadExactly(x *core.Exec, fn string, n int) (starlark.String, e
 			return "", err
 		}
 		if !more {
-			return "", core.Errorf(core.KindEOF, "%s: stream ended after %d of %d bytes", fn, r.Buffered(), n)
+			return "", loop.Errorf(loop.KindEOF, "%s: stream ended after %d of %d bytes", fn, r.Buffered(), n)
 		}
 	}
 	return r.take(n), nil
@@ -204,7 +204,7 @@ func (r *Reader) ReadExactly(x *core.Exec, fn string, n int) (starlark.String, e
 
 // ReadLine returns the next line with its newline; at the end of the
 // stream what is left (possibly ""), without one.
-func (r *Reader) ReadLine(x *core.Exec, fn string) (starlark.String, error) {
+func (r *Reader) ReadLine(x *loop.Exec, fn string) (starlark.String, error) {
 	if r.closed {
 		return "", r.closedError(fn)
 	}
@@ -226,7 +226,7 @@ func (r *Reader) ReadLine(x *core.Exec, fn string) (starlark.String, error) {
 
 // settle deals with a TryRead that brought nothing: it waits for more,
 // or records the end of the stream, or returns the failure.
-func (r *Reader) settle(x *core.Exec, fn string, err error) error {
+func (r *Reader) settle(x *loop.Exec, fn string, err error) error {
 	switch err {
 	case ErrWouldBlock:
 		return r.src.Wait(x, fn)
@@ -239,7 +239,7 @@ func (r *Reader) settle(x *core.Exec, fn string, err error) error {
 
 // fill reads more into buf, waiting if need be. It returns false at the
 // end of the stream.
-func (r *Reader) fill(x *core.Exec, fn string) (bool, error) {
+func (r *Reader) fill(x *loop.Exec, fn string) (bool, error) {
 	for {
 		if r.closed {
 			return false, r.closedError(fn)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
@@ -48,11 +48,11 @@ func (s *testStream) Hash() (uint32, error)                    { return 0, fmt.E
 func (s *testStream) AttrNames() []string                      { return testMethods.Names() }
 func (s *testStream) Attr(name string) (starlark.Value, error) { return testMethods.Bind(name, s), nil }
 func (s *testStream) StreamReader() *stream.Reader             { return s.r }
-func (s *testStream) WriteData(x *core.Exec, fn, data string) error {
+func (s *testStream) WriteData(x *loop.Exec, fn, data string) error {
 	s.written = append(s.written, data)
 	return nil
 }
-func (s *testStream) CloseWrite(x *core.Exec, fn string) error {
+func (s *testStream) CloseWrite(x *loop.Exec, fn string) error {
 	s.r.Close()
 	return nil
 }
@@ -99,7 +99,7 @@ func module(t *testing.T) (starlark.Value, *[]*testStream) {
 func run(t *testing.T, src string) (string, []*testStream) {
 	t.Helper()
 	m, made := module(t)
-	out, err := moduletest.Run(t, core.Permissions{}, "st", m, src)
+	out, err := moduletest.Run(t, loop.Permissions{}, "st", m, src)
 	require.NoError(t, err, out)
 	return out, *made
 }

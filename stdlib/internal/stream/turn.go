@@ -3,7 +3,7 @@ package stream
 import (
 	"time"
 
-	"github.com/corolang/coro/engine/core"
+	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
 
@@ -13,8 +13,8 @@ import (
 // keeps the deadlock detector from calling a task that waits on a socket
 // or a child blocked for good (SPEC 1: such a wait keeps the run going),
 // and is released whatever ends the wait.
-func WaitOn(x *core.Exec, list *core.WakerList, why core.Reason, timeout time.Duration, op string) error {
-	w := core.NewWaiter(x.Task)
+func WaitOn(x *loop.Exec, list *loop.WakerList, why loop.Reason, timeout time.Duration, op string) error {
+	w := loop.NewWaiter(x.Task)
 	list.Add(w, 0)
 	e := x.Task.Engine()
 	e.Hold()
@@ -30,14 +30,14 @@ func WaitOn(x *core.Exec, list *core.WakerList, why core.Reason, timeout time.Du
 // file's read move the offset under a write. Loop only.
 type Turn struct {
 	busy    bool
-	waiters core.WakerList
+	waiters loop.WakerList
 }
 
 // Take waits until no other operation holds the turn, then holds it; the
 // caller gives it back (Give), or hands it to Offload.
-func (t *Turn) Take(x *core.Exec, why core.Reason, fn string) error {
+func (t *Turn) Take(x *loop.Exec, why loop.Reason, fn string) error {
 	for t.busy {
-		if err := WaitOn(x, &t.waiters, why, core.NoTimeout, fn); err != nil {
+		if err := WaitOn(x, &t.waiters, why, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
@@ -51,11 +51,11 @@ func (t *Turn) Give() {
 	t.waiters.Broadcast(nil, nil)
 }
 
-// Offload runs o for x's task (core.Exec.Offload) while the caller holds
+// Offload runs o for x's task (loop.Exec.Offload) while the caller holds
 // the turn, and gives the turn back when the work has ended: delivered,
 // dropped (the task stopped waiting: the work still runs to its end, and
 // the next operation waits for it), or never started.
-func (t *Turn) Offload(x *core.Exec, o core.Offload) (starlark.Value, error) {
+func (t *Turn) Offload(x *loop.Exec, o loop.Offload) (starlark.Value, error) {
 	if err := x.Checkpoint(); err != nil {
 		// Offload would not start the work, and neither Done nor Drop
 		// would run to give the turn back.

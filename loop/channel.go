@@ -1,0 +1,635 @@
+package loop
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/corolang/coro/starlark"
+)
+
+// objectState is an engine's bookkeeping for channels and sync objects:
+// id counters per kind (so channel#3 is the same channel every run, and
+// diagnostics and golden outputs are reproducible), and spare waiters that
+// channel operations reuse instead of allocating one per wait.
+type objectState struct {
+	ids     map[string]int
+	waiters []*Waiter
+}
+
+// NextID returns the next id for an object of kind ("channel", "lock",
+// ...) on this engine: 1, 2, 3, ... Loop only.
+func (e *Engine) NextID(kind string) int {
+	if e.objects.ids == nil {
+		e.objects.ids = map[string]int{}
+	}
+	e.objects.ids[kind]++
+	return e.objects.ids[kind]
+}
+
+// getWaiter returns a fresh waiter for t, reusing a spare one. Only code
+// that removes every registration of the waiter before putWaiter (channel
+// send and receive, which own both queues) may use it: a registration left
+// behind would complete some later, unrelated wait.
+func (e *Engine) getWaiter(t *Task) *Waiter {
+	if n := len(e.objects.waiters); n > 0 {
+		w := e.objects.waiters[n-1]
+		e.objects.waiters = e.objects.waiters[:n-1]
+		w.task = t
+		return w
+	}
+	return NewWaiter(t)
+}
+
+// maxSpareWaiters bounds the free list (one per concurrently parked task
+// would do; this is plenty).
+const maxSpareWaiters = 64
+
+func (e *Engine) putWaiter(w *Waiter) {
+	if len(e.objects.waiters) < maxSpareWaiters {
+		*w = Waiter{Index: -1}
+		e.objects.waiters = append(e.objects.waiters, w)
+	}
+}
+
+// A sudog is one parked party on a channel (Go's name): the waker and its
+// case index, the value a sender offers, and whether the waker is a plain
+// receive of this package that tells "closed" (nil) from a received None.
+type sudog struct {
+	w     Waker
+	index int
+	v     starlark.Value
+	raw   bool
+}
+
+// waitq is a FIFO of parked parties. Entries whose waker no longer accepts
+// (a select that completed elsewhere, a wait that timed out) are skipped
+// when popped.
+type waitq struct {
+	items []sudog
+	head  int
+}
+
+func (q *waitq) push(s sudog) {
+	if q.head > 0 && len(q.items) == cap(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, s)
+}
+
+// pop removes and returns the first party that still accepts.
+func (q *waitq) pop() (sudog, bool) {
+	for q.head < len(q.items) {
+		s := q.items[q.head]
+		q.items[q.head] = sudog{}
+		q.head++
+		if q.head == len(q.items) {
+			q.items, q.head = q.items[:0], 0
+		}
+		if s.w.Accepts(s.index) {
+			return s, true
+		}
+	}
+	return sudog{}, false
+}
+
+// remove drops every entry of w.
+func (q *waitq) remove(w Waker) {
+	out := q.items[q.head:q.head]
+	for _, s := range q.items[q.head:] {
+		if s.w != w {
+			out = append(out, s)
+		}
+	}
+	clear(q.items[q.head+len(out):])
+	q.items = q.items[:q.head+len(out)]
+	if len(out) == 0 {
+		q.items, q.head = q.items[:0], 0
+	}
+}
+
+// waiting reports whether some party still accepts.
+func (q *waitq) waiting() bool {
+	for _, s := range q.items[q.head:] {
+		if s.w.Accepts(s.index) {
+			return true
+		}
+	}
+	return false
+}
+
+// A Channel is a Go-style channel between tasks of one engine (SPEC 6).
+// Values pass straight from a sender to a parked receiver (and from a
+// parked sender to a receiver) without touching the buffer, which holds
+// values only while no receiver waits. As an Awaitable it is a receive.
+type Channel struct {
+	eng    *Engine
+	id     int
+	cap    int
+	buf    []starlark.Value // ring of capacity len(buf) <= cap, grown on demand
+	head   int
+	n      int
+	closed bool
+	recvq  waitq
+	sendq  waitq
+	// onClose runs once when the channel closes (a ticker stops its timer,
+	// a broadcast forgets the subscriber).
+	onClose func()
+	// onTake, if set, runs once the next time a receiver takes a value
+	// from the buffer (a ticker whose tick waits there arms the next).
+	onTake func()
+	// bound methods, made on first use: script loops call send and recv
+	// millions of times and must not allocate a method each time.
+	mSend, mRecv *starlark.Builtin
+}
+
+var (
+	_ Awaitable         = (*Channel)(nil)
+	_ starlark.Sequence = (*Channel)(nil)
+	_ starlark.HasAttrs = (*Channel)(nil)
+	_ starlark.Iterator = (*chanIter)(nil)
+	_ Awaitable         = (*RecvOp)(nil)
+	_ Awaitable         = (*SendOp)(nil)
+)
+
+// NewChannel returns a channel holding up to capacity buffered values
+// (0: every send waits for a receiver).
+func (e *Engine) NewChannel(capacity int) *Channel {
+	return &Channel{eng: e, id: e.NextID("channel"), cap: capacity}
+}
+
+// ID returns the channel's number on its engine (channel#ID).
+func (c *Channel) ID() int { return c.id }
+
+// Closed reports whether Close was called.
+func (c *Channel) Closed() bool { return c.closed }
+
+// OnClose sets fn to run once when the channel is closed.
+func (c *Channel) OnClose(fn func()) { c.onClose = fn }
+
+func (c *Channel) closedError(op string) *Error {
+	return Errorf(KindClosed, "%s on closed channel#%d", op, c.id)
+}
+
+// ---- the buffer ----
+
+func (c *Channel) bufPush(v starlark.Value) {
+	if c.n == len(c.buf) {
+		nb := make([]starlark.Value, min(c.cap, max(4, 2*len(c.buf))))
+		for i := 0; i < c.n; i++ {
+			nb[i] = c.buf[(c.head+i)%len(c.buf)]
+		}
+		c.buf, c.head = nb, 0
+	}
+	c.buf[(c.head+c.n)%len(c.buf)] = v
+	c.n++
+}
+
+func (c *Channel) bufPop() starlark.Value {
+	v := c.buf[c.head]
+	c.buf[c.head] = nil
+	c.head++
+	if c.head == len(c.buf) {
+		c.head = 0
+	}
+	c.n--
+	return v
+}
+
+// ---- operations that never wait ----
+
+// TrySend delivers v if that needs no waiting: to a parked receiver, or
+// into the buffer. It fails with closed on a closed channel.
+func (c *Channel) TrySend(v starlark.Value) (bool, error) {
+	if c.closed {
+		return false, c.closedError("send")
+	}
+	if r, ok := c.recvq.pop(); ok {
+		r.w.Complete(r.index, v, nil)
+		return true, nil
+	}
+	if c.n < c.cap {
+		c.bufPush(v)
+		return true, nil
+	}
+	return false, nil
+}
+
+// SendDropOldest delivers v without ever waiting: when the buffer is full
+// its oldest value is dropped to make room (a broadcast subscriber or a
+// ticker that fell behind). On an unbuffered channel with no receiver
+// waiting, v is dropped. It reports whether v was kept; a closed channel
+// keeps nothing.
+func (c *Channel) SendDropOldest(v starlark.Value) bool {
+	if c.closed {
+		return false
+	}
+	if ok, _ := c.TrySend(v); ok {
+		return true
+	}
+	if c.cap == 0 {
+		return false
+	}
+	c.bufPop()
+	c.bufPush(v)
+	return true
+}
+
+// tryRecv takes a value if one is there: from the buffer (refilling it
+// from the first parked sender), from a parked sender, or None from a
+// closed, drained channel (ok false). done is false when it would wait.
+func (c *Channel) tryRecv() (v starlark.Value, ok, done bool) {
+	if c.n > 0 {
+		v = c.bufPop()
+		if s, found := c.sendq.pop(); found {
+			c.bufPush(s.v)
+			s.w.Complete(s.index, starlark.None, nil)
+		}
+		if f := c.onTake; f != nil {
+			c.onTake = nil
+			f()
+		}
+		return v, true, true
+	}
+	if s, found := c.sendq.pop(); found {
+		s.w.Complete(s.index, starlark.None, nil)
+		return s.v, true, true
+	}
+	if c.closed {
+		return starlark.None, false, true
+	}
+	return nil, false, false
+}
+
+// Close closes the channel: parked receivers get None, parked senders
+// fail with closed, buffered values can still be received. Closing twice
+// fails with closed.
+func (c *Channel) Close() error {
+	if c.closed {
+		return Errorf(KindClosed, "close of closed channel#%d", c.id)
+	}
+	c.closed = true
+	for {
+		r, ok := c.recvq.pop()
+		if !ok {
+			break
+		}
+		if r.raw {
+			r.w.Complete(r.index, nil, nil)
+		} else {
+			r.w.Complete(r.index, starlark.None, nil)
+		}
+	}
+	for {
+		s, ok := c.sendq.pop()
+		if !ok {
+			break
+		}
+		s.w.Complete(s.index, nil, c.closedError("send"))
+	}
+	if c.onClose != nil {
+		fn := c.onClose
+		c.onClose = nil
+		fn()
+	}
+	return nil
+}
+
+// ---- operations that may wait ----
+
+// Send sends v for the task in x, waiting up to timeout (NoTimeout: as
+// long as it takes) for a receiver or buffer room.
+func (c *Channel) Send(x *Exec, v starlark.Value, timeout time.Duration) error {
+	t := x.Task
+	if err := t.interruption(); err != nil {
+		return err
+	}
+	if ok, err := c.TrySend(v); ok || err != nil {
+		return err
+	}
+	w := c.eng.getWaiter(t)
+	c.sendq.push(sudog{w: w, v: v})
+	x.Park(w, (*sendReason)(c), timeout, "Channel.send")
+	if w.Index != 0 { // timed out or interrupted: still queued
+		c.sendq.remove(w)
+	}
+	err := w.Err
+	c.eng.putWaiter(w)
+	return err
+}
+
+// Recv receives for the task in x, waiting up to timeout. ok is false
+// (and v None) once the channel is closed and drained.
+func (c *Channel) Recv(x *Exec, timeout time.Duration) (v starlark.Value, ok bool, err error) {
+	t := x.Task
+	if err := t.interruption(); err != nil {
+		return nil, false, err
+	}
+	if v, ok, done := c.tryRecv(); done {
+		return v, ok, nil
+	}
+	w := c.eng.getWaiter(t)
+	c.recvq.push(sudog{w: w, raw: true})
+	x.Park(w, c, timeout, "Channel.recv")
+	if w.Index != 0 {
+		c.recvq.remove(w)
+	}
+	v, err = w.Value, w.Err
+	c.eng.putWaiter(w)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case v == nil: // closed while we waited
+		return starlark.None, false, nil
+	}
+	return v, true, nil
+}
+
+// sendReason describes a task parked in send (a distinct type over the
+// same pointer, so passing it as a Reason does not allocate).
+type sendReason Channel
+
+func (r *sendReason) WaitingOn() string { return fmt.Sprintf("send on channel#%d", r.id) }
+
+// ---- Awaitable: a channel is its own receive operation ----
+
+func (c *Channel) Poll(t *Task) (starlark.Value, error, bool) {
+	v, _, done := c.tryRecv()
+	return v, nil, done
+}
+func (c *Channel) Enqueue(w Waker, index int) { c.recvq.push(sudog{w: w, index: index}) }
+func (c *Channel) Dequeue(w Waker)            { c.recvq.remove(w) }
+func (c *Channel) WaitingOn() string {
+	return fmt.Sprintf("recv on channel#%d (%d/%d buffered)", c.id, c.n, c.cap)
+}
+
+// A RecvOp is ch.recv_op(): a receive as a value for select, wait, race.
+type RecvOp struct{ c *Channel }
+
+func (op *RecvOp) String() string        { return fmt.Sprintf("<recv_op channel#%d>", op.c.id) }
+func (op *RecvOp) Type() string          { return "RecvOp" }
+func (op *RecvOp) Freeze()               {}
+func (op *RecvOp) Truth() starlark.Bool  { return true }
+func (op *RecvOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: RecvOp") }
+func (op *RecvOp) Poll(t *Task) (starlark.Value, error, bool) {
+	return op.c.Poll(t)
+}
+func (op *RecvOp) Enqueue(w Waker, index int) { op.c.Enqueue(w, index) }
+func (op *RecvOp) Dequeue(w Waker)            { op.c.Dequeue(w) }
+func (op *RecvOp) WaitingOn() string          { return op.c.WaitingOn() }
+
+// A SendOp is ch.send_op(v): a send as a value for select, wait, race.
+// It completes with None once v is delivered, or fails with closed.
+type SendOp struct {
+	c *Channel
+	v starlark.Value
+}
+
+func (op *SendOp) String() string        { return fmt.Sprintf("<send_op channel#%d>", op.c.id) }
+func (op *SendOp) Type() string          { return "SendOp" }
+func (op *SendOp) Freeze()               {}
+func (op *SendOp) Truth() starlark.Bool  { return true }
+func (op *SendOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: SendOp") }
+func (op *SendOp) Poll(*Task) (starlark.Value, error, bool) {
+	ok, err := op.c.TrySend(op.v)
+	if ok || err != nil {
+		return starlark.None, err, true
+	}
+	return nil, nil, false
+}
+func (op *SendOp) Enqueue(w Waker, index int) { op.c.sendq.push(sudog{w: w, index: index, v: op.v}) }
+func (op *SendOp) Dequeue(w Waker)            { op.c.sendq.remove(w) }
+func (op *SendOp) WaitingOn() string          { return (*sendReason)(op.c).WaitingOn() }
+
+// ---- iteration: for v in ch ----
+
+type chanIter struct{ c *Channel }
+
+// Next receives the next value, waiting for the task that runs the loop
+// (found through CurrentExec: Next gets no thread). The loop ends once the
+// channel is closed and drained; an interruption (cancel, timeout scope)
+// ends it too and is raised in the looping thread at its next step.
+func (it *chanIter) Next(p *starlark.Value) bool {
+	c := it.c
+	x := c.eng.CurrentExec()
+	if x == nil || x.Task == nil {
+		// No task to wait for: take only what is there.
+		v, ok, _ := c.tryRecv()
+		if ok {
+			*p = v
+		}
+		return ok
+	}
+	v, ok, err := c.Recv(x, NoTimeout)
+	if err != nil {
+		x.Raise(ToError(err))
+		return false
+	}
+	if ok {
+		*p = v
+	}
+	return ok
+}
+func (it *chanIter) Done() {}
+
+// ---- the Starlark value ----
+
+func (c *Channel) String() string {
+	if c.closed {
+		return fmt.Sprintf("<channel#%d closed %d/%d>", c.id, c.n, c.cap)
+	}
+	return fmt.Sprintf("<channel#%d %d/%d>", c.id, c.n, c.cap)
+}
+func (c *Channel) Type() string          { return "Channel" }
+func (c *Channel) Freeze()               {}
+func (c *Channel) Truth() starlark.Bool  { return true }
+func (c *Channel) Hash() (uint32, error) { return uint32(c.id), nil }
+func (c *Channel) Len() int              { return c.n }
+func (c *Channel) Iterate() starlark.Iterator {
+	return &chanIter{c}
+}
+
+var channelAttrs = []string{"cap", "close", "closed", "recv", "recv_op", "send", "send_op", "try_recv", "try_send"}
+
+func (c *Channel) AttrNames() []string { return channelAttrs }
+
+func (c *Channel) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "send":
+		if c.mSend == nil {
+			c.mSend = starlark.NewBuiltin("send", chanSend).BindReceiver(c)
+		}
+		return c.mSend, nil
+	case "recv":
+		if c.mRecv == nil {
+			c.mRecv = starlark.NewBuiltin("recv", chanRecv).BindReceiver(c)
+		}
+		return c.mRecv, nil
+	case "try_send":
+		return starlark.NewBuiltin("try_send", chanTrySend).BindReceiver(c), nil
+	case "try_recv":
+		return starlark.NewBuiltin("try_recv", chanTryRecv).BindReceiver(c), nil
+	case "close":
+		return starlark.NewBuiltin("close", chanClose).BindReceiver(c), nil
+	case "recv_op":
+		return starlark.NewBuiltin("recv_op", chanRecvOp).BindReceiver(c), nil
+	case "send_op":
+		return starlark.NewBuiltin("send_op", chanSendOp).BindReceiver(c), nil
+	case "closed":
+		return starlark.Bool(c.closed), nil
+	case "cap":
+		return starlark.MakeInt(c.cap), nil
+	}
+	return nil, nil
+}
+
+// owner checks that the calling thread runs on the channel's engine: a
+// channel's state belongs to one loop (a parallel worker, or another
+// engine, must not touch it). The usual case, a thread of this engine's
+// running context, is recognised by one comparison instead of a lookup
+// of the thread's locals.
+func (c *Channel) owner(th *starlark.Thread, fn string) (*Exec, error) {
+	if x := c.eng.curExec; x != nil && x.thread == th && x.Task != nil {
+		return x, nil
+	}
+	x, err := TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if x.Task.eng != c.eng {
+		return nil, Errorf(KindValue, "%s: channel#%d belongs to another engine", fn, c.id)
+	}
+	return x, nil
+}
+
+func chanSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	c := b.Receiver().(*Channel)
+	var v starlark.Value
+	d := NoTimeout
+	if len(args) == 1 && len(kwargs) == 0 {
+		v = args[0] // the hot path: no UnpackArgs, whose pointers would make v escape
+	} else {
+		var err error
+		if v, d, err = sendArgs(args, kwargs); err != nil {
+			return nil, err
+		}
+	}
+	x, err := c.owner(th, "Channel.send")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Send(x, v, d); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+func sendArgs(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, time.Duration, error) {
+	var v, timeout starlark.Value = nil, starlark.None
+	if err := starlark.UnpackArgs("Channel.send", args, kwargs, "value", &v, "timeout?", &timeout); err != nil {
+		return nil, 0, ValueError(err)
+	}
+	d, err := TimeoutArg("Channel.send", timeout)
+	return v, d, err
+}
+
+func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	c := b.Receiver().(*Channel)
+	d := NoTimeout
+	if len(args) > 0 || len(kwargs) > 0 {
+		var timeout starlark.Value = starlark.None
+		if err := starlark.UnpackArgs("Channel.recv", args, kwargs, "timeout?", &timeout); err != nil {
+			return nil, ValueError(err)
+		}
+		var err error
+		if d, err = TimeoutArg("Channel.recv", timeout); err != nil {
+			return nil, err
+		}
+	}
+	x, err := c.owner(th, "Channel.recv")
+	if err != nil {
+		return nil, err
+	}
+	v, _, err := c.Recv(x, d)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func chanTrySend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	c := b.Receiver().(*Channel)
+	var v starlark.Value
+	if err := starlark.UnpackArgs("Channel.try_send", args, kwargs, "value", &v); err != nil {
+		return nil, ValueError(err)
+	}
+	if _, err := c.owner(th, "Channel.try_send"); err != nil {
+		return nil, err
+	}
+	ok, err := c.TrySend(v)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Bool(ok), nil
+}
+
+func chanTryRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	c := b.Receiver().(*Channel)
+	if err := starlark.UnpackArgs("Channel.try_recv", args, kwargs); err != nil {
+		return nil, ValueError(err)
+	}
+	if _, err := c.owner(th, "Channel.try_recv"); err != nil {
+		return nil, err
+	}
+	v, ok, done := c.tryRecv()
+	if !done {
+		v = starlark.None
+	}
+	return starlark.Tuple{v, starlark.Bool(ok)}, nil
+}
+
+func chanClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	c := b.Receiver().(*Channel)
+	if err := starlark.UnpackArgs("Channel.close", args, kwargs); err != nil {
+		return nil, ValueError(err)
+	}
+	if _, err := c.owner(th, "Channel.close"); err != nil {
+		return nil, err
+	}
+	if err := c.Close(); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+func chanRecvOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs("Channel.recv_op", args, kwargs); err != nil {
+		return nil, ValueError(err)
+	}
+	return &RecvOp{b.Receiver().(*Channel)}, nil
+}
+
+func chanSendOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackArgs("Channel.send_op", args, kwargs, "value", &v); err != nil {
+		return nil, ValueError(err)
+	}
+	return &SendOp{b.Receiver().(*Channel), v}, nil
+}
+
+// builtinChannel is channel(capacity=0).
+func builtinChannel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	capacity := 0
+	if err := starlark.UnpackArgs("channel", args, kwargs, "capacity?", &capacity); err != nil {
+		return nil, ValueError(err)
+	}
+	if capacity < 0 {
+		return nil, Errorf(KindValue, "channel: capacity must be >= 0, got %d", capacity)
+	}
+	x, err := TaskOf(th, "channel")
+	if err != nil {
+		return nil, err
+	}
+	return x.Task.eng.NewChannel(capacity), nil
+}

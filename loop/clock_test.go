@@ -1,0 +1,138 @@
+package loop_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/stretchr/testify/require"
+)
+
+// runVirtual runs src on a fresh engine with the virtual clock and returns
+// what it printed. The scripts sleep for hours: on a real clock they would
+// hang, so the context deadline (generous, and never reached when the clock
+// is virtual) is what makes such a test fail. Nothing here measures wall time.
+func runVirtual(t *testing.T, src string, globals starlark.StringDict) string {
+	t.Helper()
+	var out bytes.Buffer
+	eng, _ := newEngine(loop.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Globals: globals})
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := eng.Exec(ctx, "clock.star", src)
+	require.NoError(t, err, "output so far:\n%s", out.String())
+	require.Zero(t, eng.Unhandled, "output:\n%s", out.String())
+	return out.String()
+}
+
+func TestVirtualSleepTakesNoTime(t *testing.T) {
+	out := runVirtual(t, `
+sleep(3600)
+print(time.monotonic())
+def nap():
+    sleep(86400)
+    return time.monotonic()
+print(join(nap, nap))
+`, nil)
+	require.Equal(t, "3600.0\n[90000.0, 90000.0]\n", out)
+}
+
+func TestVirtualMonotonicFollowsClock(t *testing.T) {
+	out := runVirtual(t, `
+seen = [time.monotonic()]
+sleep(0.25)
+seen.append(time.monotonic())
+wait(after(1.5))
+seen.append(time.monotonic())
+sleep(0)  # lets others run; moves no time
+seen.append(time.monotonic())
+print(seen)
+`, nil)
+	require.Equal(t, "[0.0, 0.25, 1.75, 1.75]\n", out)
+}
+
+// Timers due at the same instant fire in the order they were made (SPEC 1),
+// not in the order tasks started waiting on them: the waiters register in
+// reverse, and the heap alone would give no order at all among equal keys.
+func TestVirtualEqualDeadlinesFireInCreationOrder(t *testing.T) {
+	out := runVirtual(t, `
+n = 32
+timers = [after(2) for i in range(n)]
+order = []
+def waiter(i):
+    wait(timers[i])
+    order.append(i)
+join(*[spawn(waiter, i) for i in reversed(range(n))])
+print(order == list(range(n)), time.monotonic())
+
+# sleeps: made in spawn order, all due at +1s
+woke = []
+def sleeper(i):
+    sleep(1)
+    woke.append(i)
+join(*[spawn(sleeper, i) for i in range(n)])
+print(woke == list(range(n)), time.monotonic())
+`, nil)
+	require.Equal(t, "True 2.0\nTrue 3.0\n", out)
+}
+
+// A task that computes moves the virtual clock (one millisecond per time
+// slice), so a timeout still stops it and other tasks' timers still fire.
+func TestVirtualClockMovesWhileComputing(t *testing.T) {
+	out := runVirtual(t, `
+def spin():
+    while True:
+        pass
+r = catch(timeout, 0.05, spin)
+now = time.monotonic()
+print(r.error.kind, now >= 0.05, now < 1)
+`, nil)
+	require.Equal(t, "timeout True True\n", out)
+}
+
+// A duration too large for time.Duration saturates: sleep(1e12) used to
+// overflow to a negative deadline and return at once.
+func TestVirtualHugeSleepSaturates(t *testing.T) {
+	out := runVirtual(t, `
+def long():
+    sleep(1e12)
+    print("long woke")
+t = spawn(long)
+tm = after(1e300)
+sleep(1)
+print("short woke", t.done, tm.done, time.monotonic())
+t.cancel()
+`, nil)
+	require.Equal(t, "short woke False False 1.0\n", out)
+}
+
+// While an operation outside the loop is outstanding (Hold: a socket read,
+// a serving listener), the virtual clock cannot jump, since the completion
+// could come at any moment; it then follows real time so that timers
+// still fire instead of waiting for the I/O forever.
+func TestVirtualClockRunsWhileIOOutstanding(t *testing.T) {
+	hold := func(release bool) *starlark.Builtin {
+		return starlark.NewBuiltin("hold", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			x, err := loop.TaskOf(th, b.Name())
+			if err != nil {
+				return nil, err
+			}
+			if release {
+				x.Task.Engine().Release()
+			} else {
+				x.Task.Engine().Hold()
+			}
+			return starlark.None, nil
+		})
+	}
+	out := runVirtual(t, `
+hold()
+sleep(0.05)
+print(time.monotonic())
+release()
+`, starlark.StringDict{"hold": hold(false), "release": hold(true)})
+	require.Equal(t, "0.05\n", out)
+}

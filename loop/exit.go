@@ -1,0 +1,37 @@
+package loop
+
+import (
+	"fmt"
+
+	"github.com/corolang/coro/starlark"
+)
+
+// An ExitError ends the run with a status (os.exit). Package engine
+// returns it from RunFile; the coro command exits with Code.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Exit implements os.exit: it runs the calling task's deferred functions,
+// then stops the run: every other task is cancelled (their deferred
+// functions run too) and RunFile returns an *ExitError.
+func (x *Exec) Exit(th *starlark.Thread, code int) error {
+	t := x.Task
+	t.runDefers(th, x.Defers)
+	e := t.eng
+	e.exitCode = &ExitError{Code: code}
+	e.teardown = "exit" // tasks spawned from now on start cancelled
+	for o := e.head; o != nil; o = o.next {
+		if o != t {
+			o.Cancel("exit")
+		}
+	}
+	// The calling task ends as cancelled, which is not a failure.
+	if t.root.err == nil {
+		t.root.err = &Error{Kind: KindCancelled, Msg: "exit"}
+	}
+	return t.scopeError(&t.root)
+}
+
+// ExitCode returns the status os.exit asked for, or nil.
+func (e *Engine) ExitCode() *ExitError { return e.exitCode }

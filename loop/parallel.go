@@ -1,0 +1,188 @@
+package loop
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
+)
+
+// parallel(fn, *args) runs fn on another goroutine, so on another CPU
+// core, while the loop goes on (SPEC 7). What makes that safe is that the
+// worker shares nothing mutable with the loop: fn comes from a load()ed
+// module (frozen once loaded) and every argument is frozen. The worker's
+// thread has no Exec, so every builtin that waits fails there with a
+// value error (TaskOf), and the result is handed back through Post.
+//
+// The returned value is an ordinary Task whose body parks until the
+// worker's result is posted: wait, join, race, select, cancel and tasks()
+// work on it unchanged.
+
+func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 {
+		return nil, Errorf(KindValue, "parallel: unexpected keyword argument %s (fn takes positional arguments only here)", kwargs[0][0])
+	}
+	if len(args) == 0 {
+		return nil, Errorf(KindValue, "parallel: missing argument fn")
+	}
+	x, err := TaskOf(th, "parallel")
+	if err != nil {
+		return nil, err
+	}
+	e := x.Task.eng
+	fn, ok := args[0].(*starlark.Function)
+	if !ok {
+		return nil, Errorf(KindValue, "parallel: for parameter fn: got %s, want a function defined in a load()ed module", args[0].Type())
+	}
+	if !e.isLoadedModule(fn.Module()) {
+		return nil, Errorf(KindValue, "parallel: function %s is not from a load()ed module (only loaded modules are frozen, so only their functions may run on another core)", fn.Name())
+	}
+	if what := unfrozen(fn); what != "" {
+		return nil, Errorf(KindValue, "parallel: function %s captures %s that is not frozen", fn.Name(), what)
+	}
+	rest := args[1:]
+	for i, a := range rest {
+		if what := unfrozen(a); what != "" {
+			return nil, Errorf(KindValue, "parallel: argument %d (%s) is not frozen: pass freeze(x)", i+1, what)
+		}
+	}
+	// The worker's thread is made here, on the loop, so the thread hook
+	// runs where engine state may be touched.
+	wth := &starlark.Thread{Name: "parallel " + fn.Name(), Print: func(_ *starlark.Thread, msg string) {
+		e.Post(func() { e.print(nil, msg) })
+	}}
+	wth.SetLocal(parallelKey, fn.Name())
+	if e.opts.MaxSteps > 0 {
+		wth.SetMaxExecutionSteps(e.opts.MaxSteps)
+	}
+	e.threadHook(wth)
+	body := starlark.NewBuiltin("parallel", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		return runParallel(th, wth, fn, rest)
+	})
+	return e.Spawn(body, nil, nil, "", x.Task, Callers(th)).Value(), nil
+}
+
+// runParallel is the body of a parallel task: it offloads the call to a
+// goroutine of its own (a computation would hold a pool slot for its
+// whole length) and waits for it. Interrupted (cancelled, timed out), it
+// cancels the worker's thread, which stops at its next step.
+func runParallel(th, wth *starlark.Thread, fn *starlark.Function, args starlark.Tuple) (starlark.Value, error) {
+	x, err := TaskOf(th, "parallel")
+	if err != nil {
+		return nil, err
+	}
+	return x.Offload(Offload{Why: parallelReason(fn.Name()), Op: "parallel", Timeout: NoTimeout, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			stop := context.AfterFunc(ctx, func() { wth.Cancel("cancelled") })
+			defer stop()
+			return callWorker(wth, fn, args)
+		}})
+}
+
+// callWorker calls fn on the worker's goroutine, turning a panic into an error.
+func callWorker(th *starlark.Thread, fn *starlark.Function, args starlark.Tuple) (v starlark.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ce := Errorf(KindError, "internal error in parallel %s: %v", fn.Name(), r)
+			ce.GoStack = string(debug.Stack())
+			v, err = nil, ce
+		}
+	}()
+	v, err = starlark.Call(th, fn, args, nil)
+	if err != nil {
+		return nil, ToError(err)
+	}
+	return v, nil
+}
+
+// parallelKey marks a parallel worker's thread (its value is the function's
+// name), so that a refused wait there says why.
+const parallelKey = "coro.parallel"
+
+type parallelReason string
+
+func (r parallelReason) WaitingOn() string {
+	return fmt.Sprintf("parallel %s() on another core", string(r))
+}
+
+// isLoadedModule reports whether m is a module load() has run and frozen:
+// one of its globals is a function of m.
+func (e *Engine) isLoadedModule(m *starlark.Module) bool {
+	for _, ent := range e.modules {
+		if ent.loading || ent.err != nil {
+			continue
+		}
+		for _, v := range ent.globals {
+			if f, ok := v.(*starlark.Function); ok && f.Module() == m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unfrozen returns a description of the part of v that another goroutine
+// could see change ("" if none): a list, dict or set not frozen, or a
+// value of a type whose immutability cannot be checked.
+func unfrozen(v starlark.Value) string {
+	switch v := v.(type) {
+	case starlark.NoneType, starlark.Bool, starlark.Int, starlark.Float, starlark.String, starlark.Bytes:
+		return ""
+	case starlark.Tuple:
+		for _, x := range v {
+			if what := unfrozen(x); what != "" {
+				return what
+			}
+		}
+		return ""
+	case *starlark.List:
+		// Freeze is deep, so a frozen container's contents are frozen.
+		if v.Frozen() {
+			return ""
+		}
+		return "a list"
+	case *starlark.Dict:
+		if v.Frozen() {
+			return ""
+		}
+		return "a dict"
+	case *starlark.Set:
+		if v.Frozen() {
+			return ""
+		}
+		return "a set"
+	case *starlarkstruct.Struct:
+		for _, name := range v.AttrNames() {
+			f, _ := v.Attr(name)
+			if what := unfrozen(f); what != "" {
+				return what
+			}
+		}
+		return ""
+	case *starlark.Function:
+		for i := 0; i < v.NumParams(); i++ {
+			if d := v.ParamDefault(i); d != nil {
+				if what := unfrozen(d); what != "" {
+					return what
+				}
+			}
+		}
+		for i := 0; i < v.NumFreeVars(); i++ {
+			if _, fv := v.FreeVar(i); fv != nil {
+				if what := unfrozen(fv); what != "" {
+					return what
+				}
+			}
+		}
+		return ""
+	case *starlark.Builtin:
+		// A builtin bound to a receiver (a method) would act on it.
+		if v.Receiver() == nil {
+			return ""
+		}
+		return "a method of " + v.Receiver().Type()
+	}
+	return "a " + v.Type()
+}

@@ -1,0 +1,514 @@
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// permission errors name the flag (command) and option (embedding) that
+// would allow the operation.
+
+// CheckNet fails unless scripts may use the network.
+func (e *Engine) CheckNet(fn string) error {
+	if e.opts.Permissions.Net {
+		return nil
+	}
+	return Errorf(KindPermission, "%s: network access denied (allow with --allow-net, or Permissions.Net)", fn)
+}
+
+// CheckRun fails unless scripts may start processes.
+func (e *Engine) CheckRun(fn string) error {
+	if e.opts.Permissions.Run {
+		return nil
+	}
+	return Errorf(KindPermission, "%s: running processes denied (allow with --allow-run, or Permissions.Run)", fn)
+}
+
+// CheckEnv fails unless scripts may read the environment.
+func (e *Engine) CheckEnv(fn string) error {
+	if e.opts.Permissions.Env {
+		return nil
+	}
+	return Errorf(KindPermission, "%s: environment access denied (allow with --allow-env, or Permissions.Env)", fn)
+}
+
+// CheckSignals fails unless scripts may take the process's signals.
+func (e *Engine) CheckSignals(fn string) error {
+	if e.opts.Permissions.Signals {
+		return nil
+	}
+	return Errorf(KindPermission, "%s: taking the process's signals denied (the coro command allows it; Permissions.Signals)", fn)
+}
+
+// ---- file system grants ----
+//
+// A path permission is not a check made before the operation: each grant
+// (an --allow-read or --allow-write path) is opened once as an os.Root,
+// and the operation itself goes through that root, which resolves the
+// path one component at a time from the root's descriptor and refuses any
+// symbolic link or ".." that would leave it. So the permission holds for
+// the path after every link in it is resolved, at the moment of the open:
+// a dangling link, a link swapped in, or a directory renamed meanwhile
+// cannot lead outside. A grant of "/" is the whole file system: its
+// operations use package os directly.
+
+// A grant is one allowed path.
+type grant struct {
+	real string // absolute, symbolic links resolved (when it existed)
+	dir  bool   // a directory: the root is real; else the root is its folder and only the name real is granted
+	once sync.Once
+	root *os.Root
+	err  error
+}
+
+// open opens the grant's root the first time it is used.
+func (g *grant) open() (*os.Root, error) {
+	g.once.Do(func() {
+		d := g.real
+		if !g.dir {
+			d = filepath.Dir(g.real)
+		}
+		g.root, g.err = os.OpenRoot(d)
+	})
+	return g.root, g.err
+}
+
+// grantSet is the grants of one kind (read or write).
+type grantSet struct {
+	all    bool // "/" was granted
+	grants []*grant
+}
+
+func newGrantSet(paths []string) *grantSet {
+	s := &grantSet{}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		real := abs
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			real = r
+		}
+		if real == "/" {
+			s.all = true
+			continue
+		}
+		fi, err := os.Stat(real)
+		s.grants = append(s.grants, &grant{real: real, dir: err == nil && fi.IsDir()})
+	}
+	return s
+}
+
+func (s *grantSet) close() {
+	for _, g := range s.grants {
+		g.once.Do(func() {}) // no root opened after this
+		if g.root != nil {
+			g.root.Close()
+		}
+	}
+}
+
+// grants returns the engine's read and write grants, made at first use.
+func (e *Engine) grantSets() (read, write *grantSet) {
+	e.permOnce.Do(func() {
+		e.readGrants = newGrantSet(e.opts.Permissions.Read)
+		e.writeGrants = newGrantSet(e.opts.Permissions.Write)
+		e.loadGrants = newGrantSet(append(slices.Clip(e.opts.Permissions.Read), e.opts.Permissions.Load...))
+	})
+	return e.readGrants, e.writeGrants
+}
+
+// closeGrants closes the roots of the grants (Engine.Close).
+func (e *Engine) closeGrants() {
+	r, w := e.grantSets()
+	r.close()
+	w.close()
+	e.loadGrants.close()
+}
+
+// readModule reads the file of a load()ed module (path, as module named
+// it) through the grants of load(): Permissions.Read and Permissions.Load
+// (Options.Modules are found before this). A refused file is not opened,
+// so no message can show what it holds.
+func (e *Engine) readModule(module, path string) ([]byte, error) {
+	e.grantSets()
+	p, err := e.place(e.loadGrants, "load", path, false)
+	if err != nil {
+		return nil, Errorf(KindPermission, "load: reading %s denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)", module)
+	}
+	src, err := p.ReadFile()
+	if err != nil {
+		if ce, ok := err.(*Error); ok {
+			return nil, ce
+		}
+		kind := KindIO
+		if errors.Is(err, fs.ErrNotExist) {
+			kind = KindNotFound
+		}
+		return nil, Errorf(kind, "cannot load %s: %v", module, err)
+	}
+	return src, nil
+}
+
+// match finds the grant path lies in, and the rest of the path below it.
+// The part of the path outside every grant is resolved here (its links
+// followed, its ".." taken after them, as the kernel does): a script can
+// change nothing there. The part from the grant on is left to the root,
+// ".." and all. The widest grant on the way wins, unless the rest climbs
+// lexically out of it; then the walk goes on (whatever it finds, the
+// operation is confined to the grant it ends in).
+func (s *grantSet) match(path string) (*grant, string) {
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, ""
+		}
+		path = wd + "/" + path
+	}
+	parts := strings.Split(path, "/")
+	cur := "/"
+	for i := 0; ; i++ {
+		for _, g := range s.grants {
+			if cur != g.real {
+				continue
+			}
+			rest := parts[i:]
+			if !g.dir {
+				if len(nonEmpty(rest)) != 0 {
+					continue
+				}
+				return g, filepath.Base(g.real)
+			}
+			if climbs(rest) {
+				continue // "a/../../b": not below this grant; an outer one may hold it
+			}
+			r := strings.Join(nonEmpty(rest), "/")
+			if r == "" {
+				r = "."
+			}
+			return g, r
+		}
+		if i == len(parts) {
+			return nil, ""
+		}
+		switch c := parts[i]; c {
+		case "", ".":
+		case "..":
+			cur = filepath.Dir(cur)
+		default:
+			next := filepath.Join(cur, c)
+			if r, err := filepath.EvalSymlinks(next); err == nil {
+				cur = r
+			} else {
+				cur = next
+			}
+		}
+	}
+}
+
+// climbs reports whether parts, taken lexically, go above where they
+// start ("x/../.."). The root would refuse them; the walk goes on instead.
+// (A link inside may still lead out: the root refuses that.)
+func climbs(parts []string) bool {
+	depth := 0
+	for _, p := range parts {
+		switch p {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
+}
+
+// nonEmpty drops empty and "." components (not ".."). It reuses parts.
+func nonEmpty(parts []string) []string {
+	out := parts[:0:0]
+	for _, p := range parts {
+		if p != "" && p != "." {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// A Place is a path a script named, resolved to the grant it lies in:
+// operations on it run inside that grant's root. A Place with no root is
+// unconfined (a grant of "/"); its operations are package os's.
+type Place struct {
+	Path  string // as the script named it: every error names this
+	fn    string // the builtin, for permission errors
+	root  *os.Root
+	name  string // below root
+	write bool
+	depth int // length of the root's path: the deeper of two places confines more
+}
+
+// PlaceRead resolves path for reading, or fails with `permission`.
+func (e *Engine) PlaceRead(fn, path string) (Place, error) {
+	r, _ := e.grantSets()
+	return e.place(r, fn, path, false)
+}
+
+// PlaceWrite resolves path for writing (creating, removing, renaming), or
+// fails with `permission`.
+func (e *Engine) PlaceWrite(fn, path string) (Place, error) {
+	_, w := e.grantSets()
+	return e.place(w, fn, path, true)
+}
+
+// PlaceReadWrite resolves path for an operation that reads and writes: it
+// needs both grants, and goes through the deeper root (inside both).
+func (e *Engine) PlaceReadWrite(fn, path string) (Place, error) {
+	r, err := e.PlaceRead(fn, path)
+	if err != nil {
+		return Place{}, err
+	}
+	w, err := e.PlaceWrite(fn, path)
+	if err != nil {
+		return Place{}, err
+	}
+	if r.root != nil && r.depth > w.depth {
+		r.write = true
+		return r, nil
+	}
+	return w, nil
+}
+
+func (e *Engine) place(s *grantSet, fn, path string, write bool) (Place, error) {
+	if s.all {
+		return Place{Path: path, fn: fn, name: path, write: write}, nil
+	}
+	if path == "" {
+		return Place{}, Errorf(KindValue, "%s: empty path", fn)
+	}
+	g, name := s.match(path)
+	if g == nil {
+		return Place{}, deniedError(fn, path, write)
+	}
+	root, err := g.open()
+	if err != nil {
+		return Place{}, Errorf(KindPermission, "%s: %s: the allowed path %s cannot be opened: %v", fn, path, g.real, unwrapPath(err))
+	}
+	return Place{Path: path, fn: fn, root: root, name: name, write: write, depth: len(g.real)}, nil
+}
+
+func deniedError(fn, path string, write bool) error {
+	if write {
+		return Errorf(KindPermission, "%s: writing %s denied (allow with --allow-write=PATH, or Permissions.Write)", fn, path)
+	}
+	return Errorf(KindPermission, "%s: reading %s denied (allow with --allow-read=PATH, or Permissions.Read)", fn, path)
+}
+
+// Confined reports whether operations on p run inside a root.
+func (p Place) Confined() bool { return p.root != nil }
+
+// Err converts an error of an operation on p: a path that left the root
+// becomes a `permission` error; any other keeps package os's error, with
+// the script's path in it instead of the name below the root (no path
+// the script did not name appears).
+func (p Place) Err(err error) error {
+	if err == nil {
+		return nil
+	}
+	if p.root != nil && escapes(err) {
+		what, flag, opt := "reading", "--allow-read=PATH", "Permissions.Read"
+		if p.write {
+			what, flag, opt = "writing", "--allow-write=PATH", "Permissions.Write"
+		}
+		return Errorf(KindPermission, "%s: %s %s denied: a symbolic link or \"..\" in it leads outside the allowed path (allow with %s, or %s)", p.fn, what, p.Path, flag, opt)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: p.Path, Err: pe.Err}
+	}
+	return err
+}
+
+// escapes reports whether err is os.Root's refusal of a path leaving it.
+func escapes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// OpenFile opens the file (os.OpenFile).
+func (p Place) OpenFile(flag int, perm os.FileMode) (*os.File, error) {
+	if p.root == nil {
+		return os.OpenFile(p.name, flag, perm)
+	}
+	f, err := p.root.OpenFile(p.name, flag, perm)
+	return f, p.Err(err)
+}
+
+// ReadFile reads the whole file.
+func (p Place) ReadFile() ([]byte, error) {
+	if p.root == nil {
+		return os.ReadFile(p.name)
+	}
+	d, err := p.root.ReadFile(p.name)
+	return d, p.Err(err)
+}
+
+// Stat is os.Stat.
+func (p Place) Stat() (fs.FileInfo, error) {
+	if p.root == nil {
+		return os.Stat(p.name)
+	}
+	fi, err := p.root.Stat(p.name)
+	return fi, p.Err(err)
+}
+
+// Mkdir is os.Mkdir, or os.MkdirAll if parents.
+func (p Place) Mkdir(perm os.FileMode, parents bool) error {
+	switch {
+	case p.root == nil && parents:
+		return os.MkdirAll(p.name, perm)
+	case p.root == nil:
+		return os.Mkdir(p.name, perm)
+	case parents:
+		return p.Err(p.root.MkdirAll(p.name, perm))
+	}
+	return p.Err(p.root.Mkdir(p.name, perm))
+}
+
+// Remove is os.Remove.
+func (p Place) Remove() error {
+	if p.root == nil {
+		return os.Remove(p.name)
+	}
+	return p.Err(p.root.Remove(p.name))
+}
+
+// Dir opens the directory p names, or with parent the folder p lies in,
+// for operations by descriptor (an inotify watch, a child's working
+// directory, a socket's bind): /proc/self/fd/N then names that very
+// directory, whatever is renamed meanwhile. The second result is the last
+// component of p (with parent).
+func (p Place) Dir(parent bool) (*os.File, string, error) {
+	name, base := p.name, ""
+	if parent {
+		name, base = filepath.Dir(p.name), filepath.Base(p.name)
+		if base == ".." || base == "." || base == "/" {
+			return nil, "", &fs.PathError{Op: "open", Path: p.Path, Err: unix.EINVAL}
+		}
+	}
+	var f *os.File
+	var err error
+	if p.root == nil {
+		f, err = os.OpenFile(name, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	} else {
+		f, err = p.root.OpenFile(name, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	}
+	if err != nil {
+		return nil, "", p.Err(err)
+	}
+	return f, base, nil
+}
+
+// FdPath is the name of an open file by descriptor (/proc/self/fd/N).
+func FdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+
+// Rename renames from to to; both must be write places. Within one root
+// it is Root.Rename; across roots each side's folder is opened through
+// its root and renameat(2) joins them.
+func Rename(from, to Place) error {
+	switch {
+	case from.root == nil && to.root == nil:
+		return os.Rename(from.name, to.name)
+	case from.root != nil && from.root == to.root:
+		err := from.root.Rename(from.name, to.name)
+		if escapes(err) {
+			return from.Err(err)
+		}
+		return renameErr(from, to, err)
+	}
+	fd, fbase, err := from.Dir(true)
+	if err != nil {
+		return err
+	}
+	defer fd.Close()
+	td, tbase, err := to.Dir(true)
+	if err != nil {
+		return err
+	}
+	defer td.Close()
+	return renameErr(from, to, unix.Renameat(int(fd.Fd()), fbase, int(td.Fd()), tbase))
+}
+
+func renameErr(from, to Place, err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		err = le.Err
+	}
+	return &os.LinkError{Op: "rename", Old: from.Path, New: to.Path, Err: err}
+}
+
+// OpenPath opens what p names with O_PATH (for connect(2) by descriptor
+// to a unix socket), following symbolic links inside the root only.
+func (p Place) OpenPath() (*os.File, error) {
+	if p.root == nil {
+		return os.OpenFile(p.name, unix.O_PATH, 0)
+	}
+	name := p.name
+	for range 40 {
+		// O_PATH|O_NOFOLLOW (what the root adds) opens a final link
+		// itself rather than failing: follow it here, inside the root.
+		f, err := p.root.OpenFile(name, unix.O_PATH, 0)
+		if err != nil {
+			return nil, p.Err(err)
+		}
+		fi, err := f.Stat()
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			if err != nil {
+				f.Close()
+			}
+			return f, p.Err(err)
+		}
+		f.Close()
+		target, err := p.root.Readlink(name)
+		if err != nil {
+			return nil, p.Err(err)
+		}
+		if filepath.IsAbs(target) {
+			return nil, p.Err(errors.New("path escapes from parent"))
+		}
+		name = filepath.Dir(name) + "/" + target // the root takes its ".."
+	}
+	return nil, &fs.PathError{Op: "open", Path: p.Path, Err: unix.ELOOP}
+}
+
+// CheckRead fails unless path lies under a readable path. The operation
+// itself must still go through PlaceRead to be safe from links.
+func (e *Engine) CheckRead(fn, path string) error {
+	_, err := e.PlaceRead(fn, path)
+	return err
+}
+
+// CheckWrite fails unless path lies under a writable path.
+func (e *Engine) CheckWrite(fn, path string) error {
+	_, err := e.PlaceWrite(fn, path)
+	return err
+}

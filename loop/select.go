@@ -1,0 +1,131 @@
+package loop
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/corolang/coro/starlark"
+)
+
+// selectReason describes a task parked in select: "select on 3 cases".
+type selectReason int
+
+func (r selectReason) WaitingOn() string { return fmt.Sprintf("select on %d cases", int(r)) }
+
+// Select waits until one of cases can proceed and performs exactly that
+// one (SPEC 3). It returns the case's index and value; with dflt and no
+// case ready now, (-1, None) at once.
+//
+// Exactly-one rests on two things. Polling performs an operation only when
+// it can complete, and polling stops at the first that does. While parked,
+// every case is registered with one Waiter, and sources ask Accepts before
+// they act (take a value, deliver one), so the first completion makes every
+// other registration inert; they are removed afterwards.
+//
+// Fairness: cases are polled in a uniformly random order (e.Rand, so
+// --seed replays it), and the first ready case of a uniformly random order
+// is a uniformly random ready case. biased polls in argument order.
+func (x *Exec) Select(cases []Awaitable, dflt, biased bool) (int, starlark.Value, error) {
+	return x.first(cases, dflt, biased, selectReason(len(cases)), NoTimeout, "select")
+}
+
+// first performs the first of cases that can complete (select, race):
+// with dflt, -1 if none can now; else it parks (why, timeout, op as for
+// Park) until one completes. An interruption or timeout returns index -1.
+func (x *Exec) first(cases []Awaitable, dflt, biased bool, why Reason, timeout time.Duration, op string) (int, starlark.Value, error) {
+	t := x.Task
+	if err := t.interruption(); err != nil {
+		return -1, nil, err
+	}
+	n := len(cases)
+	var obuf [16]int
+	var order []int
+	if n <= len(obuf) {
+		order = obuf[:n]
+	} else {
+		order = make([]int, n)
+	}
+	for i := range order {
+		order[i] = i
+	}
+	if !biased {
+		r := t.eng.Rand
+		for i := n - 1; i > 0; i-- {
+			j := r.IntN(i + 1)
+			order[i], order[j] = order[j], order[i]
+		}
+	}
+	for _, i := range order {
+		if v, err, ok := cases[i].Poll(t); ok {
+			return i, noneIfNil(v), err
+		}
+	}
+	if dflt {
+		return -1, starlark.None, nil
+	}
+	w := NewWaiter(t)
+	for i, a := range cases {
+		a.Enqueue(w, i)
+	}
+	x.Park(w, why, timeout, op)
+	for _, a := range cases {
+		a.Dequeue(w)
+	}
+	return w.Index, noneIfNil(w.Value), w.Err
+}
+
+func noneIfNil(v starlark.Value) starlark.Value {
+	if v == nil {
+		return starlark.None
+	}
+	return v
+}
+
+// selectOptions unpacks select's keyword arguments (apart from the hot
+// path, so that the flags' addresses do not make them escape there).
+func selectOptions(kwargs []starlark.Tuple) (dflt, biased bool, err error) {
+	if err := starlark.UnpackArgs("select", nil, kwargs, "default?", &dflt, "biased?", &biased); err != nil {
+		return false, false, ValueError(err)
+	}
+	return dflt, biased, nil
+}
+
+// builtinSelect is select(*cases, default=False, biased=False).
+func builtinSelect(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var dflt, biased bool
+	if len(kwargs) > 0 {
+		var err error
+		if dflt, biased, err = selectOptions(kwargs); err != nil {
+			return nil, err
+		}
+	}
+	if len(args) == 0 && !dflt {
+		return nil, Errorf(KindValue, "select: needs at least one case (or default=True)")
+	}
+	var cbuf [16]Awaitable
+	var cases []Awaitable
+	if len(args) <= len(cbuf) {
+		cases = cbuf[:len(args)]
+	} else {
+		cases = make([]Awaitable, len(args))
+	}
+	for i, v := range args {
+		a, ok := v.(Awaitable)
+		if !ok {
+			return nil, Errorf(KindValue, "select: case %d: got %s, want a channel, channel op, Timer, Task, Future or event.wait_op()", i+1, v.Type())
+		}
+		cases[i] = Unwrap(a)
+	}
+	x, err := TaskOf(th, "select")
+	if err != nil {
+		return nil, err
+	}
+	if err := x.checkSelfWait("select", "case", args); err != nil {
+		return nil, err
+	}
+	i, v, err := x.Select(cases, dflt, biased)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.Tuple{starlark.MakeInt(i), v}, nil
+}

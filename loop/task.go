@@ -1,0 +1,448 @@
+package loop
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+	"weak"
+
+	"github.com/corolang/coro/coroutine"
+	"github.com/corolang/coro/starlark"
+)
+
+// State is a task's lifecycle state (Task.state).
+type State uint8
+
+const (
+	StateReady State = iota
+	StateRunning
+	StateWaiting
+	StateDone
+	StateFailed
+	StateCancelled
+)
+
+var stateNames = [...]string{"ready", "running", "waiting", "done", "failed", "cancelled"}
+
+func (s State) String() string { return stateNames[s] }
+
+// A Deferred is a call registered with defer().
+type Deferred struct {
+	Fn     starlark.Callable
+	Args   starlark.Tuple
+	Kwargs []starlark.Tuple
+}
+
+// deferBound bounds the time deferred functions of one task may wait.
+const deferBound = 5 * time.Second
+
+// A Task is a Starlark call running as a coroutine on the engine's loop.
+type Task struct {
+	eng       *Engine
+	id        int64
+	name      string
+	fn        starlark.Callable
+	args      starlark.Tuple
+	kwargs    []starlark.Tuple
+	spawnedAt string
+	link      *spawnLink // how the task came to be, for tracebacks (diag.go)
+	cleanup   bool       // made by SpawnCleanup
+
+	thread *starlark.Thread
+	exec   Exec
+	worker *worker
+	state  State
+	result starlark.Value
+	err    *Error
+
+	waiter   *Waiter // the current park
+	why      Reason
+	watchers []wakerEntry  // completion waiters
+	watch1   [1]wakerEntry // watchers' first slot, so one waiter costs no allocation
+
+	// sleep's waiter, timer and reason (see Exec.Sleep).
+	sleepWaiter Waiter
+	sleepTimer  timer
+	sleepWhy    sleepReason
+
+	// root is the task's own cancel scope (task.cancel() cancels it) and
+	// scope its innermost open one (scope.go). sprev and snext link the
+	// tasks started in the scope root hangs below (a group's).
+	root         CancelScope
+	scope        *CancelScope
+	sprev, snext *Task
+	queued       bool   // in a group, waiting for a slot (group.go)
+	injected     *Error // an interruption delivered through thread.Cancel
+	defers       []Deferred
+	// onEnd runs when the task finishes, after its deferred functions
+	// (generators it made are closed this way).
+	onEnd []func()
+
+	// delivered: the task's cancellation reached it while computing once;
+	// final: it did again, and now unwinds the whole stack (preempt).
+	delivered, final bool
+
+	// val is the task's script value while the task is live, ref once
+	// it ended; observed and pending track the report of its failure
+	// (report.go).
+	val      *TaskValue
+	ref      weak.Pointer[TaskValue]
+	observed bool
+	pending  bool
+
+	// prev, next link the engine's list of live tasks.
+	prev, next *Task
+}
+
+type wakerEntry struct {
+	w     Waker
+	index int
+}
+
+// ID returns the task's id.
+func (t *Task) ID() int64 { return t.id }
+
+// Name returns the task's name.
+func (t *Task) Name() string { return t.name }
+
+// Engine returns the task's engine.
+func (t *Task) Engine() *Engine { return t.eng }
+
+// State returns the task's state.
+func (t *Task) State() State { return t.state }
+
+// SpawnedAt returns the file:line:col of the spawn call ("" for main).
+func (t *Task) SpawnedAt() string { return t.spawnedAt }
+
+// Thread returns the task's Starlark thread (nil before it starts).
+func (t *Task) Thread() *starlark.Thread { return t.thread }
+
+// Why returns what the task waits on, or nil.
+func (t *Task) Why() Reason { return t.why }
+
+// Done reports whether the task has finished in any way.
+func (t *Task) Done() bool { return t.state >= StateDone }
+
+// Err returns the task's error once it failed or was cancelled.
+func (t *Task) Err() *Error { return t.err }
+
+// Result returns the task's value once it finished.
+func (t *Task) Result() starlark.Value { return t.result }
+
+// OnEnd registers fn to run on the loop when the task finishes.
+func (t *Task) OnEnd(fn func()) { t.onEnd = append(t.onEnd, fn) }
+
+// worker is a pooled coroutine that runs tasks one after another, so that
+// spawning reuses goroutines (and their grown stacks) and Starlark threads.
+type worker struct {
+	co     *coroutine.Coroutine[*Task, bool]
+	thread *starlark.Thread // made on first use, reset for each task
+	yield  func()           // suspends back to the loop (bound once)
+}
+
+func newWorker() *worker {
+	w := &worker{}
+	w.yield = func() { w.co.Suspend(false) }
+	w.co = coroutine.New(func(c *coroutine.Coroutine[*Task, bool], t *Task) bool {
+		growStack()
+		for t != nil {
+			t.run(w)
+			t = c.Suspend(true) // finished; wait for the next task (nil: retire)
+		}
+		return true
+	})
+	return w
+}
+
+// run executes the task's call, its deferred functions, and finishes it.
+// It runs on the worker's coroutine, with the worker's thread reset for it.
+func (t *Task) run(w *worker) {
+	e := t.eng
+	th := w.thread
+	if th == nil {
+		th = e.NewThread(t.name, nil)
+		w.thread = th
+	} else {
+		th.Name = t.name
+		th.Steps = 0
+		th.SetMaxExecutionSteps(e.slice)
+		th.Uncancel()
+	}
+	t.exec = Exec{Task: t, Yield: w.yield, Defers: &t.defers}
+	SetExec(th, &t.exec)
+	e.threadHook(th)
+	t.thread = th
+
+	// A task queued behind its group's limit starts here, granted a slot
+	// or interrupted (group.go).
+	t.waiter, t.why = nil, nil
+	var v starlark.Value
+	var err error
+	if ierr := t.interruption(); ierr != nil {
+		// Cancelled before it first ran: it never runs (its group's
+		// cancellation, too, ends the tasks still queued this way).
+		err = ierr
+	} else {
+		v, err = CallFn(th, t.fn, t.args, t.kwargs)
+	}
+	t.args, t.kwargs = nil, nil
+	if derr := t.runDefers(th, &t.defers); derr != nil && err == nil {
+		err = derr
+	}
+	t.finish(v, err)
+}
+
+// CallFn calls fn from a builtin running on thread, turning a Go panic into
+// an error and an interruption delivered through thread.Cancel back into
+// its coro error. Every builtin that calls back into script uses it.
+func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == coroutine.ErrAbandoned {
+				panic(r)
+			}
+			e := Errorf(KindError, "internal error: %v", r)
+			e.GoStack = string(debug.Stack())
+			v, err = nil, e
+		}
+	}()
+	v, err = starlark.Call(th, fn, args, kwargs)
+	// An interruption delivered through th.Cancel (preempt), or an error
+	// raised into th by an iterator (Exec.Raise: list(g), for x in ch), is
+	// fn's failure, even if fn returned normally without noticing it. A
+	// raised error carries its own frames (a generator body's): they go
+	// below the frames of the thread that noticed it.
+	if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected != nil {
+		inj := x.Task.injected
+		if x.Task.final {
+			th.Cancel(inj.Error()) // this thread too (a generator's consumer)
+		} else {
+			x.Task.injected = nil
+			th.Uncancel()
+		}
+		var outer starlark.CallStack
+		if err != nil {
+			outer = ToError(err).Stack
+		} else {
+			outer = th.CallStack()
+		}
+		ce := *inj
+		ce.Stack = append(outer, inj.Stack...)
+		return nil, &ce
+	}
+	if err == nil {
+		return v, nil
+	}
+	ce := ToError(err)
+	if ce.Task == "" && th.CallStackDepth() == 0 {
+		if x := ExecOf(th); x != nil && x.Task != nil {
+			x.Task.setOrigin(ce)
+		}
+	}
+	return nil, ce
+}
+
+// runDefers runs the deferred calls in *list, last first, shielded from
+// the task's cancellation and bounded by deferBound. It returns the first
+// error a deferred call raised.
+func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
+	if len(*list) == 0 {
+		return nil
+	}
+	e := t.eng
+	if t.final {
+		// A cancellation that unwound the stack stops at the deferred
+		// functions: they run with it lifted.
+		t.injected, t.final = nil, false
+		th.Uncancel()
+	}
+	sh := &CancelScope{shield: true}
+	bound := &CancelScope{deferred: true}
+	t.push(sh)
+	t.push(bound)
+	tm := e.AfterFunc(deferBound, func() {
+		bound.Cancel(Errorf(KindTimeout, "deferred functions exceeded %s", fmtSeconds(deferBound.Seconds())))
+	})
+	var first error
+	for len(*list) > 0 {
+		d := (*list)[len(*list)-1]
+		*list = (*list)[:len(*list)-1]
+		if _, err := CallFn(th, d.Fn, d.Args, d.Kwargs); err != nil && first == nil {
+			first = err
+		}
+	}
+	e.stopTimer(tm)
+	t.pop(sh)
+	return first
+}
+
+// RunDefers runs a generator body's (or other context's) deferred calls.
+func (x *Exec) RunDefers(th *starlark.Thread, list *[]Deferred) error {
+	return x.Task.runDefers(th, list)
+}
+
+// deferralsOver returns the error of the bound of the deferred functions
+// running now, once it has expired: they may no longer defer more.
+// Otherwise a deferred function that deferred itself again ran for ever,
+// past the bound and deaf to cancellation (found by fuzzing).
+func (t *Task) deferralsOver() *Error {
+	for sc := t.scope; sc != nil && sc != &t.root; sc = sc.parent {
+		if sc.deferred {
+			return sc.err
+		}
+	}
+	return nil
+}
+
+// Cleanup reports whether the task was made by Engine.SpawnCleanup.
+func (t *Task) Cleanup() bool { return t.cleanup }
+
+// interrupt delivers the task's pending interruption now if it is parked;
+// a running or ready task gets it at its next wait or time-slice boundary.
+func (t *Task) interrupt() {
+	if t.state == StateWaiting && t.waiter != nil {
+		if err := t.interruption(); err != nil {
+			t.waiter.Complete(-1, nil, err)
+		}
+	}
+}
+
+// Cancel cancels the task (SPEC 4): its current or next wait fails with
+// cancelled, a computing task is stopped within one time slice, and every
+// later wait fails again. A finished task is left alone.
+//
+// It cancels the task's root scope, so the tasks of every group the task
+// is in the body of are cancelled too.
+func (t *Task) Cancel(reason string) {
+	if t.Done() || t.root.err != nil {
+		return
+	}
+	t.eng.traceEvent(t, "cancel")
+	t.root.Cancel(&Error{Kind: KindCancelled, Msg: reason})
+}
+
+// cancelRequested reports whether the task itself was cancelled (Cancel).
+func (t *Task) cancelRequested() bool { return t.root.err != nil }
+
+// finish records the outcome, wakes waiters and reports an unobserved failure.
+func (t *Task) finish(v starlark.Value, err error) {
+	e := t.eng
+	if err != nil {
+		ce := ToError(err)
+		t.setOrigin(ce)
+		t.err = ce
+		if ce.Kind == KindCancelled && t.cancelledFromOutside() {
+			t.state = StateCancelled
+		} else {
+			t.state = StateFailed
+		}
+		t.result = nil
+	} else {
+		t.state = StateDone
+		if v == nil {
+			v = starlark.None
+		}
+		t.result = v
+	}
+	if s := t.root.parent; s != nil {
+		s.leave(t)
+		t.root.parent = nil
+		if s.onTaskEnd != nil {
+			s.onTaskEnd(t)
+		}
+	}
+	for _, fn := range t.onEnd {
+		fn()
+	}
+	t.onEnd = nil
+	watched := false
+	for _, we := range t.watchers {
+		if we.w.Accepts(we.index) {
+			watched = true
+			we.w.Complete(we.index, t.result, t.errOrNil())
+		}
+	}
+	t.watchers = nil
+	e.taskEnded(t, watched)
+}
+
+func (t *Task) errOrNil() error {
+	if t.err == nil {
+		return nil
+	}
+	return t.err
+}
+
+// Awaitable implementation: waiting on a task returns its value or raises its error.
+
+func (t *Task) Poll(*Task) (starlark.Value, error, bool) {
+	if t.Done() {
+		t.observe()
+		return t.result, t.errOrNil(), true
+	}
+	return nil, nil, false
+}
+func (t *Task) Enqueue(w Waker, index int) { t.watchers = append(t.watchers, wakerEntry{w, index}) }
+func (t *Task) Dequeue(w Waker)            { t.watchers = removeWaker(t.watchers, w) }
+func (t *Task) WaitingOn() string          { return fmt.Sprintf("wait task '%s'", t.name) }
+
+func removeWaker(list []wakerEntry, w Waker) []wakerEntry {
+	out := list[:0]
+	for _, we := range list {
+		if we.w != w {
+			out = append(out, we)
+		}
+	}
+	for i := len(out); i < len(list); i++ {
+		list[i] = wakerEntry{}
+	}
+	return out
+}
+
+// WakerList is a list of (Waker, index) registrations, the building block
+// of Awaitable sources.
+type WakerList struct{ list []wakerEntry }
+
+// Add registers w for case index.
+func (l *WakerList) Add(w Waker, index int) { l.list = append(l.list, wakerEntry{w, index}) }
+
+// Remove drops every registration of w.
+func (l *WakerList) Remove(w Waker) { l.list = removeWaker(l.list, w) }
+
+// Len returns the number of registrations.
+func (l *WakerList) Len() int { return len(l.list) }
+
+// Broadcast completes every registration that accepts, with (v, err), and clears the list.
+func (l *WakerList) Broadcast(v starlark.Value, err error) {
+	list := l.list
+	l.list = nil
+	for _, we := range list {
+		if we.w.Accepts(we.index) {
+			we.w.Complete(we.index, v, err)
+		}
+	}
+}
+
+// PopAccepting removes and returns the first registration that still
+// accepts, dropping stale ones; ok is false when none is left.
+func (l *WakerList) PopAccepting() (w Waker, index int, ok bool) {
+	for len(l.list) > 0 {
+		we := l.list[0]
+		l.list[0] = wakerEntry{}
+		l.list = l.list[1:]
+		if we.w.Accepts(we.index) {
+			return we.w, we.index, true
+		}
+	}
+	return nil, 0, false
+}
+
+// HasAccepting reports whether some registration still accepts.
+func (l *WakerList) HasAccepting() bool {
+	for _, we := range l.list {
+		if we.w.Accepts(we.index) {
+			return true
+		}
+	}
+	return false
+}

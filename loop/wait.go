@@ -1,0 +1,284 @@
+package loop
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/corolang/coro/starlark"
+)
+
+// A Waker receives the outcome of an operation a task waits for. Sources
+// (channels, tasks, futures, timers, events) hold (Waker, index) pairs and,
+// once an operation can complete, ask Accepts first, then perform the
+// operation (take the value, say) and call Complete. All on the loop.
+type Waker interface {
+	// Accepts reports whether case index still wants an outcome.
+	Accepts(index int) bool
+	// Complete delivers the outcome of case index.
+	Complete(index int, v starlark.Value, err error)
+}
+
+// A Waiter is a one-shot Waker: the first Complete wins and makes its task
+// ready; that is what gives select its exactly-one-case guarantee.
+type Waiter struct {
+	task  *Task
+	fired bool
+	Index int
+	Value starlark.Value
+	Err   error
+}
+
+// NewWaiter returns a waiter for the task that will park on it.
+func NewWaiter(t *Task) *Waiter { return &Waiter{task: t, Index: -1} }
+
+// Fired reports whether the waiter has an outcome.
+func (w *Waiter) Fired() bool      { return w.fired }
+func (w *Waiter) Accepts(int) bool { return !w.fired }
+func (w *Waiter) Complete(index int, v starlark.Value, err error) {
+	if w.fired {
+		return
+	}
+	w.fired, w.Index, w.Value, w.Err = true, index, v, err
+	if w.task.state == StateWaiting {
+		w.task.eng.makeReady(w.task)
+	}
+}
+
+// Result returns the waiter's outcome as a builtin's return values.
+func (w *Waiter) Result() (starlark.Value, error) {
+	if w.Err != nil {
+		return nil, w.Err
+	}
+	if w.Value == nil {
+		return starlark.None, nil
+	}
+	return w.Value, nil
+}
+
+// An Awaitable is a value a task can wait for: Task, Future, Timer, a
+// channel operation, an event's wait_op. wait, join, race and select take
+// any of them.
+type Awaitable interface {
+	starlark.Value
+	// Poll performs the operation if it can complete now, without waiting.
+	Poll(t *Task) (v starlark.Value, err error, ok bool)
+	// Enqueue registers w so that, once the operation can complete, it is
+	// performed for w (if w.Accepts(index)) and w completed with index.
+	Enqueue(w Waker, index int)
+	// Dequeue removes w's registrations, if any are left.
+	Dequeue(w Waker)
+	// WaitingOn describes the wait, for diagnostics: "recv on channel#3 (0/2 buffered)".
+	WaitingOn() string
+}
+
+// A Reason describes what a parked task waits on (TaskInfo.waiting_on).
+type Reason interface{ WaitingOn() string }
+
+// ReasonString is a fixed Reason.
+type ReasonString string
+
+func (r ReasonString) WaitingOn() string { return string(r) }
+
+// NoTimeout is the timeout argument of Park meaning "wait as long as it takes".
+const NoTimeout time.Duration = -1
+
+// An Exec is the execution context of one Starlark thread: the task it runs
+// for, how it gives control back toward the loop, and where defer() puts
+// deferred calls. A task's own thread has one; so has each generator body's
+// thread, whose Task is its current consumer and whose Yield passes through
+// the consumer (see package generator).
+type Exec struct {
+	Task   *Task
+	Yield  func()
+	Defers *[]Deferred
+	// Depth is how many generator bodies this context is nested in: 0 for
+	// a task, n+1 for a body resumed from a context of depth n.
+	Depth  int
+	thread *starlark.Thread // set by SetExec; Raise cancels it
+}
+
+// ExecOf returns the execution context of thread, or nil for a thread the
+// engine did not make (then no builtin that waits can be used).
+func ExecOf(thread *starlark.Thread) *Exec {
+	x, _ := thread.Host.(*Exec)
+	return x
+}
+
+// SetExec attaches x to thread; it must be called before the thread runs.
+// It is kept in thread.Host, not a thread-local: every builtin looks it up.
+func SetExec(thread *starlark.Thread, x *Exec) {
+	thread.Host = x
+	x.thread = thread
+}
+
+// Raise makes x's thread fail with err at its next step, as if the
+// running builtin had returned it. It is for code that waits but cannot
+// return an error, such as a starlark.Iterator's Next (for v in ch).
+func (x *Exec) Raise(err *Error) {
+	if x.thread == nil || x.Task == nil || x.Task.injected != nil {
+		return
+	}
+	x.Task.injected = err
+	x.thread.Cancel(err.Error())
+}
+
+// Checkpoint returns the error a wait of x's task would fail with now
+// (cancelled, an expired timeout() scope), or nil. Operations that may
+// complete without waiting (a free lock, a channel with room) call it
+// first, so that a cancelled task fails them as it fails every wait.
+func (x *Exec) Checkpoint() error {
+	if err := x.Task.interruption(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// TaskOf returns the task that thread runs for, or an error naming fn when
+// called where no task runs (a parallel worker, a foreign thread).
+func TaskOf(thread *starlark.Thread, fn string) (*Exec, error) {
+	x := ExecOf(thread)
+	if x == nil || x.Task == nil {
+		if name, ok := thread.Local(parallelKey).(string); ok {
+			return nil, Errorf(KindValue, "%s: I/O and waiting are not allowed inside parallel %s() (only computation runs on another core)", fn, name)
+		}
+		return nil, Errorf(KindValue, "%s: cannot wait here (not inside a coro task)", fn)
+	}
+	return x, nil
+}
+
+// Park suspends the calling task until w completes, the task is interrupted
+// (cancelled, or its timeout() scope expires), or timeout passes (then
+// w.Err is a timeout error naming op). The caller must have registered w
+// with whatever will complete it, and must dequeue it afterwards.
+func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
+	t := x.Task
+	if err := t.interruption(); err != nil {
+		w.Complete(-1, nil, err)
+		return
+	}
+	if w.fired {
+		return
+	}
+	e := t.eng
+	var tm *timer
+	if timeout >= 0 {
+		tm = e.AfterFunc(timeout, func() {
+			w.Complete(-1, nil, Errorf(KindTimeout, "%s exceeded %s", op, fmtSeconds(timeout.Seconds())))
+		})
+	}
+	t.state = StateWaiting
+	t.waiter = w
+	t.why = why
+	x.Yield()
+	t.waiter = nil
+	t.why = nil
+	if tm != nil {
+		e.stopTimer(tm)
+	}
+}
+
+// YieldNow puts the calling task at the back of the ready queue and lets
+// every other ready task run once (sleep(0)). It returns the task's pending
+// interruption, if any.
+func (x *Exec) YieldNow() error {
+	t := x.Task
+	if err := t.interruption(); err != nil {
+		return err
+	}
+	t.eng.makeReady(t)
+	x.Yield()
+	if err := t.interruption(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// WaitOne waits for a single awaitable (wait(), .wait()).
+func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, error) {
+	if a == Awaitable(x.Task) {
+		return nil, selfWaitError("wait", "", -1)
+	}
+	if err := x.Task.interruption(); err != nil {
+		return nil, err
+	}
+	if v, err, ok := a.Poll(x.Task); ok {
+		return v, err
+	}
+	w := NewWaiter(x.Task)
+	a.Enqueue(w, 0)
+	x.Park(w, a, timeout, "wait")
+	a.Dequeue(w)
+	return w.Result()
+}
+
+// selfWaitError is the value error for a task waiting on itself, which
+// could never end (asyncio and Trio raise too): i is the argument's
+// position ("argument" or "case" says which), or -1 when there is one.
+func selfWaitError(fn, what string, i int) *Error {
+	if i < 0 {
+		return Errorf(KindValue, "%s: a task cannot wait for itself", fn)
+	}
+	return Errorf(KindValue, "%s: %s %d is the calling task; a task cannot wait for itself", fn, what, i+1)
+}
+
+// checkSelfWait fails when one of items (what: "argument", "case") is the
+// calling task.
+func (x *Exec) checkSelfWait(fn, what string, items starlark.Tuple) error {
+	for i, v := range items {
+		if t, ok := v.(*TaskValue); ok && t.t == x.Task {
+			return selfWaitError(fn, what, i)
+		}
+	}
+	return nil
+}
+
+// AsAwaitable converts a value to an Awaitable, or returns a value error
+// naming fn and the argument's position.
+func AsAwaitable(fn string, i int, v starlark.Value) (Awaitable, error) {
+	if a, ok := v.(Awaitable); ok {
+		return Unwrap(a), nil
+	}
+	return nil, Errorf(KindValue, "%s: argument %d: got %s, want an awaitable (Task, Future, Timer, channel op, event.wait_op())", fn, i+1, v.Type())
+}
+
+// TimeoutArg unpacks an optional timeout in seconds (None = no timeout).
+func TimeoutArg(fn string, v starlark.Value) (time.Duration, error) {
+	if v == nil || v == starlark.None {
+		return NoTimeout, nil
+	}
+	s, err := SecondsArg(fn, "timeout", v)
+	if err != nil {
+		return 0, err
+	}
+	return durationOf(s), nil
+}
+
+// SecondsArg unpacks a non-negative number of seconds.
+func SecondsArg(fn, param string, v starlark.Value) (float64, error) {
+	var s float64
+	switch v := v.(type) {
+	case starlark.Int:
+		i, ok := v.Int64()
+		if !ok {
+			return 0, Errorf(KindValue, "%s: %s out of range", fn, param)
+		}
+		s = float64(i)
+	case starlark.Float:
+		s = float64(v)
+	default:
+		return 0, Errorf(KindValue, "%s: for parameter %s: got %s, want int or float", fn, param, v.Type())
+	}
+	if s < 0 || s != s {
+		return 0, Errorf(KindValue, "%s: %s must be >= 0, got %s", fn, param, v.String())
+	}
+	return s, nil
+}
+
+type sleepReason struct {
+	e    *Engine
+	when time.Duration
+}
+
+func (r *sleepReason) WaitingOn() string {
+	return fmt.Sprintf("sleep until +%.2fs", (r.when - r.e.clock.now()).Seconds())
+}
