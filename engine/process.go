@@ -3,8 +3,8 @@ package engine
 import (
 	"os"
 
-	"github.com/corolang/coro/stdlib/osmod"
-	"github.com/corolang/coro/stdlib/procmod"
+	osmod "github.com/corolang/coro/stdlib/os"
+	procmod "github.com/corolang/coro/stdlib/proc"
 )
 
 // The process-wide side of embedding: signals and child processes belong

@@ -9,7 +9,7 @@ import (
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/csv"
-	"github.com/corolang/coro/stdlib/fsmod"
+	fsmod "github.com/corolang/coro/stdlib/fs"
 	"github.com/corolang/coro/stdlib/internal/pycheck"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -1,0 +1,359 @@
+package fs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// run executes src on a fresh engine whose scripts see the core builtins
+// and fs, with perms, and returns what it printed.
+func run(t *testing.T, perms loop.Permissions, src string) (string, error) {
+	t.Helper()
+	return moduletest.Run(t, perms, "fs", Module(), src)
+}
+
+func all() loop.Permissions { return loop.AllPermissions() }
+
+func TestReadWriteRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/a.txt"
+fs.write(p, "hello\n")
+fs.append(p, b"world\n")
+print(repr(fs.read(p)))
+print(repr(fs.read_bytes(p)))
+st = fs.stat(p)
+print(st.size, st.is_dir, fs.stat(%q).is_dir)
+print(fs.exists(p), fs.exists(p + ".missing"))
+fs.mkdir(%q + "/sub")
+fs.rename(p, %q + "/sub/b.txt")
+print(fs.listdir(%q), fs.listdir(%q + "/sub"))
+fs.remove(%q + "/sub/b.txt")
+print(fs.listdir(%q + "/sub"))
+`, dir, dir, dir, dir, dir, dir, dir, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `"hello\nworld\n"`+"\n"+`b"hello\nworld\n"`+"\n12 False True\nTrue False\n[\"sub\"] [\"b.txt\"]\n[]\n", out)
+}
+
+func TestErrorKinds(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "full"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "full", "g"), nil, 0o644))
+	out, err := run(t, all(), fmt.Sprintf(`
+d = %q
+for f, args in [
+    (fs.read, [d + "/missing"]),
+    (fs.mkdir, [d + "/f"]),
+    (fs.remove, [d + "/full"]),
+    (fs.open, [d + "/f", "x"]),
+    (fs.listdir, [d + "/f"]),
+    (fs.open, [d + "/f", "rb"]),
+    (fs.write, [d + "/f", 3]),
+]:
+    r = catch(f, *args)
+    print(r.error.message.replace(d, "D"))
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `not_found: fs.read: D/missing: no such file or directory
+exists: fs.mkdir: D/f: file exists
+exists: fs.remove: D/full: directory not empty
+exists: fs.open: D/f: file exists
+io: fs.listdir: D/f: not a directory
+value: fs.open: mode "rb": want r, w, a or x, optionally followed by +
+value: fs.write: for parameter data: got int, want string or bytes
+`, out)
+}
+
+func TestOpenFile(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/f.txt"
+f = fs.open(p, "w")
+f.write("one\ntwo\n")
+f.write(b"three")
+f.close()
+f.close()  # twice is fine
+print(catch(f.write, "x").error)
+f = fs.open(p)
+print(repr(f.read(2)), repr(f.read_line()), repr(f.read_line()))
+print([l for l in f.lines()])
+print(repr(f.read_line()), repr(f.read(5)), repr(f.read()))
+f.close()
+f = fs.open(p, "r+")
+print(repr(f.read_line()))
+f.write("TWO")  # lands after the line read, not after the read-ahead
+f.close()
+print(repr(fs.read(p)))
+f = fs.open(p, "a")
+f.write("!")
+f.close()
+print(repr(fs.read(p)))
+print(list(fs.open(p).lines()))
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `closed: File.write: `+dir+`/f.txt is closed
+"on" "e\n" "two\n"
+["three"]
+"" "" ""
+"one\n"
+"one\nTWO\nthree"
+"one\nTWO\nthree!"
+["one\n", "TWO\n", "three!"]
+`, out)
+}
+
+// A write after reads of a large file lands where the script's reads
+// stopped, past none of what was read ahead (buffered, or read from the
+// file and not yet buffered), and the reads go on after it.
+func TestWriteAfterReadAhead(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/big.txt"
+fs.write(p, "".join(["line%%d\n" %% i for i in range(20000)]))
+f = fs.open(p, "r+")
+print(repr(f.read_line()), repr(f.read(3)))
+f.write("XXX")
+print(repr(f.read_line()), repr(f.read_line()))
+print(len(f.read()))
+f.close()
+print(fs.read(p)[:24].split("\n"))
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `"line0\n" "lin"
+"line2\n" "line3\n"
+188866
+["line0", "linXXXline2", "line3", ""]
+`, out)
+}
+
+// TestPermissions: an embedder's engine allows no file access unless its
+// Options grant it, and the refusal names the option.
+func TestPermissions(t *testing.T) {
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "ro")
+	rw := filepath.Join(dir, "rw")
+	require.NoError(t, os.Mkdir(ro, 0o755))
+	require.NoError(t, os.Mkdir(rw, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(ro, "f"), []byte("data"), 0o644))
+	src := fmt.Sprintf(`
+ro, rw = %q, %q
+print(fs.read(ro + "/f"))
+fs.write(rw + "/g", "x")
+for f, args in [(fs.write, [ro + "/f", "y"]), (fs.read, [ro + "/../other"]), (fs.open, [ro + "/f", "r+"]), (fs.rename, [rw + "/g", ro + "/g"]), (fs.watch, [rw + "/../x"])]:
+    print(catch(f, *args).error.message.replace(ro, "RO").replace(rw, "RW"))
+`, ro, rw)
+	out, err := run(t, loop.Permissions{Read: []string{ro, rw}, Write: []string{rw}}, src)
+	require.NoError(t, err)
+	assert.Equal(t, `data
+permission: fs.write: writing RO/f denied (allow with --allow-write=PATH, or Permissions.Write)
+permission: fs.read: reading RO/../other denied (allow with --allow-read=PATH, or Permissions.Read)
+permission: fs.open: writing RO/f denied (allow with --allow-write=PATH, or Permissions.Write)
+permission: fs.rename: writing RO/g denied (allow with --allow-write=PATH, or Permissions.Write)
+permission: fs.watch: reading RW/../x denied (allow with --allow-read=PATH, or Permissions.Read)
+`, out)
+
+	_, err = run(t, loop.Permissions{}, fmt.Sprintf("fs.exists(%q)", ro))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "permission: fs.exists: reading "+ro+" denied")
+}
+
+// TestManyConcurrentReadsFewThreads: 5,000 tasks reading files at once
+// share the bounded pool instead of each holding an OS thread.
+func TestManyConcurrentReadsFewThreads(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 50 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), []byte(fmt.Sprint(i)), 0o644))
+	}
+	threads := pprof.Lookup("threadcreate")
+	before := threads.Count()
+	out, err := run(t, all(), fmt.Sprintf(`
+def reader(i):
+    return int(fs.read(%q + "/" + str(i %% 50)))
+tasks = [spawn(reader, i) for i in range(5000)]
+vals = join(*tasks)
+total = 0
+for v in vals:
+    total += v
+print(len(vals), total)
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("5000 %d\n", 100*(49*50/2)), out)
+	made := threads.Count() - before
+	t.Logf("threads created during 5,000 concurrent reads: %d", made)
+	assert.Less(t, made, 2*loop.PoolSize+16, "threads created")
+}
+
+// TestCancelledRead: a task cancelled while its read waits in the pool
+// queue fails with cancelled, and the others are unaffected.
+func TestCancelledRead(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(p, []byte("ok"), 0o644))
+	out, err := run(t, all(), fmt.Sprintf(`
+tasks = [spawn(fs.read, %q) for i in range(100)]
+tasks[50].cancel()
+rs = join(*tasks, **{"settle": True})
+print(rs[50].error.kind, len([r for r in rs if r.ok and r.value == "ok"]))
+`, p))
+	require.NoError(t, err)
+	assert.Equal(t, "cancelled 99\n", out)
+}
+
+// TestWatch: a watch on a file reports writes, a replacement by rename,
+// a rename away, and removal, and ignores its siblings; closing the channel ends it.
+func TestWatch(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "conf.json")
+	require.NoError(t, os.WriteFile(p, []byte("{}"), 0o644))
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q
+ch = fs.watch(p)
+def events(n):
+    got = []
+    for _ in range(n):
+        ev = ch.recv()
+        got.append(ev.op)
+        if ev.path != p:
+            fail("path", ev.path)
+    return got
+fs.write(p + ".other", "ignored")
+fs.append(p, "x")
+print(events(1))
+fs.write(p + ".tmp", "{}")
+fs.rename(p + ".tmp", p)
+print(events(1))
+fs.rename(p, p + ".old")
+print(events(1))
+fs.rename(p + ".old", p)
+print(events(1))
+fs.remove(p)
+print(events(1))
+ch.close()
+print(ch.recv())
+`, p))
+	require.NoError(t, err)
+	assert.Equal(t, "[\"write\"]\n[\"create\"]\n[\"rename\"]\n[\"create\"]\n[\"remove\"]\nNone\n", out)
+}
+
+// TestWatchWaitKeepsRunAlive: a task waiting on a watch is not a deadlock;
+// one waiting on a channel nobody feeds, with the watch merely open, is.
+func TestWatchWaitKeepsRunAlive(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+ch = fs.watch(%q)
+def writer():
+    sleep(0.05)
+    fs.write(%q + "/new", "")
+spawn(writer)
+ev = ch.recv()
+print(ev.op, ev.path.endswith("/new"))
+`, dir, dir))
+	require.NoError(t, err)
+	assert.Equal(t, "create True\n", out)
+
+	_, err = run(t, all(), fmt.Sprintf(`
+w = fs.watch(%q)
+future().wait()
+`, dir))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "deadlock")
+}
+
+// TestPermissionsFollowLinks: a symbolic link inside an allowed directory
+// does not open the way out of it, neither directly nor through "..".
+func TestPermissionsFollowLinks(t *testing.T) {
+	dir := t.TempDir()
+	allowed := filepath.Join(dir, "allowed")
+	secret := filepath.Join(dir, "secret")
+	require.NoError(t, os.MkdirAll(filepath.Join(secret, "inner"), 0o755))
+	require.NoError(t, os.Mkdir(allowed, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(secret, "key"), []byte("k"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(allowed, "ok"), []byte("fine"), 0o644))
+	require.NoError(t, os.Symlink(secret, filepath.Join(allowed, "link")))
+	require.NoError(t, os.Symlink(filepath.Join(secret, "inner"), filepath.Join(allowed, "inner")))
+	out, err := run(t, loop.Permissions{Read: []string{allowed}, Write: []string{allowed}}, fmt.Sprintf(`
+a = %q
+print(fs.read(a + "/ok"))
+for p in [a + "/link/key", a + "/inner/../key", a + "/link/new-file"]:
+    print(catch(fs.read, p).error.kind)
+print(catch(fs.write, a + "/link/new-file", "x").error.kind)
+fs.write(a + "/new-file", "x")
+print(fs.read(a + "/new-file"))
+`, allowed))
+	require.NoError(t, err)
+	assert.Equal(t, "fine\npermission\npermission\npermission\npermission\nx\n", out)
+}
+
+// A read(n) with n far beyond the file's size returns what is there: it
+// used to allocate n bytes first, which ended the process.
+func TestFileReadHugeN(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/f.txt"
+fs.write(p, "abc\ndef")
+f = fs.open(p)
+print(repr(f.read_line()), repr(f.read(1 << 50)), repr(f.read(1 << 50)))
+f.close()
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `"abc\n" "def" ""`+"\n", out)
+}
+
+// An fs.open whose task stopped waiting while the open(2) was under way
+// closes the file it opened once that ends: it used to stay open until the
+// garbage collector found it. The file is a FIFO, whose open for reading
+// waits for a writer.
+func TestAbandonedOpenClosesFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	mark := filepath.Join(dir, "cancelled")
+	wrote := make(chan error, 1)
+	go func() {
+		// Open the writer's end once the task has given up.
+		for {
+			if _, err := os.Stat(mark); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer w.Close()
+		// Once the reader's end is closed, a write fails with EPIPE.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := w.Write([]byte("x")); err != nil {
+				wrote <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		wrote <- nil
+	}()
+	out, err := run(t, all(), fmt.Sprintf(`
+t = spawn(fs.open, %q)
+sleep(0.05)
+t.cancel()
+print(catch(t.wait).error.kind)
+fs.write(%q, "")
+sleep(0.5)  # the loop runs on while the open ends
+`, fifo, mark))
+	require.NoError(t, err)
+	assert.Equal(t, "cancelled\n", out)
+	assert.ErrorIs(t, <-wrote, syscall.EPIPE)
+}

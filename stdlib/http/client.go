@@ -1,0 +1,259 @@
+// Package httpmod is the script module `http` (SPEC 7): a client (get,
+// request) and a server (serve), both on Go's net/http. Network work runs
+// on goroutines; scripts see it through the loop: a client call parks its
+// task until the response is posted back, and each request a server gets
+// runs the script's handler as a task of its own.
+package http
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/lib/json"
+	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+)
+
+// Module returns the http module.
+func Module() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "http", Members: starlark.StringDict{
+		"get":     starlark.NewBuiltin("http.get", get),
+		"request": starlark.NewBuiltin("http.request", request),
+		"serve":   starlark.NewBuiltin("http.serve", serve),
+	}}
+}
+
+// client is shared by every engine: its connection pool is safe for
+// concurrent use, and keeping connections alive across calls is the point.
+var client = &http.Client{}
+
+func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var url string
+	var headers, timeout starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout)
+}
+
+func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var method, url string
+	var headers, body, timeout starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout)
+}
+
+type requestReason string
+
+func (r requestReason) WaitingOn() string { return "http " + string(r) }
+
+// do sends a request off the loop and parks the calling task until the
+// whole response has arrived (or the timeout, a cancellation). An
+// interrupted request is aborted through its context.
+func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value) (starlark.Value, error) {
+	d, err := loop.TimeoutArg(fn, timeout)
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := headersArg(fn, headers)
+	if err != nil {
+		return nil, err
+	}
+	var payload string
+	hasBody := false
+	switch v := body.(type) {
+	case starlark.NoneType:
+	case starlark.String:
+		payload, hasBody = string(v), true
+	case starlark.Bytes:
+		payload, hasBody = string(v), true
+	default:
+		return nil, loop.Errorf(loop.KindValue, "%s: body: got %s, want string, bytes or None", fn, body.Type())
+	}
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	e := x.Task.Engine()
+	if err := e.CheckNet(fn); err != nil {
+		return nil, err
+	}
+	// A cancelled task must fail before the request is sent.
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	var rd io.Reader
+	if hasBody {
+		rd = strings.NewReader(payload)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	// Own goroutine: the exchange waits on the network. An interrupted
+	// request is aborted through ctx.
+	var resp *http.Response
+	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: fn, Timeout: d, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			var data []byte
+			var err error
+			resp, err = client.Do(req.WithContext(ctx))
+			if err == nil {
+				data, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			return starlark.Bytes(data), err
+		},
+		Done: func(v starlark.Value, err error) (starlark.Value, error) {
+			if err != nil {
+				return nil, netError(fn, err)
+			}
+			return newResponse(resp, string(v.(starlark.Bytes))), nil
+		}})
+}
+
+// headersArg unpacks a dict of string to string (None: no headers).
+func headersArg(fn string, v starlark.Value) (map[string]string, error) {
+	out := map[string]string{}
+	if v == nil || v == starlark.None {
+		return out, nil
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s, want dict", fn, v.Type())
+	}
+	for _, it := range d.Items() {
+		k, ok1 := starlark.AsString(it[0])
+		val, ok2 := starlark.AsString(it[1])
+		if !ok1 || !ok2 {
+			return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s: %s, want string keys and values", fn, it[0].Type(), it[1].Type())
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+// headerDict renders HTTP headers for scripts: keys in lower case (HTTP
+// header names are case-insensitive; one spelling makes lookups work),
+// repeated headers joined with ", ".
+func headerDict(h http.Header) *starlark.Dict {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	d := starlark.NewDict(len(keys))
+	for _, k := range keys {
+		d.SetKey(starlark.String(strings.ToLower(k)), starlark.String(strings.Join(h[k], ", ")))
+	}
+	return d
+}
+
+// ---- Response ----
+
+// A Response is a completed HTTP response, body included.
+type Response struct {
+	status  int
+	headers *starlark.Dict
+	ctype   string
+	body    string
+}
+
+func newResponse(r *http.Response, body string) *Response {
+	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body}
+}
+
+func (r *Response) String() string {
+	return fmt.Sprintf("<response %d, %d bytes>", r.status, len(r.body))
+}
+func (r *Response) Type() string          { return "Response" }
+func (r *Response) Freeze()               { r.headers.Freeze() }
+func (r *Response) Truth() starlark.Bool  { return true }
+func (r *Response) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Response") }
+func (r *Response) AttrNames() []string   { return responseMethods.Names("body", "headers", "status") }
+
+var responseMethods = starutil.NewMethods("Response", map[string]starutil.Func{
+	"text": responseText,
+	"json": responseJSON,
+})
+
+func (r *Response) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "status":
+		return starlark.MakeInt(r.status), nil
+	case "headers":
+		return r.headers, nil
+	case "body":
+		return starlark.String(r.body), nil
+	}
+	return responseMethods.Bind(name, r), nil
+}
+
+func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	r := b.Receiver().(*Response)
+	s, err := decodeText(b.Name(), r.ctype, r.body)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(s), nil
+}
+
+func responseJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	return decodeJSON(th, b.Name(), b.Receiver().(*Response).body)
+}
+
+// decodeText converts a body to UTF-8 by the charset its Content-Type
+// names. UTF-8 (the default) and ASCII pass through; ISO-8859-1 (Latin-1)
+// maps byte for byte to code points. Other charsets are a value error
+// rather than a silently garbled string.
+func decodeText(fn, ctype, body string) (string, error) {
+	charset := "utf-8"
+	if ctype != "" {
+		if _, params, err := mime.ParseMediaType(ctype); err == nil && params["charset"] != "" {
+			charset = strings.ToLower(params["charset"])
+		}
+	}
+	switch charset {
+	case "utf-8", "utf8", "us-ascii", "ascii":
+		if !utf8.ValidString(body) {
+			return strings.ToValidUTF8(body, "\uFFFD"), nil
+		}
+		return body, nil
+	case "iso-8859-1", "latin1", "latin-1", "iso8859-1":
+		var b strings.Builder
+		for i := 0; i < len(body); i++ {
+			b.WriteRune(rune(body[i]))
+		}
+		return b.String(), nil
+	}
+	return "", loop.Errorf(loop.KindValue, "%s: unsupported charset %q (utf-8, us-ascii and iso-8859-1 are)", fn, charset)
+}
+
+// decodeJSON decodes with the json module scripts have, so values come
+// out exactly as json.decode makes them.
+func decodeJSON(th *starlark.Thread, fn, body string) (starlark.Value, error) {
+	v, err := starlark.Call(th, json.Module.Members["decode"], starlark.Tuple{starlark.String(body)}, nil)
+	if err != nil {
+		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,223 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/stdlib/internal/scripttest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+type output = scripttest.Output
+
+// runScript starts src on an engine that allows network access and
+// returns its output streams and a channel with the run's result.
+func runScript(t *testing.T, src string) (stdout, stderr *output, done chan error) {
+	t.Helper()
+	return runScriptArgs(t, src)
+}
+
+func runScriptArgs(t *testing.T, src string, args ...string) (stdout, stderr *output, done chan error) {
+	t.Helper()
+	r := scripttest.Start(t, "server.star", src, 30*time.Second, args...)
+	return r.Stdout, r.Stderr, r.Done
+}
+
+const serverScript = `
+def handler(req):
+    if req.path == "/json":
+        return {"n": req.json()["n"] + 1, "query": req.query}
+    if req.path == "/fail":
+        fail("handler broke")
+    if req.path == "/slow":
+        print("slow started")
+        sleep(0.2)
+        return "slow done"
+    if req.path == "/close":
+        srv.close()
+        return "closing"
+    return (200, {"X-Path": req.path}, "hello " + req.method + " " + req.path)
+
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+# The main module ends here: the server's own task keeps the run going.
+`
+
+// curl runs the real curl client and returns its stdout, with the status
+// code appended after a "|".
+func curl(t *testing.T, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	out, err := exec.Command("curl", append([]string{"-sS", "-w", "|%{http_code}"}, args...)...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
+}
+
+func TestServeWithCurlAndGoClient(t *testing.T) {
+	stdout, stderr, done := runScript(t, serverScript)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+
+	assert.Equal(t, "hello GET /a/b|200", curl(t, base+"/a/b"))
+	assert.Contains(t, curl(t, "-i", base+"/x"), "X-Path: /x")
+	assert.Equal(t, `{"n":42,"query":{"q":"v"}}|200`, curl(t, "-d", `{"n": 41}`, base+"/json?q=v"))
+	assert.Equal(t, "internal server error\n|500", curl(t, base+"/fail"))
+	assert.Contains(t, stderr.String(), "handler broke")
+	assert.Contains(t, stderr.String(), "server.star:6:13: in handler")
+
+	// Many concurrent requests from Go's client, each its own task.
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"n": %d}`, i)
+			resp, err := http.Post(base+"/json", "application/json", strings.NewReader(body))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			var got struct{ N int }
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.N != i+1 {
+				errs <- fmt.Errorf("request %d: got %+v, %v", i, got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	assert.Equal(t, "closing|200", curl(t, base+"/close"))
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "the run ends once the server is closed")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not end after server.close()")
+	}
+}
+
+func TestCloseLetsInFlightRequestsFinish(t *testing.T) {
+	stdout, _, done := runScript(t, serverScript)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	slow := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(base + "/slow")
+		if err != nil {
+			slow <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		slow <- string(b)
+	}()
+	require.Equal(t, "slow started", stdout.Next(t))
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(base + "/close")
+	require.NoError(t, err)
+	resp.Body.Close()
+	// No new connections once closed...
+	_, err = net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	assert.Error(t, err)
+	// ...but the request in flight is answered.
+	assert.Equal(t, "slow done", <-slow)
+	assert.NoError(t, <-done)
+}
+
+func TestClientAgainstGoServer(t *testing.T) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		fmt.Fprintf(w, `{"method": %q, "body": %q, "auth": %q}`, r.Method, body, r.Header.Get("Authorization"))
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(ln)
+	defer srv.Close()
+	stdout, _, done := runScript(t, fmt.Sprintf(`
+r = http.request("PUT", "http://%s/p", headers={"Authorization": "Bearer x"}, body=b"payload")
+print(r.status, r.json(), r.headers["x-multi"])
+`, ln.Addr()))
+	assert.Equal(t, `200 {"method": "PUT", "body": "payload", "auth": "Bearer x"} a, b`, stdout.Next(t))
+	assert.NoError(t, <-done)
+}
+
+// TestServeClosedWithEngine: a run that ends before the server's own task
+// first runs (a failure right after serve, os.exit) leaves no listener or
+// goroutine behind once the engine is closed.
+func TestServeClosedWithEngine(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, end := range []string{`fail("boom")`, `os.exit(0)`} {
+		out := scripttest.NewOutput()
+		e, err := engine.New(engine.Options{Stdout: out, Stderr: out, Permissions: engine.Permissions{Net: true}})
+		require.NoError(t, err)
+		_, err = e.Exec(context.Background(), "early.star", "srv = http.serve(\"127.0.0.1:0\", lambda req: \"x\")\n"+end+"\n")
+		require.Error(t, err)
+		require.NoError(t, e.Close())
+	}
+}
+
+// TestServeAddresses: http.serve takes addresses as net.listen does.
+func TestServeAddresses(t *testing.T) {
+	path := t.TempDir() + "/s:80"
+	stdout, _, done := runScript(t, fmt.Sprintf(`
+print(catch(http.serve, "unix:", lambda req: "").error)
+print(catch(http.serve, "nonsense", lambda req: "").error)
+srv = http.serve("unix:%s", lambda req: "")
+print(srv.addr, srv.port)
+srv.close()
+`, path))
+	assert.Equal(t, `value: http.serve: empty unix socket path in "unix:"`, stdout.Next(t))
+	assert.Equal(t, `value: http.serve: bad address "nonsense": want "host:port" or "unix:/path"`, stdout.Next(t))
+	assert.Equal(t, "unix:"+path+" 0", stdout.Next(t))
+	assert.NoError(t, <-done)
+}
+
+// TestCancelledTaskSendsNoRequest: a cancelled task fails http.request as
+// it fails every wait, and the request is not sent.
+func TestCancelledTaskSendsNoRequest(t *testing.T) {
+	var mu sync.Mutex
+	got := 0
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got++
+		mu.Unlock()
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(ln)
+	defer srv.Close()
+	stdout, _, done := runScript(t, fmt.Sprintf(`
+def late():
+    catch(sleep, 10)
+    print(catch(http.request, "POST", "http://%s/p", body="x").error)
+t = spawn(late)
+sleep(0.01)
+t.cancel()
+t.wait()
+sleep(0.2)
+`, ln.Addr()))
+	assert.Equal(t, "cancelled: cancelled", stdout.Next(t))
+	assert.NoError(t, <-done)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Zero(t, got)
+}

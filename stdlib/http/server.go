@@ -1,0 +1,353 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"unsafe"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/lib/json"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	netmod "github.com/corolang/coro/stdlib/net"
+)
+
+// maxBody bounds a request body the server reads into a string.
+const maxBody = 64 << 20
+
+func netError(fn string, err error) *loop.Error { return netmod.IOError(fn, err) }
+
+// A Server is a running http.serve. net/http accepts and parses on its
+// goroutines; each request is posted to the loop, where the script's
+// handler runs as a task of its own, and its outcome is sent back to the
+// goroutine that writes the response.
+type Server struct {
+	eng     *loop.Engine
+	srv     *http.Server
+	ln      net.Listener
+	addr    string
+	port    int
+	handler starlark.Callable
+	where   string     // the serve() call site, for the handler tasks
+	parent  *loop.Task // the task that called serve()
+	closed  bool
+	stopped *loop.Waiter // completes the serving task once shut down
+	// stopClose ends the registration that closes the server with the
+	// engine: a run that ends before the serving task first runs (a
+	// failure, os.exit) must not leave the listener and its goroutine.
+	stopClose func() bool
+	// fresh holds the connections that have not sent a request yet
+	// (http.StateNew), which shutdown closes at once: net/http's
+	// Shutdown leaves them for 5 s.
+	connMu sync.Mutex
+	fresh  map[net.Conn]struct{}
+}
+
+// connState is the server's http.Server.ConnState hook: it keeps fresh.
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
+}
+
+func (s *Server) WaitingOn() string { return "http.serve on " + s.addr }
+
+func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var addr string
+	var handler starlark.Callable
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	x, ln, err := netmod.Listen(th, b.Name(), addr)
+	if err != nil {
+		return nil, err
+	}
+	e := x.Task.Engine()
+	s := &Server{eng: e, handler: handler, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s.addr, s.port = netmod.AddrPort(ln.Addr())
+	s.srv = &http.Server{Handler: s, ErrorLog: nil, ConnState: s.connState}
+	s.ln = ln
+	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
+	go s.srv.Serve(ln)
+	// SPEC 1: the server has a task of its own that waits until it is
+	// closed, so a script that starts a server and returns keeps serving
+	// (and the wait counts as one on the outside world, not a deadlock).
+	serving := starlark.NewBuiltin("http.serve", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		x, err := loop.TaskOf(th, "http.serve")
+		if err != nil {
+			return nil, err
+		}
+		w := loop.NewWaiter(x.Task)
+		s.stopped = w
+		if s.closed { // closed before this task first ran
+			return starlark.None, nil
+		}
+		e.Hold()
+		x.Park(w, s, loop.NoTimeout, "http.serve")
+		e.Release()
+		if w.Err != nil {
+			// Cancelled (the run is ending): stop serving too.
+			s.shutdown()
+			return nil, w.Err
+		}
+		return starlark.None, nil
+	})
+	e.Spawn(serving, nil, nil, "http.serve "+s.addr, x.Task, s.where)
+	return s, nil
+}
+
+// shutdown stops serving before it returns: no connection is accepted
+// and no request read from now on is served, and connections without a
+// request in flight are closed. On a goroutine, requests in flight then
+// finish (http.Server.Shutdown); the serving task ends when they have.
+func (s *Server) shutdown() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	// Stop accepting now, so a connection attempted after close() is
+	// refused.
+	s.ln.Close()
+	// Shutdown with a context already done: it marks the server as
+	// shutting down (a request read after this is not served: a client
+	// reusing a kept-alive connection gets it closed, and retries into
+	// the closed listener), waits for the accepting goroutine to end,
+	// closes the idle connections once and returns. When it ran on a
+	// goroutine of its own, close() could return before the server knew,
+	// and a request sent next on a pooled connection was served.
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.srv.Shutdown(now)
+	// Every accepted connection has been through connState by now (the
+	// accepting goroutine ended): close those that never sent a request.
+	s.connMu.Lock()
+	for c := range s.fresh {
+		c.Close()
+	}
+	clear(s.fresh)
+	s.connMu.Unlock()
+	// The serving task, parked with a hold, keeps the run alive meanwhile.
+	s.eng.Go(func() {
+		s.srv.Shutdown(context.Background())
+		s.stopClose()
+	}, func() {
+		if s.stopped != nil {
+			s.stopped.Complete(0, nil, nil)
+		}
+	})
+}
+
+// reply is a handler's outcome, sent from the loop to the goroutine.
+type reply struct {
+	status  int
+	headers map[string]string
+	body    []byte
+	ctype   string
+}
+
+// ServeHTTP runs on net/http's goroutine: read the request, post it to the
+// loop as a new task, and wait for the task's reply.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	done := make(chan reply, 1)
+	var task *loop.Task
+	s.eng.Post(func() {
+		req := newRequest(r, body)
+		name := fmt.Sprintf("http %s %s", r.Method, r.URL.Path)
+		task = s.eng.Spawn(s.handler, starlark.Tuple{req}, nil, name, s.parent, s.where)
+		task.Enqueue(&replier{s: s, t: task, req: req, done: done}, 0)
+	})
+	select {
+	case rep := <-done:
+		h := w.Header()
+		if rep.ctype != "" {
+			h.Set("Content-Type", rep.ctype)
+		}
+		for k, v := range rep.headers {
+			h.Set(k, v)
+		}
+		w.WriteHeader(rep.status)
+		w.Write(rep.body)
+	case <-r.Context().Done():
+		// The client went away: the handler is cancelled.
+		s.eng.Post(func() {
+			if task != nil {
+				task.Cancel("http client disconnected")
+			}
+		})
+	case <-s.eng.Context().Done():
+		http.Error(w, "server stopped", http.StatusServiceUnavailable)
+	}
+}
+
+// A replier is the Waker the handler task completes: it turns the
+// handler's return value (or failure) into a reply. Because it waits on
+// the task, a failing handler is not reported as an unobserved task
+// failure; the replier logs it instead and answers 500.
+type replier struct {
+	s    *Server
+	t    *loop.Task
+	req  *Request
+	done chan reply
+	sent bool
+}
+
+func (rp *replier) Accepts(int) bool { return !rp.sent }
+
+func (rp *replier) Complete(_ int, v starlark.Value, err error) {
+	rp.sent = true
+	if err != nil {
+		ce := loop.ToError(err)
+		if ce.Kind != loop.KindCancelled {
+			fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
+		}
+		rp.done <- reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
+		return
+	}
+	rep, err := makeReply(v)
+	if err != nil {
+		fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s: %v\n", rp.req.method, rp.req.path, err)
+		rep = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
+	}
+	rp.done <- rep
+}
+
+// makeReply converts what a handler returned (SPEC 7): a body (string or
+// bytes, status 200), a dict or list (JSON), (status, body) or (status,
+// headers, body). None is an empty 200.
+func makeReply(v starlark.Value) (reply, error) {
+	rep := reply{status: 200}
+	body := v
+	if t, ok := v.(starlark.Tuple); ok {
+		if len(t) != 2 && len(t) != 3 {
+			return rep, loop.Errorf(loop.KindValue, "handler returned a tuple of %d, want (status, body) or (status, headers, body)", len(t))
+		}
+		st, err := starlark.AsInt32(t[0])
+		if err != nil || st < 100 || st > 999 {
+			return rep, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
+		}
+		rep.status = st
+		body = t[len(t)-1]
+		if len(t) == 3 {
+			h, err := headersArg("handler headers", t[1])
+			if err != nil {
+				return rep, err
+			}
+			rep.headers = h
+		}
+	}
+	switch b := body.(type) {
+	case starlark.NoneType:
+	case starlark.String:
+		rep.body, rep.ctype = []byte(b), "text/plain; charset=utf-8"
+	case starlark.Bytes:
+		rep.body, rep.ctype = []byte(b), "application/octet-stream"
+	case *starlark.Dict, *starlark.List:
+		th := &starlark.Thread{Name: "http reply"}
+		s, err := starlark.Call(th, json.Module.Members["encode"], starlark.Tuple{b}, nil)
+		if err != nil {
+			return rep, loop.Errorf(loop.KindValue, "handler result: %v", err)
+		}
+		str := string(s.(starlark.String))
+		rep.body, rep.ctype = unsafe.Slice(unsafe.StringData(str), len(str)), "application/json"
+	default:
+		return rep, loop.Errorf(loop.KindValue, "handler returned %s, want string, bytes, dict, list or a (status, [headers,] body) tuple", body.Type())
+	}
+	return rep, nil
+}
+
+// ---- Server value ----
+
+func (s *Server) String() string        { return fmt.Sprintf("<http server %s>", s.addr) }
+func (s *Server) Type() string          { return "Server" }
+func (s *Server) Freeze()               {}
+func (s *Server) Truth() starlark.Bool  { return true }
+func (s *Server) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(s)) >> 4), nil }
+func (s *Server) AttrNames() []string   { return serverMethods.Names("addr", "port") }
+
+var serverMethods = starutil.NewMethods("Server", map[string]starutil.Func{"close": serverClose})
+
+func (s *Server) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "addr":
+		return starlark.String(s.addr), nil
+	case "port":
+		return starlark.MakeInt(s.port), nil
+	}
+	return serverMethods.Bind(name, s), nil
+}
+
+// close stops accepting at once and returns; requests in flight finish
+// (close() does not wait for them: a handler may be the one closing).
+func serverClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	b.Receiver().(*Server).shutdown()
+	return starlark.None, nil
+}
+
+// ---- Request value ----
+
+// A Request is what a handler receives.
+type Request struct {
+	method, path string
+	query        *starlark.Dict
+	headers      *starlark.Dict
+	body         string
+}
+
+func newRequest(r *http.Request, body []byte) *Request {
+	q := starlark.NewDict(len(r.URL.Query()))
+	for k, vs := range r.URL.Query() {
+		q.SetKey(starlark.String(k), starlark.String(vs[0]))
+	}
+	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), body: string(body)}
+}
+
+func (r *Request) String() string        { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
+func (r *Request) Type() string          { return "Request" }
+func (r *Request) Freeze()               { r.query.Freeze(); r.headers.Freeze() }
+func (r *Request) Truth() starlark.Bool  { return true }
+func (r *Request) Hash() (uint32, error) { return 0, errors.New("unhashable: Request") }
+func (r *Request) AttrNames() []string {
+	return requestMethods.Names("body", "headers", "method", "path", "query")
+}
+
+var requestMethods = starutil.NewMethods("Request", map[string]starutil.Func{"json": requestJSON})
+
+func (r *Request) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "method":
+		return starlark.String(r.method), nil
+	case "path":
+		return starlark.String(r.path), nil
+	case "query":
+		return r.query, nil
+	case "headers":
+		return r.headers, nil
+	case "body":
+		return starlark.String(r.body), nil
+	}
+	return requestMethods.Bind(name, r), nil
+}
+
+func requestJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	return decodeJSON(th, b.Name(), b.Receiver().(*Request).body)
+}

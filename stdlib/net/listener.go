@@ -1,0 +1,440 @@
+package net
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
+)
+
+// A Listener accepts stream connections. With the engine's reactor the
+// loop accepts itself, when the reactor reports a connection waiting
+// (tryAccept); a temporary failure (out of file descriptors) is retried
+// after a pause on the loop's clock (backoff), so a server out of
+// descriptors keeps serving once some are closed. Without a reactor, one
+// goroutine at a time blocks in Accept, retrying the same way
+// (acceptRetrying); a connection it gets while no task waits (the
+// accepting task timed out, say) is kept for the next accept, never
+// dropped.
+type Listener struct {
+	handle
+	ln        net.Listener
+	addr      string
+	port      int
+	pending   []net.Conn
+	aerr      error // an accept failure not yet reported
+	accepting bool
+	waiters   loop.WakerList
+	closed    bool
+	done      chan struct{} // closed by close(): ends a retry's pause
+	warned    atomic.Bool   // a temporary accept failure was reported
+
+	// With the reactor: readable is false from an accept that found no
+	// connection until the reactor's next event. Accepting is paused
+	// while stopRetry is set (backoff), and delay is the last pause.
+	rc        syscall.RawConn
+	watch     *loop.FDWatch
+	readable  bool
+	delay     time.Duration
+	stopRetry func()
+	// raw is an accepted descriptor not yet made a net.Conn: making one
+	// takes a second descriptor, which may fail for want of one too.
+	raw *os.File
+}
+
+// Backoff of acceptRetrying, as net/http's Server.Serve.
+const (
+	acceptRetryFirst = 5 * time.Millisecond
+	acceptRetryMax   = time.Second
+)
+
+func (l *Listener) WaitingOn() string { return "accept on " + l.addr }
+
+func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var addr string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	x, ln, err := Listen(th, b.Name(), addr)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{ln: ln, done: make(chan struct{})}
+	l.addr, l.port = AddrPort(ln.Addr())
+	e := x.Task.Engine()
+	l.handle.init(e, ln)
+	if sc, ok := ln.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			fd := -1
+			rc.Control(func(f uintptr) { fd = int(f) })
+			if w, err := e.WatchFD(fd, l.ioReady); err == nil {
+				l.rc, l.watch, l.readable = rc, w, true
+			}
+		}
+	}
+	return l, nil
+}
+
+// ioReady runs on the loop when the reactor reports a connection waiting.
+func (l *Listener) ioReady(ev loop.IOEvents) {
+	if ev&loop.IORead != 0 {
+		l.readable = true
+		l.waiters.Broadcast(nil, nil)
+	}
+}
+
+// newConn wraps an accepted connection. A unix socket's local address is
+// the listener's as the script named it, not the name it was bound by
+// (unix.go).
+func (l *Listener) newConn(c net.Conn) (*Conn, error) {
+	cn, err := newConn(l.eng, c)
+	if err == nil && strings.HasPrefix(l.addr, "unix:") {
+		cn.local = l.addr
+	}
+	return cn, err
+}
+
+// tryAccept accepts a waiting connection on the loop without waiting: it
+// returns syscall.EAGAIN when there is none.
+func (l *Listener) tryAccept() (net.Conn, error) {
+	if l.raw == nil {
+		var nfd int
+		var aerr error
+		// Control, not Read: a listener's RawConn refuses Read. Control
+		// too keeps the descriptor from being closed meanwhile, and
+		// accept4 on it never waits (Go's sockets are non-blocking).
+		err := l.rc.Control(func(fd uintptr) {
+			for {
+				nfd, _, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+				if aerr != syscall.EINTR {
+					return
+				}
+			}
+		})
+		if err == nil {
+			err = aerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.raw = os.NewFile(uintptr(nfd), "")
+	}
+	c, err := net.FileConn(l.raw)
+	if err != nil {
+		return nil, err
+	}
+	l.raw.Close()
+	l.raw = nil
+	return c, nil
+}
+
+// backoff pauses accepting after a temporary failure (SPEC 7): 5 ms
+// doubling to 1 s, as net/http does, reported on stderr once per listener.
+func (l *Listener) backoff(err error) {
+	l.delay = min(max(2*l.delay, acceptRetryFirst), acceptRetryMax)
+	if l.warned.CompareAndSwap(false, true) {
+		l.warn(err)
+	}
+	l.stopRetry = l.eng.Schedule(l.delay, func() {
+		l.stopRetry = nil
+		l.waiters.Broadcast(nil, nil)
+	})
+}
+
+// warn reports the first temporary accept failure. Loop only.
+func (l *Listener) warn(err error) {
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg = errno.Error()
+	}
+	fmt.Fprintf(l.eng.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
+}
+
+// accept returns the next connection, waiting at most timeout.
+func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (*Conn, error) {
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	for {
+		if l.closed {
+			return nil, loop.Errorf(loop.KindClosed, "%s: listener is closed", fn)
+		}
+		if len(l.pending) > 0 {
+			c := l.pending[0]
+			l.pending[0] = nil
+			l.pending = l.pending[1:]
+			return l.newConn(c)
+		}
+		if l.aerr != nil {
+			err := l.aerr
+			l.aerr = nil
+			return nil, ioError(fn, err)
+		}
+		if l.watch != nil {
+			if l.readable && l.stopRetry == nil {
+				c, err := l.tryAccept()
+				switch {
+				case err == nil:
+					l.delay = 0
+					return l.newConn(c)
+				case err == syscall.EAGAIN:
+					l.readable = false
+				case temporaryAccept(err):
+					l.backoff(err)
+				default:
+					return nil, ioError(fn, err)
+				}
+			}
+		} else if !l.accepting {
+			l.accepting = true
+			var c net.Conn
+			var err error
+			l.eng.Go(func() { c, err = l.acceptRetrying() }, func() { l.accepted(c, err) })
+		}
+		if err := stream.WaitOn(x, &l.waiters, l, timeout, fn); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// acceptRetrying runs on the accepting goroutine: it accepts, retrying
+// temporary failures (SPEC 7: out of file descriptors, say) after a pause
+// of 5 ms doubling to 1 s, as net/http does. The first such failure of a
+// listener is reported on stderr, once. Closing the listener or the
+// engine ends a pause at once.
+func (l *Listener) acceptRetrying() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err == nil || !temporaryAccept(err) {
+			return c, err
+		}
+		delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
+		if l.warned.CompareAndSwap(false, true) {
+			l.eng.Post(func() { l.warn(err) })
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-l.done:
+			t.Stop()
+			return nil, net.ErrClosed
+		case <-l.eng.Context().Done():
+			t.Stop()
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+// temporaryAccept reports whether an accept failure is one to retry: the
+// process or the system is out of descriptors or memory for now, or the
+// peer gave up before its connection was taken.
+func temporaryAccept(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EPROTO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// accepted runs on the loop with what the accepting goroutine got.
+func (l *Listener) accepted(c net.Conn, err error) {
+	l.accepting = false
+	switch {
+	case l.closed:
+		if c != nil {
+			c.Close()
+		}
+		return
+	case err != nil:
+		l.aerr = err
+	default:
+		l.pending = append(l.pending, c)
+	}
+	l.waiters.Broadcast(nil, nil)
+}
+
+func (l *Listener) close() {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	close(l.done)
+	if l.watch != nil {
+		l.watch.Stop()
+	}
+	if l.stopRetry != nil {
+		l.stopRetry()
+		l.stopRetry = nil
+	}
+	if l.raw != nil {
+		l.raw.Close()
+		l.raw = nil
+	}
+	l.ln.Close()
+	l.release()
+	for _, c := range l.pending {
+		c.Close()
+	}
+	l.pending = nil
+	l.waiters.Broadcast(nil, nil)
+}
+
+// ---- Starlark value ----
+
+func (l *Listener) String() string        { return fmt.Sprintf("<listener %s>", l.addr) }
+func (l *Listener) Type() string          { return "Listener" }
+func (l *Listener) Freeze()               {}
+func (l *Listener) Truth() starlark.Bool  { return true }
+func (l *Listener) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(l)) >> 4), nil }
+func (l *Listener) AttrNames() []string   { return listenerMethods.Names("addr", "port") }
+
+var listenerMethods = starutil.NewMethods("Listener", map[string]starutil.Func{
+	"accept": listenerAccept,
+	"close":  listenerClose,
+})
+
+func (l *Listener) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "addr":
+		return starlark.String(l.addr), nil
+	case "port":
+		return starlark.MakeInt(l.port), nil
+	}
+	return listenerMethods.Bind(name, l), nil
+}
+
+// acceptOp names accept in the messages of `for conn in listener`, as
+// the method does.
+const acceptOp = "Listener.accept"
+
+func listenerAccept(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	d, err := loop.TimeoutArg(fn, timeout)
+	if err != nil {
+		return nil, err
+	}
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*Listener).accept(x, fn, d)
+}
+
+func listenerClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	b.Receiver().(*Listener).close()
+	return starlark.None, nil
+}
+
+// Iterate makes `for conn in listener` accept until the listener closes.
+func (l *Listener) Iterate() starlark.Iterator { return &listenerIter{l} }
+
+type listenerIter struct{ l *Listener }
+
+// Next accepts on behalf of whatever runs the loop (an Iterator gets no
+// thread, so the task comes from CurrentExec). Closing the listener ends
+// the loop; any other failure (cancellation included) is raised in the
+// iterating thread.
+func (it *listenerIter) Next(p *starlark.Value) bool {
+	x := it.l.eng.CurrentExec()
+	if x == nil || x.Task == nil {
+		return false
+	}
+	c, err := it.l.accept(x, acceptOp, loop.NoTimeout)
+	if err != nil {
+		if !it.l.closed {
+			x.Raise(loop.ToError(err))
+		}
+		return false
+	}
+	*p = c
+	return true
+}
+
+func (it *listenerIter) Done() {}
+
+// ---- dial ----
+
+type dialReason string
+
+func (r dialReason) WaitingOn() string { return "dial " + string(r) }
+
+func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var addr string
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "timeout?", &timeout); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	d, err := loop.TimeoutArg(b.Name(), timeout)
+	if err != nil {
+		return nil, err
+	}
+	x, network, address, err := openArgs(th, b.Name(), addr, false)
+	if err != nil {
+		return nil, err
+	}
+	// A cancelled task must fail before the connection is attempted.
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	e := x.Task.Engine()
+	fn := b.Name()
+	path := address
+	var via *os.File // a confined unix socket's descriptor (unix.go)
+	if network == "unix" {
+		if address, via, err = unixPlace(e, fn, path, false); err != nil {
+			return nil, err
+		}
+	}
+	// Own goroutine: connecting waits on the network (and on name
+	// resolution). A timed-out or interrupted dial is aborted through
+	// ctx; a connection made too late is closed.
+	var c net.Conn
+	_, err = x.Offload(loop.Offload{Why: dialReason(addr), Op: fn, Timeout: d, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			var dl net.Dialer
+			var err error
+			c, err = dl.DialContext(ctx, network, address)
+			if via != nil {
+				via.Close()
+			}
+			return nil, err
+		},
+		Drop: func(starlark.Value, error) {
+			if c != nil {
+				c.Close()
+			}
+		}})
+	if err != nil && via != nil {
+		return nil, unixError(fn, path, err)
+	}
+	if err != nil {
+		return nil, ioError(fn, err)
+	}
+	cn, err := newConn(e, c)
+	if err == nil && via != nil {
+		cn.remote = "unix:" + path
+		cn.r.SetLabel(cn.remote)
+	}
+	return cn, err
+}

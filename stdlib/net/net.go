@@ -1,0 +1,208 @@
+// Package netmod is the script module `net` (SPEC 7): TCP and unix-socket
+// listeners and connections, and UDP sockets, on the engine's loop.
+//
+// Every call waits without blocking the loop. Connections are read,
+// written and accepted on the loop itself with non-blocking system calls,
+// so a read that finds data (the common case in a busy server) costs one
+// syscall and no goroutine. When a socket has nothing to read (or cannot
+// take all of a write, or no connection waits), the task parks until the
+// engine's reactor reports the socket ready (loop.Engine.WatchFD): the
+// loop sleeps in epoll itself, and readiness reaches the socket's tasks
+// on the loop with no goroutine in between. Without a reactor (not
+// Linux), a goroutine waits for readiness in Go's netpoller and posts the
+// wake-up back (Conn.Wait in conn.go). What a connection reads is
+// buffered by package stream, whose Source the Conn is. Dialing, UDP and
+// name lookups are offloaded (loop.Exec.Offload, loop.Engine.Go).
+package net
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
+)
+
+// Module returns the net module.
+func Module() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "net", Members: starlark.StringDict{
+		"listen": starlark.NewBuiltin("net.listen", listen),
+		"dial":   starlark.NewBuiltin("net.dial", dial),
+		"udp":    starlark.NewBuiltin("net.udp", udp),
+	}}
+}
+
+// taskFor returns the calling task's context after checking the network
+// permission: every net entry point needs both.
+func taskFor(th *starlark.Thread, fn string) (*loop.Exec, error) {
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Task.Engine().CheckNet(fn); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// openArgs does what every net call that opens a socket does first: the
+// calling task with the network permission, and the address split for Go.
+func openArgs(th *starlark.Thread, fn, addr string, udp bool) (x *loop.Exec, network, address string, err error) {
+	x, err = taskFor(th, fn)
+	if err != nil {
+		return nil, "", "", err
+	}
+	network, address, err = splitAddress(fn, addr, udp)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return x, network, address, nil
+}
+
+// Listen binds a stream listener to a script address for the calling task,
+// as net.listen does and for other modules that serve on one (http.serve):
+// the same permission check, addresses and error kinds. Binding does not
+// wait on the network: it is done on the loop.
+func Listen(th *starlark.Thread, fn, addr string) (*loop.Exec, net.Listener, error) {
+	x, network, address, err := openArgs(th, fn, addr, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if network == "unix" {
+		ln, err := listenUnix(x.Task.Engine(), fn, address)
+		return x, ln, err
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, nil, ioError(fn, err)
+	}
+	return x, ln, nil
+}
+
+// AddrPort returns a bound address as scripts see it (.addr) and its port
+// (.port; 0 for a unix socket).
+func AddrPort(a net.Addr) (string, int) { return formatAddr(a), portOf(a) }
+
+// splitAddress turns a script address into a Go network and address:
+// "unix:/path" is a unix socket, anything else "host:port" over TCP (or UDP
+// when udp is set).
+func splitAddress(fn, addr string, udp bool) (network, address string, err error) {
+	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if udp {
+			return "", "", loop.Errorf(loop.KindValue, "%s: unix sockets are not supported for udp: %q", fn, addr)
+		}
+		if p == "" {
+			return "", "", loop.Errorf(loop.KindValue, "%s: empty unix socket path in %q", fn, addr)
+		}
+		return "unix", p, nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", fn, addr)
+	}
+	if udp {
+		return "udp", addr, nil
+	}
+	return "tcp", addr, nil
+}
+
+// formatAddr renders a socket address the way scripts write them.
+func formatAddr(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if a.Network() == "unix" {
+		return "unix:" + a.String()
+	}
+	return a.String()
+}
+
+// portOf returns the port of a TCP or UDP address, 0 for a unix socket.
+func portOf(a net.Addr) int {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.Port
+	case *net.UDPAddr:
+		return a.Port
+	}
+	return 0
+}
+
+// ioError maps a Go network error to a coro error of the right kind (SPEC
+// 4): refused, reset, eof, closed, timeout, permission, not_found, io. The
+// message names the script function and the system's reason.
+func ioError(fn string, err error) *loop.Error {
+	var ce *loop.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	kind := loop.KindIO
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return loop.Errorf(loop.KindEOF, "%s: end of stream", fn)
+	case errors.Is(err, net.ErrClosed):
+		return loop.Errorf(loop.KindClosed, "%s: use of closed connection", fn)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		kind = loop.KindRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		kind = loop.KindReset
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		kind = loop.KindTimeout
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		kind = loop.KindPermission
+	case errors.Is(err, syscall.ENOENT):
+		kind = loop.KindNotFound
+	}
+	return loop.Errorf(kind, "%s: %s", fn, reason(err))
+}
+
+// reason strips Go's "dial tcp 1.2.3.4:5:" prefixes down to the address and
+// the system's message.
+func reason(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		msg := op.Err.Error()
+		var se *os.SyscallError
+		if errors.As(op.Err, &se) {
+			msg = se.Err.Error()
+		}
+		if op.Addr != nil {
+			return formatAddr(op.Addr) + ": " + msg
+		}
+		return msg
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error()
+	}
+	return err.Error()
+}
+
+// handle is what every socket value shares: the engine it belongs to and
+// its registration for closing when the engine closes (an embedder's
+// engine must not leave sockets and their goroutines behind).
+type handle struct {
+	eng       *loop.Engine
+	stopClose func() bool
+}
+
+func (h *handle) init(e *loop.Engine, closer io.Closer) {
+	h.eng = e
+	h.stopClose = context.AfterFunc(e.Context(), func() { closer.Close() })
+}
+
+func (h *handle) release() {
+	if h.stopClose != nil {
+		h.stopClose()
+		h.stopClose = nil
+	}
+}
+
+// IOError is ioError for other modules built on sockets (http): the same
+// kinds for the same failures.
+func IOError(fn string, err error) *loop.Error { return ioError(fn, err) }

@@ -1,0 +1,70 @@
+package net_test
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
+	"github.com/corolang/coro/stdlib/internal/scripttest"
+	netmod "github.com/corolang/coro/stdlib/net"
+	"github.com/stretchr/testify/require"
+)
+
+// startFile runs the script at path in-process (network allowed).
+func startFile(t *testing.T, path string, args ...string) *scripttest.Run {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return startScript(t, path, string(src), args...)
+}
+
+// startScript runs src in-process on its own engine (network allowed).
+func startScript(t *testing.T, name, src string, args ...string) *scripttest.Run {
+	t.Helper()
+	return scripttest.Start(t, name, src, 60*time.Second, args...)
+}
+
+// TestUnixPort: a unix socket has no port, even where its path looks as
+// if it ended in one.
+// A unix socket is a file: it needs the write grant of its folder.
+func TestUnixPort(t *testing.T) {
+	dir := t.TempDir()
+	out, err := moduletest.Run(t, loop.Permissions{Net: true, Write: []string{dir}}, "net", netmod.Module(), `
+ln = net.listen("unix:`+dir+`/s:80")
+print(ln.port)
+ln.close()
+`)
+	require.NoError(t, err)
+	require.Equal(t, "0\n", out)
+}
+
+// TestCancelledTaskDoesNotSend: a cancelled task fails send_to, recv_from
+// and dial as it fails every wait, without sending the datagram (or
+// making the connection) first.
+func TestCancelledTaskDoesNotSend(t *testing.T) {
+	r := startScript(t, "cancelled.star", `
+a = net.udp("127.0.0.1:0")
+b = net.udp("127.0.0.1:0")
+ln = net.listen("127.0.0.1:0")
+a.send_to("queued", b.addr)
+def late():
+    catch(sleep, 10)
+    print(catch(a.send_to, "late", b.addr).error)
+    print(catch(b.recv_from).error)
+    print(catch(net.dial, ln.addr).error)
+t = spawn(late)
+sleep(0.01)
+t.cancel()
+print(catch(t.wait).error)
+print(b.recv_from()[0])
+print(catch(timeout, 0.1, b.recv_from).error)
+print(catch(ln.accept, timeout=0.1).error)
+`)
+	for _, want := range []string{"cancelled: cancelled", "cancelled: cancelled", "cancelled: cancelled", "None",
+		"queued", "timeout: deadline of 0.1s exceeded", "timeout: Listener.accept exceeded 0.1s"} {
+		require.Equal(t, want, r.Stdout.Next(t))
+	}
+	require.NoError(t, r.Wait(t))
+}

@@ -1,0 +1,130 @@
+package sync
+
+import (
+	"fmt"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+)
+
+// A Watch is sync.watch(initial): a value that changes over time, where
+// each task keeps track of the last value it saw (through get or changed).
+// changed waits until the value differs (by ==) from that one and returns
+// the value current when the task resumes; setting an equal value wakes
+// nobody. A task that has not looked yet has seen
+// nothing, so its first changed returns the current value at once.
+type Watch struct {
+	object
+	value   starlark.Value
+	seen    map[*loop.Task]starlark.Value
+	waiters queue
+}
+
+func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var initial starlark.Value
+	if err := starlark.UnpackArgs("sync.watch", args, kwargs, "initial", &initial); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	o, err := newObject(th, "sync.watch", "watch")
+	if err != nil {
+		return nil, err
+	}
+	return &Watch{object: o, value: initial, seen: map[*loop.Task]starlark.Value{}}, nil
+}
+
+func (wt *Watch) String() string      { return fmt.Sprintf("<watch#%d %s>", wt.id, wt.value.String()) }
+func (wt *Watch) Type() string        { return "Watch" }
+func (wt *Watch) AttrNames() []string { return watchMethods.Names() }
+func (wt *Watch) WaitingOn() string   { return "change of " + wt.name() }
+func (wt *Watch) Attr(name string) (starlark.Value, error) {
+	return watchMethods.Bind(name, wt), nil
+}
+
+var (
+	watchMethods = starutil.NewMethods("Watch", map[string]starutil.Func{"changed": watchChanged, "get": watchGet, "set": watchSet})
+)
+
+// see records that t has seen v; a task's record goes when it ends.
+func (wt *Watch) see(t *loop.Task, v starlark.Value) {
+	if _, ok := wt.seen[t]; !ok {
+		t.OnEnd(func() { delete(wt.seen, t) })
+	}
+	wt.seen[t] = v
+}
+
+// isNew reports whether v differs from what t last saw.
+func (wt *Watch) isNew(t *loop.Task, v starlark.Value) bool {
+	old, ok := wt.seen[t]
+	if !ok {
+		return true
+	}
+	eq, err := starlark.Equal(old, v)
+	return err != nil || !eq // values that cannot be compared count as changed
+}
+
+func watchGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wt := b.Receiver().(*Watch)
+	x, err := wt.enter(th, b.Name(), args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	wt.see(x.Task, wt.value)
+	return wt.value, nil
+}
+
+func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wt := b.Receiver().(*Watch)
+	var v starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "value", &v); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	if _, err := wt.exec(th, b.Name()); err != nil {
+		return nil, err
+	}
+	wt.value = v
+	// Wake exactly the waiters for whom v is new; the rest keep waiting.
+	keep := wt.waiters[:0]
+	for _, p := range wt.waiters {
+		switch {
+		case !p.w.Accepts(0):
+		case wt.isNew(p.t, v):
+			p.w.Complete(0, v, nil)
+		default:
+			keep = append(keep, p)
+		}
+	}
+	clear(wt.waiters[len(keep):])
+	wt.waiters = keep
+	return starlark.None, nil
+}
+
+func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	wt := b.Receiver().(*Watch)
+	x, d, err := wt.enterTimed(th, b.Name(), args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	// Woken by a set, the task returns the value current when it runs:
+	// values set in between are skipped (a watch is about the latest
+	// state), and if the value went back to the one it saw, it waits on.
+	deadline := wt.eng.Now() + d
+	for !wt.isNew(x.Task, wt.value) {
+		left := loop.NoTimeout
+		if d >= 0 {
+			left = max(0, deadline-wt.eng.Now())
+		}
+		if _, err := wt.waiters.wait(x, wt, left, b.Name()); err != nil {
+			if ierr := x.Checkpoint(); ierr != nil {
+				return nil, ierr // cancelled, or a timeout() scope expired
+			}
+			// Our own timeout: name the whole wait, not the last stretch.
+			return nil, loop.Errorf(loop.KindTimeout, "%s exceeded %gs", b.Name(), d.Seconds())
+		}
+	}
+	wt.see(x.Task, wt.value)
+	return wt.value, nil
+}
