@@ -495,15 +495,8 @@ func execScript(ctx context.Context, c *config, name string, src []byte, args []
 		// heap nears the limit, so only live data reaches it.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(c.maxMemory)))
 	}
-	opts := c.options(stdout, stderr, args)
-	closeTrace, err := openTrace(c, &opts)
+	eng, closeTrace, err := newEngine(c, stdout, stderr, args)
 	if err != nil {
-		fmt.Fprintf(stderr, "coro: %v\n", err)
-		return exitUsage
-	}
-	eng, err := engine.New(opts)
-	if err != nil {
-		closeTrace(nil)
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/repl"
 	"github.com/peterh/liner"
 )
@@ -44,15 +43,8 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 	if start != nil {
 		args = start.args
 	}
-	opts := c.options(out, errw, args)
-	closeTrace, err := openTrace(c, &opts)
+	eng, closeTrace, err := newEngine(c, out, errw, args)
 	if err != nil {
-		fmt.Fprintf(stderr, "coro: %v\n", err)
-		return exitUsage
-	}
-	eng, err := engine.New(opts)
-	if err != nil {
-		closeTrace(nil)
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
 	}

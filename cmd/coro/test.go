@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -224,43 +223,13 @@ func parseTestArgs(args []string) (*testArgs, error) {
 // skipping (as go test does) directories named testdata or starting with
 // "." or "_" below it. A path given twice runs once.
 func findTestFiles(paths []string) ([]*testFile, error) {
-	var out []*testFile
-	seen := map[string]bool{}
-	add := func(p string) {
-		p = filepath.ToSlash(filepath.Clean(p))
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, &testFile{path: p})
-		}
+	names, err := findStarFiles(paths, testSuffix) // fmt.go: the same walk
+	if err != nil {
+		return nil, err
 	}
-	for _, root := range paths {
-		info, err := os.Stat(root)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			add(root)
-			continue
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				n := d.Name()
-				if p != root && (n == "testdata" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_")) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if strings.HasSuffix(d.Name(), testSuffix) {
-				add(p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	out := make([]*testFile, len(names))
+	for i, p := range names {
+		out[i] = &testFile{path: filepath.ToSlash(p)}
 	}
 	return out, nil
 }

@@ -14,6 +14,24 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
+// newEngine makes the engine of a run or a session with the command's
+// options, the --trace file as its Options.Trace; closeTrace closes that
+// file once the engine has closed (given Close's error, it returns the
+// first of the two).
+func newEngine(c *config, stdout, stderr io.Writer, args []string) (eng *engine.Engine, closeTrace func(error) error, err error) {
+	opts := c.options(stdout, stderr, args)
+	closeTrace, err = openTrace(c, &opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err = engine.New(opts)
+	if err != nil {
+		closeTrace(nil)
+		return nil, nil, err
+	}
+	return eng, closeTrace, nil
+}
+
 // openTrace opens the --trace file, if asked for, as opts.Trace (the
 // engine writes it), and returns the function that closes the file once
 // the engine has closed (and finished the trace): it is given Close's
