@@ -50,22 +50,31 @@ func splitCall(fnName string, args starlark.Tuple, kwargs []starlark.Tuple, skip
 	return fn, args[skip+1:], kw, extraVal, nil
 }
 
-func builtinSpawn(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	fn, rest, kw, nameV, err := splitCall("spawn", args, kwargs, 0, "name")
+// spawnArgs unpacks what spawn and Group.spawn (named fn) take:
+// fn(*args, name=None, **kwargs), in the calling task.
+func spawnArgs(th *starlark.Thread, fn string, args starlark.Tuple, kwargs []starlark.Tuple) (x *Exec, call starlark.Callable, rest starlark.Tuple, kw []starlark.Tuple, name string, err error) {
+	call, rest, kw, nameV, err := splitCall(fn, args, kwargs, 0, "name")
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, "", err
 	}
-	x, err := TaskOf(th, "spawn")
+	x, err = TaskOf(th, fn)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, "", err
 	}
-	name := ""
 	if nameV != nil && nameV != starlark.None {
 		s, ok := starlark.AsString(nameV)
 		if !ok {
-			return nil, Errorf(KindValue, "spawn: for parameter name: got %s, want string", nameV.Type())
+			return nil, nil, nil, nil, "", Errorf(KindValue, "%s: for parameter name: got %s, want string", fn, nameV.Type())
 		}
 		name = s
+	}
+	return x, call, rest, kw, name, nil
+}
+
+func builtinSpawn(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	x, fn, rest, kw, name, err := spawnArgs(th, "spawn", args, kwargs)
+	if err != nil {
+		return nil, err
 	}
 	return x.Task.eng.Spawn(fn, rest, kw, name, x.Task, Callers(th)).Value(), nil
 }

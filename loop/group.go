@@ -223,21 +223,9 @@ func (g *Group) fillSlots() {
 // groupSpawn is g.spawn(fn, *args, name=None, **kwargs).
 func groupSpawn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := b.Receiver().(*Group)
-	fn, rest, kw, nameV, err := splitCall("Group.spawn", args, kwargs, 0, "name")
+	x, fn, rest, kw, name, err := spawnArgs(th, "Group.spawn", args, kwargs)
 	if err != nil {
 		return nil, err
-	}
-	x, err := TaskOf(th, "Group.spawn")
-	if err != nil {
-		return nil, err
-	}
-	name := ""
-	if nameV != nil && nameV != starlark.None {
-		s, ok := starlark.AsString(nameV)
-		if !ok {
-			return nil, Errorf(KindValue, "Group.spawn: for parameter name: got %s, want string", nameV.Type())
-		}
-		name = s
 	}
 	if g.closing {
 		why := "it has ended"
