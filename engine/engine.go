@@ -55,10 +55,29 @@ type Engine struct {
 	trace *trace.Writer // Options.Trace
 }
 
-// Error is a script failure with a kind (cancelled, timeout, value, ...).
+// Error is a script failure with a kind (cancelled, timeout, value, ...),
+// the type of every error RunFile, Exec, Run, Call and the rest return for
+// a script (errors.As finds it; errors.Is matches it against the Err*
+// sentinels by kind). Its fields:
+//
+//	Kind       Kind               // what sort of failure
+//	Msg        string             // the message, without the "kind: " prefix
+//	Stack      starlark.CallStack // the script frames where it arose, outermost first
+//	Task       string             // the task it arose in, when known
+//	SpawnedAt  string             // where that task was spawned (file:line:col)
+//	Spawns     []SpawnSite        // the chain of spawns that led to Task
+//	GoStack    string             // Go frames, with Options.GoTrace
+//
+// Error() is "kind: message"; Traceback() the script traceback; Report(goTrace)
+// both, as the coro command prints an unhandled error. (It is the loop's
+// type: builtins everywhere make it.)
 type Error = loop.Error
 
-// ExitError is returned by RunFile when a script called os.exit.
+// SpawnSite is one step of Error.Spawns: at At, task By spawned Task.
+type SpawnSite = loop.SpawnSite
+
+// ExitError is returned by RunFile and Exec when a script called
+// os.exit(Code).
 type ExitError = loop.ExitError
 
 // Kind says what sort of failure an Error is: Error.Kind, and error.kind
