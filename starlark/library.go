@@ -410,15 +410,18 @@ func fail(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 	return nil, errors.New(buf.String())
 }
 
+// coro patch (ORIGIN 15): float and int report a value they cannot
+// convert as an ArgError, so hosts give it the kind value (Python's
+// ValueError), as they do for bad arguments.
 func float(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("float does not accept keyword arguments")
+		return nil, argErrorf("float does not accept keyword arguments")
 	}
 	if len(args) == 0 {
 		return Float(0.0), nil
 	}
 	if len(args) != 1 {
-		return nil, fmt.Errorf("float got %d arguments, wants 1", len(args))
+		return nil, argErrorf("float got %d arguments, wants 1", len(args))
 	}
 	switch x := args[0].(type) {
 	case Bool:
@@ -433,7 +436,7 @@ func float(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error
 		return x, nil
 	case String:
 		if x == "" {
-			return nil, fmt.Errorf("float: empty string")
+			return nil, argErrorf("float: empty string")
 		}
 		// +/- NaN or Inf or Infinity (case insensitive)?
 		s := string(x)
@@ -457,14 +460,14 @@ func float(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if math.IsInf(f, 0) {
-			return nil, fmt.Errorf("floating-point number too large")
+			return nil, argErrorf("floating-point number too large")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("invalid float literal: %s", s)
+			return nil, argErrorf("invalid float literal: %s", s)
 		}
 		return Float(f), nil
 	default:
-		return nil, fmt.Errorf("float got %s, want number or string", x.Type())
+		return nil, argErrorf("float got %s, want number or string", x.Type())
 	}
 }
 
@@ -582,21 +585,21 @@ func int_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 			var err error
 			b, err = AsInt32(base)
 			if err != nil {
-				return nil, fmt.Errorf("int: for base, got %s, want int", base.Type())
+				return nil, argErrorf("int: for base, got %s, want int", base.Type())
 			}
 			if b != 0 && (b < 2 || b > 36) {
-				return nil, fmt.Errorf("int: base must be an integer >= 2 && <= 36")
+				return nil, argErrorf("int: base must be an integer >= 2 && <= 36")
 			}
 		}
 		res := parseInt(s, b)
 		if res == nil {
-			return nil, fmt.Errorf("int: invalid literal with base %d: %s", b, s)
+			return nil, argErrorf("int: invalid literal with base %d: %s", b, s)
 		}
 		return res, nil
 	}
 
 	if base != nil {
-		return nil, fmt.Errorf("int: can't convert non-string with explicit base")
+		return nil, argErrorf("int: can't convert non-string with explicit base")
 	}
 
 	if b, ok := x.(Bool); ok {
@@ -609,7 +612,7 @@ func int_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 
 	i, err := NumberToInt(x)
 	if err != nil {
-		return nil, fmt.Errorf("int: %s", err)
+		return nil, argErrorf("int: %s", err)
 	}
 	return i, nil
 }
