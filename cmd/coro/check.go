@@ -177,29 +177,8 @@ func (ck *checker) write(w io.Writer) int {
 
 // runCheck is `coro check`.
 func runCheck(c *config, args []string, stdout, stderr io.Writer) int {
-	var paths []string
-	for i, a := range args {
-		if a == "--" {
-			paths = append(paths, args[i+1:]...)
-			break
-		}
-		switch {
-		case a == "-h" || a == "--help" || a == "-help":
-			fmt.Fprint(stderr, checkUsage)
-			return exitUsage
-		case strings.HasPrefix(a, "-") && a != "-":
-			fmt.Fprintf(stderr, "coro check: unknown flag %s\n%s", a, checkUsage)
-			return exitUsage
-		default:
-			paths = append(paths, a)
-		}
-	}
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
-	files, err := findStarFiles(paths, ".star")
-	if err != nil {
-		fmt.Fprintf(stderr, "coro check: %v\n", err)
+	files, ok := starFileArgs("check", args, checkUsage, nil, stderr)
+	if !ok {
 		return exitUsage
 	}
 	probe, err := engine.New(c.options(io.Discard, io.Discard, nil))

@@ -80,24 +80,27 @@ func findStarFiles(paths []string, suffix string) ([]string, error) {
 	return out, nil
 }
 
-// runFmt is `coro fmt`.
-func runFmt(args []string, stdout, stderr io.Writer) int {
-	check := false
+// starFileArgs reads the arguments of `coro fmt` and `coro check`:
+// boolean flags (--name or -name, each setting *flags[name]), then PATHS
+// ("--" ends the flags; none means "."), and lists the .star files under
+// them. A bad argument is reported on stderr with usage: ok is false.
+func starFileArgs(cmd string, args []string, usage string, flags map[string]*bool, stderr io.Writer) (files []string, ok bool) {
 	var paths []string
 	for i, a := range args {
 		if a == "--" {
 			paths = append(paths, args[i+1:]...)
 			break
 		}
+		name := strings.TrimLeft(a, "-")
 		switch {
-		case a == "--check" || a == "-check":
-			check = true
 		case a == "-h" || a == "--help" || a == "-help":
-			fmt.Fprint(stderr, fmtUsage)
-			return exitUsage
+			fmt.Fprint(stderr, usage)
+			return nil, false
+		case strings.HasPrefix(a, "-") && a != "-" && flags[name] != nil && (a == "-"+name || a == "--"+name):
+			*flags[name] = true
 		case strings.HasPrefix(a, "-") && a != "-":
-			fmt.Fprintf(stderr, "coro fmt: unknown flag %s\n%s", a, fmtUsage)
-			return exitUsage
+			fmt.Fprintf(stderr, "coro %s: unknown flag %s\n%s", cmd, a, usage)
+			return nil, false
 		default:
 			paths = append(paths, a)
 		}
@@ -107,7 +110,17 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	}
 	files, err := findStarFiles(paths, ".star")
 	if err != nil {
-		fmt.Fprintf(stderr, "coro fmt: %v\n", err)
+		fmt.Fprintf(stderr, "coro %s: %v\n", cmd, err)
+		return nil, false
+	}
+	return files, true
+}
+
+// runFmt is `coro fmt`.
+func runFmt(args []string, stdout, stderr io.Writer) int {
+	check := false
+	files, ok := starFileArgs("fmt", args, fmtUsage, map[string]*bool{"check": &check}, stderr)
+	if !ok {
 		return exitUsage
 	}
 	code := exitOK
