@@ -136,12 +136,8 @@ func New(opts Options) (*Engine, error) {
 	lo := opts.loopOptions()
 	pre := stdlib.Predeclared(&lo)
 	if opts.Stdlib != nil {
-		keep := map[string]bool{}
-		for _, name := range opts.Stdlib {
-			keep[name] = true
-		}
 		for _, name := range stdlib.Modules {
-			if !keep[name] {
+			if !slices.Contains(opts.Stdlib, name) {
 				delete(pre, name)
 			}
 		}

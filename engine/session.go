@@ -53,7 +53,7 @@ func (s *Session) Start() {
 	// Between statements the loop waits for the user, not for a task:
 	// tasks blocked then are not a deadlock (the next statement may wake
 	// them). While a statement runs, nothing else can, so they are.
-	s.onLoop(func() { c.Keep(s, func() bool { return s.fg == nil }) })
+	s.e.Do(func() { c.Keep(s, func() bool { return s.fg == nil }) })
 }
 
 // Interrupt cancels the running statement, if any, with the message
@@ -74,32 +74,20 @@ func (s *Session) Finish() error {
 	return s.e.Close()
 }
 
-// onLoop runs fn on the loop and waits for it.
-func (s *Session) onLoop(fn func()) {
-	done := make(chan struct{})
-	s.e.c.Post(func() { fn(); close(done) })
-	<-done
-}
-
 // Inspect runs fn on the loop with the session's globals (to complete a
 // name, say) and returns once it has run.
 func (s *Session) Inspect(fn func(globals starlark.StringDict)) {
-	s.onLoop(func() { fn(s.globals) })
+	s.e.Do(func() { fn(s.globals) })
 }
 
 // Dump returns the live tasks as text (Engine.Dump).
 func (s *Session) Dump() string {
-	var dump string
-	s.onLoop(func() { dump = s.e.c.Dump() })
+	dump, _ := s.e.Dump()
 	return dump
 }
 
 // Exited reports whether a task called os.exit.
-func (s *Session) Exited() bool {
-	var exit bool
-	s.onLoop(func() { exit = s.e.c.ExitCode() != nil })
-	return exit
-}
+func (s *Session) Exited() bool { return s.e.Exit() != nil }
 
 // FileOptions returns the engine's dialect with load() binding globally,
 // as every statement is its own chunk: for syntax.ParseCompoundStmt.
