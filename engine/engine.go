@@ -142,7 +142,9 @@ func New(opts Options) (*Engine, error) {
 			}
 		}
 	}
-	e := &Engine{c: loop.New(lo, pre)}
+	e := &Engine{}
+	lo.Breakpoint = e.breakpointHook(opts.Breakpoint)
+	e.c = loop.New(lo, pre)
 	if opts.Trace != nil {
 		e.trace = trace.New(opts.Trace, e.c.Now)
 		e.c.SetTracer(e.trace)

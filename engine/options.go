@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"time"
@@ -65,6 +66,11 @@ type Options struct {
 	// whose fields include the task's name as "task". Nil: a text handler
 	// at level info writing to Stderr.
 	Logger *slog.Logger
+	// Breakpoint, if set, is the debugger of breakpoint(): it is called on
+	// a goroutine of its own with the paused task, which resumes when it
+	// returns; ctx is done if the task is cancelled meanwhile (return
+	// then). Nil: breakpoint() does nothing.
+	Breakpoint func(ctx context.Context, bp *Breakpoint)
 }
 
 // Permissions says which kinds of I/O scripts may do (SPEC 7). The zero

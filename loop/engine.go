@@ -84,6 +84,11 @@ type Options struct {
 	// whose fields include the task's name as "task". Nil: a text
 	// handler at level info writing to Stderr.
 	Logger *slog.Logger
+	// Breakpoint, if set, is the debugger breakpoint() calls: on a
+	// goroutine of its own while the calling task waits, which resumes
+	// when it returns (or when ctx is done: the task was cancelled).
+	// Nil: breakpoint() does nothing.
+	Breakpoint func(ctx context.Context, f *BreakFrame)
 }
 
 // DefaultTimeSlice is the default number of steps in a time slice.

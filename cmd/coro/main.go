@@ -83,6 +83,8 @@ type config struct {
 	profilePath string
 	watch       bool
 	goTrace     bool
+	// debug: breakpoint() opens a prompt (a script run on a terminal).
+	debug       bool
 	code        string
 	hasCode     bool
 	interactive bool
@@ -372,10 +374,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "coro: --watch needs a FILE to run (not -c, -i, stdin, the REPL or a subcommand)\n%s", usage)
 		return exitUsage
 	}
+	// breakpoint() prompts when a person runs the script on a terminal;
+	// the REPL is a prompt already, and coro test never stops for one.
+	c.debug = onTerminal(stdin, stdout)
 	if c.hasCode {
 		return runScript(c, "<command-line>", []byte(c.code), c.rest, stdout, stderr)
 	}
 	if len(c.rest) == 0 {
+		c.debug = false
 		return runREPL(c, nil, stdin, stdout, stderr)
 	}
 	switch c.rest[0] {
@@ -383,6 +389,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "coro %s\n", Version)
 		return exitOK
 	case "test":
+		c.debug = false
 		return runTests(c, c.rest[1:], stdout, stderr)
 	case "fmt":
 		return runFmt(c.rest[1:], stdout, stderr)
@@ -398,7 +405,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	file := c.rest[0]
 	if file == "-" {
 		// coro - : the script is stdin (SPEC 9); load() reads from the
-		// current folder, as for -c.
+		// current folder, as for -c. (stdin is not a terminal then.)
 		src, err := io.ReadAll(stdin)
 		if err != nil {
 			fmt.Fprintf(stderr, "coro: reading the script from stdin: %v\n", err)
@@ -416,6 +423,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if c.interactive {
+		c.debug = false
 		return runREPL(c, &replStart{file: file, src: src, args: c.rest[1:]}, stdin, stdout, stderr)
 	}
 	return runScript(c, file, src, c.rest[1:], stdout, stderr)
