@@ -557,7 +557,14 @@ func (e *Engine) runTask(t *Task) {
 		start = e.clock.now()
 	}
 	e.wd.runStarted(t)
+	// Under --profile, a task's time parked in a builtin is not run time.
+	if th := t.thread; th != nil {
+		th.ResumeProfile()
+	}
 	_, finished := t.worker.co.Resume(t)
+	if th := t.thread; th != nil {
+		th.PauseProfile()
+	}
 	if e.wd.flagged.Load() != 0 {
 		e.checkSlow(t, false)
 	}
