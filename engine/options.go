@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/corolang/coro/engine/trace"
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
@@ -59,6 +60,10 @@ type Options struct {
 	// engine's scheduling (what coro --trace writes); it is finished when
 	// the engine closes.
 	Trace io.Writer
+	// Recorder, if set, keeps the latest trace events in memory, and what
+	// each live task has done so far: what coro --inspect serves (see
+	// package engine/inspect).
+	Recorder *trace.Recorder
 	// ThreadHook, if set, is called for every Starlark thread the engine
 	// makes, before it runs (to set thread-locals, say).
 	ThreadHook func(*starlark.Thread)

@@ -38,7 +38,7 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 	if start != nil {
 		args = start.args
 	}
-	eng, closeTrace, err := newEngine(c, out, errw, args)
+	eng, closeTrace, err := newEngine(c, out, errw, args, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
