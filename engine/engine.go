@@ -52,7 +52,7 @@ import (
 // builtin running on the loop (use a task there).
 type Engine struct {
 	c     *loop.Engine
-	trace *trace.Writer // Options.Trace
+	trace *trace.Writer // Options.Trace and Options.Recorder
 }
 
 // Error is a script failure with a kind (cancelled, timeout, value, ...),
@@ -142,9 +142,11 @@ func New(opts Options) (*Engine, error) {
 			}
 		}
 	}
-	e := &Engine{c: loop.New(lo, pre)}
-	if opts.Trace != nil {
-		e.trace = trace.New(opts.Trace, e.c.Now)
+	e := &Engine{}
+	lo.Breakpoint = e.breakpointHook(opts.Breakpoint)
+	e.c = loop.New(lo, pre)
+	if opts.Trace != nil || opts.Recorder != nil {
+		e.trace = trace.New(opts.Trace, opts.Recorder, e.c.Now)
 		e.c.SetTracer(e.trace)
 	}
 	return e, nil

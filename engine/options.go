@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/corolang/coro/engine/trace"
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 )
@@ -58,6 +60,10 @@ type Options struct {
 	// engine's scheduling (what coro --trace writes); it is finished when
 	// the engine closes.
 	Trace io.Writer
+	// Recorder, if set, keeps the latest trace events in memory, and what
+	// each live task has done so far: what coro --inspect serves (see
+	// package engine/inspect).
+	Recorder *trace.Recorder
 	// ThreadHook, if set, is called for every Starlark thread the engine
 	// makes, before it runs (to set thread-locals, say).
 	ThreadHook func(*starlark.Thread)
@@ -65,6 +71,11 @@ type Options struct {
 	// whose fields include the task's name as "task". Nil: a text handler
 	// at level info writing to Stderr.
 	Logger *slog.Logger
+	// Breakpoint, if set, is the debugger of breakpoint(): it is called on
+	// a goroutine of its own with the paused task, which resumes when it
+	// returns; ctx is done if the task is cancelled meanwhile (return
+	// then). Nil: breakpoint() does nothing.
+	Breakpoint func(ctx context.Context, bp *Breakpoint)
 }
 
 // Permissions says which kinds of I/O scripts may do (SPEC 7). The zero

@@ -20,12 +20,20 @@ import (
 // the methods are for one goroutine (the one reading statements), except
 // Interrupt, which may come from anywhere (a signal handler).
 type Session struct {
+	chunks
+	ctx    context.Context
+	stop   context.CancelFunc
+	served chan error
+}
+
+// chunks runs statements typed at a prompt as tasks, one at a time, in an
+// environment of their own: a Session's globals, or a paused frame's
+// (Breakpoint).
+type chunks struct {
 	e       *Engine
+	name    string              // the tasks' name
 	globals starlark.StringDict // loop only
 	fg      *loop.Task          // the running statement; loop only
-	ctx     context.Context
-	stop    context.CancelFunc
-	served  chan error
 }
 
 // An Outcome is how a statement (or a loaded file) ended.
@@ -37,7 +45,7 @@ type Outcome struct {
 // NewSession returns a session on e, whose globals start as the
 // predeclared names. The engine must not be running anything else.
 func (e *Engine) NewSession() *Session {
-	s := &Session{e: e, globals: starlark.StringDict{}}
+	s := &Session{chunks: chunks{e: e, name: "repl", globals: starlark.StringDict{}}}
 	for k, v := range e.c.Predeclared() {
 		s.globals[k] = v
 	}
@@ -74,24 +82,24 @@ func (s *Session) Finish() error {
 	return s.e.Close()
 }
 
-// Inspect runs fn on the loop with the session's globals (to complete a
-// name, say) and returns once it has run.
-func (s *Session) Inspect(fn func(globals starlark.StringDict)) {
+// Inspect runs fn on the loop with the statements' globals (to complete
+// a name, say) and returns once it has run.
+func (s *chunks) Inspect(fn func(globals starlark.StringDict)) {
 	s.e.Do(func() { fn(s.globals) })
 }
 
 // Dump returns the live tasks as text (Engine.Dump).
-func (s *Session) Dump() string {
+func (s *chunks) Dump() string {
 	dump, _ := s.e.Dump()
 	return dump
 }
 
 // Exited reports whether a task called os.exit.
-func (s *Session) Exited() bool { return s.e.Exit() != nil }
+func (s *chunks) Exited() bool { return s.e.Exit() != nil }
 
 // FileOptions returns the engine's dialect with load() binding globally,
 // as every statement is its own chunk: for syntax.ParseCompoundStmt.
-func (s *Session) FileOptions() *syntax.FileOptions {
+func (s *chunks) FileOptions() *syntax.FileOptions {
 	o := *s.e.c.FileOptions()
 	o.LoadBindsGlobally = true
 	return &o
@@ -112,7 +120,7 @@ func (s *Session) deadlocked(err *loop.Error) {
 // failure as seen, so the engine does not report it as a lost task
 // failure; the session's caller reports it instead.
 type doneWaker struct {
-	s     *Session
+	s     *chunks
 	fired bool
 	out   Outcome
 	ch    chan struct{}
@@ -131,14 +139,14 @@ func (w *doneWaker) Complete(_ int, _ starlark.Value, err error) {
 }
 
 // run executes body as the foreground task and waits for it.
-func (s *Session) run(body func(th *starlark.Thread) error) Outcome {
+func (s *chunks) run(body func(th *starlark.Thread) error) Outcome {
 	c := s.e.c
 	w := &doneWaker{s: s, ch: make(chan struct{})}
 	fn := starlark.NewBuiltin("<stdin>", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		return starlark.None, body(th)
 	})
 	c.Post(func() {
-		t := c.Spawn(fn, nil, nil, "repl", nil, "")
+		t := c.Spawn(fn, nil, nil, s.name, nil, "")
 		generator.Outlive(t) // a generator made at the prompt lives on in the session
 		s.fg = t
 		t.Enqueue(w, 0)
@@ -149,7 +157,7 @@ func (s *Session) run(body func(th *starlark.Thread) error) Outcome {
 
 // Exec runs one parsed chunk: an expression statement's value is printed
 // (as repr, unless None) and kept in _.
-func (s *Session) Exec(f *syntax.File) Outcome {
+func (s *chunks) Exec(f *syntax.File) Outcome {
 	return s.run(func(th *starlark.Thread) error {
 		if expr := soleExpr(f); expr != nil {
 			v, err := starlark.EvalExprOptions(f.Options, th, expr, s.globals)

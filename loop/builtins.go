@@ -27,6 +27,7 @@ func Builtins() starlark.StringDict {
 		"channel":      starlark.NewBuiltin("channel", builtinChannel),
 		"select":       starlark.NewBuiltin("select", builtinSelect),
 		"ticker":       starlark.NewBuiltin("ticker", builtinTicker),
+		"breakpoint":   starlark.NewBuiltin("breakpoint", builtinBreakpoint), // breakpoint.go
 	}
 }
 

@@ -84,6 +84,11 @@ type Options struct {
 	// whose fields include the task's name as "task". Nil: a text
 	// handler at level info writing to Stderr.
 	Logger *slog.Logger
+	// Breakpoint, if set, is the debugger breakpoint() calls: on a
+	// goroutine of its own while the calling task waits, which resumes
+	// when it returns (or when ctx is done: the task was cancelled).
+	// Nil: breakpoint() does nothing.
+	Breakpoint func(ctx context.Context, f *BreakFrame)
 }
 
 // DefaultTimeSlice is the default number of steps in a time slice.
@@ -552,7 +557,14 @@ func (e *Engine) runTask(t *Task) {
 		start = e.clock.now()
 	}
 	e.wd.runStarted(t)
+	// Under --profile, a task's time parked in a builtin is not run time.
+	if th := t.thread; th != nil {
+		th.ResumeProfile()
+	}
 	_, finished := t.worker.co.Resume(t)
+	if th := t.thread; th != nil {
+		th.PauseProfile()
+	}
 	if e.wd.flagged.Load() != 0 {
 		e.checkSlow(t, false)
 	}

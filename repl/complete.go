@@ -35,7 +35,7 @@ func (s *Session) complete(line string, pos int) (head string, completions []str
 	prefix := path[len(path)-1]
 	owner := strings.Join(path[:len(path)-1], ".")
 	var cands []string
-	s.es.Inspect(func(globals starlark.StringDict) { cands = candidates(globals, path[:len(path)-1]) })
+	s.st.Inspect(func(globals starlark.StringDict) { cands = candidates(globals, path[:len(path)-1]) })
 	seen := map[string]bool{}
 	for _, c := range cands {
 		if strings.HasPrefix(c, prefix) && !seen[c] {

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
 	"github.com/peterh/liner"
 )
 
@@ -64,6 +66,8 @@ func DefaultHistoryPath() string {
 type Session struct {
 	eng     *engine.Engine
 	es      *engine.Session
+	st      statements // es, or a breakpoint's frame (Debugger)
+	bp      *engine.Breakpoint
 	opts    Options
 	stopInt func()
 
@@ -81,7 +85,18 @@ type Session struct {
 // New returns a session on eng, which must not be running; Start begins
 // serving its loop.
 func New(eng *engine.Engine, opts Options) *Session {
-	return &Session{eng: eng, es: eng.NewSession(), opts: opts}
+	es := eng.NewSession()
+	return &Session{eng: eng, es: es, st: es, opts: opts}
+}
+
+// statements is what a prompt runs what is typed on: an engine.Session's
+// globals, or the frame a breakpoint() paused (engine.Breakpoint).
+type statements interface {
+	Exec(*syntax.File) engine.Outcome
+	FileOptions() *syntax.FileOptions
+	Inspect(func(globals starlark.StringDict))
+	Dump() string
+	Exited() bool
 }
 
 // Start runs the engine's loop on its own goroutine and starts catching
@@ -162,10 +177,14 @@ func (s *Session) Run() {
 		defer s.closeLiner()
 		read = s.promptReader()
 	}
-	opts := s.es.FileOptions()
+	opts := s.st.FileOptions()
+	p1 := prompt1
+	if s.bp != nil {
+		p1 = debugPrompt
+	}
 	for {
-		first, err := read(prompt1)
-		if s.ending.Load() || s.es.Exited() {
+		first, err := read(p1)
+		if s.ending.Load() || s.st.Exited() {
 			return
 		}
 		if err == errAbort {
@@ -220,7 +239,7 @@ func (s *Session) Run() {
 			}
 			continue
 		}
-		if s.Report(s.es.Exec(f)) || eof {
+		if s.Report(s.st.Exec(f)) || eof {
 			return
 		}
 	}
@@ -313,10 +332,29 @@ func (s *Session) command(cmd string) bool {
 	arg = strings.TrimSpace(arg)
 	switch name {
 	case ":help":
+		if s.bp != nil {
+			fmt.Fprint(s.opts.Out, debugHelpText)
+			return false
+		}
 		fmt.Fprint(s.opts.Out, helpText)
 	case ":tasks":
-		fmt.Fprint(s.opts.Out, s.es.Dump())
+		fmt.Fprint(s.opts.Out, s.st.Dump())
+	case ":c", ":continue":
+		if s.bp != nil {
+			return true
+		}
+		fmt.Fprintln(s.opts.Err, ":c continues from a breakpoint(); there is none here")
+	case ":where":
+		if s.bp != nil {
+			fmt.Fprint(s.opts.Out, where(s.bp))
+			return false
+		}
+		fmt.Fprintln(s.opts.Err, ":where shows a breakpoint()'s stack; there is none here")
 	case ":load":
+		if s.bp != nil {
+			fmt.Fprintln(s.opts.Err, ":load is not available at a breakpoint")
+			return false
+		}
 		if arg == "" {
 			fmt.Fprintln(s.opts.Err, ":load needs a file name")
 			return false

@@ -22,13 +22,19 @@ func (fr *frame) NumLocals() int { return len(fr.locals) }
 // Local returns the binding (name and binding position) and value of
 // the i'th local variable of the frame's function.
 // Beware: the value may be nil if it has not yet been assigned!
+// A local shared with a nested function is read through its cell, so
+// the value is the variable's, never the cell (coro, ORIGIN 16).
 //
 // The index i must be less than [NumLocals].
 // Local may be called only while the frame is active.
 //
 // This function is provided only for debugging tools.
 func (fr *frame) Local(i int) (Binding, Value) {
-	return Binding(fr.callable.(*Function).funcode.Locals[i]), fr.locals[i]
+	v := fr.locals[i] // coro patch: read through a cell (ORIGIN 16)
+	if c, ok := v.(*cell); ok {
+		v = c.v
+	}
+	return Binding(fr.callable.(*Function).funcode.Locals[i]), v
 }
 
 // DebugFrame is the debugger API for a frame of the interpreter's call stack.

@@ -1241,6 +1241,15 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		}
 	}
 
+	// coro patch (ORIGIN 17): a builtin calling back into Starlark
+	// (sorted's key, a host's task body) ends its own span first, as the
+	// interpreter does for a Starlark caller, so that the callee's time is
+	// not counted in the builtin too.
+	pauseCaller := profiler.events != nil && len(thread.stack) > 0 && !is[*Function](thread.stack[len(thread.stack)-1].callable)
+	if pauseCaller {
+		thread.endProfSpan()
+	}
+
 	thread.stack = append(thread.stack, fr) // push
 
 	fr.callable = c
@@ -1259,6 +1268,9 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		*fr = frame{}
 
 		thread.stack = thread.stack[:len(thread.stack)-1] // pop
+		if pauseCaller {
+			thread.beginProfSpan()
+		}
 	}()
 
 	result, err := c.CallInternal(thread, args, kwargs)

@@ -133,6 +133,24 @@ func (thread *Thread) beginProfSpan() {
 	thread.frameAt(0).spanStart = nanotime()
 }
 
+// PauseProfile and ResumeProfile bracket a time in which the thread is
+// suspended inside a builtin (coro parks a waiting task's goroutine
+// there): with the profiler on, that time is not counted, so a profile
+// shows the time threads ran, not the time they waited. (coro patch,
+// ORIGIN 17.)
+func (thread *Thread) PauseProfile() {
+	if profiler.events != nil && len(thread.stack) > 0 {
+		thread.endProfSpan()
+	}
+}
+
+// ResumeProfile ends a PauseProfile.
+func (thread *Thread) ResumeProfile() {
+	if profiler.events != nil && len(thread.stack) > 0 {
+		thread.beginProfSpan()
+	}
+}
+
 // TODO(adonovan): experiment with smaller values,
 // which trade space and time for greater precision.
 const quantum = 10 * time.Millisecond

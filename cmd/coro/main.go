@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/engine/trace"
 )
 
 // Version is the coro version (`coro version`).
@@ -40,6 +41,7 @@ const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
        coro [FLAGS] -c CODE [ARGS...]
        coro [FLAGS] -i FILE [ARGS...]   run FILE, then start the REPL with its globals
        coro [FLAGS] --watch FILE [ARGS...]  run FILE again whenever it or a module it loads changes
+       coro [FLAGS] --inspect ADDRESS FILE [ARGS...]  serve a live console of the run's tasks
        coro test [--seed N] [--run REGEX] [--timeout D] [--fail-fast] [--json] [PATHS...]
        coro fmt [--check] [PATHS...]    format .star files (--check: list those that would change)
        coro check [PATHS...]            parse and resolve without running: every error as file:line:col
@@ -65,6 +67,8 @@ flags:
   --trace FILE        write a Chrome trace-event JSON file
   --profile FILE      write a profile of the script's own functions (pprof
                       format: go tool pprof -top FILE)
+  --inspect ADDRESS   serve a live console of the run's tasks on ADDRESS
+                      (PORT or HOST:PORT; loopback unless HOST says otherwise)
   --watch             run FILE; when it or a module it loads changes, cancel
                       the run (cleanups run) and start it again
   --go-trace          add Go frames to tracebacks
@@ -81,8 +85,11 @@ type config struct {
 	logJSON     bool
 	tracePath   string
 	profilePath string
+	inspect     string // --inspect's address, as bound
 	watch       bool
 	goTrace     bool
+	// debug: breakpoint() opens a prompt (a script run on a terminal).
+	debug       bool
 	code        string
 	hasCode     bool
 	interactive bool
@@ -217,6 +224,16 @@ func parseFlags(argv []string) (*config, error) {
 				return nil, err
 			}
 			c.profilePath = v
+		case "inspect":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			addr, err := inspectAddress(v)
+			if err != nil {
+				return nil, &usageError{err.Error()}
+			}
+			c.inspect = addr
 		case "watch":
 			c.watch = true
 		case "go-trace":
@@ -372,10 +389,19 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "coro: --watch needs a FILE to run (not -c, -i, stdin, the REPL or a subcommand)\n%s", usage)
 		return exitUsage
 	}
+	// breakpoint() prompts when a person runs the script on a terminal;
+	// the REPL is a prompt already, and coro test never stops for one.
+	c.debug = onTerminal(stdin, stdout)
+	if c.inspect != "" && !c.hasCode && (c.interactive || len(c.rest) == 0 ||
+		c.rest[0] == "test" || c.rest[0] == "fmt" || c.rest[0] == "check" || c.rest[0] == "version") {
+		fmt.Fprintf(stderr, "coro: --inspect needs a script to run (FILE, -c or -; not -i, the REPL or a subcommand)\n%s", usage)
+		return exitUsage
+	}
 	if c.hasCode {
 		return runScript(c, "<command-line>", []byte(c.code), c.rest, stdout, stderr)
 	}
 	if len(c.rest) == 0 {
+		c.debug = false
 		return runREPL(c, nil, stdin, stdout, stderr)
 	}
 	switch c.rest[0] {
@@ -383,6 +409,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "coro %s\n", Version)
 		return exitOK
 	case "test":
+		c.debug = false
 		return runTests(c, c.rest[1:], stdout, stderr)
 	case "fmt":
 		return runFmt(c.rest[1:], stdout, stderr)
@@ -398,7 +425,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	file := c.rest[0]
 	if file == "-" {
 		// coro - : the script is stdin (SPEC 9); load() reads from the
-		// current folder, as for -c.
+		// current folder, as for -c. (stdin is not a terminal then.)
 		src, err := io.ReadAll(stdin)
 		if err != nil {
 			fmt.Fprintf(stderr, "coro: reading the script from stdin: %v\n", err)
@@ -416,6 +443,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if c.interactive {
+		c.debug = false
 		return runREPL(c, &replStart{file: file, src: src, args: c.rest[1:]}, stdin, stdout, stderr)
 	}
 	return runScript(c, file, src, c.rest[1:], stdout, stderr)
@@ -495,7 +523,11 @@ func execScript(ctx context.Context, c *config, name string, src []byte, args []
 		// heap nears the limit, so only live data reaches it.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(c.maxMemory)))
 	}
-	eng, closeTrace, err := newEngine(c, stdout, stderr, args)
+	var rec *trace.Recorder // --inspect's
+	if c.inspect != "" {
+		rec = trace.NewRecorder(0)
+	}
+	eng, closeTrace, err := newEngine(c, stdout, stderr, args, rec)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
@@ -508,7 +540,19 @@ func execScript(ctx context.Context, c *config, name string, src []byte, args []
 		return exitUsage
 	}
 	stopDump := dumpOnQuit(eng, stderr)
+	stopInspector := func() {}
+	if c.inspect != "" {
+		stopInspector, err = serveInspector(c, eng, rec, name, stderr)
+		if err != nil {
+			stopDump()
+			stopProfile()
+			closeTrace(eng.Close())
+			fmt.Fprintf(stderr, "coro: %v\n", err)
+			return exitUsage
+		}
+	}
 	_, err = eng.Exec(ctx, name, src)
+	stopInspector()
 	stopDump()
 	if perr := stopProfile(); perr != nil {
 		fmt.Fprintf(stderr, "coro: writing profile: %v\n", perr)

@@ -21,12 +21,7 @@ type replStart struct {
 // process's stdin and stdout it edits lines with liner; otherwise (a pipe,
 // or an in-process caller's reader) it reads statements line by line.
 func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Writer) int {
-	tty := stdin == io.Reader(os.Stdin) && stdout == io.Writer(os.Stdout) && isTerminal(os.Stdout)
-	if tty {
-		if _, err := liner.TerminalMode(); err != nil {
-			tty = false
-		}
-	}
+	tty := onTerminal(stdin, stdout)
 	// SIGTERM and SIGHUP end the session (Ctrl-C, SIGINT, only cancels the
 	// running statement: the session handles it), as does a closed pipe.
 	ctx, stop, signalled, broken := interruptContext(syscall.SIGTERM, syscall.SIGHUP)
@@ -43,7 +38,7 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 	if start != nil {
 		args = start.args
 	}
-	eng, closeTrace, err := newEngine(c, out, errw, args)
+	eng, closeTrace, err := newEngine(c, out, errw, args, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
@@ -83,6 +78,17 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "coro: writing trace: %v\n", terr)
 	}
 	return code
+}
+
+// onTerminal reports whether the command talks to a person: the process's
+// own stdin and stdout on a terminal liner can drive. The REPL edits lines
+// then, and breakpoint() opens a prompt.
+func onTerminal(stdin io.Reader, stdout io.Writer) bool {
+	if stdin != io.Reader(os.Stdin) || stdout != io.Writer(os.Stdout) || !isTerminal(os.Stdout) {
+		return false
+	}
+	_, err := liner.TerminalMode()
+	return err == nil
 }
 
 // isTerminal reports whether f is a character device (a terminal).

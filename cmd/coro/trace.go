@@ -11,15 +11,30 @@ import (
 	"syscall"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/engine/trace"
+	"github.com/corolang/coro/repl"
 	"github.com/corolang/coro/starlark"
 )
 
 // newEngine makes the engine of a run or a session with the command's
-// options, the --trace file as its Options.Trace; closeTrace closes that
+// options, the --trace file as its Options.Trace and rec (--inspect's,
+// or nil) as its Options.Recorder; closeTrace closes that
 // file once the engine has closed (given Close's error, it returns the
 // first of the two).
-func newEngine(c *config, stdout, stderr io.Writer, args []string) (eng *engine.Engine, closeTrace func(error) error, err error) {
+func newEngine(c *config, stdout, stderr io.Writer, args []string, rec *trace.Recorder) (eng *engine.Engine, closeTrace func(error) error, err error) {
+	var debugger *repl.Debugger
+	if c.debug {
+		// breakpoint() opens a prompt; task output keeps clear of it.
+		con := repl.NewConsole()
+		stdout, stderr = con.Writer(stdout), con.Writer(stderr)
+		debugger = repl.NewDebugger(repl.Options{Out: stdout, Err: stderr, Console: con,
+			HistoryPath: repl.DefaultHistoryPath(), GoTrace: c.goTrace})
+	}
 	opts := c.options(stdout, stderr, args)
+	if debugger != nil {
+		opts.Breakpoint = debugger.Break
+	}
+	opts.Recorder = rec
 	closeTrace, err = openTrace(c, &opts)
 	if err != nil {
 		return nil, nil, err

@@ -22,10 +22,12 @@ import (
 const pid = 1
 
 // A Writer is a loop.Tracer that streams trace events to an io.Writer, so
-// a long run does not keep its trace in memory. Its methods are called on
-// the engine's loop; Close finishes the JSON document.
+// a long run does not keep its trace in memory, and keeps the latest of
+// them in a Recorder (for coro --inspect). Its methods are called on the
+// engine's loop; Close finishes the JSON document.
 type Writer struct {
-	w   *bufio.Writer
+	w   *bufio.Writer // nil: no stream
+	rec *Recorder     // nil: none
 	now func() time.Duration
 	err error
 	n   int // events written
@@ -57,13 +59,23 @@ type event struct {
 	Args  map[string]any `json:"args,omitempty"`
 }
 
-// New returns a Writer writing to w; now is the engine's clock (Engine.Now).
-func New(w io.Writer, now func() time.Duration) *Writer {
-	t := &Writer{w: bufio.NewWriter(w), now: now, flows: map[int64][]pendingFlow{}}
-	t.write(`{"displayTimeUnit":"ms","traceEvents":[` + "\n")
-	t.emit(event{Name: "process_name", Ph: "M", Pid: pid, Args: map[string]any{"name": "coro"}})
+// New returns a Writer streaming to w (nil: nowhere) and keeping the
+// latest events in rec (nil: none); now is the engine's clock (Engine.Now).
+func New(w io.Writer, rec *Recorder, now func() time.Duration) *Writer {
+	t := &Writer{rec: rec, now: now, flows: map[int64][]pendingFlow{}}
+	if rec != nil {
+		rec.start(now)
+	}
+	if w != nil {
+		t.w = bufio.NewWriter(w)
+		t.write(`{"displayTimeUnit":"ms","traceEvents":[` + "\n")
+		t.emit(processName)
+	}
 	return t
 }
+
+// processName names the trace's one process.
+var processName = event{Name: "process_name", Ph: "M", Pid: pid, Args: map[string]any{"name": "coro"}}
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
@@ -74,6 +86,12 @@ func (t *Writer) write(s string) {
 }
 
 func (t *Writer) emit(ev event) {
+	if t.rec != nil {
+		t.rec.add(ev)
+	}
+	if t.w == nil {
+		return
+	}
 	b, err := json.Marshal(ev)
 	if err != nil && t.err == nil {
 		t.err = err
@@ -94,6 +112,9 @@ func (t *Writer) flow(from, to *loop.Task, name string) {
 
 // Spawn names the task's track and draws the spawn arrow.
 func (t *Writer) Spawn(task, parent *loop.Task) {
+	if t.rec != nil {
+		t.rec.spawned(task, parent, t.now())
+	}
 	t.emit(event{Name: "thread_name", Ph: "M", Pid: pid, Tid: task.ID(), Args: map[string]any{"name": task.Name()}})
 	t.emit(event{Name: "thread_sort_index", Ph: "M", Pid: pid, Tid: task.ID(), Args: map[string]any{"sort_index": task.ID()}})
 	if parent != nil {
@@ -103,6 +124,9 @@ func (t *Writer) Spawn(task, parent *loop.Task) {
 
 // Run records one run of task as a slice and ends the arrows waiting for it.
 func (t *Writer) Run(task *loop.Task, start, end time.Duration) {
+	if t.rec != nil {
+		t.rec.ran(task.ID(), end-start)
+	}
 	dur := micros(end - start)
 	t.emit(event{Name: task.Name(), Cat: "run", Ph: "X", Ts: micros(start), Dur: &dur, Pid: pid, Tid: task.ID()})
 	if fs := t.flows[task.ID()]; len(fs) > 0 {
@@ -124,6 +148,9 @@ func (t *Writer) Event(task *loop.Task, what string) {
 // End records a failure as an instant event with the error. (A task ends
 // during its last run, whose Run call comes after: that ends its arrows.)
 func (t *Writer) End(task *loop.Task) {
+	if t.rec != nil {
+		t.rec.ended(task.ID())
+	}
 	if task.State() == loop.StateFailed && task.Err() != nil {
 		t.emit(event{Name: "failed", Ph: "i", Scope: "t", Ts: micros(t.now()), Pid: pid, Tid: task.ID(),
 			Args: map[string]any{"error": task.Err().Error()}})
@@ -133,6 +160,9 @@ func (t *Writer) End(task *loop.Task) {
 // Close ends the JSON document and flushes it; it returns the first write
 // error. The Writer must not be used afterwards (uninstall it first).
 func (t *Writer) Close() error {
+	if t.w == nil {
+		return nil
+	}
 	t.write("\n]}\n")
 	if t.err == nil {
 		t.err = t.w.Flush()

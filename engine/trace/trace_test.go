@@ -32,7 +32,7 @@ func runTraced(t *testing.T, src string) []traceEvent {
 	var buf bytes.Buffer
 	e := loop.New(loop.Options{Stdout: io.Discard, Stderr: io.Discard, VirtualTime: true}, loop.Builtins())
 	defer e.Close()
-	tw := trace.New(&buf, e.Now)
+	tw := trace.New(&buf, nil, e.Now)
 	e.SetTracer(tw)
 	_, err := e.Exec(context.Background(), "trace.star", src)
 	require.NoError(t, err)
