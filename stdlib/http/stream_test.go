@@ -139,7 +139,7 @@ const bodyScript = `
 def handler(req):
     if req.path == "/count":
         n = 0
-        for _ in range(1 << 30):
+        while True:
             chunk = req.read(n = 100000)
             if chunk == "":
                 break
@@ -201,8 +201,9 @@ const generatorScript = `
 def ticks():
     defer(print, "sse cleanup")
     i = 0
-    for i in range(1 << 30):
+    while True:
         emit("data: %d\n\n" % i)
+        i += 1
         sleep(0.02)
 
 def parts():
