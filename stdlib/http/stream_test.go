@@ -33,9 +33,8 @@ func goServer(t *testing.T, h http.Handler) string {
 // pooled connections are no leak.
 func noLeaks(t *testing.T) {
 	opts := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait")}
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop")}
 	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 }
 
