@@ -85,16 +85,8 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	default:
 		return nil, loop.Errorf(loop.KindValue, "%s: body: got %s, want string, bytes or None", fn, body.Type())
 	}
-	x, err := loop.TaskOf(th, fn)
+	x, err := netTask(th, fn)
 	if err != nil {
-		return nil, err
-	}
-	e := x.Task.Engine()
-	if err := e.CheckNet(fn); err != nil {
-		return nil, err
-	}
-	// A cancelled task must fail before the request is sent.
-	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
 	var rd io.Reader
@@ -131,6 +123,23 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 			}
 			return newResponse(resp, string(v.(starlark.Bytes))), nil
 		}})
+}
+
+// netTask returns the calling task once it has the network permission
+// and is not interrupted: a cancelled task must fail before anything is
+// sent.
+func netTask(th *starlark.Thread, fn string) (*loop.Exec, error) {
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Task.Engine().CheckNet(fn); err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // headersArg unpacks a dict of string to string (None: no headers).

@@ -18,26 +18,22 @@ import (
 // memoryScript serves an upload it reads as it comes, and downloads
 // os.args[0] with stream=True, counting the bytes of each.
 const memoryScript = `
-def handler(req):
+def count(body):  # a request's or a response's: the same reads
     n = 0
     while True:
-        chunk = req.read()
+        chunk = body.read()
         if chunk == "":
-            break
+            return n
         n += len(chunk)
+
+def handler(req):
+    n = count(req)
     print("upload", n)
     return str(n)
 
 srv = http.serve("127.0.0.1:0", handler)
 print(srv.port)
-r = http.get(os.args[0], stream=True)
-n = 0
-while True:
-    chunk = r.read()
-    if chunk == "":
-        break
-    n += len(chunk)
-print("download", n)
+print("download", count(http.get(os.args[0], stream=True)))
 `
 
 // TestStreamingMemoryIsBounded runs the real command: a large upload

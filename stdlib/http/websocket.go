@@ -405,17 +405,11 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return nil, loop.Errorf(loop.KindValue, "%s: %q is not a ws:// or wss:// URL", fn, url)
 	}
-	x, err := loop.TaskOf(th, fn)
+	x, err := netTask(th, fn)
 	if err != nil {
 		return nil, err
 	}
 	e := x.Task.Engine()
-	if err := e.CheckNet(fn); err != nil {
-		return nil, err
-	}
-	if err := x.Checkpoint(); err != nil {
-		return nil, err
-	}
 	raw := &rawConn{}
 	dialer := &net.Dialer{}
 	tr := &http.Transport{
