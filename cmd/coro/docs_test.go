@@ -289,11 +289,17 @@ p.stdin.close()
 p.wait()
 show("RunResult", proc.run(["true"]))
 def h(req):
+    if req.path == "/ws":
+        req.websocket().recv()
+        return
     show("Request", req)
     return "ok"
 s = http.serve("127.0.0.1:0", h)
 show("Server", s)
 show("Response", http.get("http://127.0.0.1:%d/" % s.port))
+w = http.websocket("ws://127.0.0.1:%d/ws" % s.port)
+show("WebSocket", w)
+w.close()
 s.close()
 c.close()
 ln.close()

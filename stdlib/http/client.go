@@ -20,14 +20,16 @@ import (
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // Module returns the http module.
 func Module() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "http", Members: starlark.StringDict{
-		"get":     starlark.NewBuiltin("http.get", get),
-		"request": starlark.NewBuiltin("http.request", request),
-		"serve":   starlark.NewBuiltin("http.serve", serve),
+		"get":       starlark.NewBuiltin("http.get", get),
+		"request":   starlark.NewBuiltin("http.request", request),
+		"serve":     starlark.NewBuiltin("http.serve", serve),
+		"websocket": starlark.NewBuiltin("http.websocket", dialWebSocket),
 	}}
 }
 
@@ -38,19 +40,21 @@ var client = &http.Client{}
 func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var url string
 	var headers, timeout starlark.Value = starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout); err != nil {
+	var streaming bool
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout, "stream?", &streaming); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout)
+	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout, streaming)
 }
 
 func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var method, url string
 	var headers, body, timeout starlark.Value = starlark.None, starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout); err != nil {
+	var streaming bool
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout, "stream?", &streaming); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout)
+	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout, streaming)
 }
 
 type requestReason string
@@ -58,9 +62,10 @@ type requestReason string
 func (r requestReason) WaitingOn() string { return "http " + string(r) }
 
 // do sends a request off the loop and parks the calling task until the
-// whole response has arrived (or the timeout, a cancellation). An
-// interrupted request is aborted through its context.
-func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value) (starlark.Value, error) {
+// whole response has arrived (or the timeout, a cancellation); with
+// stream, until its headers have (doStream). An interrupted request is
+// aborted through its context.
+func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value, streaming bool) (starlark.Value, error) {
 	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
@@ -80,16 +85,8 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	default:
 		return nil, loop.Errorf(loop.KindValue, "%s: body: got %s, want string, bytes or None", fn, body.Type())
 	}
-	x, err := loop.TaskOf(th, fn)
+	x, err := netTask(th, fn)
 	if err != nil {
-		return nil, err
-	}
-	e := x.Task.Engine()
-	if err := e.CheckNet(fn); err != nil {
-		return nil, err
-	}
-	// A cancelled task must fail before the request is sent.
-	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
 	var rd io.Reader
@@ -102,6 +99,9 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
+	}
+	if streaming {
+		return doStream(x, fn, url, req, d)
 	}
 	// Own goroutine: the exchange waits on the network. An interrupted
 	// request is aborted through ctx.
@@ -123,6 +123,23 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 			}
 			return newResponse(resp, string(v.(starlark.Bytes))), nil
 		}})
+}
+
+// netTask returns the calling task once it has the network permission
+// and is not interrupted: a cancelled task must fail before anything is
+// sent.
+func netTask(th *starlark.Thread, fn string) (*loop.Exec, error) {
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Task.Engine().CheckNet(fn); err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // headersArg unpacks a dict of string to string (None: no headers).
@@ -164,31 +181,38 @@ func headerDict(h http.Header) *starlark.Dict {
 
 // ---- Response ----
 
-// A Response is a completed HTTP response, body included.
+// A Response is an HTTP response: complete, or with stream=True, its body
+// still to be read (stream.go).
 type Response struct {
 	status  int
 	headers *starlark.Dict
 	ctype   string
-	body    string
+	body    string // all of it, or once read (whole) the rest of a stream
+	whole   bool
+	r       *stream.Reader // the body's read side
+	eng     *loop.Engine
+	stop    func() // aborts a streamed body (nil otherwise)
 }
 
 func newResponse(r *http.Response, body string) *Response {
-	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body}
+	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body, whole: true,
+		r: stream.NewReader(&doneSource{body}, stream.Options{Name: "response body"})}
 }
 
-func (r *Response) String() string {
-	return fmt.Sprintf("<response %d, %d bytes>", r.status, len(r.body))
-}
+func (r *Response) String() string        { return r.describe() }
 func (r *Response) Type() string          { return "Response" }
 func (r *Response) Freeze()               { r.headers.Freeze() }
 func (r *Response) Truth() starlark.Bool  { return true }
 func (r *Response) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Response") }
 func (r *Response) AttrNames() []string   { return responseMethods.Names("body", "headers", "status") }
 
-var responseMethods = starutil.NewMethods("Response", map[string]starutil.Func{
-	"text": responseText,
-	"json": responseJSON,
-})
+var responseMethods = starutil.NewMethods("Response",
+	stream.Methods("read", "read_line", "lines"),
+	map[string]starutil.Func{
+		"text":  responseText,
+		"json":  responseJSON,
+		"close": responseClose,
+	})
 
 func (r *Response) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -197,7 +221,11 @@ func (r *Response) Attr(name string) (starlark.Value, error) {
 	case "headers":
 		return r.headers, nil
 	case "body":
-		return starlark.String(r.body), nil
+		body, err := r.rest("Response.body")
+		if err != nil {
+			return nil, err
+		}
+		return starlark.String(body), nil
 	}
 	return responseMethods.Bind(name, r), nil
 }
@@ -207,7 +235,11 @@ func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return nil, loop.ValueError(err)
 	}
 	r := b.Receiver().(*Response)
-	s, err := decodeText(b.Name(), r.ctype, r.body)
+	body, err := r.rest(b.Name())
+	if err != nil {
+		return nil, err
+	}
+	s, err := decodeText(b.Name(), r.ctype, body)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +250,11 @@ func responseJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return decodeJSON(th, b.Name(), b.Receiver().(*Response).body)
+	body, err := b.Receiver().(*Response).rest(b.Name())
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSON(th, b.Name(), body)
 }
 
 // decodeText converts a body to UTF-8 by the charset its Content-Type

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -14,10 +13,13 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
 	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 	netmod "github.com/corolang/coro/stdlib/net"
 )
 
-// maxBody bounds a request body the server reads into a string.
+// maxBody is the default bound of a request body read whole (req.body,
+// req.json()): past it the server answers 413. Streaming reads
+// (req.read) are not bounded by it.
 const maxBody = 64 << 20
 
 func netError(fn string, err error) *loop.Error { return netmod.IOError(fn, err) }
@@ -33,8 +35,10 @@ type Server struct {
 	addr    string
 	port    int
 	handler starlark.Callable
-	where   string     // the serve() call site, for the handler tasks
-	parent  *loop.Task // the task that called serve()
+	run     *starlark.Builtin // runs handler in a request's task (runHandler)
+	maxBody int               // the bound of a body read whole (413 past it)
+	where   string            // the serve() call site, for the handler tasks
+	parent  *loop.Task        // the task that called serve()
 	closed  bool
 	stopped *loop.Waiter // completes the serving task once shut down
 	// stopClose ends the registration that closes the server with the
@@ -72,7 +76,8 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, err
 	}
 	e := x.Task.Engine()
-	s := &Server{eng: e, handler: handler, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s := &Server{eng: e, handler: handler, maxBody: maxBody, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s.run = starlark.NewBuiltin("http.serve", s.runHandler)
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ErrorLog: nil, ConnState: s.connState}
 	s.ln = ln
@@ -154,54 +159,32 @@ type reply struct {
 	ctype   string
 }
 
-// ServeHTTP runs on net/http's goroutine: read the request, post it to the
-// loop as a new task, and wait for the task's reply.
+// ServeHTTP runs on net/http's goroutine: post the request to the loop as
+// a new task, and write what the task sends back (exchange.serve). The
+// body is not read here: the handler reads it, whole (req.body) or as it
+// comes (req.read).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "request body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	done := make(chan reply, 1)
-	var task *loop.Task
+	ex := newExchange(s, w, r)
+	defer ex.body.finish(w)
 	s.eng.Post(func() {
-		req := newRequest(r, body)
+		req := newRequest(r, ex)
 		name := fmt.Sprintf("http %s %s", r.Method, r.URL.Path)
-		task = s.eng.Spawn(s.handler, starlark.Tuple{req}, nil, name, s.parent, s.where)
-		task.Enqueue(&replier{s: s, t: task, req: req, done: done}, 0)
+		ex.task = s.eng.Spawn(s.run, starlark.Tuple{req}, nil, name, s.parent, s.where)
+		ex.task.Enqueue(&replier{s: s, req: req, ex: ex}, 0)
 	})
-	select {
-	case rep := <-done:
-		h := w.Header()
-		if rep.ctype != "" {
-			h.Set("Content-Type", rep.ctype)
-		}
-		for k, v := range rep.headers {
-			h.Set(k, v)
-		}
-		w.WriteHeader(rep.status)
-		w.Write(rep.body)
-	case <-r.Context().Done():
-		// The client went away: the handler is cancelled.
-		s.eng.Post(func() {
-			if task != nil {
-				task.Cancel("http client disconnected")
-			}
-		})
-	case <-s.eng.Context().Done():
-		http.Error(w, "server stopped", http.StatusServiceUnavailable)
-	}
+	ex.serve()
 }
 
 // A replier is the Waker the handler task completes: it turns the
 // handler's return value (or failure) into a reply. Because it waits on
 // the task, a failing handler is not reported as an unobserved task
-// failure; the replier logs it instead and answers 500.
+// failure; the replier logs it instead and answers 500 (413 when it
+// failed reading a body past the limit). A streamed response or a
+// WebSocket has been answered already: it ends the exchange.
 type replier struct {
 	s    *Server
-	t    *loop.Task
 	req  *Request
-	done chan reply
+	ex   *exchange
 	sent bool
 }
 
@@ -209,46 +192,72 @@ func (rp *replier) Accepts(int) bool { return !rp.sent }
 
 func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	rp.sent = true
+	ex := rp.ex
+	if ex.upgraded {
+		ex.send(piece{kind: pieceEnd})
+		return
+	}
 	if err != nil {
 		ce := loop.ToError(err)
+		if ex.tooLarge && !ex.started {
+			ex.send(piece{kind: pieceReply, rep: reply{status: http.StatusRequestEntityTooLarge, body: []byte("request body too large\n"), ctype: "text/plain; charset=utf-8"}})
+			return
+		}
 		if ce.Kind != loop.KindCancelled {
 			fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
 		}
-		rp.done <- reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
+		if ex.started { // a streamed response: cut it short
+			ex.send(piece{kind: pieceAbort})
+			return
+		}
+		ex.send(piece{kind: pieceReply, rep: internalError})
+		return
+	}
+	if ex.started {
+		ex.send(piece{kind: pieceEnd})
 		return
 	}
 	rep, err := makeReply(v)
 	if err != nil {
 		fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s: %v\n", rp.req.method, rp.req.path, err)
-		rep = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
+		rep = internalError
 	}
-	rp.done <- rep
+	ex.send(piece{kind: pieceReply, rep: rep})
+}
+
+var internalError = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
+
+// splitReply takes a handler's (status, body) or (status, headers, body)
+// apart; any other value is a body with status 200.
+func splitReply(v starlark.Value) (status int, headers map[string]string, body starlark.Value, err error) {
+	t, ok := v.(starlark.Tuple)
+	if !ok {
+		return 200, nil, v, nil
+	}
+	if len(t) != 2 && len(t) != 3 {
+		return 0, nil, nil, loop.Errorf(loop.KindValue, "handler returned a tuple of %d, want (status, body) or (status, headers, body)", len(t))
+	}
+	st, err := starlark.AsInt32(t[0])
+	if err != nil || st < 100 || st > 999 {
+		return 0, nil, nil, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
+	}
+	if len(t) == 3 {
+		if headers, err = headersArg("handler headers", t[1]); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return st, headers, t[len(t)-1], nil
 }
 
 // makeReply converts what a handler returned (SPEC 7): a body (string or
 // bytes, status 200), a dict or list (JSON), (status, body) or (status,
 // headers, body). None is an empty 200.
 func makeReply(v starlark.Value) (reply, error) {
-	rep := reply{status: 200}
-	body := v
-	if t, ok := v.(starlark.Tuple); ok {
-		if len(t) != 2 && len(t) != 3 {
-			return rep, loop.Errorf(loop.KindValue, "handler returned a tuple of %d, want (status, body) or (status, headers, body)", len(t))
-		}
-		st, err := starlark.AsInt32(t[0])
-		if err != nil || st < 100 || st > 999 {
-			return rep, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
-		}
-		rep.status = st
-		body = t[len(t)-1]
-		if len(t) == 3 {
-			h, err := headersArg("handler headers", t[1])
-			if err != nil {
-				return rep, err
-			}
-			rep.headers = h
-		}
+	status, headers, body, err := splitReply(v)
+	if err != nil {
+		return reply{}, err
 	}
+	rep := reply{status: status, headers: headers}
 	switch b := body.(type) {
 	case starlark.NoneType:
 	case starlark.String:
@@ -264,7 +273,7 @@ func makeReply(v starlark.Value) (reply, error) {
 		str := string(s.(starlark.String))
 		rep.body, rep.ctype = unsafe.Slice(unsafe.StringData(str), len(str)), "application/json"
 	default:
-		return rep, loop.Errorf(loop.KindValue, "handler returned %s, want string, bytes, dict, list or a (status, [headers,] body) tuple", body.Type())
+		return rep, loop.Errorf(loop.KindValue, "handler returned %s, want string, bytes, dict, list, a Generator or a (status, [headers,] body) tuple", body.Type())
 	}
 	return rep, nil
 }
@@ -302,20 +311,25 @@ func serverClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // ---- Request value ----
 
-// A Request is what a handler receives.
+// A Request is what a handler receives. Its body arrives as the handler
+// reads it: whole (.body, .json(), within the server's limit) or as it
+// comes (.read, .read_line, .lines: stream.go).
 type Request struct {
 	method, path string
 	query        *starlark.Dict
 	headers      *starlark.Dict
-	body         string
+	ex           *exchange
+	r            *stream.Reader
+	body         string // the rest of the body, once .body read it
+	whole        bool
 }
 
-func newRequest(r *http.Request, body []byte) *Request {
+func newRequest(r *http.Request, ex *exchange) *Request {
 	q := starlark.NewDict(len(r.URL.Query()))
 	for k, vs := range r.URL.Query() {
 		q.SetKey(starlark.String(k), starlark.String(vs[0]))
 	}
-	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), body: string(body)}
+	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), ex: ex, r: ex.bodyStream()}
 }
 
 func (r *Request) String() string        { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
@@ -327,7 +341,9 @@ func (r *Request) AttrNames() []string {
 	return requestMethods.Names("body", "headers", "method", "path", "query")
 }
 
-var requestMethods = starutil.NewMethods("Request", map[string]starutil.Func{"json": requestJSON})
+var requestMethods = starutil.NewMethods("Request",
+	stream.Methods("read", "read_line", "lines"),
+	map[string]starutil.Func{"json": requestJSON, "websocket": requestWebSocket})
 
 func (r *Request) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -340,7 +356,11 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 	case "headers":
 		return r.headers, nil
 	case "body":
-		return starlark.String(r.body), nil
+		body, err := r.rest("Request.body")
+		if err != nil {
+			return nil, err
+		}
+		return starlark.String(body), nil
 	}
 	return requestMethods.Bind(name, r), nil
 }
@@ -349,5 +369,9 @@ func requestJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return decodeJSON(th, b.Name(), b.Receiver().(*Request).body)
+	body, err := b.Receiver().(*Request).rest(b.Name())
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSON(th, b.Name(), body)
 }

@@ -1,0 +1,491 @@
+package http
+
+// Streaming (SPEC 12): request bodies read as they arrive, responses
+// sent as a handler's generator emits them, and client responses read as
+// they come (stream=True). Every body is read by package stream (a Pump
+// over the body, off the loop, one chunk at a time), so memory stays
+// bounded however large the body is.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/corolang/coro/generator"
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/stream"
+)
+
+// doneSource is the Source of a body that has arrived whole (a response
+// read without stream=True, an empty request body): nothing to wait for.
+type doneSource struct{ s string }
+
+func (d *doneSource) TryRead(_ string, p []byte) (int, error) {
+	if d.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p, d.s)
+	d.s = d.s[n:]
+	return n, nil
+}
+
+func (d *doneSource) Wait(*loop.Exec, string) error { return nil }
+
+// bodyFail maps what ended a body's stream to the error of a read.
+func bodyFail(fn string, err error) error { return netError(fn, err) }
+
+// ---- the server side ----
+
+// errRequestOver fails a read of a request body once its exchange ended.
+var errRequestOver = errors.New("the request is over")
+
+// bodyReader is a request body as its Pump reads it, off the loop. It
+// lets ServeHTTP return only once no read is in flight: net/http forbids
+// reading a body after the handler returned.
+type bodyReader struct {
+	rc   io.Reader
+	mu   sync.Mutex
+	idle *sync.Cond
+	busy bool
+	done bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if b.done {
+		b.mu.Unlock()
+		return 0, errRequestOver
+	}
+	b.busy = true
+	b.mu.Unlock()
+	n, err := b.rc.Read(p)
+	b.mu.Lock()
+	b.busy = false
+	b.idle.Broadcast()
+	b.mu.Unlock()
+	return n, err
+}
+
+// finish fails every later read and waits for the one in flight, which a
+// read deadline in the past ends at once (a handler cancelled while
+// reading a slow client's body).
+func (b *bodyReader) finish(w http.ResponseWriter) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
+	if b.busy {
+		http.NewResponseController(w).SetReadDeadline(time.Now())
+		for b.busy {
+			b.idle.Wait()
+		}
+	}
+}
+
+type pieceKind int
+
+const (
+	pieceReply  pieceKind = iota // a whole reply: the exchange ends
+	pieceHead                    // a streamed response's status and headers
+	pieceChunk                   // a streamed response's next chunk
+	pieceEnd                     // the end of a streamed response (or of an upgrade)
+	pieceAbort                   // a streamed response cut short (its generator failed)
+	pieceAccept                  // upgrade to a WebSocket
+)
+
+// A piece is what the handler's task sends ServeHTTP's goroutine to write.
+type piece struct {
+	kind pieceKind
+	rep  reply  // pieceReply, pieceHead (status, headers, ctype)
+	data string // pieceChunk
+}
+
+// An exchange is one request being served. ServeHTTP's goroutine (serve)
+// owns the ResponseWriter; the handler's task, on the loop, sends it what
+// to write through out, and the outcome of each chunk comes back through
+// Post. A task streaming a response waits for each chunk to be written
+// (back-pressure from a slow client) without a goroutine per chunk.
+type exchange struct {
+	s    *Server
+	w    http.ResponseWriter
+	r    *http.Request
+	body *bodyReader
+	// out never holds more than a few pieces: one reply, or a head and
+	// one chunk (the next waits for its write), then an end.
+	out chan piece
+
+	// Loop side.
+	task     *loop.Task
+	started  bool  // a streamed response's head was sent: no other reply
+	upgraded bool  // req.websocket() was called: the return value is ignored
+	tooLarge bool  // a body read whole was past the limit: 413
+	writing  bool  // a chunk is being written
+	werr     error // a chunk's write failed
+	gone     bool  // serve returned: nothing more is written
+	waiters  loop.WakerList
+	ws       *WebSocket // the upgrade's outcome
+	wsErr    error
+	wsDone   bool
+}
+
+func newExchange(s *Server, w http.ResponseWriter, r *http.Request) *exchange {
+	ex := &exchange{s: s, w: w, r: r, out: make(chan piece, 4), body: &bodyReader{rc: r.Body}}
+	ex.body.idle = sync.NewCond(&ex.body.mu)
+	// A handler may read the body while it streams its response.
+	http.NewResponseController(w).EnableFullDuplex()
+	return ex
+}
+
+// send hands p to serve. Loop only; never blocks (see out).
+func (ex *exchange) send(p piece) {
+	select {
+	case ex.out <- p:
+	default:
+		panic("http: exchange queue full")
+	}
+}
+
+// post runs fn on the loop.
+func (ex *exchange) post(fn func()) { ex.s.eng.Post(fn) }
+
+// cancel cancels the handler's task: the client went away.
+func (ex *exchange) cancel() {
+	ex.post(func() {
+		if ex.task != nil {
+			ex.task.Cancel("http client disconnected")
+		}
+	})
+}
+
+// serve writes what the handler's task sends until the exchange ends.
+// When the client goes away first, the task is cancelled.
+func (ex *exchange) serve() {
+	defer ex.post(func() {
+		ex.gone = true
+		ex.waiters.Broadcast(nil, nil)
+	})
+	w, rc := ex.w, http.NewResponseController(ex.w)
+	headed := false
+	for {
+		select {
+		case p := <-ex.out:
+			switch p.kind {
+			case pieceReply:
+				writeHead(w, p.rep)
+				w.Write(p.rep.body)
+				return
+			case pieceHead:
+				writeHead(w, p.rep)
+				headed = true
+				if err := rc.Flush(); err != nil {
+					ex.cancel()
+					return
+				}
+			case pieceChunk:
+				_, err := io.WriteString(w, p.data)
+				if err == nil {
+					err = rc.Flush()
+				}
+				ex.post(func() { ex.wrote(err) })
+				if err != nil {
+					ex.cancel()
+					return
+				}
+			case pieceEnd:
+				return
+			case pieceAbort:
+				// The client sees the response cut short, not a clean end.
+				panic(http.ErrAbortHandler)
+			case pieceAccept:
+				ex.accept()
+				return
+			}
+		case <-ex.r.Context().Done():
+			ex.cancel()
+			return
+		case <-ex.s.eng.Context().Done():
+			if !headed {
+				http.Error(w, "server stopped", http.StatusServiceUnavailable)
+			}
+			return
+		}
+	}
+}
+
+func writeHead(w http.ResponseWriter, rep reply) {
+	h := w.Header()
+	if rep.ctype != "" {
+		h.Set("Content-Type", rep.ctype)
+	}
+	for k, v := range rep.headers {
+		h.Set(k, v)
+	}
+	w.WriteHeader(rep.status)
+}
+
+// wrote lands the outcome of a chunk's write.
+func (ex *exchange) wrote(err error) {
+	ex.writing = false
+	if err != nil && ex.werr == nil {
+		ex.werr = err
+	}
+	ex.waiters.Broadcast(nil, nil)
+}
+
+// waitFor parks x's task until cond holds or serve has returned.
+func (ex *exchange) waitFor(x *loop.Exec, fn string, cond func() bool) error {
+	for !cond() && !ex.gone {
+		if err := stream.WaitOn(x, &ex.waiters, loop.ReasonString("http response to "+ex.r.RemoteAddr), loop.NoTimeout, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write sends one chunk of a streamed response and waits until it is
+// written and flushed to the client.
+func (ex *exchange) write(x *loop.Exec, fn, data string) error {
+	if ex.gone || ex.werr != nil {
+		return loop.Errorf(loop.KindReset, "%s: the client went away", fn)
+	}
+	ex.writing = true
+	ex.send(piece{kind: pieceChunk, data: data})
+	if err := ex.waitFor(x, fn, func() bool { return !ex.writing }); err != nil {
+		return err
+	}
+	if ex.werr != nil || ex.writing {
+		return loop.Errorf(loop.KindReset, "%s: the client went away", fn)
+	}
+	return nil
+}
+
+// endMarker is the default a generator's next() returns when it is
+// exhausted: no script value is one.
+type endMarker struct{}
+
+func (endMarker) String() string        { return "<end>" }
+func (endMarker) Type() string          { return "end" }
+func (endMarker) Freeze()               {}
+func (endMarker) Truth() starlark.Bool  { return false }
+func (endMarker) Hash() (uint32, error) { return 0, nil }
+
+// runHandler is the function of a request's task: it calls the handler,
+// and streams the response when the handler returned a Generator (or
+// (status, headers, generator)), which so runs in the handler's task.
+// Anything else goes back to the replier as the handler returned it.
+func (s *Server) runHandler(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	req := args[0].(*Request)
+	v, err := loop.CallFn(th, s.handler, starlark.Tuple{req}, nil)
+	if err != nil || req.ex.upgraded {
+		return v, err
+	}
+	status, headers, body, err := splitReply(v)
+	g, ok := body.(*generator.Generator)
+	if err != nil || !ok {
+		return v, nil // the replier reports a bad reply
+	}
+	return starlark.None, req.ex.stream(th, status, headers, g)
+}
+
+// stream sends the head of a streamed response, then each string or
+// bytes g emits as a chunk, flushed at once.
+func (ex *exchange) stream(th *starlark.Thread, status int, headers map[string]string, g *generator.Generator) error {
+	const fn = "http.serve"
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return err
+	}
+	head := reply{status: status, headers: headers, ctype: "text/plain; charset=utf-8"}
+	for k := range headers {
+		if strings.EqualFold(k, "Content-Type") {
+			head.ctype = ""
+		}
+	}
+	ex.started = true
+	ex.send(piece{kind: pieceHead, rep: head})
+	next, err := g.Attr("next")
+	if err != nil {
+		return err
+	}
+	for {
+		v, err := loop.CallFn(th, next.(starlark.Callable), starlark.Tuple{endMarker{}}, nil)
+		if err != nil {
+			return err
+		}
+		var data string
+		switch v := v.(type) {
+		case endMarker:
+			return nil
+		case starlark.String:
+			data = string(v)
+		case starlark.Bytes:
+			data = string(v)
+		default:
+			return loop.Errorf(loop.KindValue, "%s: the handler's generator emitted %s, want string or bytes", fn, v.Type())
+		}
+		if data == "" {
+			continue
+		}
+		if err := ex.write(x, fn, data); err != nil {
+			return err
+		}
+	}
+}
+
+// bodyStream returns the reader of the request's body.
+func (ex *exchange) bodyStream() *stream.Reader {
+	opts := stream.Options{Name: "request body", Label: "request body of " + ex.r.RemoteAddr}
+	if ex.r.ContentLength == 0 {
+		return stream.NewReader(&doneSource{}, opts)
+	}
+	p := stream.NewPump(ex.body, stream.PumpOptions{How: stream.Own, Why: loop.ReasonString("read request body from " + ex.r.RemoteAddr), Fail: bodyFail})
+	return stream.NewReader(p, opts)
+}
+
+// StreamReader is the request body (stream.Readable).
+func (r *Request) StreamReader() *stream.Reader { return r.r }
+
+// currentExec is the task running an attribute read (.body), which gets
+// no thread.
+func currentExec(e *loop.Engine, fn string) (*loop.Exec, error) {
+	x := e.CurrentExec()
+	if x == nil || x.Task == nil {
+		return nil, loop.Errorf(loop.KindValue, "%s: cannot wait here (not inside a coro task)", fn)
+	}
+	return x, x.Checkpoint()
+}
+
+// rest reads the rest of the body (all of it unless read() took some),
+// within the server's limit, and keeps it for later calls.
+func (r *Request) rest(fn string) (string, error) {
+	if r.whole {
+		return r.body, nil
+	}
+	ex := r.ex
+	limit := ex.s.maxBody
+	tooLarge := func() error {
+		ex.tooLarge = true
+		return loop.Errorf(loop.KindValue, "%s: the request body is larger than the server's limit of %d bytes", fn, limit)
+	}
+	if ex.r.ContentLength > int64(limit) {
+		return "", tooLarge()
+	}
+	x, err := currentExec(ex.s.eng, fn)
+	if err != nil {
+		return "", err
+	}
+	s, err := r.r.ReadUpTo(x, fn, limit+1)
+	if err != nil {
+		return "", err
+	}
+	if len(s) > limit {
+		return "", tooLarge()
+	}
+	r.body, r.whole = string(s), true
+	return r.body, nil
+}
+
+// ---- the client side ----
+
+// doStream sends req and returns a Response as soon as the headers have
+// arrived; its body is read as the script asks (Response.read...). The
+// exchange runs under a context of its own, which the Response's close
+// cancels; timeout bounds the wait for the headers only.
+func doStream(x *loop.Exec, fn, url string, req *http.Request, d time.Duration) (starlark.Value, error) {
+	e := x.Task.Engine()
+	ctx, abort := context.WithCancel(e.Context())
+	var resp *http.Response
+	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: fn, Timeout: d, Own: true,
+		Work: func(octx context.Context) (starlark.Value, error) {
+			// The task stopped waiting for the headers: abort.
+			stop := context.AfterFunc(octx, abort)
+			defer stop()
+			var err error
+			resp, err = client.Do(req.WithContext(ctx))
+			return nil, err
+		},
+		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
+			if err != nil {
+				abort()
+				return nil, netError(fn, err)
+			}
+			return newStreamResponse(x.Task, url, resp, abort), nil
+		},
+		Drop: func(starlark.Value, error) {
+			abort()
+			if resp != nil {
+				e.Go(func() { resp.Body.Close() }, nil)
+			}
+		},
+	})
+}
+
+// newStreamResponse makes the Response of stream=True over resp, closed
+// when task ends.
+func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort func()) *Response {
+	e := task.Engine()
+	r := newResponse(resp, "")
+	r.whole = false
+	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: bodyFail, Closer: resp.Body})
+	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url})
+	body := resp.Body
+	r.stop = func() {
+		abort()
+		// Closing a body read half-way may wait for the transport.
+		e.Go(func() { body.Close() }, nil)
+	}
+	task.OnEnd(r.close)
+	r.eng = e
+	return r
+}
+
+// close ends the body: later reads fail with closed, and the connection
+// is not reused.
+func (r *Response) close() {
+	r.r.Close()
+	if r.stop != nil {
+		r.stop()
+		r.stop = nil
+	}
+}
+
+// StreamReader is the response body (stream.Readable).
+func (r *Response) StreamReader() *stream.Reader { return r.r }
+
+// rest returns the body: without stream=True all of it; with, the rest of
+// it, read now, and kept for later calls.
+func (r *Response) rest(fn string) (string, error) {
+	if r.whole {
+		return r.body, nil
+	}
+	x, err := currentExec(r.eng, fn)
+	if err != nil {
+		return "", err
+	}
+	s, err := r.r.ReadUpTo(x, fn, -1)
+	if err != nil {
+		return "", err
+	}
+	r.body, r.whole = string(s), true
+	return r.body, nil
+}
+
+func responseClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	b.Receiver().(*Response).close()
+	return starlark.None, nil
+}
+
+func (r *Response) describe() string {
+	if !r.whole {
+		return fmt.Sprintf("<response %d, streaming>", r.status)
+	}
+	return fmt.Sprintf("<response %d, %d bytes>", r.status, len(r.body))
+}

@@ -1,0 +1,305 @@
+package http_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// goServer serves h on loopback until the test ends.
+func goServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := &http.Server{Handler: h}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// noLeaks checks, once the test's engine is closed (the cleanups run
+// last first), that no goroutine the test started is left; the client's
+// pooled connections are no leak.
+func noLeaks(t *testing.T) {
+	opts := []goleak.Option{goleak.IgnoreCurrent(),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop")}
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
+}
+
+func TestStreamedResponse(t *testing.T) {
+	noLeaks(t)
+	release := make(chan struct{})
+	gone := make(chan string, 4)
+	base := goServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, "first line\nsecond ")
+		w.(http.Flusher).Flush()
+		switch r.URL.Path {
+		case "/chunks":
+			<-release
+			fmt.Fprint(w, "line\nthird\nrest of it")
+		case "/forever":
+			<-r.Context().Done() // until the client goes away
+			gone <- r.URL.RawQuery
+		}
+	}))
+	stdout, stderr, done := runScript(t, fmt.Sprintf(`
+base = %q
+r = http.get(base + "/chunks", stream=True)
+print(r.status, r, r.headers["content-type"])
+print(repr(r.read_line()))  # before the rest was sent
+print("waiting")
+print(repr(r.read_line()))
+print(repr(r.read(3)))
+print(repr(r.body))         # the rest
+print(repr(r.body), repr(r.read()), r)
+
+def abandon():
+    r = http.request("GET", base + "/forever?abandoned", stream=True)
+    print(repr(r.read_line()))
+t = spawn(abandon)
+t.wait()
+print("task ended")
+
+r = http.get(base + "/forever?closed", stream=True)
+print(repr(r.read_line()))
+r.close()
+print(catch(r.read).error)
+print(catch(lambda: r.body).error)
+print(catch(http.get, base, stream=1).error)
+`, base))
+	assert.Equal(t, "200 <response 200, streaming> text/plain; charset=utf-8", stdout.Next(t))
+	assert.Equal(t, `"first line\n"`, stdout.Next(t))
+	assert.Equal(t, "waiting", stdout.Next(t))
+	close(release)
+	assert.Equal(t, `"second line\n"`, stdout.Next(t))
+	assert.Equal(t, `"thi"`, stdout.Next(t))
+	assert.Equal(t, `"rd\nrest of it"`, stdout.Next(t))
+	assert.Equal(t, `"rd\nrest of it" "" <response 200, 13 bytes>`, stdout.Next(t))
+	assert.Equal(t, `"first line\n"`, stdout.Next(t))
+	assert.Equal(t, "task ended", stdout.Next(t))
+	// The response the task stopped reading was closed when it ended.
+	assert.Equal(t, "abandoned", waitFor(t, gone))
+	assert.Equal(t, `"first line\n"`, stdout.Next(t))
+	assert.Equal(t, "closed", waitFor(t, gone))
+	assert.Equal(t, "closed: Response.read: response body is closed", stdout.Next(t))
+	assert.Equal(t, "closed: Response.body: response body is closed", stdout.Next(t))
+	assert.Equal(t, "value: http.get: for parameter \"stream\": got int, want bool", stdout.Next(t))
+	require.NoError(t, <-done, stderr.String())
+}
+
+// waitFor returns the next value from c, failing the test after 10 s.
+func waitFor[T any](t *testing.T, c chan T) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out")
+		panic("unreachable")
+	}
+}
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// curlUpload runs curl -T - (a chunked upload of n zero bytes from its
+// stdin) against url and returns its output.
+func curlUpload(t *testing.T, url string, n int64) string {
+	t.Helper()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	cmd := exec.Command("curl", "-sS", "-w", "|%{http_code}", "-T", "-", url)
+	cmd.Stdin = io.LimitReader(zeros{}, n)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
+}
+
+const bodyScript = `
+def handler(req):
+    if req.path == "/count":
+        n = 0
+        while True:
+            chunk = req.read(n = 100000)
+            if chunk == "":
+                break
+            n += len(chunk)
+        return "%d bytes" % n
+    if req.path == "/lines":
+        return "".join([l.upper() for l in req.lines()])
+    if req.path == "/mixed":
+        first = req.read_line()
+        return "%r %r %r %r" % (first, req.body, req.body, req.read())
+    if req.path == "/whole":
+        return "%d bytes" % len(req.body)
+    if req.path == "/json":
+        return req.json()
+    if req.path == "/errors":
+        return "\n".join([str(catch(f).error) for f in [lambda: req.read(0), lambda: req.read_line(1)]])
+    return "?"
+
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`
+
+func TestRequestBodyStreaming(t *testing.T) {
+	stdout, stderr, _ := runScript(t, bodyScript)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	// A large upload read as it comes: far more than the limit of a
+	// body read whole.
+	assert.Equal(t, "100000000 bytes|200", curlUpload(t, base+"/count", 100_000_000))
+	assert.Equal(t, "0 bytes|200", curl(t, base+"/count"))
+	assert.Equal(t, "A\nB\nC|200", curl(t, "--data-binary", "a\nb\nc", base+"/lines"))
+	assert.Equal(t, `"one\n" "two\nthree" "two\nthree" ""|200`, curl(t, "--data-binary", "one\ntwo\nthree", base+"/mixed"))
+	assert.Equal(t, `{"a":[1,2]}|200`, curl(t, "-d", `{"a": [1, 2]}`, base+"/json"))
+	assert.Equal(t, "value: Request.read: n must be > 0, got 0\nvalue: Request.read_line: got 1 arguments, want at most 0|200", curl(t, base+"/errors"))
+	assert.Empty(t, stderr.String())
+}
+
+// TestRequestBodyLimit: a body read whole past the server's limit is
+// answered 413, whether its length was announced or not; the handler's
+// failure is the client's, not logged.
+func TestRequestBodyLimit(t *testing.T) {
+	const limit = 64 << 20
+	stdout, stderr, _ := runScript(t, bodyScript)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	assert.Equal(t, fmt.Sprintf("%d bytes|200", limit), curlUpload(t, "http://"+addr+"/whole", limit))
+	assert.Equal(t, "request body too large\n|413", curlUpload(t, "http://"+addr+"/whole", limit+1))
+	// Announced: refused before a byte is read.
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	fmt.Fprintf(c, "POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", limit+1)
+	status, err := bufio.NewReader(c).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "HTTP/1.1 413 Request Entity Too Large\r\n", status)
+	// (Reading 64 MB whole may hold the loop long enough for a warning.)
+	assert.NotContains(t, stderr.String(), "http: handler for")
+}
+
+const generatorScript = `
+def ticks():
+    defer(print, "sse cleanup")
+    i = 0
+    while True:
+        emit("data: %d\n\n" % i)
+        i += 1
+        sleep(0.02)
+
+def parts():
+    for p in ["a", b"b", "", "c"]:
+        emit(p)
+
+def bad():
+    emit("ok\n")
+    emit(1)
+
+def closing():
+    for i in range(3):
+        sleep(0.02)
+        emit("part %d\n" % i)
+
+def handler(req):
+    if req.path == "/sse":
+        return (200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}, generator(ticks))
+    if req.path == "/parts":
+        return generator(parts)
+    if req.path == "/status":
+        return (201, generator(parts))
+    if req.path == "/bad":
+        return generator(bad)
+    if req.path == "/slow":
+        defer(print, "slow cleanup")
+        print("slow started")
+        sleep(60)
+        return "never"
+    if req.path == "/close":
+        srv.close()
+        return generator(closing)
+    return "?"
+
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`
+
+func TestGeneratorResponses(t *testing.T) {
+	stdout, stderr, done := runScript(t, generatorScript)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+
+	out := curl(t, "-i", base+"/parts")
+	assert.Contains(t, out, "Content-Type: text/plain; charset=utf-8\r\n")
+	assert.Contains(t, out, "Transfer-Encoding: chunked\r\n")
+	assert.True(t, strings.HasSuffix(out, "\r\n\r\nabc|200"), out)
+	assert.True(t, strings.HasSuffix(curl(t, base+"/status"), "abc|201"))
+
+	// A generator that fails half-way cuts the response short.
+	resp, err := http.Get(base + "/bad")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "ok\n", string(body))
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Contains(t, stderr.String(), "http.serve: the handler's generator emitted int, want string or bytes")
+
+	// Server-sent events to curl -N: each event arrives as it is emitted;
+	// when curl goes away, the generator is stopped and its cleanup runs.
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	cmd := exec.Command("curl", "-sS", "-N", base+"/sse")
+	pipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	lines := bufio.NewReader(pipe)
+	for _, want := range []string{"data: 0\n", "\n", "data: 1\n", "\n", "data: 2\n"} {
+		got, err := lines.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	require.NoError(t, cmd.Process.Kill())
+	cmd.Wait()
+	assert.Equal(t, "sse cleanup", stdout.Next(t))
+
+	// A plain handler is cancelled too when its client goes away.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/slow", nil)
+	failed := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		failed <- err
+	}()
+	assert.Equal(t, "slow started", stdout.Next(t))
+	cancel()
+	assert.Error(t, waitFor(t, failed))
+	assert.Equal(t, "slow cleanup", stdout.Next(t))
+
+	// close() from a handler: its own streamed response still finishes,
+	// then the run ends.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err = c.Get(base + "/close")
+	require.NoError(t, err)
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "part 0\npart 1\npart 2\n", string(body))
+	assert.NoError(t, waitFor(t, done))
+}

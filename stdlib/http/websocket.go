@@ -1,0 +1,531 @@
+package http
+
+// WebSockets (SPEC 12) on github.com/coder/websocket: http.websocket
+// dials one, req.websocket() accepts one in a handler; both give a
+// WebSocket. Every wait is a task's wait on the loop: the blocking calls
+// of the library run off it (loop.Engine.Go, loop.Exec.Offload).
+//
+// Reading: one message is read ahead, on a goroutine, as soon as the
+// socket opens and again each time recv takes it. While that read waits
+// for a message, the library answers pings and the peer's close without
+// the script; a message read ahead waits for recv (so a peer that sends
+// faster than the script receives is held back by TCP, and memory stays
+// bounded by one message of at most wsReadLimit bytes).
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/coder/websocket"
+
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
+	netmod "github.com/corolang/coro/stdlib/net"
+)
+
+// wsReadLimit bounds a message received: a larger one closes the socket
+// with 1009 (message too big) and fails recv.
+const wsReadLimit = 1 << 20
+
+// wsCloseWait is how long close() waits for the peer's reply.
+const wsCloseWait = time.Second
+
+// A WebSocket is an open (or closed) WebSocket connection. Loop only but
+// for the library's calls, made off the loop.
+type WebSocket struct {
+	eng   *loop.Engine
+	c     *websocket.Conn
+	raw   *rawConn // the TCP connection under it, to cut a close short
+	label string
+	// stopClose ends the registration that closes the socket with the
+	// engine.
+	stopClose func() bool
+
+	msg     starlark.Value // the message read ahead, not yet received
+	busy    bool           // a read is in flight
+	end     error          // what ended reading
+	tooBig  bool           // a message past the limit ended it, not yet reported
+	closing bool           // close() was called (or the handler's task ended)
+	waiters loop.WakerList // tasks waiting in recv (or close) for a read
+	turn    stream.Turn    // one send at a time, in order
+	// The peer's close code, and the one sent (0: none).
+	peerCode, sentCode int
+}
+
+// rawConn records the connection a WebSocket runs on.
+type rawConn struct {
+	mu sync.Mutex
+	c  net.Conn
+}
+
+func (r *rawConn) set(c net.Conn) {
+	r.mu.Lock()
+	r.c = c
+	r.mu.Unlock()
+}
+
+func (r *rawConn) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c != nil {
+		r.c.Close()
+	}
+}
+
+type wsReason string
+
+func (r wsReason) WaitingOn() string { return string(r) }
+
+func newWebSocket(e *loop.Engine, c *websocket.Conn, raw *rawConn, label string) *WebSocket {
+	c.SetReadLimit(wsReadLimit)
+	ws := &WebSocket{eng: e, c: c, raw: raw, label: label}
+	ws.stopClose = context.AfterFunc(e.Context(), func() { c.CloseNow() })
+	ws.pull()
+	return ws
+}
+
+// pull starts reading the next message unless one is read ahead, being
+// read, or reading has ended.
+func (ws *WebSocket) pull() {
+	if ws.busy || ws.msg != nil || ws.end != nil {
+		return
+	}
+	ws.busy = true
+	var typ websocket.MessageType
+	var data []byte
+	var err error
+	ws.eng.Go(func() { typ, data, err = ws.c.Read(context.Background()) },
+		func() { ws.land(typ, data, err) })
+}
+
+// land takes a read's outcome on the loop.
+func (ws *WebSocket) land(typ websocket.MessageType, data []byte, err error) {
+	ws.busy = false
+	switch {
+	case err == nil && ws.closing:
+		// Closed meanwhile: nobody will receive it.
+	case err == nil && typ == websocket.MessageText:
+		ws.msg = starlark.String(unsafe.String(unsafe.SliceData(data), len(data)))
+	case err == nil:
+		ws.msg = starlark.Bytes(unsafe.String(unsafe.SliceData(data), len(data)))
+	default:
+		ws.end = err
+		if code := websocket.CloseStatus(err); code != -1 {
+			ws.peerCode = int(code)
+		} else if errors.Is(err, websocket.ErrMessageTooBig) {
+			ws.tooBig = true
+			if ws.sentCode == 0 {
+				ws.sentCode = int(websocket.StatusMessageTooBig)
+			}
+		}
+		ws.stopClose()
+	}
+	if !ws.closing {
+		ws.pull() // a message landed while closing is dropped: read on
+	}
+	ws.waiters.Broadcast(nil, nil)
+}
+
+// closed reports whether the socket is closed: by close(), or because
+// reading ended (the peer closed, the connection broke).
+func (ws *WebSocket) closed() bool { return ws.closing || ws.end != nil }
+
+// recv returns the next message, None once the socket is closed.
+func (ws *WebSocket) recv(x *loop.Exec, fn string, timeout time.Duration) (starlark.Value, error) {
+	e := ws.eng
+	deadline, first := e.Now()+timeout, true
+	for {
+		if ws.msg != nil {
+			v := ws.msg
+			ws.msg = nil
+			ws.pull()
+			return v, nil
+		}
+		if ws.tooBig {
+			ws.tooBig = false
+			return nil, loop.Errorf(loop.KindValue, "%s: a message was larger than %d bytes: the socket is closed (1009)", fn, wsReadLimit)
+		}
+		if ws.closed() {
+			return starlark.None, nil
+		}
+		left := timeout
+		if timeout >= 0 && !first {
+			left = max(deadline-e.Now(), 0)
+		}
+		first = false
+		if err := stream.WaitOn(x, &ws.waiters, wsReason("recv on "+ws.label), left, fn); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// send sends one message: a string as text, bytes as binary.
+func (ws *WebSocket) send(x *loop.Exec, fn string, data starlark.Value) error {
+	typ := websocket.MessageText
+	var payload string
+	switch v := data.(type) {
+	case starlark.String:
+		payload = string(v)
+	case starlark.Bytes:
+		typ, payload = websocket.MessageBinary, string(v)
+	default:
+		return loop.Errorf(loop.KindValue, "%s: for parameter data: got %s, want string or bytes", fn, data.Type())
+	}
+	why := wsReason("send on " + ws.label)
+	if err := ws.turn.Take(x, why, fn); err != nil {
+		return err
+	}
+	if ws.closed() {
+		ws.turn.Give()
+		return loop.Errorf(loop.KindClosed, "%s: the socket is closed", fn)
+	}
+	_, err := ws.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout, Own: true,
+		Work: func(context.Context) (starlark.Value, error) {
+			return nil, ws.c.Write(context.Background(), typ, unsafe.Slice(unsafe.StringData(payload), len(payload)))
+		},
+		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
+			if err != nil {
+				if ws.closed() {
+					return nil, loop.Errorf(loop.KindClosed, "%s: the socket is closed", fn)
+				}
+				return nil, netError(fn, err)
+			}
+			return starlark.None, nil
+		}})
+	return err
+}
+
+// shut runs the closing handshake off the loop: it sends code and waits
+// for the peer's reply, at most wsCloseWait.
+func (ws *WebSocket) shut(code int, reason string) {
+	t := time.AfterFunc(wsCloseWait, ws.raw.close)
+	defer t.Stop()
+	ws.c.Close(websocket.StatusCode(code), reason)
+	ws.stopClose()
+}
+
+// validCloseCode: the codes a script may send (RFC 6455 7.4).
+func validCloseCode(code int) bool {
+	switch {
+	case code == 1000, code >= 1001 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	}
+	return code >= 3000 && code <= 4999
+}
+
+// close sends a close with code and reason and waits (up to 1 s) for the
+// peer's reply; closing a closed socket does nothing.
+func (ws *WebSocket) close(x *loop.Exec, fn string, code int, reason string) error {
+	if !validCloseCode(code) {
+		return loop.Errorf(loop.KindValue, "%s: code %d: want 1000-1003, 1007-1014 or 3000-4999", fn, code)
+	}
+	if len(reason) > 123 {
+		return loop.Errorf(loop.KindValue, "%s: reason is %d bytes, at most 123 fit in a close frame", fn, len(reason))
+	}
+	if ws.closed() {
+		return nil
+	}
+	ws.closing = true
+	ws.sentCode = code
+	ws.msg = nil
+	ws.waiters.Broadcast(nil, nil)
+	if _, err := x.Offload(loop.Offload{Why: wsReason("close " + ws.label), Op: fn, Timeout: loop.NoTimeout, Own: true,
+		Work: func(context.Context) (starlark.Value, error) {
+			ws.shut(code, reason)
+			return nil, nil
+		}}); err != nil {
+		return err
+	}
+	// The read in flight ends with the connection: let it land, so that
+	// close_code has the peer's reply.
+	for ws.busy {
+		if err := stream.WaitOn(x, &ws.waiters, wsReason("close "+ws.label), loop.NoTimeout, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeWhenDone closes the socket when task ends, unless the script did:
+// 1000, or 1001 if the task was cancelled, 1011 if it failed.
+func (ws *WebSocket) closeWhenDone(task *loop.Task) {
+	task.OnEnd(func() {
+		if ws.closed() {
+			return
+		}
+		code := int(websocket.StatusNormalClosure)
+		if err := task.Err(); err != nil && err.Kind == loop.KindCancelled {
+			code = int(websocket.StatusGoingAway)
+		} else if err != nil {
+			code = int(websocket.StatusInternalError)
+		}
+		ws.closing, ws.sentCode = true, code
+		ws.waiters.Broadcast(nil, nil)
+		ws.eng.Go(func() { ws.shut(code, "") }, nil)
+	})
+}
+
+// ---- the script value ----
+
+func (ws *WebSocket) String() string        { return fmt.Sprintf("<websocket %s>", ws.label) }
+func (ws *WebSocket) Type() string          { return "WebSocket" }
+func (ws *WebSocket) Freeze()               {}
+func (ws *WebSocket) Truth() starlark.Bool  { return true }
+func (ws *WebSocket) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(ws)) >> 4), nil }
+func (ws *WebSocket) AttrNames() []string   { return wsMethods.Names("close_code") }
+
+var wsMethods = starutil.NewMethods("WebSocket", map[string]starutil.Func{
+	"send":  wsSend,
+	"recv":  wsRecv,
+	"close": wsClose,
+})
+
+func (ws *WebSocket) Attr(name string) (starlark.Value, error) {
+	if name == "close_code" {
+		switch {
+		case !ws.closed():
+			return starlark.None, nil
+		case ws.peerCode != 0:
+			return starlark.MakeInt(ws.peerCode), nil
+		case ws.sentCode != 0:
+			return starlark.MakeInt(ws.sentCode), nil
+		}
+		return starlark.MakeInt(int(websocket.StatusAbnormalClosure)), nil
+	}
+	return wsMethods.Bind(name, ws), nil
+}
+
+func wsSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var data starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	x, err := loop.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	if err := b.Receiver().(*WebSocket).send(x, b.Name(), data); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+func wsRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	d, err := loop.TimeoutArg(b.Name(), timeout)
+	if err != nil {
+		return nil, err
+	}
+	x, err := loop.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*WebSocket).recv(x, b.Name(), d)
+}
+
+func wsClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	code, reason := 1000, ""
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "code?", &code, "reason?", &reason); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	x, err := loop.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Receiver().(*WebSocket).close(x, b.Name(), code, reason); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+// Iterate makes `for msg in ws` receive until the socket closes.
+func (ws *WebSocket) Iterate() starlark.Iterator { return &wsIter{ws} }
+
+type wsIter struct{ ws *WebSocket }
+
+// Next receives for the task running the loop (an Iterator gets no
+// thread); a failure is raised in its thread.
+func (it *wsIter) Next(p *starlark.Value) bool {
+	x := it.ws.eng.CurrentExec()
+	if x == nil || x.Task == nil {
+		return false
+	}
+	v, err := it.ws.recv(x, "WebSocket.recv", loop.NoTimeout)
+	if err != nil {
+		x.Raise(loop.ToError(err))
+		return false
+	}
+	if v == starlark.None {
+		return false
+	}
+	*p = v
+	return true
+}
+
+func (it *wsIter) Done() {}
+
+// ---- http.websocket ----
+
+func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	var url string
+	var headers, timeout, ca starlark.Value = starlark.None, starlark.None, starlark.None
+	var insecure bool
+	if err := starlark.UnpackArgs(fn, args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout, "ca?", &ca, "insecure?", &insecure); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	d, err := loop.TimeoutArg(fn, timeout)
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := headersArg(fn, headers)
+	if err != nil {
+		return nil, err
+	}
+	u, err := neturl.Parse(url)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, loop.Errorf(loop.KindValue, "%s: %q is not a ws:// or wss:// URL", fn, url)
+	}
+	x, err := netTask(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	e := x.Task.Engine()
+	raw := &rawConn{}
+	dialer := &net.Dialer{}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err == nil {
+				raw.set(c)
+			}
+			return c, err
+		},
+		DisableKeepAlives: true,
+	}
+	if u.Scheme == "wss" {
+		cfg, err := netmod.ClientTLS(x, fn, u.Hostname(), ca, insecure)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = cfg
+	}
+	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}, HTTPHeader: http.Header{}}
+	for k, v := range hdr {
+		opts.HTTPHeader.Set(k, v)
+	}
+	var conn *websocket.Conn
+	return x.Offload(loop.Offload{Why: wsReason("websocket " + url), Op: fn, Timeout: d, Own: true,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			var err error
+			conn, _, err = websocket.Dial(ctx, url, opts)
+			return nil, err
+		},
+		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
+			if err != nil {
+				return nil, netError(fn, err)
+			}
+			return newWebSocket(e, conn, raw, url), nil
+		},
+		Drop: func(starlark.Value, error) {
+			if conn != nil {
+				e.Go(func() { conn.CloseNow() }, nil)
+			}
+		}})
+}
+
+// ---- req.websocket() ----
+
+// requestWebSocket accepts the upgrade of a handler's request: ServeHTTP's
+// goroutine runs the handshake (exchange.accept) while the task waits.
+// The socket is closed when the handler's task ends, and what the
+// handler returns is ignored.
+func requestWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, loop.ValueError(err)
+	}
+	x, err := loop.TaskOf(th, fn)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.Checkpoint(); err != nil {
+		return nil, err
+	}
+	ex := b.Receiver().(*Request).ex
+	switch {
+	case ex.upgraded:
+		return nil, loop.Errorf(loop.KindValue, "%s: the request was upgraded already", fn)
+	case ex.started || ex.gone:
+		return nil, loop.Errorf(loop.KindValue, "%s: the response was sent already", fn)
+	}
+	ex.upgraded = true
+	ex.send(piece{kind: pieceAccept})
+	if err := ex.waitFor(x, fn, func() bool { return ex.wsDone }); err != nil {
+		return nil, err
+	}
+	if ex.ws == nil {
+		if ex.wsErr == nil {
+			ex.wsErr = errors.New("the client went away")
+		}
+		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, ex.wsErr)
+	}
+	return ex.ws, nil
+}
+
+// hijacker is the ResponseWriter Accept gets: it records the connection
+// it hijacks.
+type hijacker struct {
+	http.ResponseWriter
+	raw *rawConn
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err == nil {
+		h.raw.set(c)
+	}
+	return c, brw, err
+}
+
+func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// accept runs the handshake on ServeHTTP's goroutine and lands the
+// WebSocket for the task waiting in req.websocket(). A request that is
+// no handshake gets the library's error reply.
+func (ex *exchange) accept() {
+	raw := &rawConn{}
+	c, err := websocket.Accept(&hijacker{ex.w, raw}, ex.r, &websocket.AcceptOptions{})
+	ex.post(func() {
+		ex.wsDone, ex.wsErr = true, err
+		if err == nil {
+			ex.ws = newWebSocket(ex.s.eng, c, raw, ex.r.RemoteAddr)
+			if ex.task.Done() {
+				ex.ws.closing = true
+				ex.s.eng.Go(func() { ex.ws.shut(int(websocket.StatusGoingAway), "") }, nil)
+			} else {
+				ex.ws.closeWhenDone(ex.task)
+			}
+		}
+		ex.waiters.Broadcast(nil, nil)
+	})
+}

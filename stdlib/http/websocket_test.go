@@ -1,0 +1,345 @@
+package http_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// rawWS is a minimal RFC 6455 client on a plain TCP connection: no
+// library between the test and the wire.
+type rawWS struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+const (
+	opText   = 1
+	opBinary = 2
+	opClose  = 8
+	opPing   = 9
+	opPong   = 10
+)
+
+func dialRaw(t *testing.T, addr, path string) *rawWS {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	k := make([]byte, 16)
+	rand.Read(k)
+	key := base64.StdEncoding.EncodeToString(k)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr, key)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, 101, resp.StatusCode)
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	require.Equal(t, base64.StdEncoding.EncodeToString(sum[:]), resp.Header.Get("Sec-WebSocket-Accept"))
+	return &rawWS{t: t, c: c, br: br}
+}
+
+// send writes one masked frame.
+func (w *rawWS) send(op byte, payload []byte) {
+	hdr := []byte{0x80 | op}
+	switch n := len(payload); {
+	case n < 126:
+		hdr = append(hdr, 0x80|byte(n))
+	case n < 1<<16:
+		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
+	default:
+		hdr = append(hdr, 0x80|127)
+		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
+	}
+	mask := make([]byte, 4)
+	rand.Read(mask)
+	hdr = append(hdr, mask...)
+	masked := make([]byte, len(payload))
+	for i, b := range payload {
+		masked[i] = b ^ mask[i%4]
+	}
+	_, err := w.c.Write(append(hdr, masked...))
+	require.NoError(w.t, err)
+}
+
+// recv reads one frame (the server's are never masked).
+func (w *rawWS) recv() (op byte, payload []byte) {
+	var h [2]byte
+	_, err := io.ReadFull(w.br, h[:])
+	require.NoError(w.t, err)
+	require.Zero(w.t, h[1]&0x80, "a server frame is masked")
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		io.ReadFull(w.br, b[:])
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		io.ReadFull(w.br, b[:])
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	payload = make([]byte, n)
+	_, err = io.ReadFull(w.br, payload)
+	require.NoError(w.t, err)
+	return h[0] & 0x0f, payload
+}
+
+func closePayload(code int, reason string) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...)
+}
+
+func parseClose(p []byte) (int, string) {
+	if len(p) < 2 {
+		return 0, ""
+	}
+	return int(binary.BigEndian.Uint16(p)), string(p[2:])
+}
+
+const wsServerScript = `
+go = sync.event()
+
+def handler(req):
+    if req.path == "/go":
+        go.set()
+        return "ok"
+    if req.path == "/limit":
+        ws = req.websocket()
+        print("limit got", len(ws.recv()))
+        print(catch(ws.recv).error, ws.close_code)
+        print(ws.recv())
+        return
+    if req.path == "/bye":
+        ws = req.websocket()
+        ws.send("bye")
+        return "ignored"
+    if req.path == "/plain":
+        return catch(req.websocket).error
+    ws = req.websocket()
+    print("accepted", ws.close_code)
+    go.wait()   # not reading: pings are answered all the same
+    for m in ws:
+        print("got", type(m), repr(m))
+        if m == "close please":
+            ws.close(4002, "as you wish")
+            print("closed", ws.close_code)
+            break
+        ws.send(m)
+    print("end", ws.close_code, ws.recv())
+    print(catch(ws.send, "late").error)
+
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`
+
+func TestWebSocketServerWithRawClient(t *testing.T) {
+	stdout, stderr, _ := runScript(t, wsServerScript)
+	addr := "127.0.0.1:" + stdout.Next(t)
+
+	w := dialRaw(t, addr, "/echo")
+	assert.Equal(t, "accepted None", stdout.Next(t))
+	// The handler waits on an event, not on the socket: the ping is
+	// answered without it.
+	w.send(opPing, []byte("p1"))
+	op, p := w.recv()
+	assert.Equal(t, byte(opPong), op)
+	assert.Equal(t, "p1", string(p))
+	assert.Equal(t, "ok|200", curl(t, "http://"+addr+"/go"))
+
+	w.send(opText, []byte("hello"))
+	op, p = w.recv()
+	assert.Equal(t, byte(opText), op)
+	assert.Equal(t, "hello", string(p))
+	assert.Equal(t, `got string "hello"`, stdout.Next(t))
+	w.send(opBinary, []byte{0, 1, 2})
+	op, p = w.recv()
+	assert.Equal(t, byte(opBinary), op)
+	assert.Equal(t, []byte{0, 1, 2}, p)
+	assert.Equal(t, `got bytes b"\x00\x01\x02"`, stdout.Next(t))
+	big := strings.Repeat("x", 70000) // a 64-bit length
+	w.send(opText, []byte(big))
+	op, p = w.recv()
+	assert.Equal(t, byte(opText), op)
+	assert.Equal(t, big, string(p))
+	stdout.Next(t)
+
+	// The peer closes: the same code is answered, then recv is None.
+	w.send(opClose, closePayload(4001, "bye"))
+	op, p = w.recv()
+	assert.Equal(t, byte(opClose), op)
+	code, _ := parseClose(p)
+	assert.Equal(t, 4001, code)
+	assert.Equal(t, "end 4001 None", stdout.Next(t))
+	assert.Equal(t, "closed: WebSocket.send: the socket is closed", stdout.Next(t))
+
+	// The script closes: its code reaches the peer, whose reply ends it.
+	w = dialRaw(t, addr, "/echo")
+	assert.Equal(t, "accepted None", stdout.Next(t))
+	w.send(opText, []byte("close please"))
+	assert.Equal(t, `got string "close please"`, stdout.Next(t))
+	op, p = w.recv()
+	assert.Equal(t, byte(opClose), op)
+	code, reason := parseClose(p)
+	assert.Equal(t, 4002, code)
+	assert.Equal(t, "as you wish", reason)
+	w.send(opClose, p)
+	assert.Equal(t, "closed 4002", stdout.Next(t))
+	assert.Equal(t, "end 4002 None", stdout.Next(t))
+	stdout.Next(t)
+
+	// Messages are bounded: 1 MiB passes, more closes with 1009.
+	w = dialRaw(t, addr, "/limit")
+	w.send(opBinary, make([]byte, 1<<20))
+	assert.Equal(t, "limit got 1048576", stdout.Next(t))
+	w.send(opBinary, make([]byte, 1<<20+1))
+	op, p = w.recv()
+	assert.Equal(t, byte(opClose), op)
+	code, _ = parseClose(p)
+	assert.Equal(t, 1009, code)
+	assert.Equal(t, "value: WebSocket.recv: a message was larger than 1048576 bytes: the socket is closed (1009) 1009", stdout.Next(t))
+	assert.Equal(t, "None", stdout.Next(t))
+
+	// The socket closes (1000) when the handler's task ends; what it
+	// returned is ignored.
+	w = dialRaw(t, addr, "/bye")
+	op, p = w.recv()
+	assert.Equal(t, "bye", string(p))
+	op, p = w.recv()
+	assert.Equal(t, byte(opClose), op)
+	code, _ = parseClose(p)
+	assert.Equal(t, 1000, code)
+
+	// A request that is no handshake: req.websocket() fails, the client
+	// gets the library's answer.
+	out := curl(t, "http://"+addr+"/plain")
+	assert.True(t, strings.HasSuffix(out, "|426"), out)
+	assert.NotContains(t, stderr.String(), "handler for")
+}
+
+// goEchoServer is a plain coder/websocket echo server.
+func goEchoServer(t *testing.T, tls bool) *httptest.Server {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, data, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			if string(data) == "close" {
+				c.Close(4003, "asked")
+				return
+			}
+			if err := c.Write(context.Background(), typ, data); err != nil {
+				return
+			}
+		}
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes the test fails
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestWebSocketClient(t *testing.T) {
+	noLeaks(t)
+	plain := goEchoServer(t, false)
+	secure := goEchoServer(t, true)
+	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: secure.Certificate().Raw}))
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	stdout, stderr, done := runScript(t, fmt.Sprintf(`
+def echo(url, **kw):
+    ws = http.websocket(url, **kw)
+    ws.send("text")
+    ws.send(b"\x00bin")
+    print(repr(ws.recv()), repr(ws.recv(timeout=5)), ws.close_code)
+    print(catch(ws.recv, timeout=0.05).error)
+    ws.close()
+    print(ws.close_code, ws.recv(), [m for m in ws])
+    print(catch(ws.send, "x").error)
+    ws.close()  # again: nothing
+
+plain = %q
+echo(plain)
+echo(%q, ca=%q)
+echo(%q, insecure=True)
+print(catch(http.websocket, %q).error.kind)
+
+ws = http.websocket(plain, headers={"X-A": "b"})
+ws.send("close")
+print(ws.recv(), ws.close_code)
+
+# coro's client against coro's server
+def handler(req):
+    ws = req.websocket()
+    for m in ws:
+        ws.send(m * 2)
+srv = http.serve("127.0.0.1:0", handler)
+ws = http.websocket("ws://127.0.0.1:%%d/" %% srv.port, timeout=5)
+for m in ["a", b"b"]:
+    ws.send(m)
+    print(repr(ws.recv()))
+ws.close(3000, "done")
+print(ws.close_code)
+srv.close()
+
+for bad in ["http://x/", "ws://", "nonsense"]:
+    print(catch(http.websocket, bad).error)
+print(catch(http.websocket, "ws://%s/").error.kind)
+print(catch(http.websocket, plain.replace("ws://", "wss://")).error.kind)
+print(catch(ws.close, 1005).error)
+print(catch(ws.close, 1000, "x" * 124).error)
+print(catch(ws.send, 1).error)
+`, "ws"+strings.TrimPrefix(plain.URL, "http"),
+		"wss"+strings.TrimPrefix(secure.URL, "https"), ca,
+		"wss"+strings.TrimPrefix(secure.URL, "https"),
+		"wss"+strings.TrimPrefix(secure.URL, "https"), deadAddr))
+	for range 3 {
+		assert.Equal(t, `"text" b"\x00bin" None`, stdout.Next(t))
+		assert.Equal(t, "timeout: WebSocket.recv exceeded 0.05s", stdout.Next(t))
+		assert.Equal(t, "1000 None []", stdout.Next(t))
+		assert.Equal(t, "closed: WebSocket.send: the socket is closed", stdout.Next(t))
+	}
+	assert.Equal(t, "io", stdout.Next(t)) // unknown authority
+	assert.Equal(t, "None 4003", stdout.Next(t))
+	assert.Equal(t, `"aa"`, stdout.Next(t))
+	assert.Equal(t, `b"bb"`, stdout.Next(t))
+	assert.Equal(t, "3000", stdout.Next(t))
+	assert.Equal(t, `value: http.websocket: "http://x/" is not a ws:// or wss:// URL`, stdout.Next(t))
+	assert.Equal(t, `value: http.websocket: "ws://" is not a ws:// or wss:// URL`, stdout.Next(t))
+	assert.Equal(t, `value: http.websocket: "nonsense" is not a ws:// or wss:// URL`, stdout.Next(t))
+	assert.Equal(t, "refused", stdout.Next(t))
+	assert.Equal(t, "io", stdout.Next(t)) // TLS to a plain server
+	assert.Equal(t, "value: WebSocket.close: code 1005: want 1000-1003, 1007-1014 or 3000-4999", stdout.Next(t))
+	assert.Equal(t, "value: WebSocket.close: reason is 124 bytes, at most 123 fit in a close frame", stdout.Next(t))
+	assert.Equal(t, "value: WebSocket.send: for parameter data: got int, want string or bytes", stdout.Next(t))
+	require.NoError(t, waitFor(t, done), stderr.String())
+}
