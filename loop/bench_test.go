@@ -87,12 +87,15 @@ func BenchmarkParkedTaskMemory(b *testing.B) {
 				out, err := cmd.CombinedOutput()
 				require.NoError(b, err, "%s", out)
 				var stack, heap float64
+				parsed := false
 				for line := range strings.Lines(string(out)) {
 					if _, err := fmt.Sscanf(line, "parked %g %g", &stack, &heap); err == nil {
+						parsed = true
 						break
 					}
 				}
-				require.NotZero(b, stack, "%s", out)
+				// A task parked in sleep unwinds: no goroutine stack.
+				require.True(b, parsed, "%s", out)
 				b.ReportMetric(stack, "stack-B/task")
 				b.ReportMetric(heap, "heap-B/task")
 				b.ReportMetric(stack+heap, "B/task")

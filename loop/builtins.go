@@ -80,7 +80,7 @@ func builtinSpawn(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	return x.Task.eng.Spawn(fn, rest, kw, name, x.Task, Callers(th)).Value(), nil
 }
 
-func builtinSleep(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinSleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var secs starlark.Value
 	if err := starlark.UnpackArgs("sleep", args, kwargs, "seconds", &secs); err != nil {
 		return nil, ValueError(err)
@@ -93,10 +93,20 @@ func builtinSleep(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	if err != nil {
 		return nil, err
 	}
-	if err := x.Sleep(durationOf(s)); err != nil {
-		return nil, err
+	d := durationOf(s)
+	if d <= 0 {
+		if err := x.YieldNow(); err != nil {
+			return nil, err
+		}
+		return starlark.None, nil
 	}
-	return starlark.None, nil
+	w := x.sleepStart(d)
+	return x.ParkThen(th, b, w, &x.Task.sleepWhy, NoTimeout, "sleep", func() (starlark.Value, error) {
+		if err := x.sleepEnd(w); err != nil {
+			return nil, err
+		}
+		return starlark.None, nil
+	})
 }
 
 // Sleep suspends the task for d (0: let every other ready task run once).
@@ -107,9 +117,16 @@ func (x *Exec) Sleep(d time.Duration) error {
 		}
 		return nil
 	}
-	// The waiter, timer and reason live in the task (a task sleeps once at
-	// a time, and nothing refers to them after the timer is stopped), so
-	// a sleep allocates nothing.
+	w := x.sleepStart(d)
+	x.Park(w, &x.Task.sleepWhy, NoTimeout, "sleep")
+	return x.sleepEnd(w)
+}
+
+// sleepStart sets the sleep's timer, for d > 0. The waiter, timer and
+// reason live in the task (a task sleeps once at a time, and nothing
+// refers to them after the timer is stopped), so a sleep allocates
+// nothing.
+func (x *Exec) sleepStart(d time.Duration) *Waiter {
 	t := x.Task
 	e := t.eng
 	w := &t.sleepWaiter
@@ -119,8 +136,12 @@ func (x *Exec) Sleep(d time.Duration) error {
 	*tm = timer{wake: w}
 	e.pushTimer(tm, when)
 	t.sleepWhy = sleepReason{e: e, when: tm.when}
-	x.Park(w, &t.sleepWhy, NoTimeout, "sleep")
-	e.stopTimer(tm)
+	return w
+}
+
+// sleepEnd ends a sleep once the task runs again: its outcome.
+func (x *Exec) sleepEnd(w *Waiter) error {
+	x.Task.eng.stopTimer(&x.Task.sleepTimer)
 	return w.Err
 }
 

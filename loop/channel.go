@@ -301,16 +301,30 @@ func (c *Channel) Close() error {
 // Send sends v for the task in x, waiting up to timeout (NoTimeout: as
 // long as it takes) for a receiver or buffer room.
 func (c *Channel) Send(x *Exec, v starlark.Value, timeout time.Duration) error {
+	w, err := c.sendStart(x, v)
+	if w == nil {
+		return err
+	}
+	x.Park(w, (*sendReason)(c), timeout, "Channel.send")
+	return c.sendEnd(w)
+}
+
+// sendStart sends v at once if it can (w nil: done, with err); else it
+// queues the task's waiter, w, which sendEnd ends after the wait.
+func (c *Channel) sendStart(x *Exec, v starlark.Value) (w *Waiter, err error) {
 	t := x.Task
 	if err := t.interruption(); err != nil {
-		return err
+		return nil, err
 	}
 	if ok, err := c.TrySend(v); ok || err != nil {
-		return err
+		return nil, err
 	}
-	w := c.eng.getWaiter(t)
+	w = c.eng.getWaiter(t)
 	c.sendq.push(sudog{w: w, v: v})
-	x.Park(w, (*sendReason)(c), timeout, "Channel.send")
+	return w, nil
+}
+
+func (c *Channel) sendEnd(w *Waiter) error {
 	if w.Index != 0 { // timed out or interrupted: still queued
 		c.sendq.remove(w)
 	}
@@ -322,16 +336,30 @@ func (c *Channel) Send(x *Exec, v starlark.Value, timeout time.Duration) error {
 // Recv receives for the task in x, waiting up to timeout. ok is false
 // (and v None) once the channel is closed and drained.
 func (c *Channel) Recv(x *Exec, timeout time.Duration) (v starlark.Value, ok bool, err error) {
+	w, v, ok, err := c.recvStart(x)
+	if w == nil {
+		return v, ok, err
+	}
+	x.Park(w, c, timeout, "Channel.recv")
+	return c.recvEnd(w)
+}
+
+// recvStart receives at once if it can (w nil: done); else it queues the
+// task's waiter, w, which recvEnd ends after the wait.
+func (c *Channel) recvStart(x *Exec) (w *Waiter, v starlark.Value, ok bool, err error) {
 	t := x.Task
 	if err := t.interruption(); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if v, ok, done := c.tryRecv(); done {
-		return v, ok, nil
+		return nil, v, ok, nil
 	}
-	w := c.eng.getWaiter(t)
+	w = c.eng.getWaiter(t)
 	c.recvq.push(sudog{w: w, raw: true})
-	x.Park(w, c, timeout, "Channel.recv")
+	return w, nil, false, nil
+}
+
+func (c *Channel) recvEnd(w *Waiter) (v starlark.Value, ok bool, err error) {
 	if w.Index != 0 {
 		c.recvq.remove(w)
 	}
@@ -519,10 +547,19 @@ func chanSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Send(x, v, d); err != nil {
-		return nil, err
+	w, err := c.sendStart(x, v)
+	if w == nil {
+		if err != nil {
+			return nil, err
+		}
+		return starlark.None, nil
 	}
-	return starlark.None, nil
+	return x.ParkThen(th, b, w, (*sendReason)(c), d, "Channel.send", func() (starlark.Value, error) {
+		if err := c.sendEnd(w); err != nil {
+			return nil, err
+		}
+		return starlark.None, nil
+	})
 }
 
 func sendArgs(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, time.Duration, error) {
@@ -551,11 +588,14 @@ func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if err != nil {
 		return nil, err
 	}
-	v, _, err := c.Recv(x, d)
-	if err != nil {
-		return nil, err
+	w, v, _, err := c.recvStart(x)
+	if w == nil {
+		return v, err
 	}
-	return v, nil
+	return x.ParkThen(th, b, w, c, d, "Channel.recv", func() (starlark.Value, error) {
+		v, _, err := c.recvEnd(w)
+		return v, err
+	})
 }
 
 func chanTrySend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -578,6 +578,13 @@ func (e *Engine) runTask(t *Task) {
 		t.worker = nil
 		return
 	}
+	if t.unwound {
+		// Waiting without its goroutine: the worker takes other tasks.
+		w := t.worker
+		t.worker = nil
+		e.putWorker(w)
+		return
+	}
 	if t.Done() {
 		w := t.worker
 		t.worker = nil

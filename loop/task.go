@@ -90,6 +90,10 @@ type Task struct {
 	observed bool
 	pending  bool
 
+	// unwound: the task waits with its thread unwound (ParkThen); it
+	// has no worker until it runs again.
+	unwound bool
+
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task
 }
@@ -156,36 +160,65 @@ func newWorker() *worker {
 
 // run executes the task's call, its deferred functions, and finishes it.
 // It runs on the worker's coroutine, with the worker's thread reset for it.
+//
+// A task waiting in a builtin that unwinds its thread (ParkThen) leaves
+// run with t.unwound set: its Starlark frames are on the heap, and the
+// worker is free for other tasks. The next run of the task, on whichever
+// worker, resumes the thread instead of starting it.
 func (t *Task) run(w *worker) {
 	e := t.eng
-	th := w.thread
-	if th == nil {
-		th = e.NewThread(t.name, nil)
-		w.thread = th
-	} else {
-		th.Name = t.name
-		th.Steps = 0
-		th.SetMaxExecutionSteps(e.slice)
-		th.Uncancel()
-	}
-	t.exec = Exec{Task: t, Yield: w.yield, Defers: &t.defers}
-	SetExec(th, &t.exec)
-	e.threadHook(th)
-	t.thread = th
-
-	// A task queued behind its group's limit starts here, granted a slot
-	// or interrupted (group.go).
-	t.waiter, t.why = nil, nil
 	var v starlark.Value
 	var err error
-	if ierr := t.interruption(); ierr != nil {
-		// Cancelled before it first ran: it never runs (its group's
-		// cancellation, too, ends the tasks still queued this way).
-		err = ierr
+	th := t.thread
+	if t.unwound {
+		t.unwound = false
+		t.exec.Yield = w.yield
+		v, err = callFn(th, th.Resume)
 	} else {
-		v, err = CallFn(th, t.fn, t.args, t.kwargs)
+		th = w.thread
+		if th == nil {
+			th = e.NewThread(t.name, nil)
+			w.thread = th
+		} else {
+			th.Name = t.name
+			th.Steps = 0
+			th.SetMaxExecutionSteps(e.slice)
+			th.Uncancel()
+		}
+		t.exec = Exec{Task: t, Yield: w.yield, Defers: &t.defers}
+		SetExec(th, &t.exec)
+		e.threadHook(th)
+		t.thread = th
+
+		// A task queued behind its group's limit starts here, granted a
+		// slot or interrupted (group.go).
+		t.waiter, t.why = nil, nil
+		if ierr := t.interruption(); ierr != nil {
+			// Cancelled before it first ran: it never runs (its group's
+			// cancellation, too, ends the tasks still queued this way).
+			err = ierr
+		} else {
+			fn, args, kwargs := t.fn, t.args, t.kwargs
+			v, err = callFn(th, func() (starlark.Value, error) {
+				th.SetUnwindable(true)
+				return starlark.Call(th, fn, args, kwargs)
+			})
+		}
+		t.args, t.kwargs = nil, nil
 	}
-	t.args, t.kwargs = nil, nil
+	if starlark.IsUnwound(err) {
+		// Parked with its frames on the heap: the thread goes with the
+		// task, and the worker makes another for its next task.
+		t.unwound = true
+		if w.thread == th {
+			w.thread = nil
+		}
+		return
+	}
+	th.SetUnwindable(false) // deferred calls wait in place
+	if w.thread == nil {
+		w.thread = th // a resumed task's thread serves the worker next
+	}
 	if derr := t.runDefers(th, &t.defers); derr != nil && err == nil {
 		err = derr
 	}
@@ -196,6 +229,12 @@ func (t *Task) run(w *worker) {
 // an error and an interruption delivered through thread.Cancel back into
 // its coro error. Every builtin that calls back into script uses it.
 func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
+	return callFn(th, func() (starlark.Value, error) { return starlark.Call(th, fn, args, kwargs) })
+}
+
+// callFn is CallFn of call (a Call, or a task thread's Resume); an
+// unwound call is passed through as it is.
+func callFn(th *starlark.Thread, call func() (starlark.Value, error)) (v starlark.Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if r == coroutine.ErrAbandoned {
@@ -206,7 +245,10 @@ func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwar
 			v, err = nil, e
 		}
 	}()
-	v, err = starlark.Call(th, fn, args, kwargs)
+	v, err = call()
+	if starlark.IsUnwound(err) {
+		return nil, err
+	}
 	// An interruption delivered through th.Cancel (preempt), or an error
 	// raised into th by an iterator (Exec.Raise: list(g), for x in ch), is
 	// fn's failure, even if fn returned normally without noticing it. A

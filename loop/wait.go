@@ -151,16 +151,48 @@ func TaskOf(thread *starlark.Thread, fn string) (*Exec, error) {
 // w.Err is a timeout error naming op). The caller must have registered w
 // with whatever will complete it, and must dequeue it afterwards.
 func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
+	tm, ok := x.parkStart(w, why, timeout, op)
+	if !ok {
+		return
+	}
+	x.Yield()
+	x.parkEnd(tm)
+}
+
+// ParkThen is Park followed by then, for the builtin b running on th,
+// which returns ParkThen's result: then reads the outcome from w. Where
+// th may unwind (starlark.Thread.CanUnwind: only Starlark functions below
+// b, in a task's own thread), the task waits with its frames on the heap
+// and no goroutine, and then runs when it is resumed; elsewhere the task
+// parks in place. A waiting task costs much less memory unwound, so the
+// builtins tasks wait in most (sleep, Channel.send and recv) use this.
+func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) (starlark.Value, error) {
+	if !th.CanUnwind(b) {
+		x.Park(w, why, timeout, op)
+		return then()
+	}
+	tm, ok := x.parkStart(w, why, timeout, op)
+	if !ok {
+		return then()
+	}
+	return nil, th.Unwind(func(*starlark.Thread) (starlark.Value, error) {
+		x.parkEnd(tm)
+		return then()
+	})
+}
+
+// parkStart prepares the task to wait for w: ok is false when it need not
+// (interrupted, or w already completed). tm is the timeout's timer.
+func (x *Exec) parkStart(w *Waiter, why Reason, timeout time.Duration, op string) (tm *timer, ok bool) {
 	t := x.Task
 	if err := t.interruption(); err != nil {
 		w.Complete(-1, nil, err)
-		return
+		return nil, false
 	}
 	if w.fired {
-		return
+		return nil, false
 	}
 	e := t.eng
-	var tm *timer
 	if timeout >= 0 {
 		tm = e.AfterFunc(timeout, func() {
 			w.Complete(-1, nil, Errorf(KindTimeout, "%s exceeded %s", op, fmtSeconds(timeout.Seconds())))
@@ -169,11 +201,16 @@ func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
 	t.state = StateWaiting
 	t.waiter = w
 	t.why = why
-	x.Yield()
+	return tm, true
+}
+
+// parkEnd ends a wait that parkStart began, once the task runs again.
+func (x *Exec) parkEnd(tm *timer) {
+	t := x.Task
 	t.waiter = nil
 	t.why = nil
 	if tm != nil {
-		e.stopTimer(tm)
+		t.eng.stopTimer(tm)
 	}
 }
 

@@ -73,6 +73,10 @@ type Thread struct {
 
 	// proftime holds the accumulated execution time since the last profile event.
 	proftime time.Duration
+
+	// unwindable: the host resumes the thread after it unwinds (coro
+	// patch, unwind.go).
+	unwindable bool
 }
 
 // ExecutionSteps returns the current value of Steps.
@@ -192,10 +196,11 @@ func (d StringDict) Has(key string) bool { _, ok := d[key]; return ok }
 // A frame records a call to a Starlark function (including module toplevel)
 // or a built-in function or method.
 type frame struct {
-	callable  Callable // current function (or toplevel) or built-in
-	pc        uint32   // program counter (Starlark frames only)
-	locals    []Value  // local variables (Starlark frames only)
-	spanStart int64    // start time of current profiler span
+	callable  Callable    // current function (or toplevel) or built-in
+	pc        uint32      // program counter (Starlark frames only)
+	locals    []Value     // local variables (Starlark frames only)
+	spanStart int64       // start time of current profiler span
+	susp      *suspension // set while the frame is unwound (coro patch, unwind.go)
 }
 
 // Position returns the source position of the current point of execution in this frame.
@@ -1260,23 +1265,37 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 	// pass through the interpreter without leaving
 	// it in a bad state.
 	defer func() {
-		thread.endProfSpan()
-
-		// clear out any references
-		// TODO(adonovan): opt: zero fr.Locals and
-		// reuse it if it is large enough.
-		*fr = frame{}
-
-		thread.stack = thread.stack[:len(thread.stack)-1] // pop
+		if fr.susp != nil {
+			return // unwound: the frame stays, to be resumed (coro patch, unwind.go)
+		}
+		thread.popFrame(fr)
 		if pauseCaller {
 			thread.beginProfSpan()
 		}
 	}()
 
 	result, err := c.CallInternal(thread, args, kwargs)
+	return callResult(thread, fn, result, err)
+}
 
+// popFrame ends the call whose frame fr is on top of the stack.
+func (thread *Thread) popFrame(fr *frame) {
+	thread.endProfSpan()
+
+	// clear out any references
+	// TODO(adonovan): opt: zero fr.Locals and
+	// reuse it if it is large enough.
+	*fr = frame{}
+
+	thread.stack = thread.stack[:len(thread.stack)-1] // pop
+}
+
+// callResult is what a call of fn that returned (result, err) gives its
+// caller: with fn's frame still on the stack, an error becomes an
+// EvalError with the call stack.
+func callResult(thread *Thread, fn Value, result Value, err error) (Value, error) {
 	// Sanity check: nil is not a valid Starlark value.
-	if result == nil && err == nil || err != nil && !is[*EvalError](err) {
+	if result == nil && err == nil || err != nil && !is[*EvalError](err) && err != errUnwound {
 		return result, callError(thread, fn, err)
 	}
 	return result, err

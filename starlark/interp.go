@@ -32,67 +32,81 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	// but allows CALL to avoid a copy.
 
 	f := fn.funcode
-	if f.Prog.Recursion {
-		// prevent stack overflow
-		//
-		// Each CallInternal recursion (via Call) uses ~1.4KB,
-		// but the stack limit is on the order of 1GB, so a
-		// maximum of about 700K recursive calls is possible.
-		// Limit it to much less here.
-		if len(thread.stack) > 100_000 {
-			return nil, errStackOverflow
-		}
-	} else if err := checkRecursion(thread, fn); err != nil {
-		return nil, err
-	}
-
 	fr := thread.frameAt(0)
-
-	// Allocate space for stack and locals.
-	// Logically these do not escape from this frame
-	// (See https://github.com/golang/go/issues/20533.)
-	//
-	// This heap allocation looks expensive, but I was unable to get
-	// more than 1% real time improvement in a large alloc-heavy
-	// benchmark (in which this alloc was 8% of alloc-bytes)
-	// by allocating space for 8 Values in each frame, or
-	// by allocating stack by slicing an array held by the Thread
-	// that is expanded in chunks of min(k, nspace), for k=256 or 1024.
 	nlocals := len(f.Locals)
-	nspace := nlocals + f.MaxStack
-	space := make([]Value, nspace)
+
+	// coro patch (ORIGIN 18): a frame that Thread.Unwind left suspended
+	// is resumed here (Thread.Resume), its state restored instead of made.
+	resumed := fr.susp
+	var space []Value
+	var err error
+	sp := 0
+	var pc uint32
+	var iterstack []Iterator // stack of active iterators
+	if resumed == nil {
+		if f.Prog.Recursion {
+			// prevent stack overflow
+			//
+			// Each CallInternal recursion (via Call) uses ~1.4KB,
+			// but the stack limit is on the order of 1GB, so a
+			// maximum of about 700K recursive calls is possible.
+			// Limit it to much less here.
+			if len(thread.stack) > 100_000 {
+				return nil, errStackOverflow
+			}
+		} else if err := checkRecursion(thread, fn); err != nil {
+			return nil, err
+		}
+
+		// Allocate space for stack and locals.
+		// Logically these do not escape from this frame
+		// (See https://github.com/golang/go/issues/20533.)
+		//
+		// This heap allocation looks expensive, but I was unable to get
+		// more than 1% real time improvement in a large alloc-heavy
+		// benchmark (in which this alloc was 8% of alloc-bytes)
+		// by allocating space for 8 Values in each frame, or
+		// by allocating stack by slicing an array held by the Thread
+		// that is expanded in chunks of min(k, nspace), for k=256 or 1024.
+		space = make([]Value, nlocals+f.MaxStack)
+
+		// Digest arguments and set parameters.
+		err = setArgs(space[:nlocals:nlocals], fn, args, kwargs)
+		if err != nil {
+			return nil, thread.evalError(err)
+		}
+	} else {
+		space, sp, pc, iterstack = resumed.space, resumed.sp, resumed.next, resumed.iterstack
+	}
 	locals := space[:nlocals:nlocals] // local variables, starting with parameters
 	stack := space[nlocals:]          // operand stack
 
-	// Digest arguments and set parameters.
-	err := setArgs(locals, fn, args, kwargs)
-	if err != nil {
-		return nil, thread.evalError(err)
-	}
+	if resumed == nil {
+		fr.locals = locals
 
-	fr.locals = locals
+		if vmdebug {
+			fmt.Printf("Entering %s @ %s\n", f.Name, f.Position(0))
+			fmt.Printf("%d stack, %d locals\n", len(stack), len(locals))
+			defer fmt.Println("Leaving ", f.Name)
+		}
 
-	if vmdebug {
-		fmt.Printf("Entering %s @ %s\n", f.Name, f.Position(0))
-		fmt.Printf("%d stack, %d locals\n", len(stack), len(locals))
-		defer fmt.Println("Leaving ", f.Name)
-	}
-
-	// Spill indicated locals to cells.
-	// Each cell is a separate alloc to avoid spurious liveness.
-	for _, index := range f.Cells {
-		locals[index] = &cell{locals[index]}
+		// Spill indicated locals to cells.
+		// Each cell is a separate alloc to avoid spurious liveness.
+		for _, index := range f.Cells {
+			locals[index] = &cell{locals[index]}
+		}
 	}
 
 	// TODO(adonovan): add static check that beneath this point
 	// - there is exactly one return statement
 	// - there is no redefinition of 'err'.
 
-	var iterstack []Iterator // stack of active iterators
-
 	// Use defer so that application panics can pass through
 	// interpreter without leaving thread in a bad state.
 	defer func() {
+		if fr.susp != nil {
+			return // unwound: the frame keeps its state (coro patch)
+		}
 		// ITERPOP the rest of the iterator stack.
 		for _, iter := range iterstack {
 			iter.Done()
@@ -101,10 +115,18 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		fr.locals = nil
 	}()
 
-	sp := 0
-	var pc uint32
 	var result Value
 	code := f.Code
+	if resumed != nil {
+		// The CALL that unwound has returned: continue after it.
+		fr.susp = nil
+		thread.beginProfSpan()
+		if resumed.err != nil {
+			err = resumed.err
+			goto done
+		}
+		stack[sp-1] = resumed.result
+	}
 loop:
 	for {
 		thread.Steps++
@@ -287,6 +309,12 @@ loop:
 
 			thread.endProfSpan()
 			z, err2 := Call(thread, function, positional, kvpairs)
+			if err2 == errUnwound {
+				// coro patch (ORIGIN 18): the callee unwound the thread
+				// (Thread.Unwind): keep what resuming here needs.
+				fr.susp = &suspension{space: space, sp: sp, next: pc, iterstack: iterstack}
+				return nil, errUnwound
+			}
 			thread.beginProfSpan()
 			if err2 != nil {
 				err = err2
@@ -513,6 +541,7 @@ loop:
 			break loop
 		}
 	}
+done:
 	// (deferred cleanup runs here)
 	return result, err
 }

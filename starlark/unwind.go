@@ -1,0 +1,105 @@
+package starlark
+
+// coro patch (ORIGIN 18): unwinding a thread while a builtin waits.
+//
+// A host that runs many threads concurrently, each waiting most of the
+// time (coro's tasks), would otherwise park each waiting thread's
+// goroutine inside the builtin that waits, keeping a Go stack per thread.
+// Unwind lets the builtin leave instead: it hands the thread a
+// continuation and returns a sentinel that every Starlark function frame
+// below it answers by saving its state (operand stack, program counter,
+// iterators) in its heap frame and returning the sentinel in turn, until
+// Call returns it to the host. The frames stay on the thread's stack (so
+// CallStack still shows where it waits). Later the host calls Resume,
+// which runs the continuation in the builtin's frame and carries its
+// result back into each Starlark frame, continuing each where it was.
+// This is Lua's lua_yieldk.
+//
+// A builtin may unwind only when every frame below it is a Starlark
+// function (a Go function in between, such as sorted calling its key,
+// has Go state that cannot be saved), and only on a thread whose host
+// handles the sentinel (Unwindable). CanUnwind tells.
+
+import "errors"
+
+// errUnwound is what Call returns for a call that unwound (Thread.Unwound).
+var errUnwound = errors.New("starlark: thread unwound (not an error: the host resumes it with Thread.Resume)")
+
+// A suspension is what an unwound frame keeps: a Starlark function's
+// interpreter state, or a builtin's continuation; and, once resumed, the
+// result of the call it was in.
+type suspension struct {
+	// Function frames.
+	space     []Value // locals and operand stack
+	sp        int
+	next      uint32 // the pc after the CALL that unwound
+	iterstack []Iterator
+	result    Value // the call's outcome, set by Resume
+	err       error
+	// Builtin frames.
+	k func(*Thread) (Value, error)
+}
+
+// Unwindable reports whether the host resumes the thread after it unwinds.
+func (thread *Thread) Unwindable() bool { return thread.unwindable }
+
+// SetUnwindable says whether the host handles an unwound Call (a Call that
+// returns an error for which IsUnwound holds) by calling Resume later.
+func (thread *Thread) SetUnwindable(on bool) { thread.unwindable = on }
+
+// CanUnwind reports whether the builtin b, running on thread, may unwind
+// it: the thread is Unwindable, b's is the innermost frame, and every
+// frame below b is a Starlark function.
+func (thread *Thread) CanUnwind(b *Builtin) bool {
+	n := len(thread.stack)
+	if !thread.unwindable || n == 0 || thread.stack[n-1].callable != Callable(b) {
+		return false
+	}
+	for _, fr := range thread.stack[:n-1] {
+		if _, ok := fr.callable.(*Function); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Unwind makes the running builtin's call unwind the thread (CanUnwind
+// must hold): the builtin returns Unwind's result as its error, and Resume
+// later calls k in the builtin's frame for the call's outcome.
+func (thread *Thread) Unwind(k func(*Thread) (Value, error)) error {
+	thread.frameAt(0).susp = &suspension{k: k}
+	return errUnwound
+}
+
+// IsUnwound reports whether err, from Call or Resume, means the thread
+// unwound: it is waiting, to be resumed with Resume.
+func IsUnwound(err error) bool { return err == errUnwound }
+
+// Resume continues a thread that unwound: it runs the innermost
+// builtin's continuation, then every Starlark frame below it from where
+// it was, and returns what the host's Call would have returned; or
+// unwinds again (IsUnwound).
+func (thread *Thread) Resume() (Value, error) {
+	fr := thread.frameAt(0)
+	s := fr.susp
+	fr.susp = nil
+	thread.beginProfSpan()
+	v, err := s.k(thread)
+	if err == errUnwound {
+		return nil, err // the continuation waits again
+	}
+	for {
+		v, err = callResult(thread, fr.callable, v, err)
+		thread.popFrame(fr)
+		if len(thread.stack) == 0 {
+			return v, err
+		}
+		fr = thread.frameAt(0)
+		fn := fr.callable.(*Function) // CanUnwind held
+		fr.susp.result, fr.susp.err = v, err
+		v, err = fn.CallInternal(thread, nil, nil)
+		if err == errUnwound {
+			return nil, err
+		}
+	}
+}
