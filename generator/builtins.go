@@ -15,7 +15,7 @@ const stateKey = "coro.generator"
 func Builtins() starlark.StringDict {
 	return starlark.StringDict{
 		"generator": starlark.NewBuiltin("generator", builtinGenerator),
-		"emit":      starlark.NewBuiltin("emit", builtinEmit),
+		"emit":      starlark.NewBuiltin("emit", builtinEmit).BorrowsArgs(), // keeps args[0], never the slice
 		"emit_all":  starlark.NewBuiltin("emit_all", builtinEmitAll),
 	}
 }
