@@ -61,7 +61,7 @@ type Hub struct {
 	srv     *server.Server
 	tmpDir  string
 	closed  bool
-	drops   map[string]bool // streams whose max-deliveries advisories are watched
+	drops   map[string]bool    // streams whose max-deliveries advisories are watched
 	workers jetstream.Consumer // remote()'s queue, once made (remote.go)
 }
 
