@@ -34,6 +34,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +47,7 @@ import (
 	"github.com/corolang/coro/starlark/resolve"
 	"github.com/corolang/coro/starlark/syntax"
 	"github.com/corolang/coro/stdlib"
+	natsmod "github.com/corolang/coro/stdlib/nats"
 )
 
 // An Engine runs one event loop and the tasks on it. Its methods are safe
@@ -53,6 +56,7 @@ import (
 type Engine struct {
 	c     *loop.Engine
 	trace *trace.Writer // Options.Trace and Options.Recorder
+	nats  *natsmod.Hub  // Options.NATS, connected on first use
 }
 
 // Error is a script failure with a kind (cancelled, timeout, value, ...),
@@ -134,6 +138,13 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	lo := opts.loopOptions()
+	var c *loop.Engine
+	hub := natsmod.NewHub(opts.NATS, func(msg string) {
+		// From a NATS client's goroutine: written on the loop, where
+		// the engine's reports are.
+		c.Post(func() { io.WriteString(c.Stderr(), msg+"\n") })
+	})
+	lo.Remote = hub
 	pre := stdlib.Predeclared(&lo)
 	if opts.Stdlib != nil {
 		for _, name := range stdlib.Modules {
@@ -142,9 +153,10 @@ func New(opts Options) (*Engine, error) {
 			}
 		}
 	}
-	e := &Engine{}
+	e := &Engine{nats: hub}
 	lo.Breakpoint = e.breakpointHook(opts.Breakpoint)
-	e.c = loop.New(lo, pre)
+	c = loop.New(lo, pre)
+	e.c = c
 	if opts.Trace != nil || opts.Recorder != nil {
 		e.trace = trace.New(opts.Trace, opts.Recorder, e.c.Now)
 		e.c.SetTracer(e.trace)
@@ -317,6 +329,7 @@ func (e *Engine) Exit() *ExitError {
 // every goroutine the engine made and finishes the trace (Options.Trace).
 func (e *Engine) Close() error {
 	err := e.c.Close()
+	e.nats.Close()
 	if e.trace != nil {
 		e.c.SetTracer(nil)
 		if terr := e.trace.Close(); err == nil {
@@ -338,3 +351,30 @@ func IsSyntaxError(err error) bool {
 // AsError returns err as an *Error with a kind (KindError when err has
 // none of its own).
 func AsError(err error) *Error { return loop.ToError(err) }
+
+// Serve serves remote() calls (SPEC 16) with the modules below dir, until
+// ctx is done: what `coro worker` runs. concurrency calls run at once
+// (each computes on a goroutine of its own, as parallel() does); dir is
+// where callers' load() paths are found. It needs Permissions.Net, and
+// reads the modules as load() does.
+func (e *Engine) Serve(ctx context.Context, dir string, concurrency int) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Errorf(KindValue, "Serve: %v", err)
+	}
+	body := starlark.NewBuiltin("worker", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		x, err := loop.TaskOf(th, "worker")
+		if err != nil {
+			return nil, err
+		}
+		return starlark.None, e.nats.Serve(x, abs, concurrency)
+	})
+	t, err := e.c.RunTask(ctx, "worker", body, nil)
+	if err != nil {
+		return err
+	}
+	if t.Err() != nil {
+		return t.Err()
+	}
+	return nil
+}

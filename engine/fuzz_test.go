@@ -545,12 +545,12 @@ var fuzzTargets = sync.OnceValue(func() []string {
 // permissions, every such call must fail (with permission, or value for
 // bad arguments), never succeed.
 func ioTarget(target string) bool {
-	for _, p := range []string{"fs.", "net.", "http.", "proc."} {
+	for _, p := range []string{"fs.", "net.", "http.", "proc.", "nats."} {
 		if strings.HasPrefix(target, p) {
 			return true
 		}
 	}
-	return target == "os.env" || target == "os.signal"
+	return target == "os.env" || target == "os.signal" || target == "remote"
 }
 
 // Opcodes of FuzzBuiltinArgs's input, after the mode byte of each call:

@@ -9,6 +9,7 @@ import (
 	"github.com/corolang/coro/engine/trace"
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	natsmod "github.com/corolang/coro/stdlib/nats"
 )
 
 // Options configure an engine. The zero value allows no I/O, writes
@@ -76,7 +77,22 @@ type Options struct {
 	// returns; ctx is done if the task is cancelled meanwhile (return
 	// then). Nil: breakpoint() does nothing.
 	Breakpoint func(ctx context.Context, bp *Breakpoint)
+	// NATS is the NATS server of the nats module and remote() (SPEC 16).
+	// The zero value runs one inside the engine, started on first use
+	// (in-process, no port, memory store) and shut down by Close; URL
+	// connects to a server or cluster instead, and Conn uses a connection
+	// of the embedder's own (which Close leaves open).
+	NATS NATS
 }
+
+// NATS configures Options.NATS: URL ("nats://host:4222", several
+// comma-separated) or Conn (a *nats.Conn of the embedder's, from
+// github.com/nats-io/nats.go) for a server elsewhere; for the embedded
+// one, Listen (an address other processes, such as coro worker, connect
+// to) and StoreDir (a folder that keeps queues and buckets across runs);
+// Replicas, how many servers of a cluster hold each queue and bucket (0
+// means 1).
+type NATS = natsmod.Config
 
 // Permissions says which kinds of I/O scripts may do (SPEC 7). The zero
 // value allows none; AllPermissions allows everything, as the coro

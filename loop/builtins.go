@@ -23,6 +23,7 @@ func Builtins() starlark.StringDict {
 		"defer":        starlark.NewBuiltin("defer", builtinDefer),
 		"freeze":       starlark.NewBuiltin("freeze", builtinFreeze),
 		"parallel":     starlark.NewBuiltin("parallel", builtinParallel), // parallel.go
+		"remote":       starlark.NewBuiltin("remote", builtinRemote),     // remote.go
 		"tasks":        starlark.NewBuiltin("tasks", builtinTasks),
 		"channel":      starlark.NewBuiltin("channel", builtinChannel),
 		"select":       starlark.NewBuiltin("select", builtinSelect),

@@ -7,6 +7,7 @@ package loop
 
 import (
 	"context"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -89,6 +90,9 @@ type Options struct {
 	// when it returns (or when ctx is done: the task was cancelled).
 	// Nil: breakpoint() does nothing.
 	Breakpoint func(ctx context.Context, f *BreakFrame)
+	// Remote carries remote() calls to workers (remote.go); package
+	// engine installs package nats's. Nil: remote() fails.
+	Remote Remote
 }
 
 // DefaultTimeSlice is the default number of steps in a time slice.
@@ -197,6 +201,11 @@ type moduleEntry struct {
 	globals starlark.StringDict
 	err     error
 	loading bool
+	// rel is the module's path as the main script's load() chain spells
+	// it (the loading module's rel joined with the path it gave load),
+	// and hash the SHA-256 of its source: what remote() sends (remote.go).
+	rel  string
+	hash [32]byte
 }
 
 // New returns an engine whose scripts see predeclared (plus Options.Globals).
@@ -939,7 +948,7 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 		}
 		return ent.globals, ent.err
 	}
-	ent := &moduleEntry{loading: true}
+	ent := &moduleEntry{loading: true, rel: e.relModule(th, module)}
 	e.modules[path] = ent
 	src, err := e.readModule(module, path)
 	if err != nil {
@@ -947,6 +956,7 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 		ent.err = err
 		return nil, ent.err
 	}
+	ent.hash = sha256.Sum256(src)
 	g, err := starlark.ExecFileOptions(e.fileOpts, th, path, src, e.predeclared)
 	ent.loading = false
 	if err != nil {

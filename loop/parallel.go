@@ -32,36 +32,53 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 		return nil, err
 	}
 	e := x.Task.eng
-	fn, ok := args[0].(*starlark.Function)
-	if !ok {
-		return nil, Errorf(KindValue, "parallel: for parameter fn: got %s, want a function defined in a load()ed module", args[0].Type())
+	fn, rest, err := e.offCoreCall("parallel", args)
+	if err != nil {
+		return nil, err
 	}
-	if !e.isLoadedModule(fn.Module()) {
-		return nil, Errorf(KindValue, "parallel: function %s is not from a load()ed module (only loaded modules are frozen, so only their functions may run on another core)", fn.Name())
-	}
-	if what := unfrozen(fn); what != "" {
-		return nil, Errorf(KindValue, "parallel: function %s captures %s that is not frozen", fn.Name(), what)
-	}
-	rest := args[1:]
-	for i, a := range rest {
-		if what := unfrozen(a); what != "" {
-			return nil, Errorf(KindValue, "parallel: argument %d (%s) is not frozen: pass freeze(x)", i+1, what)
-		}
-	}
-	// The worker's thread is made here, on the loop, so the thread hook
-	// runs where engine state may be touched.
-	wth := &starlark.Thread{Name: "parallel " + fn.Name(), Print: func(_ *starlark.Thread, msg string) {
-		e.Post(func() { e.print(nil, msg) })
-	}}
-	wth.SetLocal(parallelKey, fn.Name())
-	if e.opts.MaxSteps > 0 {
-		wth.SetMaxExecutionSteps(e.opts.MaxSteps)
-	}
-	e.threadHook(wth)
+	wth := e.workerThread("parallel", fn.Name())
 	body := starlark.NewBuiltin("parallel", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		return runParallel(th, wth, fn, rest)
 	})
 	return e.Spawn(body, nil, nil, "", x.Task, Callers(th)).Value(), nil
+}
+
+// offCoreCall checks what parallel and remote (remote.go) take: fn, a
+// function of a load()ed module, and its arguments, all frozen, so that
+// another goroutine (or another process) may run it.
+func (e *Engine) offCoreCall(name string, args starlark.Tuple) (*starlark.Function, starlark.Tuple, error) {
+	fn, ok := args[0].(*starlark.Function)
+	if !ok {
+		return nil, nil, Errorf(KindValue, "%s: for parameter fn: got %s, want a function defined in a load()ed module", name, args[0].Type())
+	}
+	if !e.isLoadedModule(fn.Module()) {
+		return nil, nil, Errorf(KindValue, "%s: function %s is not from a load()ed module (only loaded modules are frozen, so only their functions may run on another core)", name, fn.Name())
+	}
+	if what := unfrozen(fn); what != "" {
+		return nil, nil, Errorf(KindValue, "%s: function %s captures %s that is not frozen", name, fn.Name(), what)
+	}
+	rest := args[1:]
+	for i, a := range rest {
+		if what := unfrozen(a); what != "" {
+			return nil, nil, Errorf(KindValue, "%s: argument %d (%s) is not frozen: pass freeze(x)", name, i+1, what)
+		}
+	}
+	return fn, rest, nil
+}
+
+// workerThread makes, on the loop (so the thread hook runs where engine
+// state may be touched), the thread a parallel or remote call of fn runs
+// on: it has no task, so every builtin that waits fails there (TaskOf).
+func (e *Engine) workerThread(kind, fn string) *starlark.Thread {
+	wth := &starlark.Thread{Name: kind + " " + fn, Print: func(_ *starlark.Thread, msg string) {
+		e.Post(func() { e.print(nil, msg) })
+	}}
+	wth.SetLocal(parallelKey, fn)
+	if e.opts.MaxSteps > 0 {
+		wth.SetMaxExecutionSteps(e.opts.MaxSteps)
+	}
+	e.threadHook(wth)
+	return wth
 }
 
 // runParallel is the body of a parallel task: it offloads the call to a

@@ -15,6 +15,7 @@ import (
 	hashlibmod "github.com/corolang/coro/stdlib/hashlib"
 	httpmod "github.com/corolang/coro/stdlib/http"
 	logmod "github.com/corolang/coro/stdlib/log"
+	natsmod "github.com/corolang/coro/stdlib/nats"
 	netmod "github.com/corolang/coro/stdlib/net"
 	osmod "github.com/corolang/coro/stdlib/os"
 	pathmod "github.com/corolang/coro/stdlib/path"
@@ -30,7 +31,7 @@ import (
 // Modules are the names of the standard modules, in the order of the
 // SPEC: an embedder may predeclare only some of them (engine.Options.Stdlib).
 var Modules = []string{"json", "math", "time", "os", "sync", "net", "http", "fs", "proc",
-	"re", "base64", "hashlib", "url", "path", "random", "csv", "yaml", "log"}
+	"re", "base64", "hashlib", "url", "path", "random", "csv", "yaml", "log", "nats"}
 
 // Predeclared returns every predeclared name for an engine with opts.
 func Predeclared(opts *loop.Options) starlark.StringDict {
@@ -59,5 +60,7 @@ func Predeclared(opts *loop.Options) starlark.StringDict {
 	d["csv"] = csvmod.Module()
 	d["yaml"] = yamlmod.Module()
 	d["log"] = logmod.Module(opts)
+	// SPEC 16: its functions find the engine's NATS through opts.Remote.
+	d["nats"] = natsmod.Module()
 	return d
 }

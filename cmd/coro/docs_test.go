@@ -310,6 +310,15 @@ show("Match", re.match("a", "a"))
 show("Hash", hashlib.sha256())
 show("Time", time.now())
 show("Duration", time.parse_duration("1s"))
+sub = nats.subscribe("probe")
+nats.publish("probe", "x")
+show("Msg", sub.recv())
+sub.close()
+q = nats.queue("probe")
+show("Queue", q)
+q.put("x")
+show("Job", q.take())
+show("KV", nats.kv("probe"))
 `
 
 // TestDocsReferenceTypes requires a "### Type" section naming each

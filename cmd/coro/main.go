@@ -45,6 +45,7 @@ const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
        coro test [--seed N] [--run REGEX] [--timeout D] [--fail-fast] [--json] [PATHS...]
        coro fmt [--check] [PATHS...]    format .star files (--check: list those that would change)
        coro check [PATHS...]            parse and resolve without running: every error as file:line:col
+       coro [FLAGS] worker [--concurrency N] [DIR]  serve remote() calls with the modules under DIR
        coro version
 With no FILE, coro starts the REPL; statements piped into it run as at the
 prompt, and the exit status is 1 if any of them failed.
@@ -72,6 +73,11 @@ flags:
   --watch             run FILE; when it or a module it loads changes, cancel
                       the run (cleanups run) and start it again
   --go-trace          add Go frames to tracebacks
+  --nats URL          use the NATS server (or cluster) at URL for the nats module
+                      and remote() (default: $CORO_NATS, else one embedded in coro)
+  --nats-listen ADDR  the embedded NATS server listens on ADDR (host:port), so
+                      other coro processes can connect with --nats
+  --nats-store DIR    the embedded NATS server keeps queues and buckets in DIR
 `
 
 // config is the parsed command line.
@@ -90,6 +96,7 @@ type config struct {
 	goTrace     bool
 	// debug: breakpoint() opens a prompt (a script run on a terminal).
 	debug       bool
+	nats        engine.NATS // --nats, --nats-listen, --nats-store
 	code        string
 	hasCode     bool
 	interactive bool
@@ -238,6 +245,22 @@ func parseFlags(argv []string) (*config, error) {
 			c.watch = true
 		case "go-trace":
 			c.goTrace = true
+		case "nats", "nats-listen", "nats-store":
+			v, err := needVal()
+			if err != nil {
+				return nil, err
+			}
+			if v == "" {
+				return nil, &usageError{fmt.Sprintf("flag %s needs a value", name)}
+			}
+			switch flag {
+			case "nats":
+				c.nats.URL = v
+			case "nats-listen":
+				c.nats.Listen = v
+			default:
+				c.nats.StoreDir = v
+			}
 		case "c":
 			v, err := needVal()
 			if err != nil {
@@ -289,7 +312,22 @@ func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options
 		GoTrace:     c.goTrace,
 		SlowWarning: slowWarning(),
 		Logger:      c.logger(stderr),
+		NATS:        c.natsConfig(),
 	}
+}
+
+// natsConfig is --nats (else $CORO_NATS) with the embedded server's
+// flags, and $CORO_NATS_REPLICAS: how many servers of a cluster hold each
+// queue and bucket.
+func (c *config) natsConfig() engine.NATS {
+	n := c.nats
+	if n.URL == "" {
+		n.URL = os.Getenv("CORO_NATS")
+	}
+	if r, err := strconv.Atoi(os.Getenv("CORO_NATS_REPLICAS")); err == nil && r > 0 {
+		n.Replicas = r
+	}
+	return n
 }
 
 // logger is the log module's logger: --log-format's handler at
@@ -373,6 +411,10 @@ func exit(code int) {
 	os.Exit(code)
 }
 
+// subcommands are the first arguments that name a tool rather than a
+// script (`coro run FILE` runs one).
+var subcommands = map[string]bool{"test": true, "fmt": true, "check": true, "version": true, "worker": true}
+
 // run is the whole command, callable in-process by tests.
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c, err := parseFlags(argv)
@@ -384,16 +426,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
-	if c.watch && (c.hasCode || c.interactive || len(c.rest) == 0 || c.rest[0] == "-" ||
-		c.rest[0] == "test" || c.rest[0] == "fmt" || c.rest[0] == "check" || c.rest[0] == "version") {
+	if c.watch && (c.hasCode || c.interactive || len(c.rest) == 0 || c.rest[0] == "-" || subcommands[c.rest[0]]) {
 		fmt.Fprintf(stderr, "coro: --watch needs a FILE to run (not -c, -i, stdin, the REPL or a subcommand)\n%s", usage)
 		return exitUsage
 	}
 	// breakpoint() prompts when a person runs the script on a terminal;
 	// the REPL is a prompt already, and coro test never stops for one.
 	c.debug = onTerminal(stdin, stdout)
-	if c.inspect != "" && !c.hasCode && (c.interactive || len(c.rest) == 0 ||
-		c.rest[0] == "test" || c.rest[0] == "fmt" || c.rest[0] == "check" || c.rest[0] == "version") {
+	if c.inspect != "" && !c.hasCode && (c.interactive || len(c.rest) == 0 || subcommands[c.rest[0]]) {
 		fmt.Fprintf(stderr, "coro: --inspect needs a script to run (FILE, -c or -; not -i, the REPL or a subcommand)\n%s", usage)
 		return exitUsage
 	}
@@ -415,6 +455,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runFmt(c.rest[1:], stdout, stderr)
 	case "check":
 		return runCheck(c, c.rest[1:], stdout, stderr)
+	case "worker":
+		c.debug = false
+		return runWorker(c, c.rest[1:], stdout, stderr) // worker.go
 	case "run":
 		if len(c.rest) < 2 {
 			fmt.Fprintln(stderr, "coro run: missing FILE")

@@ -6,7 +6,7 @@ require github.com/corolang/coro v0.0.0
 
 require (
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )
 
 // The test points this at the repository being tested; a real application
