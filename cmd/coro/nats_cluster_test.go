@@ -99,18 +99,21 @@ func TestNATSClusterQueue(t *testing.T) {
 	dir := t.TempDir()
 	producer := filepath.Join(dir, "producer.star")
 	require.NoError(t, os.WriteFile(producer, []byte(fmt.Sprintf(`
-q = nats.queue("work", ack_wait=2)
+q = nats.queue("work", ack_wait=8)
 for i in range(%d):
     q.put("job-%%d" %% i, id="job-%%d" %% i)
 print("put", q.pending)
 `, jobs)), 0o644))
 	consumer := filepath.Join(dir, "consumer.star")
 	// "done" is printed before the ack: a consumer killed between the
-	// two is the one way a job is processed twice.
+	// two is the one way a job is processed twice. ack_wait is longer
+	// than a leader election, so an ack made while the restarted node's
+	// streams change leaders still lands before the job would be
+	// delivered again.
 	require.NoError(t, os.WriteFile(consumer, []byte(`
-q = nats.queue("work", ack_wait=2)
+q = nats.queue("work", ack_wait=8)
 while True:
-    r = catch(q.take, timeout=6)
+    r = catch(q.take, timeout=12)
     if not r.ok:
         print("idle", r.error.kind)
         break
@@ -120,7 +123,7 @@ while True:
     j.ack()
 `), 0o644))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
 	prod := exec.CommandContext(ctx, coro, producer)
 	prod.Env = env
