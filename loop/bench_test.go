@@ -195,3 +195,25 @@ for i in range(N):
     fib(15)
 `, false)
 }
+
+// BenchmarkPingPong measures a round trip between two tasks through two
+// one-slot channels (compare.py's pingpong), both in spawned functions,
+// so both wait unwound.
+func BenchmarkPingPong(b *testing.B) {
+	runBench(b, `
+a = channel(1)
+c = channel(1)
+def ponger():
+    for v in a:
+        c.send(v + 1)
+def pinger():
+    v = 0
+    for _ in range(N):
+        a.send(v)
+        v = c.recv()
+    a.close()
+t = spawn(ponger)
+spawn(pinger).wait()
+t.wait()
+`, false)
+}
