@@ -486,12 +486,12 @@ func (c *Channel) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "send":
 		if c.mSend == nil {
-			c.mSend = starlark.NewBuiltin("send", chanSend).BindReceiver(c)
+			c.mSend = starlark.NewBuiltin("send", chanSend).BorrowsArgs().BindReceiver(c) // keeps the value, never the slice
 		}
 		return c.mSend, nil
 	case "recv":
 		if c.mRecv == nil {
-			c.mRecv = starlark.NewBuiltin("recv", chanRecv).BindReceiver(c)
+			c.mRecv = starlark.NewBuiltin("recv", chanRecv).BorrowsArgs().BindReceiver(c)
 		}
 		return c.mRecv, nil
 	case "try_send":

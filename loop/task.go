@@ -91,8 +91,13 @@ type Task struct {
 	pending  bool
 
 	// unwound: the task waits with its thread unwound (ParkThen); it
-	// has no worker until it runs again.
-	unwound bool
+	// has no worker until it runs again. parkTimer and then are that
+	// wait's timeout and what gives the builtin's outcome; afterPark is
+	// the continuation that runs them (made once per task).
+	unwound   bool
+	parkTimer *timer
+	then      func() (starlark.Value, error)
+	afterPark func(*starlark.Thread) (starlark.Value, error)
 
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task

@@ -175,10 +175,23 @@ func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why
 	if !ok {
 		return then()
 	}
-	return nil, th.Unwind(func(*starlark.Thread) (starlark.Value, error) {
-		x.parkEnd(tm)
-		return then()
-	})
+	// The continuation is the task's own, made once (afterPark): only
+	// then is new per wait.
+	t := x.Task
+	t.parkTimer, t.then = tm, then
+	if t.afterPark == nil {
+		t.afterPark = t.resumeAfterPark
+	}
+	return nil, th.Unwind(t.afterPark)
+}
+
+// resumeAfterPark is the continuation of a task that unwound in
+// ParkThen: the wait ends, and then gives the builtin's outcome.
+func (t *Task) resumeAfterPark(*starlark.Thread) (starlark.Value, error) {
+	t.exec.parkEnd(t.parkTimer)
+	then := t.then
+	t.parkTimer, t.then = nil, nil
+	return then()
 }
 
 // parkStart prepares the task to wait for w: ok is false when it need not

@@ -74,9 +74,10 @@ type Thread struct {
 	// proftime holds the accumulated execution time since the last profile event.
 	proftime time.Duration
 
-	// unwindable: the host resumes the thread after it unwinds (coro
-	// patch, unwind.go).
+	// unwindable: the host resumes the thread after it unwinds; cont is
+	// the unwound builtin's continuation (coro patch, unwind.go).
 	unwindable bool
+	cont       func(*Thread) (Value, error)
 }
 
 // ExecutionSteps returns the current value of Steps.

@@ -312,7 +312,12 @@ loop:
 			if err2 == errUnwound {
 				// coro patch (ORIGIN 18): the callee unwound the thread
 				// (Thread.Unwind): keep what resuming here needs.
-				fr.susp = &suspension{space: space, sp: sp, next: pc, iterstack: iterstack}
+				s := resumed // a frame unwinding again reuses its suspension
+				if s == nil {
+					s = new(suspension)
+				}
+				*s = suspension{space: space, sp: sp, next: pc, iterstack: iterstack}
+				fr.susp = s
 				return nil, errUnwound
 			}
 			thread.beginProfSpan()

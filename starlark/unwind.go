@@ -36,9 +36,12 @@ type suspension struct {
 	iterstack []Iterator
 	result    Value // the call's outcome, set by Resume
 	err       error
-	// Builtin frames.
-	k func(*Thread) (Value, error)
 }
+
+// builtinUnwound marks the frame of the builtin that unwound; its
+// continuation is the thread's (Thread.cont): only the innermost frame
+// has one.
+var builtinUnwound = &suspension{}
 
 // Unwindable reports whether the host resumes the thread after it unwinds.
 func (thread *Thread) Unwindable() bool { return thread.unwindable }
@@ -67,7 +70,8 @@ func (thread *Thread) CanUnwind(b *Builtin) bool {
 // must hold): the builtin returns Unwind's result as its error, and Resume
 // later calls k in the builtin's frame for the call's outcome.
 func (thread *Thread) Unwind(k func(*Thread) (Value, error)) error {
-	thread.frameAt(0).susp = &suspension{k: k}
+	thread.frameAt(0).susp = builtinUnwound
+	thread.cont = k
 	return errUnwound
 }
 
@@ -81,10 +85,10 @@ func IsUnwound(err error) bool { return err == errUnwound }
 // unwinds again (IsUnwound).
 func (thread *Thread) Resume() (Value, error) {
 	fr := thread.frameAt(0)
-	s := fr.susp
-	fr.susp = nil
+	k := thread.cont
+	fr.susp, thread.cont = nil, nil
 	thread.beginProfSpan()
-	v, err := s.k(thread)
+	v, err := k(thread)
 	if err == errUnwound {
 		return nil, err // the continuation waits again
 	}

@@ -887,7 +887,7 @@ func NewBuiltin(name string, fn func(thread *Thread, fn *Builtin, args Tuple, kw
 //
 //	"abc".index("a")
 func (b *Builtin) BindReceiver(recv Value) *Builtin {
-	return &Builtin{name: b.name, fn: b.fn, recv: recv}
+	return &Builtin{name: b.name, fn: b.fn, recv: recv, borrows: b.borrows} // coro patch: keeps BorrowsArgs (ORIGIN 14)
 }
 
 // A *Dict represents a Starlark dictionary.
