@@ -320,10 +320,19 @@ func (q *Queue) take(x *loop.Exec, fn string, timeout starlark.Value) (starlark.
 
 // next waits for the consumer's next message until ctx is done, in
 // pull requests of fetchSlice, trying again after a transient failure.
+//
+// A pull request is not abandoned when ctx ends: the server would still
+// deliver a message to it, which nobody would read, and the job would be
+// lost until its ack_wait. The request runs its slice out instead, and a
+// message it brings after ctx ended is returned all the same, for the
+// caller (an Offload's Drop) to give back at once.
 func next(ctx context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
 	pause := 50 * time.Millisecond
 	for {
-		sctx, cancel := context.WithTimeout(ctx, fetchSlice)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), fetchSlice)
 		m, err := cons.Next(jetstream.FetchContext(sctx))
 		cancel()
 		if err == nil {
