@@ -38,19 +38,23 @@ var client = &http.Client{}
 func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var url string
 	var headers, timeout starlark.Value = starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout); err != nil {
+	sec := tlsArgs{ca: starlark.None}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout,
+		"ca?", &sec.ca, "insecure?", &sec.insecure); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout)
+	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout, sec)
 }
 
 func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var method, url string
 	var headers, body, timeout starlark.Value = starlark.None, starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout); err != nil {
+	sec := tlsArgs{ca: starlark.None}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout,
+		"ca?", &sec.ca, "insecure?", &sec.insecure); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout)
+	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout, sec)
 }
 
 type requestReason string
@@ -60,7 +64,7 @@ func (r requestReason) WaitingOn() string { return "http " + string(r) }
 // do sends a request off the loop and parks the calling task until the
 // whole response has arrived (or the timeout, a cancellation). An
 // interrupted request is aborted through its context.
-func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value) (starlark.Value, error) {
+func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value, sec tlsArgs) (starlark.Value, error) {
 	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
@@ -92,6 +96,10 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
+	cl, err := clientFor(x, fn, sec)
+	if err != nil {
+		return nil, err
+	}
 	var rd io.Reader
 	if hasBody {
 		rd = strings.NewReader(payload)
@@ -110,7 +118,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var data []byte
 			var err error
-			resp, err = client.Do(req.WithContext(ctx))
+			resp, err = cl.Do(req.WithContext(ctx))
 			if err == nil {
 				data, err = io.ReadAll(resp.Body)
 				resp.Body.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -20,7 +19,9 @@ import (
 // maxBody bounds a request body the server reads into a string.
 const maxBody = 64 << 20
 
-func netError(fn string, err error) *loop.Error { return netmod.IOError(fn, err) }
+// netError maps a client failure: a failed TLS handshake or verification
+// to `io` in plain words (netmod.TLSError), anything else as net does.
+func netError(fn string, err error) *loop.Error { return netmod.TLSError(fn, err) }
 
 // A Server is a running http.serve. net/http accepts and parses on its
 // goroutines; each request is posted to the loop, where the script's
@@ -46,6 +47,8 @@ type Server struct {
 	// Shutdown leaves them for 5 s.
 	connMu sync.Mutex
 	fresh  map[net.Conn]struct{}
+	// maxBody bounds a request body (max_body, 413 past it).
+	maxBody int64
 }
 
 // connState is the server's http.Server.ConnState hook: it keeps fresh.
@@ -64,20 +67,36 @@ func (s *Server) WaitingOn() string { return "http.serve on " + s.addr }
 func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var addr string
 	var handler starlark.Callable
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler); err != nil {
+	var cert, key, maxBodyV starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler,
+		"cert?", &cert, "key?", &key, "max_body?", &maxBodyV); err != nil {
 		return nil, loop.ValueError(err)
+	}
+	limit, err := maxBodyArg(b.Name(), maxBodyV)
+	if err != nil {
+		return nil, err
 	}
 	x, ln, err := netmod.Listen(th, b.Name(), addr)
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := netmod.ServerTLS(x, b.Name(), cert, key)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	e := x.Task.Engine()
-	s := &Server{eng: e, handler: handler, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s := &Server{eng: e, handler: handler, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}, maxBody: limit}
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
-	s.srv = &http.Server{Handler: s, ErrorLog: nil, ConnState: s.connState}
+	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
+	harden(s.srv, e)
 	s.ln = ln
 	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
-	go s.srv.Serve(ln)
+	if cfg != nil {
+		go s.srv.ServeTLS(ln, "", "") // HTTPS, and HTTP/2 by ALPN
+	} else {
+		go s.srv.Serve(ln)
+	}
 	// SPEC 1: the server has a task of its own that waits until it is
 	// closed, so a script that starts a server and returns keeps serving
 	// (and the wait counts as one on the outside world, not a deadlock).
@@ -149,7 +168,7 @@ func (s *Server) shutdown() {
 // reply is a handler's outcome, sent from the loop to the goroutine.
 type reply struct {
 	status  int
-	headers map[string]string
+	headers http.Header
 	body    []byte
 	ctype   string
 }
@@ -157,9 +176,8 @@ type reply struct {
 // ServeHTTP runs on net/http's goroutine: read the request, post it to the
 // loop as a new task, and wait for the task's reply.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "request body: "+err.Error(), http.StatusBadRequest)
+	body, ok := readBody(w, r, s.maxBody)
+	if !ok {
 		return
 	}
 	done := make(chan reply, 1)
@@ -176,8 +194,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rep.ctype != "" {
 			h.Set("Content-Type", rep.ctype)
 		}
-		for k, v := range rep.headers {
-			h.Set(k, v)
+		for k, vs := range rep.headers {
+			h[k] = vs // canonical keys; a list is sent as repeated headers
 		}
 		w.WriteHeader(rep.status)
 		w.Write(rep.body)
@@ -242,7 +260,7 @@ func makeReply(v starlark.Value) (reply, error) {
 		rep.status = st
 		body = t[len(t)-1]
 		if len(t) == 3 {
-			h, err := headersArg("handler headers", t[1])
+			h, err := replyHeaders("handler", t[1])
 			if err != nil {
 				return rep, err
 			}
@@ -308,6 +326,7 @@ type Request struct {
 	query        *starlark.Dict
 	headers      *starlark.Dict
 	body         string
+	remoteAddr   string
 }
 
 func newRequest(r *http.Request, body []byte) *Request {
@@ -315,7 +334,7 @@ func newRequest(r *http.Request, body []byte) *Request {
 	for k, vs := range r.URL.Query() {
 		q.SetKey(starlark.String(k), starlark.String(vs[0]))
 	}
-	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), body: string(body)}
+	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), body: string(body), remoteAddr: r.RemoteAddr}
 }
 
 func (r *Request) String() string        { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
@@ -324,7 +343,7 @@ func (r *Request) Freeze()               { r.query.Freeze(); r.headers.Freeze() 
 func (r *Request) Truth() starlark.Bool  { return true }
 func (r *Request) Hash() (uint32, error) { return 0, errors.New("unhashable: Request") }
 func (r *Request) AttrNames() []string {
-	return requestMethods.Names("body", "headers", "method", "path", "query")
+	return requestMethods.Names("body", "headers", "method", "path", "query", "remote_addr")
 }
 
 var requestMethods = starutil.NewMethods("Request", map[string]starutil.Func{"json": requestJSON})
@@ -341,6 +360,8 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 		return r.headers, nil
 	case "body":
 		return starlark.String(r.body), nil
+	case "remote_addr":
+		return starlark.String(r.remoteAddr), nil
 	}
 	return requestMethods.Bind(name, r), nil
 }
