@@ -41,20 +41,24 @@ func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	var url string
 	var headers, timeout starlark.Value = starlark.None, starlark.None
 	var streaming bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout, "stream?", &streaming); err != nil {
+	sec := tlsArgs{ca: starlark.None}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout,
+		"stream?", &streaming, "ca?", &sec.ca, "insecure?", &sec.insecure); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout, streaming)
+	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout, streaming, sec)
 }
 
 func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var method, url string
 	var headers, body, timeout starlark.Value = starlark.None, starlark.None, starlark.None
 	var streaming bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout, "stream?", &streaming); err != nil {
+	sec := tlsArgs{ca: starlark.None}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout,
+		"stream?", &streaming, "ca?", &sec.ca, "insecure?", &sec.insecure); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout, streaming)
+	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout, streaming, sec)
 }
 
 type requestReason string
@@ -64,8 +68,8 @@ func (r requestReason) WaitingOn() string { return "http " + string(r) }
 // do sends a request off the loop and parks the calling task until the
 // whole response has arrived (or the timeout, a cancellation); with
 // stream, until its headers have (doStream). An interrupted request is
-// aborted through its context.
-func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value, streaming bool) (starlark.Value, error) {
+// aborted through its context. sec says how https:// is verified.
+func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value, streaming bool, sec tlsArgs) (starlark.Value, error) {
 	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
@@ -89,6 +93,10 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if err != nil {
 		return nil, err
 	}
+	cl, err := clientFor(x, fn, sec)
+	if err != nil {
+		return nil, err
+	}
 	var rd io.Reader
 	if hasBody {
 		rd = strings.NewReader(payload)
@@ -101,7 +109,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 		req.Header.Set(k, v)
 	}
 	if streaming {
-		return doStream(x, fn, url, req, d)
+		return doStream(x, cl, fn, url, req, d)
 	}
 	// Own goroutine: the exchange waits on the network. An interrupted
 	// request is aborted through ctx.
@@ -110,7 +118,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var data []byte
 			var err error
-			resp, err = client.Do(req.WithContext(ctx))
+			resp, err = cl.Do(req.WithContext(ctx))
 			if err == nil {
 				data, err = io.ReadAll(resp.Body)
 				resp.Body.Close()

@@ -22,7 +22,9 @@ import (
 // (req.read) are not bounded by it.
 const maxBody = 64 << 20
 
-func netError(fn string, err error) *loop.Error { return netmod.IOError(fn, err) }
+// netError maps a client failure: a failed TLS handshake or verification
+// to `io` in plain words (netmod.TLSError), anything else as net does.
+func netError(fn string, err error) *loop.Error { return netmod.TLSError(fn, err) }
 
 // A Server is a running http.serve. net/http accepts and parses on its
 // goroutines; each request is posted to the loop, where the script's
@@ -36,7 +38,6 @@ type Server struct {
 	port    int
 	handler starlark.Callable
 	run     *starlark.Builtin // runs handler in a request's task (runHandler)
-	maxBody int               // the bound of a body read whole (413 past it)
 	where   string            // the serve() call site, for the handler tasks
 	parent  *loop.Task        // the task that called serve()
 	closed  bool
@@ -50,6 +51,8 @@ type Server struct {
 	// Shutdown leaves them for 5 s.
 	connMu sync.Mutex
 	fresh  map[net.Conn]struct{}
+	// maxBody bounds a request body (max_body, 413 past it).
+	maxBody int64
 }
 
 // connState is the server's http.Server.ConnState hook: it keeps fresh.
@@ -68,21 +71,37 @@ func (s *Server) WaitingOn() string { return "http.serve on " + s.addr }
 func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var addr string
 	var handler starlark.Callable
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler); err != nil {
+	var cert, key, maxBodyV starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "handler", &handler,
+		"cert?", &cert, "key?", &key, "max_body?", &maxBodyV); err != nil {
 		return nil, loop.ValueError(err)
+	}
+	limit, err := maxBodyArg(b.Name(), maxBodyV)
+	if err != nil {
+		return nil, err
 	}
 	x, ln, err := netmod.Listen(th, b.Name(), addr)
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := netmod.ServerTLS(x, b.Name(), cert, key)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	e := x.Task.Engine()
-	s := &Server{eng: e, handler: handler, maxBody: maxBody, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s := &Server{eng: e, handler: handler, maxBody: limit, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
 	s.run = starlark.NewBuiltin("http.serve", s.runHandler)
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
-	s.srv = &http.Server{Handler: s, ErrorLog: nil, ConnState: s.connState}
+	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
+	harden(s.srv, e)
 	s.ln = ln
 	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
-	go s.srv.Serve(ln)
+	if cfg != nil {
+		go s.srv.ServeTLS(ln, "", "") // HTTPS, and HTTP/2 by ALPN
+	} else {
+		go s.srv.Serve(ln)
+	}
 	// SPEC 1: the server has a task of its own that waits until it is
 	// closed, so a script that starts a server and returns keeps serving
 	// (and the wait counts as one on the outside world, not a deadlock).
@@ -154,7 +173,7 @@ func (s *Server) shutdown() {
 // reply is a handler's outcome, sent from the loop to the goroutine.
 type reply struct {
 	status  int
-	headers map[string]string
+	headers http.Header
 	body    []byte
 	ctype   string
 }
@@ -229,7 +248,7 @@ var internalError = reply{status: 500, body: []byte("internal server error\n"), 
 
 // splitReply takes a handler's (status, body) or (status, headers, body)
 // apart; any other value is a body with status 200.
-func splitReply(v starlark.Value) (status int, headers map[string]string, body starlark.Value, err error) {
+func splitReply(v starlark.Value) (status int, headers http.Header, body starlark.Value, err error) {
 	t, ok := v.(starlark.Tuple)
 	if !ok {
 		return 200, nil, v, nil
@@ -242,7 +261,7 @@ func splitReply(v starlark.Value) (status int, headers map[string]string, body s
 		return 0, nil, nil, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
 	}
 	if len(t) == 3 {
-		if headers, err = headersArg("handler headers", t[1]); err != nil {
+		if headers, err = replyHeaders("handler", t[1]); err != nil {
 			return 0, nil, nil, err
 		}
 	}
@@ -322,6 +341,7 @@ type Request struct {
 	r            *stream.Reader
 	body         string // the rest of the body, once .body read it
 	whole        bool
+	remoteAddr   string
 }
 
 func newRequest(r *http.Request, ex *exchange) *Request {
@@ -329,7 +349,7 @@ func newRequest(r *http.Request, ex *exchange) *Request {
 	for k, vs := range r.URL.Query() {
 		q.SetKey(starlark.String(k), starlark.String(vs[0]))
 	}
-	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), ex: ex, r: ex.bodyStream()}
+	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr}
 }
 
 func (r *Request) String() string        { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
@@ -338,7 +358,7 @@ func (r *Request) Freeze()               { r.query.Freeze(); r.headers.Freeze() 
 func (r *Request) Truth() starlark.Bool  { return true }
 func (r *Request) Hash() (uint32, error) { return 0, errors.New("unhashable: Request") }
 func (r *Request) AttrNames() []string {
-	return requestMethods.Names("body", "headers", "method", "path", "query")
+	return requestMethods.Names("body", "headers", "method", "path", "query", "remote_addr")
 }
 
 var requestMethods = starutil.NewMethods("Request",
@@ -361,6 +381,8 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 			return nil, err
 		}
 		return starlark.String(body), nil
+	case "remote_addr":
+		return starlark.String(r.remoteAddr), nil
 	}
 	return requestMethods.Bind(name, r), nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -222,8 +223,8 @@ func writeHead(w http.ResponseWriter, rep reply) {
 	if rep.ctype != "" {
 		h.Set("Content-Type", rep.ctype)
 	}
-	for k, v := range rep.headers {
-		h.Set(k, v)
+	for k, vs := range rep.headers {
+		h[k] = vs // canonical keys; a list is sent as repeated headers
 	}
 	w.WriteHeader(rep.status)
 }
@@ -294,7 +295,7 @@ func (s *Server) runHandler(th *starlark.Thread, b *starlark.Builtin, args starl
 
 // stream sends the head of a streamed response, then each string or
 // bytes g emits as a chunk, flushed at once.
-func (ex *exchange) stream(th *starlark.Thread, status int, headers map[string]string, g *generator.Generator) error {
+func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header, g *generator.Generator) error {
 	const fn = "http.serve"
 	x, err := loop.TaskOf(th, fn)
 	if err != nil {
@@ -367,7 +368,7 @@ func (r *Request) rest(fn string) (string, error) {
 		return r.body, nil
 	}
 	ex := r.ex
-	limit := ex.s.maxBody
+	limit := int(min(ex.s.maxBody, math.MaxInt-1))
 	tooLarge := func() error {
 		ex.tooLarge = true
 		return loop.Errorf(loop.KindValue, "%s: the request body is larger than the server's limit of %d bytes", fn, limit)
@@ -396,7 +397,7 @@ func (r *Request) rest(fn string) (string, error) {
 // arrived; its body is read as the script asks (Response.read...). The
 // exchange runs under a context of its own, which the Response's close
 // cancels; timeout bounds the wait for the headers only.
-func doStream(x *loop.Exec, fn, url string, req *http.Request, d time.Duration) (starlark.Value, error) {
+func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, d time.Duration) (starlark.Value, error) {
 	e := x.Task.Engine()
 	ctx, abort := context.WithCancel(e.Context())
 	var resp *http.Response
@@ -406,7 +407,7 @@ func doStream(x *loop.Exec, fn, url string, req *http.Request, d time.Duration) 
 			stop := context.AfterFunc(octx, abort)
 			defer stop()
 			var err error
-			resp, err = client.Do(req.WithContext(ctx))
+			resp, err = cl.Do(req.WithContext(ctx))
 			return nil, err
 		},
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {

@@ -286,7 +286,14 @@ func (c *Conn) WriteData(x *loop.Exec, fn string, data string) error {
 	if n == len(data) {
 		return nil
 	}
-	rest := data[n:]
+	return c.sendRest(x, fn, data[n:])
+}
+
+// sendRest sends what a write could not send at once, as room appears
+// (by the loop on the reactor's word, or by a goroutine without one), and
+// waits until it is out. A writer interrupted while it waits leaves rest
+// to be sent all the same.
+func (c *Conn) sendRest(x *loop.Exec, fn string, rest string) error {
 	c.wbusy = true
 	c.wseq++
 	mine := c.wseq
@@ -435,6 +442,6 @@ func connClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	b.Receiver().(*Conn).close()
+	b.Receiver().(interface{ close() }).close() // a Conn or a TLSConn
 	return starlark.None, nil
 }

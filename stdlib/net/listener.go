@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -51,6 +52,8 @@ type Listener struct {
 	// raw is an accepted descriptor not yet made a net.Conn: making one
 	// takes a second descriptor, which may fail for want of one too.
 	raw *os.File
+	// tls, when set, makes every accepted connection a TLSConn (SPEC 12).
+	tls *tls.Config
 }
 
 // Backoff of acceptRetrying, as net/http's Server.Serve.
@@ -63,14 +66,20 @@ func (l *Listener) WaitingOn() string { return "accept on " + l.addr }
 
 func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var addr string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr); err != nil {
+	var cert, key starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "cert?", &cert, "key?", &key); err != nil {
 		return nil, loop.ValueError(err)
 	}
 	x, ln, err := Listen(th, b.Name(), addr)
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{ln: ln, done: make(chan struct{})}
+	cfg, err := ServerTLS(x, b.Name(), cert, key)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	l := &Listener{ln: ln, done: make(chan struct{}), tls: cfg}
 	l.addr, l.port = AddrPort(ln.Addr())
 	e := x.Task.Engine()
 	l.handle.init(e, ln)
@@ -94,15 +103,23 @@ func (l *Listener) ioReady(ev loop.IOEvents) {
 	}
 }
 
-// newConn wraps an accepted connection. A unix socket's local address is
-// the listener's as the script named it, not the name it was bound by
-// (unix.go).
-func (l *Listener) newConn(c net.Conn) (*Conn, error) {
+// newConn wraps an accepted connection: a Conn, or a TLSConn whose
+// handshake runs on its first read or write. A unix socket's local
+// address is the listener's as the script named it, not the name it was
+// bound by (unix.go).
+func (l *Listener) newConn(c net.Conn) (starlark.Value, error) {
 	cn, err := newConn(l.eng, c)
-	if err == nil && strings.HasPrefix(l.addr, "unix:") {
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(l.addr, "unix:") {
 		cn.local = l.addr
 	}
-	return cn, err
+	if l.tls != nil {
+		ad := &tlsAdapter{Conn: c}
+		return newTLSConn(cn, tls.Server(ad, l.tls), ad, false), nil
+	}
+	return cn, nil
 }
 
 // tryAccept accepts a waiting connection on the loop without waiting: it
@@ -163,7 +180,7 @@ func (l *Listener) warn(err error) {
 }
 
 // accept returns the next connection, waiting at most timeout.
-func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (*Conn, error) {
+func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starlark.Value, error) {
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
@@ -380,25 +397,36 @@ type dialReason string
 func (r dialReason) WaitingOn() string { return "dial " + string(r) }
 
 func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
 	var addr string
-	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "address", &addr, "timeout?", &timeout); err != nil {
+	var timeout, ca starlark.Value = starlark.None, starlark.None
+	var useTLS, insecure bool
+	var serverName starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(fn, args, kwargs, "address", &addr, "timeout?", &timeout,
+		"tls?", &useTLS, "server_name?", &serverName, "ca?", &ca, "insecure?", &insecure); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	d, err := loop.TimeoutArg(b.Name(), timeout)
+	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
 	}
-	x, network, address, err := openArgs(th, b.Name(), addr, false)
+	x, network, address, err := openArgs(th, fn, addr, false)
 	if err != nil {
 		return nil, err
+	}
+	var cfg *tls.Config
+	if useTLS {
+		if cfg, err = dialTLS(x, fn, network, address, serverName, ca, insecure); err != nil {
+			return nil, err
+		}
+	} else if serverName != starlark.None || ca != starlark.None || insecure {
+		return nil, loop.Errorf(loop.KindValue, "%s: server_name, ca and insecure need tls=True", fn)
 	}
 	// A cancelled task must fail before the connection is attempted.
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
 	e := x.Task.Engine()
-	fn := b.Name()
 	path := address
 	var via *os.File // a confined unix socket's descriptor (unix.go)
 	if network == "unix" {
@@ -407,9 +435,13 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		}
 	}
 	// Own goroutine: connecting waits on the network (and on name
-	// resolution). A timed-out or interrupted dial is aborted through
-	// ctx; a connection made too late is closed.
+	// resolution), and so does a TLS handshake. A timed-out or
+	// interrupted dial is aborted through ctx; a connection made too late
+	// is closed.
 	var c net.Conn
+	var tc *tls.Conn
+	var ad *tlsAdapter
+	var hsErr error
 	_, err = x.Offload(loop.Offload{Why: dialReason(addr), Op: fn, Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var dl net.Dialer
@@ -417,6 +449,14 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 			c, err = dl.DialContext(ctx, network, address)
 			if via != nil {
 				via.Close()
+			}
+			if err == nil && cfg != nil {
+				ad = &tlsAdapter{Conn: c}
+				tc = tls.Client(ad, cfg)
+				if hsErr = tc.HandshakeContext(ctx); hsErr != nil {
+					c.Close()
+					c = nil
+				}
 			}
 			return nil, err
 		},
@@ -431,10 +471,42 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, ioError(fn, err)
 	}
+	if hsErr != nil {
+		return nil, handshakeError(fn, addr, hsErr)
+	}
 	cn, err := newConn(e, c)
-	if err == nil && via != nil {
+	if err != nil {
+		return nil, err
+	}
+	if via != nil {
 		cn.remote = "unix:" + path
 		cn.r.SetLabel(cn.remote)
 	}
-	return cn, err
+	if tc != nil {
+		return newTLSConn(cn, tc, ad, true), nil
+	}
+	return cn, nil
+}
+
+// dialTLS returns net.dial's TLS configuration: the certificate is
+// checked for server_name, by default the host of the address (which a
+// unix socket has not: it needs server_name, or insecure).
+func dialTLS(x *loop.Exec, fn, network, address string, serverName, ca starlark.Value, insecure bool) (*tls.Config, error) {
+	name := ""
+	switch v := serverName.(type) {
+	case starlark.NoneType:
+		if network != "unix" {
+			name, _, _ = net.SplitHostPort(address)
+		} else if !insecure {
+			return nil, loop.Errorf(loop.KindValue, "%s: a TLS connection over a unix socket needs server_name (or insecure=True)", fn)
+		}
+	case starlark.String:
+		if v == "" {
+			return nil, loop.Errorf(loop.KindValue, "%s: server_name: empty", fn)
+		}
+		name = string(v)
+	default:
+		return nil, loop.Errorf(loop.KindValue, "%s: server_name: got %s, want string or None", fn, serverName.Type())
+	}
+	return ClientTLS(x, fn, name, ca, insecure)
 }

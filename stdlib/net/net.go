@@ -13,6 +13,10 @@
 // wake-up back (Conn.Wait in conn.go). What a connection reads is
 // buffered by package stream, whose Source the Conn is. Dialing, UDP and
 // name lookups are offloaded (loop.Exec.Offload, loop.Engine.Go).
+//
+// TLS (SPEC 12) runs over the same non-blocking socket (TLSConn in
+// tlsconn.go); the configuration every module gets its TLS from, and the
+// plain-words errors of failed handshakes, are in tls.go.
 package net
 
 import (
@@ -32,9 +36,11 @@ import (
 // Module returns the net module.
 func Module() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "net", Members: starlark.StringDict{
-		"listen": starlark.NewBuiltin("net.listen", listen),
-		"dial":   starlark.NewBuiltin("net.dial", dial),
-		"udp":    starlark.NewBuiltin("net.udp", udp),
+		"listen":      starlark.NewBuiltin("net.listen", listen),
+		"dial":        starlark.NewBuiltin("net.dial", dial),
+		"udp":         starlark.NewBuiltin("net.udp", udp),
+		"lookup":      starlark.NewBuiltin("net.lookup", lookup),          // tls.go
+		"self_signed": starlark.NewBuiltin("net.self_signed", selfSigned), // tls.go
 	}}
 }
 
