@@ -177,6 +177,9 @@ func (ex *exchange) serve() {
 		case p := <-ex.out:
 			switch p.kind {
 			case pieceReply:
+				if p.rep.status == http.StatusRequestEntityTooLarge {
+					ex.drain(rc)
+				}
 				writeHead(w, p.rep)
 				w.Write(p.rep.body)
 				return
@@ -227,6 +230,20 @@ func writeHead(w http.ResponseWriter, rep reply) {
 		h[k] = vs // canonical keys; a list is sent as repeated headers
 	}
 	w.WriteHeader(rep.status)
+}
+
+// drainLimit bounds what is read of a body past the limit before the 413
+// goes out: a client still sending when the server closes would get a
+// reset instead of the answer.
+const drainLimit = 256 << 10
+
+// drain reads and drops what is left of a too-large body, up to
+// drainLimit and for at most a second (ServeHTTP's goroutine; the
+// handler's reads have ended).
+func (ex *exchange) drain(rc *http.ResponseController) {
+	rc.SetReadDeadline(time.Now().Add(time.Second))
+	io.CopyN(io.Discard, ex.body, drainLimit)
+	rc.SetReadDeadline(time.Time{})
 }
 
 // wrote lands the outcome of a chunk's write.
