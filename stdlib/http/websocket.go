@@ -57,7 +57,16 @@ type WebSocket struct {
 	tooBig  bool           // a message past the limit ended it, not yet reported
 	closing bool           // close() was called (or the handler's task ended)
 	waiters loop.WakerList // tasks waiting in recv (or close) for a read
-	turn    stream.Turn    // one send at a time, in order
+	// The send queue: send returns once its message is queued, and one
+	// write at a time runs off the loop, in order, so a task that sends
+	// does not wait a round trip to a goroutine per message. A full queue
+	// makes send wait (back-pressure); close and the end of the
+	// handler's task send the close frame once it is written out.
+	outq     []wsOut
+	writing  bool           // outq[0] is being written
+	werr     error          // the first write failure: later sends fail with it
+	room     loop.WakerList // tasks waiting in send for room, or in close for the queue to drain
+	shutCode int            // a close to send once the queue is written (0: none)
 	// The peer's close code, and the one sent (0: none).
 	peerCode, sentCode int
 }
@@ -169,7 +178,17 @@ func (ws *WebSocket) recv(x *loop.Exec, fn string, timeout time.Duration) (starl
 	}
 }
 
-// send sends one message: a string as text, bytes as binary.
+// wsSendQueue is how many messages send queues before it waits.
+const wsSendQueue = 64
+
+// A wsOut is a queued message.
+type wsOut struct {
+	typ  websocket.MessageType
+	data []byte
+}
+
+// send queues one message, a string as text, bytes as binary, waiting
+// while the queue is full.
 func (ws *WebSocket) send(x *loop.Exec, fn string, data starlark.Value) error {
 	typ := websocket.MessageText
 	var payload string
@@ -181,28 +200,65 @@ func (ws *WebSocket) send(x *loop.Exec, fn string, data starlark.Value) error {
 	default:
 		return loop.Errorf(loop.KindValue, "%s: for parameter data: got %s, want string or bytes", fn, data.Type())
 	}
-	why := wsReason("send on " + ws.label)
-	if err := ws.turn.Take(x, why, fn); err != nil {
-		return err
+	for {
+		switch {
+		case ws.closed():
+			return loop.Errorf(loop.KindClosed, "%s: the socket is closed", fn)
+		case ws.werr != nil:
+			return netError(fn, ws.werr)
+		case len(ws.outq) < wsSendQueue:
+			ws.outq = append(ws.outq, wsOut{typ, unsafe.Slice(unsafe.StringData(payload), len(payload))})
+			ws.writeNext()
+			return nil
+		}
+		if err := stream.WaitOn(x, &ws.room, wsReason("send on "+ws.label), loop.NoTimeout, fn); err != nil {
+			return err
+		}
 	}
-	if ws.closed() {
-		ws.turn.Give()
-		return loop.Errorf(loop.KindClosed, "%s: the socket is closed", fn)
+}
+
+// writeNext starts writing the queue's first message unless a write is
+// in flight; with the queue written out, it sends a pending close. While
+// the queue holds messages the engine is held: what was sent is written
+// before the run ends.
+func (ws *WebSocket) writeNext() {
+	if ws.writing {
+		return
 	}
-	_, err := ws.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout, Own: true,
-		Work: func(context.Context) (starlark.Value, error) {
-			return nil, ws.c.Write(context.Background(), typ, unsafe.Slice(unsafe.StringData(payload), len(payload)))
-		},
-		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
-			if err != nil {
-				if ws.closed() {
-					return nil, loop.Errorf(loop.KindClosed, "%s: the socket is closed", fn)
-				}
-				return nil, netError(fn, err)
-			}
-			return starlark.None, nil
-		}})
-	return err
+	if len(ws.outq) == 0 || ws.werr != nil {
+		ws.outq = nil
+		if code := ws.shutCode; code != 0 {
+			ws.shutCode = 0
+			ws.eng.Go(func() { ws.shut(code, "") }, nil)
+		}
+		ws.room.Broadcast(nil, nil)
+		return
+	}
+	ws.writing = true
+	ws.eng.Hold()
+	m := ws.outq[0]
+	var err error
+	ws.eng.Go(func() { err = ws.c.Write(context.Background(), m.typ, m.data) }, func() {
+		ws.eng.Release()
+		ws.writing = false
+		ws.outq[0] = wsOut{}
+		ws.outq = ws.outq[1:]
+		if err != nil && ws.werr == nil {
+			ws.werr = err
+		}
+		ws.room.Broadcast(nil, nil)
+		ws.writeNext()
+	})
+}
+
+// drain waits until every queued message is written (or writing failed).
+func (ws *WebSocket) drain(x *loop.Exec, fn string) error {
+	for ws.writing || (len(ws.outq) > 0 && ws.werr == nil) {
+		if err := stream.WaitOn(x, &ws.room, wsReason("close "+ws.label), loop.NoTimeout, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // shut runs the closing handshake off the loop: it sends code and waits
@@ -239,6 +295,9 @@ func (ws *WebSocket) close(x *loop.Exec, fn string, code int, reason string) err
 	ws.sentCode = code
 	ws.msg = nil
 	ws.waiters.Broadcast(nil, nil)
+	if err := ws.drain(x, fn); err != nil {
+		return err
+	}
 	if _, err := x.Offload(loop.Offload{Why: wsReason("close " + ws.label), Op: fn, Timeout: loop.NoTimeout, Own: true,
 		Work: func(context.Context) (starlark.Value, error) {
 			ws.shut(code, reason)
@@ -271,7 +330,8 @@ func (ws *WebSocket) closeWhenDone(task *loop.Task) {
 		}
 		ws.closing, ws.sentCode = true, code
 		ws.waiters.Broadcast(nil, nil)
-		ws.eng.Go(func() { ws.shut(code, "") }, nil)
+		ws.shutCode = code // once what was sent is written
+		ws.writeNext()
 	})
 }
 
