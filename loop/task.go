@@ -124,6 +124,10 @@ func (t *Task) Thread() *starlark.Thread { return t.thread }
 // Why returns what the task waits on, or nil.
 func (t *Task) Why() Reason { return t.why }
 
+// Unwound reports whether the task waits unwound: its frames saved on the
+// heap and no goroutine of its own (Exec.ParkThen).
+func (t *Task) Unwound() bool { return t.unwound && t.worker == nil }
+
 // Done reports whether the task has finished in any way.
 func (t *Task) Done() bool { return t.state >= StateDone }
 

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,6 +96,9 @@ type Exec struct {
 	// a task, n+1 for a body resumed from a context of depth n.
 	Depth  int
 	thread *starlark.Thread // set by SetExec; Raise cancels it
+	// retry is retryArmed while a Retrying builtin's body runs on a
+	// thread that may unwind, and the wait it handed over once it has.
+	retry *retryWait
 }
 
 // ExecOf returns the execution context of thread, or nil for a thread the
@@ -166,8 +170,12 @@ func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
 // and no goroutine, and then runs when it is resumed; elsewhere the task
 // parks in place. A waiting task costs much less memory unwound, so the
 // builtins tasks wait in most (sleep, Channel.send and recv) use this.
+//
+// With b nil (Go code calling a wait: Exec.WaitOne, Channel.Send), the
+// task parks in place: each wait has one implementation, its start
+// before ParkThen and its end in then, whoever calls it.
 func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) (starlark.Value, error) {
-	if !th.CanUnwind(b) {
+	if b == nil || !th.CanUnwind(b) {
 		x.Park(w, why, timeout, op)
 		return then()
 	}
@@ -179,6 +187,77 @@ func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why
 		x.parkEnd(tm)
 		return then()
 	})
+}
+
+// A BuiltinFunc is the body of a builtin (starlark.NewBuiltin's).
+type BuiltinFunc = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
+
+// Retrying makes f, the body of a builtin whose operation changes nothing
+// until it can complete (a read that found no data, an accept with no
+// connection waiting), wait unwound: a wait its operation reaches through
+// WaitThen is handed back here instead of parking in place; the task
+// waits unwound (ParkThen), and once woken f runs again from the start,
+// as the operation's own loop would have tried again. f must return
+// WaitThen's error at once and keep no progress in Go variables across
+// it (what it read stays in the stream's buffer, say). Where the thread
+// cannot unwind, f runs as it is and its waits park in place.
+func Retrying(f BuiltinFunc) BuiltinFunc {
+	var self BuiltinFunc
+	self = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		x := ExecOf(th)
+		if x == nil || x.Task == nil || x.retry != nil || !th.CanUnwind(b) {
+			return f(th, b, args, kwargs)
+		}
+		x.retry = retryArmed
+		v, err := f(th, b, args, kwargs)
+		r := x.retry
+		x.retry = nil
+		if r == retryArmed {
+			return v, err // it did not wait
+		}
+		if err != errRetry {
+			// It went on after handing over its wait: a program error;
+			// undo the registration rather than leave it behind.
+			r.end()
+			return v, err
+		}
+		return x.ParkThen(th, b, r.w, r.why, r.timeout, r.op, func() (starlark.Value, error) {
+			if err := r.end(); err != nil {
+				return nil, err
+			}
+			return self(th, b, args, kwargs)
+		})
+	}
+	return self
+}
+
+// A retryWait is a wait WaitThen handed to Retrying.
+type retryWait struct {
+	w       *Waiter
+	why     Reason
+	timeout time.Duration
+	op      string
+	end     func() error
+}
+
+// retryArmed marks an Exec whose Retrying body runs and has not waited.
+var retryArmed = &retryWait{}
+
+// errRetry is what WaitThen returns when it handed its wait to Retrying.
+var errRetry = errors.New("loop: the wait was handed to the retrying builtin (not an error)")
+
+// WaitThen parks the task until w completes (as Park) and returns end's
+// outcome, end undoing what the caller did to be woken (dequeue w) and
+// returning the wait's error. Inside a Retrying body that may unwind it
+// parks nothing: it hands the wait over and returns an error the caller
+// returns at once (see Retrying).
+func (x *Exec) WaitThen(w *Waiter, why Reason, timeout time.Duration, op string, end func() error) error {
+	if x.retry == retryArmed {
+		x.retry = &retryWait{w: w, why: why, timeout: timeout, op: op, end: end}
+		return errRetry
+	}
+	x.Park(w, why, timeout, op)
+	return end()
 }
 
 // parkStart prepares the task to wait for w: ok is false when it need not
@@ -230,8 +309,15 @@ func (x *Exec) YieldNow() error {
 	return nil
 }
 
-// WaitOne waits for a single awaitable (wait(), .wait()).
+// WaitOne waits for a single awaitable, for Go code.
 func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, error) {
+	return x.WaitOneIn(nil, nil, a, timeout)
+}
+
+// WaitOneIn is WaitOne for the builtin b running on th (wait(), .wait(),
+// Event.wait), which returns its result: the task waits unwound where it
+// can (ParkThen). b nil is WaitOne.
+func (x *Exec) WaitOneIn(th *starlark.Thread, b *starlark.Builtin, a Awaitable, timeout time.Duration) (starlark.Value, error) {
 	if a == Awaitable(x.Task) {
 		return nil, selfWaitError("wait", "", -1)
 	}
@@ -243,9 +329,10 @@ func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, erro
 	}
 	w := NewWaiter(x.Task)
 	a.Enqueue(w, 0)
-	x.Park(w, a, timeout, "wait")
-	a.Dequeue(w)
-	return w.Result()
+	return x.ParkThen(th, b, w, a, timeout, "wait", func() (starlark.Value, error) {
+		a.Dequeue(w)
+		return w.Result()
+	})
 }
 
 // selfWaitError is the value error for a task waiting on itself, which

@@ -13,15 +13,21 @@ import (
 // keeps the deadlock detector from calling a task that waits on a socket
 // or a child blocked for good (SPEC 1: such a wait keeps the run going),
 // and is released whatever ends the wait.
+//
+// Inside a builtin made with loop.Retrying (the read methods,
+// Listener.accept), the wait is handed to it (loop.Exec.WaitThen): the
+// caller returns WaitOn's error at once, and once woken the builtin runs
+// again, as the caller's loop would have tried again after WaitOn.
 func WaitOn(x *loop.Exec, list *loop.WakerList, why loop.Reason, timeout time.Duration, op string) error {
 	w := loop.NewWaiter(x.Task)
 	list.Add(w, 0)
 	e := x.Task.Engine()
 	e.Hold()
-	x.Park(w, why, timeout, op)
-	e.Release()
-	list.Remove(w)
-	return w.Err
+	return x.WaitThen(w, why, timeout, op, func() error {
+		e.Release()
+		list.Remove(w)
+		return w.Err
+	})
 }
 
 // A Turn lets the operations of one stream that run off the loop (a
