@@ -7,6 +7,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	syncmod "github.com/corolang/coro/stdlib/sync"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,19 +120,7 @@ print(l.locked)
 // a goroutine, and get what they got waiting in place; hold() calls its
 // function under a Go frame, so a task waiting there keeps its goroutine.
 func TestSyncWaitsUnwound(t *testing.T) {
-	var out bytes.Buffer
-	pre := loop.Builtins()
-	pre["sync"] = syncmod.Module()
-	pre["unwound"] = starlark.NewBuiltin("unwound", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		var list []starlark.Value
-		for v := range args[0].(*starlark.List).Elements() {
-			list = append(list, starlark.Bool(v.(*loop.TaskValue).Task().Unwound()))
-		}
-		return starlark.NewList(list), nil
-	})
-	e := loop.New(loop.Options{Stdout: &out, Stderr: &out, VirtualTime: true, Seed: 1}, pre)
-	defer e.Close()
-	_, err := e.Exec(context.Background(), "test.star", `
+	out, err := moduletest.RunWith(t, loop.Options{VirtualTime: true, Seed: 1}, starlark.StringDict{"sync": syncmod.Module(), "unwound": moduletest.Unwound}, `
 lock = sync.lock()
 sem = sync.semaphore(1)
 ev = sync.event()
@@ -165,9 +154,9 @@ print([t.wait() for t in ts])
 sem.release()
 print(held.wait(), lock.locked, sem.available)
 `)
-	require.NoError(t, err, out.String())
+	require.NoError(t, err, out)
 	assert.Equal(t, `[True, True, True, True, True, True, True] [False]
 [None, None, None, None, "new", "news", None]
 1 True 1
-`, out.String())
+`, out)
 }
