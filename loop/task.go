@@ -93,6 +93,8 @@ type Task struct {
 	// unwound: the task waits with its thread unwound (ParkThen); it
 	// has no worker until it runs again.
 	unwound bool
+	// then, if set, runs once the task's function has returned (Then).
+	then func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)
 
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task
@@ -136,6 +138,16 @@ func (t *Task) Err() *Error { return t.err }
 
 // Result returns the task's value once it finished.
 func (t *Task) Result() starlark.Value { return t.result }
+
+// Then sets fn to run in the task once its function has returned or
+// failed, before its deferred functions, with that outcome, which fn's
+// result replaces: a second phase of the task's work that needs the
+// task (an HTTP handler's streamed response) while its function runs
+// with no Go frame below it, free to wait unwound. fn runs on the task's
+// thread and its waits park in place. Call it before the task first runs.
+func (t *Task) Then(fn func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)) {
+	t.then = fn
+}
 
 // OnEnd registers fn to run on the loop when the task finishes.
 func (t *Task) OnEnd(fn func()) { t.onEnd = append(t.onEnd, fn) }
@@ -222,6 +234,11 @@ func (t *Task) run(w *worker) {
 	th.SetUnwindable(false) // deferred calls wait in place
 	if w.thread == nil {
 		w.thread = th // a resumed task's thread serves the worker next
+	}
+	if then := t.then; then != nil {
+		t.then = nil
+		v0, err0 := v, err
+		v, err = callFn(th, func() (starlark.Value, error) { return then(th, v0, err0) })
 	}
 	if derr := t.runDefers(th, &t.defers); derr != nil && err == nil {
 		err = derr

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/require"
 )
 
@@ -76,8 +77,14 @@ type Run struct {
 // the run, waits for it to end and closes the engine.
 func Start(t testing.TB, name, src string, limit time.Duration, args ...string) *Run {
 	t.Helper()
+	return StartWith(t, nil, name, src, limit, args...)
+}
+
+// StartWith is Start with more predeclared names (moduletest.Unwound).
+func StartWith(t testing.TB, globals starlark.StringDict, name, src string, limit time.Duration, args ...string) *Run {
+	t.Helper()
 	r := &Run{Stdout: NewOutput(), Stderr: NewOutput(), Done: make(chan error, 1), finished: make(chan struct{})}
-	e, err := engine.New(engine.Options{Stdout: r.Stdout, Stderr: r.Stderr, Args: args,
+	e, err := engine.New(engine.Options{Stdout: r.Stdout, Stderr: r.Stderr, Args: args, Globals: globals,
 		// Unix sockets are files: the tests' temporary folders are granted.
 		Permissions: engine.Permissions{Net: true, Write: []string{os.TempDir()}}})
 	require.NoError(t, err)
