@@ -35,9 +35,9 @@ type Server struct {
 	addr    string
 	port    int
 	handler starlark.Callable
-	maxBody int               // the bound of a body read whole (413 past it)
-	where   string            // the serve() call site, for the handler tasks
-	parent  *loop.Task        // the task that called serve()
+	maxBody int        // the bound of a body read whole (413 past it)
+	where   string     // the serve() call site, for the handler tasks
+	parent  *loop.Task // the task that called serve()
 	closed  bool
 	stopped *loop.Waiter // completes the serving task once shut down
 	// stopClose ends the registration that closes the server with the
