@@ -97,8 +97,9 @@ type Exec struct {
 	Depth  int
 	thread *starlark.Thread // set by SetExec; Raise cancels it
 	// retry is retryArmed while a Retrying builtin's body runs on a
-	// thread that may unwind, and the wait it handed over once it has.
-	retry *retryWait
+	// thread that may unwind, and the wait it handed over once it has;
+	// retrySpare is the task's record of such waits, reused.
+	retry, retrySpare *retryWait
 }
 
 // ExecOf returns the execution context of thread, or nil for a thread the
@@ -195,12 +196,12 @@ type BuiltinFunc = func(th *starlark.Thread, b *starlark.Builtin, args starlark.
 // Retrying makes f, the body of a builtin whose operation changes nothing
 // until it can complete (a read that found no data, an accept with no
 // connection waiting), wait unwound: a wait its operation reaches through
-// WaitThen is handed back here instead of parking in place; the task
-// waits unwound (ParkThen), and once woken f runs again from the start,
-// as the operation's own loop would have tried again. f must return
-// WaitThen's error at once and keep no progress in Go variables across
-// it (what it read stays in the stream's buffer, say). Where the thread
-// cannot unwind, f runs as it is and its waits park in place.
+// WaitOnList or WaitThen is handed back here instead of parking in place;
+// the task waits unwound (ParkThen), and once woken f runs again from the
+// start, as the operation's own loop would have tried again. f must
+// return that wait's error at once and keep no progress in Go variables
+// across it (what it read stays in the stream's buffer, say). Where the
+// thread cannot unwind, f runs as it is and its waits park in place.
 func Retrying(f BuiltinFunc) BuiltinFunc {
 	var self BuiltinFunc
 	self = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -218,33 +219,86 @@ func Retrying(f BuiltinFunc) BuiltinFunc {
 		if err != errRetry {
 			// It went on after handing over its wait: a program error;
 			// undo the registration rather than leave it behind.
-			r.end()
+			r.finish()
 			return v, err
 		}
-		return x.ParkThen(th, b, r.w, r.why, r.timeout, r.op, func() (starlark.Value, error) {
-			if err := r.end(); err != nil {
-				return nil, err
-			}
-			return self(th, b, args, kwargs)
-		})
+		r.self, r.th, r.b, r.args, r.kwargs = self, th, b, args, kwargs
+		return x.ParkThen(th, b, r.w, r.why, r.timeout, r.op, r.then)
 	}
 	return self
 }
 
-// A retryWait is a wait WaitThen handed to Retrying.
+// A retryWait is a wait handed to Retrying, and the call to make again.
+// A task keeps one (Exec.retrySpare) and reuses it for each such wait,
+// with its waiter when the wait is on a WakerList: a read that waits
+// allocates nothing for it after the first.
 type retryWait struct {
+	x       *Exec
 	w       *Waiter
 	why     Reason
 	timeout time.Duration
 	op      string
-	end     func() error
+	// What ends the wait: end (WaitThen), or list and the engine's hold
+	// (WaitOnList, whose waiter is own).
+	end  func() error
+	list *WakerList
+	own  Waiter
+	// The builtin to run again, and then, bound once: ParkThen's.
+	self   BuiltinFunc
+	th     *starlark.Thread
+	b      *starlark.Builtin
+	args   starlark.Tuple
+	kwargs []starlark.Tuple
+	then   func() (starlark.Value, error)
 }
 
 // retryArmed marks an Exec whose Retrying body runs and has not waited.
 var retryArmed = &retryWait{}
 
-// errRetry is what WaitThen returns when it handed its wait to Retrying.
+// errRetry is what a wait returns when it was handed to Retrying.
 var errRetry = errors.New("loop: the wait was handed to the retrying builtin (not an error)")
+
+// handOver returns x's retryWait if a Retrying body runs and has not
+// waited, marked as handed over; else nil.
+func (x *Exec) handOver() *retryWait {
+	if x.retry != retryArmed {
+		return nil
+	}
+	r := x.retrySpare
+	if r == nil {
+		r = &retryWait{x: x}
+		r.then = r.resume
+		x.retrySpare = r
+	}
+	x.retry = r
+	return r
+}
+
+// finish ends the wait: the registration is removed, and the wait's error
+// returned. r may be used again once it has.
+func (r *retryWait) finish() error {
+	if end := r.end; end != nil {
+		r.end = nil
+		return end()
+	}
+	r.x.Task.eng.Release()
+	r.list.Remove(r.w)
+	r.list = nil
+	return r.w.Err
+}
+
+// resume is the continuation of a handed-over wait: end it, and run the
+// builtin again.
+func (r *retryWait) resume() (starlark.Value, error) {
+	self, th, b, args, kwargs := r.self, r.th, r.b, r.args, r.kwargs
+	r.self, r.th, r.b, r.args, r.kwargs = nil, nil, nil, nil, nil
+	err := r.finish()
+	r.w, r.why = nil, nil
+	if err != nil {
+		return nil, err
+	}
+	return self(th, b, args, kwargs)
+}
 
 // WaitThen parks the task until w completes (as Park) and returns end's
 // outcome, end undoing what the caller did to be woken (dequeue w) and
@@ -252,12 +306,38 @@ var errRetry = errors.New("loop: the wait was handed to the retrying builtin (no
 // parks nothing: it hands the wait over and returns an error the caller
 // returns at once (see Retrying).
 func (x *Exec) WaitThen(w *Waiter, why Reason, timeout time.Duration, op string, end func() error) error {
-	if x.retry == retryArmed {
-		x.retry = &retryWait{w: w, why: why, timeout: timeout, op: op, end: end}
+	if r := x.handOver(); r != nil {
+		r.w, r.why, r.timeout, r.op, r.end = w, why, timeout, op, end
 		return errRetry
 	}
 	x.Park(w, why, timeout, op)
 	return end()
+}
+
+// WaitOnList parks the task until something broadcasts on list, or the
+// wait ends otherwise (timeout, cancellation), then drops its
+// registration, and returns the wait's error. It is the wait for the
+// outside world (a socket, a child, a stream: stream.WaitOn): the engine
+// is held (Engine.Hold) meanwhile, so that the deadlock detector does not
+// call a task that waits on a socket blocked for good (SPEC 1: such a
+// wait keeps the run going). Inside a Retrying body it is handed over, as
+// WaitThen's.
+func (x *Exec) WaitOnList(list *WakerList, why Reason, timeout time.Duration, op string) error {
+	e := x.Task.eng
+	if r := x.handOver(); r != nil {
+		r.own = Waiter{task: x.Task, Index: -1}
+		r.w, r.why, r.timeout, r.op, r.list = &r.own, why, timeout, op, list
+		list.Add(r.w, 0)
+		e.Hold()
+		return errRetry
+	}
+	w := NewWaiter(x.Task)
+	list.Add(w, 0)
+	e.Hold()
+	x.Park(w, why, timeout, op)
+	e.Release()
+	list.Remove(w)
+	return w.Err
 }
 
 // parkStart prepares the task to wait for w: ok is false when it need not
