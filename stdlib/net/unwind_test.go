@@ -20,7 +20,8 @@ func runNet(t *testing.T, src string) string {
 	return out
 }
 
-// Tasks waiting in accept, read, read_line and read_exactly wait unwound,
+// Tasks waiting in accept, read, read_line, read_exactly and a UDP
+// socket's recv_from wait unwound,
 // without a goroutine; the data arriving in pieces while they wait is
 // neither lost nor repeated (what a read that waits again has taken so
 // far stays in the stream's buffer); a read cut short by close, and an
@@ -77,6 +78,13 @@ sleep(0)
 print("cancel", unwound([t]))
 t.cancel()
 print(catch(t.wait).error)
+a = net.udp("127.0.0.1:0")
+b = net.udp("127.0.0.1:0")
+t = spawn(lambda: b.recv_from()[0])
+sleep(0)
+print("recv_from", unwound([t]))
+a.send_to("datagram", b.addr)
+print(t.wait())
 `)
 	assert.Equal(t, `accept [True]
 read_line [True]
@@ -90,5 +98,7 @@ timeout: Listener.accept exceeded 0.01s
 cancel [True]
 deferred ran
 cancelled: cancelled
+recv_from [True]
+datagram
 `, out)
 }
