@@ -223,7 +223,14 @@ func Retrying(f BuiltinFunc) BuiltinFunc {
 			return v, err
 		}
 		r.self, r.th, r.b, r.args, r.kwargs = self, th, b, args, kwargs
-		return x.ParkThen(th, b, r.w, r.why, r.timeout, r.op, r.then)
+		// ParkThen (th may unwind), with r's continuation, bound once,
+		// rather than a closure made per wait.
+		tm, ok := x.parkStart(r.w, r.why, r.timeout, r.op)
+		if !ok {
+			return r.resume()
+		}
+		r.tm = tm
+		return nil, th.Unwind(r.k)
 	}
 	return self
 }
@@ -243,13 +250,15 @@ type retryWait struct {
 	end  func() error
 	list *WakerList
 	own  Waiter
-	// The builtin to run again, and then, bound once: ParkThen's.
+	// The builtin to run again; the timeout's timer; and k, bound once,
+	// the continuation of the unwound thread.
 	self   BuiltinFunc
 	th     *starlark.Thread
 	b      *starlark.Builtin
 	args   starlark.Tuple
 	kwargs []starlark.Tuple
-	then   func() (starlark.Value, error)
+	tm     *timer
+	k      func(*starlark.Thread) (starlark.Value, error)
 }
 
 // retryArmed marks an Exec whose Retrying body runs and has not waited.
@@ -267,7 +276,7 @@ func (x *Exec) handOver() *retryWait {
 	r := x.retrySpare
 	if r == nil {
 		r = &retryWait{x: x}
-		r.then = r.resume
+		r.k = r.woken
 		x.retrySpare = r
 	}
 	x.retry = r
@@ -287,8 +296,15 @@ func (r *retryWait) finish() error {
 	return r.w.Err
 }
 
-// resume is the continuation of a handed-over wait: end it, and run the
-// builtin again.
+// woken is the continuation of the thread unwound in a handed-over wait.
+func (r *retryWait) woken(*starlark.Thread) (starlark.Value, error) {
+	tm := r.tm
+	r.tm = nil
+	r.x.parkEnd(tm)
+	return r.resume()
+}
+
+// resume ends a handed-over wait and runs the builtin again.
 func (r *retryWait) resume() (starlark.Value, error) {
 	self, th, b, args, kwargs := r.self, r.th, r.b, r.args, r.kwargs
 	r.self, r.th, r.b, r.args, r.kwargs = nil, nil, nil, nil, nil
