@@ -78,12 +78,25 @@ join(*[spawn(w, i) for i in range(N)])
 // TestParkedTaskMemoryChild): the runtime keeps the descriptors of ended
 // goroutines for reuse and never frees them, so a second run in the same
 // process would not count their ~450 bytes per task.
+//
+// The wait= runs park one call deep in other waits: each should cost
+// about what sleep does, unwound.
 func BenchmarkParkedTaskMemory(b *testing.B) {
-	for _, depth := range []int{1, 3} {
-		b.Run(fmt.Sprintf("depth=%d", depth), func(b *testing.B) {
+	type run struct {
+		name  string
+		depth int
+		wait  string
+	}
+	runs := []run{{"depth=1", 1, "sleep"}, {"depth=3", 3, "sleep"}}
+	for _, w := range []string{"recv", "wait", "select", "join"} {
+		runs = append(runs, run{"wait=" + w, 1, w})
+	}
+	for _, r := range runs {
+		depth := r.depth
+		b.Run(r.name, func(b *testing.B) {
 			for b.Loop() {
 				cmd := exec.Command(os.Args[0], "-test.run=^TestParkedTaskMemoryChild$", "-test.count=1")
-				cmd.Env = append(os.Environ(), fmt.Sprintf("CORO_PARKED_DEPTH=%d", depth))
+				cmd.Env = append(os.Environ(), fmt.Sprintf("CORO_PARKED_DEPTH=%d", depth), "CORO_PARKED_WAIT="+r.wait)
 				out, err := cmd.CombinedOutput()
 				require.NoError(b, err, "%s", out)
 				var stack, heap float64
@@ -113,7 +126,7 @@ func TestParkedTaskMemoryChild(t *testing.T) {
 	}
 	depth, err := strconv.Atoi(d)
 	require.NoError(t, err)
-	stack, heap := parkedTaskMemory(t, 100000, depth)
+	stack, heap := parkedTaskMemory(t, 100000, depth, os.Getenv("CORO_PARKED_WAIT"))
 	fmt.Printf("parked %.0f %.0f\n", stack, heap)
 }
 
@@ -127,9 +140,21 @@ func memSample() (stack, heap uint64) {
 	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
-// parkedTaskMemory parks n tasks depth calls deep in sleep and returns the
-// stack and heap bytes per parked task.
-func parkedTaskMemory(b testing.TB, n, depth int) (stackPer, heapPer float64) {
+// parkedWaits are the waits parkedTaskMemory parks tasks in, by name.
+var parkedWaits = map[string]string{
+	"sleep":  "sleep(1000000)",
+	"recv":   "ch.recv()",
+	"wait":   "f.wait()",
+	"select": "select(ch, f)",
+	"join":   "join(f)",
+}
+
+// parkedTaskMemory parks n tasks depth calls deep in a wait (parkedWaits;
+// "": sleep) and returns the stack and heap bytes per parked task.
+func parkedTaskMemory(b testing.TB, n, depth int, wait string) (stackPer, heapPer float64) {
+	if wait == "" {
+		wait = "sleep"
+	}
 	var s0, h0, s1, h1 uint64
 	mark := func(s, h *uint64) *starlark.Builtin {
 		return starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
@@ -143,10 +168,12 @@ func parkedTaskMemory(b testing.TB, n, depth int) (stackPer, heapPer float64) {
 	})
 	require.NoError(b, err)
 	defer eng.Close()
-	// The chain of calls: f1 sleeps; f3 calls f2, which calls f1.
+	// The chain of calls: f1 waits; f3 calls f2, which calls f1.
 	src := fmt.Sprintf(`
+ch = channel()
+f = future()
 def f1(i):
-    sleep(1000000)
+    %s
 def f2(i):
     f1(i)
 def f3(i):
@@ -160,12 +187,15 @@ for i in range(%d - 1):
     ts.append(spawn(body, i))
 sleep(0)  # every new task runs to its sleep (FIFO), then main resumes
 mark1()
+ch.close()  # wakes every waiter at once (cancelling each would dequeue it: quadratic)
+f.set(None)
 for t in ts:
     t.cancel()
-`, depth, n+1)
+`, parkedWaits[wait], depth, n+1)
 	_, err = eng.Exec(context.Background(), "parked.star", src)
 	require.NoError(b, err)
-	return float64(s1-s0) / float64(n), float64(h1-h0) / float64(n)
+	// Signed: stacks may shrink by a few bytes (a collection frees some).
+	return float64(int64(s1-s0)) / float64(n), float64(int64(h1-h0)) / float64(n)
 }
 
 // BenchmarkGenerator measures a generator emitting ints that pass 2^31

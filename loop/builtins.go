@@ -146,7 +146,7 @@ func (x *Exec) sleepEnd(w *Waiter) error {
 	return w.Err
 }
 
-func builtinWait(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v, timeout starlark.Value = nil, starlark.None
 	if err := starlark.UnpackArgs("wait", args, kwargs, "x", &v, "timeout?", &timeout); err != nil {
 		return nil, ValueError(err)
@@ -155,7 +155,7 @@ func builtinWait(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
-	return waitWithTimeout(th, "wait", a, timeout)
+	return waitWithTimeout(th, b, "wait", a, timeout)
 }
 
 // items converts join/race arguments: awaitables stay, callables are
@@ -251,7 +251,7 @@ func (r joinReason) WaitingOn() string {
 	return "join (" + strconv.Itoa(r.g.remaining) + " of " + strconv.Itoa(len(r.g.done)) + " pending)"
 }
 
-func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinJoin(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	settle := false
 	d, err := waitOptions("join", kwargs, &settle)
 	if err != nil {
@@ -283,19 +283,26 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 			g.Complete(i, v, err)
 		}
 	}
-	if !g.w.fired {
-		for i, a := range its {
-			if !g.done[i] {
-				a.Enqueue(g, i)
-			}
+	if g.w.fired {
+		return x.joinEnd(its, g)
+	}
+	for i, a := range its {
+		if !g.done[i] {
+			a.Enqueue(g, i)
 		}
-		x.Park(g.w, joinReason{g, its}, d, "join")
+	}
+	return x.ParkThen(th, b, g.w, joinReason{g, its}, d, "join", func() (starlark.Value, error) {
 		for i, a := range its {
 			if !g.done[i] {
 				a.Dequeue(g)
 			}
 		}
-	}
+		return x.joinEnd(its, g)
+	})
+}
+
+// joinEnd is join's outcome once its wait has ended.
+func (x *Exec) joinEnd(its []Awaitable, g *joinGroup) (starlark.Value, error) {
 	// A timeout or cancellation ends the join, settle or not; an item's
 	// error ends it unless settle (then g.failed stays -1).
 	if err := g.w.Err; err != nil || g.failed >= 0 {
@@ -305,9 +312,9 @@ func builtinJoin(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 		}
 		return nil, err
 	}
-	out := make([]starlark.Value, n)
+	out := make([]starlark.Value, len(its))
 	for i := range its {
-		if settle {
+		if g.settle {
 			out[i] = NewResult(g.values[i], g.errs[i])
 		} else {
 			out[i] = g.values[i]
@@ -320,7 +327,7 @@ type raceReason struct{ its []Awaitable }
 
 func (r raceReason) WaitingOn() string { return "race of " + strconv.Itoa(len(r.its)) }
 
-func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinRace(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	d, err := waitOptions("race", kwargs, nil)
 	if err != nil {
 		return nil, err
@@ -345,7 +352,19 @@ func builtinRace(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	// The first item to finish decides; ties go to argument order.
-	i, v, err := x.first(its, false, true, raceReason{its}, d, "race")
+	i, v, err, w := x.firstStart(its, false, true)
+	if w == nil {
+		return x.raceEnd(its, i, v, err)
+	}
+	return x.ParkThen(th, b, w, raceReason{its}, d, "race", func() (starlark.Value, error) {
+		i, v, err := firstEnd(its, w)
+		return x.raceEnd(its, i, v, err)
+	})
+}
+
+// raceEnd is race's outcome once item i won (or the wait failed): the
+// other items' tasks are cancelled and reaped.
+func (x *Exec) raceEnd(its []Awaitable, i int, v starlark.Value, err error) (starlark.Value, error) {
 	x.cancelAndReap(its, i)
 	if err != nil {
 		return nil, err

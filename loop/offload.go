@@ -63,6 +63,9 @@ type Discardable interface {
 // Offload runs o.Work off the loop and suspends the calling task until it
 // has finished, returning its outcome (through o.Done); the loop and
 // every other task run meanwhile. See Offload for what cancellation does.
+// Inside a Retrying builtin the wait is handed over (WaitThen): only the
+// outcome's side effects (Done, Drop) count, since the builtin runs
+// again once the work has ended.
 func (x *Exec) Offload(o Offload) (starlark.Value, error) {
 	t := x.Task
 	if err := t.interruption(); err != nil {
@@ -98,9 +101,17 @@ func (x *Exec) Offload(o Offload) (starlark.Value, error) {
 		}
 		w.Complete(0, v, err)
 	})
-	x.Park(w, o.Why, o.Timeout, o.Op)
-	cancel()
-	return w.Result()
+	// Inside a Retrying builtin (a read of a body or a file, whose
+	// chunk lands in its source through Done or Drop), the wait is
+	// handed over and the task waits unwound.
+	var res starlark.Value
+	rerr := x.WaitThen(w, o.Why, o.Timeout, o.Op, func() error {
+		cancel()
+		var err error
+		res, err = w.Result()
+		return err
+	})
+	return res, rerr
 }
 
 // Go runs work on a goroutine of its own and then done (if set) on the

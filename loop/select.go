@@ -2,7 +2,7 @@ package loop
 
 import (
 	"fmt"
-	"time"
+	"slices"
 
 	"github.com/corolang/coro/starlark"
 )
@@ -26,16 +26,23 @@ func (r selectReason) WaitingOn() string { return fmt.Sprintf("select on %d case
 // --seed replays it), and the first ready case of a uniformly random order
 // is a uniformly random ready case. biased polls in argument order.
 func (x *Exec) Select(cases []Awaitable, dflt, biased bool) (int, starlark.Value, error) {
-	return x.first(cases, dflt, biased, selectReason(len(cases)), NoTimeout, "select")
+	i, v, err, w := x.firstStart(cases, dflt, biased)
+	if w == nil {
+		return i, v, err
+	}
+	x.Park(w, selectReason(len(cases)), NoTimeout, "select")
+	return firstEnd(cases, w)
 }
 
-// first performs the first of cases that can complete (select, race):
-// with dflt, -1 if none can now; else it parks (why, timeout, op as for
-// Park) until one completes. An interruption or timeout returns index -1.
-func (x *Exec) first(cases []Awaitable, dflt, biased bool, why Reason, timeout time.Duration, op string) (int, starlark.Value, error) {
+// firstStart begins waiting for the first of cases that can complete
+// (select, race): it performs one that can now and returns its index and
+// outcome (w nil); with dflt and none ready, -1 and None (w nil); an
+// interruption is index -1 and its error (w nil). Otherwise every case is
+// registered with w, for the caller to park on and end with firstEnd.
+func (x *Exec) firstStart(cases []Awaitable, dflt, biased bool) (int, starlark.Value, error, *Waiter) {
 	t := x.Task
 	if err := t.interruption(); err != nil {
-		return -1, nil, err
+		return -1, nil, err, nil
 	}
 	n := len(cases)
 	var obuf [16]int
@@ -57,17 +64,22 @@ func (x *Exec) first(cases []Awaitable, dflt, biased bool, why Reason, timeout t
 	}
 	for _, i := range order {
 		if v, err, ok := cases[i].Poll(t); ok {
-			return i, noneIfNil(v), err
+			return i, noneIfNil(v), err, nil
 		}
 	}
 	if dflt {
-		return -1, starlark.None, nil
+		return -1, starlark.None, nil, nil
 	}
 	w := NewWaiter(t)
 	for i, a := range cases {
 		a.Enqueue(w, i)
 	}
-	x.Park(w, why, timeout, op)
+	return 0, nil, nil, w
+}
+
+// firstEnd ends the wait firstStart began: the case that completed, or
+// index -1 and the error of an interruption or timeout.
+func firstEnd(cases []Awaitable, w *Waiter) (int, starlark.Value, error) {
 	for _, a := range cases {
 		a.Dequeue(w)
 	}
@@ -91,7 +103,7 @@ func selectOptions(kwargs []starlark.Tuple) (dflt, biased bool, err error) {
 }
 
 // builtinSelect is select(*cases, default=False, biased=False).
-func builtinSelect(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinSelect(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var dflt, biased bool
 	if len(kwargs) > 0 {
 		var err error
@@ -123,7 +135,18 @@ func builtinSelect(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 	if err := x.checkSelfWait("select", "case", args); err != nil {
 		return nil, err
 	}
-	i, v, err := x.Select(cases, dflt, biased)
+	i, v, err, w := x.firstStart(cases, dflt, biased)
+	if w == nil {
+		return selectResult(i, v, err)
+	}
+	parked := slices.Clone(cases) // cases may live on this frame's stack
+	return x.ParkThen(th, b, w, selectReason(len(parked)), NoTimeout, "select", func() (starlark.Value, error) {
+		return selectResult(firstEnd(parked, w))
+	})
+}
+
+// selectResult is select's (index, value), or its error.
+func selectResult(i int, v starlark.Value, err error) (starlark.Value, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,8 @@ type Task struct {
 	parkTimer *timer
 	then      func() (starlark.Value, error)
 	afterPark func(*starlark.Thread) (starlark.Value, error)
+	// second, if set, runs once the task's function has returned (Then).
+	second func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)
 
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task
@@ -129,6 +131,10 @@ func (t *Task) Thread() *starlark.Thread { return t.thread }
 // Why returns what the task waits on, or nil.
 func (t *Task) Why() Reason { return t.why }
 
+// Unwound reports whether the task waits unwound: its frames saved on the
+// heap and no goroutine of its own (Exec.ParkThen).
+func (t *Task) Unwound() bool { return t.unwound && t.worker == nil }
+
 // Done reports whether the task has finished in any way.
 func (t *Task) Done() bool { return t.state >= StateDone }
 
@@ -137,6 +143,16 @@ func (t *Task) Err() *Error { return t.err }
 
 // Result returns the task's value once it finished.
 func (t *Task) Result() starlark.Value { return t.result }
+
+// Then sets fn to run in the task once its function has returned or
+// failed, before its deferred functions, with that outcome, which fn's
+// result replaces: a second phase of the task's work that needs the
+// task (an HTTP handler's streamed response) while its function runs
+// with no Go frame below it, free to wait unwound. fn runs on the task's
+// thread and its waits park in place. Call it before the task first runs.
+func (t *Task) Then(fn func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)) {
+	t.second = fn
+}
 
 // OnEnd registers fn to run on the loop when the task finishes.
 func (t *Task) OnEnd(fn func()) { t.onEnd = append(t.onEnd, fn) }
@@ -223,6 +239,11 @@ func (t *Task) run(w *worker) {
 	th.SetUnwindable(false) // deferred calls wait in place
 	if w.thread == nil {
 		w.thread = th // a resumed task's thread serves the worker next
+	}
+	if second := t.second; second != nil {
+		t.second = nil
+		v0, err0 := v, err
+		v, err = callFn(th, func() (starlark.Value, error) { return second(th, v0, err0) })
 	}
 	if derr := t.runDefers(th, &t.defers); derr != nil && err == nil {
 		err = derr

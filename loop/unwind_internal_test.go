@@ -29,7 +29,7 @@ func runUnwind(t *testing.T, src string) (string, error) {
 			if len(stack) > 0 {
 				where = stack[len(stack)-1]
 			}
-			out.WriteString(task.name + " unwound=" + map[bool]string{true: "yes", false: "no"}[task.unwound && task.worker == nil] + " at " + where + "\n")
+			out.WriteString(task.name + " unwound=" + map[bool]string{true: "yes", false: "no"}[task.Unwound()] + " at " + where + "\n")
 		}
 		return starlark.None, nil
 	})
@@ -101,4 +101,118 @@ print(r.error.kind, "in sender" in r.error.traceback)
 `)
 	require.NoError(t, err)
 	assert.Equal(t, "deferred ran\ncancelled\ntimeout timeout: Channel.recv exceeded 1s\nTrue\nclosed True\n", out)
+}
+
+// wait(), Task.wait, Future.wait, join, race and select wait unwound
+// (one call deep and deeper) and give the values they gave in place.
+func TestWaitsUnwound(t *testing.T) {
+	out, err := runUnwind(t, `
+ch = channel()
+f = future()
+def slow(v):
+    sleep(2)
+    return v
+target = spawn(slow, "T", name="target")
+def w_wait():
+    return wait(target)
+def w_task():
+    return target.wait()
+def w_future():
+    return f.wait()
+def w_join():
+    return join(target, f)
+def w_join_settle():
+    return [r.ok for r in join(target, f, settle=True)]
+def w_race():
+    return race(f, after(10))
+def inner_select(n):
+    got = []
+    for i in range(n):
+        got.append(select(ch, after(10)))
+    return got
+def w_select():
+    return inner_select(2)
+names = ["w_wait", "w_task", "w_future", "w_join", "w_join_settle", "w_race", "w_select"]
+fns = [w_wait, w_task, w_future, w_join, w_join_settle, w_race, w_select]
+ts = [spawn(fn, name=name) for name, fn in zip(names, fns)]
+sleep(0.5)
+unwound()
+f.set("F")
+ch.send("a")
+sleep(0.5)
+ch.send("b")
+for t in ts:
+    print(t.wait())
+`)
+	require.NoError(t, err)
+	for _, want := range []string{
+		"w_wait unwound=yes at u.star:9:16 in w_wait\n",
+		"w_task unwound=yes at u.star:11:23 in w_task\n",
+		"w_future unwound=yes at u.star:13:18 in w_future\n",
+		"w_join unwound=yes at u.star:15:16 in w_join\n",
+		"w_join_settle unwound=yes at u.star:17:31 in w_join_settle\n",
+		"w_race unwound=yes at u.star:19:16 in w_race\n",
+		"w_select unwound=yes at u.star:23:26 in inner_select\n",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.True(t, strings.HasSuffix(out, "T\nT\nF\n[\"T\", \"F\"]\n[True, True]\n(0, \"F\")\n[(0, \"a\"), (0, \"b\")]\n"), out)
+}
+
+// Unwound, those waits time out, fail with the awaited task's error and
+// are cancelled as in place: the errors, the tracebacks through the
+// resumed frames, deferred calls, and the tasks join and race cancel.
+func TestWaitsUnwoundFail(t *testing.T) {
+	out, err := runUnwind(t, `
+f = future()
+ch = channel()
+def fails():
+    sleep(1)
+    fail("boom")
+def wait_timeout():
+    return f.wait(timeout=1)
+def join_timeout():
+    return join(f, timeout=1)
+def race_timeout():
+    return race(f, timeout=1)
+def wait_failed():
+    return wait(spawn(fails))
+def join_failed():
+    return join(spawn(fails), f)
+def child():
+    defer(print, "child deferred ran")
+    sleep(100)
+def race_cancelled():
+    defer(print, "race deferred ran")
+    return race(child, f)
+def select_cancelled():
+    defer(print, "select deferred ran")
+    return select(ch, f)
+for fn in [wait_timeout, join_timeout, race_timeout]:
+    r = catch(spawn(fn).wait)
+    print(r.error.kind, r.error.message, ("in " + str(fn).split(" ")[1].rstrip(">")) in r.error.traceback)
+for fn in [wait_failed, join_failed]:
+    r = catch(spawn(fn).wait)
+    print(r.error.kind, r.error.message, "in fails" in r.error.traceback)
+rc = spawn(race_cancelled, name="race_cancelled")
+sc = spawn(select_cancelled, name="select_cancelled")
+sleep(0.5)
+unwound()
+rc.cancel()
+sc.cancel()
+print(catch(rc.wait).error.kind, catch(sc.wait).error.kind)
+`)
+	require.NoError(t, err)
+	assert.Contains(t, out, "race_cancelled unwound=yes at u.star:22:16 in race_cancelled\n")
+	assert.Contains(t, out, "select_cancelled unwound=yes at u.star:25:18 in select_cancelled\n")
+	assert.True(t, strings.HasPrefix(out, `timeout timeout: wait exceeded 1s True
+timeout timeout: join exceeded 1s True
+timeout timeout: race exceeded 1s True
+error error: boom True
+error error: boom True
+`), out)
+	assert.Contains(t, out, "child deferred ran\n")
+	assert.Contains(t, out, "race deferred ran\n")
+	assert.Contains(t, out, "select deferred ran\n")
+	assert.True(t, strings.HasSuffix(out, "cancelled cancelled\n"), out)
 }

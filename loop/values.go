@@ -123,10 +123,11 @@ func taskWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if err := starlark.UnpackArgs(fn, args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, ValueError(err)
 	}
-	return waitWithTimeout(th, fn, b.Receiver().(Awaitable), timeout)
+	return waitWithTimeout(th, b, fn, b.Receiver().(Awaitable), timeout)
 }
 
-func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starlark.Value) (starlark.Value, error) {
+// waitWithTimeout is the wait of the builtin b (wait, Task.wait, ...).
+func waitWithTimeout(th *starlark.Thread, b *starlark.Builtin, fn string, a Awaitable, timeout starlark.Value) (starlark.Value, error) {
 	d, err := TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
@@ -135,7 +136,7 @@ func waitWithTimeout(th *starlark.Thread, fn string, a Awaitable, timeout starla
 	if err != nil {
 		return nil, err
 	}
-	return x.WaitOne(Unwrap(a), d)
+	return x.WaitOneIn(th, b, Unwrap(a), d)
 }
 
 func taskCancel(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,6 +96,10 @@ type Exec struct {
 	// a task, n+1 for a body resumed from a context of depth n.
 	Depth  int
 	thread *starlark.Thread // set by SetExec; Raise cancels it
+	// retry is retryArmed while a Retrying builtin's body runs on a
+	// thread that may unwind, and the wait it handed over once it has;
+	// retrySpare is the task's record of such waits, reused.
+	retry, retrySpare *retryWait
 }
 
 // ExecOf returns the execution context of thread, or nil for a thread the
@@ -166,8 +171,12 @@ func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
 // and no goroutine, and then runs when it is resumed; elsewhere the task
 // parks in place. A waiting task costs much less memory unwound, so the
 // builtins tasks wait in most (sleep, Channel.send and recv) use this.
+//
+// With b nil (Go code calling a wait: Exec.WaitOne, Channel.Send), the
+// task parks in place: each wait has one implementation, its start
+// before ParkThen and its end in then, whoever calls it.
 func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) (starlark.Value, error) {
-	if !th.CanUnwind(b) {
+	if b == nil || !th.CanUnwind(b) {
 		x.Park(w, why, timeout, op)
 		return then()
 	}
@@ -192,6 +201,172 @@ func (t *Task) resumeAfterPark(*starlark.Thread) (starlark.Value, error) {
 	then := t.then
 	t.parkTimer, t.then = nil, nil
 	return then()
+}
+
+// A BuiltinFunc is the body of a builtin (starlark.NewBuiltin's).
+type BuiltinFunc = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
+
+// Retrying makes f, the body of a builtin whose operation changes nothing
+// until it can complete (a read that found no data, an accept with no
+// connection waiting), wait unwound: a wait its operation reaches through
+// WaitOnList or WaitThen is handed back here instead of parking in place;
+// the task waits unwound (ParkThen), and once woken f runs again from the
+// start, as the operation's own loop would have tried again. f must
+// return that wait's error at once and keep no progress in Go variables
+// across it (what it read stays in the stream's buffer, say). Where the
+// thread cannot unwind, f runs as it is and its waits park in place.
+func Retrying(f BuiltinFunc) BuiltinFunc {
+	var self BuiltinFunc
+	self = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		x := ExecOf(th)
+		if x == nil || x.Task == nil || x.retry != nil || !th.CanUnwind(b) {
+			return f(th, b, args, kwargs)
+		}
+		x.retry = retryArmed
+		v, err := f(th, b, args, kwargs)
+		r := x.retry
+		x.retry = nil
+		if r == retryArmed {
+			return v, err // it did not wait
+		}
+		if err != errRetry {
+			// It went on after handing over its wait: a program error;
+			// undo the registration rather than leave it behind.
+			r.finish()
+			return v, err
+		}
+		r.self, r.th, r.b, r.args, r.kwargs = self, th, b, args, kwargs
+		// ParkThen (th may unwind), with r's continuation, bound once,
+		// rather than a closure made per wait.
+		tm, ok := x.parkStart(r.w, r.why, r.timeout, r.op)
+		if !ok {
+			return r.resume()
+		}
+		r.tm = tm
+		return nil, th.Unwind(r.k)
+	}
+	return self
+}
+
+// A retryWait is a wait handed to Retrying, and the call to make again.
+// A task keeps one (Exec.retrySpare) and reuses it for each such wait,
+// with its waiter when the wait is on a WakerList: a read that waits
+// allocates nothing for it after the first.
+type retryWait struct {
+	x       *Exec
+	w       *Waiter
+	why     Reason
+	timeout time.Duration
+	op      string
+	// What ends the wait: end (WaitThen), or list and the engine's hold
+	// (WaitOnList, whose waiter is own).
+	end  func() error
+	list *WakerList
+	own  Waiter
+	// The builtin to run again; the timeout's timer; and k, bound once,
+	// the continuation of the unwound thread.
+	self   BuiltinFunc
+	th     *starlark.Thread
+	b      *starlark.Builtin
+	args   starlark.Tuple
+	kwargs []starlark.Tuple
+	tm     *timer
+	k      func(*starlark.Thread) (starlark.Value, error)
+}
+
+// retryArmed marks an Exec whose Retrying body runs and has not waited.
+var retryArmed = &retryWait{}
+
+// errRetry is what a wait returns when it was handed to Retrying.
+var errRetry = errors.New("loop: the wait was handed to the retrying builtin (not an error)")
+
+// handOver returns x's retryWait if a Retrying body runs and has not
+// waited, marked as handed over; else nil.
+func (x *Exec) handOver() *retryWait {
+	if x.retry != retryArmed {
+		return nil
+	}
+	r := x.retrySpare
+	if r == nil {
+		r = &retryWait{x: x}
+		r.k = r.woken
+		x.retrySpare = r
+	}
+	x.retry = r
+	return r
+}
+
+// finish ends the wait: the registration is removed, and the wait's error
+// returned. r may be used again once it has.
+func (r *retryWait) finish() error {
+	if end := r.end; end != nil {
+		r.end = nil
+		return end()
+	}
+	r.x.Task.eng.Release()
+	r.list.Remove(r.w)
+	r.list = nil
+	return r.w.Err
+}
+
+// woken is the continuation of the thread unwound in a handed-over wait.
+func (r *retryWait) woken(*starlark.Thread) (starlark.Value, error) {
+	tm := r.tm
+	r.tm = nil
+	r.x.parkEnd(tm)
+	return r.resume()
+}
+
+// resume ends a handed-over wait and runs the builtin again.
+func (r *retryWait) resume() (starlark.Value, error) {
+	self, th, b, args, kwargs := r.self, r.th, r.b, r.args, r.kwargs
+	r.self, r.th, r.b, r.args, r.kwargs = nil, nil, nil, nil, nil
+	err := r.finish()
+	r.w, r.why = nil, nil
+	if err != nil {
+		return nil, err
+	}
+	return self(th, b, args, kwargs)
+}
+
+// WaitThen parks the task until w completes (as Park) and returns end's
+// outcome, end undoing what the caller did to be woken (dequeue w) and
+// returning the wait's error. Inside a Retrying body that may unwind it
+// parks nothing: it hands the wait over and returns an error the caller
+// returns at once (see Retrying).
+func (x *Exec) WaitThen(w *Waiter, why Reason, timeout time.Duration, op string, end func() error) error {
+	if r := x.handOver(); r != nil {
+		r.w, r.why, r.timeout, r.op, r.end = w, why, timeout, op, end
+		return errRetry
+	}
+	x.Park(w, why, timeout, op)
+	return end()
+}
+
+// WaitOnList parks the task until something broadcasts on list, or the
+// wait ends otherwise (timeout, cancellation), then drops its
+// registration, and returns the wait's error. It is the wait for the
+// outside world (a socket, a child, a stream: stream.WaitOn): the engine
+// is held (Engine.Hold) meanwhile, so that the deadlock detector does not
+// call a task that waits on a socket blocked for good (SPEC 1: such a
+// wait keeps the run going). Inside a Retrying body it is handed over, as
+// WaitThen's.
+func (x *Exec) WaitOnList(list *WakerList, why Reason, timeout time.Duration, op string) error {
+	e := x.Task.eng
+	if r := x.handOver(); r != nil {
+		r.own = Waiter{task: x.Task, Index: -1}
+		r.w, r.why, r.timeout, r.op, r.list = &r.own, why, timeout, op, list
+		list.Add(r.w, 0)
+		e.Hold()
+		return errRetry
+	}
+	w := NewWaiter(x.Task)
+	list.Add(w, 0)
+	e.Hold()
+	x.Park(w, why, timeout, op)
+	e.Release()
+	list.Remove(w)
+	return w.Err
 }
 
 // parkStart prepares the task to wait for w: ok is false when it need not
@@ -243,8 +418,15 @@ func (x *Exec) YieldNow() error {
 	return nil
 }
 
-// WaitOne waits for a single awaitable (wait(), .wait()).
+// WaitOne waits for a single awaitable, for Go code.
 func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, error) {
+	return x.WaitOneIn(nil, nil, a, timeout)
+}
+
+// WaitOneIn is WaitOne for the builtin b running on th (wait(), .wait(),
+// Event.wait), which returns its result: the task waits unwound where it
+// can (ParkThen). b nil is WaitOne.
+func (x *Exec) WaitOneIn(th *starlark.Thread, b *starlark.Builtin, a Awaitable, timeout time.Duration) (starlark.Value, error) {
 	if a == Awaitable(x.Task) {
 		return nil, selfWaitError("wait", "", -1)
 	}
@@ -256,9 +438,10 @@ func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, erro
 	}
 	w := NewWaiter(x.Task)
 	a.Enqueue(w, 0)
-	x.Park(w, a, timeout, "wait")
-	a.Dequeue(w)
-	return w.Result()
+	return x.ParkThen(th, b, w, a, timeout, "wait", func() (starlark.Value, error) {
+		a.Dequeue(w)
+		return w.Result()
+	})
 }
 
 // selfWaitError is the value error for a task waiting on itself, which

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -356,4 +357,25 @@ sleep(0.5)  # the loop runs on while the open ends
 	require.NoError(t, err)
 	assert.Equal(t, "cancelled\n", out)
 	assert.ErrorIs(t, <-wrote, syscall.EPIPE)
+}
+
+// A task reading a file (read, read_line) waits unwound, without a
+// goroutine, while the pool reads the next chunk: the read runs again
+// once the chunk has landed, and what it returns is what it returned
+// waiting in place, lines split across chunks included.
+func TestFileReadsWaitUnwound(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.txt")
+	line := fmt.Sprintf("%070000d\n", 7) // longer than a chunk: read_line waits twice
+	require.NoError(t, os.WriteFile(p, []byte(line+"second\nrest"), 0o644))
+	out, err := moduletest.RunWith(t, loop.Options{Permissions: all()}, starlark.StringDict{"fs": Module(), "unwound": moduletest.Unwound}, fmt.Sprintf(`
+f = fs.open(%q)
+def first():
+    return len(f.read_line())
+t = spawn(first)
+sleep(0)
+print(unwound([t]))
+print(t.wait(), repr(f.read_line()), repr(f.read()))
+`, p))
+	require.NoError(t, err)
+	assert.Equal(t, "[True]\n70001 \"second\\n\" \"rest\"\n", out)
 }

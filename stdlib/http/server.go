@@ -37,9 +37,8 @@ type Server struct {
 	addr    string
 	port    int
 	handler starlark.Callable
-	run     *starlark.Builtin // runs handler in a request's task (runHandler)
-	where   string            // the serve() call site, for the handler tasks
-	parent  *loop.Task        // the task that called serve()
+	where   string     // the serve() call site, for the handler tasks
+	parent  *loop.Task // the task that called serve()
 	closed  bool
 	stopped *loop.Waiter // completes the serving task once shut down
 	// stopClose ends the registration that closes the server with the
@@ -91,7 +90,6 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	}
 	e := x.Task.Engine()
 	s := &Server{eng: e, handler: handler, maxBody: limit, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
-	s.run = starlark.NewBuiltin("http.serve", s.runHandler)
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
 	harden(s.srv, e)
@@ -188,7 +186,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.eng.Post(func() {
 		req := newRequest(r, ex)
 		name := fmt.Sprintf("http %s %s", r.Method, r.URL.Path)
-		ex.task = s.eng.Spawn(s.run, starlark.Tuple{req}, nil, name, s.parent, s.where)
+		// The handler is the task's function, with no Go frame below it,
+		// so that its waits unwind; a streamed response is the task's
+		// second phase (respond).
+		ex.task = s.eng.Spawn(s.handler, starlark.Tuple{req}, nil, name, s.parent, s.where)
+		ex.task.Then(req.respond)
 		ex.task.Enqueue(&replier{s: s, req: req, ex: ex}, 0)
 	})
 	ex.serve()

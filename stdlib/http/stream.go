@@ -292,13 +292,13 @@ func (endMarker) Freeze()               {}
 func (endMarker) Truth() starlark.Bool  { return false }
 func (endMarker) Hash() (uint32, error) { return 0, nil }
 
-// runHandler is the function of a request's task: it calls the handler,
-// and streams the response when the handler returned a Generator (or
-// (status, headers, generator)), which so runs in the handler's task.
-// Anything else goes back to the replier as the handler returned it.
-func (s *Server) runHandler(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	req := args[0].(*Request)
-	v, err := loop.CallFn(th, s.handler, starlark.Tuple{req}, nil)
+// respond runs in a request's task once its handler returned v (or
+// failed: err), as the task's second phase (loop.Task.Then): it streams
+// the response when the handler returned a Generator (or (status,
+// headers, generator)), which so runs in the handler's task, the
+// generator's creator. Anything else goes back to the replier as the
+// handler returned it.
+func (req *Request) respond(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error) {
 	if err != nil || req.ex.upgraded {
 		return v, err
 	}

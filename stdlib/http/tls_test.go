@@ -29,7 +29,7 @@ import (
 // folders readable (certificate files).
 func startReading(t *testing.T, src string, args ...string) *scripttest.Run {
 	t.Helper()
-	return scripttest.StartWith(t, engine.Permissions{Net: true, Read: []string{os.TempDir()}}, "tls.star", src, 60*time.Second, args...)
+	return scripttest.StartWith(t, engine.Options{Permissions: engine.Permissions{Net: true, Read: []string{os.TempDir()}}}, "tls.star", src, 60*time.Second, args...)
 }
 
 // selfSigned writes a certificate of net.self_signed for 127.0.0.1 and

@@ -320,7 +320,7 @@ func (l *Listener) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer
 func (l *Listener) AttrNames() []string   { return listenerMethods.Names("addr", "port") }
 
 var listenerMethods = starutil.NewMethods("Listener", map[string]starutil.Func{
-	"accept": listenerAccept,
+	"accept": loop.Retrying(listenerAccept), // an accept that waits took nothing: it runs again once woken
 	"close":  listenerClose,
 })
 

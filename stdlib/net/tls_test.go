@@ -36,7 +36,7 @@ func runToEnd(t *testing.T, src string, args ...string) string {
 // folders readable too.
 func startReading(t *testing.T, src string, args ...string) *scripttest.Run {
 	t.Helper()
-	return scripttest.StartWith(t, engine.Permissions{Net: true, Read: []string{os.TempDir()}}, "tls.star", src, 60*time.Second, args...)
+	return scripttest.StartWith(t, engine.Options{Permissions: engine.Permissions{Net: true, Read: []string{os.TempDir()}}}, "tls.star", src, 60*time.Second, args...)
 }
 
 // need skips the test when a tool is missing (.ci/run installs them).

@@ -155,7 +155,7 @@ func (s *Socket) AttrNames() []string   { return socketMethods.Names("addr", "po
 
 var socketMethods = starutil.NewMethods("Socket", map[string]starutil.Func{
 	"send_to":   socketSendTo,
-	"recv_from": socketRecvFrom,
+	"recv_from": loop.Retrying(socketRecvFrom), // a receive that waits took nothing: it runs again once woken
 	"close":     socketClose,
 })
 

@@ -98,7 +98,7 @@ func eventWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if err != nil {
 		return nil, err
 	}
-	return x.WaitOne(ev.op, d)
+	return x.WaitOneIn(th, b, ev.op, d)
 }
 
 func eventWaitOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -179,7 +179,7 @@ func wgWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err != nil {
 		return nil, err
 	}
-	return x.WaitOne(zeroOp{g}, d)
+	return x.WaitOneIn(th, b, zeroOp{g}, d)
 }
 
 // zeroOp is "g's counter is zero" as an Awaitable, for wait: it is not

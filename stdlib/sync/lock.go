@@ -69,8 +69,8 @@ func (l *Lock) DependsOn() []*loop.Task {
 
 func (l *Lock) setHolder(t *loop.Task) { l.holder = t }
 
-func (l *Lock) acquire(x *loop.Exec, fn string, timeout time.Duration) error {
-	return l.permits.acquire(x, fn, l, timeout, l.setHolder)
+func (l *Lock) acquire(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, fn string, timeout time.Duration) (starlark.Value, error) {
+	return l.permits.acquire(th, b, x, fn, l, timeout, l.setHolder)
 }
 
 func (l *Lock) release(fn string) error {
@@ -130,8 +130,8 @@ func (s *Semaphore) WaitingOn() string {
 	return fmt.Sprintf("%s (%d of %d available)", s.name(), s.free, s.n)
 }
 
-func (s *Semaphore) acquire(x *loop.Exec, fn string, timeout time.Duration) error {
-	return s.permits.acquire(x, fn, s, timeout, nil)
+func (s *Semaphore) acquire(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, fn string, timeout time.Duration) (starlark.Value, error) {
+	return s.permits.acquire(th, b, x, fn, s, timeout, nil)
 }
 
 func (s *Semaphore) release(fn string) error {

@@ -99,15 +99,19 @@ func (q *queue) remove(w *loop.Waiter) {
 }
 
 // wait parks x's task in q until an entry is completed for it, the timeout
-// passes or the task is interrupted.
-func (q *queue) wait(x *loop.Exec, why loop.Reason, timeout time.Duration, op string) (starlark.Value, error) {
+// passes or the task is interrupted, and returns then's result for that
+// outcome. It is the wait of the builtin b running on th, which returns
+// its result: the task waits unwound where it can (loop.Exec.ParkThen);
+// b nil parks in place.
+func (q *queue) wait(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, why loop.Reason, timeout time.Duration, op string, then func(starlark.Value, error) (starlark.Value, error)) (starlark.Value, error) {
 	w := loop.NewWaiter(x.Task)
 	*q = append(*q, parked{w, x.Task})
-	x.Park(w, why, timeout, op)
-	if w.Err != nil {
-		q.remove(w)
-	}
-	return w.Result()
+	return x.ParkThen(th, b, w, why, timeout, op, func() (starlark.Value, error) {
+		if w.Err != nil {
+			q.remove(w)
+		}
+		return then(w.Result())
+	})
 }
 
 func timeoutKwarg(fn string, args starlark.Tuple, kwargs []starlark.Tuple) (time.Duration, error) {
@@ -154,22 +158,30 @@ type permits struct {
 	waiters queue
 }
 
-// acquire takes a permit for x's task, waiting up to timeout. taken, if
-// not nil, is called with the task that gets the permit, before that task
-// resumes.
-func (p *permits) acquire(x *loop.Exec, fn string, why loop.Reason, timeout time.Duration, taken func(*loop.Task)) error {
+// acquire takes a permit for x's task, waiting up to timeout, for the
+// builtin b on th (nil: in place, see queue.wait); it returns None. taken,
+// if not nil, is called with the task that gets the permit, before that
+// task resumes.
+func (p *permits) acquire(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, fn string, why loop.Reason, timeout time.Duration, taken func(*loop.Task)) (starlark.Value, error) {
 	if err := x.Checkpoint(); err != nil {
-		return err
+		return nil, err
 	}
 	if p.free > 0 {
 		p.free--
 		if taken != nil {
 			taken(x.Task)
 		}
-		return nil
+		return starlark.None, nil
 	}
-	_, err := p.waiters.wait(x, why, timeout, fn)
-	return err // on success release handed us the permit
+	return p.waiters.wait(th, b, x, why, timeout, fn, acquired) // on success release handed us the permit
+}
+
+// acquired is acquire's outcome once it waited: None, or the error.
+func acquired(_ starlark.Value, err error) (starlark.Value, error) {
+	if err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
 }
 
 // release hands a permit to the first waiter, or frees it. taken, if not
@@ -192,7 +204,8 @@ func (p *permits) release(taken func(*loop.Task)) {
 type holder interface {
 	starlark.Value
 	exec(th *starlark.Thread, fn string) (*loop.Exec, error)
-	acquire(x *loop.Exec, fn string, timeout time.Duration) error
+	// acquire is acquire() for the builtin b on th (nil: in place).
+	acquire(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, fn string, timeout time.Duration) (starlark.Value, error)
 	// release is release(): any task may call it.
 	release(fn string) error
 	// releaseBy is the release at the end of hold() by x.
@@ -211,10 +224,7 @@ func acquire(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if err != nil {
 		return nil, err
 	}
-	if err := h.acquire(x, fn, d); err != nil {
-		return nil, err
-	}
-	return starlark.None, nil
+	return h.acquire(th, b, x, fn, d)
 }
 
 // release is lock.release() and semaphore.release().
@@ -249,7 +259,8 @@ func hold(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	if err := h.acquire(x, name, loop.NoTimeout); err != nil {
+	// fn runs under this Go frame, so nothing here unwinds: in place.
+	if _, err := h.acquire(nil, nil, x, name, loop.NoTimeout); err != nil {
 		return nil, err
 	}
 	v, err := loop.CallFn(th, fn, args[1:], kwargs)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	syncmod "github.com/corolang/coro/stdlib/sync"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +113,50 @@ print(l.locked)
 	require.NoError(t, err, out.String())
 	assert.Equal(t, "value: Lock.acquire: lock#1 belongs to another engine\n"+
 		"value: Lock.hold: lock#1 belongs to another engine\nFalse\n", out.String())
+}
+
+// Tasks waiting in every sync wait (acquire, Event.wait, WaitGroup.wait,
+// Watch.changed, a broadcast subscription's recv) wait unwound, without
+// a goroutine, and get what they got waiting in place; hold() calls its
+// function under a Go frame, so a task waiting there keeps its goroutine.
+func TestSyncWaitsUnwound(t *testing.T) {
+	out, err := moduletest.RunWith(t, loop.Options{VirtualTime: true, Seed: 1}, starlark.StringDict{"sync": syncmod.Module(), "unwound": moduletest.Unwound}, `
+lock = sync.lock()
+sem = sync.semaphore(1)
+ev = sync.event()
+wg = sync.wait_group()
+wt = sync.watch("old")
+bc = sync.broadcast()
+sub = bc.subscribe()
+lock.acquire()
+sem.acquire()
+wg.add(1)
+def changed():
+    wt.get()
+    return wt.changed()
+def deep(fn, n):
+    if n == 0:
+        return fn()
+    return deep(fn, n - 1)
+waits = [lock.acquire, sem.acquire, ev.wait, wg.wait, changed, sub.recv, lambda: ev.wait(timeout=50)]
+ts = [spawn(deep, fn, 3) for fn in waits]
+held = spawn(sem.hold, lambda: 1)
+sleep(1)
+print(unwound(ts), unwound([held]))
+wt.set("same")
+wt.set("new")
+ev.set()
+wg.done()
+lock.release()
+sem.release()
+bc.send("news")
+print([t.wait() for t in ts])
+sem.release()
+print(held.wait(), lock.locked, sem.available)
+`)
+	require.NoError(t, err, out)
+	assert.Equal(t, `[True, True, True, True, True, True, True] [False]
+[None, None, None, None, "new", "news", None]
+1 True 1
+`, out)
 }

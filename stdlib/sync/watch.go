@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
@@ -108,23 +109,32 @@ func watchChanged(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
-	// Woken by a set, the task returns the value current when it runs:
-	// values set in between are skipped (a watch is about the latest
-	// state), and if the value went back to the one it saw, it waits on.
-	deadline := wt.eng.Now() + d
-	for !wt.isNew(x.Task, wt.value) {
-		left := loop.NoTimeout
-		if d >= 0 {
-			left = max(0, deadline-wt.eng.Now())
-		}
-		if _, err := wt.waiters.wait(x, wt, left, b.Name()); err != nil {
+	return wt.changed(th, b, x, d, wt.eng.Now()+d)
+}
+
+// changed is watch.changed() for the builtin b on th once past its
+// checks: the wait until the value is new to x's task, which ends by the
+// deadline if d >= 0. Woken by a set, the task returns the value current
+// when it runs: values set in between are skipped (a watch is about the
+// latest state), and if the value went back to the one it saw, it waits
+// on.
+func (wt *Watch) changed(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, d, deadline time.Duration) (starlark.Value, error) {
+	if wt.isNew(x.Task, wt.value) {
+		wt.see(x.Task, wt.value)
+		return wt.value, nil
+	}
+	left := loop.NoTimeout
+	if d >= 0 {
+		left = max(0, deadline-wt.eng.Now())
+	}
+	return wt.waiters.wait(th, b, x, wt, left, b.Name(), func(_ starlark.Value, err error) (starlark.Value, error) {
+		if err != nil {
 			if ierr := x.Checkpoint(); ierr != nil {
 				return nil, ierr // cancelled, or a timeout() scope expired
 			}
 			// Our own timeout: name the whole wait, not the last stretch.
 			return nil, loop.Errorf(loop.KindTimeout, "%s exceeded %gs", b.Name(), d.Seconds())
 		}
-	}
-	wt.see(x.Task, wt.value)
-	return wt.value, nil
+		return wt.changed(th, b, x, d, deadline)
+	})
 }

@@ -6,6 +6,7 @@ package moduletest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/corolang/coro/loop"
@@ -26,3 +27,37 @@ func Run(t testing.TB, perms loop.Permissions, name string, module starlark.Valu
 	_, err := e.Exec(context.Background(), "test.star", src)
 	return out.String(), err
 }
+
+// RunWith is Run with the engine options and predeclared names (beside
+// the core builtins) given: several modules, Unwound.
+func RunWith(t testing.TB, opts loop.Options, pre starlark.StringDict, src string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	d := loop.Builtins()
+	for k, v := range pre {
+		d[k] = v
+	}
+	opts.Stdout, opts.Stderr = &out, &errOut
+	e := loop.New(opts, d)
+	defer e.Close()
+	_, err := e.Exec(context.Background(), "test.star", src)
+	return out.String(), err
+}
+
+// Unwound is unwound(tasks) for tests: for each task of the list, whether
+// it waits unwound, without a goroutine (loop.Task.Unwound).
+var Unwound = starlark.NewBuiltin("unwound", func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var tasks *starlark.List
+	if err := starlark.UnpackArgs("unwound", args, kwargs, "tasks", &tasks); err != nil {
+		return nil, err
+	}
+	var out []starlark.Value
+	for v := range tasks.Elements() {
+		tv, ok := v.(*loop.TaskValue)
+		if !ok {
+			return nil, fmt.Errorf("unwound: got %s, want Task", v.Type())
+		}
+		out = append(out, starlark.Bool(tv.Task().Unwound()))
+	}
+	return starlark.NewList(out), nil
+})

@@ -77,14 +77,15 @@ type Run struct {
 func Start(t testing.TB, name, src string, limit time.Duration, args ...string) *Run {
 	t.Helper()
 	// Unix sockets are files: the tests' temporary folders are granted.
-	return StartWith(t, engine.Permissions{Net: true, Write: []string{os.TempDir()}}, name, src, limit, args...)
+	return StartWith(t, engine.Options{Permissions: engine.Permissions{Net: true, Write: []string{os.TempDir()}}}, name, src, limit, args...)
 }
 
-// StartWith is Start with the engine's permissions given.
-func StartWith(t testing.TB, perms engine.Permissions, name, src string, limit time.Duration, args ...string) *Run {
+// StartWith is Start with the engine's permissions and extra predeclared
+// names (moduletest.Unwound) taken from opts.
+func StartWith(t testing.TB, opts engine.Options, name, src string, limit time.Duration, args ...string) *Run {
 	t.Helper()
 	r := &Run{Stdout: NewOutput(), Stderr: NewOutput(), Done: make(chan error, 1), finished: make(chan struct{})}
-	e, err := engine.New(engine.Options{Stdout: r.Stdout, Stderr: r.Stderr, Args: args, Permissions: perms})
+	e, err := engine.New(engine.Options{Stdout: r.Stdout, Stderr: r.Stderr, Args: args, Globals: opts.Globals, Permissions: opts.Permissions})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	go func() {

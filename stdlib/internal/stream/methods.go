@@ -34,11 +34,15 @@ type HalfCloser interface {
 	CloseWrite(x *loop.Exec, fn string) error
 }
 
-// bodies are the stream methods' bodies by name.
+// bodies are the stream methods' bodies by name. The reads wait
+// unwound where they can (loop.Retrying): a read that waits has changed
+// nothing but the Reader's buffer, so running it again once the source
+// may have more is what its own loop would do. Not lines (its body runs
+// under a generator's Go frames) nor write (what it sent is progress).
 var bodies = map[string]starutil.Func{
-	"read":         read,
-	"read_exactly": readExactly,
-	"read_line":    readLine,
+	"read":         loop.Retrying(read),
+	"read_exactly": loop.Retrying(readExactly),
+	"read_line":    loop.Retrying(readLine),
 	"lines":        lines,
 	"write":        write,
 	"close_write":  closeWrite,

@@ -8,20 +8,14 @@ import (
 )
 
 // WaitOn parks x's task until something broadcasts on list, or the wait
-// ends otherwise (timeout, cancellation), then drops its registration.
-// It is the wait of a stream (or socket) for the outside world: Hold
-// keeps the deadlock detector from calling a task that waits on a socket
-// or a child blocked for good (SPEC 1: such a wait keeps the run going),
-// and is released whatever ends the wait.
+// ends otherwise (timeout, cancellation), then drops its registration:
+// the wait of a stream (or socket) for the outside world, which keeps the
+// run going (loop.Exec.WaitOnList). Inside a builtin made with
+// loop.Retrying (the read methods, Listener.accept), the wait is handed
+// to it: the caller returns WaitOn's error at once, and once woken the
+// builtin runs again, as the caller's loop would have tried again.
 func WaitOn(x *loop.Exec, list *loop.WakerList, why loop.Reason, timeout time.Duration, op string) error {
-	w := loop.NewWaiter(x.Task)
-	list.Add(w, 0)
-	e := x.Task.Engine()
-	e.Hold()
-	x.Park(w, why, timeout, op)
-	e.Release()
-	list.Remove(w)
-	return w.Err
+	return x.WaitOnList(list, why, timeout, op)
 }
 
 // A Turn lets the operations of one stream that run off the loop (a
