@@ -106,6 +106,9 @@ func docFiles(t *testing.T) []string {
 	files, err := filepath.Glob("../../docs/*.md")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
+	pages, err := filepath.Glob("../../docs/*/*.md") // docs/tools/: a page per tool
+	require.NoError(t, err)
+	files = append(files, pages...)
 	return append(files, "../../README.md")
 }
 
