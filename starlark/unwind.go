@@ -22,14 +22,13 @@ package starlark
 
 import "errors"
 
-// errUnwound is what Call returns for a call that unwound (Thread.Unwound).
+// errUnwound is what Call returns for a call that unwound (IsUnwound).
 var errUnwound = errors.New("starlark: thread unwound (not an error: the host resumes it with Thread.Resume)")
 
-// A suspension is what an unwound frame keeps: a Starlark function's
-// interpreter state, or a builtin's continuation; and, once resumed, the
-// result of the call it was in.
+// A suspension is what an unwound Starlark function's frame keeps: its
+// interpreter state, and, once resumed, the outcome of the call it was in.
+// (The unwound builtin's frame holds builtinUnwound.)
 type suspension struct {
-	// Function frames.
 	space     []Value // locals and operand stack
 	sp        int
 	next      uint32 // the pc after the CALL that unwound
@@ -42,9 +41,6 @@ type suspension struct {
 // continuation is the thread's (Thread.cont): only the innermost frame
 // has one.
 var builtinUnwound = &suspension{}
-
-// Unwindable reports whether the host resumes the thread after it unwinds.
-func (thread *Thread) Unwindable() bool { return thread.unwindable }
 
 // SetUnwindable says whether the host handles an unwound Call (a Call that
 // returns an error for which IsUnwound holds) by calling Resume later.
