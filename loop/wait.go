@@ -236,14 +236,8 @@ func Retrying(f BuiltinFunc) BuiltinFunc {
 			return v, err
 		}
 		r.self, r.th, r.b, r.args, r.kwargs = self, th, b, args, kwargs
-		// ParkThen (th may unwind), with r's continuation, bound once,
-		// rather than a closure made per wait.
-		tm, ok := x.parkStart(r.w, r.why, r.timeout, r.op)
-		if !ok {
-			return r.resume()
-		}
-		r.tm = tm
-		return nil, th.Unwind(r.k)
+		// r.again is bound once, rather than a closure made per wait.
+		return x.ParkThen(th, b, r.w, r.why, r.timeout, r.op, r.again)
 	}
 	return self
 }
@@ -263,15 +257,14 @@ type retryWait struct {
 	end  func() error
 	list *WakerList
 	own  Waiter
-	// The builtin to run again; the timeout's timer; and k, bound once,
-	// the continuation of the unwound thread.
+	// The builtin to run again, and again (resume, bound once): what
+	// ParkThen runs once the task is woken.
 	self   BuiltinFunc
 	th     *starlark.Thread
 	b      *starlark.Builtin
 	args   starlark.Tuple
 	kwargs []starlark.Tuple
-	tm     *timer
-	k      func(*starlark.Thread) (starlark.Value, error)
+	again  func() (starlark.Value, error)
 }
 
 // retryArmed marks an Exec whose Retrying body runs and has not waited.
@@ -289,7 +282,7 @@ func (x *Exec) handOver() *retryWait {
 	r := x.retrySpare
 	if r == nil {
 		r = &retryWait{x: x}
-		r.k = r.woken
+		r.again = r.resume
 		x.retrySpare = r
 	}
 	x.retry = r
@@ -307,14 +300,6 @@ func (r *retryWait) finish() error {
 	r.list.Remove(r.w)
 	r.list = nil
 	return r.w.Err
-}
-
-// woken is the continuation of the thread unwound in a handed-over wait.
-func (r *retryWait) woken(*starlark.Thread) (starlark.Value, error) {
-	tm := r.tm
-	r.tm = nil
-	r.x.parkEnd(tm)
-	return r.resume()
 }
 
 // resume ends a handed-over wait and runs the builtin again.
