@@ -150,43 +150,29 @@ func TestInspectAddress(t *testing.T) {
 	assert.Contains(t, out, "--inspect needs a script")
 }
 
-// chromium finds Debian's browser; CORO_REQUIRE_BROWSER (set by .ci/run,
-// which installs it) turns its absence into a failure instead of a skip.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CORO_REQUIRE_BROWSER") != "" {
-		t.Fatal("no chromium on PATH (CORO_REQUIRE_BROWSER is set)")
-	}
-	t.Skip("no chromium on PATH")
-	return ""
-}
-
-// The console in a real browser: a task appears in the table and the
-// spawn tree, then disappears once it ends. A screenshot of the busy
-// console goes to the test's artifact folder (go test -artifacts), or to
-// CORO_INSPECT_SCREENSHOT when set (how docs/inspector.png is made).
-func TestInspectorInBrowser(t *testing.T) {
+// browserTab opens a tab of headless Chromium (Debian's browser) with the
+// flags a machine with a closed network needs; it closes when the test
+// ends, or earlier with closeTab, and ctx expires after 60 s. Without a
+// browser the test is skipped, unless CORO_REQUIRE_BROWSER (set by
+// .ci/run, which installs it) makes that a failure.
+func browserTab(t *testing.T) (ctx context.Context, closeTab func()) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	browser := chromium(t)
-	dir := t.TempDir()
-	gone, end := filepath.Join(dir, "gone"), filepath.Join(dir, "end")
-	url, done, out := startInspected(t, inspectorScript, gone, end)
-	defer func() {
-		os.WriteFile(gone, nil, 0o644)
-		os.WriteFile(end, nil, 0o644)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the run did not end")
+	var browser string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			browser = path
+			break
 		}
-	}()
-
+	}
+	if browser == "" {
+		if os.Getenv("CORO_REQUIRE_BROWSER") != "" {
+			t.Fatal("no chromium on PATH (CORO_REQUIRE_BROWSER is set)")
+		}
+		t.Skip("no chromium on PATH")
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser),
 		chromedp.Flag("headless", true),
@@ -200,11 +186,32 @@ func TestInspectorInBrowser(t *testing.T) {
 		chromedp.WindowSize(1400, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
+	t.Cleanup(cancelAlloc)
+	ctx, closeTab = chromedp.NewContext(actx)
+	t.Cleanup(closeTab)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx, closeTab
+}
+
+// The console in a real browser: a task appears in the table and the
+// spawn tree, then disappears once it ends. A screenshot of the busy
+// console goes to the test's artifact folder (go test -artifacts), or to
+// CORO_INSPECT_SCREENSHOT when set (how docs/inspector.png is made).
+func TestInspectorInBrowser(t *testing.T) {
+	ctx, _ := browserTab(t)
+	dir := t.TempDir()
+	gone, end := filepath.Join(dir, "gone"), filepath.Join(dir, "end")
+	url, done, out := startInspected(t, inspectorScript, gone, end)
+	defer func() {
+		os.WriteFile(gone, nil, 0o644)
+		os.WriteFile(end, nil, 0o644)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the run did not end")
+		}
+	}()
 
 	visitorRow := chromedp.CSS(`tr.task[data-task="visitor"]`)
 	require.NoError(t, chromedp.Do(ctx,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,10 +52,7 @@ srv.close()
 // Server-sent events from a generator response work in a real browser's
 // EventSource, and the browser leaving cancels the handler's task.
 func TestSSEInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
-	browser := chromium(t)
+	ctx, closeTab := browserTab(t)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "sse.star")
 	require.NoError(t, os.WriteFile(script, []byte(sseScript), 0o644))
@@ -82,17 +78,6 @@ func TestSSEInBrowser(t *testing.T) {
 		return m != nil
 	}, 20*time.Second, 10*time.Millisecond, "no port: %s", out.String())
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate("http://127.0.0.1:"+port+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#log li:nth-child(3)`)),
@@ -103,7 +88,7 @@ func TestSSEInBrowser(t *testing.T) {
 
 	// Closing the browser's tab ends the connection: the generator's
 	// task is cancelled and its deferred call runs.
-	cancelTab()
+	closeTab()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "client gone") },
 		20*time.Second, 10*time.Millisecond, "stdout:\n%s", out.String())
 }
