@@ -96,10 +96,7 @@ func builtinSleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	}
 	d := durationOf(s)
 	if d <= 0 {
-		if err := x.YieldNow(); err != nil {
-			return nil, err
-		}
-		return starlark.None, nil
+		return x.YieldThen(th, b)
 	}
 	w := x.sleepStart(d)
 	return x.ParkThen(th, b, w, &x.Task.sleepWhy, NoTimeout, "sleep", func() (starlark.Value, error) {

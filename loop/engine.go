@@ -8,6 +8,7 @@ package loop
 import (
 	"context"
 	"crypto/sha256"
+	"github.com/corolang/coro/coroutine"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -163,8 +164,11 @@ type Engine struct {
 	curExec *Exec // the execution context running now (a task's or a generator body's)
 	main    *Task
 	idle    []*worker
-	objects objectState // channel and sync-object ids, spare waiters (channel.go)
-	host    hostState   // requests from Go code: Call, Do, Start (host.go)
+	loopW   *worker // the worker running the loop now (loopRun)
+	// runStart is when the current task's run began (for the tracer).
+	runStart time.Duration
+	objects  objectState // channel and sync-object ids, spare waiters (channel.go)
+	host     hostState   // requests from Go code: Call, Do, Start (host.go)
 
 	printFn   func(*starlark.Thread, string)
 	loadFn    func(*starlark.Thread, string) (starlark.StringDict, error)
@@ -546,31 +550,51 @@ func (e *Engine) getWorker() *worker {
 }
 
 func (e *Engine) putWorker(w *worker) {
-	if len(e.idle) < idleWorkers && !e.closed {
+	if len(e.idle) < idleWorkers && !e.closed && w.layers < maxLayers {
 		e.idle = append(e.idle, w)
 		return
 	}
-	w.co.Resume(nil) // retire: the body returns and its goroutine exits
+	w.co.Resume(work{}) // retire: the body returns and its goroutine exits
 }
 
-// runTask resumes t until it parks, yields or finishes.
+// runTask resumes t until it parks, yields or finishes. A task without a
+// worker (new, or waiting unwound) runs in line, on the loop's worker
+// (except under Poll, whose caller's goroutine is no worker).
 func (e *Engine) runTask(t *Task) {
-	if t.worker == nil {
-		t.worker = e.getWorker()
-	}
 	e.current = t
 	e.curExec = &t.exec
 	t.state = StateRunning
 	var start time.Duration
 	if e.tracer != nil {
 		start = e.clock.now()
+		e.runStart = start
 	}
 	e.wd.runStarted(t)
 	// Under --profile, a task's time parked in a builtin is not run time.
 	if th := t.thread; th != nil {
 		th.ResumeProfile()
 	}
-	_, finished := t.worker.co.Resume(t)
+	finished := false
+	if t.worker == nil && e.loopW == nil {
+		t.worker = e.getWorker() // Poll: the caller's goroutine runs the loop
+	}
+	if t.worker == nil {
+		w := e.loopW
+		t.run(w)
+		if e.loopW != w {
+			// t waited in place and the loop went on on another worker
+			// (handOff); that loop resumed t on this one until now.
+			w.afterHandOff()
+		}
+	} else {
+		_, finished = t.worker.co.Resume(work{t: t})
+	}
+	e.ranTask(t, start, finished)
+}
+
+// ranTask ends a run of t that began in runTask: t waits (in place, or
+// unwound), is ready again, or has finished.
+func (e *Engine) ranTask(t *Task, start time.Duration, finished bool) {
 	if th := t.thread; th != nil {
 		th.PauseProfile()
 	}
@@ -589,9 +613,10 @@ func (e *Engine) runTask(t *Task) {
 	}
 	if t.unwound {
 		// Waiting without its goroutine: the worker takes other tasks.
-		w := t.worker
-		t.worker = nil
-		e.putWorker(w)
+		if w := t.worker; w != nil {
+			t.worker = nil
+			e.putWorker(w)
+		}
 		return
 	}
 	if t.Done() {
@@ -604,8 +629,75 @@ func (e *Engine) runTask(t *Task) {
 		// unobserved failure reported (report.go).
 		t.fn = nil
 		t.exec = Exec{Task: t}
-		e.putWorker(w)
+		if w != nil {
+			e.putWorker(w)
+		}
 	}
+}
+
+// A loopRun is one runLoop: its arguments, and its outcome once done.
+type loopRun struct {
+	e     *Engine
+	ctx   context.Context
+	stop  func() bool
+	block bool
+	err   error
+	done  bool
+}
+
+// run runs the loop on w until it returns, unless a task it runs in line
+// keeps w (handOff): then this call's frames stay below that task's, and
+// the loop goes on on another worker.
+func (r *loopRun) run(w *worker) {
+	e := r.e
+	e.loopW = w
+	r.err = e.loopBody(r.ctx, r.stop, r.block)
+	e.loopW = nil
+	r.done = true
+}
+
+// afterHandOff is what a worker does once the task it ran in line for
+// the loop, and kept, has ended its run: it tells its resumer (the loop,
+// now on another worker) and serves as a plain worker from then on. The
+// loop frames below never run again: retired, it unwinds them.
+func (w *worker) afterHandOff() {
+	w.serve(w.co.Suspend(true))
+	panic(coroutine.ErrAbandoned)
+}
+
+// runLoop runs tasks, timers, completions and readiness callbacks until
+// stop reports true, ctx is done, or no task can make progress (a
+// deadlock error). With block false it returns as soon as nothing is
+// ready; otherwise it sleeps in the reactor until something is.
+//
+// The loop runs on a worker coroutine (loopRun), not on the caller's
+// goroutine, so that the tasks it runs in line can keep it (handOff).
+func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) error {
+	if block && ctx.Done() != nil {
+		// ctx's end wakes the loop from its sleep.
+		defer context.AfterFunc(ctx, e.wake)()
+	}
+	r := &loopRun{e: e, ctx: ctx, stop: stop, block: block}
+	for {
+		w := e.getWorker()
+		w.co.Resume(work{loop: r})
+		if r.done {
+			e.putWorker(w)
+			return r.err
+		}
+		e.handOff(w)
+	}
+}
+
+// handOff gives w, the worker the loop ran on, to the task the loop ran in
+// line there, which waits in place (its Exec.Yield suspended w): the task
+// resumes on w from now on, and the loop starts again on another worker.
+func (e *Engine) handOff(w *worker) {
+	t := e.current
+	e.loopW = nil
+	w.layers++
+	t.worker = w
+	e.ranTask(t, e.runStart, false)
 }
 
 // preempt is every thread's OnMaxSteps: the end of a time slice. The task
@@ -679,15 +771,8 @@ func (e *Engine) takeStop() {
 
 // ---- the loop ----
 
-// runLoop runs tasks, timers, completions and readiness callbacks until
-// stop reports true, ctx is done, or no task can make progress (a
-// deadlock error). With block false it returns as soon as nothing is
-// ready; otherwise it sleeps in the reactor until something is.
-func (e *Engine) runLoop(ctx context.Context, stop func() bool, block bool) error {
-	if block && ctx.Done() != nil {
-		// ctx's end wakes the loop from its sleep.
-		defer context.AfterFunc(ctx, e.wake)()
-	}
+// loopBody is the loop itself (see runLoop).
+func (e *Engine) loopBody(ctx context.Context, stop func() bool, block bool) error {
 	for {
 		for n := e.ready.n; n > 0 && e.ready.n > 0; n-- {
 			e.takeStop() // a round may be long (a spawn bomb): check each turn
@@ -781,25 +866,31 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	if e.closed {
 		return nil, Errorf(KindClosed, "engine is closed")
 	}
-	var globals starlark.StringDict
-	body := starlark.NewBuiltin("<module>", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		// Not ExecFileOptions: it freezes the globals, and the main
-		// module's tasks (and host Calls) keep using them after the
-		// top level ends. Only load()ed modules are frozen (SPEC 7).
-		_, prog, err := starlark.SourceProgramOptions(e.fileOpts, filename, src, e.predeclared.Has)
-		if err != nil {
+	// Not ExecFileOptions: it freezes the globals, and the main module's
+	// tasks (and host Calls) keep using them after the top level ends.
+	// Only load()ed modules are frozen (SPEC 7). The main task runs the
+	// toplevel function itself, so that its waits may unwind.
+	var body starlark.Callable
+	var top *starlark.Function
+	_, prog, err := starlark.SourceProgramOptions(e.fileOpts, filename, src, e.predeclared.Has)
+	if err != nil {
+		body = starlark.NewBuiltin("<module>", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 			return nil, err
-		}
-		g, err := prog.Init(th, e.predeclared)
-		globals = g
-		return starlark.None, err
-	})
+		})
+	} else {
+		top = prog.Toplevel(e.predeclared)
+		body = top
+	}
 	e.acquireLoop()
 	defer e.releaseLoop()
 	main := e.Spawn(body, nil, nil, "main", nil, "")
 	e.main = main
-	err := e.drive(ctx, func() bool { return e.live == 0 })
+	err = e.drive(ctx, func() bool { return e.live == 0 })
 	e.reportPending() // the run has ended: nobody can observe them now
+	var globals starlark.StringDict
+	if top != nil {
+		globals = top.Globals() // partial if the toplevel failed
+	}
 	if e.exitCode != nil {
 		return globals, e.exitCode
 	}
@@ -921,7 +1012,7 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.closeGrants()
 	for _, w := range e.idle {
-		w.co.Resume(nil)
+		w.co.Resume(work{})
 	}
 	e.idle = nil
 	e.closeIO()

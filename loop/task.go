@@ -159,24 +159,51 @@ func (t *Task) OnEnd(fn func()) { t.onEnd = append(t.onEnd, fn) }
 
 // worker is a pooled coroutine that runs tasks one after another, so that
 // spawning reuses goroutines (and their grown stacks) and Starlark threads.
+// The loop itself runs on a worker too (loopRun), and runs the tasks it
+// can in line, on its own stack: a task that starts, or resumes unwound,
+// then costs no coroutine switch. If such a task must wait in place (under
+// a Go callback, at the end of its time slice), the worker stays with it
+// and the loop goes on on another worker (handoff).
 type worker struct {
-	co     *coroutine.Coroutine[*Task, bool]
+	co     *coroutine.Coroutine[work, bool]
 	thread *starlark.Thread // made on first use, reset for each task
-	yield  func()           // suspends back to the loop (bound once)
+	yield  func()           // suspends back to the resumer (bound once)
+	// layers counts loops this worker was handed off from: their frames
+	// stay below whatever it runs next, so it is pooled only a few times.
+	layers int
 }
+
+// work is what a worker is resumed with: a task to run, or the loop; the
+// zero work retires the worker.
+type work struct {
+	t    *Task
+	loop *loopRun
+}
+
+// maxLayers bounds the stale loop frames a pooled worker may carry.
+const maxLayers = 4
 
 func newWorker() *worker {
 	w := &worker{}
 	w.yield = func() { w.co.Suspend(false) }
-	w.co = coroutine.New(func(c *coroutine.Coroutine[*Task, bool], t *Task) bool {
+	w.co = coroutine.New(func(c *coroutine.Coroutine[work, bool], first work) bool {
 		growStack()
-		for t != nil {
-			t.run(w)
-			t = c.Suspend(true) // finished; wait for the next task (nil: retire)
-		}
+		w.serve(first)
 		return true
 	})
 	return w
+}
+
+// serve runs what the worker is given until it is retired.
+func (w *worker) serve(next work) {
+	for next != (work{}) {
+		if next.t != nil {
+			next.t.run(w)
+		} else {
+			next.loop.run(w)
+		}
+		next = w.co.Suspend(true) // done; wait for more (zero: retire)
+	}
 }
 
 // run executes the task's call, its deferred functions, and finishes it.

@@ -3,8 +3,10 @@ package loop
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
@@ -215,4 +217,55 @@ error error: boom True
 	assert.Contains(t, out, "race deferred ran\n")
 	assert.Contains(t, out, "select deferred ran\n")
 	assert.True(t, strings.HasSuffix(out, "cancelled cancelled\n"), out)
+}
+
+// Tasks run in line on the loop's worker; one that must wait in place
+// (under catch, or at the end of its time slice while others want the
+// loop) keeps that worker and the loop goes on on another (handOff). Each
+// such task resumes correctly, many times over; the main module's own
+// top level waits unwound; and every goroutine ends with Close.
+func TestInlineTasksHandOff(t *testing.T) {
+	before := runtime.NumGoroutine()
+	var out bytes.Buffer
+	var e *Engine
+	pre := Builtins()
+	pre["main_unwound"] = starlark.NewBuiltin("main_unwound", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.Bool(e.Main().Unwound()), nil
+	})
+	e = New(Options{Stdout: &out, Stderr: &out, TimeSlice: 50}, pre)
+	_, err := e.Exec(context.Background(), "h.star", `
+def caught(n):
+    total = 0
+    for i in range(n):
+        total += catch(lambda: sleep(0.001) or i).value
+    return total
+def spin(name, log):
+    for i in range(3):
+        x = 0
+        for j in range(2000):
+            x += j
+        log.append(name)
+    return x
+log = []
+def probe():
+    # main waits for this task (p.wait()) until it returns
+    for _ in range(1000):
+        if main_unwound():
+            return True
+        sleep(0)
+    return False
+p = spawn(probe)
+ts = [spawn(caught, 20) for _ in range(30)]
+s1, s2 = spawn(spin, "a", log), spawn(spin, "b", log)
+print(p.wait(), [t.wait() for t in ts] == [190] * 30, s1.wait(), s2.wait())
+print("interleaved:", log[:2] == ["a", "b"] or log[:2] == ["b", "a"] or log)
+`)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, "True True 1999000 1999000\ninterleaved: True\n", out.String())
+	require.NoError(t, e.Close())
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
 }

@@ -387,6 +387,36 @@ func (x *Exec) parkEnd(tm *timer) {
 	}
 }
 
+// YieldThen is YieldNow for the builtin b running on th, which returns
+// YieldThen's result (None, or the interruption): where th may unwind, the
+// task waits in the ready queue unwound, as in ParkThen.
+func (x *Exec) YieldThen(th *starlark.Thread, b *starlark.Builtin) (starlark.Value, error) {
+	t := x.Task
+	if b == nil || !th.CanUnwind(b) {
+		if err := x.YieldNow(); err != nil {
+			return nil, err
+		}
+		return starlark.None, nil
+	}
+	if err := t.interruption(); err != nil {
+		return nil, err
+	}
+	t.eng.makeReady(t)
+	t.parkTimer, t.then = nil, t.yieldEnd
+	if t.afterPark == nil {
+		t.afterPark = t.resumeAfterPark
+	}
+	return nil, th.Unwind(t.afterPark)
+}
+
+// yieldEnd is the outcome of YieldThen once the task runs again.
+func (t *Task) yieldEnd() (starlark.Value, error) {
+	if err := t.interruption(); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
 // YieldNow puts the calling task at the back of the ready queue and lets
 // every other ready task run once (sleep(0)). It returns the task's pending
 // interruption, if any.

@@ -464,6 +464,15 @@ func (prog *Program) Init(thread *Thread, predeclared StringDict) (StringDict, e
 	return toplevel.Globals(), err
 }
 
+// Toplevel returns the function that executes prog's toplevel code, for a
+// host that calls it itself rather than through Init: a thread that waits
+// unwound (Thread.Unwind) can do so at module toplevel only when no Go
+// frame lies below it. Init is Call of this function followed by its
+// Globals. coro patch (ORIGIN 19).
+func (prog *Program) Toplevel(predeclared StringDict) *Function {
+	return makeToplevelFunction(prog, predeclared)
+}
+
 // ExecREPLChunk compiles and executes file f in the specified thread
 // and global environment. This is a variant of ExecFile specialized to
 // the needs of a REPL, in which a sequence of input chunks, each

@@ -121,11 +121,15 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		// The CALL that unwound has returned: continue after it.
 		fr.susp = nil
 		thread.beginProfSpan()
-		if resumed.err != nil {
-			err = resumed.err
+		// coro patch (ORIGIN 19): the suspension stays live in this
+		// Go frame (reused if the frame unwinds again), so it must not
+		// keep the outcome.
+		err = resumed.err
+		stack[sp-1] = resumed.result
+		resumed.result, resumed.err = nil, nil
+		if err != nil {
 			goto done
 		}
-		stack[sp-1] = resumed.result
 	}
 loop:
 	for {
