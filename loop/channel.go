@@ -148,7 +148,7 @@ var (
 	_ Awaitable         = (*Channel)(nil)
 	_ starlark.Sequence = (*Channel)(nil)
 	_ starlark.HasAttrs = (*Channel)(nil)
-	_ starlark.Iterator = (*chanIter)(nil)
+	_ starlark.WaitingIterator = (*chanIter)(nil)
 	_ Awaitable         = (*RecvOp)(nil)
 	_ Awaitable         = (*SendOp)(nil)
 )
@@ -432,7 +432,61 @@ func (op *SendOp) WaitingOn() string          { return (*sendReason)(op.c).Waiti
 
 // ---- iteration: for v in ch ----
 
-type chanIter struct{ c *Channel }
+// chanIter is a channel's iterator. In a for loop it waits unwound
+// where it can (NextOn): the wait's outcome is kept in got or closed for
+// the loop's step to take when it runs again.
+type chanIter struct {
+	c      *Channel
+	w      *Waiter
+	got    starlark.Value
+	closed bool
+	end    func() (starlark.Value, error) // recvEnd, bound once
+}
+
+// NextOn receives the next value for a for loop running on th.
+func (it *chanIter) NextOn(th *starlark.Thread, p *starlark.Value) (bool, error) {
+	if v := it.got; v != nil {
+		*p, it.got = v, nil
+		return true, nil
+	}
+	if it.closed {
+		return false, nil
+	}
+	x := ExecOf(th)
+	if x == nil || x.Task == nil {
+		return it.Next(p), nil
+	}
+	w, v, ok, err := it.c.recvStart(x)
+	if w == nil {
+		if ok {
+			*p = v
+		}
+		return ok, err
+	}
+	it.w = w
+	if it.end == nil {
+		it.end = it.recvEnd
+	}
+	if err := x.ParkIterThen(th, w, it.c, NoTimeout, "Channel.recv", it.end); err != nil {
+		return false, err
+	}
+	return it.NextOn(th, p) // the wait ended at once: what it brought
+}
+
+// recvEnd ends NextOn's wait, keeping what it brought.
+func (it *chanIter) recvEnd() (starlark.Value, error) {
+	v, ok, err := it.c.recvEnd(it.w)
+	it.w = nil
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		it.got = v
+	} else {
+		it.closed = true
+	}
+	return starlark.None, nil
+}
 
 // Next receives the next value, waiting for the task that runs the loop
 // (found through CurrentExec: Next gets no thread). The loop ends once the
@@ -475,7 +529,7 @@ func (c *Channel) Truth() starlark.Bool  { return true }
 func (c *Channel) Hash() (uint32, error) { return uint32(c.id), nil }
 func (c *Channel) Len() int              { return c.n }
 func (c *Channel) Iterate() starlark.Iterator {
-	return &chanIter{c}
+	return &chanIter{c: c}
 }
 
 var channelAttrs = []string{"cap", "close", "closed", "recv", "recv_op", "send", "send_op", "try_recv", "try_send"}

@@ -180,6 +180,30 @@ func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why
 		x.Park(w, why, timeout, op)
 		return then()
 	}
+	return x.parkUnwound(th, false, w, why, timeout, op, then)
+}
+
+// ParkIterThen is ParkThen for the NextOn of a for loop's iterator
+// (starlark.WaitingIterator) running on th: then keeps what the wait
+// brought in the iterator, and returns only an error. Where th may unwind
+// (starlark.Thread.CanUnwindIter) the task waits unwound, and
+// ParkIterThen returns the sentinel NextOn returns; the loop's step runs
+// again once then has run. Elsewhere it parks in place and returns then's
+// error.
+func (x *Exec) ParkIterThen(th *starlark.Thread, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) error {
+	var err error
+	if !th.CanUnwindIter() {
+		x.Park(w, why, timeout, op)
+		_, err = then()
+	} else {
+		_, err = x.parkUnwound(th, true, w, why, timeout, op, then)
+	}
+	return err
+}
+
+// parkUnwound is the wait of ParkThen (iter false) and ParkIterThen
+// where th may unwind.
+func (x *Exec) parkUnwound(th *starlark.Thread, iter bool, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) (starlark.Value, error) {
 	tm, ok := x.parkStart(w, why, timeout, op)
 	if !ok {
 		return then()
@@ -190,6 +214,9 @@ func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why
 	t.parkTimer, t.then = tm, then
 	if t.afterPark == nil {
 		t.afterPark = t.resumeAfterPark
+	}
+	if iter {
+		return nil, th.UnwindIter(t.afterPark)
 	}
 	return nil, th.Unwind(t.afterPark)
 }

@@ -125,7 +125,9 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		// Go frame (reused if the frame unwinds again), so it must not
 		// keep the outcome.
 		err = resumed.err
-		stack[sp-1] = resumed.result
+		if !resumed.retry {
+			stack[sp-1] = resumed.result
+		}
 		resumed.result, resumed.err = nil, nil
 		if err != nil {
 			goto done
@@ -316,12 +318,7 @@ loop:
 			if err2 == errUnwound {
 				// coro patch (ORIGIN 18): the callee unwound the thread
 				// (Thread.Unwind): keep what resuming here needs.
-				s := resumed // a frame unwinding again reuses its suspension
-				if s == nil {
-					s = new(suspension)
-				}
-				*s = suspension{space: space, sp: sp, next: pc, iterstack: iterstack}
-				fr.susp = s
+				suspend(fr, resumed, space, sp, pc, iterstack, false)
 				return nil, errUnwound
 			}
 			thread.beginProfSpan()
@@ -346,7 +343,21 @@ loop:
 
 		case compile.ITERJMP:
 			iter := iterstack[len(iterstack)-1]
-			if iter.Next(&stack[sp]) {
+			var more bool
+			if wi, ok := iter.(WaitingIterator); ok {
+				// coro patch (ORIGIN 20): NextOn may wait, unwound.
+				more, err = wi.NextOn(thread, &stack[sp])
+				if err != nil {
+					if err == errUnwound {
+						suspend(fr, resumed, space, sp, fr.pc, iterstack, true)
+						return nil, errUnwound
+					}
+					break loop
+				}
+			} else {
+				more = iter.Next(&stack[sp])
+			}
+			if more {
 				sp++
 			} else {
 				pc = arg

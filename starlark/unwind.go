@@ -31,10 +31,13 @@ var errUnwound = errors.New("starlark: thread unwound (not an error: the host re
 type suspension struct {
 	space     []Value // locals and operand stack
 	sp        int
-	next      uint32 // the pc after the CALL that unwound
+	next      uint32 // the pc after the CALL that unwound, or of the ITERJMP
 	iterstack []Iterator
 	result    Value // the call's outcome, set by Resume
 	err       error
+	// retry: the frame unwound in a for loop's Next (a WaitingIterator),
+	// which runs again when resumed; no call result comes back.
+	retry bool
 }
 
 // builtinUnwound marks the frame of the builtin that unwound; its
@@ -71,6 +74,54 @@ func (thread *Thread) Unwind(k func(*Thread) (Value, error)) error {
 	return errUnwound
 }
 
+// A WaitingIterator is an Iterator whose Next may wait (a channel's, in a
+// host such as coro). A for loop in a Starlark function calls NextOn
+// instead of Next; where the iterator must wait and CanUnwindIter holds,
+// NextOn may return UnwindIter's result: the function's frame, and every
+// frame below, unwind as for a builtin's Unwind, and Resume later runs k
+// and then the loop's step again, calling NextOn once more (k's error
+// instead fails the loop there). So k typically ends the wait and keeps
+// what it brought in the iterator, for that NextOn to return.
+type WaitingIterator interface {
+	Iterator
+	NextOn(thread *Thread, p *Value) (bool, error)
+}
+
+// CanUnwindIter reports whether a WaitingIterator's NextOn, called by the
+// for loop running on thread, may unwind it: the thread is Unwindable and
+// every frame is a Starlark function.
+func (thread *Thread) CanUnwindIter() bool {
+	if !thread.unwindable {
+		return false
+	}
+	for _, fr := range thread.stack {
+		if _, ok := fr.callable.(*Function); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// UnwindIter makes the running for loop's NextOn unwind the thread
+// (CanUnwindIter must hold): NextOn returns UnwindIter's result as its
+// error, and Resume later calls k before the loop's step runs again.
+func (thread *Thread) UnwindIter(k func(*Thread) (Value, error)) error {
+	thread.cont = k
+	return errUnwound
+}
+
+// suspend records, in fr, the state of a function frame that unwinds
+// (reusing s, its previous suspension, if any).
+//
+//go:noinline
+func suspend(fr *frame, s *suspension, space []Value, sp int, next uint32, iterstack []Iterator, retry bool) {
+	if s == nil {
+		s = new(suspension)
+	}
+	*s = suspension{space: space, sp: sp, next: next, iterstack: iterstack, retry: retry}
+	fr.susp = s
+}
+
 // IsUnwound reports whether err, from Call or Resume, means the thread
 // unwound: it is waiting, to be resumed with Resume.
 func IsUnwound(err error) bool { return err == errUnwound }
@@ -82,11 +133,23 @@ func IsUnwound(err error) bool { return err == errUnwound }
 func (thread *Thread) Resume() (Value, error) {
 	fr := thread.frameAt(0)
 	k := thread.cont
-	fr.susp, thread.cont = nil, nil
-	thread.beginProfSpan()
-	v, err := k(thread)
+	thread.cont = nil
+	var v Value
+	var err error
+	if s := fr.susp; s != builtinUnwound {
+		// A for loop's NextOn unwound (UnwindIter): k ends its wait, and
+		// the loop's step runs again, or fails with k's error.
+		if _, err := k(thread); err != nil {
+			s.err = err
+		}
+		v, err = fr.callable.(*Function).CallInternal(thread, nil, nil)
+	} else {
+		fr.susp = nil
+		thread.beginProfSpan()
+		v, err = k(thread)
+	}
 	if err == errUnwound {
-		return nil, err // the continuation waits again
+		return nil, err // it waits again
 	}
 	for {
 		v, err = callResult(thread, fr.callable, v, err)

@@ -131,3 +131,117 @@ func TestNotUnwindable(t *testing.T) {
 		t.Errorf("f() = %v, %v after %d unwinds; want -4 in place", v, err, unwinds)
 	}
 }
+
+// waitingIter yields 1..n; each element makes it wait first: unwound when
+// the for loop may unwind (the element then arrives through the
+// continuation, kept for the next NextOn), in place otherwise. failAt
+// makes the wait before that element fail.
+type waitingIter struct {
+	i, n, failAt int
+	pending      starlark.Value
+	unwinds      *int
+}
+
+func (it *waitingIter) Next(p *starlark.Value) bool {
+	if it.i >= it.n {
+		return false
+	}
+	it.i++
+	*p = starlark.MakeInt(it.i)
+	return true
+}
+func (it *waitingIter) Done() {}
+
+func (it *waitingIter) NextOn(th *starlark.Thread, p *starlark.Value) (bool, error) {
+	if it.pending != nil {
+		*p, it.pending = it.pending, nil
+		return true, nil
+	}
+	if it.i >= it.n || !th.CanUnwindIter() {
+		return it.Next(p), nil
+	}
+	*it.unwinds++
+	return false, th.UnwindIter(func(*starlark.Thread) (starlark.Value, error) {
+		if it.i+1 == it.failAt {
+			return nil, errors.New("the wait failed")
+		}
+		it.i++
+		it.pending = starlark.MakeInt(it.i)
+		return starlark.None, nil
+	})
+}
+
+type waitingIterable struct {
+	starlark.Tuple
+	n, failAt int
+	unwinds   *int
+}
+
+func (w waitingIterable) Iterate() starlark.Iterator {
+	return &waitingIter{n: w.n, failAt: w.failAt, unwinds: w.unwinds}
+}
+
+// A for loop over a WaitingIterator unwinds in NextOn and resumes with the
+// element the wait brought, its other iterators and locals intact; under
+// a Go caller (sorted's key) it iterates in place; a failed wait fails the
+// loop with a traceback at the for statement.
+func TestUnwindInForLoop(t *testing.T) {
+	var unwinds int
+	src := `
+def collect(n = 3):
+    out = []
+    for a in ["x", "y"]:
+        for i in waiting(n):
+            out.append(a + str(i))
+    return out
+
+def under_go():
+    return sorted([2, 1], key=lambda v: len([i for i in waiting(v)]))
+
+def failing():
+    total = 0
+    for i in waiting_fail():
+        total += i
+    return total
+`
+	th := &starlark.Thread{Name: "t"}
+	opts := &syntax.FileOptions{While: true}
+	env := starlark.StringDict{
+		"waiting": starlark.NewBuiltin("waiting", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+			n, _ := starlark.AsInt32(args[0])
+			return waitingIterable{n: n, unwinds: &unwinds}, nil
+		}),
+		"waiting_fail": starlark.NewBuiltin("waiting_fail", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			return waitingIterable{n: 5, failAt: 3, unwinds: &unwinds}, nil
+		}),
+	}
+	g, err := starlark.ExecFileOptions(opts, th, "w.star", src, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := runUnwinding(t, th, g["collect"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v.String(), `["x1", "x2", "x3", "y1", "y2", "y3"]`; got != want {
+		t.Errorf("collect = %s, want %s", got, want)
+	}
+	if unwinds != 6 {
+		t.Errorf("collect unwound %d times, want 6", unwinds)
+	}
+	unwinds = 0
+	v, err = runUnwinding(t, th, g["under_go"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.String(); got != "[1, 2]" || unwinds != 0 {
+		t.Errorf("under_go = %s with %d unwinds, want [1, 2] and none", got, unwinds)
+	}
+	_, err = runUnwinding(t, th, g["failing"])
+	if err == nil || !strings.Contains(err.Error(), "the wait failed") {
+		t.Fatalf("failing: got %v", err)
+	}
+	if bt := err.(*starlark.EvalError).Backtrace(); !strings.Contains(bt, "w.star:14:5: in failing") {
+		t.Errorf("failing's traceback does not point at the for loop:\n%s", bt)
+	}
+}
