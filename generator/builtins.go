@@ -7,10 +7,6 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
-// stateKey is the thread-local under which a body's thread finds its
-// generator (emit and emit_all use it; no other thread has it).
-const stateKey = "coro.generator"
-
 // Builtins returns generator, emit and emit_all (SPEC 5).
 func Builtins() starlark.StringDict {
 	return starlark.StringDict{
@@ -23,8 +19,10 @@ func Builtins() starlark.StringDict {
 // bodyState returns the generator whose body runs on th, or a value error
 // naming fn when th is not a body's thread.
 func bodyState(th *starlark.Thread, fn string) (*state, error) {
-	if s, ok := th.Local(stateKey).(*state); ok {
-		return s, nil
+	if x := loop.ExecOf(th); x != nil {
+		if s, ok := x.Body.(*state); ok {
+			return s, nil
+		}
 	}
 	return nil, loop.Errorf(loop.KindValue, "%s: not inside a generator body", fn)
 }

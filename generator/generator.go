@@ -193,9 +193,9 @@ func (s *state) start(g *Generator, cx *loop.Exec) bool {
 	}
 	s.exec.Yield = s.forwardYield
 	s.exec.Defers = &s.defers
+	s.exec.Body = s
 	s.exec.Task = cx.Task
 	s.thread = s.eng.NewThread("generator "+s.name, &s.exec)
-	s.thread.SetLocal(stateKey, s)
 	if s.goBody != nil {
 		s.goEmit = s.emitGo
 	}

@@ -145,12 +145,12 @@ type Channel struct {
 }
 
 var (
-	_ Awaitable         = (*Channel)(nil)
-	_ starlark.Sequence = (*Channel)(nil)
-	_ starlark.HasAttrs = (*Channel)(nil)
+	_ Awaitable                = (*Channel)(nil)
+	_ starlark.Sequence        = (*Channel)(nil)
+	_ starlark.HasAttrs        = (*Channel)(nil)
 	_ starlark.WaitingIterator = (*chanIter)(nil)
-	_ Awaitable         = (*RecvOp)(nil)
-	_ Awaitable         = (*SendOp)(nil)
+	_ Awaitable                = (*RecvOp)(nil)
+	_ Awaitable                = (*SendOp)(nil)
 )
 
 // NewChannel returns a channel holding up to capacity buffered values

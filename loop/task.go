@@ -98,6 +98,8 @@ type Task struct {
 	parkTimer *timer
 	then      func() (starlark.Value, error)
 	afterPark func(*starlark.Thread) (starlark.Value, error)
+	// afterYield is yieldEnd, bound once: YieldThen's then.
+	afterYield func() (starlark.Value, error)
 	// second, if set, runs once the task's function has returned (Then).
 	second func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)
 

@@ -94,7 +94,10 @@ type Exec struct {
 	Defers *[]Deferred
 	// Depth is how many generator bodies this context is nested in: 0 for
 	// a task, n+1 for a body resumed from a context of depth n.
-	Depth  int
+	Depth int
+	// Body is the generator body this context runs, for package generator
+	// (emit finds its generator here: a field, not a thread-local map).
+	Body   any
 	thread *starlark.Thread // set by SetExec; Raise cancels it
 	// retry is retryArmed while a Retrying builtin's body runs on a
 	// thread that may unwind, and the wait it handed over once it has;
@@ -429,7 +432,10 @@ func (x *Exec) YieldThen(th *starlark.Thread, b *starlark.Builtin) (starlark.Val
 		return nil, err
 	}
 	t.eng.makeReady(t)
-	t.parkTimer, t.then = nil, t.yieldEnd
+	if t.afterYield == nil {
+		t.afterYield = t.yieldEnd
+	}
+	t.parkTimer, t.then = nil, t.afterYield
 	if t.afterPark == nil {
 		t.afterPark = t.resumeAfterPark
 	}
