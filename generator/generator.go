@@ -116,6 +116,9 @@ type state struct {
 	creator *loop.Task // until started
 	outlive bool       // made by a task whose generators outlive it (Outlive)
 	defers  []loop.Deferred
+	// depth is how many bodies this one's consumer is nested in, plus
+	// one, while it runs (depthOf).
+	depth int
 
 	result starlark.Value
 	err    *loop.Error // the body's failure, until reported once
@@ -292,6 +295,15 @@ func closedError() *loop.Error { return loop.Errorf(loop.KindCancelled, "generat
 // unbounded nesting grows until memory runs out.
 const MaxDepth = 1000
 
+// depthOf is how many generator bodies the context x is nested in: 0 for
+// a task, n+1 for a body resumed from a context of depth n.
+func depthOf(x *loop.Exec) int {
+	if s, ok := x.Body.(*state); ok {
+		return s.depth
+	}
+	return 0
+}
+
 // resume runs the body for consumer cx until it emits (emitted true, v the
 // value) or ends (emitted false; err is the body's failure, reported only
 // to the consumer that saw it end). method names the operation for errors.
@@ -304,7 +316,8 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	case finished:
 		return nil, false, nil
 	}
-	if cx.Depth >= MaxDepth {
+	depth := depthOf(cx)
+	if depth >= MaxDepth {
 		// Checked before start: a generator that never ran stays fresh.
 		return nil, false, loop.Errorf(loop.KindError, "%s: generators nested too deeply (over %d resuming one another)", method, MaxDepth)
 	}
@@ -324,7 +337,7 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	}
 	s.phase = running
 	s.exec.Task = cx.Task
-	s.exec.Depth = cx.Depth + 1
+	s.depth = depth + 1
 	e := s.eng
 	prev := e.SetCurrentExec(&s.exec)
 	out, fin := s.co.Resume(in)

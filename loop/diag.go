@@ -57,8 +57,8 @@ func taskInfo(t *Task) starlark.Value {
 	if t.why != nil && t.state == StateWaiting {
 		waiting = starlark.String(t.why.WaitingOn())
 	}
-	if t.spawnedAt != "" {
-		spawned = starlark.String(t.spawnedAt)
+	if t.SpawnedAt() != "" {
+		spawned = starlark.String(t.SpawnedAt())
 	}
 	frames := StackOf(t)
 	stack := make([]starlark.Value, len(frames))
@@ -126,8 +126,8 @@ func DescribeTask(t *Task) string {
 	if t.why != nil && t.state == StateWaiting {
 		fmt.Fprintf(&b, ": %s", t.why.WaitingOn())
 	}
-	if t.spawnedAt != "" {
-		fmt.Fprintf(&b, "\n    spawned at %s", t.spawnedAt)
+	if t.SpawnedAt() != "" {
+		fmt.Fprintf(&b, "\n    spawned at %s", t.SpawnedAt())
 		if in := t.root.parent; in != nil && in.owner != nil && t.link != nil {
 			// A group's task: who spawned it into whose group (any task
 			// may spawn into a group, SPEC 11).
@@ -290,7 +290,7 @@ func (t *Task) setOrigin(err *Error) {
 	if err.Task != "" {
 		return
 	}
-	err.Task, err.SpawnedAt = t.name, t.spawnedAt
+	err.Task, err.SpawnedAt = t.name, t.SpawnedAt()
 	var chain []SpawnSite
 	for l := t.link; l != nil && len(chain) < maxSpawnChain; l = l.up {
 		chain = append(chain, l.site)
@@ -506,10 +506,10 @@ func (e *Engine) checkSlow(t *Task, atSliceEnd bool) {
 }
 
 func spawnedNote(t *Task) string {
-	if t.spawnedAt == "" {
+	if t.SpawnedAt() == "" {
 		return ""
 	}
-	return " (spawned at " + t.spawnedAt + ")"
+	return " (spawned at " + t.SpawnedAt() + ")"
 }
 
 func roundSeconds(d time.Duration) string {

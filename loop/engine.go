@@ -449,7 +449,7 @@ func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starl
 // the cancel scope it is started in (a group's). The caller queues it.
 func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple, name string, parent *Task, spawnedAt string, in *CancelScope) *Task {
 	e.nextID++
-	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs, spawnedAt: spawnedAt}
+	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs}
 	t.root.owner = t
 	t.scope = &t.root
 	if in != nil {

@@ -270,7 +270,7 @@ func (e *Engine) TaskInfos() ([]TaskInfo, error) {
 	var out []TaskInfo
 	err := e.Do(func() {
 		for t := e.head; t != nil; t = t.next {
-			ti := TaskInfo{ID: t.id, Name: t.name, State: t.state.String(), SpawnedAt: t.spawnedAt, Stack: StackOf(t)}
+			ti := TaskInfo{ID: t.id, Name: t.name, State: t.state.String(), SpawnedAt: t.SpawnedAt(), Stack: StackOf(t)}
 			if t.why != nil {
 				ti.WaitingOn = t.why.WaitingOn()
 			}

@@ -44,7 +44,6 @@ type Task struct {
 	fn        starlark.Callable
 	args      starlark.Tuple
 	kwargs    []starlark.Tuple
-	spawnedAt string
 	link      *spawnLink // how the task came to be, for tracebacks (diag.go)
 	cleanup   bool       // made by SpawnCleanup
 
@@ -76,7 +75,7 @@ type Task struct {
 	defers       []Deferred
 	// onEnd runs when the task finishes, after its deferred functions
 	// (generators it made are closed this way).
-	onEnd []func()
+	onEnd *[]func() // rarely set: kept out of the Task's own size
 
 	// delivered: the task's cancellation reached it while computing once;
 	// final: it did again, and now unwinds the whole stack (preempt).
@@ -92,14 +91,10 @@ type Task struct {
 
 	// unwound: the task waits with its thread unwound (ParkThen); it
 	// has no worker until it runs again. parkTimer and then are that
-	// wait's timeout and what gives the builtin's outcome; afterPark is
-	// the continuation that runs them (made once per task).
+	// wait's timeout and what gives the builtin's outcome (afterPark).
 	unwound   bool
 	parkTimer *timer
 	then      func() (starlark.Value, error)
-	afterPark func(*starlark.Thread) (starlark.Value, error)
-	// afterYield is yieldEnd, bound once: YieldThen's then.
-	afterYield func() (starlark.Value, error)
 	// second, if set, runs once the task's function has returned (Then).
 	second func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)
 
@@ -125,7 +120,12 @@ func (t *Task) Engine() *Engine { return t.eng }
 func (t *Task) State() State { return t.state }
 
 // SpawnedAt returns the file:line:col of the spawn call ("" for main).
-func (t *Task) SpawnedAt() string { return t.spawnedAt }
+func (t *Task) SpawnedAt() string {
+	if t.link == nil {
+		return ""
+	}
+	return t.link.site.At
+}
 
 // Thread returns the task's Starlark thread (nil before it starts).
 func (t *Task) Thread() *starlark.Thread { return t.thread }
@@ -157,7 +157,12 @@ func (t *Task) Then(fn func(th *starlark.Thread, v starlark.Value, err error) (s
 }
 
 // OnEnd registers fn to run on the loop when the task finishes.
-func (t *Task) OnEnd(fn func()) { t.onEnd = append(t.onEnd, fn) }
+func (t *Task) OnEnd(fn func()) {
+	if t.onEnd == nil {
+		t.onEnd = new([]func())
+	}
+	*t.onEnd = append(*t.onEnd, fn)
+}
 
 // worker is a pooled coroutine that runs tasks one after another, so that
 // spawning reuses goroutines (and their grown stacks) and Starlark threads.
@@ -448,10 +453,12 @@ func (t *Task) finish(v starlark.Value, err error) {
 			s.onTaskEnd(t)
 		}
 	}
-	for _, fn := range t.onEnd {
-		fn()
+	if t.onEnd != nil {
+		for _, fn := range *t.onEnd {
+			fn()
+		}
+		t.onEnd = nil
 	}
-	t.onEnd = nil
 	watched := false
 	for _, we := range t.watchers {
 		if we.w.Accepts(we.index) {

@@ -92,9 +92,6 @@ type Exec struct {
 	Task   *Task
 	Yield  func()
 	Defers *[]Deferred
-	// Depth is how many generator bodies this context is nested in: 0 for
-	// a task, n+1 for a body resumed from a context of depth n.
-	Depth int
 	// Body is the generator body this context runs, for package generator
 	// (emit finds its generator here: a field, not a thread-local map).
 	Body   any
@@ -211,25 +208,27 @@ func (x *Exec) parkUnwound(th *starlark.Thread, iter bool, w *Waiter, why Reason
 	if !ok {
 		return then()
 	}
-	// The continuation is the task's own, made once (afterPark): only
+	// The continuation is one function for every task (afterPark): only
 	// then is new per wait.
 	t := x.Task
 	t.parkTimer, t.then = tm, then
-	if t.afterPark == nil {
-		t.afterPark = t.resumeAfterPark
-	}
 	if iter {
-		return nil, th.UnwindIter(t.afterPark)
+		return nil, th.UnwindIter(afterPark)
 	}
-	return nil, th.Unwind(t.afterPark)
+	return nil, th.Unwind(afterPark)
 }
 
-// resumeAfterPark is the continuation of a task that unwound in
-// ParkThen: the wait ends, and then gives the builtin's outcome.
-func (t *Task) resumeAfterPark(*starlark.Thread) (starlark.Value, error) {
+// afterPark is the continuation of a task that unwound in ParkThen or
+// YieldThen: the wait ends, and then (YieldThen's end if nil) gives the
+// builtin's outcome.
+func afterPark(th *starlark.Thread) (starlark.Value, error) {
+	t := ExecOf(th).Task
 	t.exec.parkEnd(t.parkTimer)
 	then := t.then
 	t.parkTimer, t.then = nil, nil
+	if then == nil {
+		return t.yieldEnd()
+	}
 	return then()
 }
 
@@ -432,14 +431,8 @@ func (x *Exec) YieldThen(th *starlark.Thread, b *starlark.Builtin) (starlark.Val
 		return nil, err
 	}
 	t.eng.makeReady(t)
-	if t.afterYield == nil {
-		t.afterYield = t.yieldEnd
-	}
-	t.parkTimer, t.then = nil, t.afterYield
-	if t.afterPark == nil {
-		t.afterPark = t.resumeAfterPark
-	}
-	return nil, th.Unwind(t.afterPark)
+	t.parkTimer, t.then = nil, nil
+	return nil, th.Unwind(afterPark)
 }
 
 // yieldEnd is the outcome of YieldThen once the task runs again.
