@@ -228,7 +228,7 @@ func (t *Task) run(w *worker) {
 	if t.unwound {
 		t.unwound = false
 		t.exec.Yield = w.yield
-		v, err = callFn(th, th.Resume)
+		v, err = ResumeFn(th)
 	} else {
 		th = w.thread
 		if th == nil {
@@ -253,11 +253,8 @@ func (t *Task) run(w *worker) {
 			// cancellation, too, ends the tasks still queued this way).
 			err = ierr
 		} else {
-			fn, args, kwargs := t.fn, t.args, t.kwargs
-			v, err = callFn(th, func() (starlark.Value, error) {
-				th.SetUnwindable(true)
-				return starlark.Call(th, fn, args, kwargs)
-			})
+			th.SetUnwindable(true)
+			v, err = CallFn(th, t.fn, t.args, t.kwargs)
 		}
 		t.args, t.kwargs = nil, nil
 	}
@@ -287,25 +284,44 @@ func (t *Task) run(w *worker) {
 
 // CallFn calls fn from a builtin running on thread, turning a Go panic into
 // an error and an interruption delivered through thread.Cancel back into
-// its coro error. Every builtin that calls back into script uses it.
+// its coro error. Every builtin that calls back into script uses it. A
+// call that unwinds the thread (starlark.IsUnwound) is passed through.
 func CallFn(th *starlark.Thread, fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
-	return callFn(th, func() (starlark.Value, error) { return starlark.Call(th, fn, args, kwargs) })
+	defer recoverCall(&v, &err)
+	v, err = starlark.Call(th, fn, args, kwargs)
+	return afterCall(th, v, err)
 }
 
-// callFn is CallFn of call (a Call, or a task thread's Resume); an
-// unwound call is passed through as it is.
+// ResumeFn is CallFn's resumption of a thread that unwound
+// (starlark.Thread.Resume).
+func ResumeFn(th *starlark.Thread) (v starlark.Value, err error) {
+	defer recoverCall(&v, &err)
+	v, err = th.Resume()
+	return afterCall(th, v, err)
+}
+
+// callFn is CallFn of any call made on th.
 func callFn(th *starlark.Thread, call func() (starlark.Value, error)) (v starlark.Value, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if r == coroutine.ErrAbandoned {
-				panic(r)
-			}
-			e := Errorf(KindError, "internal error: %v", r)
-			e.GoStack = string(debug.Stack())
-			v, err = nil, e
-		}
-	}()
+	defer recoverCall(&v, &err)
 	v, err = call()
+	return afterCall(th, v, err)
+}
+
+// recoverCall, deferred by CallFn, turns a panic into an internal error
+// (the result of the call).
+func recoverCall(v *starlark.Value, err *error) {
+	if r := recover(); r != nil {
+		if r == coroutine.ErrAbandoned {
+			panic(r)
+		}
+		e := Errorf(KindError, "internal error: %v", r)
+		e.GoStack = string(debug.Stack())
+		*v, *err = nil, e
+	}
+}
+
+// afterCall is CallFn's outcome of a call on th that gave v, err.
+func afterCall(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error) {
 	if starlark.IsUnwound(err) {
 		return nil, err
 	}

@@ -78,6 +78,15 @@ type Thread struct {
 	// the unwound builtin's continuation (coro patch, unwind.go).
 	unwindable bool
 	cont       func(*Thread) (Value, error)
+
+	// OnStackful, if set, is told of each call on this thread of a
+	// builtin marked Stackful that may unwind it (CanUnwind): if it
+	// returns true, the call unwinds before the builtin runs, and the
+	// builtin runs when the host resumes the thread (Resume), presumably
+	// where its Go frames may be suspended. coro patch (ORIGIN 21): a
+	// generator body that runs on its consumer's goroutine moves to a
+	// goroutine of its own this way before a builtin calls back into it.
+	OnStackful func(thread *Thread, b *Builtin) bool
 }
 
 // ExecutionSteps returns the current value of Steps.

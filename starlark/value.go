@@ -833,6 +833,18 @@ type Builtin struct {
 	recv Value // for bound methods (e.g. "".startswith)
 	// borrows: fn keeps no reference to its args slice (BorrowsArgs).
 	borrows bool
+	// stackful: fn may suspend its thread under its own Go frame
+	// (Stackful).
+	stackful bool
+}
+
+// Stackful marks b as a builtin that may leave its thread suspended under
+// its own Go frame: it calls a Starlark function back (sorted's key), or
+// it suspends the thread itself. Thread.OnStackful hears of its calls.
+// It returns b. coro patch (ORIGIN 21).
+func (b *Builtin) Stackful() *Builtin {
+	b.stackful = true
+	return b
 }
 
 // BorrowsArgs marks b as a builtin whose function keeps no reference to
@@ -864,7 +876,26 @@ func (b *Builtin) Receiver() Value { return b.recv }
 func (b *Builtin) String() string  { return toString(b) }
 func (b *Builtin) Type() string    { return "builtin_function_or_method" }
 func (b *Builtin) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Value, error) {
+	if b.stackful && thread.OnStackful != nil {
+		return b.callStackful(thread, args, kwargs)
+	}
 	return b.fn(thread, b, args, kwargs)
+}
+
+// callStackful is CallInternal of a Stackful builtin on a thread with an
+// OnStackful hook (coro patch, ORIGIN 21).
+//
+//go:noinline
+func (b *Builtin) callStackful(thread *Thread, args Tuple, kwargs []Tuple) (Value, error) {
+	if !thread.CanUnwind(b) || !thread.OnStackful(thread, b) {
+		return b.fn(thread, b, args, kwargs)
+	}
+	// The caller's slices may be reused once this call returns.
+	args = append(Tuple(nil), args...)
+	kwargs = append([]Tuple(nil), kwargs...)
+	return nil, thread.Unwind(func(thread *Thread) (Value, error) {
+		return b.fn(thread, b, args, kwargs)
+	})
 }
 func (b *Builtin) Truth() Bool { return true }
 
@@ -887,7 +918,7 @@ func NewBuiltin(name string, fn func(thread *Thread, fn *Builtin, args Tuple, kw
 //
 //	"abc".index("a")
 func (b *Builtin) BindReceiver(recv Value) *Builtin {
-	return &Builtin{name: b.name, fn: b.fn, recv: recv, borrows: b.borrows} // coro patch: keeps BorrowsArgs (ORIGIN 14)
+	return &Builtin{name: b.name, fn: b.fn, recv: recv, borrows: b.borrows, stackful: b.stackful} // coro patch: keeps BorrowsArgs (ORIGIN 14) and Stackful (21)
 }
 
 // A *Dict represents a Starlark dictionary.
