@@ -12,7 +12,7 @@ func Builtins() starlark.StringDict {
 	return starlark.StringDict{
 		"generator": starlark.NewBuiltin("generator", builtinGenerator),
 		"emit":      starlark.NewBuiltin("emit", builtinEmit).BorrowsArgs(), // keeps args[0], never the slice
-		"emit_all":  starlark.NewBuiltin("emit_all", builtinEmitAll),
+		"emit_all":  starlark.NewBuiltin("emit_all", builtinEmitAll).Stackful(), // emits under its own Go frame
 	}
 }
 
@@ -43,19 +43,19 @@ func builtinGenerator(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tu
 	return g, nil
 }
 
-func builtinEmit(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func builtinEmit(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	s, err := bodyState(th, "emit")
 	if err != nil {
 		return nil, err
 	}
 	if len(args) == 1 && len(kwargs) == 0 {
-		return s.emit(args[0]) // the hot path: no UnpackArgs, nothing escapes
+		return s.emit(th, b, args[0]) // the hot path: no UnpackArgs, nothing escapes
 	}
 	var v starlark.Value = starlark.None
 	if err := starlark.UnpackArgs("emit", args, kwargs, "value?", &v); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return s.emit(v)
+	return s.emit(th, b, v)
 }
 
 func builtinEmitAll(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -74,7 +74,7 @@ func builtinEmitAll(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	defer iter.Done()
 	var x starlark.Value
 	for iter.Next(&x) {
-		if _, err := s.emit(x); err != nil {
+		if _, err := s.suspendEmit(x).outcome(); err != nil {
 			return nil, err
 		}
 	}

@@ -120,6 +120,17 @@ type state struct {
 	// one, while it runs (depthOf).
 	depth int
 
+	// inline: the body runs on its consumer's goroutine, its thread
+	// unwinding at each emit (and wait), rather than on a coroutine (co).
+	// begun: its call has started. emitted and out: it unwound in emit,
+	// handing out out. in: what the consumer sends the pending emit
+	// (afterEmit, bound once as emitK). stackful: it is about to call a
+	// Stackful builtin and moves to a coroutine first (onStackful).
+	inline, begun, emitted, stackful bool
+	out                              starlark.Value
+	in                               inMsg
+	emitK                            func(*starlark.Thread) (starlark.Value, error)
+
 	result starlark.Value
 	err    *loop.Error // the body's failure, until reported once
 
@@ -194,15 +205,21 @@ func (s *state) start(g *Generator, cx *loop.Exec) bool {
 		s.creator = cx.Task
 		s.outlive = outlives(cx.Task)
 	}
-	s.exec.Yield = s.forwardYield
 	s.exec.Defers = &s.defers
 	s.exec.Body = s
 	s.exec.Task = cx.Task
 	s.thread = s.eng.NewThread("generator "+s.name, &s.exec)
 	if s.goBody != nil {
 		s.goEmit = s.emitGo
+		s.toCoroutine(func() (starlark.Value, error) { return nil, s.callGo() })
+	} else {
+		// A Starlark body starts in line: its emits and waits unwind its
+		// thread, with no coroutine switch per item.
+		s.inline = true
+		s.thread.SetUnwindable(true)
+		s.thread.OnStackful = s.onStackful
+		s.emitK = s.afterEmit
 	}
-	s.co = coroutine.New(s.run)
 	s.phase = suspended
 	track(g, s)
 	// From here on the owner list stands for the creator. A started
@@ -212,16 +229,25 @@ func (s *state) start(g *Generator, cx *loop.Exec) bool {
 	return true
 }
 
-// run is the body's coroutine: call the body, run its deferred functions
-// (with the consumer of the moment as their task), record the outcome.
-func (s *state) run(_ *coroutine.Coroutine[inMsg, outMsg], first inMsg) outMsg {
-	var v starlark.Value
-	var err error
-	if s.goBody != nil {
-		err = s.callGo()
-	} else {
-		v, err = loop.CallFn(s.thread, s.fn, s.args, s.kwargs)
-	}
+// toCoroutine moves the body to a coroutine of its own, where body runs
+// it on (from the start, from where it unwound, or its ending), and its
+// emits and waits suspend the coroutine: a Go body; a Starlark body about
+// to call a Stackful builtin (a Go frame that may call back into it), or
+// ending with deferred functions to run.
+func (s *state) toCoroutine(body func() (starlark.Value, error)) {
+	s.inline = false
+	s.thread.SetUnwindable(false)
+	s.thread.OnStackful = nil
+	s.exec.Yield = s.forwardYield
+	s.co = coroutine.New(func(_ *coroutine.Coroutine[inMsg, outMsg], _ inMsg) outMsg {
+		v, err := body()
+		return s.ended(v, err)
+	})
+}
+
+// ended runs the body's deferred functions (with the consumer of the
+// moment as their task) and records the outcome.
+func (s *state) ended(v starlark.Value, err error) outMsg {
 	s.fn, s.args, s.kwargs = nil, nil, nil
 	if derr := s.exec.RunDefers(s.thread, &s.defers); derr != nil {
 		// The body's own failure wins, except the cancellation close
@@ -236,6 +262,13 @@ func (s *state) run(_ *coroutine.Coroutine[inMsg, outMsg], first inMsg) outMsg {
 		s.result = v
 	}
 	return outMsg{op: outReturn}
+}
+
+// onStackful is an in-line body thread's OnStackful: the body moves to a
+// coroutine before the builtin runs.
+func (s *state) onStackful(*starlark.Thread, *starlark.Builtin) bool {
+	s.stackful = true
+	return true
 }
 
 // callGo runs a Go body, turning a panic into an error as CallFn does.
@@ -259,19 +292,22 @@ func (s *state) forwardYield() {
 	s.co.Suspend(outMsg{op: outYield})
 }
 
-// suspendEmit hands v to the consumer and returns what it sent back.
-// Once the generator is closing, it does not suspend: it reports the close.
+// suspendEmit hands v to the consumer from a body on its coroutine, and
+// returns what it sent back. Once the generator is closing, it does not
+// suspend: it reports the close.
 func (s *state) suspendEmit(v starlark.Value) inMsg {
 	if s.closing {
 		return inMsg{op: opClose}
 	}
+	if s.inline {
+		return inMsg{op: opThrow, err: s.stuck()}
+	}
 	return s.co.Suspend(outMsg{op: outEmit, v: v})
 }
 
-// emit is emit() inside the body: the value send passed in, or the error
-// throw or close delivered.
-func (s *state) emit(v starlark.Value) (starlark.Value, error) {
-	in := s.suspendEmit(v)
+// outcome is what the emit that in answers returns: the value send
+// passed in, or the error throw or close delivered.
+func (in inMsg) outcome() (starlark.Value, error) {
 	switch in.op {
 	case opSend:
 		return in.v, nil
@@ -281,9 +317,37 @@ func (s *state) emit(v starlark.Value) (starlark.Value, error) {
 	return nil, closedError()
 }
 
+// emit is emit() inside the body, b the builtin running on th. In line,
+// the body's thread unwinds, and afterEmit gives emit's outcome once the
+// consumer resumes it; on a coroutine, the coroutine suspends.
+func (s *state) emit(th *starlark.Thread, b *starlark.Builtin, v starlark.Value) (starlark.Value, error) {
+	if !s.inline || s.closing {
+		return s.suspendEmit(v).outcome()
+	}
+	if !th.CanUnwind(b) {
+		return nil, s.stuck()
+	}
+	s.out, s.emitted = v, true
+	return nil, th.Unwind(s.emitK)
+}
+
+// afterEmit is the continuation of an emit that unwound.
+func (s *state) afterEmit(*starlark.Thread) (starlark.Value, error) {
+	in := s.in
+	s.in = inMsg{}
+	return in.outcome()
+}
+
+// stuck is the error of an emit in a body running in line that cannot
+// suspend: a Go function below it, not marked Stackful, called back into
+// the body (a bug of that function's declaration).
+func (s *state) stuck() *loop.Error {
+	return loop.Errorf(loop.KindError, "emit: generator %s cannot suspend here: a Go function below emit calls back into the body without being marked Stackful (please report this)", s.name)
+}
+
 // emitGo is the emit function a Go body gets.
 func (s *state) emitGo(v starlark.Value) error {
-	_, err := s.emit(v)
+	_, err := s.suspendEmit(v).outcome()
 	return err
 }
 
@@ -340,14 +404,24 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	s.depth = depth + 1
 	e := s.eng
 	prev := e.SetCurrentExec(&s.exec)
-	out, fin := s.co.Resume(in)
-	for !fin && out.op == outYield {
-		// The body waits or its slice is up: yield the consumer's task
-		// (the consumer's context is current while it is parked).
-		e.SetCurrentExec(prev)
-		cx.Yield()
-		e.SetCurrentExec(&s.exec)
-		out, fin = s.co.Resume(inMsg{op: opContinue})
+	var out outMsg
+	fin := false
+	if s.inline {
+		out = s.stepInline(cx, in, prev)
+		if !s.inline {
+			in = inMsg{op: opContinue} // it moved to a coroutine: go on there
+		}
+	}
+	if !s.inline {
+		out, fin = s.co.Resume(in)
+		for !fin && out.op == outYield {
+			// The body waits or its slice is up: yield the consumer's task
+			// (the consumer's context is current while it is parked).
+			e.SetCurrentExec(prev)
+			cx.Yield()
+			e.SetCurrentExec(&s.exec)
+			out, fin = s.co.Resume(inMsg{op: opContinue})
+		}
 	}
 	e.SetCurrentExec(prev)
 	if fin || out.op == outReturn {
@@ -365,6 +439,48 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 		}
 	}
 	return out.v, true, nil
+}
+
+// stepInline runs a body in line for consumer cx (prev is the context
+// current before it) until it emits, ends, or moves to a coroutine
+// (s.inline false: resume goes on there).
+func (s *state) stepInline(cx *loop.Exec, in inMsg, prev *loop.Exec) outMsg {
+	e := s.eng
+	s.exec.Yield = cx.Yield // the body's turns are its consumer's
+	s.in = in
+	var v starlark.Value
+	var err error
+	if !s.begun {
+		s.begun = true
+		v, err = loop.CallFn(s.thread, s.fn, s.args, s.kwargs)
+		s.fn, s.args, s.kwargs = nil, nil, nil
+	} else {
+		v, err = loop.ResumeFn(s.thread)
+	}
+	for starlark.IsUnwound(err) {
+		switch {
+		case s.emitted:
+			v := s.out
+			s.out, s.emitted = nil, false
+			return outMsg{op: outEmit, v: v}
+		case s.stackful:
+			s.stackful = false
+			s.toCoroutine(func() (starlark.Value, error) { return loop.ResumeFn(s.thread) })
+			return outMsg{}
+		}
+		// The body waits unwound, and its wait is its consumer's task's:
+		// the task yields until woken, then the body goes on.
+		e.SetCurrentExec(prev)
+		cx.Yield()
+		e.SetCurrentExec(&s.exec)
+		v, err = loop.ResumeFn(s.thread)
+	}
+	if len(s.defers) > 0 {
+		// Deferred functions run under a Go frame, and may emit.
+		s.toCoroutine(func() (starlark.Value, error) { return v, err })
+		return outMsg{}
+	}
+	return s.ended(v, err)
 }
 
 // finish marks the generator finished and lets go of the body.

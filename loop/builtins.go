@@ -10,16 +10,16 @@ import (
 func Builtins() starlark.StringDict {
 	return starlark.StringDict{
 		"spawn":        starlark.NewBuiltin("spawn", builtinSpawn),
-		"group":        starlark.NewBuiltin("group", builtinGroup), // group.go
+		"group":        starlark.NewBuiltin("group", builtinGroup).Stackful(), // group.go
 		"sleep":        starlark.NewBuiltin("sleep", builtinSleep).BorrowsArgs(),
 		"wait":         starlark.NewBuiltin("wait", builtinWait),
 		"join":         starlark.NewBuiltin("join", builtinJoin),
 		"race":         starlark.NewBuiltin("race", builtinRace),
-		"timeout":      starlark.NewBuiltin("timeout", builtinTimeout),
+		"timeout":      starlark.NewBuiltin("timeout", builtinTimeout).Stackful(),
 		"after":        starlark.NewBuiltin("after", builtinAfter),
 		"future":       starlark.NewBuiltin("future", builtinFuture),
 		"current_task": starlark.NewBuiltin("current_task", builtinCurrentTask),
-		"catch":        starlark.NewBuiltin("catch", builtinCatch),
+		"catch":        starlark.NewBuiltin("catch", builtinCatch).Stackful(),
 		"defer":        starlark.NewBuiltin("defer", builtinDefer),
 		"freeze":       starlark.NewBuiltin("freeze", builtinFreeze),
 		"parallel":     starlark.NewBuiltin("parallel", builtinParallel), // parallel.go

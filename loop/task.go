@@ -38,14 +38,14 @@ const deferBound = 5 * time.Second
 
 // A Task is a Starlark call running as a coroutine on the engine's loop.
 type Task struct {
-	eng       *Engine
-	id        int64
-	name      string
-	fn        starlark.Callable
-	args      starlark.Tuple
-	kwargs    []starlark.Tuple
-	link      *spawnLink // how the task came to be, for tracebacks (diag.go)
-	cleanup   bool       // made by SpawnCleanup
+	eng     *Engine
+	id      int64
+	name    string
+	fn      starlark.Callable
+	args    starlark.Tuple
+	kwargs  []starlark.Tuple
+	link    *spawnLink // how the task came to be, for tracebacks (diag.go)
+	cleanup bool       // made by SpawnCleanup
 
 	thread *starlark.Thread
 	exec   Exec

@@ -27,8 +27,9 @@ import (
 // Module returns the csv module.
 func Module() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "csv", Members: starlark.StringDict{
-		"read":   starlark.NewBuiltin("csv.read", read),
-		"reader": starlark.NewBuiltin("csv.reader", reader),
+		// Both may call a lines() method of a script's own value.
+		"read":   starlark.NewBuiltin("csv.read", read).Stackful(),
+		"reader": starlark.NewBuiltin("csv.reader", reader).Stackful(),
 		"write":  starlark.NewBuiltin("csv.write", write),
 	}}
 }

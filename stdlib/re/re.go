@@ -50,6 +50,9 @@ func Module() *starlarkstruct.Module {
 	}
 	for _, name := range patternMethods.Names() {
 		m[name] = starlark.NewBuiltin("re."+name, moduleFunc(name))
+		if name == "sub" {
+			m[name].(*starlark.Builtin).Stackful() // as Pattern.sub
+		}
 	}
 	return &starlarkstruct.Module{Name: "re", Members: m}
 }
@@ -455,7 +458,7 @@ var patternMethods = starutil.NewMethods("Pattern", map[string]starutil.Func{
 	"finditer":  finditer,
 	"sub":       sub,
 	"split":     split,
-})
+}).Stackful("sub") // a function repl is called back
 
 // Starlark value methods of Pattern.
 func (p *Pattern) String() string {

@@ -46,8 +46,8 @@ func (l *Lock) Attr(name string) (starlark.Value, error) {
 // Lock and Semaphore have the same methods (holder).
 var (
 	holderMethods = map[string]starutil.Func{"acquire": acquire, "hold": hold, "release": release}
-	lockMethods   = starutil.NewMethods("Lock", holderMethods)
-	semMethods    = starutil.NewMethods("Semaphore", holderMethods)
+	lockMethods   = starutil.NewMethods("Lock", holderMethods).Stackful("hold")
+	semMethods    = starutil.NewMethods("Semaphore", holderMethods).Stackful("hold")
 )
 
 // WaitingOn is what a task parked in acquire waits on: "lock#2 held by task 'writer'".

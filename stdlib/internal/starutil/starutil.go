@@ -48,6 +48,16 @@ func NewMethods(typ string, funcs ...map[string]Func) *Methods {
 	return m
 }
 
+// Stackful marks the named methods as builtins that call back into
+// Starlark (starlark.Builtin.Stackful: a generator body that calls one
+// moves to a goroutine of its own first). It returns m.
+func (m *Methods) Stackful(names ...string) *Methods {
+	for _, name := range names {
+		m.byName[name].Stackful()
+	}
+	return m
+}
+
 // Bind returns the method name bound to recv, or nil (no such attribute:
 // what Attr returns for a name it does not know).
 func (m *Methods) Bind(name string, recv starlark.Value) starlark.Value {
