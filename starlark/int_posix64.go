@@ -25,7 +25,6 @@ package starlark
 
 import (
 	"log"
-	"math"
 	"math/big"
 	"unsafe"
 
@@ -57,8 +56,8 @@ type intBox struct {
 
 // get returns the (small, big) arms of the union.
 func (i Int) get() (int64, *big.Int) {
-	if ptr := uintptr(i.impl); smallints != 0 && ptr-smallints < 1<<32 {
-		return math.MinInt32 + int64(ptr-smallints), nil
+	if ptr := uintptr(i.impl); smallints != 0 && ptr-smallints < smallSpan {
+		return int64(ptr-smallints) - int64(smallSpan/2), nil
 	}
 	b := (*intBox)(i.impl)
 	return b.small, b.big
@@ -66,8 +65,8 @@ func (i Int) get() (int64, *big.Int) {
 
 // makeSmallInt returns the Int for any int64.
 func makeSmallInt(x int64) Int {
-	if smallints != 0 && math.MinInt32 <= x && x <= math.MaxInt32 {
-		return Int{intImpl(uintptr(x-math.MinInt32) + smallints)}
+	if half := int64(smallSpan / 2); smallints != 0 && -half <= x && x < half {
+		return Int{intImpl(uintptr(x+half) + smallints)}
 	}
 	return Int{intImpl(&intBox{small: x})}
 }
@@ -75,18 +74,35 @@ func makeSmallInt(x int64) Int {
 // Precondition: x cannot be represented as int64.
 func makeBigInt(x *big.Int) Int { return Int{intImpl(&intBox{big: x})} }
 
-// smallints is the base address of a 2^32 byte memory region.
-// Pointers to addresses in this region represent int32 values.
+// smallints is the base address of a memory region of smallSpan bytes,
+// reserved but never touched. Pointers to addresses in this region
+// represent the ints in [-smallSpan/2, smallSpan/2).
 // We assume smallints is not at the very top of the address space.
 //
 // Zero means the optimization is disabled and all Ints allocate an intBox.
-var smallints = reserveAddresses(1 << 32)
+//
+// coro patch (ORIGIN 22): upstream reserved 4 GB, for the int32 range; a
+// running sum or a nanosecond timestamp soon left it and allocated an
+// intBox per operation. coro reserves 16 TB of address space (2^44: the
+// ints within ±8.8e12) where the system allows it, and falls back to
+// upstream's 4 GB. The reservation is read-only and never touched, so it
+// costs address space, not memory. Under the race detector, whose shadow
+// memory maps the address space itself, it stays at 4 GB.
+var smallints, smallSpan = reserveSmallInts()
 
-func reserveAddresses(len int) uintptr {
-	b, err := unix.Mmap(-1, 0, len, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		log.Printf("Starlark failed to allocate 4GB address space: %v. Integer performance may suffer.", err)
-		return 0 // optimization disabled
+func reserveSmallInts() (base, span uintptr) {
+	spans := []uintptr{1 << 44, 1 << 32}
+	if raceEnabled {
+		spans = spans[1:]
 	}
-	return uintptr(unsafe.Pointer(&b[0]))
+	var err error
+	for _, span := range spans {
+		var b []byte
+		b, err = unix.Mmap(-1, 0, int(span), unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON|mapNoReserve)
+		if err == nil {
+			return uintptr(unsafe.Pointer(&b[0])), span
+		}
+	}
+	log.Printf("Starlark failed to allocate 4GB address space: %v. Integer performance may suffer.", err)
+	return 0, 1 // optimization disabled
 }

@@ -220,3 +220,32 @@ func TestMain(m *testing.M) {
 		log.Fatalf("unknown entry point: %s", *testEntry)
 	}
 }
+
+// Ints round-trip at the edges of the small range, inside and outside it,
+// and in its arithmetic; within it an Int boxed as a Value allocates
+// nothing (coro patch, ORIGIN 22: the range is ±2^43 where the address
+// space allows it).
+func TestSmallIntSpan(t *testing.T) {
+	if smallints == 0 {
+		t.Skip("the small-int reservation failed here")
+	}
+	half := int64(smallSpan / 2)
+	for _, x := range []int64{0, -1, math.MinInt32, math.MaxInt32, math.MaxInt32 + 1, half - 1, -half, half, -half - 1, math.MaxInt64, math.MinInt64} {
+		i := MakeInt64(x)
+		if got, ok := i.Int64(); !ok || got != x {
+			t.Errorf("MakeInt64(%d).Int64() = %d, %v", x, got, ok)
+		}
+		if got := i.Add(MakeInt(1)).Sub(MakeInt(1)); got.String() != i.String() {
+			t.Errorf("%d + 1 - 1 = %s", x, got)
+		}
+	}
+	var sink Value
+	n := testing.AllocsPerRun(100, func() { sink = MakeInt64(half - 1) })
+	if n != 0 {
+		t.Errorf("an int at the top of the small range allocates (%v)", n)
+	}
+	if !raceEnabled && half < 1<<43 {
+		t.Errorf("small range ±%d, want ±2^43 where the address space allows it", half)
+	}
+	_ = sink
+}
