@@ -11,7 +11,7 @@ import (
 func Builtins() starlark.StringDict {
 	return starlark.StringDict{
 		"generator": starlark.NewBuiltin("generator", builtinGenerator),
-		"emit":      starlark.NewBuiltin("emit", builtinEmit).BorrowsArgs(), // keeps args[0], never the slice
+		"emit":      starlark.NewBuiltin("emit", builtinEmit).BorrowsArgs(),     // keeps args[0], never the slice
 		"emit_all":  starlark.NewBuiltin("emit_all", builtinEmitAll).Stackful(), // emits under its own Go frame
 	}
 }

@@ -269,3 +269,35 @@ print("interleaved:", log[:2] == ["a", "b"] or log[:2] == ["b", "a"] or log)
 	}
 	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
 }
+
+// A task in a for loop over a channel waits unwound, in its function or
+// at module top level, and goes on with each value; cancelled there, it
+// fails at the for statement and its deferred calls run.
+func TestForOverChannelUnwinds(t *testing.T) {
+	out, err := runUnwind(t, `
+ch = channel()
+stop = channel()
+def looper():
+    total = 0
+    for v in ch:
+        total += v
+    return total
+def stuck():
+    defer(print, "stuck: deferred ran")
+    for v in stop:
+        pass
+a = spawn(looper, name="looper")
+b = spawn(stuck, name="stuck")
+sleep(0.5)
+unwound()
+for i in range(4):
+    ch.send(i)
+ch.close()
+b.cancel()
+print(a.wait(), catch(b.wait).error.kind)
+`)
+	require.NoError(t, err)
+	assert.Contains(t, out, "looper unwound=yes at u.star:6:5 in looper\n")
+	assert.Contains(t, out, "stuck unwound=yes at u.star:11:5 in stuck\n")
+	assert.True(t, strings.HasSuffix(out, "stuck: deferred ran\n6 cancelled\n"), out)
+}
