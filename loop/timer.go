@@ -63,6 +63,12 @@ func (h *timerHeap) remove(i int) {
 	}
 }
 
+// set puts e at i, and tells its timer where it is.
+func (h timerHeap) set(i int, e timerEntry) {
+	h[i] = e
+	e.t.index = i
+}
+
 func (h timerHeap) up(i int) {
 	e := h[i]
 	for i > 0 {
@@ -70,12 +76,10 @@ func (h timerHeap) up(i int) {
 		if !e.before(&h[p]) {
 			break
 		}
-		h[i] = h[p]
-		h[i].t.index = i
+		h.set(i, h[p])
 		i = p
 	}
-	h[i] = e
-	e.t.index = i
+	h.set(i, e)
 }
 
 func (h timerHeap) down(i int) {
@@ -95,12 +99,10 @@ func (h timerHeap) down(i int) {
 		if !h[m].before(&e) {
 			break
 		}
-		h[i] = h[m]
-		h[i].t.index = i
+		h.set(i, h[m])
 		i = m
 	}
-	h[i] = e
-	e.t.index = i
+	h.set(i, e)
 }
 
 // clock is the engine's time source: real (monotonic since start) or virtual.
