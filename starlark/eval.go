@@ -562,8 +562,24 @@ func makeToplevelFunction(prog *Program, predeclared StringDict) *Function {
 			predeclared: predeclared,
 			globals:     make([]Value, len(prog.compiled.Globals)),
 			constants:   constants,
+			named:       lookupNames(prog.compiled.Names, predeclared),
 		},
 	}
+}
+
+// lookupNames returns the value each name has as a predeclared or
+// (failing that, as the resolver does) a universal name, nil for neither
+// (coro patch, ORIGIN 23).
+func lookupNames(names []string, predeclared StringDict) []Value {
+	named := make([]Value, len(names))
+	for i, name := range names {
+		if v, ok := predeclared[name]; ok {
+			named[i] = v
+		} else {
+			named[i] = Universe[name]
+		}
+	}
+	return named
 }
 
 // Eval calls [EvalOptions] using [syntax.LegacyFileOptions].

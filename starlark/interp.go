@@ -543,17 +543,25 @@ loop:
 			sp++
 
 		case compile.PREDECLARED:
-			name := f.Prog.Names[arg]
-			x := fn.module.predeclared[name]
+			// coro patch (ORIGIN 23): looked up when the module was made.
+			x := fn.module.named[arg]
 			if x == nil {
-				err = uninitializedError(name)
-				break loop
+				name := f.Prog.Names[arg]
+				x = fn.module.predeclared[name] // given a value since
+				if x == nil {
+					err = uninitializedError(name)
+					break loop
+				}
 			}
 			stack[sp] = x
 			sp++
 
 		case compile.UNIVERSAL:
-			stack[sp] = Universe[f.Prog.Names[arg]]
+			x := fn.module.named[arg]
+			if x == nil {
+				x = Universe[f.Prog.Names[arg]]
+			}
+			stack[sp] = x
 			sp++
 
 		default:
