@@ -83,8 +83,14 @@ func builtinSpawn(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 
 func builtinSleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var secs starlark.Value
-	if err := starlark.UnpackArgs("sleep", args, kwargs, "seconds", &secs); err != nil {
-		return nil, ValueError(err)
+	if len(args) == 1 && len(kwargs) == 0 {
+		secs = args[0] // the common call: nothing for UnpackArgs to escape
+	} else {
+		var v starlark.Value
+		if err := starlark.UnpackArgs("sleep", args, kwargs, "seconds", &v); err != nil {
+			return nil, ValueError(err)
+		}
+		secs = v
 	}
 	s, err := SecondsArg("sleep", "seconds", secs)
 	if err != nil {

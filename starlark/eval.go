@@ -33,6 +33,13 @@ type Thread struct {
 	// stack is the stack of (internal) call frames.
 	stack []*frame
 
+	// stack0 and frames0 are the first two levels of stack, in the
+	// Thread itself (coro patch, ORIGIN 24): most of coro's task threads
+	// never go deeper, and each level cost two allocations (its frame
+	// and the slice's growth). A Thread must not be copied once used.
+	stack0  [2]*frame
+	frames0 [2]frame
+
 	// Print is the client-supplied implementation of the Starlark
 	// 'print' function. If nil, fmt.Fprintln(os.Stderr, msg) is
 	// used instead.
@@ -1263,6 +1270,15 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		return nil, notCallableError(fn)
 	}
 
+	if thread.stack == nil {
+		// one-time initialization of thread
+		if thread.maxSteps == 0 {
+			thread.maxSteps-- // (MaxUint64)
+		}
+		thread.stack0 = [2]*frame{&thread.frames0[0], &thread.frames0[1]}
+		thread.stack = thread.stack0[:0]
+	}
+
 	// Allocate and push a new frame.
 	var fr *frame
 	// Optimization: use slack portion of thread.stack
@@ -1272,13 +1288,6 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 	}
 	if fr == nil {
 		fr = new(frame)
-	}
-
-	if thread.stack == nil {
-		// one-time initialization of thread
-		if thread.maxSteps == 0 {
-			thread.maxSteps-- // (MaxUint64)
-		}
 	}
 
 	// coro patch (ORIGIN 17): a builtin calling back into Starlark
