@@ -2,20 +2,25 @@
 // value, the generator, emit and emit_all builtins, and FromFunc, which
 // lets Go code (a socket's or a file's lines()) offer the same value.
 //
-// A generator body runs on its own coroutine with its own Starlark thread,
-// so emit can suspend it anywhere, even deep inside helper functions, and a
-// body may wait (sleep, recv, read) like a task. Waiting works by
-// forwarding: the body's execution context (loop.Exec) names the consumer's
-// task, and its Yield suspends the body's coroutine with a marker; the
-// consumer side, running on the consumer task's goroutine, then yields that
-// task to the loop and resumes the body when the task runs again. So a body
-// that waits suspends the task that consumes it (an async iterator without
-// new syntax), and time slicing and cancellation reach bodies through the
-// same path as they reach tasks.
+// A generator body has its own Starlark thread, whose execution context
+// (loop.Exec) names the consumer's task, so a body may wait (sleep, recv,
+// read) like a task: its wait is the consumer task's, and time slicing and
+// cancellation reach bodies through the same path as they reach tasks (an
+// async iterator without new syntax).
 //
-// Each emit costs two coroutine switches and a builtin call: the per-item
-// path allocates nothing of its own (messages are passed by value, the
-// forwarding function is bound once per generator).
+// A Starlark body runs in line, on its consumer's goroutine: emit unwinds
+// the body's thread (starlark.Thread.Unwind) and the value goes to the
+// consumer; the next resume continues the thread, the continuation giving
+// emit's outcome. A wait in the body unwinds it too, and the consumer's
+// task waits. So an item costs no coroutine switch, and a parked body no
+// goroutine. An emit under a Go function (catch(emit, x), sorted's key,
+// emit_all, a deferred function) cannot unwind, and that Go frame would
+// sit on the consumer's stack: so before a builtin marked
+// starlark.Builtin.Stackful runs (Thread.OnStackful), and to run deferred
+// functions, the body moves to a coroutine of its own, where emit
+// suspends the coroutine and a wait forwards to the consumer, whose side
+// yields the task and then resumes the body. Go bodies run there from the
+// start.
 //
 // A generator dropped half-way is closed (its pending emit fails with
 // cancelled, its deferred functions run) when the task that made it ends or
