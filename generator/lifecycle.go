@@ -7,15 +7,16 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
-// A started generator owns a goroutine (its coroutine) until its body
-// ends, so one dropped half-way must be closed (SPEC 5): when the task that
+// A started generator holds its body's frames, and on a coroutine a
+// goroutine, until its body ends, and its deferred functions have yet to
+// run, so one dropped half-way must be closed (SPEC 5): when the task that
 // made it ends, or when its Generator value becomes unreachable, whichever
 // comes first. Both paths close it in a task of its own ("generator-close"),
 // because closing runs script code (the body unwinding, its deferred
 // functions) that may wait, and waiting needs a task; neither the ending
 // task (already finished) nor the garbage collector's goroutine is one.
 //
-// Only started generators are tracked: a fresh one holds no goroutine, and
+// Only started generators are tracked: a fresh one holds nothing, and
 // start checks whether its creator has ended (then it never runs).
 
 // owner is a task's list of the started, unfinished generators it made.
