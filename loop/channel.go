@@ -646,10 +646,22 @@ func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if w == nil {
 		return v, err
 	}
-	return x.ParkThen(th, b, w, c, d, "Channel.recv", func() (starlark.Value, error) {
-		v, _, err := c.recvEnd(w)
-		return v, err
-	})
+	// The wait's end is the task's own, bound once (recvThen): a recv
+	// that waits allocates nothing.
+	t := x.Task
+	t.recvC, t.recvW = c, w
+	if t.recvThen == nil {
+		t.recvThen = t.recvEnd
+	}
+	return x.ParkThen(th, b, w, c, d, "Channel.recv", t.recvThen)
+}
+
+// recvEnd ends the task's Channel.recv that waited.
+func (t *Task) recvEnd() (starlark.Value, error) {
+	c, w := t.recvC, t.recvW
+	t.recvC, t.recvW = nil, nil
+	v, _, err := c.recvEnd(w)
+	return v, err
 }
 
 func chanTrySend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
