@@ -47,7 +47,9 @@ before = goroutines()
 gs = [generator(direct, 5) for _ in range(200)]
 for g in gs:
     g.next()
-print("parked in line cost goroutines:", goroutines() - before)
+# on a coroutine each would hold a goroutine; other tests' goroutines may
+# still be exiting, so the count is only bounded
+print("parked in line cost goroutines:", goroutines() - before < 20)
 print(list(generator(mixed)))
 log = []
 def other():
@@ -64,7 +66,7 @@ print(list(generator(deferred)))
 	require.NoError(t, err, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 6, out)
-	assert.Equal(t, "parked in line cost goroutines: 0", lines[0])
+	assert.Equal(t, "parked in line cost goroutines: True", lines[0])
 	assert.Equal(t, `["a", "b", "c", 2, 1, "d"]`, lines[1])
 	assert.Equal(t, `[0, 1, 2]`, lines[2])
 	assert.Equal(t, `True other 0`, lines[3])
