@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"runtime/debug"
 )
 
 // ErrAbandoned is the value a suspended body's Suspend panics with when the
@@ -34,6 +35,10 @@ type Coroutine[I, O any] struct {
 	finished bool
 	running  bool
 	panicked any
+	// panicStack is the body's stack where it panicked: the resumer
+	// re-raises the panic on its own goroutine, whose trace would not
+	// show where (the engine's loop runs on a coroutine).
+	panicStack []byte
 }
 
 // New returns a coroutine that will run body on its first Resume.
@@ -57,6 +62,7 @@ func (c *Coroutine[I, O]) runBody(body func(*Coroutine[I, O], I) O) (out O, ok b
 		if r := recover(); r != nil {
 			if r != ErrAbandoned {
 				c.panicked = r
+				c.panicStack = debug.Stack()
 				ok = true // deliver a zero value so Resume can re-panic
 				return
 			}
@@ -86,9 +92,9 @@ func (c *Coroutine[I, O]) Resume(in I) (out O, done bool) {
 		c.stop() // let the body's goroutine exit
 	}
 	if c.panicked != nil {
-		p := c.panicked
-		c.panicked = nil
-		panic(fmt.Sprintf("coroutine body panicked: %v", p))
+		p, stack := c.panicked, c.panicStack
+		c.panicked, c.panicStack = nil, nil
+		panic(fmt.Sprintf("coroutine body panicked: %v\n\nthe body's stack:\n%s", p, stack))
 	}
 	return out, c.finished
 }

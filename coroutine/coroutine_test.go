@@ -2,6 +2,7 @@ package coroutine
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,9 +55,19 @@ func TestAbandonUnstarted(t *testing.T) {
 	assert.False(t, ran)
 }
 
+// A body's panic is raised again in the resumer, with the body's stack
+// (the resumer's own trace would not show where it happened).
 func TestBodyPanicReachesResumer(t *testing.T) {
 	c := New(func(c *Coroutine[int, int], _ int) int { panic("boom") })
-	assert.PanicsWithValue(t, "coroutine body panicked: boom", func() { c.Resume(0) })
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		c.Resume(0)
+	}()
+	msg, ok := got.(string)
+	require.True(t, ok, "panic value %v", got)
+	assert.True(t, strings.HasPrefix(msg, "coroutine body panicked: boom\n\nthe body's stack:\n"), msg)
+	assert.Contains(t, msg, "TestBodyPanicReachesResumer.func1")
 }
 
 func TestNoGoroutineLeak(t *testing.T) {
