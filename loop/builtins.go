@@ -105,12 +105,15 @@ func builtinSleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return x.YieldThen(th, b)
 	}
 	w := x.sleepStart(d)
-	return x.ParkThen(th, b, w, &x.Task.sleepWhy, NoTimeout, "sleep", func() (starlark.Value, error) {
-		if err := x.sleepEnd(w); err != nil {
-			return nil, err
-		}
-		return starlark.None, nil
-	})
+	return x.ParkThen(th, b, w, &x.Task.sleepWhy, NoTimeout, "sleep", sleepThen)
+}
+
+// sleepThen ends sleep's wait (w is its task's own waiter).
+func sleepThen(w *Waiter, _ Reason) (starlark.Value, error) {
+	if err := w.task.exec.sleepEnd(w); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
 }
 
 // Sleep suspends the task for d (0: let every other ready task run once).
@@ -294,7 +297,7 @@ func builtinJoin(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 			a.Enqueue(g, i)
 		}
 	}
-	return x.ParkThen(th, b, g.w, joinReason{g, its}, d, "join", func() (starlark.Value, error) {
+	return x.ParkThen(th, b, g.w, joinReason{g, its}, d, "join", func(*Waiter, Reason) (starlark.Value, error) {
 		for i, a := range its {
 			if !g.done[i] {
 				a.Dequeue(g)
@@ -359,7 +362,7 @@ func builtinRace(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if w == nil {
 		return x.raceEnd(its, i, v, err)
 	}
-	return x.ParkThen(th, b, w, raceReason{its}, d, "race", func() (starlark.Value, error) {
+	return x.ParkThen(th, b, w, raceReason{its}, d, "race", func(*Waiter, Reason) (starlark.Value, error) {
 		i, v, err := firstEnd(its, w)
 		return x.raceEnd(its, i, v, err)
 	})

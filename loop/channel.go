@@ -437,10 +437,9 @@ func (op *SendOp) WaitingOn() string          { return (*sendReason)(op.c).Waiti
 // the loop's step to take when it runs again.
 type chanIter struct {
 	c      *Channel
-	w      *Waiter
 	got    starlark.Value
 	closed bool
-	end    func() (starlark.Value, error) // recvEnd, bound once
+	end    WaitEnd // recvEnd, bound once
 }
 
 // NextOn receives the next value for a for loop running on th.
@@ -463,7 +462,6 @@ func (it *chanIter) NextOn(th *starlark.Thread, p *starlark.Value) (bool, error)
 		}
 		return ok, err
 	}
-	it.w = w
 	if it.end == nil {
 		it.end = it.recvEnd
 	}
@@ -474,9 +472,8 @@ func (it *chanIter) NextOn(th *starlark.Thread, p *starlark.Value) (bool, error)
 }
 
 // recvEnd ends NextOn's wait, keeping what it brought.
-func (it *chanIter) recvEnd() (starlark.Value, error) {
-	v, ok, err := it.c.recvEnd(it.w)
-	it.w = nil
+func (it *chanIter) recvEnd(w *Waiter, _ Reason) (starlark.Value, error) {
+	v, ok, err := it.c.recvEnd(w)
 	if err != nil {
 		return nil, err
 	}
@@ -608,12 +605,15 @@ func chanSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		}
 		return starlark.None, nil
 	}
-	return x.ParkThen(th, b, w, (*sendReason)(c), d, "Channel.send", func() (starlark.Value, error) {
-		if err := c.sendEnd(w); err != nil {
-			return nil, err
-		}
-		return starlark.None, nil
-	})
+	return x.ParkThen(th, b, w, (*sendReason)(c), d, "Channel.send", chanSendEnd)
+}
+
+// chanSendEnd ends Channel.send's wait on the channel why names.
+func chanSendEnd(w *Waiter, why Reason) (starlark.Value, error) {
+	if err := (*Channel)(why.(*sendReason)).sendEnd(w); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
 }
 
 func sendArgs(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, time.Duration, error) {
@@ -646,21 +646,12 @@ func chanRecv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if w == nil {
 		return v, err
 	}
-	// The wait's end is the task's own, bound once (recvThen): a recv
-	// that waits allocates nothing.
-	t := x.Task
-	t.recvC, t.recvW = c, w
-	if t.recvThen == nil {
-		t.recvThen = t.recvEnd
-	}
-	return x.ParkThen(th, b, w, c, d, "Channel.recv", t.recvThen)
+	return x.ParkThen(th, b, w, c, d, "Channel.recv", chanRecvEnd)
 }
 
-// recvEnd ends the task's Channel.recv that waited.
-func (t *Task) recvEnd() (starlark.Value, error) {
-	c, w := t.recvC, t.recvW
-	t.recvC, t.recvW = nil, nil
-	v, _, err := c.recvEnd(w)
+// chanRecvEnd ends Channel.recv's wait on the channel why.
+func chanRecvEnd(w *Waiter, why Reason) (starlark.Value, error) {
+	v, _, err := why.(*Channel).recvEnd(w)
 	return v, err
 }
 

@@ -140,7 +140,7 @@ func builtinSelect(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		return selectResult(i, v, err)
 	}
 	parked := slices.Clone(cases) // cases may live on this frame's stack
-	return x.ParkThen(th, b, w, selectReason(len(parked)), NoTimeout, "select", func() (starlark.Value, error) {
+	return x.ParkThen(th, b, w, selectReason(len(parked)), NoTimeout, "select", func(*Waiter, Reason) (starlark.Value, error) {
 		return selectResult(firstEnd(parked, w))
 	})
 }

@@ -94,12 +94,7 @@ type Task struct {
 	// wait's timeout and what gives the builtin's outcome (afterPark).
 	unwound   bool
 	parkTimer *timer
-	then      func() (starlark.Value, error)
-	// recvC and recvW are a Channel.recv's wait, recvThen its end (bound
-	// once: the hottest wait allocates nothing).
-	recvC    *Channel
-	recvW    *Waiter
-	recvThen func() (starlark.Value, error)
+	then      WaitEnd
 	// second, if set, runs once the task's function has returned (Then).
 	second func(th *starlark.Thread, v starlark.Value, err error) (starlark.Value, error)
 

@@ -165,7 +165,9 @@ func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
 }
 
 // ParkThen is Park followed by then, for the builtin b running on th,
-// which returns ParkThen's result: then reads the outcome from w. Where
+// which returns ParkThen's result: then reads the outcome from w, and is
+// given w and why, so that a wait's end can be one function rather than
+// a closure made per wait. Where
 // th may unwind (starlark.Thread.CanUnwind: only Starlark functions below
 // b, in a task's own thread), the task waits with its frames on the heap
 // and no goroutine, and then runs when it is resumed; elsewhere the task
@@ -175,10 +177,10 @@ func (x *Exec) Park(w *Waiter, why Reason, timeout time.Duration, op string) {
 // With b nil (Go code calling a wait: Exec.WaitOne, Channel.Send), the
 // task parks in place: each wait has one implementation, its start
 // before ParkThen and its end in then, whoever calls it.
-func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) (starlark.Value, error) {
+func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why Reason, timeout time.Duration, op string, then WaitEnd) (starlark.Value, error) {
 	if b == nil || !th.CanUnwind(b) {
 		x.Park(w, why, timeout, op)
-		return then()
+		return then(w, why)
 	}
 	return x.parkUnwound(th, false, w, why, timeout, op, then)
 }
@@ -190,11 +192,11 @@ func (x *Exec) ParkThen(th *starlark.Thread, b *starlark.Builtin, w *Waiter, why
 // ParkIterThen returns the sentinel NextOn returns; the loop's step runs
 // again once then has run. Elsewhere it parks in place and returns then's
 // error.
-func (x *Exec) ParkIterThen(th *starlark.Thread, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) error {
+func (x *Exec) ParkIterThen(th *starlark.Thread, w *Waiter, why Reason, timeout time.Duration, op string, then WaitEnd) error {
 	var err error
 	if !th.CanUnwindIter() {
 		x.Park(w, why, timeout, op)
-		_, err = then()
+		_, err = then(w, why)
 	} else {
 		_, err = x.parkUnwound(th, true, w, why, timeout, op, then)
 	}
@@ -203,10 +205,10 @@ func (x *Exec) ParkIterThen(th *starlark.Thread, w *Waiter, why Reason, timeout 
 
 // parkUnwound is the wait of ParkThen (iter false) and ParkIterThen
 // where th may unwind.
-func (x *Exec) parkUnwound(th *starlark.Thread, iter bool, w *Waiter, why Reason, timeout time.Duration, op string, then func() (starlark.Value, error)) (starlark.Value, error) {
+func (x *Exec) parkUnwound(th *starlark.Thread, iter bool, w *Waiter, why Reason, timeout time.Duration, op string, then WaitEnd) (starlark.Value, error) {
 	tm, ok := x.parkStart(w, why, timeout, op)
 	if !ok {
-		return then()
+		return then(w, why)
 	}
 	// The continuation is one function for every task (afterPark): only
 	// then is new per wait.
@@ -223,14 +225,19 @@ func (x *Exec) parkUnwound(th *starlark.Thread, iter bool, w *Waiter, why Reason
 // builtin's outcome.
 func afterPark(th *starlark.Thread) (starlark.Value, error) {
 	t := ExecOf(th).Task
+	w, why := t.waiter, t.why // parkStart's, which parkEnd clears
 	t.exec.parkEnd(t.parkTimer)
 	then := t.then
 	t.parkTimer, t.then = nil, nil
 	if then == nil {
 		return t.yieldEnd()
 	}
-	return then()
+	return then(w, why)
 }
+
+// A WaitEnd ends a wait of ParkThen: it undoes what the caller did to be
+// woken (dequeue w from what it waited for, why) and gives the outcome.
+type WaitEnd = func(w *Waiter, why Reason) (starlark.Value, error)
 
 // A BuiltinFunc is the body of a builtin (starlark.NewBuiltin's).
 type BuiltinFunc = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
@@ -293,7 +300,7 @@ type retryWait struct {
 	b      *starlark.Builtin
 	args   starlark.Tuple
 	kwargs []starlark.Tuple
-	again  func() (starlark.Value, error)
+	again  WaitEnd
 }
 
 // retryArmed marks an Exec whose Retrying body runs and has not waited.
@@ -332,7 +339,7 @@ func (r *retryWait) finish() error {
 }
 
 // resume ends a handed-over wait and runs the builtin again.
-func (r *retryWait) resume() (starlark.Value, error) {
+func (r *retryWait) resume(*Waiter, Reason) (starlark.Value, error) {
 	self, th, b, args, kwargs := r.self, r.th, r.b, r.args, r.kwargs
 	r.self, r.th, r.b, r.args, r.kwargs = nil, nil, nil, nil, nil
 	err := r.finish()
@@ -479,10 +486,13 @@ func (x *Exec) WaitOneIn(th *starlark.Thread, b *starlark.Builtin, a Awaitable, 
 	}
 	w := NewWaiter(x.Task)
 	a.Enqueue(w, 0)
-	return x.ParkThen(th, b, w, a, timeout, "wait", func() (starlark.Value, error) {
-		a.Dequeue(w)
-		return w.Result()
-	})
+	return x.ParkThen(th, b, w, a, timeout, "wait", waitEnd)
+}
+
+// waitEnd ends wait's wait on the Awaitable why.
+func waitEnd(w *Waiter, why Reason) (starlark.Value, error) {
+	why.(Awaitable).Dequeue(w)
+	return w.Result()
 }
 
 // selfWaitError is the value error for a task waiting on itself, which

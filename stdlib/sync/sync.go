@@ -106,7 +106,7 @@ func (q *queue) remove(w *loop.Waiter) {
 func (q *queue) wait(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, why loop.Reason, timeout time.Duration, op string, then func(starlark.Value, error) (starlark.Value, error)) (starlark.Value, error) {
 	w := loop.NewWaiter(x.Task)
 	*q = append(*q, parked{w, x.Task})
-	return x.ParkThen(th, b, w, why, timeout, op, func() (starlark.Value, error) {
+	return x.ParkThen(th, b, w, why, timeout, op, func(*loop.Waiter, loop.Reason) (starlark.Value, error) {
 		if w.Err != nil {
 			q.remove(w)
 		}
