@@ -127,14 +127,14 @@ type state struct {
 
 	// inline: the body runs on its consumer's goroutine, its thread
 	// unwinding at each emit (and wait), rather than on a coroutine (co).
-	// begun: its call has started. emitted and out: it unwound in emit,
-	// handing out out. in: what the consumer sends the pending emit
-	// (afterEmit, bound once as emitK). stackful: it is about to call a
-	// Stackful builtin and moves to a coroutine first (onStackful).
-	inline, begun, emitted, stackful bool
-	out                              starlark.Value
-	in                               inMsg
-	emitK                            func(*starlark.Thread) (starlark.Value, error)
+	// out: it unwound in emit, handing out out (nil otherwise). in: what
+	// the consumer sends the pending emit (afterEmit, bound once as
+	// emitK). stackful: it is about to call a Stackful builtin and moves
+	// to a coroutine first (onStackful).
+	inline, stackful bool
+	out              starlark.Value
+	in               inMsg
+	emitK            func(*starlark.Thread) (starlark.Value, error)
 
 	result starlark.Value
 	err    *loop.Error // the body's failure, until reported once
@@ -332,7 +332,7 @@ func (s *state) emit(th *starlark.Thread, b *starlark.Builtin, v starlark.Value)
 	if !th.CanUnwind(b) {
 		return nil, s.stuck()
 	}
-	s.out, s.emitted = v, true
+	s.out = v
 	return nil, th.Unwind(s.emitK)
 }
 
@@ -420,11 +420,8 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	if !s.inline {
 		out, fin = s.co.Resume(in)
 		for !fin && out.op == outYield {
-			// The body waits or its slice is up: yield the consumer's task
-			// (the consumer's context is current while it is parked).
-			e.SetCurrentExec(prev)
-			cx.Yield()
-			e.SetCurrentExec(&s.exec)
+			// The body waits or its slice is up: yield the consumer's task.
+			s.yieldConsumer(cx, prev)
 			out, fin = s.co.Resume(inMsg{op: opContinue})
 		}
 	}
@@ -446,17 +443,24 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	return out.v, true, nil
 }
 
+// yieldConsumer yields the task of consumer cx for the body, which waits
+// or whose slice is up; the consumer's context (prev) is current while
+// the task is parked.
+func (s *state) yieldConsumer(cx, prev *loop.Exec) {
+	s.eng.SetCurrentExec(prev)
+	cx.Yield()
+	s.eng.SetCurrentExec(&s.exec)
+}
+
 // stepInline runs a body in line for consumer cx (prev is the context
 // current before it) until it emits, ends, or moves to a coroutine
 // (s.inline false: resume goes on there).
 func (s *state) stepInline(cx *loop.Exec, in inMsg, prev *loop.Exec) outMsg {
-	e := s.eng
 	s.exec.Yield = cx.Yield // the body's turns are its consumer's
 	s.in = in
 	var v starlark.Value
 	var err error
-	if !s.begun {
-		s.begun = true
+	if s.fn != nil { // the body's call starts
 		v, err = loop.CallFn(s.thread, s.fn, s.args, s.kwargs)
 		s.fn, s.args, s.kwargs = nil, nil, nil
 	} else {
@@ -464,9 +468,9 @@ func (s *state) stepInline(cx *loop.Exec, in inMsg, prev *loop.Exec) outMsg {
 	}
 	for starlark.IsUnwound(err) {
 		switch {
-		case s.emitted:
+		case s.out != nil:
 			v := s.out
-			s.out, s.emitted = nil, false
+			s.out = nil
 			return outMsg{op: outEmit, v: v}
 		case s.stackful:
 			s.stackful = false
@@ -475,9 +479,7 @@ func (s *state) stepInline(cx *loop.Exec, in inMsg, prev *loop.Exec) outMsg {
 		}
 		// The body waits unwound, and its wait is its consumer's task's:
 		// the task yields until woken, then the body goes on.
-		e.SetCurrentExec(prev)
-		cx.Yield()
-		e.SetCurrentExec(&s.exec)
+		s.yieldConsumer(cx, prev)
 		v, err = loop.ResumeFn(s.thread)
 	}
 	if len(s.defers) > 0 {
