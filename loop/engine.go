@@ -8,7 +8,6 @@ package loop
 import (
 	"context"
 	"crypto/sha256"
-	"github.com/corolang/coro/coroutine"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/corolang/coro/coroutine"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/syntax"
 )
@@ -165,7 +165,8 @@ type Engine struct {
 	main    *Task
 	idle    []*worker
 	loopW   *worker // the worker running the loop now (loopRun)
-	// runStart is when the current task's run began (for the tracer).
+	// runStart is when the current task's run began, for the tracer (a
+	// run that a handOff ends is finished outside runTask's frame).
 	runStart time.Duration
 	objects  objectState // channel and sync-object ids, spare waiters (channel.go)
 	host     hostState   // requests from Go code: Call, Do, Start (host.go)
@@ -564,10 +565,8 @@ func (e *Engine) runTask(t *Task) {
 	e.current = t
 	e.curExec = &t.exec
 	t.state = StateRunning
-	var start time.Duration
 	if e.tracer != nil {
-		start = e.clock.now()
-		e.runStart = start
+		e.runStart = e.clock.now()
 	}
 	e.wd.runStarted(t)
 	// Under --profile, a task's time parked in a builtin is not run time.
@@ -589,12 +588,12 @@ func (e *Engine) runTask(t *Task) {
 	} else {
 		_, finished = t.worker.co.Resume(work{t: t})
 	}
-	e.ranTask(t, start, finished)
+	e.ranTask(t, finished)
 }
 
 // ranTask ends a run of t that began in runTask: t waits (in place, or
 // unwound), is ready again, or has finished.
-func (e *Engine) ranTask(t *Task, start time.Duration, finished bool) {
+func (e *Engine) ranTask(t *Task, finished bool) {
 	if th := t.thread; th != nil {
 		th.PauseProfile()
 	}
@@ -602,7 +601,7 @@ func (e *Engine) ranTask(t *Task, start time.Duration, finished bool) {
 		e.checkSlow(t, false)
 	}
 	if e.tracer != nil {
-		e.tracer.Run(t, start, e.clock.now())
+		e.tracer.Run(t, e.runStart, e.clock.now())
 	}
 	e.current = nil
 	e.curExec = nil
@@ -697,7 +696,7 @@ func (e *Engine) handOff(w *worker) {
 	e.loopW = nil
 	w.layers++
 	t.worker = w
-	e.ranTask(t, e.runStart, false)
+	e.ranTask(t, false)
 }
 
 // preempt is every thread's OnMaxSteps: the end of a time slice. The task
