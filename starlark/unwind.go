@@ -54,10 +54,12 @@ func (thread *Thread) SetUnwindable(on bool) { thread.unwindable = on }
 // frame below b is a Starlark function.
 func (thread *Thread) CanUnwind(b *Builtin) bool {
 	n := len(thread.stack)
-	if !thread.unwindable || n == 0 || thread.stack[n-1].callable != Callable(b) {
-		return false
-	}
-	for _, fr := range thread.stack[:n-1] {
+	return thread.unwindable && n > 0 && thread.stack[n-1].callable == Callable(b) && onlyFunctions(thread.stack[:n-1])
+}
+
+// onlyFunctions reports whether every frame is a Starlark function's.
+func onlyFunctions(frames []*frame) bool {
+	for _, fr := range frames {
 		if _, ok := fr.callable.(*Function); !ok {
 			return false
 		}
@@ -91,15 +93,7 @@ type WaitingIterator interface {
 // for loop running on thread, may unwind it: the thread is Unwindable and
 // every frame is a Starlark function.
 func (thread *Thread) CanUnwindIter() bool {
-	if !thread.unwindable {
-		return false
-	}
-	for _, fr := range thread.stack {
-		if _, ok := fr.callable.(*Function); !ok {
-			return false
-		}
-	}
-	return true
+	return thread.unwindable && onlyFunctions(thread.stack)
 }
 
 // UnwindIter makes the running for loop's NextOn unwind the thread
