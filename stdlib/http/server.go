@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"unsafe"
 
@@ -221,7 +222,7 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	if err != nil {
 		ce := loop.ToError(err)
 		if ex.tooLarge && !ex.started {
-			ex.send(piece{kind: pieceReply, rep: reply{status: http.StatusRequestEntityTooLarge, body: []byte("request body too large\n"), ctype: "text/plain; charset=utf-8"}})
+			ex.reply(reply{status: http.StatusRequestEntityTooLarge, body: []byte("request body too large\n"), ctype: "text/plain; charset=utf-8"})
 			return
 		}
 		if ce.Kind != loop.KindCancelled {
@@ -231,7 +232,7 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 			ex.send(piece{kind: pieceAbort})
 			return
 		}
-		ex.send(piece{kind: pieceReply, rep: internalError})
+		ex.reply(internalError)
 		return
 	}
 	if ex.started {
@@ -243,7 +244,7 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 		fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s: %v\n", rp.req.method, rp.req.path, err)
 		rep = internalError
 	}
-	ex.send(piece{kind: pieceReply, rep: rep})
+	ex.reply(rep)
 }
 
 var internalError = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
@@ -334,11 +335,18 @@ func serverClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // A Request is what a handler receives. Its body arrives as the handler
 // reads it: whole (.body, .json(), within the server's limit) or as it
-// comes (.read, .read_line, .lines: stream.go).
+// comes (.read, .read_line, .lines: stream.go). Its query and headers
+// become dicts when first read: a handler that never looks at them (the
+// common hello-world case) pays nothing for them. net/http does not
+// change a request's header map or URL once it is read, also after
+// ServeHTTP returns, so reading them later from the loop is safe.
 type Request struct {
 	method, path string
-	query        *starlark.Dict
-	headers      *starlark.Dict
+	rawQuery     string
+	header       http.Header
+	query        *starlark.Dict // made from rawQuery when first read
+	headers      *starlark.Dict // made from header when first read
+	frozen       bool
 	ex           *exchange
 	r            *stream.Reader
 	body         string // the rest of the body, once .body read it
@@ -347,16 +355,46 @@ type Request struct {
 }
 
 func newRequest(r *http.Request, ex *exchange) *Request {
-	q := starlark.NewDict(len(r.URL.Query()))
-	for k, vs := range r.URL.Query() {
-		q.SetKey(starlark.String(k), starlark.String(vs[0]))
-	}
-	return &Request{method: r.Method, path: r.URL.Path, query: q, headers: headerDict(r.Header), ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr}
+	return &Request{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header, ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr}
 }
 
-func (r *Request) String() string        { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
-func (r *Request) Type() string          { return "Request" }
-func (r *Request) Freeze()               { r.query.Freeze(); r.headers.Freeze() }
+// queryDict is req.query: the first value of each query parameter.
+func (r *Request) queryDict() *starlark.Dict {
+	if r.query == nil {
+		vs, _ := url.ParseQuery(r.rawQuery) // as URL.Query: malformed pairs are dropped
+		r.query = starlark.NewDict(len(vs))
+		for k, v := range vs {
+			r.query.SetKey(starlark.String(k), starlark.String(v[0]))
+		}
+		if r.frozen {
+			r.query.Freeze()
+		}
+	}
+	return r.query
+}
+
+// headerDict is req.headers.
+func (r *Request) headerDict() *starlark.Dict {
+	if r.headers == nil {
+		r.headers = headerDict(r.header)
+		if r.frozen {
+			r.headers.Freeze()
+		}
+	}
+	return r.headers
+}
+
+func (r *Request) String() string { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
+func (r *Request) Type() string   { return "Request" }
+func (r *Request) Freeze() {
+	r.frozen = true
+	if r.query != nil {
+		r.query.Freeze()
+	}
+	if r.headers != nil {
+		r.headers.Freeze()
+	}
+}
 func (r *Request) Truth() starlark.Bool  { return true }
 func (r *Request) Hash() (uint32, error) { return 0, errors.New("unhashable: Request") }
 func (r *Request) AttrNames() []string {
@@ -374,9 +412,9 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 	case "path":
 		return starlark.String(r.path), nil
 	case "query":
-		return r.query, nil
+		return r.queryDict(), nil
 	case "headers":
-		return r.headers, nil
+		return r.headerDict(), nil
 	case "body":
 		body, err := r.rest("Request.body")
 		if err != nil {

@@ -151,6 +151,19 @@ func (ex *exchange) send(p piece) {
 	}
 }
 
+// reply sends serve a whole reply, which ends the exchange. Loop only.
+func (ex *exchange) reply(rep reply) {
+	ex.send(piece{kind: pieceReply, rep: rep})
+	ex.end()
+}
+
+// end marks that nothing more is written, and wakes the tasks waiting
+// for a write. Loop only.
+func (ex *exchange) end() {
+	ex.gone = true
+	ex.waiters.Broadcast(nil, nil)
+}
+
 // post runs fn on the loop.
 func (ex *exchange) post(fn func()) { ex.s.eng.Post(fn) }
 
@@ -166,10 +179,14 @@ func (ex *exchange) cancel() {
 // serve writes what the handler's task sends until the exchange ends.
 // When the client goes away first, the task is cancelled.
 func (ex *exchange) serve() {
-	defer ex.post(func() {
-		ex.gone = true
-		ex.waiters.Broadcast(nil, nil)
-	})
+	// A whole reply has told the loop already (exchange.reply), which
+	// saves a hand-off per request; any other end is posted.
+	replied := false
+	defer func() {
+		if !replied {
+			ex.post(ex.end)
+		}
+	}()
 	w, rc := ex.w, http.NewResponseController(ex.w)
 	headed := false
 	for {
@@ -182,6 +199,7 @@ func (ex *exchange) serve() {
 				}
 				writeHead(w, p.rep)
 				w.Write(p.rep.body)
+				replied = true
 				return
 			case pieceHead:
 				writeHead(w, p.rep)
