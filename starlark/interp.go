@@ -116,7 +116,7 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	}()
 
 	var result Value
-	code := f.Code
+	insns := f.Insns()
 	if resumed != nil {
 		// The CALL that unwound has returned: continue after it.
 		fr.susp = nil
@@ -146,21 +146,10 @@ loop:
 
 		fr.pc = pc
 
-		op := compile.Opcode(code[pc])
-		pc++
-		var arg uint32
-		if op >= compile.OpcodeArgMin {
-			// TODO(adonovan): opt: profile this.
-			// Perhaps compiling big endian would be less work to decode?
-			for s := uint(0); ; s += 7 {
-				b := code[pc]
-				pc++
-				arg |= uint32(b&0x7f) << s
-				if b < 0x80 {
-					break
-				}
-			}
-		}
+		// coro patch (ORIGIN 25): instructions come decoded.
+		in := &insns[pc]
+		op, arg := in.Op, in.Arg
+		pc = in.Next
 		if vmdebug {
 			fmt.Fprintln(os.Stderr, stack[:sp]) // very verbose!
 			compile.PrintOp(f, fr.pc, op, arg)

@@ -75,23 +75,9 @@ func TestPlusFolding(t *testing.T) {
 // disassemble is a trivial disassembler tailored to the accumulator test.
 func disassemble(f *Funcode) string {
 	out := new(bytes.Buffer)
-	code := f.Code
-	for pc := 0; pc < len(code); {
-		op := Opcode(code[pc])
-		pc++
-		// TODO(adonovan): factor in common with interpreter.
-		var arg uint32
-		if op >= OpcodeArgMin {
-			for s := uint(0); ; s += 7 {
-				b := code[pc]
-				pc++
-				arg |= uint32(b&0x7f) << s
-				if b < 0x80 {
-					break
-				}
-			}
-		}
-
+	insns := f.Insns()
+	for pc := uint32(0); pc < uint32(len(insns)); pc = insns[pc].Next {
+		op, arg := insns[pc].Op, insns[pc].Arg
 		if out.Len() > 0 {
 			out.WriteString("; ")
 		}
@@ -115,4 +101,47 @@ func disassemble(f *Funcode) string {
 		}
 	}
 	return out.String()
+}
+
+// TestInsns: Insns decodes every instruction of Code at its address,
+// arguments of several bytes too (constant indexes past 127), jumps land
+// on instructions, and the Next addresses chain to the end of Code.
+func TestInsns(t *testing.T) {
+	src := "[x"
+	for i := 0; i < 200; i++ {
+		src += fmt.Sprintf(`, "c%d"`, i)
+	}
+	src += "] if x else 0"
+	expr, err := syntax.ParseExpr("in.star", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locals, err := resolve.Expr(expr, func(name string) bool { return name == "x" }, func(string) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Expr(syntax.LegacyFileOptions(), expr, "<expr>", locals).Toplevel
+	got := disassemble(f)
+	for _, want := range []string{`constant "c127"; constant "c128"`, `constant "c199"; makelist<201>`} {
+		if !bytes.Contains([]byte(got), []byte(want)) {
+			t.Errorf("disassembly lacks %s:\n%s", want, got)
+		}
+	}
+	insns, pc, jumps := f.Insns(), uint32(0), 0
+	for pc < uint32(len(f.Code)) {
+		in := insns[pc]
+		if in.Op != Opcode(f.Code[pc]) || in.Next <= pc {
+			t.Fatalf("at %d: %+v (code byte %d)", pc, in, f.Code[pc])
+		}
+		if in.Op == CJMP || in.Op == JMP {
+			jumps++
+			if in.Arg >= uint32(len(f.Code)) || insns[in.Arg].Next == 0 {
+				t.Errorf("jump at %d to %d: not to an instruction", pc, in.Arg)
+			}
+		}
+		pc = in.Next
+	}
+	if pc != uint32(len(f.Code)) || jumps == 0 {
+		t.Errorf("ended at %d of %d, %d jumps", pc, len(f.Code), jumps)
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/corolang/coro/starlark/resolve"
 	"github.com/corolang/coro/starlark/syntax"
@@ -345,6 +346,50 @@ type Funcode struct {
 
 	lntOnce sync.Once
 	lnt     []pclinecol // decoded line number table
+
+	insns atomic.Pointer[[]Insn] // Code decoded (Insns)
+}
+
+// An Insn is one instruction of a Funcode's Code, decoded: its opcode,
+// its argument (0 if it has none) and the address of the next one.
+// (coro patch, ORIGIN 25)
+type Insn struct {
+	Op   Opcode
+	Arg  uint32
+	Next uint32
+}
+
+// Insns returns Code decoded, indexed by address: the instruction that
+// starts at address pc is Insns()[pc] (entries at other addresses are
+// unused). The interpreter reads this instead of decoding the variable
+// length arguments of every instruction it runs; addresses, and so jump
+// targets and the line table, are those of Code. It is made on first use
+// (concurrent callers may each make it; the copies are equal).
+func (fn *Funcode) Insns() []Insn {
+	if p := fn.insns.Load(); p != nil {
+		return *p
+	}
+	code := fn.Code
+	out := make([]Insn, len(code))
+	for pc := uint32(0); pc < uint32(len(code)); {
+		start := pc
+		op := Opcode(code[pc])
+		pc++
+		var arg uint32
+		if op >= OpcodeArgMin {
+			for s := uint(0); ; s += 7 {
+				b := code[pc]
+				pc++
+				arg |= uint32(b&0x7f) << s
+				if b < 0x80 {
+					break
+				}
+			}
+		}
+		out[start] = Insn{Op: op, Arg: arg, Next: pc}
+	}
+	fn.insns.Store(&out)
+	return out
 }
 
 type pclinecol struct {
