@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // TestIntOpts exercises integer arithmetic, especially at the boundaries.
@@ -248,4 +250,43 @@ func TestSmallIntSpan(t *testing.T) {
 		t.Errorf("small range ±%d, want ±2^43 where the address space allows it", half)
 	}
 	_ = sink
+}
+
+// TestIntFastPath: the interpreter's own addition, subtraction and
+// comparison of ints that fit in int64 (coro patch, ORIGIN 26) give what
+// Binary and Compare give, at the small-int span's edges and at int64's,
+// where a sum overflows into a big int.
+func TestIntFastPath(t *testing.T) {
+	half := int64(smallSpan / 2)
+	big64 := new(big.Int).Lsh(big.NewInt(1), 64)
+	vals := []Int{MakeInt64(0), MakeInt64(1), MakeInt64(-1), MakeInt64(half - 1), MakeInt64(-half),
+		MakeInt64(half), MakeInt64(math.MaxInt64), MakeInt64(math.MinInt64), MakeInt64(math.MaxInt64 - 1), MakeBigInt(big64)}
+	prog := `
+def f(x, y):
+    inplace = x
+    inplace += y
+    return x + y, x - y, inplace, [x == y, x != y, x < y, x <= y, x > y, x >= y]
+plus, minus, inplace, cmp = f(x, y)
+`
+	ops := []syntax.Token{syntax.EQL, syntax.NEQ, syntax.LT, syntax.LE, syntax.GT, syntax.GE}
+	for _, x := range vals {
+		for _, y := range vals {
+			got, err := ExecFileOptions(&syntax.FileOptions{}, &Thread{}, "fast.star", prog, StringDict{"x": x, "y": y})
+			if err != nil {
+				t.Fatalf("%s, %s: %v", x, y, err)
+			}
+			for name, op := range map[string]syntax.Token{"plus": syntax.PLUS, "minus": syntax.MINUS, "inplace": syntax.PLUS} {
+				want, _ := Binary(op, x, y)
+				if got[name].String() != want.String() {
+					t.Errorf("%s %s %s = %s, want %s", x, op, y, got[name], want)
+				}
+			}
+			for i, op := range ops {
+				want, _ := Compare(op, x, y)
+				if g := got["cmp"].(*List).Index(i); g != Bool(want) {
+					t.Errorf("%s %s %s = %s, want %t", x, op, y, g, want)
+				}
+			}
+		}
+	}
 }

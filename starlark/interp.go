@@ -3,6 +3,7 @@ package starlark
 // This file defines the bytecode interpreter.
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -184,10 +185,14 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			ok, err2 := Compare(op, x, y)
-			if err2 != nil {
-				err = err2
-				break loop
+			// coro patch (ORIGIN 26): two small ints are compared here.
+			ok, fast := compareSmallInts(op, x, y)
+			if !fast {
+				var err2 error
+				if ok, err2 = Compare(op, x, y); err2 != nil {
+					err = err2
+					break loop
+				}
 			}
 			stack[sp] = Bool(ok)
 			sp++
@@ -211,10 +216,14 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			z, err2 := Binary(binop, x, y)
-			if err2 != nil {
-				err = err2
-				break loop
+			// coro patch (ORIGIN 26): small ints are added here.
+			z, ok := addSmallInts(op, x, y)
+			if !ok {
+				var err2 error
+				if z, err2 = Binary(binop, x, y); err2 != nil {
+					err = err2
+					break loop
+				}
 			}
 			stack[sp] = z
 			sp++
@@ -238,10 +247,13 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			z, err2 := inplaceBinary(thread, op, x, y)
-			if err2 != nil {
-				err = err2
-				break loop
+			z, ok := addSmallInts(op, x, y) // coro patch (ORIGIN 26)
+			if !ok {
+				var err2 error
+				if z, err2 = inplaceBinary(thread, op, x, y); err2 != nil {
+					err = err2
+					break loop
+				}
 			}
 			stack[sp] = z
 			sp++
@@ -659,6 +671,55 @@ func cloneArgs(args Tuple) Tuple {
 // inplaceBinary implements INPLACE_ADD (x += y) and INPLACE_PIPE (x |= y).
 //
 //go:noinline
+// smallInts returns the values of x and y when both are ints that fit in
+// int64 (coro patch, ORIGIN 26).
+func smallInts(x, y Value) (a, b int64, ok bool) {
+	xi, ok := x.(Int)
+	if !ok {
+		return 0, 0, false
+	}
+	yi, ok := y.(Int)
+	if !ok {
+		return 0, 0, false
+	}
+	a, xbig := xi.get()
+	b, ybig := yi.get()
+	return a, b, xbig == nil && ybig == nil
+}
+
+// addSmallInts is x+y (op PLUS or INPLACE_ADD) or x-y (MINUS) when x and
+// y are ints that fit in int64 and so does the result: the interpreter's
+// fast path for counters and sums. ok is false for anything else, which
+// Binary then does.
+func addSmallInts(op compile.Opcode, x, y Value) (z Value, ok bool) {
+	var r int64
+	switch op {
+	case compile.PLUS, compile.INPLACE_ADD:
+		a, b, ok := smallInts(x, y)
+		if r = a + b; !ok || (r^a)&(r^b) < 0 {
+			return nil, false
+		}
+	case compile.MINUS:
+		a, b, ok := smallInts(x, y)
+		if r = a - b; !ok || (a^b)&(r^a) < 0 {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	return makeSmallInt(r), true
+}
+
+// compareSmallInts is Compare(op, x, y) when x and y are ints that fit
+// in int64; fast is false for anything else.
+func compareSmallInts(op syntax.Token, x, y Value) (result, fast bool) {
+	a, b, ok := smallInts(x, y)
+	if !ok {
+		return false, false
+	}
+	return threeway(op, cmp.Compare(a, b)), true
+}
+
 func inplaceBinary(thread *Thread, op compile.Opcode, x, y Value) (Value, error) {
 	if op == compile.INPLACE_ADD {
 		// It's possible that y is not Iterable but
