@@ -153,6 +153,11 @@ type Engine struct {
 	cancel     context.CancelFunc
 
 	external int // operations outstanding that will post a completion
+	// lastSite is the call site Callers rendered last, and its text.
+	lastSite struct {
+		pos syntax.Position
+		s   string
+	}
 	keepers  map[any]func() bool
 	locals   map[any]any // modules' per-engine state (Local)
 
@@ -1064,6 +1069,16 @@ func Callers(th *starlark.Thread) string {
 	for d := 1; d < th.CallStackDepth(); d++ {
 		fr := th.CallFrame(d)
 		if fr.Pos.Line > 0 {
+			// A spawn in a loop asks for the same site over and over:
+			// the engine keeps the last one made (loop only, which an
+			// engine's thread runs on).
+			if x := ExecOf(th); x != nil && x.Task != nil {
+				e := x.Task.eng
+				if e.lastSite.pos != fr.Pos {
+					e.lastSite.pos, e.lastSite.s = fr.Pos, posString(fr.Pos)
+				}
+				return e.lastSite.s
+			}
 			return posString(fr.Pos)
 		}
 	}
