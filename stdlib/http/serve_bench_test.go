@@ -1,14 +1,12 @@
 package http_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"testing"
 
-	"github.com/corolang/coro/loop"
-	"github.com/corolang/coro/starlark"
 	httpmod "github.com/corolang/coro/stdlib/http"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,28 +15,16 @@ import (
 // and writing, the hand-off of the request to the loop, its task and the
 // reply's way back (allocations are the server's and the client's).
 func BenchmarkHelloRequest(b *testing.B) {
-	addrs := make(chan string, 1)
-	ready := starlark.NewBuiltin("ready", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		addrs <- string(args[0].(starlark.String))
-		return starlark.None, nil
-	})
-	pre := loop.Builtins()
-	pre["http"], pre["ready"] = httpmod.Module(), ready
-	e := loop.New(loop.Options{Stdout: io.Discard, Stderr: io.Discard, Permissions: loop.Permissions{Net: true}}, pre)
-	defer e.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.Exec(ctx, "hello.star", `
+	addr, stop := moduletest.Serve(b, "http", httpmod.Module(), `
 def handler(req):
     return "Hello, World!\n"
 srv = http.serve("127.0.0.1:0", handler)
 ready(srv.addr)
 `)
-	}()
-	url := "http://" + <-addrs + "/"
+	defer stop()
+	url := "http://" + addr + "/"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -48,6 +34,4 @@ ready(srv.addr)
 		resp.Body.Close()
 	}
 	b.StopTimer()
-	cancel()
-	<-done
 }

@@ -1,13 +1,11 @@
 package net_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"testing"
 
-	"github.com/corolang/coro/loop"
-	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	netmod "github.com/corolang/coro/stdlib/net"
 	"github.com/stretchr/testify/require"
 )
@@ -17,20 +15,7 @@ import (
 // conn.write), from a Go client on loopback: the server's read waits for
 // every message.
 func BenchmarkEchoRoundTrip(b *testing.B) {
-	addrs := make(chan string, 1)
-	ready := starlark.NewBuiltin("ready", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		addrs <- string(args[0].(starlark.String))
-		return starlark.None, nil
-	})
-	pre := loop.Builtins()
-	pre["net"], pre["ready"] = netmod.Module(), ready
-	e := loop.New(loop.Options{Stdout: io.Discard, Stderr: io.Discard, Permissions: loop.Permissions{Net: true}}, pre)
-	defer e.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.Exec(ctx, "echo.star", `
+	addr, stop := moduletest.Serve(b, "net", netmod.Module(), `
 def handle(conn):
     while True:
         data = conn.read()
@@ -42,9 +27,10 @@ ready(ln.addr)
 for conn in ln:
     spawn(handle, conn)
 `)
-	}()
-	c, err := net.Dial("tcp", <-addrs)
+	defer stop()
+	c, err := net.Dial("tcp", addr)
 	require.NoError(b, err)
+	defer c.Close()
 	msg, in := make([]byte, 64), make([]byte, 64)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -57,7 +43,4 @@ for conn in ln:
 		}
 	}
 	b.StopTimer()
-	c.Close()
-	cancel()
-	<-done
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/corolang/coro/loop"
@@ -61,3 +62,42 @@ var Unwound = starlark.NewBuiltin("unwound", func(th *starlark.Thread, _ *starla
 	}
 	return starlark.NewList(out), nil
 })
+
+// Serve runs src, a server, on a fresh engine with network permission,
+// module as name and a builtin ready(addr) that src calls once it
+// listens; it returns that address and the function that stops the
+// server and waits for the run to end. For benchmarks that drive a
+// script's server from a Go client.
+func Serve(t testing.TB, name string, module starlark.Value, src string) (addr string, stop func()) {
+	t.Helper()
+	addrs := make(chan string, 1)
+	d := loop.Builtins()
+	d[name] = module
+	d["ready"] = starlark.NewBuiltin("ready", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var a string
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &a); err != nil {
+			return nil, err
+		}
+		addrs <- a
+		return starlark.None, nil
+	})
+	var errOut bytes.Buffer
+	e := loop.New(loop.Options{Stdout: io.Discard, Stderr: &errOut, Permissions: loop.Permissions{Net: true}}, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Exec(ctx, "server.star", src)
+		done <- err
+	}()
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		e.Close()
+		t.Fatalf("the server ended before it was ready: %v\n%s", err, errOut.String())
+	}
+	return addr, func() {
+		cancel()
+		<-done
+		e.Close()
+	}
+}
