@@ -33,6 +33,15 @@ func TestEmbedFromSeparateModule(t *testing.T) {
 	mod, err := os.ReadFile(filepath.Join("testdata", "embedapp", "go.mod"))
 	require.NoError(t, err)
 	mod = []byte(strings.ReplaceAll(string(mod), "=> ../../..", "=> "+root))
+	// coro's own requirements, as `go mod tidy` would list them for the
+	// application: with them the go command needs no module it has not
+	// already built coro with (GOPROXY=off below; a module graph walked
+	// past them would want go.mod files no build of coro ever fetched).
+	own, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	if i := strings.Index(string(own), "\nrequire"); i >= 0 {
+		mod = append(mod, own[i:]...)
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), mod, 0o644))
 	for from, to := range map[string]string{
 		filepath.Join("testdata", "embedapp", "main.go"): "main.go",

@@ -4,10 +4,7 @@ go 1.26.8
 
 require github.com/corolang/coro v0.0.0
 
-require (
-	github.com/fsnotify/fsnotify v1.10.1 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-)
+// The test adds coro's own requirements (engine/embedapp_test.go).
 
 // The test points this at the repository being tested; a real application
 // has no replace at all (coro's own go.mod has none either).
