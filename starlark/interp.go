@@ -117,7 +117,10 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	}()
 
 	var result Value
-	insns := f.Insns()
+	insns, fusions := f.Fused() // coro patch (ORIGIN 28)
+	if !fuse {
+		insns = f.Insns()
+	}
 	if resumed != nil {
 		// The CALL that unwound has returned: continue after it.
 		fr.susp = nil
@@ -156,9 +159,27 @@ loop:
 			compile.PrintOp(f, fr.pc, op, arg)
 		}
 
+	dispatch:
 		switch op {
 		case compile.NOP:
 			// nop
+
+		case compile.FUSED:
+			// coro patch (ORIGIN 28): a superinstruction, run as one
+			// step when it can be, else its first instruction runs.
+			fu := &fusions[arg]
+			if next, ok := fn.runFusion(fu, locals, stack[sp:]); ok {
+				thread.Steps += fu.Steps - 1
+				if fu.Bin == compile.NOP {
+					sp += 2
+				} else if fu.Then == compile.NOP {
+					sp++
+				}
+				pc = next
+				continue
+			}
+			op, arg, pc = fu.Op, fu.Arg, fu.OpNext
+			goto dispatch
 
 		case compile.DUP:
 			stack[sp] = stack[sp-1]
@@ -670,9 +691,10 @@ func cloneArgs(args Tuple) Tuple {
 
 // inplaceBinary implements INPLACE_ADD (x += y) and INPLACE_PIPE (x |= y).
 //
-//go:noinline
 // smallInts returns the values of x and y when both are ints that fit in
 // int64 (coro patch, ORIGIN 26).
+//
+//go:noinline
 func smallInts(x, y Value) (a, b int64, ok bool) {
 	xi, ok := x.(Int)
 	if !ok {
@@ -685,6 +707,72 @@ func smallInts(x, y Value) (a, b int64, ok bool) {
 	a, xbig := xi.get()
 	b, ybig := yi.get()
 	return a, b, xbig == nil && ybig == nil
+}
+
+// fuse says whether functions run with superinstructions (ORIGIN 28);
+// tests turn it off to compare.
+var fuse = true
+
+// runFusion runs fu, pushing what it pushes on top (the operand stack
+// above its top), and returns the address to go on at; ok is false if fu
+// cannot run as one step (ORIGIN 28).
+func (fn *Function) runFusion(fu *compile.Fusion, locals, top []Value) (next uint32, ok bool) {
+	x, y := fn.operand(fu.X, locals), fn.operand(fu.Y, locals)
+	if x == nil || y == nil {
+		return 0, false // unbound: the load reports it
+	}
+	if fu.Bin == compile.NOP {
+		top[0], top[1] = x, y
+		return fu.Next, true
+	}
+	a, b, ok := smallInts(x, y)
+	if !ok {
+		return 0, false
+	}
+	var z Value
+	switch fu.Bin {
+	case compile.PLUS, compile.INPLACE_ADD:
+		r := a + b
+		if (r^a)&(r^b) < 0 {
+			return 0, false
+		}
+		z = makeSmallInt(r)
+	case compile.MINUS:
+		r := a - b
+		if (a^b)&(r^a) < 0 {
+			return 0, false
+		}
+		z = makeSmallInt(r)
+	default:
+		truth := threeway(syntax.Token(fu.Bin-compile.EQL)+syntax.EQL, cmp.Compare(a, b))
+		if fu.Then == compile.CJMP {
+			if truth {
+				return fu.ThenArg, true
+			}
+			return fu.Next, true
+		}
+		z = Bool(truth)
+	}
+	switch fu.Then {
+	case compile.SETLOCAL:
+		locals[fu.ThenArg] = z
+	case compile.SETGLOBAL:
+		fn.module.globals[fu.ThenArg] = z
+	default:
+		top[0] = z
+	}
+	return fu.Next, true
+}
+
+// operand is the value of a fusion's operand, nil if it is unbound.
+func (fn *Function) operand(o compile.Operand, locals []Value) Value {
+	switch o.Op {
+	case compile.LOCAL:
+		return locals[o.Arg]
+	case compile.CONSTANT:
+		return fn.module.constants[o.Arg]
+	}
+	return fn.module.globals[o.Arg]
 }
 
 // addSmallInts is x+y (op PLUS or INPLACE_ADD) or x-y (MINUS) when x and

@@ -105,7 +105,8 @@ func disassemble(f *Funcode) string {
 
 // TestInsns: Insns decodes every instruction of Code at its address,
 // arguments of several bytes too (constant indexes past 127), jumps land
-// on instructions, and the Next addresses chain to the end of Code.
+// on instructions, the Next addresses chain to the end of Code, and a
+// jump's next instruction is past the NOPs that pad its argument.
 func TestInsns(t *testing.T) {
 	src := "[x"
 	for i := 0; i < 200; i++ {
@@ -137,6 +138,10 @@ func TestInsns(t *testing.T) {
 			jumps++
 			if in.Arg >= uint32(len(f.Code)) || insns[in.Arg].Next == 0 {
 				t.Errorf("jump at %d to %d: not to an instruction", pc, in.Arg)
+			}
+			// The padding of a jump's argument is not run.
+			if in.Next < pc+5 {
+				t.Errorf("jump at %d: next instruction at %d, within its padding", pc, in.Next)
 			}
 		}
 		pc = in.Next

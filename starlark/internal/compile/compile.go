@@ -303,6 +303,9 @@ func (op Opcode) String() string {
 			return name
 		}
 	}
+	if op == FUSED {
+		return "fused"
+	}
 	return fmt.Sprintf("illegal op (%d)", op)
 }
 
@@ -347,7 +350,8 @@ type Funcode struct {
 	lntOnce sync.Once
 	lnt     []pclinecol // decoded line number table
 
-	insns atomic.Pointer[[]Insn] // Code decoded (Insns)
+	insns atomic.Pointer[[]Insn]    // Code decoded (Insns)
+	fused atomic.Pointer[fusedCode] // Insns with superinstructions (Fused)
 }
 
 // An Insn is one instruction of a Funcode's Code, decoded: its opcode,
@@ -385,6 +389,12 @@ func (fn *Funcode) Insns() []Insn {
 					break
 				}
 			}
+		}
+		if op == JMP || op == CJMP || op == ITERJMP {
+			// coro patch (ORIGIN 27): a jump's argument is padded with NOPs to 4 bytes (so that
+			// addresses can be assigned before targets are known): the
+			// next instruction is past the padding, which never runs.
+			pc = max(pc, start+5)
 		}
 		out[start] = Insn{Op: op, Arg: arg, Next: pc}
 	}

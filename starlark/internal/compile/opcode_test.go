@@ -17,7 +17,11 @@ func TestOpcodeNames(t *testing.T) {
 			t.Errorf("opcode %d has no name", op)
 		}
 	}
-	if name := (compile.OpcodeMax + 1).String(); !strings.HasPrefix(name, "illegal op") {
-		t.Errorf("Opcode(OpcodeMax+1).String() = %q, want illegal op", name)
+	// coro patch (ORIGIN 28): FUSED, past OpcodeMax, names itself.
+	if name := compile.FUSED.String(); name != "fused" {
+		t.Errorf("FUSED.String() = %q, want fused", name)
+	}
+	if name := (compile.FUSED + 1).String(); !strings.HasPrefix(name, "illegal op") {
+		t.Errorf("Opcode(FUSED+1).String() = %q, want illegal op", name)
 	}
 }
