@@ -170,9 +170,7 @@ loop:
 			fu := &fusions[arg]
 			if next, ok := fn.runFusion(fu, locals, stack[sp:]); ok {
 				thread.Steps += fu.Steps - 1
-				if fu.Bin == compile.NOP {
-					sp += 2
-				} else if fu.Then == compile.NOP {
+				if fu.Then == compile.NOP {
 					sp++
 				}
 				pc = next
@@ -720,10 +718,6 @@ func (fn *Function) runFusion(fu *compile.Fusion, locals, top []Value) (next uin
 	x, y := fn.operand(fu.X, locals), fn.operand(fu.Y, locals)
 	if x == nil || y == nil {
 		return 0, false // unbound: the load reports it
-	}
-	if fu.Bin == compile.NOP {
-		top[0], top[1] = x, y
-		return fu.Next, true
 	}
 	a, b, ok := smallInts(x, y)
 	if !ok {

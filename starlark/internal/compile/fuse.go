@@ -14,14 +14,13 @@ package compile
 // Fused returns, never in Code: its argument indexes Fused's fusions.
 const FUSED Opcode = OpcodeMax + 1
 
-// A Fusion is a superinstruction: a run of two to four instructions that
-// loads two operands X and Y, then, unless Bin is NOP, applies Bin to
-// them, then stores the result (Then SETLOCAL or SETGLOBAL), jumps on it
-// (CJMP) or pushes it (NOP).
+// A Fusion is a superinstruction: a run of three or four instructions
+// that loads two operands X and Y, applies Bin to them, then stores the
+// result (Then SETLOCAL or SETGLOBAL), jumps on it (CJMP) or pushes it
+// (NOP).
 //
-// The interpreter runs a fusion as one step when X and Y are bound and,
-// if Bin is not NOP, both are ints in int64 range whose sum or
-// difference does not overflow; otherwise it runs the run's first
+// The interpreter runs a fusion as one step when X and Y are bound ints
+// in int64 range whose sum or difference does not overflow; otherwise it runs the run's first
 // instruction (Op, Arg) as it would have without fusion, and the rest of
 // the run follows one instruction at a time, so every error, its
 // position and the step count are those of the unfused code.
@@ -30,7 +29,7 @@ type Fusion struct {
 	Arg     uint32
 	OpNext  uint32 // the address after the first instruction
 	X, Y    Operand
-	Bin     Opcode // NOP, PLUS, MINUS, INPLACE_ADD, or a comparison (LT...NEQ)
+	Bin     Opcode // PLUS, MINUS, INPLACE_ADD, or a comparison (LT...NEQ)
 	Then    Opcode // NOP, SETLOCAL, SETGLOBAL, or CJMP (after a comparison)
 	ThenArg uint32
 	Next    uint32 // the address after the run (a CJMP's, if not taken)
@@ -104,7 +103,10 @@ func fuseAt(insns []Insn, targets map[uint32]bool, pc uint32) (Fusion, bool) {
 	}
 	bin, ok := next(y)
 	if !ok || !(bin.Op == PLUS || bin.Op == MINUS || bin.Op == INPLACE_ADD || LT <= bin.Op && bin.Op <= NEQ) {
-		return fu, true
+		// Two loads alone save too little to pay for a fusion's call,
+		// and would take the second load from a run it could begin
+		// (`f(n - 1)`: GLOBAL f, then LOCAL n, CONSTANT 1, MINUS).
+		return Fusion{}, false
 	}
 	fu.Bin, fu.Next, fu.Steps = bin.Op, bin.Next, 3
 	then, ok := next(bin)
