@@ -117,6 +117,13 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 	if w, err := e.WatchFD(fd, cn.ioReady); err == nil {
 		cn.watch = w
 		_, cn.drains = c.(*net.TCPConn)
+		if fc, ok := c.(*fdConn); ok {
+			cn.drains = fc.tcp
+		}
+	} else if _, ok := c.(*fdConn); ok {
+		// Nothing else would wake a reader of it (fdConn).
+		cn.close()
+		return nil, ioError("net", err)
 	}
 	return cn, nil
 }

@@ -123,7 +123,9 @@ func (l *Listener) newConn(c net.Conn) (starlark.Value, error) {
 }
 
 // tryAccept accepts a waiting connection on the loop without waiting: it
-// returns syscall.EAGAIN when there is none.
+// returns syscall.EAGAIN when there is none. A plain connection is an
+// fdConn, the loop's alone; one a TLS handshake will read on a goroutine
+// is a net.Conn in Go's netpoller.
 func (l *Listener) tryAccept() (net.Conn, error) {
 	if l.raw == nil {
 		var nfd int
@@ -144,6 +146,9 @@ func (l *Listener) tryAccept() (net.Conn, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if l.tls == nil {
+			return newFDConn(nfd) // the loop's alone: no TLS handshake reads it blocking
 		}
 		l.raw = os.NewFile(uintptr(nfd), "")
 	}
