@@ -11,6 +11,7 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
+	"golang.org/x/sys/unix"
 )
 
 // A Conn is a stream connection (TCP or unix socket) as a script value.
@@ -126,6 +127,39 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 		return nil, ioError("net", err)
 	}
 	return cn, nil
+}
+
+// own makes a watched plain connection the loop's alone, as an accepted
+// one is (fdConn): net.Dialer leaves it in Go's netpoller too, so a copy
+// of its descriptor takes its place in the reactor and the original is
+// closed. Where any step fails the connection stays as it was. Loop only.
+func (c *Conn) own() {
+	if c.watch == nil {
+		return
+	}
+	if _, ok := c.c.(*fdConn); ok {
+		return
+	}
+	nfd := -1
+	c.rc.Control(func(fd uintptr) { nfd, _ = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if nfd < 0 {
+		return
+	}
+	fc, err := newFDConn(nfd)
+	if err != nil {
+		return
+	}
+	w, err := c.eng.WatchFD(nfd, c.ioReady)
+	if err != nil {
+		fc.Close()
+		return
+	}
+	c.watch.Stop()
+	c.release()
+	c.c.Close()
+	c.c, c.watch, c.drains = fc, w, fc.tcp
+	c.rc, _ = fc.SyscallConn()
+	c.handle.init(c.eng, fc)
 }
 
 // ioReady runs on the loop when the reactor reports the socket ready:

@@ -8,15 +8,16 @@ import (
 	"time"
 )
 
-// An fdConn is a connection the loop accepted and owns outright: its
+// An fdConn is a connection the loop owns outright: its
 // descriptor is in the engine's reactor and nowhere else. A net.Conn made
 // with net.FileConn would also sit in Go's netpoller, whose own epoll
 // then wakes a runtime thread for every segment that arrives and every
 // ACK that frees room, to find no goroutine waiting: in an echo server
 // under load that was a tenth of the CPU, besides FileConn's second
 // descriptor and the runtime's locking around every read and write. A
-// plain (not TLS) connection accepted with the reactor is an fdConn;
-// one that a goroutine must read or write blocking (a TLS handshake, an
+// plain (not TLS) connection on the reactor is an fdConn: one accepted
+// is made so (Listener.tryAccept), one dialled becomes so (Conn.own).
+// One that a goroutine must read or write blocking (a TLS handshake, an
 // engine without a reactor) is a net.Conn as before.
 //
 // Only the loop reads and writes it, through SyscallConn with callbacks

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -163,4 +167,51 @@ func TestFDConnCloseRace(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	require.NoError(t, c.Close())
 	wg.Wait()
+}
+
+// TestConnectionsOwned: every plain connection on the reactor is an
+// fdConn, accepted or dialled, over TCP or a unix socket, and works as
+// one; a TLS connection, whose handshake a goroutine reads blocking,
+// stays a net.Conn.
+func TestConnectionsOwned(t *testing.T) {
+	mod := Module()
+	mod.Members["owned"] = starlark.NewBuiltin("owned", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var v starlark.Value
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+			return nil, err
+		}
+		c, ok := v.(*Conn)
+		if t, isTLS := v.(*TLSConn); isTLS {
+			c, ok = t.sock, true
+		}
+		if !ok {
+			return nil, fmt.Errorf("owned: got %s", v.Type())
+		}
+		_, own := c.c.(*fdConn)
+		return starlark.Bool(own), nil
+	})
+	dir := t.TempDir()
+	got, err := moduletest.Run(t, loop.Permissions{Net: true, Write: []string{dir}}, "net", mod, fmt.Sprintf(`
+def echo_once(ln):
+    c = ln.accept()
+    c.write("%%s %%s\n" %% (net.owned(c), c.read_line().strip()))
+    c.close()
+def roundtrip(addr, **kw):
+    c = net.dial(addr, **kw)
+    c.write("hello\n")
+    line = c.read_line().strip()
+    c.close()
+    return "dialled %%s, accepted %%s" %% (net.owned(c), line)
+for addr in ["127.0.0.1:0", "unix:%s/s.sock"]:
+    ln = net.listen(addr)
+    spawn(echo_once, ln)
+    print(roundtrip(ln.addr))
+    ln.close()
+cert, key = net.self_signed()
+ln = net.listen("127.0.0.1:0", cert=cert, key=key)
+spawn(echo_once, ln)
+print("tls", roundtrip(ln.addr, tls=True, ca=cert))
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, "dialled True, accepted True hello\ndialled True, accepted True hello\ntls dialled False, accepted False hello\n", got)
 }

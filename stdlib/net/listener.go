@@ -490,6 +490,7 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if tc != nil {
 		return newTLSConn(cn, tc, ad, true), nil
 	}
+	cn.own()
 	return cn, nil
 }
 
