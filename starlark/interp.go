@@ -687,12 +687,8 @@ func cloneArgs(args Tuple) Tuple {
 	return slices.Clone(args)
 }
 
-// inplaceBinary implements INPLACE_ADD (x += y) and INPLACE_PIPE (x |= y).
-//
 // smallInts returns the values of x and y when both are ints that fit in
 // int64 (coro patch, ORIGIN 26).
-//
-//go:noinline
 func smallInts(x, y Value) (a, b int64, ok bool) {
 	xi, ok := x.(Int)
 	if !ok {
@@ -802,6 +798,9 @@ func compareSmallInts(op syntax.Token, x, y Value) (result, fast bool) {
 	return threeway(op, cmp.Compare(a, b)), true
 }
 
+// inplaceBinary implements INPLACE_ADD (x += y) and INPLACE_PIPE (x |= y).
+//
+//go:noinline
 func inplaceBinary(thread *Thread, op compile.Opcode, x, y Value) (Value, error) {
 	if op == compile.INPLACE_ADD {
 		// It's possible that y is not Iterable but
