@@ -105,7 +105,7 @@ func builtinSleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return x.YieldThen(th, b)
 	}
 	w := x.sleepStart(d)
-	return x.ParkThen(th, b, w, &x.Task.sleepWhy, NoTimeout, "sleep", sleepThen)
+	return x.ParkThen(th, b, w, (*sleepReason)(x.Task), NoTimeout, "sleep", sleepThen)
 }
 
 // sleepThen ends sleep's wait (w is its task's own waiter).
@@ -125,14 +125,14 @@ func (x *Exec) Sleep(d time.Duration) error {
 		return nil
 	}
 	w := x.sleepStart(d)
-	x.Park(w, &x.Task.sleepWhy, NoTimeout, "sleep")
+	x.Park(w, (*sleepReason)(x.Task), NoTimeout, "sleep")
 	return x.sleepEnd(w)
 }
 
-// sleepStart sets the sleep's timer, for d > 0. The waiter, timer and
-// reason live in the task (a task sleeps once at a time, and nothing
-// refers to them after the timer is stopped), so a sleep allocates
-// nothing.
+// sleepStart sets the sleep's timer, for d > 0. The waiter and timer
+// live in the task, and the reason is the task (sleepReason): a task
+// sleeps once at a time, and nothing refers to them after the timer is
+// stopped, so a sleep allocates nothing.
 func (x *Exec) sleepStart(d time.Duration) *Waiter {
 	t := x.Task
 	e := t.eng
@@ -142,7 +142,6 @@ func (x *Exec) sleepStart(d time.Duration) *Waiter {
 	tm := &t.sleepTimer
 	*tm = timer{wake: w}
 	e.pushTimer(tm, when)
-	t.sleepWhy = sleepReason{e: e, when: tm.when}
 	return w
 }
 

@@ -47,6 +47,21 @@ print("main")
 	assert.Equal(t, "main\na 1\nb 1\nc 1\na 2\nb 2\nc 2\n", out)
 }
 
+// TestSpawnPassesKeywords: spawn and a group's spawn pass the keyword
+// arguments they do not use themselves (name) on to the function, which
+// gets them when it first runs (the task keeps them behind a pointer).
+func TestSpawnPassesKeywords(t *testing.T) {
+	out, err := run(t, `
+def f(a, b=0, c=0):
+    sleep(0)
+    return (a, b, c)
+print(spawn(f, 1, c=3, name="kw").wait(), spawn(f, 1).wait())
+print(group(lambda g: g.spawn(f, 2, b=5).wait()))
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "(1, 0, 3) (1, 0, 0)\n(2, 5, 0)\n", out)
+}
+
 func TestEqualDeadlinesFireInCreationOrder(t *testing.T) {
 	out, err := run(t, `
 def f(i):

@@ -158,8 +158,8 @@ type Engine struct {
 		pos syntax.Position
 		s   string
 	}
-	keepers  map[any]func() bool
-	locals   map[any]any // modules' per-engine state (Local)
+	keepers map[any]func() bool
+	locals  map[any]any // modules' per-engine state (Local)
 
 	nextID  int64
 	live    int
@@ -455,7 +455,10 @@ func (e *Engine) Spawn(fn starlark.Callable, args starlark.Tuple, kwargs []starl
 // the cancel scope it is started in (a group's). The caller queues it.
 func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []starlark.Tuple, name string, parent *Task, spawnedAt string, in *CancelScope) *Task {
 	e.nextID++
-	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args, kwargs: kwargs}
+	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args}
+	if len(kwargs) > 0 {
+		t.kwargs = &kwargs
+	}
 	t.root.owner = t
 	t.scope = &t.root
 	if in != nil {

@@ -37,32 +37,48 @@ type Deferred struct {
 const deferBound = 5 * time.Second
 
 // A Task is a Starlark call running as a coroutine on the engine's loop.
+//
+// A task's size is most of what spawning costs (the memory is fresh, and
+// a spawned task is mostly first writes to it): TestTaskSize keeps it in
+// its allocation size class, so the one-byte fields share one word and
+// what is rarely set sits behind a pointer.
 type Task struct {
-	eng     *Engine
-	id      int64
-	name    string
-	fn      starlark.Callable
-	args    starlark.Tuple
-	kwargs  []starlark.Tuple
-	link    *spawnLink // how the task came to be, for tracebacks (diag.go)
-	cleanup bool       // made by SpawnCleanup
+	eng    *Engine
+	id     int64
+	name   string
+	fn     starlark.Callable
+	args   starlark.Tuple
+	kwargs *[]starlark.Tuple // rarely set: kept out of the Task's own size
+	link   *spawnLink        // how the task came to be, for tracebacks (diag.go)
 
 	thread *starlark.Thread
 	exec   Exec
 	worker *worker
-	state  State
 	result starlark.Value
 	err    *Error
+
+	state   State
+	cleanup bool // made by SpawnCleanup
+	queued  bool // in a group, waiting for a slot (group.go)
+	// delivered: the task's cancellation reached it while computing once;
+	// final: it did again, and now unwinds the whole stack (preempt).
+	delivered, final bool
+	// observed and pending track the report of the task's failure
+	// (report.go).
+	observed, pending bool
+	// unwound: the task waits with its thread unwound (ParkThen); it
+	// has no worker until it runs again.
+	unwound bool
 
 	waiter   *Waiter // the current park
 	why      Reason
 	watchers []wakerEntry  // completion waiters
 	watch1   [1]wakerEntry // watchers' first slot, so one waiter costs no allocation
 
-	// sleep's waiter, timer and reason (see Exec.Sleep).
+	// sleep's waiter and timer (see Exec.Sleep; the reason is the task
+	// itself, sleepReason).
 	sleepWaiter Waiter
 	sleepTimer  timer
-	sleepWhy    sleepReason
 
 	// root is the task's own cancel scope (task.cancel() cancels it) and
 	// scope its innermost open one (scope.go). sprev and snext link the
@@ -70,29 +86,19 @@ type Task struct {
 	root         CancelScope
 	scope        *CancelScope
 	sprev, snext *Task
-	queued       bool   // in a group, waiting for a slot (group.go)
 	injected     *Error // an interruption delivered through thread.Cancel
 	defers       []Deferred
 	// onEnd runs when the task finishes, after its deferred functions
 	// (generators it made are closed this way).
 	onEnd *[]func() // rarely set: kept out of the Task's own size
 
-	// delivered: the task's cancellation reached it while computing once;
-	// final: it did again, and now unwinds the whole stack (preempt).
-	delivered, final bool
-
 	// val is the task's script value while the task is live, ref once
-	// it ended; observed and pending track the report of its failure
-	// (report.go).
-	val      *TaskValue
-	ref      weak.Pointer[TaskValue]
-	observed bool
-	pending  bool
+	// it ended.
+	val *TaskValue
+	ref weak.Pointer[TaskValue]
 
-	// unwound: the task waits with its thread unwound (ParkThen); it
-	// has no worker until it runs again. parkTimer and then are that
-	// wait's timeout and what gives the builtin's outcome (afterPark).
-	unwound   bool
+	// parkTimer and then are an unwound wait's timeout and what gives
+	// the builtin's outcome (afterPark).
 	parkTimer *timer
 	then      WaitEnd
 	// second, if set, runs once the task's function has returned (Then).
@@ -254,7 +260,11 @@ func (t *Task) run(w *worker) {
 			err = ierr
 		} else {
 			th.SetUnwindable(true)
-			v, err = CallFn(th, t.fn, t.args, t.kwargs)
+			var kwargs []starlark.Tuple
+			if t.kwargs != nil {
+				kwargs = *t.kwargs
+			}
+			v, err = CallFn(th, t.fn, t.args, kwargs)
 		}
 		t.args, t.kwargs = nil, nil
 	}

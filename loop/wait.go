@@ -558,11 +558,11 @@ func SecondsArg(fn, param string, v starlark.Value) (float64, error) {
 	return s, nil
 }
 
-type sleepReason struct {
-	e    *Engine
-	when time.Duration
-}
+// sleepReason is a sleeping task as the Reason it waits for: its own
+// sleep timer says until when, so the reason takes no room of its own.
+type sleepReason Task
 
 func (r *sleepReason) WaitingOn() string {
-	return fmt.Sprintf("sleep until +%.2fs", (r.when - r.e.clock.now()).Seconds())
+	t := (*Task)(r)
+	return fmt.Sprintf("sleep until +%.2fs", (t.sleepTimer.when - t.eng.clock.now()).Seconds())
 }
