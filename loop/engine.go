@@ -457,7 +457,8 @@ func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []sta
 	e.nextID++
 	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args}
 	if len(kwargs) > 0 {
-		t.kwargs = &kwargs
+		kw := kwargs // a copy on the heap only when there are keywords
+		t.kwargs = &kw
 	}
 	t.root.owner = t
 	t.scope = &t.root
