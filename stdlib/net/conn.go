@@ -117,16 +117,25 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 	rc.Control(func(f uintptr) { fd = int(f) })
 	if w, err := e.WatchFD(fd, cn.ioReady); err == nil {
 		cn.watch = w
-		_, cn.drains = c.(*net.TCPConn)
-		if fc, ok := c.(*fdConn); ok {
-			cn.drains = fc.tcp
-		}
+		cn.drains = isTCP(c)
 	} else if _, ok := c.(*fdConn); ok {
 		// Nothing else would wake a reader of it (fdConn).
 		cn.close()
 		return nil, ioError("net", err)
 	}
 	return cn, nil
+}
+
+// isTCP reports whether c is a TCP connection, whose short reads prove
+// the socket drained (Conn.drains).
+func isTCP(c net.Conn) bool {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return true
+	case *fdConn:
+		return c.tcp
+	}
+	return false
 }
 
 // own makes a watched plain connection the loop's alone, as an accepted
@@ -157,7 +166,7 @@ func (c *Conn) own() {
 	c.watch.Stop()
 	c.release()
 	c.c.Close()
-	c.c, c.watch, c.drains = fc, w, fc.tcp
+	c.c, c.watch, c.drains = fc, w, isTCP(fc)
 	c.rc, _ = fc.SyscallConn()
 	c.handle.init(c.eng, fc)
 }

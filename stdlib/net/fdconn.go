@@ -96,13 +96,11 @@ func (c *fdConn) Close() error {
 
 // CloseWrite shuts down the sending side (Conn.CloseWrite).
 func (c *fdConn) CloseWrite() error {
-	_, err := c.use(func(fd uintptr) bool {
-		if e := syscall.Shutdown(int(fd), syscall.SHUT_WR); e != nil {
-			return false
-		}
-		return true
-	})
-	return err
+	var serr error
+	if _, err := c.use(func(fd uintptr) bool { serr = syscall.Shutdown(int(fd), syscall.SHUT_WR); return true }); err != nil {
+		return err
+	}
+	return os.NewSyscallError("shutdown", serr)
 }
 
 // Read and Write never wait: the loop calls neither (it reads and writes

@@ -127,6 +127,18 @@ func TestFDConnTCP(t *testing.T) {
 	assert.ErrorIs(t, c.CloseWrite(), net.ErrClosed)
 }
 
+// TestFDConnCloseWriteFails: a half-close the socket refuses (the peer
+// reset the connection) is an error, not a silent success.
+func TestFDConnCloseWriteFails(t *testing.T) {
+	_, peer, c := tcpPair(t)
+	require.NoError(t, peer.(*net.TCPConn).SetLinger(0))
+	require.NoError(t, peer.Close()) // sends RST
+	_, err := readSome(t, c, make([]byte, 8))
+	require.ErrorIs(t, err, syscall.ECONNRESET)
+	err = c.CloseWrite()
+	assert.ErrorIs(t, err, syscall.ENOTCONN)
+}
+
 // TestFDConnUnix: a unix socket's connection has unix addresses and is
 // not TCP (a short read does not prove it drained, Conn.drains).
 func TestFDConnUnix(t *testing.T) {
