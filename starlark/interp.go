@@ -176,7 +176,7 @@ loop:
 				pc = next
 				continue
 			}
-			op, arg, pc = fu.Op, fu.Arg, fu.OpNext
+			op, arg, pc = fu.X.Op, fu.X.Arg, fu.XNext
 			goto dispatch
 
 		case compile.DUP:
@@ -711,11 +711,9 @@ var fuse = true
 // above its top), and returns the address to go on at; ok is false if fu
 // cannot run as one step (ORIGIN 28).
 func (fn *Function) runFusion(fu *compile.Fusion, locals, top []Value) (next uint32, ok bool) {
-	x, y := fn.operand(fu.X, locals), fn.operand(fu.Y, locals)
-	if x == nil || y == nil {
-		return 0, false // unbound: the load reports it
-	}
-	a, b, ok := smallInts(x, y)
+	// An unbound operand (nil) is not an int either: the unfused load
+	// reports it.
+	a, b, ok := smallInts(fn.operand(fu.X, locals), fn.operand(fu.Y, locals))
 	if !ok {
 		return 0, false
 	}

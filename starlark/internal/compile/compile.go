@@ -391,9 +391,10 @@ func (fn *Funcode) Insns() []Insn {
 			}
 		}
 		if op == JMP || op == CJMP || op == ITERJMP {
-			// coro patch (ORIGIN 27): a jump's argument is padded with NOPs to 4 bytes (so that
-			// addresses can be assigned before targets are known): the
-			// next instruction is past the padding, which never runs.
+			// coro patch (ORIGIN 27): a jump's argument is padded with
+			// NOPs to 4 bytes (so that addresses can be assigned before
+			// targets are known): the next instruction is past the
+			// padding, which never runs.
 			pc = max(pc, start+5)
 		}
 		out[start] = Insn{Op: op, Arg: arg, Next: pc}

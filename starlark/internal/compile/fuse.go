@@ -20,15 +20,14 @@ const FUSED Opcode = OpcodeMax + 1
 // (NOP).
 //
 // The interpreter runs a fusion as one step when X and Y are bound ints
-// in int64 range whose sum or difference does not overflow; otherwise it runs the run's first
-// instruction (Op, Arg) as it would have without fusion, and the rest of
-// the run follows one instruction at a time, so every error, its
-// position and the step count are those of the unfused code.
+// in int64 range whose sum or difference does not overflow; otherwise
+// it runs the run's first instruction (X's load) as it would have
+// without fusion, and the rest of the run follows one instruction at a
+// time, so every error, its position and the step count are those of
+// the unfused code.
 type Fusion struct {
-	Op      Opcode // the run's first instruction
-	Arg     uint32
-	OpNext  uint32 // the address after the first instruction
 	X, Y    Operand
+	XNext   uint32 // the address after X's load
 	Bin     Opcode // PLUS, MINUS, INPLACE_ADD, or a comparison (LT...NEQ)
 	Then    Opcode // NOP, SETLOCAL, SETGLOBAL, or CJMP (after a comparison)
 	ThenArg uint32
@@ -96,13 +95,9 @@ func fuseAt(insns []Insn, targets map[uint32]bool, pc uint32) (Fusion, bool) {
 	if !ok || !isOperand(x.Op) || !isOperand(y.Op) {
 		return Fusion{}, false
 	}
-	fu := Fusion{
-		Op: x.Op, Arg: x.Arg, OpNext: x.Next,
-		X: Operand{x.Op, x.Arg}, Y: Operand{y.Op, y.Arg},
-		Next: y.Next, Steps: 2,
-	}
+	fu := Fusion{X: Operand{x.Op, x.Arg}, Y: Operand{y.Op, y.Arg}, XNext: x.Next}
 	bin, ok := next(y)
-	if !ok || !(bin.Op == PLUS || bin.Op == MINUS || bin.Op == INPLACE_ADD || LT <= bin.Op && bin.Op <= NEQ) {
+	if !ok || !(bin.Op == PLUS || bin.Op == MINUS || bin.Op == INPLACE_ADD || isComparison(bin.Op)) {
 		// Two loads alone save too little to pay for a fusion's call,
 		// and would take the second load from a run it could begin
 		// (`f(n - 1)`: GLOBAL f, then LOCAL n, CONSTANT 1, MINUS).
@@ -114,11 +109,12 @@ func fuseAt(insns []Insn, targets map[uint32]bool, pc uint32) (Fusion, bool) {
 		return fu, true
 	}
 	switch {
-	case then.Op == CJMP && LT <= bin.Op && bin.Op <= NEQ,
-		(then.Op == SETLOCAL || then.Op == SETGLOBAL) && !(LT <= bin.Op && bin.Op <= NEQ):
+	case then.Op == CJMP && isComparison(bin.Op),
+		(then.Op == SETLOCAL || then.Op == SETGLOBAL) && !isComparison(bin.Op):
 		fu.Then, fu.ThenArg, fu.Next, fu.Steps = then.Op, then.Arg, then.Next, 4
 	}
 	return fu, true
 }
 
-func isOperand(op Opcode) bool { return op == LOCAL || op == CONSTANT || op == GLOBAL }
+func isOperand(op Opcode) bool    { return op == LOCAL || op == CONSTANT || op == GLOBAL }
+func isComparison(op Opcode) bool { return LT <= op && op <= NEQ }

@@ -53,8 +53,8 @@ for x in [1, 2]:
 				continue
 			}
 			fu := fusions[insns[pc].Arg]
-			if fu.Op != plain[pc].Op || fu.Arg != plain[pc].Arg || fu.OpNext != plain[pc].Next {
-				t.Errorf("%s at %d: fusion starts with %s<%d>, code with %s<%d>", fn.Name, pc, fu.Op, fu.Arg, plain[pc].Op, plain[pc].Arg)
+			if fu.X.Op != plain[pc].Op || fu.X.Arg != plain[pc].Arg || fu.XNext != plain[pc].Next {
+				t.Errorf("%s at %d: fusion starts with %s<%d>, code with %s<%d>", fn.Name, pc, fu.X.Op, fu.X.Arg, plain[pc].Op, plain[pc].Arg)
 			}
 			// Walk the run it stands for: its length, and no target inside.
 			q, steps := pc, uint64(0)
