@@ -66,7 +66,7 @@ func (i Int) get() (int64, *big.Int) {
 // makeSmallInt returns the Int for any int64.
 func makeSmallInt(x int64) Int {
 	if half := int64(smallSpan / 2); smallints != 0 && -half <= x && x < half {
-		return Int{intImpl(uintptr(x+half) + smallints)}
+		return Int{intImpl(unsafe.Add(smallintsBase, x+half))}
 	}
 	return Int{intImpl(&intBox{small: x})}
 }
@@ -74,12 +74,13 @@ func makeSmallInt(x int64) Int {
 // Precondition: x cannot be represented as int64.
 func makeBigInt(x *big.Int) Int { return Int{intImpl(&intBox{big: x})} }
 
-// smallints is the base address of a memory region of smallSpan bytes,
+// smallintsBase is the base address of a memory region of smallSpan bytes,
 // reserved but never touched. Pointers to addresses in this region
 // represent the ints in [-smallSpan/2, smallSpan/2).
 // We assume smallints is not at the very top of the address space.
 //
-// Zero means the optimization is disabled and all Ints allocate an intBox.
+// nil (smallints 0) means the optimization is disabled and all Ints
+// allocate an intBox.
 //
 // coro patch (ORIGIN 22): upstream reserved 4 GB, for the int32 range; a
 // running sum or a nanosecond timestamp soon left it and allocated an
@@ -88,9 +89,14 @@ func makeBigInt(x *big.Int) Int { return Int{intImpl(&intBox{big: x})} }
 // upstream's 4 GB. The reservation is read-only and never touched, so it
 // costs address space, not memory. Under the race detector, whose shadow
 // memory maps the address space itself, it stays at 4 GB.
-var smallints, smallSpan = reserveSmallInts()
+var smallintsBase, smallSpan = reserveSmallInts()
 
-func reserveSmallInts() (base, span uintptr) {
+// smallints is smallintsBase as a number, for get's range check;
+// makeSmallInt offsets smallintsBase itself (unsafe.Add), so no pointer
+// is made from an integer (coro patch, ORIGIN 29).
+var smallints = uintptr(smallintsBase)
+
+func reserveSmallInts() (base unsafe.Pointer, span uintptr) {
 	spans := []uintptr{1 << 44, 1 << 32}
 	if raceEnabled {
 		spans = spans[1:]
@@ -100,9 +106,9 @@ func reserveSmallInts() (base, span uintptr) {
 		var b []byte
 		b, err = unix.Mmap(-1, 0, int(span), unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON|mapNoReserve)
 		if err == nil {
-			return uintptr(unsafe.Pointer(&b[0])), span
+			return unsafe.Pointer(&b[0]), span
 		}
 	}
 	log.Printf("Starlark failed to allocate 4GB address space: %v. Integer performance may suffer.", err)
-	return 0, 1 // optimization disabled
+	return nil, 1 // optimization disabled
 }
