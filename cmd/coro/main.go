@@ -383,6 +383,7 @@ func slowWarning() time.Duration {
 }
 
 func main() {
+	adviseHugePages()
 	// A script with many suspended tasks has many live heap objects (each
 	// task's frames, thread and waiters), which every GC cycle scans:
 	// collecting half as often costs little peak memory (measured on the

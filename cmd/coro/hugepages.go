@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Huge pages for the heap.
+//
+// A script that holds many tasks touches much fresh heap at once: 100k
+// tasks parked in sleep take ~150 MiB. The kernel backs fresh memory one
+// 4 KiB page at a time, a fault each, and on the virtual machines coro
+// runs on a fault costs ~10 µs: they were three quarters of the time it
+// takes to spawn 100k tasks. Backed by 2 MiB transparent huge pages, the
+// same memory takes 512 times fewer faults; the spawn phase of 100k tasks
+// falls from ~0.45 s to ~0.17 s.
+//
+// Go does not ask for huge pages for its heap (Go 1.21.0 did, and later
+// releases stopped), and most kernels give them only where asked
+// (transparent_hugepage/enabled is "madvise"). Advice must come before a
+// page's first touch, and the runtime maps heap address space only as
+// the heap grows, replacing any advice given to it earlier. So
+// adviseHugePages allocates one large object, which maps fresh heap that
+// nothing has touched, advises its pages, and frees it at once. The page
+// allocator hands out the lowest free pages first, so the heap's next
+// growth (the tasks' memory) comes from that advised range. Its pages
+// are never touched here: RSS grows only as the heap does, in 2 MiB
+// steps instead of 4 KiB ones.
+//
+// The cost: a heap that shrinks after a peak may keep more of it
+// resident, since khugepaged may refill a partly released huge page;
+// hugeHeapMax bounds that. CORO_HUGEPAGES=0 (or Go's own
+// GODEBUG=disablethp=1) turns the advice off.
+
+// hugeHeapMax is the most heap address space advised: enough for ~150k
+// parked tasks; growth beyond it gets ordinary pages.
+const hugeHeapMax = 256 << 20
+
+const hugePage = 2 << 20
+
+// adviseHugePages advises the heap's next growth to use transparent huge
+// pages when the system gives them on advice, and reports the advised
+// range (zero when it advised nothing). It runs once, at start-up, before
+// the heap has grown.
+func adviseHugePages() (lo, hi uintptr) {
+	if os.Getenv("CORO_HUGEPAGES") == "0" || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		return 0, 0
+	}
+	// "always" needs no advice and "never" ignores it.
+	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || !strings.Contains(string(mode), "[madvise]") {
+		return 0, 0
+	}
+	// Under strict overcommit accounting the object would count against
+	// the commit limit, and the runtime treats a failed heap mapping as
+	// fatal.
+	if mode, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err != nil || strings.TrimSpace(string(mode)) == "2" {
+		return 0, 0
+	}
+	size := uintptr(hugeHeapMax)
+	var info unix.Sysinfo_t
+	if unix.Sysinfo(&info) == nil {
+		if ram := uintptr(info.Totalram) * uintptr(info.Unit) / 8; ram < size {
+			size = ram
+		}
+	}
+	if size < 4*hugePage {
+		return 0, 0
+	}
+	// A large object: fresh heap when nothing has been freed yet, as at
+	// start-up. strings.Builder.Grow does not clear what it allocates
+	// (make would, were the object to reuse freed pages): none of it is
+	// touched but the first byte, written to find it.
+	var block strings.Builder
+	block.Grow(int(size))
+	block.WriteByte(0)
+	data := unsafe.StringData(block.String())
+	base := uintptr(unsafe.Pointer(data))
+	lo = (base + hugePage) &^ (hugePage - 1)
+	hi = (base + size) &^ (hugePage - 1)
+	err := unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(data), lo-base)), hi-lo), unix.MADV_HUGEPAGE)
+	block = strings.Builder{}
+	// Free it now: left to the next collection, its size would set the
+	// heap goal, and the heap would grow to three times it first.
+	runtime.GC()
+	if err != nil {
+		return 0, 0
+	}
+	return lo, hi
+}

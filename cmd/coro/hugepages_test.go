@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// vma is one mapping of /proc/self/smaps.
+type vma struct {
+	lo, hi       uintptr
+	rss, hugeRSS uint64 // bytes
+	flags        []string
+}
+
+// mappings parses /proc/self/smaps.
+func mappings(t *testing.T) []vma {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	require.NoError(t, err)
+	defer f.Close()
+	var all []vma
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if r := strings.SplitN(fields[0], "-", 2); len(r) == 2 && !strings.HasSuffix(fields[0], ":") {
+			lo, err1 := strconv.ParseUint(r[0], 16, 64)
+			hi, err2 := strconv.ParseUint(r[1], 16, 64)
+			if err1 == nil && err2 == nil {
+				all = append(all, vma{lo: uintptr(lo), hi: uintptr(hi)})
+			}
+			continue
+		}
+		if len(all) == 0 || len(fields) < 2 {
+			continue
+		}
+		cur := &all[len(all)-1]
+		switch fields[0] {
+		case "Rss:":
+			n, _ := strconv.ParseUint(fields[1], 10, 64)
+			cur.rss = n << 10
+		case "AnonHugePages:":
+			n, _ := strconv.ParseUint(fields[1], 10, 64)
+			cur.hugeRSS = n << 10
+		case "VmFlags:":
+			cur.flags = fields[1:]
+		}
+	}
+	return all
+}
+
+// mappingOf returns the mapping that holds addr.
+func mappingOf(t *testing.T, all []vma, addr uintptr) vma {
+	t.Helper()
+	for _, m := range all {
+		if m.lo <= addr && addr < m.hi {
+			return m
+		}
+	}
+	t.Fatalf("no mapping holds %#x", addr)
+	return vma{}
+}
+
+// TestAdviseHugePages checks that the advice reaches the heap: the
+// advised range is a mapping with the hugepage flag, untouched by the
+// advice itself, and the heap's next growth lands in it.
+func TestAdviseHugePages(t *testing.T) {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(mode), "[madvise]") {
+		t.Skipf("transparent huge pages are not given on advice here (%q)", mode)
+	}
+	if os.Getenv("CORO_HUGEPAGES") == "0" || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		t.Skip("huge pages turned off in the environment")
+	}
+	// Leave freed memory at the top of the heap, as a collection at
+	// start-up might: the object advised may begin in it, and must not
+	// be cleared (which would touch all of it).
+	freed := make([]byte, 8<<20)
+	freed[0] = 1
+	freed = nil
+	runtime.GC()
+
+	lo, hi := adviseHugePages()
+	require.NotZero(t, lo, "nothing advised")
+	assert.Zero(t, lo%hugePage)
+	assert.GreaterOrEqual(t, hi-lo, uintptr(4*hugePage))
+
+	m := mappingOf(t, mappings(t), lo)
+	assert.Contains(t, m.flags, "hg", "the advised range lacks the hugepage flag")
+	assert.LessOrEqual(t, m.lo, lo)
+	assert.GreaterOrEqual(t, m.hi, hi, "the advice split the mapping")
+	// The advice itself touches none of it (the object was fresh memory,
+	// never cleared); what is resident is what the heap has used since.
+	assert.Less(t, m.rss, uint64(hi-lo)/2, "the advised range was touched: %d bytes resident", m.rss)
+
+	// The heap's growth comes from advised memory: the lowest free pages
+	// go first, and they are this range's (or, run again, an earlier
+	// call's).
+	keep := make([]*[1024]byte, 0, 32<<10)
+	for range cap(keep) {
+		b := new([1024]byte)
+		b[0] = 1
+		keep = append(keep, b)
+	}
+	all := mappings(t)
+	in, huge := 0, uint64(0)
+	for _, b := range keep {
+		if m := mappingOf(t, all, uintptr(unsafe.Pointer(b))); slices.Contains(m.flags, "hg") {
+			in++
+		}
+	}
+	for _, m := range all {
+		if slices.Contains(m.flags, "hg") {
+			huge += m.hugeRSS
+		}
+	}
+	assert.Greater(t, in, len(keep)/2, "only %d of %d new objects are in advised memory", in, len(keep))
+	t.Logf("advised %d MiB; %d of %d new objects in advised memory; resident in huge pages: %d MiB",
+		(hi-lo)>>20, in, len(keep), huge>>20)
+}
