@@ -25,7 +25,8 @@ import (
 // page's first touch, and the runtime maps heap address space only as
 // the heap grows, replacing any advice given to it earlier. So
 // adviseHugePages allocates one large object, which maps fresh heap that
-// nothing has touched, advises its pages, and frees it at once. The page
+// nothing has touched, advises its pages, and frees it at once (a
+// collection). The page
 // allocator hands out the lowest free pages first, so the heap's next
 // growth (the tasks' memory) comes from that advised range. Its pages
 // are never touched here: RSS grows only as the heap does, in 2 MiB
@@ -42,10 +43,21 @@ const hugeHeapMax = 256 << 20
 
 const hugePage = 2 << 20
 
+// adviseSoon runs advise (adviseHugePages) on a goroutine of its own once
+// the garbage collector first runs: a script whose heap stays under the
+// first collection's goal (several MiB) has no need of huge pages and so
+// does not pay for the advice (a collection of its own, ~5 ms at
+// start-up); one that grows past it gets the advice, off the loop's
+// goroutine, before most of its growth.
+func adviseSoon(advise func()) {
+	type sentinel struct{ _ *int }
+	runtime.AddCleanup(new(sentinel), func(struct{}) { go advise() }, struct{}{})
+}
+
 // adviseHugePages advises the heap's next growth to use transparent huge
 // pages when the system gives them on advice, and reports the advised
-// range (zero when it advised nothing). It runs once, at start-up, before
-// the heap has grown.
+// range (zero when it advised nothing). It runs once, early in the
+// heap's growth (adviseSoon).
 func adviseHugePages() (lo, hi uintptr) {
 	if os.Getenv("CORO_HUGEPAGES") == "0" || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
 		return 0, 0
@@ -70,10 +82,10 @@ func adviseHugePages() (lo, hi uintptr) {
 	if size < 4*hugePage {
 		return 0, 0
 	}
-	// A large object: fresh heap when nothing has been freed yet, as at
-	// start-up. strings.Builder.Grow does not clear what it allocates
-	// (make would, were the object to reuse freed pages): none of it is
-	// touched but the first byte, written to find it.
+	// A large object. It may begin in pages the heap freed, and make
+	// would then clear all of it (hundreds of milliseconds, and all of it
+	// resident); strings.Builder.Grow does not clear what it allocates,
+	// so none of it is touched but the first byte, written to find it.
 	var block strings.Builder
 	block.Grow(int(size))
 	block.WriteByte(0)

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -128,4 +130,24 @@ func TestAdviseHugePages(t *testing.T) {
 	assert.Greater(t, in, len(keep)/2, "only %d of %d new objects are in advised memory", in, len(keep))
 	t.Logf("advised %d MiB; %d of %d new objects in advised memory; resident in huge pages: %d MiB",
 		(hi-lo)>>20, in, len(keep), huge>>20)
+}
+
+// TestAdviseSoon checks that the advice waits for the first collection
+// and then comes by itself.
+func TestAdviseSoon(t *testing.T) {
+	// No collection but the test's own.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	advised := make(chan struct{}, 1)
+	adviseSoon(func() { advised <- struct{}{} })
+	select {
+	case <-advised:
+		t.Fatal("advised before any collection")
+	case <-time.After(20 * time.Millisecond):
+	}
+	runtime.GC()
+	select {
+	case <-advised:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no advice after a collection")
+	}
 }

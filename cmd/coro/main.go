@@ -383,7 +383,8 @@ func slowWarning() time.Duration {
 }
 
 func main() {
-	adviseHugePages()
+	// Huge pages for a heap that grows (hugepages.go).
+	adviseSoon(func() { adviseHugePages() })
 	// A script with many suspended tasks has many live heap objects (each
 	// task's frames, thread and waiters), which every GC cycle scans:
 	// collecting half as often costs little peak memory (measured on the
