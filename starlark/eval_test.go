@@ -1221,3 +1221,34 @@ func TestUnpackArgNoEscape(t *testing.T) {
 		t.Errorf("AllocsPerRun = %v, want none", n)
 	}
 }
+
+// TestStarArgsGrowOnce checks that f(*xs) of a list or tuple allocates
+// its arguments once, not once per doubling (coro patch, ORIGIN 30).
+func TestStarArgsGrowOnce(t *testing.T) {
+	thread := new(starlark.Thread)
+	noop := starlark.NewBuiltin("noop", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.None, nil
+	})
+	elems := make([]starlark.Value, 1000)
+	for i := range elems {
+		elems[i] = starlark.MakeInt(i)
+	}
+	predeclared := starlark.StringDict{"noop": noop, "xs": starlark.NewList(elems), "ts": starlark.Tuple(elems)}
+	globals, err := starlark.ExecFile(thread, "star.star", "def f(): noop(*xs)\ndef g(): noop(1, 2, *ts)\n", predeclared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"f", "g"} {
+		fn := globals[name]
+		n := testing.AllocsPerRun(20, func() {
+			if _, err := starlark.Call(thread, fn, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		// The arguments (twice for g: its two positional arguments are
+		// copied first), and a frame's worth; appending took about 30.
+		if n > 4 {
+			t.Errorf("%s: AllocsPerRun = %v, want at most 4", name, n)
+		}
+	}
+}

@@ -882,6 +882,18 @@ func callArgs(thread *Thread, op compile.Opcode, arg uint32, stack []Value, sp i
 		}
 	}
 
+	// coro patch: a list's or a tuple's length is known, so the arguments
+	// are allocated once rather than grown by appending (which allocates
+	// about five times the final size: f(*[100k items]) allocated 8.5 MB
+	// for 1.6 MB of arguments).
+	var extra int
+	switch args := args.(type) {
+	case *List:
+		extra = len(args.elems)
+	case Tuple:
+		extra = len(args)
+	}
+
 	// positional args
 	if npos := int(arg >> 8); npos > 0 {
 		positional = stack[sp-npos : sp]
@@ -891,10 +903,11 @@ func callArgs(thread *Thread, op compile.Opcode, arg uint32, stack []Value, sp i
 		// unless the callee is another Starlark function,
 		// in which case it can be trusted not to mutate them.
 		if !is[*Function](stack[sp-1]) || args != nil {
-			positional = slices.Clone(positional)
+			positional = append(make([]Value, 0, npos+extra), positional...)
 		}
 	}
 	if args != nil {
+		positional = slices.Grow(positional, extra)
 		// Add elements from *args sequence.
 		iter := Iterate(args)
 		if iter == nil {
