@@ -20,6 +20,7 @@ import (
 // Everything but the pool's work is loop-side state; once close()
 // starts, every later call fails with `closed`.
 type File struct {
+	bound  starutil.Bound // its methods, bound once
 	path   string
 	mode   string
 	f      *os.File
@@ -126,7 +127,7 @@ func (f *File) Attr(name string) (starlark.Value, error) {
 	case "closed":
 		return starlark.Bool(f.closed), nil
 	}
-	return fileMethods.Bind(name, f), nil
+	return fileMethods.BindOnce(name, f, &f.bound), nil
 }
 
 // StreamReader is the file's read side (stream.Readable): read(n) gives

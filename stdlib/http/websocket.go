@@ -43,6 +43,7 @@ const wsCloseWait = time.Second
 // A WebSocket is an open (or closed) WebSocket connection. Loop only but
 // for the library's calls, made off the loop.
 type WebSocket struct {
+	bound starutil.Bound // its methods, bound once
 	eng   *loop.Engine
 	c     *websocket.Conn
 	raw   *rawConn // the TCP connection under it, to cut a close short
@@ -362,7 +363,7 @@ func (ws *WebSocket) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.MakeInt(int(websocket.StatusAbnormalClosure)), nil
 	}
-	return wsMethods.Bind(name, ws), nil
+	return wsMethods.BindOnce(name, ws, &ws.bound), nil
 }
 
 func wsSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -27,6 +27,7 @@ import (
 // descriptor's read (or write) lock, the loop must not touch that side:
 // rwaiting and wbusy guard it.
 type Conn struct {
+	bound starutil.Bound // its methods, bound once
 	handle
 	c      net.Conn
 	rc     syscall.RawConn
@@ -485,7 +486,7 @@ func (c *Conn) Attr(name string) (starlark.Value, error) {
 	case "remote_addr":
 		return starlark.String(c.remote), nil
 	}
-	return connMethods.Bind(name, c), nil
+	return connMethods.BindOnce(name, c, &c.bound), nil
 }
 
 func connClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
@@ -39,11 +40,12 @@ import (
 // fails it fails that call, never accept). Until it is done the loop
 // leaves the socket alone.
 type TLSConn struct {
-	sock *Conn // the socket: non-blocking reads and writes, reactor wake-ups
-	tc   *tls.Conn
-	ad   *tlsAdapter
-	r    *stream.Reader
-	rerr *loop.Error // a failed read: every later read fails so too
+	bound starutil.Bound // its methods, bound once
+	sock  *Conn          // the socket: non-blocking reads and writes, reactor wake-ups
+	tc    *tls.Conn
+	ad    *tlsAdapter
+	r     *stream.Reader
+	rerr  *loop.Error // a failed read: every later read fails so too
 
 	// The handshake of an accepted connection: shaking while it runs
 	// on its goroutine, shaken once over (hsErr: how it failed).
@@ -235,7 +237,7 @@ func (t *TLSConn) Attr(name string) (starlark.Value, error) {
 	case "local_addr", "remote_addr":
 		return t.sock.Attr(name)
 	}
-	return connMethods.Bind(name, t), nil
+	return connMethods.BindOnce(name, t, &t.bound), nil
 }
 
 // ---- the adapter ----

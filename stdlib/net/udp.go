@@ -17,6 +17,7 @@ import (
 // for the next recv_from. Sends go through a goroutine each (a full send
 // buffer must not stall the loop; name resolution may wait too).
 type Socket struct {
+	bound starutil.Bound // its methods, bound once
 	handle
 	pc        *net.UDPConn
 	addr      string
@@ -166,7 +167,7 @@ func (s *Socket) Attr(name string) (starlark.Value, error) {
 	case "port":
 		return starlark.MakeInt(s.port), nil
 	}
-	return socketMethods.Bind(name, s), nil
+	return socketMethods.BindOnce(name, s, &s.bound), nil
 }
 
 func socketSendTo(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

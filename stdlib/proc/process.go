@@ -228,8 +228,9 @@ func processKill(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 // chunk from the pipe and posts it. A reader that gives up (cancelled,
 // timed out) loses nothing: the chunk stays for the next.
 type Stream struct {
-	name string
-	r    *stream.Reader
+	bound starutil.Bound // its methods, bound once
+	name  string
+	r     *stream.Reader
 }
 
 var (
@@ -256,17 +257,20 @@ func newStream(f *os.File, name string) *Stream {
 
 var streamMethods = starutil.NewMethods("Stream", stream.Methods("read", "read_line", "lines"))
 
-func (s *Stream) String() string                           { return "<" + s.name + ">" }
-func (s *Stream) Type() string                             { return "Stream" }
-func (s *Stream) Freeze()                                  {}
-func (s *Stream) Truth() starlark.Bool                     { return true }
-func (s *Stream) Hash() (uint32, error)                    { return 0, fmt.Errorf("unhashable: Stream") }
-func (s *Stream) AttrNames() []string                      { return streamMethods.Names() }
-func (s *Stream) Attr(name string) (starlark.Value, error) { return streamMethods.Bind(name, s), nil }
-func (s *Stream) StreamReader() *stream.Reader             { return s.r }
+func (s *Stream) String() string        { return "<" + s.name + ">" }
+func (s *Stream) Type() string          { return "Stream" }
+func (s *Stream) Freeze()               {}
+func (s *Stream) Truth() starlark.Bool  { return true }
+func (s *Stream) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Stream") }
+func (s *Stream) AttrNames() []string   { return streamMethods.Names() }
+func (s *Stream) Attr(name string) (starlark.Value, error) {
+	return streamMethods.BindOnce(name, s, &s.bound), nil
+}
+func (s *Stream) StreamReader() *stream.Reader { return s.r }
 
 // A Writer is the write side of a child's stdin.
 type Writer struct {
+	bound  starutil.Bound // its methods, bound once
 	f      *os.File
 	name   string
 	closed bool
@@ -290,7 +294,7 @@ func (w *Writer) Attr(name string) (starlark.Value, error) {
 	if name == "closed" {
 		return starlark.Bool(w.closed), nil
 	}
-	return writerMethods.Bind(name, w), nil
+	return writerMethods.BindOnce(name, w, &w.bound), nil
 }
 
 // WriteData returns once all of data is in the pipe (stream.Writable).

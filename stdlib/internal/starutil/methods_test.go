@@ -31,6 +31,25 @@ func TestMethodsAreNamedTypeDotMethod(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "field"}, m.Names("field"))
 }
 
+func TestBindOnce(t *testing.T) {
+	m := starutil.NewMethods("Thing", map[string]starutil.Func{"a": echoName, "b": echoName})
+	x, y := starlark.String("x"), starlark.String("y")
+	var cx, cy starutil.Bound
+	xa := m.BindOnce("a", x, &cx)
+	require.IsType(t, &starlark.Builtin{}, xa)
+	assert.Same(t, xa, m.BindOnce("a", x, &cx), "bound once per value")
+	assert.Equal(t, x, xa.(*starlark.Builtin).Receiver())
+	assert.Equal(t, "Thing.a", xa.(*starlark.Builtin).Name())
+	xb := m.BindOnce("b", x, &cx)
+	assert.NotSame(t, xa, xb)
+	assert.Equal(t, "Thing.b", xb.(*starlark.Builtin).Name())
+	ya := m.BindOnce("a", y, &cy)
+	assert.NotSame(t, xa, ya)
+	assert.Equal(t, y, ya.(*starlark.Builtin).Receiver())
+	assert.Nil(t, m.BindOnce("nope", x, &cx), "an unknown name is no attribute: untyped nil")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { m.BindOnce("a", x, &cx) }))
+}
+
 func TestBytesArguments(t *testing.T) {
 	var b starutil.Bytes
 	require.NoError(t, starlark.UnpackArgs("f", starlark.Tuple{starlark.Bytes("x")}, nil, "data", &b))

@@ -26,6 +26,7 @@ type Methods struct {
 	byName map[string]*starlark.Builtin
 	funcs  map[string]Func
 	names  []string
+	index  map[string]int // position in names, for a Bound
 }
 
 // NewMethods makes the table of type typ from the bodies of its methods
@@ -45,6 +46,10 @@ func NewMethods(typ string, funcs ...map[string]Func) *Methods {
 		m.names = append(m.names, name)
 	}
 	slices.Sort(m.names)
+	m.index = make(map[string]int, len(m.names))
+	for i, name := range m.names {
+		m.index[name] = i
+	}
 	return m
 }
 
@@ -65,6 +70,29 @@ func (m *Methods) Bind(name string, recv starlark.Value) starlark.Value {
 		return b.BindReceiver(recv)
 	}
 	return nil
+}
+
+// A Bound keeps one value's bound methods, each made on its first use
+// (Methods.BindOnce): a method called in a loop (data = conn.read()) is
+// then bound once rather than on every call, an allocation each, and
+// x.m is x.m. It is for values that one engine's loop alone uses, such
+// as its connections; a value frozen and shared between threads must
+// not have one.
+type Bound struct{ methods []*starlark.Builtin }
+
+// BindOnce is Bind keeping the bound method in c, for the next lookup.
+func (m *Methods) BindOnce(name string, recv starlark.Value, c *Bound) starlark.Value {
+	i, ok := m.index[name]
+	if !ok {
+		return nil
+	}
+	if c.methods == nil {
+		c.methods = make([]*starlark.Builtin, len(m.names))
+	}
+	if c.methods[i] == nil {
+		c.methods[i] = m.byName[name].BindReceiver(recv)
+	}
+	return c.methods[i]
 }
 
 // Func returns the body of method name, or nil (for a module function
