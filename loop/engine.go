@@ -152,7 +152,13 @@ type Engine struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 
-	external int // operations outstanding that will post a completion
+	external int // operations outstanding: while any is, blocked tasks are no deadlock
+	// listWaits counts the external operations that are tasks waiting on a
+	// WakerList (a socket's readiness, a child, a stream), which something
+	// else wakes; inflight counts work handed off (offload) and not yet
+	// posted back. Only those two decide whether sleep first looks for a
+	// completion about to be posted (reactor.go).
+	listWaits, inflight int
 	// lastSite is the call site Callers rendered last, and its text.
 	lastSite struct {
 		pos syntax.Position
@@ -417,6 +423,21 @@ func (e *Engine) Hold() { e.external++ }
 
 // Release ends a Hold. Loop only.
 func (e *Engine) Release() { e.external-- }
+
+// holdList and releaseList are Hold and Release for a task waiting on a
+// WakerList (WaitOnList): its wake-up comes from a reactor callback, or
+// from offloaded work that counts as inflight itself, never from a Post
+// of its own.
+func (e *Engine) holdList()    { e.external++; e.listWaits++ }
+func (e *Engine) releaseList() { e.external--; e.listWaits-- }
+
+// completionsExpected reports whether another goroutine may post a
+// completion soon: offloaded work in flight, or an external operation
+// other than a wait on a WakerList (a request net/http is parsing, a
+// child's exit).
+func (e *Engine) completionsExpected() bool {
+	return e.inflight > 0 || e.external > e.listWaits
+}
 
 // Local returns the engine's value for key, made by mk on first use: a
 // module's per-engine state (package generator's owners of generators),

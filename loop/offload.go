@@ -129,9 +129,11 @@ func (e *Engine) offload(own, hold bool, work, done func()) {
 	if hold {
 		e.Hold()
 	}
+	e.inflight++
 	run := func() {
 		work()
 		e.Post(func() {
+			e.inflight--
 			if hold {
 				e.Release()
 			}

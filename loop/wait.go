@@ -332,7 +332,7 @@ func (r *retryWait) finish() error {
 		r.end = nil
 		return end()
 	}
-	r.x.Task.eng.Release()
+	r.x.Task.eng.releaseList()
 	r.list.Remove(r.w)
 	r.list = nil
 	return r.w.Err
@@ -378,14 +378,14 @@ func (x *Exec) WaitOnList(list *WakerList, why Reason, timeout time.Duration, op
 		r.own = Waiter{task: x.Task, Index: -1}
 		r.w, r.why, r.timeout, r.op, r.list = &r.own, why, timeout, op, list
 		list.Add(r.w, 0)
-		e.Hold()
+		e.holdList()
 		return errRetry
 	}
 	w := NewWaiter(x.Task)
 	list.Add(w, 0)
-	e.Hold()
+	e.holdList()
 	x.Park(w, why, timeout, op)
-	e.Release()
+	e.releaseList()
 	list.Remove(w)
 	return w.Err
 }
