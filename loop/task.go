@@ -545,11 +545,17 @@ func (l *WakerList) Len() int { return len(l.list) }
 // Broadcast completes every registration that accepts, with (v, err), and clears the list.
 func (l *WakerList) Broadcast(v starlark.Value, err error) {
 	list := l.list
-	l.list = nil
+	l.list = nil // what a completion registers meanwhile goes to a new list
 	for _, we := range list {
 		if we.w.Accepts(we.index) {
 			we.w.Complete(we.index, v, err)
 		}
+	}
+	// Keep the array for the next registration (a connection's reader
+	// registers once per message), unless a completion registered anew.
+	if l.list == nil {
+		clear(list)
+		l.list = list[:0]
 	}
 }
 

@@ -74,7 +74,7 @@ type Conn struct {
 	wrErr  error
 	wrFn   func(uintptr) bool
 
-	readWhy, writeWhy connReason
+	readWhy, writeWhy connReason // passed by address: a Reason made of a value is an allocation per wait
 }
 
 type connReason struct {
@@ -294,7 +294,7 @@ func (c *Conn) Wait(x *loop.Exec, fn string) error {
 			})
 		}, c.readableNow)
 	}
-	return stream.WaitOn(x, &c.readers, c.readWhy, loop.NoTimeout, fn)
+	return stream.WaitOn(x, &c.readers, &c.readWhy, loop.NoTimeout, fn)
 }
 
 // readableNow runs on the loop when the readiness goroutine returns.
@@ -357,7 +357,7 @@ func (c *Conn) sendRest(x *loop.Exec, fn string, rest string) error {
 		}, func() { c.writeDone(werr) })
 	}
 	for c.wdone < mine {
-		if err := stream.WaitOn(x, &c.writers, c.writeWhy, loop.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &c.writers, &c.writeWhy, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
@@ -408,7 +408,7 @@ func (c *Conn) writeDone(err error) {
 // write failed.
 func (c *Conn) writeTurn(x *loop.Exec, fn string) error {
 	for c.wbusy {
-		if err := stream.WaitOn(x, &c.writers, c.writeWhy, loop.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &c.writers, &c.writeWhy, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}

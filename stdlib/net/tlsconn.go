@@ -77,7 +77,7 @@ func newTLSConn(sock *Conn, tc *tls.Conn, ad *tlsAdapter, shaken bool) *TLSConn 
 func (t *TLSConn) handshake(x *loop.Exec, fn string) error {
 	for !t.shaken {
 		t.startHandshake()
-		if err := stream.WaitOn(x, &t.hsWait, t.sock.readWhy, loop.NoTimeout, fn); err != nil {
+		if err := stream.WaitOn(x, &t.hsWait, &t.sock.readWhy, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
@@ -141,7 +141,7 @@ func (t *TLSConn) Wait(x *loop.Exec, fn string) error {
 	if !t.shaken {
 		// A failed handshake is TryRead's to report.
 		t.startHandshake()
-		return stream.WaitOn(x, &t.hsWait, t.sock.readWhy, loop.NoTimeout, fn)
+		return stream.WaitOn(x, &t.hsWait, &t.sock.readWhy, loop.NoTimeout, fn)
 	}
 	return t.sock.Wait(x, fn)
 }

@@ -100,10 +100,11 @@ func read(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		n = -1
 	}
 	if len(args) > 0 || len(kwargs) > 0 { // the common read() skips the unpacking
-		if err := starlark.UnpackArgs(fn, args, kwargs, "n?", &n); err != nil {
+		arg := n // unpacked into its own variable, which only this path moves to the heap
+		if err := starlark.UnpackArgs(fn, args, kwargs, "n?", &arg); err != nil {
 			return nil, loop.ValueError(err)
 		}
-		if n <= 0 && !r.opts.Whole {
+		if n = arg; n <= 0 && !r.opts.Whole {
 			return nil, loop.Errorf(loop.KindValue, "%s: n must be > 0, got %d", fn, n)
 		}
 	}
@@ -179,8 +180,19 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 // check of a data argument); returns None once written.
 func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
+	// The common write(data) checks its argument directly; the unpacking
+	// (for a keyword, or an error naming the parameter) would move it to
+	// the heap, an allocation per write.
 	var data starutil.Bytes
-	x, err := enter(th, fn, args, kwargs, "data", &data)
+	var x *loop.Exec
+	var err error
+	if len(args) == 1 && len(kwargs) == 0 && data.Unpack(args[0]) == nil {
+		x, err = enter(th, fn, nil, nil)
+	} else {
+		var arg starutil.Bytes
+		x, err = enter(th, fn, args, kwargs, "data", &arg)
+		data = arg
+	}
 	if err != nil {
 		return nil, err
 	}
