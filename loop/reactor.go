@@ -69,7 +69,7 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) (timedOut bool) {
 		// an eventfd wake-up. Gosched lets those goroutines run. Tasks
 		// waiting on descriptors the reactor watches alone do not spin:
 		// epoll, not a Post, wakes them (50 yields before each epoll_wait
-		// were a sixth of an echo server's CPU outside the kernel).
+		// were a tenth of an echo server's CPU outside the kernel).
 		for range spinRounds {
 			if e.npost.Load() > 0 {
 				return false

@@ -551,9 +551,10 @@ func (l *WakerList) Broadcast(v starlark.Value, err error) {
 			we.w.Complete(we.index, v, err)
 		}
 	}
-	// Keep the array for the next registration (a connection's reader
-	// registers once per message), unless a completion registered anew.
-	if l.list == nil {
+	// Keep a small array for the next registration (a connection's
+	// reader registers once per message), unless a completion registered
+	// anew; a large one (an event thousands waited on) is let go.
+	if l.list == nil && cap(list) <= 8 {
 		clear(list)
 		l.list = list[:0]
 	}

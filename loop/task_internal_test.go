@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"github.com/corolang/coro/starlark"
 	"testing"
 	"unsafe"
 
@@ -16,3 +17,29 @@ import (
 func TestTaskSize(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(Task{}), uintptr(568))
 }
+
+// TestBroadcastKeepsSmallArrays: a WakerList reuses a small array after a
+// broadcast (a connection's reader registers once per message) and lets
+// a large one go.
+func TestBroadcastKeepsSmallArrays(t *testing.T) {
+	var l WakerList
+	l.Add(&countWaker{}, 0)
+	l.Broadcast(nil, nil)
+	assert.Equal(t, 0, l.Len())
+	assert.Positive(t, cap(l.list), "small array kept")
+	assert.Nil(t, l.list[:1][0].w, "kept array cleared")
+	w := &countWaker{}
+	for range 100 {
+		l.Add(w, 0)
+	}
+	l.Broadcast(nil, nil)
+	assert.Equal(t, 100, w.n)
+	assert.Equal(t, 0, l.Len())
+	assert.Zero(t, cap(l.list), "large array let go")
+}
+
+// countWaker counts its completions.
+type countWaker struct{ n int }
+
+func (w *countWaker) Accepts(int) bool                    { return true }
+func (w *countWaker) Complete(int, starlark.Value, error) { w.n++ }

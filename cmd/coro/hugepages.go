@@ -26,11 +26,10 @@ import (
 // the heap grows, replacing any advice given to it earlier. So
 // adviseHugePages allocates one large object, which maps fresh heap that
 // nothing has touched, advises its pages, and frees it at once (a
-// collection). The page
-// allocator hands out the lowest free pages first, so the heap's next
-// growth (the tasks' memory) comes from that advised range. Its pages
-// are never touched here: RSS grows only as the heap does, in 2 MiB
-// steps instead of 4 KiB ones.
+// collection). The page allocator hands out the lowest free pages first,
+// so the heap's next growth (the tasks' memory) comes from that advised
+// range. Its pages are never touched here: RSS grows only as the heap
+// does, in 2 MiB steps instead of 4 KiB ones.
 //
 // The cost: a heap that shrinks after a peak may keep more of it
 // resident, since khugepaged may refill a partly released huge page;
