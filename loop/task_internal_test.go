@@ -1,10 +1,10 @@
 package loop
 
 import (
-	"github.com/corolang/coro/starlark"
 	"testing"
 	"unsafe"
 
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 )
 
