@@ -71,6 +71,12 @@ func adviseHugePages() (lo, hi uintptr) {
 	if mode, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err != nil || strings.TrimSpace(string(mode)) == "2" {
 		return 0, 0
 	}
+	// Under a limit on address space (ulimit -v) the object might pass
+	// it, and the runtime treats that as fatal too.
+	var as unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_AS, &as) != nil || as.Cur != unix.RLIM_INFINITY {
+		return 0, 0
+	}
 	size := uintptr(hugeHeapMax)
 	var info unix.Sysinfo_t
 	if unix.Sysinfo(&info) == nil {

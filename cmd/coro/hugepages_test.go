@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // vma is one mapping of /proc/self/smaps.
@@ -130,6 +131,23 @@ func TestAdviseHugePages(t *testing.T) {
 	assert.Greater(t, in, len(keep)/2, "only %d of %d new objects are in advised memory", in, len(keep))
 	t.Logf("advised %d MiB; %d of %d new objects in advised memory; resident in huge pages: %d MiB",
 		(hi-lo)>>20, in, len(keep), huge>>20)
+}
+
+// TestNoAdviceUnderAddressLimit: under a limit on address space the
+// large object could pass it, which the runtime treats as fatal, so
+// nothing is advised.
+func TestNoAdviceUnderAddressLimit(t *testing.T) {
+	var old unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_AS, &old))
+	if old.Cur != unix.RLIM_INFINITY || old.Max != unix.RLIM_INFINITY {
+		t.Skip("address space already limited")
+	}
+	// Finite, yet far beyond anything this process maps.
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: 1 << 46, Max: old.Max}))
+	defer unix.Setrlimit(unix.RLIMIT_AS, &old)
+	lo, hi := adviseHugePages()
+	assert.Zero(t, lo)
+	assert.Zero(t, hi)
 }
 
 // TestAdviseSoon checks that the advice waits for the first collection
