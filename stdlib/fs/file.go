@@ -116,7 +116,7 @@ func (f *File) Truth() starlark.Bool  { return true }
 func (f *File) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: File") }
 func (f *File) AttrNames() []string   { return fileMethods.Names("closed", "mode", "path") }
 
-var fileMethods = starutil.NewMethods("File", stream.Methods("read", "read_line", "lines", "write"), map[string]starutil.Func{"close": fileClose})
+var fileMethods = starutil.NewMethods("File", stream.Methods("read", "read_line", "lines", "write"), map[string]starutil.Func{"close": fileClose}).BorrowsArgs("write")
 
 func (f *File) Attr(name string) (starlark.Value, error) {
 	switch name {

@@ -475,7 +475,7 @@ func (c *Conn) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(c))
 // StreamReader is the connection's read side (stream.Readable).
 func (c *Conn) StreamReader() *stream.Reader { return c.r }
 
-var connMethods = starutil.NewMethods("Conn", stream.AllMethods(), map[string]starutil.Func{"close": connClose})
+var connMethods = starutil.NewMethods("Conn", stream.AllMethods(), map[string]starutil.Func{"close": connClose}).BorrowsArgs("write")
 
 func (c *Conn) AttrNames() []string { return connMethods.Names("local_addr", "remote_addr") }
 

@@ -282,7 +282,7 @@ var (
 	_ stream.Writable   = (*Writer)(nil)
 )
 
-var writerMethods = starutil.NewMethods("Writer", stream.Methods("write"), map[string]starutil.Func{"close": writerClose})
+var writerMethods = starutil.NewMethods("Writer", stream.Methods("write"), map[string]starutil.Func{"close": writerClose}).BorrowsArgs("write")
 
 func (w *Writer) String() string        { return "<" + w.name + ">" }
 func (w *Writer) Type() string          { return "Writer" }

@@ -63,6 +63,18 @@ func (m *Methods) Stackful(names ...string) *Methods {
 	return m
 }
 
+// BorrowsArgs marks the named methods as builtins that keep no reference
+// to their arguments' slice (starlark.Builtin.BorrowsArgs): a call then
+// passes them in place, not a copy, an allocation fewer. A method that
+// may wait unwound (loop.Retrying keeps its arguments for the retry)
+// must not be marked. It returns m.
+func (m *Methods) BorrowsArgs(names ...string) *Methods {
+	for _, name := range names {
+		m.byName[name].BorrowsArgs()
+	}
+	return m
+}
+
 // Bind returns the method name bound to recv, or nil (no such attribute:
 // what Attr returns for a name it does not know).
 func (m *Methods) Bind(name string, recv starlark.Value) starlark.Value {

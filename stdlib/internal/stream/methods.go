@@ -177,7 +177,9 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 }
 
 // write(data): all of data, a string or bytes (starutil.Bytes: the one
-// check of a data argument); returns None once written.
+// check of a data argument); returns None once written. It keeps no
+// reference to args (a wait parks in place, under this frame), so the
+// types offering it mark it starutil.Methods.BorrowsArgs.
 func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
 	// The common write(data) checks its argument directly; the unpacking
