@@ -719,15 +719,9 @@ func (fn *Function) runFusion(fu *compile.Fusion, locals, top []Value) (next uin
 	}
 	var z Value
 	switch fu.Bin {
-	case compile.PLUS, compile.INPLACE_ADD:
-		r := a + b
-		if (r^a)&(r^b) < 0 {
-			return 0, false
-		}
-		z = makeSmallInt(r)
-	case compile.MINUS:
-		r := a - b
-		if (a^b)&(r^a) < 0 {
+	case compile.PLUS, compile.INPLACE_ADD, compile.MINUS:
+		r, ok := addInt64(fu.Bin, a, b)
+		if !ok {
 			return 0, false
 		}
 		z = makeSmallInt(r)
@@ -768,22 +762,30 @@ func (fn *Function) operand(o compile.Operand, locals []Value) Value {
 // fast path for counters and sums. ok is false for anything else, which
 // Binary then does.
 func addSmallInts(op compile.Opcode, x, y Value) (z Value, ok bool) {
-	var r int64
-	switch op {
-	case compile.PLUS, compile.INPLACE_ADD:
-		a, b, ok := smallInts(x, y)
-		if r = a + b; !ok || (r^a)&(r^b) < 0 {
-			return nil, false
-		}
-	case compile.MINUS:
-		a, b, ok := smallInts(x, y)
-		if r = a - b; !ok || (a^b)&(r^a) < 0 {
-			return nil, false
-		}
-	default:
+	if op != compile.PLUS && op != compile.INPLACE_ADD && op != compile.MINUS {
+		return nil, false
+	}
+	a, b, ok := smallInts(x, y)
+	if !ok {
+		return nil, false
+	}
+	r, ok := addInt64(op, a, b)
+	if !ok {
 		return nil, false
 	}
 	return makeSmallInt(r), true
+}
+
+// addInt64 is a-b for MINUS, else a+b; ok is false when it overflows
+// int64. The one overflow check of the int fast paths (addSmallInts,
+// runFusion).
+func addInt64(op compile.Opcode, a, b int64) (r int64, ok bool) {
+	if op == compile.MINUS {
+		r = a - b
+		return r, (a^b)&(r^a) >= 0
+	}
+	r = a + b
+	return r, (r^a)&(r^b) >= 0
 }
 
 // compareSmallInts is Compare(op, x, y) when x and y are ints that fit
