@@ -60,6 +60,9 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 // method, no wait's reason or registration, no unpacked or copied
 // argument (it made 8 allocations before those went).
 func TestEchoRoundTripAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops buffers at random: read's scratch buffer is allocated again")
+	}
 	roundTrip := dialEcho(t)
 	assert.LessOrEqual(t, testing.AllocsPerRun(2000, roundTrip), 2.0, "allocations per round trip")
 }
