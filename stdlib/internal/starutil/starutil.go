@@ -25,8 +25,7 @@ type Func = func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 type Methods struct {
 	byName map[string]*starlark.Builtin
 	funcs  map[string]Func
-	names  []string
-	index  map[string]int // position in names, for a Bound
+	names  []string // sorted: a Bound keeps a method at its name's position
 }
 
 // NewMethods makes the table of type typ from the bodies of its methods
@@ -46,10 +45,6 @@ func NewMethods(typ string, funcs ...map[string]Func) *Methods {
 		m.names = append(m.names, name)
 	}
 	slices.Sort(m.names)
-	m.index = make(map[string]int, len(m.names))
-	for i, name := range m.names {
-		m.index[name] = i
-	}
 	return m
 }
 
@@ -94,7 +89,7 @@ type Bound struct{ methods []*starlark.Builtin }
 
 // BindOnce is Bind keeping the bound method in c, for the next lookup.
 func (m *Methods) BindOnce(name string, recv starlark.Value, c *Bound) starlark.Value {
-	i, ok := m.index[name]
+	i, ok := slices.BinarySearch(m.names, name)
 	if !ok {
 		return nil
 	}
