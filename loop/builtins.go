@@ -461,7 +461,11 @@ func builtinDefer(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 		return nil, err
 	}
 	x := ExecOf(th)
-	if x == nil || x.Defers == nil {
+	var list *[]Deferred
+	if x != nil {
+		list = x.deferList()
+	}
+	if list == nil {
 		return nil, Errorf(KindValue, "defer: not inside a task or generator")
 	}
 	if x.Task != nil {
@@ -469,7 +473,7 @@ func builtinDefer(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 			return nil, &Error{Kind: err.Kind, Msg: "defer: " + err.Msg}
 		}
 	}
-	*x.Defers = append(*x.Defers, Deferred{Fn: fn, Args: rest, Kwargs: kw})
+	*list = append(*list, Deferred{Fn: fn, Args: rest, Kwargs: kw})
 	return starlark.None, nil
 }
 

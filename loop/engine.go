@@ -478,8 +478,7 @@ func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []sta
 	e.nextID++
 	t := &Task{eng: e, id: e.nextID, name: name, fn: fn, args: args}
 	if len(kwargs) > 0 {
-		kw := kwargs // a copy on the heap only when there are keywords
-		t.kwargs = &kw
+		t.more().kwargs = kwargs
 	}
 	t.root.owner = t
 	t.scope = &t.root
@@ -760,8 +759,8 @@ func (e *Engine) preempt(th *starlark.Thread) {
 	if err == nil && e.opts.MaxSteps > 0 && th.Steps > e.opts.MaxSteps {
 		err = Errorf(KindError, "step limit of %d exceeded", e.opts.MaxSteps)
 	}
-	if err != nil && t.injected == nil {
-		t.injected = err
+	if err != nil && t.injected() == nil {
+		t.setInjected(err)
 		if sticky {
 			// The first delivery of a cancellation to a computing task
 			// may be caught (cleanup code after catch gets a time

@@ -283,7 +283,7 @@ func (r groupReason) WaitingOn() string {
 			queued++
 		}
 	}
-	s := "group (" + strconv.Itoa(r.g.scope.n-queued) + " running"
+	s := "group (" + strconv.Itoa(int(r.g.scope.n)-queued) + " running"
 	if queued > 0 {
 		s += ", " + strconv.Itoa(queued) + " queued"
 	}

@@ -37,9 +37,11 @@ type CancelScope struct {
 	deferred bool
 
 	// The tasks started inside the scope (a group's), oldest first, and
-	// how many; onTaskEnd, if set, runs when one of them ends.
+	// how many (an int32 beside the flags keeps a scope, which every
+	// Task holds, a word smaller); onTaskEnd, if set, runs when one of
+	// them ends.
+	n           int32
 	first, last *Task
-	n           int
 	onTaskEnd   func(*Task)
 }
 

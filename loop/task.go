@@ -43,13 +43,13 @@ const deferBound = 5 * time.Second
 // its allocation size class, so the one-byte fields share one word and
 // what is rarely set sits behind a pointer.
 type Task struct {
-	eng    *Engine
-	id     int64
-	name   string
-	fn     starlark.Callable
-	args   starlark.Tuple
-	kwargs *[]starlark.Tuple // rarely set: kept out of the Task's own size
-	link   *spawnLink        // how the task came to be, for tracebacks (diag.go)
+	eng  *Engine
+	id   int64
+	name string
+	fn   starlark.Callable
+	args starlark.Tuple
+	link *spawnLink // how the task came to be, for tracebacks (diag.go)
+	rare *taskRare  // what few tasks have (taskRare); nil until needed
 
 	thread *starlark.Thread
 	exec   Exec
@@ -86,11 +86,6 @@ type Task struct {
 	root         CancelScope
 	scope        *CancelScope
 	sprev, snext *Task
-	injected     *Error // an interruption delivered through thread.Cancel
-	defers       []Deferred
-	// onEnd runs when the task finishes, after its deferred functions
-	// (generators it made are closed this way).
-	onEnd *[]func() // rarely set: kept out of the Task's own size
 
 	// val is the task's script value while the task is live, ref once
 	// it ended.
@@ -106,6 +101,49 @@ type Task struct {
 
 	// prev, next link the engine's list of live tasks.
 	prev, next *Task
+}
+
+// taskRare holds what few tasks have. It is made on first need
+// (Task.more), so that a Task stays in its size class (TestTaskSize).
+type taskRare struct {
+	kwargs   []starlark.Tuple // the function's keyword arguments, until it starts
+	injected *Error           // an interruption delivered through thread.Cancel
+	defers   []Deferred       // the task function's, registered with defer()
+	// onEnd runs when the task finishes, after its deferred functions
+	// (generators it made are closed this way).
+	onEnd []func()
+}
+
+// more returns the task's rare fields, making them on first use.
+func (t *Task) more() *taskRare {
+	if t.rare == nil {
+		t.rare = new(taskRare)
+	}
+	return t.rare
+}
+
+// deferred returns the task's list of deferred calls, nil if it has none.
+func (t *Task) deferred() *[]Deferred {
+	if t.rare == nil {
+		return nil
+	}
+	return &t.rare.defers
+}
+
+// injected returns the interruption delivered through thread.Cancel, or nil.
+func (t *Task) injected() *Error {
+	if t.rare == nil {
+		return nil
+	}
+	return t.rare.injected
+}
+
+// setInjected records (or, with nil, clears) the interruption delivered
+// through thread.Cancel.
+func (t *Task) setInjected(err *Error) {
+	if err != nil || t.rare != nil {
+		t.more().injected = err
+	}
 }
 
 type wakerEntry struct {
@@ -164,10 +202,8 @@ func (t *Task) Then(fn func(th *starlark.Thread, v starlark.Value, err error) (s
 
 // OnEnd registers fn to run on the loop when the task finishes.
 func (t *Task) OnEnd(fn func()) {
-	if t.onEnd == nil {
-		t.onEnd = new([]func())
-	}
-	*t.onEnd = append(*t.onEnd, fn)
+	r := t.more()
+	r.onEnd = append(r.onEnd, fn)
 }
 
 // worker is a pooled coroutine that runs tasks one after another, so that
@@ -246,7 +282,7 @@ func (t *Task) run(w *worker) {
 			th.SetMaxExecutionSteps(e.slice)
 			th.Uncancel()
 		}
-		t.exec = Exec{Task: t, Yield: w.yield, Defers: &t.defers}
+		t.exec = Exec{Task: t, Yield: w.yield}
 		SetExec(th, &t.exec)
 		e.threadHook(th)
 		t.thread = th
@@ -261,12 +297,12 @@ func (t *Task) run(w *worker) {
 		} else {
 			th.SetUnwindable(true)
 			var kwargs []starlark.Tuple
-			if t.kwargs != nil {
-				kwargs = *t.kwargs
+			if t.rare != nil {
+				kwargs, t.rare.kwargs = t.rare.kwargs, nil
 			}
 			v, err = CallFn(th, t.fn, t.args, kwargs)
 		}
-		t.args, t.kwargs = nil, nil
+		t.args = nil
 	}
 	if starlark.IsUnwound(err) {
 		// Parked with its frames on the heap: the thread goes with the
@@ -286,7 +322,7 @@ func (t *Task) run(w *worker) {
 		v0, err0 := v, err
 		v, err = callFn(th, func() (starlark.Value, error) { return second(th, v0, err0) })
 	}
-	if derr := t.runDefers(th, &t.defers); derr != nil && err == nil {
+	if derr := t.runDefers(th, t.deferred()); derr != nil && err == nil {
 		err = derr
 	}
 	t.finish(v, err)
@@ -340,12 +376,12 @@ func afterCall(th *starlark.Thread, v starlark.Value, err error) (starlark.Value
 	// fn's failure, even if fn returned normally without noticing it. A
 	// raised error carries its own frames (a generator body's): they go
 	// below the frames of the thread that noticed it.
-	if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected != nil {
-		inj := x.Task.injected
+	if x := ExecOf(th); x != nil && x.Task != nil && x.Task.injected() != nil {
+		inj := x.Task.injected()
 		if x.Task.final {
 			th.Cancel(inj.Error()) // this thread too (a generator's consumer)
 		} else {
-			x.Task.injected = nil
+			x.Task.setInjected(nil)
 			th.Uncancel()
 		}
 		var outer starlark.CallStack
@@ -374,14 +410,15 @@ func afterCall(th *starlark.Thread, v starlark.Value, err error) (starlark.Value
 // the task's cancellation and bounded by deferBound. It returns the first
 // error a deferred call raised.
 func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
-	if len(*list) == 0 {
+	if list == nil || len(*list) == 0 {
 		return nil
 	}
 	e := t.eng
 	if t.final {
 		// A cancellation that unwound the stack stops at the deferred
 		// functions: they run with it lifted.
-		t.injected, t.final = nil, false
+		t.setInjected(nil)
+		t.final = false
 		th.Uncancel()
 	}
 	sh := &CancelScope{shield: true}
@@ -479,11 +516,11 @@ func (t *Task) finish(v starlark.Value, err error) {
 			s.onTaskEnd(t)
 		}
 	}
-	if t.onEnd != nil {
-		for _, fn := range *t.onEnd {
+	if t.rare != nil {
+		for _, fn := range t.rare.onEnd {
 			fn()
 		}
-		t.onEnd = nil
+		t.rare.onEnd = nil
 	}
 	watched := false
 	for _, we := range t.watchers {

@@ -89,8 +89,11 @@ const NoTimeout time.Duration = -1
 // thread, whose Task is its current consumer and whose Yield passes through
 // the consumer (see package generator).
 type Exec struct {
-	Task   *Task
-	Yield  func()
+	Task  *Task
+	Yield func()
+	// Defers is the list defer() adds to: a generator body's own. A
+	// task's own context leaves it nil: the task keeps its list
+	// (Task.deferred), made on first use (deferList).
 	Defers *[]Deferred
 	// Body is the generator body this context runs, for package generator
 	// (emit finds its generator here: a field, not a thread-local map).
@@ -100,6 +103,18 @@ type Exec struct {
 	// thread that may unwind, and the wait it handed over once it has;
 	// retrySpare is the task's record of such waits, reused.
 	retry, retrySpare *retryWait
+}
+
+// deferList returns the list defer() adds to in x, or nil where nothing
+// may defer (a task that has finished, a context of no task).
+func (x *Exec) deferList() *[]Deferred {
+	if x.Defers != nil {
+		return x.Defers
+	}
+	if t := x.Task; t != nil && x == &t.exec && !t.Done() {
+		return &t.more().defers
+	}
+	return nil
 }
 
 // ExecOf returns the execution context of thread, or nil for a thread the
@@ -120,10 +135,10 @@ func SetExec(thread *starlark.Thread, x *Exec) {
 // running builtin had returned it. It is for code that waits but cannot
 // return an error, such as a starlark.Iterator's Next (for v in ch).
 func (x *Exec) Raise(err *Error) {
-	if x.thread == nil || x.Task == nil || x.Task.injected != nil {
+	if x.thread == nil || x.Task == nil || x.Task.injected() != nil {
 		return
 	}
-	x.Task.injected = err
+	x.Task.setInjected(err)
 	x.thread.Cancel(err.Error())
 }
 
