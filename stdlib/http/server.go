@@ -186,7 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer ex.body.finish(w)
 	s.eng.Post(func() {
 		req := newRequest(r, ex)
-		name := fmt.Sprintf("http %s %s", r.Method, r.URL.Path)
+		name := "http " + r.Method + " " + r.URL.Path
 		// The handler is the task's function, with no Go frame below it,
 		// so that its waits unwind; a streamed response is the task's
 		// second phase (respond).
@@ -216,7 +216,7 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	rp.sent = true
 	ex := rp.ex
 	if ex.upgraded {
-		ex.send(piece{kind: pieceEnd})
+		ex.send(&piece{kind: pieceEnd})
 		return
 	}
 	if err != nil {
@@ -229,14 +229,14 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 			fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
 		}
 		if ex.started { // a streamed response: cut it short
-			ex.send(piece{kind: pieceAbort})
+			ex.send(&piece{kind: pieceAbort})
 			return
 		}
 		ex.reply(internalError)
 		return
 	}
 	if ex.started {
-		ex.send(piece{kind: pieceEnd})
+		ex.send(&piece{kind: pieceEnd})
 		return
 	}
 	rep, err := makeReply(v)

@@ -100,6 +100,8 @@ const (
 )
 
 // A piece is what the handler's task sends ServeHTTP's goroutine to write.
+// It goes by pointer: a channel of pieces would hold four of them in
+// every exchange's buffer, for the one most requests send.
 type piece struct {
 	kind pieceKind
 	rep  reply  // pieceReply, pieceHead (status, headers, ctype)
@@ -118,7 +120,7 @@ type exchange struct {
 	body *bodyReader
 	// out never holds more than a few pieces: one reply, or a head and
 	// one chunk (the next waits for its write), then an end.
-	out chan piece
+	out chan *piece
 
 	// Loop side.
 	task     *loop.Task
@@ -135,7 +137,7 @@ type exchange struct {
 }
 
 func newExchange(s *Server, w http.ResponseWriter, r *http.Request) *exchange {
-	ex := &exchange{s: s, w: w, r: r, out: make(chan piece, 4), body: &bodyReader{rc: r.Body}}
+	ex := &exchange{s: s, w: w, r: r, out: make(chan *piece, 4), body: &bodyReader{rc: r.Body}}
 	ex.body.idle = sync.NewCond(&ex.body.mu)
 	// A handler may read the body while it streams its response.
 	http.NewResponseController(w).EnableFullDuplex()
@@ -143,7 +145,7 @@ func newExchange(s *Server, w http.ResponseWriter, r *http.Request) *exchange {
 }
 
 // send hands p to serve. Loop only; never blocks (see out).
-func (ex *exchange) send(p piece) {
+func (ex *exchange) send(p *piece) {
 	select {
 	case ex.out <- p:
 	default:
@@ -153,7 +155,7 @@ func (ex *exchange) send(p piece) {
 
 // reply sends serve a whole reply, which ends the exchange. Loop only.
 func (ex *exchange) reply(rep reply) {
-	ex.send(piece{kind: pieceReply, rep: rep})
+	ex.send(&piece{kind: pieceReply, rep: rep})
 	ex.end()
 }
 
@@ -290,7 +292,7 @@ func (ex *exchange) write(x *loop.Exec, fn, data string) error {
 		return loop.Errorf(loop.KindReset, "%s: the client went away", fn)
 	}
 	ex.writing = true
-	ex.send(piece{kind: pieceChunk, data: data})
+	ex.send(&piece{kind: pieceChunk, data: data})
 	if err := ex.waitFor(x, fn, func() bool { return !ex.writing }); err != nil {
 		return err
 	}
@@ -343,7 +345,7 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 		}
 	}
 	ex.started = true
-	ex.send(piece{kind: pieceHead, rep: head})
+	ex.send(&piece{kind: pieceHead, rep: head})
 	next, err := g.Attr("next")
 	if err != nil {
 		return err

@@ -540,7 +540,7 @@ func requestWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, loop.Errorf(loop.KindValue, "%s: the response was sent already", fn)
 	}
 	ex.upgraded = true
-	ex.send(piece{kind: pieceAccept})
+	ex.send(&piece{kind: pieceAccept})
 	if err := ex.waitFor(x, fn, func() bool { return ex.wsDone }); err != nil {
 		return nil, err
 	}
