@@ -6,6 +6,8 @@
 
 package starlark
 
+import "unsafe"
+
 func UnpackArgNoEscape(v Value, ptr any) error {
 	return unpackArgNoEscape(v, ptr)
 }
@@ -13,3 +15,6 @@ func UnpackArgNoEscape(v Value, ptr any) error {
 func UnpackPositionalArgsNoEscape(fnname string, args Tuple, kwargs []Tuple, min int, vars ...any) error {
 	return unpackPositionalArgsNoEscape(fnname, args, kwargs, min, vars...)
 }
+
+// SuspensionSize is the size of an unwound frame's suspension.
+const SuspensionSize = unsafe.Sizeof(suspension{})

@@ -9,6 +9,15 @@ import (
 	"github.com/corolang/coro/starlark/syntax"
 )
 
+// TestSuspensionSize: a suspension, which every unwound function frame of
+// a parked task keeps, stays in the 96-byte size class (coro patch,
+// ORIGIN 31): a field added to it must pay for itself.
+func TestSuspensionSize(t *testing.T) {
+	if starlark.SuspensionSize > 96 {
+		t.Errorf("suspension is %d bytes, want at most 96", starlark.SuspensionSize)
+	}
+}
+
 // pause(x) unwinds the thread when it may, and resumes with x * 10; the
 // host counts the unwinds. fail_later() unwinds and fails on resumption.
 func unwindEnv(unwinds *int, stacks *[]string) starlark.StringDict {
