@@ -192,7 +192,7 @@ func (c *Conn) ioReady(ev loop.IOEvents) {
 
 func (c *Conn) sysRead(fd uintptr) bool {
 	for {
-		c.rdN, c.rdErr = syscall.Read(int(fd), c.rdBuf)
+		c.rdN, c.rdErr = rawIO(unix.SYS_READ, fd, c.rdBuf)
 		if c.rdErr != syscall.EINTR {
 			return true // never wait here: the loop must not block
 		}
@@ -201,7 +201,7 @@ func (c *Conn) sysRead(fd uintptr) bool {
 
 func (c *Conn) sysWrite(fd uintptr) bool {
 	for len(c.wrData) > c.wrN {
-		n, err := syscall.Write(int(fd), c.wrData[c.wrN:])
+		n, err := rawIO(unix.SYS_WRITE, fd, c.wrData[c.wrN:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -212,6 +212,20 @@ func (c *Conn) sysWrite(fd uintptr) bool {
 		c.wrN += n
 	}
 	return true
+}
+
+// rawIO is read(2) or write(2) (op) on a descriptor that never blocks,
+// made without the runtime's system-call bookkeeping (entersyscall and
+// exitsyscall, a few percent of an echo server's CPU): the call does not
+// wait, so the loop's thread has no reason to hand its P to another
+// thread meanwhile. A read or write of a socket in non-blocking mode
+// returns EAGAIN rather than wait; every descriptor a Conn has is so.
+func rawIO(op, fd uintptr, p []byte) (int, error) {
+	n, _, e := unix.RawSyscall(op, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // errWouldBlock marks a read that found no data.
