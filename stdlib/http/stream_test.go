@@ -40,7 +40,7 @@ func noLeaks(t *testing.T) {
 
 func TestStreamedResponse(t *testing.T) {
 	noLeaks(t)
-	release := make(chan struct{})
+	release, gate := make(chan struct{}), make(chan struct{})
 	gone := make(chan string, 4)
 	base := goServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -53,6 +53,8 @@ func TestStreamedResponse(t *testing.T) {
 		case "/forever":
 			<-r.Context().Done() // until the client goes away
 			gone <- r.URL.RawQuery
+		case "/gate":
+			<-gate
 		}
 	}))
 	stdout, stderr, done := runScript(t, fmt.Sprintf(`
@@ -72,6 +74,7 @@ def abandon():
 t = spawn(abandon)
 t.wait()
 print("task ended")
+http.get(base + "/gate")  # until the test saw the abandoned response closed
 
 r = http.get(base + "/forever?closed", stream=True)
 print(repr(r.read_line()))
@@ -90,8 +93,11 @@ print(catch(http.get, base, stream=1).error)
 	assert.Equal(t, `"rd\nrest of it" "" <response 200, 13 bytes>`, stdout.Next(t))
 	assert.Equal(t, `"first line\n"`, stdout.Next(t))
 	assert.Equal(t, "task ended", stdout.Next(t))
-	// The response the task stopped reading was closed when it ended.
+	// The response the task stopped reading was closed when it ended
+	// (the script waits at the gate meanwhile: both closes reach the
+	// server asynchronously, and under load their order could swap).
 	assert.Equal(t, "abandoned", waitFor(t, gone))
+	close(gate)
 	assert.Equal(t, `"first line\n"`, stdout.Next(t))
 	assert.Equal(t, "closed", waitFor(t, gone))
 	assert.Equal(t, "closed: Response.read: response body is closed", stdout.Next(t))
