@@ -214,20 +214,6 @@ func (c *Conn) sysWrite(fd uintptr) bool {
 	return true
 }
 
-// rawIO is read(2) or write(2) (op) on a descriptor that never blocks,
-// made without the runtime's system-call bookkeeping (entersyscall and
-// exitsyscall, a few percent of an echo server's CPU): the call does not
-// wait, so the loop's thread has no reason to hand its P to another
-// thread meanwhile. A read or write of a socket in non-blocking mode
-// returns EAGAIN rather than wait; every descriptor a Conn has is so.
-func rawIO(op, fd uintptr, p []byte) (int, error) {
-	n, _, e := unix.RawSyscall(op, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
 // errWouldBlock marks a read that found no data.
 var errWouldBlock = syscall.EAGAIN
 
