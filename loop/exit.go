@@ -17,11 +17,7 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 // functions run too) and RunFile returns an *ExitError.
 func (x *Exec) Exit(th *starlark.Thread, code int) error {
 	t := x.Task
-	list := x.Defers
-	if list == nil {
-		list = t.deferred()
-	}
-	t.runDefers(th, list)
+	t.runDefers(th, x.deferList())
 	e := t.eng
 	e.exitCode = &ExitError{Code: code}
 	e.teardown = "exit" // tasks spawned from now on start cancelled
