@@ -38,10 +38,14 @@ import (
 // waits for its report.
 const collectEvery = time.Second
 
-// collectBudget bounds the collections a failure forces on the loop: they
-// may take a tenth of the run's time, plus collectBurst. Beyond that,
-// failures wait for the once-a-second collection.
+// collectBudget bounds the collections a failure forces on the loop: the
+// first collectFree of a run are free, and then they may take a tenth of
+// the run's time, plus collectBurst. Beyond that, failures wait for the
+// once-a-second collection. The free ones keep a small script's reports
+// where they happened on a loaded machine too, where a collection of a
+// small heap can take longer than collectBurst in wall time.
 const (
+	collectFree  = 16
 	collectShare = 10
 	collectBurst = 50 * time.Millisecond
 )
@@ -53,6 +57,7 @@ type reportState struct {
 	posted     atomic.Bool        // a check is posted to the loop and has not run
 	started    time.Time          // loop only: the budget's start
 	spent      time.Duration      // loop only: time spent in forced collections
+	forced     int                // loop only: how many the run forced
 }
 
 // Value returns the task's script value: the same one for as long as
@@ -136,7 +141,7 @@ func (e *Engine) mayCollect() bool {
 	if r.started.IsZero() {
 		r.started = time.Now()
 	}
-	return r.spent <= collectBurst+time.Since(r.started)/collectShare
+	return r.forced < collectFree || r.spent <= collectBurst+time.Since(r.started)/collectShare
 }
 
 // collectNow runs a collection on the loop: once runtime.GC returns, the
@@ -145,6 +150,7 @@ func (e *Engine) collectNow() {
 	start := time.Now()
 	runtime.GC()
 	e.report.spent += time.Since(start)
+	e.report.forced++
 }
 
 // collector runs while failures are pending: every half second it makes
