@@ -4,8 +4,10 @@ package loop
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +25,29 @@ type reactor struct {
 	events  []unix.EpollEvent
 	cleanup runtime.Cleanup
 	fds     *reactorFDs // what cleanup closes
+
+	// The loop sleeps with its goroutine parked in Go's netpoller, not
+	// with its thread blocked in epoll_wait: an epoll set is itself
+	// readable while it has events, so a duplicate of epfd (nest) sits
+	// in the netpoller, and waitNested parks on it until the set has
+	// events or the sleep's deadline passes. The thread then runs other
+	// goroutines: net/http's, handing requests to the loop, run beside
+	// it without a thread hand-off in each direction (a blocked
+	// epoll_wait made the runtime hand the loop's processor to another
+	// thread, and wake one again to return it). nestRead is the callback
+	// RawConn.Read runs, made once; nestN is what its poll found.
+	// Without nest (the netpoller refused the descriptor) the loop
+	// blocks in epoll_wait itself.
+	nest     *os.File
+	nestRC   syscall.RawConn
+	nestRead func(fd uintptr) bool
+	nestN    int
+	nestDL   bool // nest has a read deadline set
 }
+
+// nestReactor: sleep through Go's netpoller when it takes the epoll set
+// (reactor.nest). Tests turn it off to check the blocking path.
+var nestReactor = true
 
 // reactorFDs is what an unreachable engine's cleanup closes: not the
 // engine itself, which would then never become unreachable.
@@ -70,12 +94,43 @@ func (e *Engine) initIO() error {
 	r.watches = map[uint64]*FDWatch{}
 	r.next = wakeToken + 1
 	r.events = make([]unix.EpollEvent, 256)
+	if nestReactor {
+		e.nestIO()
+	}
 	r.fds = &reactorFDs{epfd, evfd}
 	r.cleanup = runtime.AddCleanup(e, func(f *reactorFDs) {
 		unix.Close(f.evfd)
 		unix.Close(f.epfd)
 	}, r.fds)
 	return nil
+}
+
+// nestIO puts a duplicate of the epoll set in Go's netpoller
+// (reactor.nest); the loop keeps its blocking wait if that fails.
+func (e *Engine) nestIO() {
+	r := &e.io
+	dfd, err := unix.FcntlInt(uintptr(r.epfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	if err := unix.SetNonblock(dfd, true); err != nil {
+		unix.Close(dfd)
+		return
+	}
+	// os.NewFile registers a non-blocking descriptor with the netpoller;
+	// only then can it take a deadline.
+	f := os.NewFile(uintptr(dfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil || f.SetReadDeadline(time.Time{}) != nil {
+		f.Close()
+		return
+	}
+	r.nest, r.nestRC = f, rc
+	r.nestRead = func(uintptr) bool {
+		n, interrupted := e.epollWait(0)
+		r.nestN = n
+		return n > 0 || interrupted
+	}
 }
 
 func newReactor() reactor { return reactor{epfd: -1, evfd: -1} }
@@ -88,6 +143,10 @@ func (e *Engine) closeIO() {
 		return
 	}
 	r.cleanup.Stop()
+	if r.nest != nil {
+		r.nest.Close()
+		r.nest, r.nestRC, r.nestRead = nil, nil, nil
+	}
 	r.mu.Lock()
 	unix.Close(r.evfd)
 	r.evfd = -1
@@ -173,6 +232,12 @@ func (e *Engine) sleepWithout(d time.Duration) bool {
 // waitIO sleeps in epoll_wait for at most d (d < 0: no limit) and runs
 // the callbacks of what is ready. It reports whether d passed.
 func (e *Engine) waitIO(d time.Duration) bool {
+	if d == 0 {
+		return true
+	}
+	if e.io.nest != nil {
+		return e.waitNested(d)
+	}
 	var deadline time.Time
 	if d >= 0 {
 		deadline = time.Now().Add(d)
@@ -196,6 +261,25 @@ func (e *Engine) waitIO(d time.Duration) bool {
 			return d >= 0
 		}
 	}
+}
+
+// waitNested is waitIO with the loop's goroutine parked in Go's
+// netpoller (reactor.nest): RawConn.Read polls the set without waiting,
+// and parks until the set is readable again or the deadline passes.
+func (e *Engine) waitNested(d time.Duration) bool {
+	r := &e.io
+	if d > 0 {
+		r.nest.SetReadDeadline(time.Now().Add(d))
+		r.nestDL = true
+	} else if r.nestDL {
+		r.nest.SetReadDeadline(time.Time{})
+		r.nestDL = false
+	}
+	r.nestN = 0
+	if err := r.nestRC.Read(r.nestRead); err != nil {
+		return r.nestN == 0 // the deadline passed
+	}
+	return false
 }
 
 // epollWait waits up to ms milliseconds and dispatches what is ready. It
