@@ -438,6 +438,7 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit tim
 	defer tick.Stop()
 	var last uint64
 	var lastChange, prevTick time.Time
+	var starve starvation
 	for {
 		select {
 		case <-done:
@@ -449,13 +450,22 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit tim
 			s := w.word.Load()
 			if s != last || s == 0 || (late && w.flagged.Load() != s) {
 				last, lastChange = s, now
+				starve.reset()
 				continue
 			}
+			starve.start(now)
 			elapsed := now.Sub(lastChange)
 			if elapsed <= limit || w.reported.Load() == s {
 				continue
 			}
 			if w.flagged.Load() != s {
+				if starve.starved(now) {
+					// The machine held the loop up, not its task: measure
+					// again from now.
+					lastChange = now
+					starve.reset()
+					continue
+				}
 				w.since.Store(lastChange.UnixNano())
 				w.flagged.Store(s)
 				continue
@@ -475,6 +485,52 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit tim
 			}
 		}
 	}
+}
+
+// runDelays reads how long each thread of the process has waited for a
+// CPU (threadRunDelays); a variable so tests can stand in for a loaded
+// machine.
+var runDelays = threadRunDelays
+
+// A starvation tells, for a run that looks slow, whether the machine
+// rather than the task kept the loop: on a loaded machine the loop's
+// thread can wait for a CPU, runnable, for longer than the threshold
+// while its task does next to nothing (seen at a load of 7 per core: a
+// run of 0.17 s that would take a few milliseconds). The loop's
+// goroutine may be on any of the process's threads, so a run counts as
+// starved when some thread waited for a CPU for more than half the time
+// measured. Its baseline is taken at a run's first unchanged tick, so a
+// run shorter than a tick costs nothing; one that is slow costs a read
+// of each thread's schedstat, twice. While the machine is that loaded, a
+// run that is slow on its own (computing, or blocked in a Go call) may go
+// unreported too: the measure tells only that the machine held it up.
+type starvation struct {
+	at     time.Time
+	delays map[int]time.Duration // by thread id, at at
+}
+
+func (s *starvation) reset() { *s = starvation{} }
+
+// start takes the baseline, once per run.
+func (s *starvation) start(now time.Time) {
+	if s.at.IsZero() {
+		s.at, s.delays = now, runDelays()
+	}
+}
+
+// starved reports whether some thread waited for a CPU for more than half
+// the time since start.
+func (s *starvation) starved(now time.Time) bool {
+	if s.delays == nil {
+		return false
+	}
+	half := now.Sub(s.at) / 2
+	for tid, d := range runDelays() {
+		if d-s.delays[tid] > half {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSlow reports the run of t in progress if the watchdog flagged it,

@@ -219,6 +219,23 @@ loaded
 $`, out)
 }
 
+// On a loaded machine the loop's thread can wait for a CPU for longer
+// than the threshold while its task does little: a run during which a
+// thread of the process waited for a CPU most of the time is not
+// reported. (A thread here waits all the time; the blocking builtin
+// stands in for the task the machine held up.)
+func TestStarvedRunIsNotReported(t *testing.T) {
+	defer func(f func() map[int]time.Duration) { runDelays = f }(runDelays)
+	start := time.Now()
+	runDelays = func() map[int]time.Duration { return map[int]time.Duration{1: time.Since(start)} }
+	out, err := diagRun(t, Options{Globals: starlark.StringDict{"block": blockingBuiltin(300 * time.Millisecond)}}, `
+block()
+print("done")
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "done\n", out)
+}
+
 // Options.SlowWarning moves the threshold, or (negative) turns it off.
 func TestSlowWarningOption(t *testing.T) {
 	src := `
