@@ -140,7 +140,15 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 loop:
 	for {
 		thread.Steps++
-		if thread.Steps >= thread.maxSteps {
+		// coro patch (ORIGIN 32): a host's OnMaxSteps (the end of a time
+		// slice, where a task may yield to others) runs only where
+		// control went back (pc <= fr.pc: a loop goes round, or this is
+		// the function's first instruction), never in the middle of a
+		// statement, so `n += 1` between waits is never interrupted.
+		// Until then the limit stays passed and is checked again at
+		// each instruction. Without OnMaxSteps the limit stops the
+		// thread at once, as upstream.
+		if thread.Steps >= thread.maxSteps && (pc <= fr.pc || thread.OnMaxSteps == nil) {
 			maxStepsReached(thread)
 		}
 		if reason := thread.cancelReason.Load(); reason != nil {

@@ -62,3 +62,45 @@ func TestHugeLengthIsNotReserved(t *testing.T) {
 		t.Errorf("got %v, want an error at index 256", err)
 	}
 }
+
+// coro patch (ORIGIN 32): a host's OnMaxSteps runs only where control
+// went back, a loop going round or a function's first instruction, never
+// in the middle of a statement. Here the limit is always passed, so
+// OnMaxSteps runs at every such point and nowhere else.
+func TestOnMaxStepsRunsAtLoopsAndCallsOnly(t *testing.T) {
+	thread := &starlark.Thread{}
+	var lines []int32
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		lines = append(lines, th.CallFrame(0).Pos.Line)
+	}
+	thread.SetMaxExecutionSteps(1)
+	_, err := starlark.ExecFile(thread, "points.star", `
+def f():
+    a = [1, 2]
+    a[0] += a[1] * 3
+    return a
+def g():
+    n = [0]
+    for i in range(2):
+        n[0] = n[0] + len(f()) + i
+        n[0] += 1
+g()
+`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The frame's position is that of the instruction run last: a
+	// function's def line at its entry, the end of the loop's body as it
+	// goes round. The module's entry (2), g's (6), then per iteration f's
+	// entry (2) and the loop going round after line 10: never inside
+	// lines 3-4 or 9-10.
+	want := []int32{2, 6, 2, 10, 2, 10}
+	if len(lines) != len(want) {
+		t.Fatalf("OnMaxSteps ran at lines %v, want %v", lines, want)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Fatalf("OnMaxSteps ran at lines %v, want %v", lines, want)
+		}
+	}
+}
