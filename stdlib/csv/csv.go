@@ -285,7 +285,7 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	w := &writer{delim: string(delim), pace: starutil.NewPacer(th)}
 	var header []string
 	if headerv != starlark.None {
-		if header, err = names(fn, headerv); err != nil {
+		if header, err = names(th, fn, headerv); err != nil {
 			return nil, err
 		}
 		w.record(header)
@@ -310,9 +310,8 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 			if r.Type() == "string" || r.Type() == "bytes" {
 				return nil, loop.Errorf(loop.KindValue, "%s: row %d is a %s, want a list, tuple or dict", fn, i, r.Type())
 			}
-			fields = make([]string, r.Len())
-			for j := range fields {
-				fields[j] = field(r.Index(j))
+			if fields, err = strs(th, r, field); err != nil {
+				return nil, err
 			}
 		default:
 			return nil, loop.Errorf(loop.KindValue, "%s: row %d is a %s, want a list, tuple or dict", fn, i, row.Type())
@@ -332,14 +331,28 @@ func write(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 }
 
 // names reads the header argument: a list or tuple of names.
-func names(fn string, v starlark.Value) ([]string, error) {
+func names(th *starlark.Thread, fn string, v starlark.Value) ([]string, error) {
 	l, ok := v.(starlark.Indexable)
 	if !ok || v.Type() == "string" || v.Type() == "bytes" {
 		return nil, loop.Errorf(loop.KindValue, "%s: for parameter header: got %s, want a list of names", fn, v.Type())
 	}
-	out := make([]string, l.Len())
-	for i := range out {
-		out[i] = starutil.Str(l.Index(i))
+	return strs(th, l, starutil.Str)
+}
+
+// strs returns str of every element of l, as field or starutil.Str makes
+// it. Like the interpreter's own loops over iterables (list, sorted, ...),
+// it charges a step per element and grows as it goes, rather than sizing
+// anything by l.Len(): a range's length is no measure of memory
+// (csv.write([range(1 << 40)]) asked for terabytes at once), and the
+// steps let a long row end its time slice and be stopped by a timeout,
+// a cancellation or a signal.
+func strs(th *starlark.Thread, l starlark.Indexable, str func(starlark.Value) string) ([]string, error) {
+	var out []string
+	for i := 0; i < l.Len(); i++ { // Len again each time: Step may let other tasks change l
+		out = append(out, str(l.Index(i)))
+		if err := th.Step(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

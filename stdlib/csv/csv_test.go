@@ -209,3 +209,17 @@ print(len(text), csv.read(text) == rows, ticks[0] > 1)
 `)
 	assert.Equal(t, "3188890 True True\n", out)
 }
+
+// A row or a header may be a range: what it costs grows with what is
+// written, not with the range's length (csv.write([range(1 << 62)])
+// failed making a slice of that length, and range(1 << 40) would have
+// taken terabytes at once), and a long one is stopped by a timeout, a
+// step charged per field.
+func TestWriteRanges(t *testing.T) {
+	out := run(t, `
+print(csv.write([range(3), range(2)], header=range(3)).replace("\n", "|"))
+print(catch(timeout, 0.05, csv.write, [range(1 << 62)]).error)
+print(catch(timeout, 0.05, csv.write, [], header=range(1 << 62)).error)
+`)
+	assert.Equal(t, "0,1,2|0,1,2|0,1|\ntimeout: deadline of 0.05s exceeded\ntimeout: deadline of 0.05s exceeded\n", out)
+}

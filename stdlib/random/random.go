@@ -163,12 +163,24 @@ func sample(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		}
 		return i
 	}
-	out := make([]starlark.Value, k)
+	// out grows as it goes, a step charged per element (as the
+	// interpreter's list(iterable) does), rather than being made with k
+	// elements: k is bounded by len(seq), and a range's length is no
+	// measure of memory (random.sample(range(1 << 62), 1 << 40) asked for
+	// 16 TiB at once); the steps let a long draw end its time slice and
+	// be stopped by a timeout, a cancellation or a signal.
+	var out []starlark.Value
 	for i := 0; i < k; i++ {
 		j := i + r.IntN(n-i)
 		vi, vj := at(i), at(j)
 		moved[j] = vi
-		out[i] = seq.Index(vj)
+		out = append(out, seq.Index(vj))
+		if err := th.Step(); err != nil {
+			return nil, err
+		}
+		if seq.Len() != n { // Step let other tasks run: a list may have changed
+			return nil, loop.Errorf(loop.KindValue, "%s: the sequence changed size during sampling", b.Name())
+		}
 	}
 	return starlark.NewList(out), nil
 }

@@ -126,3 +126,25 @@ func TestNoTask(t *testing.T) {
 	_, err := starlark.Call(&starlark.Thread{}, fn, nil, nil)
 	assert.ErrorContains(t, err, "random.random: no random source here")
 }
+
+// A sample of a range takes memory by k, not by the range's length
+// (random.sample(range(1 << 62), 1 << 40) asked for 16 TiB at once, a
+// fatal error), and a long draw is stopped by a timeout, a step charged
+// per element. A list that changes size while the draw lets other tasks
+// run (at the end of a time slice) fails it, rather than indexing past
+// its end.
+func TestSampleHugeAndChanging(t *testing.T) {
+	out := run(t, 1, `
+print(len(random.sample(range(1 << 62), 1000)))
+print(catch(timeout, 0.01, random.sample, range(1 << 62), 1 << 40).error)
+l = list(range(100000))
+def shrink():
+    l.clear()
+spawn(shrink)
+print(catch(random.sample, l, 100000).error)
+`)
+	assert.Equal(t, `1000
+timeout: deadline of 0.01s exceeded
+value: random.sample: the sequence changed size during sampling
+`, out)
+}
