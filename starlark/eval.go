@@ -1093,7 +1093,7 @@ func Binary(op syntax.Token, x, y Value) (Value, error) {
 				return x.Mod(yf), nil
 			}
 		case String:
-			return interpolate(string(x), y)
+			return interpolate(nil, string(x), y)
 		}
 
 	case syntax.NOT_IN:
@@ -1628,7 +1628,7 @@ func findParam(params []compile.Binding, name string) int {
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#string-interpolation
-func interpolate(format string, x Value) (Value, error) {
+func interpolate(thread *Thread, format string, x Value) (Value, error) {
 	buf := new(strings.Builder)
 	index := 0
 	nargs := 1
@@ -1702,7 +1702,7 @@ func interpolate(format string, x Value) (Value, error) {
 			return nil, fmt.Errorf("incomplete format")
 		}
 		if spec != "" && format[0] != '%' && format[0] != 'c' {
-			if err := formatPrintf(buf, spec, format[0], arg); err != nil { // format.go
+			if err := formatPrintf(thread, buf, spec, format[0], arg); err != nil { // format.go
 				return nil, err
 			}
 			format = format[1:]
@@ -1713,8 +1713,8 @@ func interpolate(format string, x Value) (Value, error) {
 		case 's', 'r':
 			if str, ok := AsString(arg); ok && c == 's' {
 				buf.WriteString(str)
-			} else {
-				writeValue(buf, arg, nil)
+			} else if err := writeValueChecked(thread, buf, arg); err != nil { // coro patch (ORIGIN 33)
+				return nil, err
 			}
 		case 'd', 'i', 'o', 'x', 'X':
 			i, err := NumberToInt(arg)

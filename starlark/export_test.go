@@ -18,3 +18,11 @@ func UnpackPositionalArgsNoEscape(fnname string, args Tuple, kwargs []Tuple, min
 
 // SuspensionSize is the size of an unwound frame's suspension.
 const SuspensionSize = unsafe.Sizeof(suspension{})
+
+// SetMaxReprLen sets the bound on one value's text (reprWriter) and
+// returns a func that restores it.
+func SetMaxReprLen(n int) (restore func()) {
+	old := maxReprLen
+	maxReprLen = n
+	return func() { maxReprLen = old }
+}

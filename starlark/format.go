@@ -38,8 +38,9 @@ type formatSpec struct {
 
 // Format formats x by a Python format spec, as Python's format(x, spec):
 // ints, floats and strings by their own rules (bools as ints when the spec
-// is not empty), every other value as str(x) with a string spec.
-func Format(x Value, spec string) (string, error) {
+// is not empty), every other value as str(x) with a string spec. thread,
+// if not nil, is charged a step per value that str(x) writes (ORIGIN 33).
+func Format(thread *Thread, x Value, spec string) (string, error) {
 	s, err := parseFormatSpec(spec)
 	if err != nil {
 		return "", err
@@ -61,7 +62,11 @@ func Format(x Value, spec string) (string, error) {
 	case String:
 		return s.formatString(string(x), "str")
 	}
-	return s.formatString(x.String(), x.Type())
+	str, err := reprString(thread, x)
+	if err != nil {
+		return "", err
+	}
+	return s.formatString(str, x.Type())
 }
 
 func parseFormatSpec(spec string) (*formatSpec, error) {
@@ -414,7 +419,7 @@ func (s *formatSpec) pad(head, body string, def byte) string {
 // formatPrintf writes one conversion of the % operator that has flags,
 // width or precision (spec, e.g. "-8" or "05.1"), with Python's meaning:
 // the same layout rules as Format, in printf's notation.
-func formatPrintf(buf *strings.Builder, spec string, verb byte, arg Value) error {
+func formatPrintf(thread *Thread, buf *strings.Builder, spec string, verb byte, arg Value) error {
 	s := &formatSpec{fill: ' ', precision: -1}
 	i := 0
 	for ; i < len(spec) && strings.IndexByte("#0- +", spec[i]) >= 0; i++ {
@@ -451,7 +456,9 @@ func formatPrintf(buf *strings.Builder, spec string, verb byte, arg Value) error
 		str, ok := AsString(arg)
 		if !ok || verb == 'r' {
 			var b strings.Builder
-			writeValue(&b, arg, nil)
+			if err := writeValueChecked(thread, &b, arg); err != nil { // coro patch (ORIGIN 33)
+				return err
+			}
 			str = b.String()
 		}
 		s.zero = false

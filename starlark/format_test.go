@@ -101,7 +101,7 @@ func TestFormat(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.expr, err)
 		}
-		got, err := starlark.Format(v, c.spec)
+		got, err := starlark.Format(nil, v, c.spec)
 		if err != nil {
 			t.Errorf("format(%s, %q): %v", c.expr, c.spec, err)
 		} else if got != c.want {
@@ -160,7 +160,7 @@ func TestFormatErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := starlark.Format(v, c.spec); err == nil || !strings.Contains(err.Error(), c.err) {
+		if _, err := starlark.Format(nil, v, c.spec); err == nil || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("format(%s, %q): error %v, want %q", c.expr, c.spec, err, c.err)
 		}
 	}

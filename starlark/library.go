@@ -402,8 +402,8 @@ func fail(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 		}
 		if s, ok := AsString(v); ok {
 			buf.WriteString(s)
-		} else {
-			writeValue(buf, v, nil)
+		} else if err := writeValueChecked(thread, buf, v); err != nil { // coro patch (ORIGIN 33)
+			return nil, fmt.Errorf("fail: %w", err)
 		}
 	}
 
@@ -840,8 +840,8 @@ func print(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error
 			buf.WriteString(s)
 		} else if b, ok := v.(Bytes); ok {
 			buf.WriteString(string(b))
-		} else {
-			writeValue(buf, v, nil)
+		} else if err := writeValueChecked(thread, buf, v); err != nil { // coro patch (ORIGIN 33)
+			return nil, fmt.Errorf("print: %w", err)
 		}
 	}
 
@@ -1000,7 +1000,11 @@ func repr(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 	if err := unpackPositionalArgsNoEscape("repr", args, kwargs, 1, &x); err != nil {
 		return nil, err
 	}
-	return String(x.String()), nil
+	s, err := reprString(thread, x) // coro patch (ORIGIN 33)
+	if err != nil {
+		return nil, fmt.Errorf("repr: %w", err)
+	}
+	return String(s), nil
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#reversed
@@ -1142,7 +1146,11 @@ func str(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 		// Invalid encodings are replaced by that of U+FFFD.
 		return String(utf8Transcode(string(x))), nil
 	default:
-		return String(x.String()), nil
+		s, err := reprString(thread, x) // coro patch (ORIGIN 33)
+		if err != nil {
+			return nil, fmt.Errorf("str: %w", err)
+		}
+		return String(s), nil
 	}
 }
 
@@ -1740,7 +1748,7 @@ func string_find(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#string·format
-func string_format(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func string_format(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	format := string(b.Receiver().(String))
 	var auto, manual bool // kinds of positional indexing used
 	buf := new(strings.Builder)
@@ -1864,14 +1872,12 @@ func string_format(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, er
 		}
 
 		switch conv {
-		case "s":
-			if str, ok := AsString(arg); ok {
+		case "s", "r":
+			if str, ok := AsString(arg); ok && conv == "s" {
 				buf.WriteString(str)
-			} else {
-				writeValue(buf, arg, nil)
+			} else if err := writeValueChecked(thread, buf, arg); err != nil { // coro patch (ORIGIN 33)
+				return nil, fmt.Errorf("format: %w", err)
 			}
-		case "r":
-			writeValue(buf, arg, nil)
 		default:
 			return nil, fmt.Errorf("format: unknown conversion %q", conv)
 		}

@@ -104,3 +104,91 @@ g()
 		}
 	}
 }
+
+// coro patch (ORIGIN 33): a value whose parts are shared has a text
+// exponentially longer than its memory (here 100 list cells, 30 GB of
+// text). Writing it charges a step per value, so the step limit (and a
+// host's time slice, a Cancel) stops str, repr, print, fail and format;
+// upstream wrote until the process ran out of memory.
+const sharedParts = "def grow():\n    x = [0] * 10\n    for i in range(9):\n        x = [x] * 10\n    return x\nx = grow()\n"
+
+func TestReprOfSharedPartsCountsSteps(t *testing.T) {
+	for _, expr := range []string{
+		"str(x)", "repr(x)", "print(x)", "fail(x)", `"{}".format(x)`, `"{!r}".format(x)`,
+		"str({1: x})", "str((x, x))", "str([{1: x}])",
+		`"%s" % (x,)`, `"%r" % (x,)`, `"%.3s" % (x,)`, `"%-5s" % (x,)`,
+	} {
+		thread := &starlark.Thread{Print: func(*starlark.Thread, string) {}}
+		thread.SetMaxExecutionSteps(100_000)
+		_, err := starlark.ExecFile(thread, "repr.star", sharedParts+"y = "+expr+"\n", nil)
+		if err == nil || !strings.Contains(err.Error(), "too many steps") {
+			t.Errorf("%s: got %v, want the step limit", expr, err)
+		}
+	}
+}
+
+// Whatever the steps, the text stops at a bound (1 GiB, lowered here),
+// with an error where the caller can report one; x.String(), from Go,
+// stops just past it.
+func TestReprOfSharedPartsIsBounded(t *testing.T) {
+	defer starlark.SetMaxReprLen(1 << 16)()
+	for _, expr := range []string{"str(x)", `"%s" % (x,)`, `"%.3s" % (x,)`, `"{}".format(x)`, "print(x)"} {
+		_, err := starlark.ExecFile(&starlark.Thread{Print: func(*starlark.Thread, string) {}}, "repr.star", sharedParts+"y = "+expr+"\n", nil)
+		if err == nil || !strings.Contains(err.Error(), "text of value too long (more than 65536 bytes)") {
+			t.Errorf("%s: got %v, want text too long", expr, err)
+		}
+	}
+	globals, err := starlark.ExecFile(&starlark.Thread{}, "repr.star", sharedParts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := globals["x"].String(); len(s) < 1<<16 || len(s) > 1<<16+64 {
+		t.Errorf("x.String() is %d bytes, want it stopped just past 65536", len(s))
+	}
+	if _, err := starlark.Format(nil, globals["x"], ">5"); err == nil || !strings.Contains(err.Error(), "text of value too long") {
+		t.Errorf("Format: got %v, want text too long", err)
+	}
+	// A value that fits is written whole, as before.
+	globals, err = starlark.ExecFile(&starlark.Thread{}, "repr.star", "y = str([[1, 'a'], {2: (None,)}, set([3])])", nil)
+	if err != nil || globals["y"] != starlark.String(`[[1, "a"], {2: (None,)}, set([3])]`) {
+		t.Errorf("got %v, %v", globals["y"], err)
+	}
+}
+
+// While a long repr lets the host run other work (OnMaxSteps, where coro
+// switches tasks), the lists and dicts being written count as iterated:
+// changing one fails, as during a for loop.
+func TestReprHoldsWhatItWrites(t *testing.T) {
+	elems := make([]starlark.Value, 1000)
+	for i := range elems {
+		elems[i] = starlark.MakeInt(i)
+	}
+	l, d := starlark.NewList(elems), starlark.NewDict(1)
+	d.SetKey(starlark.MakeInt(1), l)
+	var appendErr, setErr error
+	thread := &starlark.Thread{}
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		if appendErr == nil {
+			appendErr = l.Append(starlark.None)
+			setErr = d.SetKey(starlark.MakeInt(2), starlark.None)
+		}
+		th.SetMaxExecutionSteps(th.ExecutionSteps() + 100)
+	}
+	thread.SetMaxExecutionSteps(100)
+	if _, err := starlark.Call(thread, starlark.Universe["str"], starlark.Tuple{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if appendErr == nil || !strings.Contains(appendErr.Error(), "during iteration") {
+		t.Errorf("append during repr: got %v, want an iteration error", appendErr)
+	}
+	if setErr == nil || !strings.Contains(setErr.Error(), "during iteration") {
+		t.Errorf("insert during repr: got %v, want an iteration error", setErr)
+	}
+	if l.Len() != 1000 || d.Len() != 1 {
+		t.Errorf("len(l) = %d, len(d) = %d; want 1000 and 1", l.Len(), d.Len())
+	}
+	// Once written, they may change again.
+	if err := l.Append(starlark.None); err != nil {
+		t.Errorf("append after repr: %v", err)
+	}
+}

@@ -1473,7 +1473,78 @@ func toString(v Value) string {
 // (These are the only potentially cyclic structures.)
 // Callers should generally pass nil for path.
 // It is safe to re-use the same path slice for multiple calls.
+//
+// coro patch (ORIGIN item 33): the text stops growing at maxReprLen
+// bytes (see reprWriter); writeValue has no way to report that, so callers
+// that can report an error use writeValueChecked.
 func writeValue(out *strings.Builder, x Value, path []Value) {
+	w := reprWriter{out: out}
+	w.write(x, path)
+}
+
+// writeValueChecked writes x to out as writeValue does, charging thread
+// (if not nil) a step per value written, and reports why it stopped
+// early: thread's cancellation, or a text longer than maxReprLen bytes.
+// (coro patch, ORIGIN item 33.)
+func writeValueChecked(thread *Thread, out *strings.Builder, x Value) error {
+	w := reprWriter{out: out, thread: thread}
+	w.write(x, nil)
+	return w.err
+}
+
+// reprString is x's string form (x.String()) for a builtin that has a
+// thread: lists, tuples, dicts and sets are written by writeValueChecked.
+// (coro patch, ORIGIN item 33.)
+func reprString(thread *Thread, x Value) (string, error) {
+	switch x.(type) {
+	case *List, Tuple, *Dict, *Set:
+		var buf strings.Builder
+		if err := writeValueChecked(thread, &buf, x); err != nil {
+			return "", err
+		}
+		return buf.String(), nil
+	}
+	return x.String(), nil
+}
+
+// maxReprLen bounds the text of one value (reprWriter): maxAlloc, the
+// bound of string repetition. A variable for tests.
+var maxReprLen = maxAlloc
+
+// A reprWriter writes values' text for writeValue. (coro patch, ORIGIN
+// item 33.) A value whose parts are shared has a text exponentially
+// longer than the memory it holds: x = [0] * 10, then x = [x] * 10 nine
+// times, is 100 list cells and 30 GB of text. Upstream wrote it all,
+// deaf to cancellation, until the process died out of memory. The text
+// now stops growing at maxReprLen bytes,
+// and with a thread each value written is charged a step, as the
+// interpreter's own loops over iterables are (step.go), so a time slice
+// can end inside a long repr and a timeout, a cancellation or a signal
+// stops it. While a step may let other threads of the host run (coro's
+// tasks), the lists and dicts being written count as iterated, so a
+// change to them fails, as it would during a for loop, rather than
+// changing what is being read.
+type reprWriter struct {
+	out    *strings.Builder
+	thread *Thread // charged a step per value written; nil: none
+	err    error   // why writing stopped early
+}
+
+func (w *reprWriter) write(x Value, path []Value) {
+	if w.err != nil {
+		return
+	}
+	if w.out.Len() >= maxReprLen {
+		w.err = fmt.Errorf("text of value too long (more than %d bytes)", maxReprLen)
+		return
+	}
+	if w.thread != nil {
+		if err := w.thread.Step(); err != nil {
+			w.err = err
+			return
+		}
+	}
+	out := w.out
 	switch x := x.(type) {
 	case nil:
 		out.WriteString("<nil>") // indicates a bug
@@ -1500,11 +1571,18 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 		if pathContains(path, x) {
 			out.WriteString("...") // list contains itself
 		} else {
+			if w.thread != nil && !x.frozen {
+				x.itercount++
+				defer func() { x.itercount-- }()
+			}
 			for i, elem := range x.elems {
+				if w.err != nil {
+					break
+				}
 				if i > 0 {
 					out.WriteString(", ")
 				}
-				writeValue(out, elem, append(path, x))
+				w.write(elem, append(path, x))
 			}
 		}
 		out.WriteByte(']')
@@ -1512,10 +1590,13 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 	case Tuple:
 		out.WriteByte('(')
 		for i, elem := range x {
+			if w.err != nil {
+				break
+			}
 			if i > 0 {
 				out.WriteString(", ")
 			}
-			writeValue(out, elem, path)
+			w.write(elem, path)
 		}
 		if len(x) == 1 {
 			out.WriteByte(',')
@@ -1537,13 +1618,17 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 		if pathContains(path, x) {
 			out.WriteString("...") // dict contains itself
 		} else {
+			if w.thread != nil && !x.ht.frozen {
+				x.ht.itercount++
+				defer func() { x.ht.itercount-- }()
+			}
 			sep := ""
-			for e := x.ht.head; e != nil; e = e.next {
+			for e := x.ht.head; e != nil && w.err == nil; e = e.next {
 				k, v := e.key, e.value
 				out.WriteString(sep)
-				writeValue(out, k, path)
+				w.write(k, path)
 				out.WriteString(": ")
-				writeValue(out, v, append(path, x)) // cycle check
+				w.write(v, append(path, x)) // cycle check
 				sep = ", "
 			}
 		}
@@ -1551,11 +1636,15 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 
 	case *Set:
 		out.WriteString("set([")
-		for e := x.ht.head; e != nil; e = e.next {
+		if w.thread != nil && !x.ht.frozen {
+			x.ht.itercount++
+			defer func() { x.ht.itercount-- }()
+		}
+		for e := x.ht.head; e != nil && w.err == nil; e = e.next {
 			if e != x.ht.head {
 				out.WriteString(", ")
 			}
-			writeValue(out, e.key, path)
+			w.write(e.key, path)
 		}
 		out.WriteString("])")
 
