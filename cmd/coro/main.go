@@ -497,7 +497,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // interruptContext returns a context cancelled by any of sigs (SIGINT,
 // SIGTERM, SIGHUP), unless a script holds that signal with os.signal: the signal hub
-// gives the command only the deliveries no script channel takes. status
+// gives the command only the deliveries no script channel takes. A
+// second such delivery ends the process at once. status
 // reports 128+N for signal N once the run was ended that way (0 before);
 // broken ends the run as a SIGPIPE would (141). While it is in effect
 // SIGPIPE does not kill the process: a write into a closed pipe fails with
@@ -508,6 +509,17 @@ func interruptContext(sigs ...syscall.Signal) (ctx context.Context, stop func(),
 	end := func(sig syscall.Signal, cause string) {
 		if code.CompareAndSwap(0, int32(128+sig)) {
 			cancel(errors.New(cause))
+			return
+		}
+		if sig != syscall.SIGPIPE {
+			// A second interrupt while the run still ends: a task stuck
+			// in one long Go call (hashing a tuple whose parts are
+			// shared) never reaches the time-slice boundary where the
+			// first would stop it, or cleanup is slow. As Go's
+			// signal.NotifyContext and Node advise, the second ends the
+			// process (children reaped, as on every exit).
+			fmt.Fprintf(os.Stderr, "coro: interrupted again (SIG%s): exiting now\n", signalName(sig))
+			exit(int(code.Load()))
 		}
 	}
 	var stops []func()

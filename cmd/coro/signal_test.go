@@ -329,3 +329,49 @@ def test_busy():
 		assert.Equal(t, tc.code, ee.ExitCode(), "%v", tc.sig)
 	}
 }
+
+// TestSecondInterruptEndsAStuckRun: a task stuck in one long Go call
+// (here hashing a tuple whose parts are shared, 10^11 hashes) never
+// reaches the time-slice boundary where SIGINT would stop it; a second
+// SIGINT ends the process at once, with the first one's status.
+func TestSecondInterruptEndsAStuckRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	script := filepath.Join(t.TempDir(), "stuck.star")
+	require.NoError(t, os.WriteFile(script, []byte(`
+def grow(n):
+    t = (0,) * 10
+    for i in range(n):
+        t = (t,) * 10
+    return t
+t = grow(10)
+print("ready")
+d = {t: 1}
+print("hashed")
+`), 0o644))
+	cmd := exec.Command(buildCoro(t), script)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	expectLine(t, sc, "ready")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	time.Sleep(200 * time.Millisecond) // the first one is taken (the process is not ending)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a second SIGINT did not end the process")
+	}
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	assert.Equal(t, 130, ee.ExitCode())
+	assert.Contains(t, stderr.String(), "coro: interrupted again (SIGINT): exiting now")
+	assert.False(t, sc.Scan(), "the run went on: %q", sc.Text())
+}
