@@ -835,7 +835,11 @@ func Unary(op syntax.Token, x Value) (Value, error) {
 
 // Binary applies a strict binary operator (not AND or OR) to its operands.
 // For equality tests or ordered comparisons, use Compare instead.
-func Binary(op syntax.Token, x, y Value) (Value, error) {
+func Binary(op syntax.Token, x, y Value) (Value, error) { return binaryOp(nil, op, x, y) }
+
+// binaryOp is Binary for the interpreter, which has a thread: "%s" % x
+// charges it a step per value of x it writes (coro patch, ORIGIN 33).
+func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 	switch op {
 	case syntax.PLUS:
 		switch x := x.(type) {
@@ -1093,7 +1097,7 @@ func Binary(op syntax.Token, x, y Value) (Value, error) {
 				return x.Mod(yf), nil
 			}
 		case String:
-			return interpolate(nil, string(x), y)
+			return interpolate(thread, string(x), y)
 		}
 
 	case syntax.NOT_IN:

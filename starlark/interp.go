@@ -247,14 +247,7 @@ loop:
 			z, ok := addSmallInts(op, x, y)
 			if !ok {
 				var err2 error
-				if f, isStr := x.(String); isStr && binop == syntax.PERCENT {
-					// coro patch (ORIGIN 33): "%s" % x charges thread
-					// a step per value of x it writes.
-					z, err2 = interpolate(thread, string(f), y)
-				} else {
-					z, err2 = Binary(binop, x, y)
-				}
-				if err2 != nil {
+				if z, err2 = binaryOp(thread, binop, x, y); err2 != nil { // coro patch (ORIGIN 33)
 					err = err2
 					break loop
 				}
