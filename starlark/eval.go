@@ -1101,7 +1101,7 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 		}
 
 	case syntax.NOT_IN:
-		z, err := Binary(syntax.IN, x, y)
+		z, err := binaryOp(thread, syntax.IN, x, y)
 		if err != nil {
 			return nil, err
 		}
@@ -1109,6 +1109,15 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 
 	case syntax.IN:
 		switch y := y.(type) {
+		case *List: // coro patch (ORIGIN 34): a step per element
+			if thread != nil {
+				defer holdList(y)()
+			}
+			i, err := (&comparer{thread: thread}).index(y.elems, x)
+			return Bool(i >= 0), err
+		case Tuple:
+			i, err := (&comparer{thread: thread}).index(y, x)
+			return Bool(i >= 0), err
 		case Container: // List, Tuple, Set, String, Bytes, rangeValue etc.
 			found, err := y.Has(x)
 			return Bool(found), err

@@ -216,7 +216,8 @@ loop:
 			ok, fast := compareSmallInts(op, x, y)
 			if !fast {
 				var err2 error
-				if ok, err2 = Compare(op, x, y); err2 != nil {
+				// coro patch (ORIGIN 34): containers compared charge steps.
+				if ok, err2 = compare(thread, op, x, y); err2 != nil {
 					err = err2
 					break loop
 				}

@@ -785,7 +785,7 @@ func minmax(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 			key = res
 		}
 
-		if ok, err := Compare(op, key, extremeKey); err != nil {
+		if ok, err := compare(thread, op, key, extremeKey); err != nil { // coro patch (ORIGIN 34)
 			return nil, nameErr(b, err)
 		} else if ok {
 			extremum = x
@@ -1097,7 +1097,7 @@ func sorted(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 		}
 	}
 
-	slice := &sortSlice{keys: keys, values: values}
+	slice := &sortSlice{thread: thread, keys: keys, values: values}
 	if reverse {
 		sort.Stable(sort.Reverse(slice))
 	} else {
@@ -1107,6 +1107,7 @@ func sorted(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 }
 
 type sortSlice struct {
+	thread *Thread // coro patch (ORIGIN 34): comparisons charge it steps
 	keys   []Value // nil => values[i] is key
 	values []Value
 	err    error
@@ -1118,7 +1119,7 @@ func (s *sortSlice) Less(i, j int) bool {
 	if s.keys == nil {
 		keys = s.values
 	}
-	ok, err := Compare(syntax.LT, keys[i], keys[j])
+	ok, err := compare(s.thread, syntax.LT, keys[i], keys[j])
 	if err != nil {
 		s.err = err
 	}
@@ -1428,7 +1429,7 @@ func list_extend(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#list·index
-func list_index(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func list_index(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var value, start_, end_ Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &value, &start_, &end_); err != nil {
 		return nil, err
@@ -1440,12 +1441,14 @@ func list_index(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error
 		return nil, nameErr(b, err)
 	}
 
-	for i := start; i < end; i++ {
-		if eq, err := Equal(recv.elems[i], value); err != nil {
-			return nil, nameErr(b, err)
-		} else if eq {
-			return MakeInt(i), nil
-		}
+	// coro patch (ORIGIN 34): a step per element compared.
+	if thread != nil {
+		defer holdList(recv)()
+	}
+	if i, err := (&comparer{thread: thread}).index(recv.elems[start:end], value); err != nil {
+		return nil, nameErr(b, err)
+	} else if i >= 0 {
+		return MakeInt(start + i), nil
 	}
 	return nil, nameErr(b, "value not in list")
 }
@@ -1481,7 +1484,7 @@ func list_insert(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#list·remove
-func list_remove(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func list_remove(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	recv := b.Receiver().(*List)
 	var value Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &value); err != nil {
@@ -1490,13 +1493,18 @@ func list_remove(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 	if err := recv.checkMutable("remove from"); err != nil {
 		return nil, nameErr(b, err)
 	}
-	for i, elem := range recv.elems {
-		if eq, err := Equal(elem, value); err != nil {
-			return nil, fmt.Errorf("remove: %v", err)
-		} else if eq {
-			recv.elems = append(recv.elems[:i], recv.elems[i+1:]...)
-			return None, nil
-		}
+	// coro patch (ORIGIN 34): a step per element compared.
+	release := func() {}
+	if thread != nil {
+		release = holdList(recv)
+	}
+	i, err := (&comparer{thread: thread}).index(recv.elems, value)
+	release()
+	if err != nil {
+		return nil, fmt.Errorf("remove: %v", err)
+	} else if i >= 0 {
+		recv.elems = append(recv.elems[:i], recv.elems[i+1:]...)
+		return None, nil
 	}
 	return nil, fmt.Errorf("remove: element not found")
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
+	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 func TestBuiltinLoopsCountSteps(t *testing.T) {
@@ -190,5 +192,180 @@ func TestReprHoldsWhatItWrites(t *testing.T) {
 	// Once written, they may change again.
 	if err := l.Append(starlark.None); err != nil {
 		t.Errorf("append after repr: %v", err)
+	}
+}
+
+// counted is a leaf that counts how often it is hashed or compared.
+type counted struct{ n *int }
+
+func (c counted) String() string        { return "counted" }
+func (c counted) Type() string          { return "counted" }
+func (c counted) Freeze()               {}
+func (c counted) Truth() starlark.Bool  { return true }
+func (c counted) Hash() (uint32, error) { *c.n++; return 7, nil }
+func (c counted) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	*c.n++
+	return op == syntax.EQL || op == syntax.LE || op == syntax.GE, nil
+}
+
+// sharedTuple is levels tuples deep, each level (a, b) * 5 of the two
+// tuples of the level below, which start as distinct one-leaf tuples. A
+// pair of elements is never the pair just before it, so only remembering
+// what was compared keeps a comparison from visiting 10**levels leaves.
+func sharedTuple(levels int, leaf starlark.Value) starlark.Tuple {
+	a, b := starlark.Tuple{leaf}, starlark.Tuple{leaf, leaf}
+	for range levels {
+		var na, nb starlark.Tuple
+		for range 5 {
+			na = append(na, a, b)
+			nb = append(nb, b, a)
+		}
+		a, b = na, nb
+	}
+	return a
+}
+
+// Hashing a tuple whose parts are shared hashes each distinct tuple once
+// (ORIGIN 34): the work is bounded by the memory the value has, not by
+// its paths. So is a struct's.
+func TestHashOfSharedPartsIsLinear(t *testing.T) {
+	var n int
+	x := sharedTuple(6, counted{&n})
+	if _, err := x.Hash(); err != nil {
+		t.Fatal(err)
+	}
+	if n > 200 {
+		t.Fatalf("hashing 6 levels of shared tuples hashed the leaf %d times", n)
+	}
+	deep := sharedTuple(40, starlark.MakeInt(1))
+	d := starlark.NewDict(1)
+	if err := d.SetKey(deep, starlark.None); err != nil {
+		t.Fatal(err)
+	}
+
+	n = 0
+	s := starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"leaf": counted{&n}})
+	for range 30 {
+		s = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"a": s, "b": s})
+	}
+	if _, err := s.Hash(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Hash(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("hashing a struct of 30 levels twice hashed the leaf %d times, want 1", n)
+	}
+}
+
+// Comparing tuples whose parts are shared compares each pair of distinct
+// tuples once (ORIGIN 34), with or without a thread: a dict lookup
+// compares keys without one.
+func TestCompareOfSharedTuplesIsPolynomial(t *testing.T) {
+	var n int
+	x, y := sharedTuple(6, counted{&n}), sharedTuple(6, counted{&n})
+	for _, op := range []syntax.Token{syntax.EQL, syntax.NEQ, syntax.LE, syntax.LT} {
+		n = 0
+		got, err := starlark.Compare(op, x, y)
+		if err != nil || got != (op == syntax.EQL || op == syntax.LE) {
+			t.Errorf("x %s y = %v, %v", op, got, err)
+		}
+		if n > 1000 {
+			t.Errorf("x %s y compared the leaf %d times", op, n)
+		}
+	}
+	n = 0
+	d := starlark.NewDict(1)
+	if err := d.SetKey(x, starlark.True); err != nil {
+		t.Fatal(err)
+	}
+	if v, found, err := d.Get(y); err != nil || !found || v != starlark.True {
+		t.Errorf("d[y] = %v, %v, %v", v, found, err)
+	}
+	if n > 1000 {
+		t.Errorf("a lookup compared the leaf %d times", n)
+	}
+	// What is remembered keeps its depth: a pair found equal deep inside
+	// may still be too deep to compare from higher up.
+	// sharedTuple(8) is 9 tuples and a leaf deep, CompareLimit (10).
+	deepX, deepY := sharedTuple(9, starlark.MakeInt(1)), sharedTuple(9, starlark.MakeInt(1))
+	if _, err := starlark.Equal(deepX, deepY); err == nil || !strings.Contains(err.Error(), "maximum recursion") {
+		t.Errorf("comparing 11 levels: got %v, want the depth limit", err)
+	}
+	if eq, err := starlark.Equal(deepX[0], deepY[0]); err != nil || !eq {
+		t.Errorf("comparing 10 levels: got %v, %v", eq, err)
+	}
+}
+
+// sharedLists is the list form of sharedTuple, built in Starlark, twice.
+const sharedLists = `
+def grow():
+    a, b = [0], [0, 0]
+    for i in range(7):
+        a, b = [a, b] * 5, [b, a] * 5
+    return a
+x, y = grow(), grow()
+`
+
+// Comparing containers charges a step per pair of elements (ORIGIN 34),
+// so the step limit (and Cancel) stops a comparison of lists whose parts
+// are shared, 10**7 pairs here.
+func TestCompareOfSharedListsCountsSteps(t *testing.T) {
+	for _, expr := range []string{
+		"x == y", "x != y", "x < y", "x >= y", "(x,) == (y,)", "{1: x} == {1: y}",
+		"x in [y]", "x not in (y,)", "[y].index(x)", "[y].remove(x)",
+		"sorted([x, y])", "max(x, y)", "min([x, y])",
+	} {
+		thread := &starlark.Thread{}
+		thread.SetMaxExecutionSteps(100_000)
+		_, err := starlark.ExecFile(thread, "compare.star", sharedLists+"z = "+expr+"\n", nil)
+		if err == nil || !strings.Contains(err.Error(), "too many steps") {
+			t.Errorf("%s: got %v, want the step limit", expr, err)
+		}
+	}
+	// Identical neighbours are compared once: x = [x] * 10, nine times.
+	thread := &starlark.Thread{}
+	thread.SetMaxExecutionSteps(100_000)
+	globals, err := starlark.ExecFile(thread, "compare.star", sharedParts+"y = grow()\nz = x[0] == y[0]\n", nil)
+	if err != nil || globals["z"] != starlark.True {
+		t.Errorf("x[0] == y[0]: got %v, %v", globals["z"], err)
+	}
+}
+
+// While a long comparison lets the host run other work, the lists and
+// dicts being compared count as iterated.
+func TestCompareHoldsWhatItCompares(t *testing.T) {
+	elems := make([]starlark.Value, 1000)
+	for i := range elems {
+		elems[i] = starlark.MakeInt(i)
+	}
+	l1, l2 := starlark.NewList(elems), starlark.NewList(append([]starlark.Value(nil), elems...))
+	d1, d2 := starlark.NewDict(1), starlark.NewDict(1)
+	d1.SetKey(starlark.MakeInt(1), l1)
+	d2.SetKey(starlark.MakeInt(1), l2)
+	var appendErr, setErr error
+	thread := &starlark.Thread{}
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		if appendErr == nil {
+			appendErr = l2.Append(starlark.None)
+			setErr = d1.SetKey(starlark.MakeInt(2), starlark.None)
+		}
+		th.SetMaxExecutionSteps(th.ExecutionSteps() + 100)
+	}
+	thread.SetMaxExecutionSteps(100)
+	globals := starlark.StringDict{"d1": d1, "d2": d2}
+	v, err := starlark.Eval(thread, "compare.star", "d1 == d2", globals)
+	if err != nil || v != starlark.True {
+		t.Fatalf("d1 == d2: %v, %v", v, err)
+	}
+	if appendErr == nil || !strings.Contains(appendErr.Error(), "during iteration") {
+		t.Errorf("append during comparison: got %v, want an iteration error", appendErr)
+	}
+	if setErr == nil || !strings.Contains(setErr.Error(), "during iteration") {
+		t.Errorf("insert during comparison: got %v, want an iteration error", setErr)
+	}
+	if err := l2.Append(starlark.None); err != nil {
+		t.Errorf("append after comparison: %v", err)
 	}
 }

@@ -513,8 +513,8 @@ func interruptContext(sigs ...syscall.Signal) (ctx context.Context, stop func(),
 		}
 		if sig != syscall.SIGPIPE {
 			// A second interrupt while the run still ends: a task stuck
-			// in one long Go call (hashing a tuple whose parts are
-			// shared) never reaches the time-slice boundary where the
+			// in one long Go call (multiplying two ints of millions
+			// of bits) never reaches the time-slice boundary where the
 			// first would stop it, or cleanup is slow. As Go's
 			// signal.NotifyContext and Node advise, the second ends the
 			// process (children reaped, as on every exit).

@@ -331,24 +331,23 @@ def test_busy():
 }
 
 // TestSecondInterruptEndsAStuckRun: a task stuck in one long Go call
-// (here hashing a tuple whose parts are shared, 10^11 hashes) never
-// reaches the time-slice boundary where SIGINT would stop it; a second
-// SIGINT ends the process at once, with the first one's status.
+// (here squaring an int of 53 million bits, about 5 s, then one twice
+// as long) never reaches the time-slice boundary where SIGINT would stop
+// it; a second SIGINT ends the process at once, with the first one's
+// status.
 func TestSecondInterruptEndsAStuckRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
 	script := filepath.Join(t.TempDir(), "stuck.star")
 	require.NoError(t, os.WriteFile(script, []byte(`
-def grow(n):
-    t = (0,) * 10
-    for i in range(n):
-        t = (t,) * 10
-    return t
-t = grow(10)
+x = 3
+for i in range(24):
+    x = x * x
 print("ready")
-d = {t: 1}
-print("hashed")
+x = x * x
+x = x * x
+print("squared")
 `), 0o644))
 	cmd := exec.Command(buildCoro(t), script)
 	var stderr strings.Builder

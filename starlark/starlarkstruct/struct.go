@@ -26,6 +26,7 @@ import (
 	"iter"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/syntax"
@@ -101,6 +102,12 @@ type Struct struct {
 	constructor starlark.Value
 	entries     entries // sorted by name
 	frozen      bool
+	// hash is the struct's hash with bit 32 set, once known (coro
+	// patch, ORIGIN 34): structs may share parts (s = struct(a = s,
+	// b = s), thirty times), and hashing them again visited each path
+	// through them. A struct whose fields all hash is immutable all the
+	// way down. Atomic: a frozen struct may be hashed by many goroutines.
+	hash atomic.Uint64
 }
 
 // Default is the default constructor for structs.
@@ -159,6 +166,9 @@ func (s *Struct) Constructor() starlark.Value { return s.constructor }
 func (s *Struct) Type() string         { return "struct" }
 func (s *Struct) Truth() starlark.Bool { return true } // even when empty
 func (s *Struct) Hash() (uint32, error) {
+	if h := s.hash.Load(); h != 0 {
+		return uint32(h), nil
+	}
 	// Same algorithm as Tuple.hash, but with different primes.
 	var x, m uint32 = 8731, 9839
 	for _, e := range s.entries {
@@ -171,6 +181,7 @@ func (s *Struct) Hash() (uint32, error) {
 		x = x ^ y*m
 		m += 7349
 	}
+	s.hash.Store(uint64(x) | 1<<32)
 	return x, nil
 }
 func (s *Struct) Freeze() {

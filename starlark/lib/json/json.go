@@ -10,6 +10,7 @@ package json // import "github.com/corolang/coro/starlark/lib/json"
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -89,6 +90,15 @@ var Module = &starlarkstruct.Module{
 	},
 }
 
+// maxEncoded bounds the text json.encode makes (coro patch, ORIGIN 35):
+// a list whose parts are shared (x = [x] * 10, nine times) is 100 cells
+// and 20 GB of JSON. The same bound as a string repetition's and a
+// value's repr (1 GiB); a var for tests.
+var maxEncoded = 1 << 30
+
+// errTooLong is returned once the text passes maxEncoded.
+var errTooLong = errors.New("JSON text too long")
+
 func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x); err != nil {
@@ -114,6 +124,15 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 	var emit func(x starlark.Value) error
 	emit = func(x starlark.Value) error {
+		// coro patch: a step per value (Thread.Step), so that
+		// json.encode(range(1 << 62)), or of a value whose parts are
+		// shared, can be stopped; and a bound on the text (ORIGIN 35).
+		if err := thread.Step(); err != nil {
+			return err
+		}
+		if buf.Len() > maxEncoded {
+			return errTooLong
+		}
 
 		// It is only necessary to push/pop the item when it might contain
 		// itself (i.e. the last three switch cases), but omitting it in the other
@@ -180,7 +199,7 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				quote(k)
 				buf.WriteByte(':')
 				if err := emit(item[1]); err != nil {
-					return fmt.Errorf("in %s key %s: %v", x.Type(), item[0], err)
+					return fmt.Errorf("in %s key %s: %w", x.Type(), item[0], err)
 				}
 			}
 			buf.WriteByte('}')
@@ -192,16 +211,11 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			defer iter.Done()
 			var elem starlark.Value
 			for i := 0; iter.Next(&elem); i++ {
-				// coro patch: a step per element (Thread.Step), so
-				// that json.encode(range(1 << 62)) can be stopped.
-				if err := thread.Step(); err != nil {
-					return err
-				}
 				if i > 0 {
 					buf.WriteByte(',')
 				}
 				if err := emit(elem); err != nil {
-					return fmt.Errorf("at %s index %d: %v", x.Type(), i, err)
+					return fmt.Errorf("at %s index %d: %w", x.Type(), i, err)
 				}
 			}
 			buf.WriteByte(']')
@@ -228,7 +242,7 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				quote(name)
 				buf.WriteByte(':')
 				if err := emit(v); err != nil {
-					return fmt.Errorf("in field .%s: %v", name, err)
+					return fmt.Errorf("in field .%s: %w", name, err)
 				}
 			}
 			buf.WriteByte('}')
@@ -240,7 +254,13 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	}
 
 	if err := emit(x); err != nil {
+		if errors.Is(err, errTooLong) {
+			return nil, fmt.Errorf("%s: %v (more than %d bytes)", b.Name(), err, maxEncoded)
+		}
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	if buf.Len() > maxEncoded {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", b.Name(), errTooLong, maxEncoded)
 	}
 	return starlark.String(buf.String()), nil
 }
