@@ -26,3 +26,7 @@ func SetMaxReprLen(n int) (restore func()) {
 	maxReprLen = n
 	return func() { maxReprLen = old }
 }
+
+// RaceEnabled reports a build with the race detector, which allocates
+// where a plain build does not.
+const RaceEnabled = raceEnabled

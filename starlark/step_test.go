@@ -369,3 +369,20 @@ func TestCompareHoldsWhatItCompares(t *testing.T) {
 		t.Errorf("append after comparison: %v", err)
 	}
 }
+
+// A frozen struct may be hashed by many goroutines at once; the hash it
+// keeps is written atomically (run under -race).
+func TestStructHashIsSharedSafely(t *testing.T) {
+	s := starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"a": starlark.MakeInt(1)})
+	s.Freeze()
+	hashes := make(chan uint32, 2)
+	for range 2 {
+		go func() {
+			h, _ := s.Hash()
+			hashes <- h
+		}()
+	}
+	if h1, h2 := <-hashes, <-hashes; h1 != h2 {
+		t.Errorf("hashes %d and %d differ", h1, h2)
+	}
+}
