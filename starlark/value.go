@@ -1706,9 +1706,8 @@ func (w *reprWriter) write(x Value, path []Value) {
 		if pathContains(path, x) {
 			out.WriteString("...") // list contains itself
 		} else {
-			if w.thread != nil && !x.frozen {
-				x.itercount++
-				defer func() { x.itercount-- }()
+			if w.thread != nil {
+				defer holdList(x)()
 			}
 			for i, elem := range x.elems {
 				if w.err != nil {
@@ -1753,9 +1752,8 @@ func (w *reprWriter) write(x Value, path []Value) {
 		if pathContains(path, x) {
 			out.WriteString("...") // dict contains itself
 		} else {
-			if w.thread != nil && !x.ht.frozen {
-				x.ht.itercount++
-				defer func() { x.ht.itercount-- }()
+			if w.thread != nil {
+				defer holdDict(x)()
 			}
 			sep := ""
 			for e := x.ht.head; e != nil && w.err == nil; e = e.next {
@@ -1771,9 +1769,8 @@ func (w *reprWriter) write(x Value, path []Value) {
 
 	case *Set:
 		out.WriteString("set([")
-		if w.thread != nil && !x.ht.frozen {
-			x.ht.itercount++
-			defer func() { x.ht.itercount-- }()
+		if w.thread != nil {
+			defer holdSet(x)()
 		}
 		for e := x.ht.head; e != nil && w.err == nil; e = e.next {
 			if e != x.ht.head {
