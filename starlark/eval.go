@@ -1110,10 +1110,7 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 	case syntax.IN:
 		switch y := y.(type) {
 		case *List: // coro patch (ORIGIN 34): a step per element
-			if thread != nil {
-				defer holdList(y)()
-			}
-			i, err := (&comparer{thread: thread}).index(y.elems, x)
+			i, err := (&comparer{thread: thread}).listIndex(y, 0, y.Len(), x)
 			return Bool(i >= 0), err
 		case Tuple:
 			i, err := (&comparer{thread: thread}).index(y, x)

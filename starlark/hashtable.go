@@ -329,6 +329,16 @@ func (ht *hashtable) delete(k Value) (v Value, found bool, err error) {
 
 // checkMutable reports an error if the hash table should not be mutated.
 // verb+" dict" should describe the operation.
+// hold marks the table as iterated until the returned function runs, as
+// holdList does for a list (the table of a dict or a set).
+func (ht *hashtable) hold() func() {
+	if ht.frozen {
+		return func() {}
+	}
+	ht.itercount++
+	return func() { ht.itercount-- }
+}
+
 func (ht *hashtable) checkMutable(verb string) error {
 	if ht.frozen {
 		return fmt.Errorf("cannot %s frozen hash table", verb)

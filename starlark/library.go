@@ -1442,13 +1442,10 @@ func list_index(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 	}
 
 	// coro patch (ORIGIN 34): a step per element compared.
-	if thread != nil {
-		defer holdList(recv)()
-	}
-	if i, err := (&comparer{thread: thread}).index(recv.elems[start:end], value); err != nil {
+	if i, err := (&comparer{thread: thread}).listIndex(recv, start, end, value); err != nil {
 		return nil, nameErr(b, err)
 	} else if i >= 0 {
-		return MakeInt(start + i), nil
+		return MakeInt(i), nil
 	}
 	return nil, nameErr(b, "value not in list")
 }
@@ -1494,12 +1491,7 @@ func list_remove(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 		return nil, nameErr(b, err)
 	}
 	// coro patch (ORIGIN 34): a step per element compared.
-	release := func() {}
-	if thread != nil {
-		release = holdList(recv)
-	}
-	i, err := (&comparer{thread: thread}).index(recv.elems, value)
-	release()
+	i, err := (&comparer{thread: thread}).listIndex(recv, 0, recv.Len(), value)
 	if err != nil {
 		return nil, fmt.Errorf("remove: %v", err)
 	} else if i >= 0 {

@@ -992,8 +992,8 @@ func (c *comparer) dictsEqual(x, y *Dict, depth int) (bool, error) {
 		return false, nil
 	}
 	if c.thread != nil {
-		defer holdDict(x)()
-		defer holdDict(y)()
+		defer x.ht.hold()()
+		defer y.ht.hold()()
 	}
 	for e := x.ht.head; e != nil; e = e.next {
 		key, xval := e.key, e.value
@@ -1097,7 +1097,7 @@ func (l *List) Elements() iter.Seq[Value] {
 }
 
 func (l *List) Has(y Value) (bool, error) {
-	i, err := (&comparer{}).index(l.elems, y)
+	i, err := (&comparer{}).listIndex(l, 0, l.Len(), y)
 	return i >= 0, err
 }
 
@@ -1153,9 +1153,23 @@ func (c *comparer) slices(op syntax.Token, x, y []Value, depth int) (bool, error
 	return threeway(op, len(x)-len(y)), nil
 }
 
+// listIndex is index over l's elements from start to end, holding l
+// while a step may let other work run; the index it returns counts from
+// l's start.
+func (c *comparer) listIndex(l *List, start, end int, y Value) (int, error) {
+	if c.thread != nil {
+		defer holdList(l)()
+	}
+	i, err := c.index(l.elems[start:end], y)
+	if i >= 0 {
+		i += start
+	}
+	return i, err
+}
+
 // index returns the index of the first element of elems equal to y, or
-// -1, charging a step per element. A list's elements should be held
-// (holdList) when there is a thread.
+// -1, charging a step per element. A list's elements are searched with
+// listIndex.
 func (c *comparer) index(elems []Value, y Value) (int, error) {
 	for i, x := range elems {
 		if err := c.thread.Step(); err != nil {
@@ -1197,24 +1211,6 @@ func holdList(l *List) func() {
 	}
 	l.itercount++
 	return func() { l.itercount-- }
-}
-
-// holdSet is holdList for a set.
-func holdSet(s *Set) func() {
-	if s.ht.frozen {
-		return func() {}
-	}
-	s.ht.itercount++
-	return func() { s.ht.itercount-- }
-}
-
-// holdDict is holdList for a dict.
-func holdDict(d *Dict) func() {
-	if d.ht.frozen {
-		return func() {}
-	}
-	d.ht.itercount++
-	return func() { d.ht.itercount-- }
 }
 
 type listIterator struct {
@@ -1484,8 +1480,8 @@ func (c *comparer) setsEqual(x, y *Set) (bool, error) {
 		return false, nil
 	}
 	if c.thread != nil {
-		defer holdSet(x)()
-		defer holdSet(y)()
+		defer x.ht.hold()()
+		defer y.ht.hold()()
 	}
 	for e := x.ht.head; e != nil; e = e.next {
 		if err := c.thread.Step(); err != nil {
@@ -1753,7 +1749,7 @@ func (w *reprWriter) write(x Value, path []Value) {
 			out.WriteString("...") // dict contains itself
 		} else {
 			if w.thread != nil {
-				defer holdDict(x)()
+				defer x.ht.hold()()
 			}
 			sep := ""
 			for e := x.ht.head; e != nil && w.err == nil; e = e.next {
@@ -1770,7 +1766,7 @@ func (w *reprWriter) write(x Value, path []Value) {
 	case *Set:
 		out.WriteString("set([")
 		if w.thread != nil {
-			defer holdSet(x)()
+			defer x.ht.hold()()
 		}
 		for e := x.ht.head; e != nil && w.err == nil; e = e.next {
 			if e != x.ht.head {
