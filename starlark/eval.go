@@ -746,11 +746,19 @@ func setField(x Value, name string, y Value) error {
 	return fmt.Errorf("can't assign to .%s field of %s", name, x.Type())
 }
 
-// getIndex implements x[y].
-func getIndex(x, y Value) (Value, error) {
+// getIndex implements x[y]. A dict compares keys with thread (coro
+// patch, ORIGIN 36).
+func getIndex(thread *Thread, x, y Value) (Value, error) {
 	switch x := x.(type) {
 	case Mapping: // dict
-		z, found, err := x.Get(y)
+		var z Value
+		var found bool
+		var err error
+		if d, ok := x.(*Dict); ok {
+			z, found, err = d.ht.lookup(thread, y)
+		} else {
+			z, found, err = x.Get(y)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -785,9 +793,15 @@ func outOfRange(i, n int, x Value) error {
 	}
 }
 
-// setIndex implements x[y] = z.
-func setIndex(x, y, z Value) error {
+// setIndex implements x[y] = z. A dict compares keys with thread
+// (coro patch, ORIGIN 36).
+func setIndex(thread *Thread, x, y, z Value) error {
 	switch x := x.(type) {
+	case *Dict:
+		if err := x.ht.insert(thread, y, z); err != nil {
+			return err
+		}
+
 	case HasSetKey:
 		if err := x.SetKey(y, z); err != nil {
 			return err
@@ -917,7 +931,7 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			if y, ok := y.(*Set); ok {
 				iter := y.Iterate()
 				defer iter.Done()
-				return x.Difference(iter)
+				return x.difference(thread, iter)
 			}
 		}
 
@@ -1115,9 +1129,20 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 		case Tuple:
 			i, err := (&comparer{thread: thread}).index(y, x)
 			return Bool(i >= 0), err
+		case *Set: // coro patch (ORIGIN 36): keys compared with thread
+			_, found, err := y.ht.lookup(thread, x)
+			return Bool(found), err
 		case Container: // List, Tuple, Set, String, Bytes, rangeValue etc.
 			found, err := y.Has(x)
 			return Bool(found), err
+		case *Dict: // coro patch (ORIGIN 36): keys compared with thread
+			// As for any Mapping, errors are not reported (see below),
+			// except that the thread was cancelled meanwhile.
+			_, found, err := y.ht.lookup(thread, x)
+			if err != nil && thread != nil && thread.cancelReason.Load() != nil {
+				return nil, err
+			}
+			return Bool(found), nil
 		case Mapping: // e.g. dict
 			// Ignore error from Get as we cannot distinguish true
 			// errors (value cycle, type error) from "key not found".
@@ -1134,14 +1159,14 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 
 		case *Dict: // union
 			if y, ok := y.(*Dict); ok {
-				return x.Union(y), nil
+				return x.union(thread, y)
 			}
 
 		case *Set: // union
 			if y, ok := y.(*Set); ok {
 				iter := Iterate(y)
 				defer iter.Done()
-				return x.Union(iter)
+				return x.union(thread, iter)
 			}
 		}
 
@@ -1155,7 +1180,7 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			if y, ok := y.(*Set); ok {
 				iter := y.Iterate()
 				defer iter.Done()
-				return x.Intersection(iter)
+				return x.intersection(thread, iter)
 			}
 		}
 
@@ -1169,7 +1194,7 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			if y, ok := y.(*Set); ok {
 				iter := y.Iterate()
 				defer iter.Done()
-				return x.SymmetricDifference(iter)
+				return x.symmetricDifference(thread, iter)
 			}
 		}
 

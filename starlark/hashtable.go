@@ -9,6 +9,8 @@ import (
 	"hash/maphash"
 	"math/big"
 	"os"
+
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // hashtable is used to represent Starlark dict and set values.
@@ -75,7 +77,7 @@ func (ht *hashtable) freeze() {
 	}
 }
 
-func (ht *hashtable) insert(k, v Value) error {
+func (ht *hashtable) insert(thread *Thread, k, v Value) error {
 	if err := ht.checkMutable("insert into"); err != nil {
 		return err
 	}
@@ -90,6 +92,7 @@ func (ht *hashtable) insert(k, v Value) error {
 		h = 1 // zero is reserved
 	}
 
+	c := comparer{thread: thread}
 retry:
 	var insert *entry
 
@@ -105,7 +108,7 @@ retry:
 				}
 				continue
 			}
-			if eq, err := Equal(k, e.key); err != nil {
+			if eq, err := ht.keyEqual(&c, "insert into", k, e.key); err != nil {
 				return err // e.g. excessively recursive tuple
 			} else if !eq {
 				continue
@@ -169,12 +172,12 @@ func (ht *hashtable) grow() {
 	ht.tailLink = &ht.head
 	ht.len = 0
 	for e := oldhead; e != nil; e = e.next {
-		ht.insert(e.key, e.value) // can't fail
+		ht.insert(nil, e.key, e.value) // can't fail
 	}
 	ht.bucket0[0] = bucket{} // clear out unused initial bucket
 }
 
-func (ht *hashtable) lookup(k Value) (v Value, found bool, err error) {
+func (ht *hashtable) lookup(thread *Thread, k Value) (v Value, found bool, err error) {
 	h, err := k.Hash()
 	if err != nil {
 		return nil, false, err // unhashable
@@ -187,11 +190,12 @@ func (ht *hashtable) lookup(k Value) (v Value, found bool, err error) {
 	}
 
 	// Inspect each bucket in the bucket list.
+	c := comparer{thread: thread}
 	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
 		for i := range p.entries {
 			e := &p.entries[i]
 			if e.hash == h {
-				if eq, err := Equal(k, e.key); err != nil {
+				if eq, err := ht.keyEqual(&c, "", k, e.key); err != nil {
 					return nil, false, err // e.g. excessively recursive tuple
 				} else if eq {
 					return e.value, true, nil // found
@@ -203,7 +207,7 @@ func (ht *hashtable) lookup(k Value) (v Value, found bool, err error) {
 }
 
 // count returns the number of distinct elements of iter that are elements of ht.
-func (ht *hashtable) count(iter Iterator) (int, error) {
+func (ht *hashtable) count(thread *Thread, iter Iterator) (int, error) {
 	if ht.table == nil {
 		return 0, nil // empty
 	}
@@ -219,6 +223,7 @@ func (ht *hashtable) count(iter Iterator) (int, error) {
 	for i := range bitsets {
 		bitsets[i].SetBits(storage[i : i+1 : i+1])
 	}
+	c := comparer{thread: thread}
 	for iter.Next(&k) && count != int(ht.len) {
 		h, err := k.Hash()
 		if err != nil {
@@ -235,7 +240,7 @@ func (ht *hashtable) count(iter Iterator) (int, error) {
 			for j := range p.entries {
 				e := &p.entries[j]
 				if e.hash == h {
-					if eq, err := Equal(k, e.key); err != nil {
+					if eq, err := ht.keyEqual(&c, "", k, e.key); err != nil {
 						return 0, err
 					} else if eq {
 						bitIndex := i<<3 + j
@@ -282,7 +287,7 @@ func (ht *hashtable) keys() []Value {
 	return keys
 }
 
-func (ht *hashtable) delete(k Value) (v Value, found bool, err error) {
+func (ht *hashtable) delete(thread *Thread, k Value) (v Value, found bool, err error) {
 	if err := ht.checkMutable("delete from"); err != nil {
 		return nil, false, err
 	}
@@ -298,11 +303,12 @@ func (ht *hashtable) delete(k Value) (v Value, found bool, err error) {
 	}
 
 	// Inspect each bucket in the bucket list.
+	c := comparer{thread: thread}
 	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
 		for i := range p.entries {
 			e := &p.entries[i]
 			if e.hash == h {
-				if eq, err := Equal(k, e.key); err != nil {
+				if eq, err := ht.keyEqual(&c, "delete from", k, e.key); err != nil {
 					return nil, false, err
 				} else if eq {
 					// Remove e from doubly-linked list.
@@ -325,6 +331,35 @@ func (ht *hashtable) delete(k Value) (v Value, found bool, err error) {
 	// TODO(adonovan): opt: remove completely empty bucket from bucket list.
 
 	return None, false, nil // not found
+}
+
+// keyEqual reports whether k equals key, the key of an entry with k's
+// hash, for a lookup (verb "") or for an insertion or deletion (verb as
+// checkMutable takes it) that compares with c (coro patch, ORIGIN 36).
+//
+// With a thread, comparing two tuples costs a step per element pair, so
+// a time slice can end inside the comparison and other tasks run. The
+// table is held meanwhile (hold): they cannot change it under the
+// caller, which is walking its buckets. They may still freeze it or
+// start iterating it, so an insertion or deletion checks again that it
+// may change the table.
+func (ht *hashtable) keyEqual(c *comparer, verb string, k, key Value) (bool, error) {
+	if k, ok := k.(String); ok {
+		return k == key, nil // fast path for an important special case
+	}
+	if eq, fast := compareSmallInts(syntax.EQL, k, key); fast {
+		return eq, nil
+	}
+	if c.thread == nil {
+		return c.compare(syntax.EQL, k, key, CompareLimit)
+	}
+	release := ht.hold()
+	eq, err := c.compare(syntax.EQL, k, key, CompareLimit)
+	release()
+	if err == nil && verb != "" {
+		err = ht.checkMutable(verb)
+	}
+	return eq, err
 }
 
 // checkMutable reports an error if the hash table should not be mutated.
@@ -364,9 +399,14 @@ func (ht *hashtable) clear() error {
 	return nil
 }
 
-func (ht *hashtable) addAll(other *hashtable) error {
+// addAll inserts other's entries, a step each with thread (coro patch,
+// ORIGIN 36).
+func (ht *hashtable) addAll(thread *Thread, other *hashtable) error {
 	for e := other.head; e != nil; e = e.next {
-		if err := ht.insert(e.key, e.value); err != nil {
+		if err := thread.Step(); err != nil {
+			return err
+		}
+		if err := ht.insert(thread, e.key, e.value); err != nil {
 			return err
 		}
 	}

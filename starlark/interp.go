@@ -409,7 +409,7 @@ loop:
 			y := stack[sp-2]
 			x := stack[sp-3]
 			sp -= 3
-			err = setIndex(x, y, z)
+			err = setIndex(thread, x, y, z)
 			if err != nil {
 				break loop
 			}
@@ -418,7 +418,7 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			z, err2 := getIndex(x, y)
+			z, err2 := getIndex(thread, x, y)
 			if err2 != nil {
 				err = err2
 				break loop
@@ -452,7 +452,7 @@ loop:
 
 		case compile.SETDICT, compile.SETDICTUNIQ:
 			sp -= 3
-			if err = setDict(op, stack[sp].(*Dict), stack[sp+1], stack[sp+2]); err != nil {
+			if err = setDict(thread, op, stack[sp].(*Dict), stack[sp+1], stack[sp+2]); err != nil {
 				break loop
 			}
 
@@ -659,12 +659,13 @@ func makeFunction(fn *Function, funcode *compile.Funcode, tuple Tuple) *Function
 }
 
 // setDict implements SETDICT and SETDICTUNIQ (dict[k] = v in a dict
-// literal, where SETDICTUNIQ reports a duplicate key).
+// literal, where SETDICTUNIQ reports a duplicate key), comparing keys
+// with thread (coro patch, ORIGIN 36).
 //
 //go:noinline
-func setDict(op compile.Opcode, dict *Dict, k, v Value) error {
+func setDict(thread *Thread, op compile.Opcode, dict *Dict, k, v Value) error {
 	oldlen := dict.Len()
-	if err := dict.SetKey(k, v); err != nil {
+	if err := dict.ht.insert(thread, k, v); err != nil {
 		return err
 	}
 	if op == compile.SETDICTUNIQ && dict.Len() == oldlen {
@@ -826,7 +827,7 @@ func inplaceBinary(thread *Thread, op compile.Opcode, x, y Value) (Value, error)
 				return xlist, nil
 			}
 		}
-		return Binary(syntax.PLUS, x, y)
+		return binaryOp(thread, syntax.PLUS, x, y)
 	}
 	// It's possible that y is not Dict but
 	// nonetheless defines x|y, in which case we
@@ -836,11 +837,13 @@ func inplaceBinary(thread *Thread, op compile.Opcode, x, y Value) (Value, error)
 			if err := xdict.ht.checkMutable("apply |= to"); err != nil {
 				return nil, err
 			}
-			xdict.ht.addAll(&ydict.ht) // can't fail
+			if err := xdict.ht.addAll(thread, &ydict.ht); err != nil {
+				return nil, err // cancelled
+			}
 			return xdict, nil
 		}
 	}
-	return Binary(syntax.PIPE, x, y)
+	return binaryOp(thread, syntax.PIPE, x, y)
 }
 
 // callArgs pops the arguments of a CALL with named arguments, or of a

@@ -1048,7 +1048,7 @@ func set(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 			if err := thread.Step(); err != nil {
 				return nil, err
 			}
-			if err := set.Insert(x); err != nil {
+			if err := set.ht.insert(thread, x, None); err != nil {
 				return nil, nameErr(b, err)
 			}
 		}
@@ -1268,12 +1268,12 @@ func zip(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 // ---- methods of built-in types ---
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#dict·get
-func dict_get(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func dict_get(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var key, dflt Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &key, &dflt); err != nil {
 		return nil, err
 	}
-	if v, ok, err := b.Receiver().(*Dict).Get(key); err != nil {
+	if v, ok, err := b.Receiver().(*Dict).ht.lookup(thread, key); err != nil {
 		return nil, nameErr(b, err)
 	} else if ok {
 		return v, nil
@@ -1313,12 +1313,12 @@ func dict_keys(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#dict·pop
-func dict_pop(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func dict_pop(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var k, d Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &k, &d); err != nil {
 		return nil, err
 	}
-	if v, found, err := b.Receiver().(*Dict).Delete(k); err != nil {
+	if v, found, err := b.Receiver().(*Dict).ht.delete(thread, k); err != nil {
 		return nil, nameErr(b, err) // dict is frozen or key is unhashable
 	} else if found {
 		return v, nil
@@ -1346,17 +1346,17 @@ func dict_popitem(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#dict·setdefault
-func dict_setdefault(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func dict_setdefault(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var key, dflt Value = nil, None
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &key, &dflt); err != nil {
 		return nil, err
 	}
 	dict := b.Receiver().(*Dict)
-	if v, ok, err := dict.Get(key); err != nil {
+	if v, ok, err := dict.ht.lookup(thread, key); err != nil {
 		return nil, nameErr(b, err)
 	} else if ok {
 		return v, nil
-	} else if err := dict.SetKey(key, dflt); err != nil {
+	} else if err := dict.ht.insert(thread, key, dflt); err != nil {
 		return nil, nameErr(b, err)
 	} else {
 		return dflt, nil
@@ -2248,7 +2248,7 @@ func string_splitlines(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·add.
-func set_add(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func set_add(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var elem Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &elem); err != nil {
 		return nil, err
@@ -2259,12 +2259,12 @@ func set_add(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 		return nil, nameErr(b, err)
 	}
 	// TODO(adonovan): opt: combine Has+Insert. (e.g. use Insert and re-check Len)
-	if found, err := recv.Has(elem); err != nil {
+	if _, found, err := recv.ht.lookup(thread, elem); err != nil {
 		return nil, nameErr(b, err)
 	} else if found {
 		return None, nil
 	}
-	err := recv.Insert(elem)
+	err := recv.ht.insert(thread, elem, None)
 	if err != nil {
 		return nil, nameErr(b, err)
 	}
@@ -2295,7 +2295,7 @@ func set_difference(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Val
 	}
 	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
-	diff, err := b.Receiver().(*Set).Difference(iter)
+	diff, err := b.Receiver().(*Set).difference(thread, iter)
 	if iter.err != nil {
 		return nil, iter.err
 	}
@@ -2316,7 +2316,7 @@ func set_intersection(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (V
 	}
 	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
-	diff, err := b.Receiver().(*Set).Intersection(iter)
+	diff, err := b.Receiver().(*Set).intersection(thread, iter)
 	if iter.err != nil {
 		return nil, iter.err
 	}
@@ -2336,7 +2336,7 @@ func set_issubset(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value
 	}
 	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
-	diff, err := b.Receiver().(*Set).IsSubset(iter)
+	diff, err := b.Receiver().(*Set).isSubset(thread, iter)
 	if iter.err != nil {
 		return nil, iter.err
 	}
@@ -2356,7 +2356,7 @@ func set_issuperset(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Val
 	}
 	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
-	diff, err := b.Receiver().(*Set).IsSuperset(iter)
+	diff, err := b.Receiver().(*Set).isSuperset(thread, iter)
 	if iter.err != nil {
 		return nil, iter.err
 	}
@@ -2367,7 +2367,7 @@ func set_issuperset(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Val
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·discard.
-func set_discard(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func set_discard(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var k Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &k); err != nil {
 		return nil, err
@@ -2378,12 +2378,12 @@ func set_discard(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 		return nil, nameErr(b, err)
 	}
 	// TODO(adonovan): opt: combine Has+Delete (e.g. use Delete and re-check Len)
-	if found, err := recv.Has(k); err != nil {
+	if _, found, err := recv.ht.lookup(thread, k); err != nil {
 		return nil, nameErr(b, err)
 	} else if !found {
 		return None, nil
 	}
-	if _, err := recv.Delete(k); err != nil {
+	if _, _, err := recv.ht.delete(thread, k); err != nil {
 		return nil, nameErr(b, err) // set is frozen
 	}
 	return None, nil
@@ -2407,12 +2407,12 @@ func set_pop(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#set·remove.
-func set_remove(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func set_remove(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var k Value
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &k); err != nil {
 		return nil, err
 	}
-	if found, err := b.Receiver().(*Set).Delete(k); err != nil {
+	if _, found, err := b.Receiver().(*Set).ht.delete(thread, k); err != nil {
 		return nil, nameErr(b, err) // dict is frozen or key is unhashable
 	} else if found {
 		return None, nil
@@ -2430,7 +2430,7 @@ func set_symmetric_difference(thread *Thread, b *Builtin, args Tuple, kwargs []T
 	}
 	iter := &steppedIterator{Iterator: other.Iterate(), thread: thread} // coro patch
 	defer iter.Done()
-	diff, err := b.Receiver().(*Set).SymmetricDifference(iter)
+	diff, err := b.Receiver().(*Set).symmetricDifference(thread, iter)
 	if iter.err != nil {
 		return nil, iter.err
 	}
@@ -2498,7 +2498,10 @@ func updateDict(thread *Thread, dict *Dict, updates Tuple, kwargs []Tuple) error
 		case IterableMapping:
 			// Iterate over dict's key/value pairs, not just keys.
 			for _, item := range updates.Items() {
-				if err := dict.SetKey(item[0], item[1]); err != nil {
+				if err := thread.Step(); err != nil {
+					return err
+				}
+				if err := dict.ht.insert(thread, item[0], item[1]); err != nil {
 					return err // dict is frozen
 				}
 			}
@@ -2529,7 +2532,7 @@ func updateDict(thread *Thread, dict *Dict, updates Tuple, kwargs []Tuple) error
 				var k, v Value
 				iter2.Next(&k)
 				iter2.Next(&v)
-				if err := dict.SetKey(k, v); err != nil {
+				if err := dict.ht.insert(thread, k, v); err != nil {
 					return err
 				}
 			}
@@ -2572,8 +2575,11 @@ func setUpdate(thread *Thread, s *Set, args Tuple, kwargs []Tuple) error {
 		if err := func() error {
 			iter := &steppedIterator{Iterator: iterable.Iterate(), thread: thread} // coro patch
 			defer iter.Done()
-			if err := s.InsertAll(iter); err != nil {
-				return err
+			var x Value
+			for iter.Next(&x) {
+				if err := s.ht.insert(thread, x, None); err != nil {
+					return err
+				}
 			}
 			return iter.err
 		}(); err != nil {

@@ -386,3 +386,80 @@ func TestStructHashIsSharedSafely(t *testing.T) {
 		t.Errorf("hashes %d and %d differ", h1, h2)
 	}
 }
+
+// Dict and set operations compare keys with the thread (ORIGIN 36): each
+// pair of elements compared within two equal tuple keys costs a step,
+// so the step limit (and Cancel) stops a lookup, insertion or deletion
+// whose key comparison is long. x and y are equal tuples of 100,000
+// elements: each comparison of them is 100,000 steps.
+func TestKeyComparisonsCountSteps(t *testing.T) {
+	keys, err := starlark.ExecFile(&starlark.Thread{}, "keys.star", "x = tuple(range(100000))\ny = tuple(range(100000))\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		"d[y]", "y in d", "d.get(y)", "d.setdefault(y)", "d.pop(y)", "d[y] = 2",
+		"{x: 1, y: 2}", "dict([(x, 1), (y, 2)])", "d.update([(y, 2)])", "d.update({y: 2})",
+		"d | {y: 2}", "d == {y: 1}", "def f(e):\n    e |= {y: 2}\nf(d)",
+		"y in s", "set([x, y])", "s.add(y)", "s.remove(y)", "s.discard(y)", "s.update([y])",
+		"s | t", "s & t", "s - t", "s ^ t", "s == t", "s <= t", "s >= t",
+		"s.union([y])", "s.difference([y])", "s.intersection([y])", "s.symmetric_difference([y])",
+		"s.issubset([y])", "s.issuperset([y])",
+	} {
+		thread := &starlark.Thread{}
+		thread.SetMaxExecutionSteps(50_000)
+		src := "d = {x: 1}\ns = set([x])\nt = set([y])\n" + stmt + "\n"
+		_, err := starlark.ExecFile(thread, "keys.star", src, keys)
+		if err == nil || !strings.Contains(err.Error(), "too many steps") {
+			t.Errorf("%s: got %v, want the step limit", stmt, err)
+		}
+	}
+}
+
+// While a dict or a set compares keys with a thread, the host may run
+// other work (OnMaxSteps); the table counts as iterated meanwhile, and an
+// insertion checks again, once its comparison is done, that the table
+// may still change.
+func TestKeyComparisonHoldsTheTable(t *testing.T) {
+	keys, err := starlark.ExecFile(&starlark.Thread{}, "keys.star", "x = tuple(range(1000))\ny = tuple(range(1000))\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := starlark.NewDict(1)
+	if err := d.SetKey(keys["x"], starlark.MakeInt(1)); err != nil {
+		t.Fatal(err)
+	}
+	var setErr error
+	thread := &starlark.Thread{}
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		if setErr == nil {
+			setErr = d.SetKey(starlark.MakeInt(2), starlark.None)
+		}
+		th.SetMaxExecutionSteps(th.ExecutionSteps() + 100)
+	}
+	thread.SetMaxExecutionSteps(100)
+	globals := starlark.StringDict{"d": d, "y": keys["y"]}
+	if v, err := starlark.Eval(thread, "lookup.star", "d[y]", globals); err != nil || v != starlark.MakeInt(1) {
+		t.Fatalf("d[y]: %v, %v", v, err)
+	}
+	if setErr == nil || !strings.Contains(setErr.Error(), "during iteration") {
+		t.Errorf("insert during a lookup: got %v, want an iteration error", setErr)
+	}
+	if err := d.SetKey(starlark.MakeInt(2), starlark.None); err != nil {
+		t.Errorf("insert after the lookup: %v", err)
+	}
+
+	// Frozen while an insertion compares keys: the insertion fails.
+	thread = &starlark.Thread{}
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		d.Freeze()
+		th.SetMaxExecutionSteps(th.ExecutionSteps() + 100)
+	}
+	thread.SetMaxExecutionSteps(100)
+	if _, err := starlark.ExecFile(thread, "insert.star", "d[y] = 3\n", globals); err == nil || !strings.Contains(err.Error(), "frozen") {
+		t.Errorf("d[y] = 3 while d is frozen: got %v, want a frozen error", err)
+	}
+	if v, _, _ := d.Get(keys["x"]); v != starlark.MakeInt(1) {
+		t.Errorf("d[x] = %v after the refused insertion, want 1", v)
+	}
+}

@@ -945,14 +945,14 @@ func NewDict(size int) *Dict {
 }
 
 func (d *Dict) Clear() error                                    { return d.ht.clear() }
-func (d *Dict) Delete(k Value) (v Value, found bool, err error) { return d.ht.delete(k) }
-func (d *Dict) Get(k Value) (v Value, found bool, err error)    { return d.ht.lookup(k) }
+func (d *Dict) Delete(k Value) (v Value, found bool, err error) { return d.ht.delete(nil, k) }
+func (d *Dict) Get(k Value) (v Value, found bool, err error)    { return d.ht.lookup(nil, k) }
 func (d *Dict) Items() []Tuple                                  { return d.ht.items() }
 func (d *Dict) Keys() []Value                                   { return d.ht.keys() }
 func (d *Dict) Len() int                                        { return int(d.ht.len) }
 func (d *Dict) Iterate() Iterator                               { return d.ht.iterate() }
 func (d *Dict) Entries() iter.Seq2[Value, Value]                { return d.ht.entries }
-func (d *Dict) SetKey(k, v Value) error                         { return d.ht.insert(k, v) }
+func (d *Dict) SetKey(k, v Value) error                         { return d.ht.insert(nil, k, v) }
 func (d *Dict) String() string                                  { return toString(d) }
 func (d *Dict) Type() string                                    { return "dict" }
 func (d *Dict) Freeze()                                         { d.ht.freeze() }
@@ -964,11 +964,22 @@ func (d *Dict) Truth() Bool           { return d.Len() > 0 }
 func (d *Dict) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: dict") }
 
 func (x *Dict) Union(y *Dict) *Dict {
+	z, _ := x.union(nil, y) // can't fail
+	return z
+}
+
+// union is x | y, whose keys are compared with thread (coro patch,
+// ORIGIN 36): it fails only if thread is cancelled.
+func (x *Dict) union(thread *Thread, y *Dict) (*Dict, error) {
 	z := new(Dict)
 	z.ht.init(x.Len()) // a lower bound
-	z.ht.addAll(&x.ht) // can't fail
-	z.ht.addAll(&y.ht) // can't fail
-	return z
+	if err := z.ht.addAll(thread, &x.ht); err != nil {
+		return nil, err
+	}
+	if err := z.ht.addAll(thread, &y.ht); err != nil {
+		return nil, err
+	}
+	return z, nil
 }
 
 func (d *Dict) Attr(name string) (Value, error) { return builtinAttr(d, name, dictMethods) }
@@ -1000,7 +1011,9 @@ func (c *comparer) dictsEqual(x, y *Dict, depth int) (bool, error) {
 		if err := c.thread.Step(); err != nil {
 			return false, err
 		}
-		if yval, found, _ := y.Get(key); !found {
+		if yval, found, err := y.ht.lookup(c.thread, key); err != nil {
+			return false, err
+		} else if !found {
 			return false, nil
 		} else if eq, err := c.compare(syntax.EQL, xval, yval, depth-1); err != nil {
 			return false, err
@@ -1410,10 +1423,10 @@ func NewSet(size int) *Set {
 	return set
 }
 
-func (s *Set) Delete(k Value) (found bool, err error) { _, found, err = s.ht.delete(k); return }
+func (s *Set) Delete(k Value) (found bool, err error) { _, found, err = s.ht.delete(nil, k); return }
 func (s *Set) Clear() error                           { return s.ht.clear() }
-func (s *Set) Has(k Value) (found bool, err error)    { _, found, err = s.ht.lookup(k); return }
-func (s *Set) Insert(k Value) error                   { return s.ht.insert(k, None) }
+func (s *Set) Has(k Value) (found bool, err error)    { _, found, err = s.ht.lookup(nil, k); return }
+func (s *Set) Insert(k Value) error                   { return s.ht.insert(nil, k, None) }
 func (s *Set) Len() int                               { return int(s.ht.len) }
 func (s *Set) Iterate() Iterator                      { return s.ht.iterate() }
 func (s *Set) String() string                         { return toString(s) }
@@ -1435,41 +1448,39 @@ func (s *Set) Attr(name string) (Value, error) { return builtinAttr(s, name, set
 func (s *Set) AttrNames() []string             { return builtinAttrNames(setMethods) }
 
 func (x *Set) CompareSameType(op syntax.Token, y_ Value, depth int) (bool, error) {
-	y := y_.(*Set)
+	return (&comparer{}).sets(op, x, y_.(*Set))
+}
+
+// sets compares two sets: equal, or subset and superset.
+func (c *comparer) sets(op syntax.Token, x, y *Set) (bool, error) {
 	switch op {
 	case syntax.EQL:
-		return (&comparer{}).setsEqual(x, y)
+		return c.setsEqual(x, y)
 	case syntax.NEQ:
-		ok, err := (&comparer{}).setsEqual(x, y)
+		ok, err := c.setsEqual(x, y)
 		return !ok, err
-	case syntax.GE: // superset
-		if x.Len() < y.Len() {
+	case syntax.GE, syntax.GT: // superset, proper superset
+		if x.Len() < y.Len() || (op == syntax.GT && x.Len() == y.Len()) {
 			return false, nil
 		}
-		iter := y.Iterate()
+		iter := &steppedIterator{Iterator: y.Iterate(), thread: c.thread}
 		defer iter.Done()
-		return x.IsSuperset(iter)
-	case syntax.LE: // subset
-		if x.Len() > y.Len() {
+		ok, err := x.isSuperset(c.thread, iter)
+		if iter.err != nil {
+			return false, iter.err
+		}
+		return ok, err
+	case syntax.LE, syntax.LT: // subset, proper subset
+		if x.Len() > y.Len() || (op == syntax.LT && x.Len() == y.Len()) {
 			return false, nil
 		}
-		iter := y.Iterate()
+		iter := &steppedIterator{Iterator: y.Iterate(), thread: c.thread}
 		defer iter.Done()
-		return x.IsSubset(iter)
-	case syntax.GT: // proper superset
-		if x.Len() <= y.Len() {
-			return false, nil
+		ok, err := x.isSubset(c.thread, iter)
+		if iter.err != nil {
+			return false, iter.err
 		}
-		iter := y.Iterate()
-		defer iter.Done()
-		return x.IsSuperset(iter)
-	case syntax.LT: // proper subset
-		if x.Len() >= y.Len() {
-			return false, nil
-		}
-		iter := y.Iterate()
-		defer iter.Done()
-		return x.IsSubset(iter)
+		return ok, err
 	default:
 		return false, fmt.Errorf("%s %s %s not implemented", x.Type(), op, y.Type())
 	}
@@ -1487,7 +1498,9 @@ func (c *comparer) setsEqual(x, y *Set) (bool, error) {
 		if err := c.thread.Step(); err != nil {
 			return false, err
 		}
-		if found, _ := y.Has(e.key); !found {
+		if _, found, err := y.ht.lookup(c.thread, e.key); err != nil {
+			return false, err
+		} else if !found {
 			return false, nil
 		}
 	}
@@ -1502,11 +1515,17 @@ func (s *Set) clone() *Set {
 	return set
 }
 
-func (s *Set) Union(iter Iterator) (Value, error) {
+// The set algebra below compares elements with thread (nil: no thread),
+// for the reason hashtable.keyEqual gives; the exported methods have
+// none (coro patch, ORIGIN 36).
+
+func (s *Set) Union(iter Iterator) (Value, error) { return s.union(nil, iter) }
+
+func (s *Set) union(thread *Thread, iter Iterator) (Value, error) {
 	set := s.clone()
 	var x Value
 	for iter.Next(&x) {
-		if err := set.Insert(x); err != nil {
+		if err := set.ht.insert(thread, x, None); err != nil {
 			return nil, err
 		}
 	}
@@ -1523,21 +1542,25 @@ func (s *Set) InsertAll(iter Iterator) error {
 	return nil
 }
 
-func (s *Set) Difference(other Iterator) (Value, error) {
+func (s *Set) Difference(other Iterator) (Value, error) { return s.difference(nil, other) }
+
+func (s *Set) difference(thread *Thread, other Iterator) (Value, error) {
 	diff := s.clone()
 	var x Value
 	for other.Next(&x) {
-		if _, err := diff.Delete(x); err != nil {
+		if _, _, err := diff.ht.delete(thread, x); err != nil {
 			return nil, err
 		}
 	}
 	return diff, nil
 }
 
-func (s *Set) IsSuperset(other Iterator) (bool, error) {
+func (s *Set) IsSuperset(other Iterator) (bool, error) { return s.isSuperset(nil, other) }
+
+func (s *Set) isSuperset(thread *Thread, other Iterator) (bool, error) {
 	var x Value
 	for other.Next(&x) {
-		found, err := s.Has(x)
+		_, found, err := s.ht.lookup(thread, x)
 		if err != nil {
 			return false, err
 		}
@@ -1548,24 +1571,28 @@ func (s *Set) IsSuperset(other Iterator) (bool, error) {
 	return true, nil
 }
 
-func (s *Set) IsSubset(other Iterator) (bool, error) {
-	if count, err := s.ht.count(other); err != nil {
+func (s *Set) IsSubset(other Iterator) (bool, error) { return s.isSubset(nil, other) }
+
+func (s *Set) isSubset(thread *Thread, other Iterator) (bool, error) {
+	if count, err := s.ht.count(thread, other); err != nil {
 		return false, err
 	} else {
 		return count == s.Len(), nil
 	}
 }
 
-func (s *Set) Intersection(other Iterator) (Value, error) {
+func (s *Set) Intersection(other Iterator) (Value, error) { return s.intersection(nil, other) }
+
+func (s *Set) intersection(thread *Thread, other Iterator) (Value, error) {
 	intersect := new(Set)
 	var x Value
 	for other.Next(&x) {
-		found, err := s.Has(x)
+		_, found, err := s.ht.lookup(thread, x)
 		if err != nil {
 			return nil, err
 		}
 		if found {
-			err = intersect.Insert(x)
+			err = intersect.ht.insert(thread, x, None)
 			if err != nil {
 				return nil, err
 			}
@@ -1575,15 +1602,21 @@ func (s *Set) Intersection(other Iterator) (Value, error) {
 }
 
 func (s *Set) SymmetricDifference(other Iterator) (Value, error) {
+	return s.symmetricDifference(nil, other)
+}
+
+func (s *Set) symmetricDifference(thread *Thread, other Iterator) (Value, error) {
 	diff := s.clone()
 	var x Value
 	for other.Next(&x) {
-		found, err := diff.Delete(x)
+		_, found, err := diff.ht.delete(thread, x)
 		if err != nil {
 			return nil, err
 		}
 		if !found {
-			diff.Insert(x) // can't fail
+			if err := diff.ht.insert(thread, x, None); err != nil {
+				return nil, err // cancelled
+			}
 		}
 	}
 	return diff, nil
@@ -1913,9 +1946,8 @@ func (c *comparer) compare(op syntax.Token, x, y Value, depth int) (bool, error)
 				return eq == (op == syntax.EQL), err
 			}
 		case *Set:
-			if y, ok := y.(*Set); ok && (op == syntax.EQL || op == syntax.NEQ) {
-				eq, err := c.setsEqual(x, y)
-				return eq == (op == syntax.EQL), err
+			if y, ok := y.(*Set); ok {
+				return c.sets(op, x, y)
 			}
 		}
 		if xcomp, ok := x.(Comparable); ok {
