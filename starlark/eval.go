@@ -1124,10 +1124,10 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 	case syntax.IN:
 		switch y := y.(type) {
 		case *List: // coro patch (ORIGIN 34): a step per element
-			i, err := (&comparer{thread: thread}).listIndex(y, 0, y.Len(), x)
+			i, err := (&Comparer{thread: thread}).listIndex(y, 0, y.Len(), x)
 			return Bool(i >= 0), err
 		case Tuple:
-			i, err := (&comparer{thread: thread}).index(y, x)
+			i, err := (&Comparer{thread: thread}).index(y, x)
 			return Bool(i >= 0), err
 		case *Set: // coro patch (ORIGIN 36): keys compared with thread
 			_, found, err := y.ht.lookup(thread, x)

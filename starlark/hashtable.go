@@ -92,7 +92,7 @@ func (ht *hashtable) insert(thread *Thread, k, v Value) error {
 		h = 1 // zero is reserved
 	}
 
-	c := comparer{thread: thread}
+	c := Comparer{thread: thread}
 retry:
 	var insert *entry
 
@@ -190,7 +190,7 @@ func (ht *hashtable) lookup(thread *Thread, k Value) (v Value, found bool, err e
 	}
 
 	// Inspect each bucket in the bucket list.
-	c := comparer{thread: thread}
+	c := Comparer{thread: thread}
 	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
 		for i := range p.entries {
 			e := &p.entries[i]
@@ -223,7 +223,7 @@ func (ht *hashtable) count(thread *Thread, iter Iterator) (int, error) {
 	for i := range bitsets {
 		bitsets[i].SetBits(storage[i : i+1 : i+1])
 	}
-	c := comparer{thread: thread}
+	c := Comparer{thread: thread}
 	for iter.Next(&k) && count != int(ht.len) {
 		h, err := k.Hash()
 		if err != nil {
@@ -303,7 +303,7 @@ func (ht *hashtable) delete(thread *Thread, k Value) (v Value, found bool, err e
 	}
 
 	// Inspect each bucket in the bucket list.
-	c := comparer{thread: thread}
+	c := Comparer{thread: thread}
 	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
 		for i := range p.entries {
 			e := &p.entries[i]
@@ -343,7 +343,7 @@ func (ht *hashtable) delete(thread *Thread, k Value) (v Value, found bool, err e
 // caller, which is walking its buckets. They may still freeze it or
 // start iterating it, so an insertion or deletion checks again that it
 // may change the table.
-func (ht *hashtable) keyEqual(c *comparer, verb string, k, key Value) (bool, error) {
+func (ht *hashtable) keyEqual(c *Comparer, verb string, k, key Value) (bool, error) {
 	if k, ok := k.(String); ok {
 		return k == key, nil // fast path for an important special case
 	}

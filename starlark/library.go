@@ -1442,7 +1442,7 @@ func list_index(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 	}
 
 	// coro patch (ORIGIN 34): a step per element compared.
-	if i, err := (&comparer{thread: thread}).listIndex(recv, start, end, value); err != nil {
+	if i, err := (&Comparer{thread: thread}).listIndex(recv, start, end, value); err != nil {
 		return nil, nameErr(b, err)
 	} else if i >= 0 {
 		return MakeInt(i), nil
@@ -1491,7 +1491,7 @@ func list_remove(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 		return nil, nameErr(b, err)
 	}
 	// coro patch (ORIGIN 34): a step per element compared.
-	i, err := (&comparer{thread: thread}).listIndex(recv, 0, recv.Len(), value)
+	i, err := (&Comparer{thread: thread}).listIndex(recv, 0, recv.Len(), value)
 	if err != nil {
 		return nil, fmt.Errorf("remove: %v", err)
 	} else if i >= 0 {

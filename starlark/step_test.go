@@ -463,3 +463,55 @@ func TestKeyComparisonHoldsTheTable(t *testing.T) {
 		t.Errorf("d[x] = %v after the refused insertion, want 1", v)
 	}
 }
+
+// sharedStruct is sharedTuple with a struct around each level's tuple,
+// as coro's Result wraps a task's value.
+func sharedStruct(levels int, leaf starlark.Value) *starlarkstruct.Struct {
+	wrap := func(v starlark.Value) *starlarkstruct.Struct {
+		return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"value": v})
+	}
+	a, b := wrap(leaf), wrap(leaf)
+	for range levels {
+		var na, nb starlark.Tuple
+		for range 5 {
+			na = append(na, a, b)
+			nb = append(nb, b, a)
+		}
+		a, b = wrap(na), wrap(nb)
+	}
+	return a
+}
+
+// A struct compares its fields with the comparison's Comparer (ORIGIN
+// 37): what it learns spans the fields and the structs within, so
+// structs whose parts are shared compare in polynomial time, and with a
+// thread each field costs a step.
+func TestCompareOfSharedStructsIsPolynomial(t *testing.T) {
+	var n int
+	x, y := sharedStruct(4, counted{&n}), sharedStruct(4, counted{&n})
+	for _, op := range []syntax.Token{syntax.EQL, syntax.NEQ} {
+		n = 0
+		got, err := starlark.Compare(op, x, y)
+		if err != nil || got != (op == syntax.EQL) {
+			t.Errorf("x %s y = %v, %v", op, got, err)
+		}
+		if n > 1000 {
+			t.Errorf("x %s y compared the leaf %d times", op, n)
+		}
+	}
+	// With a thread: a struct field holding a tuple of 100,000 elements
+	// is compared a step per pair of elements.
+	keys, err := starlark.ExecFile(&starlark.Thread{}, "tuples.star", "x = tuple(range(100000))\ny = tuple(range(100000))\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	globals := starlark.StringDict{
+		"x": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"value": keys["x"]}),
+		"y": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"value": keys["y"]}),
+	}
+	thread := &starlark.Thread{}
+	thread.SetMaxExecutionSteps(50_000)
+	if _, err := starlark.Eval(thread, "compare.star", "x == y", globals); err == nil || !strings.Contains(err.Error(), "too many steps") {
+		t.Errorf("x == y: got %v, want the step limit", err)
+	}
+}

@@ -139,6 +139,18 @@ type Comparable interface {
 	CompareSameType(op syntax.Token, y Value, depth int) (bool, error)
 }
 
+// A ComparableWith is a Comparable whose comparison compares other
+// values, as a struct's compares its fields (coro patch, ORIGIN 37).
+// When a comparison reaches it, CompareSameTypeWith is called in place of
+// CompareSameType, with the Comparer of that comparison: comparing the
+// parts with it (Comparer.Compare) charges the comparison's thread and
+// shares what it has learnt, so that values whose parts are shared
+// compare in polynomial time and a cancellation stops them.
+type ComparableWith interface {
+	Comparable
+	CompareSameTypeWith(c *Comparer, op syntax.Token, y Value, depth int) (bool, error)
+}
+
 // A TotallyOrdered is a type whose values form a total order:
 // if x and y are of the same TotallyOrdered type, then x must be less than y,
 // greater than y, or equal to y.
@@ -989,16 +1001,16 @@ func (x *Dict) CompareSameType(op syntax.Token, y_ Value, depth int) (bool, erro
 	y := y_.(*Dict)
 	switch op {
 	case syntax.EQL:
-		return (&comparer{}).dictsEqual(x, y, depth)
+		return (&Comparer{}).dictsEqual(x, y, depth)
 	case syntax.NEQ:
-		ok, err := (&comparer{}).dictsEqual(x, y, depth)
+		ok, err := (&Comparer{}).dictsEqual(x, y, depth)
 		return !ok, err
 	default:
 		return false, fmt.Errorf("%s %s %s not implemented", x.Type(), op, y.Type())
 	}
 }
 
-func (c *comparer) dictsEqual(x, y *Dict, depth int) (bool, error) {
+func (c *Comparer) dictsEqual(x, y *Dict, depth int) (bool, error) {
 	if x.Len() != y.Len() {
 		return false, nil
 	}
@@ -1110,18 +1122,18 @@ func (l *List) Elements() iter.Seq[Value] {
 }
 
 func (l *List) Has(y Value) (bool, error) {
-	i, err := (&comparer{}).listIndex(l, 0, l.Len(), y)
+	i, err := (&Comparer{}).listIndex(l, 0, l.Len(), y)
 	return i >= 0, err
 }
 
 func (x *List) CompareSameType(op syntax.Token, y_ Value, depth int) (bool, error) {
 	y := y_.(*List)
-	return (&comparer{}).lists(op, x, y, depth)
+	return (&Comparer{}).lists(op, x, y, depth)
 }
 
 // lists compares two lists, which it holds as iterated when a step may
-// let other work run (see comparer).
-func (c *comparer) lists(op syntax.Token, x, y *List, depth int) (bool, error) {
+// let other work run (see Comparer).
+func (c *Comparer) lists(op syntax.Token, x, y *List, depth int) (bool, error) {
 	if c.thread != nil {
 		defer holdList(x)()
 		defer holdList(y)()
@@ -1132,7 +1144,7 @@ func (c *comparer) lists(op syntax.Token, x, y *List, depth int) (bool, error) {
 	return c.slices(op, x.elems, y.elems, depth)
 }
 
-func (c *comparer) slices(op syntax.Token, x, y []Value, depth int) (bool, error) {
+func (c *Comparer) slices(op syntax.Token, x, y []Value, depth int) (bool, error) {
 	// Fast path: check length.
 	if len(x) != len(y) && (op == syntax.EQL || op == syntax.NEQ) {
 		return op == syntax.NEQ, nil
@@ -1169,7 +1181,7 @@ func (c *comparer) slices(op syntax.Token, x, y []Value, depth int) (bool, error
 // listIndex is index over l's elements from start to end, holding l
 // while a step may let other work run; the index it returns counts from
 // l's start.
-func (c *comparer) listIndex(l *List, start, end int, y Value) (int, error) {
+func (c *Comparer) listIndex(l *List, start, end int, y Value) (int, error) {
 	if c.thread != nil {
 		defer holdList(l)()
 	}
@@ -1183,7 +1195,7 @@ func (c *comparer) listIndex(l *List, start, end int, y Value) (int, error) {
 // index returns the index of the first element of elems equal to y, or
 // -1, charging a step per element. A list's elements are searched with
 // listIndex.
-func (c *comparer) index(elems []Value, y Value) (int, error) {
+func (c *Comparer) index(elems []Value, y Value) (int, error) {
 	for i, x := range elems {
 		if err := c.thread.Step(); err != nil {
 			return -1, err
@@ -1320,11 +1332,11 @@ func (t Tuple) Truth() Bool    { return len(t) > 0 }
 
 func (x Tuple) CompareSameType(op syntax.Token, y_ Value, depth int) (bool, error) {
 	y := y_.(Tuple)
-	return (&comparer{}).tuples(op, x, y, depth)
+	return (&Comparer{}).tuples(op, x, y, depth)
 }
 
 func (t Tuple) Has(y Value) (bool, error) {
-	i, err := (&comparer{}).index(t, y)
+	i, err := (&Comparer{}).index(t, y)
 	return i >= 0, err
 }
 
@@ -1448,11 +1460,11 @@ func (s *Set) Attr(name string) (Value, error) { return builtinAttr(s, name, set
 func (s *Set) AttrNames() []string             { return builtinAttrNames(setMethods) }
 
 func (x *Set) CompareSameType(op syntax.Token, y_ Value, depth int) (bool, error) {
-	return (&comparer{}).sets(op, x, y_.(*Set))
+	return (&Comparer{}).sets(op, x, y_.(*Set))
 }
 
 // sets compares two sets: equal, or subset and superset.
-func (c *comparer) sets(op syntax.Token, x, y *Set) (bool, error) {
+func (c *Comparer) sets(op syntax.Token, x, y *Set) (bool, error) {
 	switch op {
 	case syntax.EQL:
 		return c.setsEqual(x, y)
@@ -1486,7 +1498,7 @@ func (c *comparer) sets(op syntax.Token, x, y *Set) (bool, error) {
 	}
 }
 
-func (c *comparer) setsEqual(x, y *Set) (bool, error) {
+func (c *Comparer) setsEqual(x, y *Set) (bool, error) {
 	if x.Len() != y.Len() {
 		return false, nil
 	}
@@ -1857,37 +1869,40 @@ func Compare(op syntax.Token, x, y Value) (bool, error) {
 // The depth parameter limits the maximum depth of recursion
 // in cyclic data structures.
 func CompareDepth(op syntax.Token, x, y Value, depth int) (bool, error) {
-	return (&comparer{}).compare(op, x, y, depth)
+	return (&Comparer{}).compare(op, x, y, depth)
 }
 
 // compare compares x and y as Compare does, charging thread a step for
 // each element compared (ORIGIN 34).
 func compare(thread *Thread, op syntax.Token, x, y Value) (bool, error) {
-	return (&comparer{thread: thread}).compare(op, x, y, CompareLimit)
+	return (&Comparer{thread: thread}).compare(op, x, y, CompareLimit)
 }
 
-// A comparer is one comparison (coro patch, ORIGIN 34). With a thread,
-// it charges a step (Thread.Step) for each pair of elements it compares
-// within lists, tuples, dicts and sets, so that a time slice can end in
-// a long comparison and a cancellation stops it: containers whose parts
-// are shared can take exponentially more comparisons than they have
-// cells. The thread does not reach comparisons made by other types'
-// CompareSameType methods (a struct's fields).
+// A Comparer is one comparison (coro patch, ORIGIN 34). With a thread
+// (the interpreter's), it charges a step (Thread.Step) for each pair of
+// elements it compares within lists, tuples, dicts and sets, and for
+// each part a ComparableWith compares (a struct's fields), so that a
+// time slice can end in a long comparison and a cancellation stops it:
+// containers whose parts are shared can take exponentially more
+// comparisons than they have cells. The thread does not reach the parts
+// another Comparable compares with CompareDepth. The zero Comparer has
+// no thread.
 //
-// A comparer also remembers which pairs of tuples it found equal, past
+// A Comparer also remembers which pairs of tuples it found equal, past
 // memoAfter pairs, so that a pair met again on another path through
-// shared parts is not compared again: a dict lookup compares keys with
-// no thread to charge, and a tuple key may share parts. Only equal pairs
+// shared parts is not compared again: a lookup from Go (Dict.Get)
+// compares keys with no thread to charge, and a tuple key may share
+// parts. Only equal pairs
 // are worth remembering, since the first unequal pair decides the whole
 // comparison. Lists are not remembered: a step may let another task
 // change one that is not being compared at that moment.
-type comparer struct {
+type Comparer struct {
 	thread *Thread
 	pairs  int               // tuple pairs compared
 	equal  map[tuplePair]int // equal tuple pairs, with the least depth that found them equal
 }
 
-// maxEqualPairs bounds the memory a comparer spends remembering; past
+// maxEqualPairs bounds the memory a Comparer spends remembering; past
 // it, pairs are compared again.
 const maxEqualPairs = 1 << 16
 
@@ -1901,7 +1916,7 @@ type tuplePair struct {
 // tuples compares two tuples. Ordered comparisons are not remembered
 // themselves, but they compare elements for equality first, and those
 // are.
-func (c *comparer) tuples(op syntax.Token, x, y Tuple, depth int) (bool, error) {
+func (c *Comparer) tuples(op syntax.Token, x, y Tuple, depth int) (bool, error) {
 	if len(x) == 0 || len(x) != len(y) || (op != syntax.EQL && op != syntax.NEQ) {
 		return c.slices(op, x, y, depth)
 	}
@@ -1923,7 +1938,17 @@ func (c *comparer) tuples(op syntax.Token, x, y Tuple, depth int) (bool, error) 
 	return eq == (op == syntax.EQL), err
 }
 
-func (c *comparer) compare(op syntax.Token, x, y Value, depth int) (bool, error) {
+// Compare compares x and y, parts of the values c compares, as
+// CompareDepth does; it costs a step of c's thread (ORIGIN 37). A
+// ComparableWith compares its parts with it.
+func (c *Comparer) Compare(op syntax.Token, x, y Value, depth int) (bool, error) {
+	if err := c.thread.Step(); err != nil {
+		return false, err
+	}
+	return c.compare(op, x, y, depth)
+}
+
+func (c *Comparer) compare(op syntax.Token, x, y Value, depth int) (bool, error) {
 	if depth < 1 {
 		return false, fmt.Errorf("comparison exceeded maximum recursion depth")
 	}
@@ -1949,6 +1974,9 @@ func (c *comparer) compare(op syntax.Token, x, y Value, depth int) (bool, error)
 			if y, ok := y.(*Set); ok {
 				return c.sets(op, x, y)
 			}
+		}
+		if xcomp, ok := x.(ComparableWith); ok {
+			return xcomp.CompareSameTypeWith(c, op, y, depth)
 		}
 		if xcomp, ok := x.(Comparable); ok {
 			return xcomp.CompareSameType(op, y, depth)

@@ -278,20 +278,28 @@ func (s *Struct) Entries() iter.Seq2[string, starlark.Value] {
 	}
 }
 
-func (x *Struct) CompareSameType(op syntax.Token, y_ starlark.Value, depth int) (bool, error) {
+func (x *Struct) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	return x.CompareSameTypeWith(new(starlark.Comparer), op, y, depth)
+}
+
+// CompareSameTypeWith compares the fields with c (coro patch, ORIGIN
+// 37): one comparison of structs whose fields share parts charges its
+// thread and remembers what it learns across fields, where
+// CompareSameType started afresh for each field, deaf to the thread.
+func (x *Struct) CompareSameTypeWith(c *starlark.Comparer, op syntax.Token, y_ starlark.Value, depth int) (bool, error) {
 	y := y_.(*Struct)
 	switch op {
 	case syntax.EQL:
-		return structsEqual(x, y, depth)
+		return structsEqual(c, x, y, depth)
 	case syntax.NEQ:
-		eq, err := structsEqual(x, y, depth)
+		eq, err := structsEqual(c, x, y, depth)
 		return !eq, err
 	default:
 		return false, fmt.Errorf("%s %s %s not implemented", x.Type(), op, y.Type())
 	}
 }
 
-func structsEqual(x, y *Struct, depth int) (bool, error) {
+func structsEqual(c *starlark.Comparer, x, y *Struct, depth int) (bool, error) {
 	if x.Len() != y.Len() {
 		return false, nil
 	}
@@ -306,7 +314,7 @@ func structsEqual(x, y *Struct, depth int) (bool, error) {
 	for i := range x.Len() {
 		if x.entries[i].name != y.entries[i].name {
 			return false, nil
-		} else if eq, err := starlark.EqualDepth(x.entries[i].value, y.entries[i].value, depth-1); err != nil {
+		} else if eq, err := c.Compare(syntax.EQL, x.entries[i].value, y.entries[i].value, depth-1); err != nil {
 			return false, err
 		} else if !eq {
 			return false, nil
