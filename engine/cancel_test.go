@@ -131,6 +131,41 @@ again()
 	assert.Contains(t, ce.Msg, "deferred functions exceeded 5s")
 }
 
+// os.exit from a deferred function leaves the deferred functions to the
+// run already going on: a deferred function that deferred itself and
+// called os.exit nested a new run of them, with a new bound, per call,
+// and recursed for ever, deaf to interrupts (found by FuzzExec). It now
+// ends at the bound, with the status the last os.exit asked for.
+func TestExitFromDeferredFunctionEndsAtTheBound(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{VirtualTime: true, TimeSlice: 100})
+	err := execBounded(t, eng, testCtx(t), `
+n = [0]
+def bye():
+    n[0] += 1
+    defer(bye)
+    os.exit(n[0] % 7)
+def last():
+    print("ran", n[0] > 100)
+defer(last)
+bye()
+`)
+	var ee *engine.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, "ran True\n", out.String())
+
+	// A deferred function's os.exit still sets the status, and the
+	// deferred functions registered before it run once each.
+	eng, out = newEngine(t, engine.Options{VirtualTime: true})
+	err = execBounded(t, eng, testCtx(t), `
+defer(print, "first registered, runs last")
+defer(os.exit, 4)
+defer(print, "last registered, runs first")
+`)
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 4, ee.Code)
+	assert.Equal(t, "last registered, runs first\nfirst registered, runs last\n", out.String())
+}
+
 // Generators still close when a run ends: their closer is cleanup the
 // engine owes, so it runs although tasks spawned then start cancelled
 // (it retried for ever; found by FuzzBuiltinArgs). A deferred function

@@ -386,6 +386,7 @@ ev.wait()
 	"def worker():\n    defer(spawn, worker)\n    sleep(1)\nworker()\n",
 	"def again():\n    defer(again)\nagain()\n",
 	"def bye():\n    defer(spawn, bye)\n    os.exit(3)\nspawn(bye)\nsleep(1)\n",
+	"def bye():\n    defer(bye)\n    os.exit()\nspawn(bye)\n",
 	// Deadlock and step limit.
 	"channel().recv()\n",
 	"while True:\n    pass\n",

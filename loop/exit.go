@@ -15,9 +15,18 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 // Exit implements os.exit: it runs the calling task's deferred functions,
 // then stops the run: every other task is cancelled (their deferred
 // functions run too) and RunFile returns an *ExitError.
+//
+// Called from a deferred function, it leaves the deferred functions to
+// the run already going on (with its bound, deferBound), and the last
+// status asked for wins, as a second sys.exit in a finally block does in
+// Python. Running them again here nested a new run, with a new bound,
+// per call: a deferred function that deferred itself and called os.exit
+// recursed for ever, deaf to interrupts (found by fuzzing).
 func (x *Exec) Exit(th *starlark.Thread, code int) error {
 	t := x.Task
-	t.runDefers(th, x.deferList())
+	if t.deferredScope() == nil {
+		t.runDefers(th, x.deferList())
+	}
 	e := t.eng
 	e.exitCode = &ExitError{Code: code}
 	e.teardown = "exit" // tasks spawned from now on start cancelled

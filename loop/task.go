@@ -451,9 +451,18 @@ func (x *Exec) RunDefers(th *starlark.Thread, list *[]Deferred) error {
 // Otherwise a deferred function that deferred itself again ran for ever,
 // past the bound and deaf to cancellation (found by fuzzing).
 func (t *Task) deferralsOver() *Error {
+	if sc := t.deferredScope(); sc != nil {
+		return sc.err
+	}
+	return nil
+}
+
+// deferredScope returns the bound of the deferred functions running now
+// (the innermost, if they nest), or nil if none are.
+func (t *Task) deferredScope() *CancelScope {
 	for sc := t.scope; sc != nil && sc != &t.root; sc = sc.parent {
 		if sc.deferred {
-			return sc.err
+			return sc
 		}
 	}
 	return nil
