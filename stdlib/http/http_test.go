@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os/exec"
 	"strings"
 	"sync"
@@ -220,4 +221,44 @@ sleep(0.2)
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Zero(t, got)
+}
+
+// A handler that leaves a request body unread: net/http in full-duplex
+// mode read the rest of it after the handler had returned, beside the
+// connection's next request, panicked ("invalid concurrent Body.Read
+// call") and dropped the connection, so requests on keep-alive
+// connections failed. The body is now drained before the handler's
+// exchange ends; a body past the drain limit closes the connection
+// after the reply.
+func TestUnreadBodiesKeepConnectionsWorking(t *testing.T) {
+	stdout, stderr, _ := runScript(t, `
+srv = http.serve("127.0.0.1:0", lambda req: "ok " + req.method)
+print(srv.port)
+`)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer c.CloseIdleConnections()
+	var reused int
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if info.Reused {
+			reused++
+		}
+	}}
+	big := strings.Repeat("x", 300<<10) // past the drain limit
+	for i := range 200 {
+		body := "x"
+		if i%50 == 49 {
+			body = big
+		}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", base, strings.NewReader(body))
+		require.NoError(t, err)
+		resp, err := c.Do(req)
+		require.NoError(t, err, "request %d", i)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err, "request %d", i)
+		require.Equal(t, "ok POST", string(b), "request %d", i)
+	}
+	assert.GreaterOrEqual(t, reused, 190, "small bodies keep the connection")
+	assert.NotContains(t, stderr.String(), "panic")
 }

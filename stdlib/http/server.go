@@ -183,7 +183,7 @@ type reply struct {
 // comes (req.read).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := newExchange(s, w, r)
-	defer ex.body.finish(w)
+	defer ex.body.finish(w, r)
 	s.eng.Post(func() {
 		req := newRequest(r, ex)
 		name := "http " + r.Method + " " + r.URL.Path

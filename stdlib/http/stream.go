@@ -55,6 +55,7 @@ type bodyReader struct {
 	idle *sync.Cond
 	busy bool
 	done bool
+	eof  bool // a read reached the end
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -68,6 +69,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	b.busy = false
+	b.eof = b.eof || err == io.EOF
 	b.idle.Broadcast()
 	b.mu.Unlock()
 	return n, err
@@ -75,16 +77,47 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // finish fails every later read and waits for the one in flight, which a
 // read deadline in the past ends at once (a handler cancelled while
-// reading a slow client's body).
-func (b *bodyReader) finish(w http.ResponseWriter) {
+// reading a slow client's body). Then it drains what the handler left
+// unread of an HTTP/1 body (unreadBody).
+func (b *bodyReader) finish(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.done = true
 	if b.busy {
 		http.NewResponseController(w).SetReadDeadline(time.Now())
 		for b.busy {
 			b.idle.Wait()
 		}
+	}
+	eof := b.eof
+	b.mu.Unlock()
+	if !eof && r.ContentLength != 0 && r.ProtoMajor == 1 {
+		unreadBody(w, r)
+	}
+}
+
+// unreadBody reads and drops what a handler left unread of an HTTP/1
+// request body, while ServeHTTP is still running.
+//
+// net/http in full-duplex mode (EnableFullDuplex, newExchange) leaves
+// the body alone until the handler has returned; then it stops its
+// background read of the connection and closes the body, which reads it
+// to its end, and reaching the end starts a new background read. The
+// connection's next request then read beside it and net/http panicked
+// ("invalid concurrent Body.Read call") and dropped the connection: a
+// handler that ignored a POST's body lost requests on keep-alive
+// connections. Reaching the end here, before the handler has returned,
+// is what net/http does itself when not in full-duplex mode.
+//
+// Past drainLimit the connection is closed after the reply
+// (http.MaxBytesReader marks it so); a client that sends no more for a
+// second leaves the read deadline in the past, so that closing the body
+// fails at once rather than reaching its end.
+func unreadBody(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(time.Second))
+	_, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, drainLimit))
+	if err == nil {
+		rc.SetReadDeadline(time.Time{})
 	}
 }
 
