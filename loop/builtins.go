@@ -165,19 +165,31 @@ func builtinWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // items converts join/race arguments: awaitables stay, callables are
 // spawned as child tasks.
+//
+// Every task among them is observed from here on (SPEC 4: joining or
+// racing a task observes it): join and race always see each one to its
+// end, taking its outcome or cancelling and reaping it, so none is
+// reported as a failure nobody saw. Observing only the outcomes taken
+// reported a second item that failed while the first failure was on
+// its way to the joining task, and changed the exit status.
 func items(th *starlark.Thread, x *Exec, fn string, args starlark.Tuple) ([]Awaitable, error) {
 	out := make([]Awaitable, len(args))
 	var site string
 	for i, v := range args {
 		if a, ok := v.(Awaitable); ok {
 			out[i] = Unwrap(a)
+			if t, ok := out[i].(*Task); ok {
+				t.observe()
+			}
 			continue
 		}
 		if c, ok := v.(starlark.Callable); ok {
 			if site == "" {
 				site = Callers(th)
 			}
-			out[i] = x.Task.eng.Spawn(c, nil, nil, "", x.Task, site)
+			t := x.Task.eng.Spawn(c, nil, nil, "", x.Task, site)
+			t.observe()
+			out[i] = t
 			continue
 		}
 		return nil, Errorf(KindValue, "%s: argument %d: got %s, want an awaitable or a callable", fn, i+1, v.Type())

@@ -85,6 +85,27 @@ False
 	assert.Empty(t, reported)
 }
 
+// Join and race observe every task they are given, not only the outcome
+// they return: items that fail together (the same timer) or while the
+// first failure is on its way are not reported, whether join spawned
+// them from callables or the script holds them.
+func TestJoinAndRaceObserveEveryItem(t *testing.T) {
+	out, reported, eng := runReport(t, `
+def bad(n):
+    sleep(0.01)
+    fail("bad %d" % n)
+print(catch(join, lambda: bad(1), lambda: bad(2)).error)
+print(catch(race, lambda: bad(3), lambda: bad(4)).error)
+a, b = spawn(bad, 5), spawn(bad, 6)
+print(catch(join, a, b).error)
+c, d = spawn(bad, 7), spawn(bad, 8)
+print(catch(race, c, d).error)
+`)
+	assert.Equal(t, "error: bad 1\nerror: bad 3\nerror: bad 5\nerror: bad 7\n", out)
+	assert.Empty(t, reported)
+	assert.Zero(t, eng.Unhandled)
+}
+
 // A task whose value nobody keeps (spawn(f), dropped) is reported where it
 // fails, with its name, spawn site and traceback; the run goes on.
 func TestDroppedTaskIsReportedWhereItFails(t *testing.T) {
