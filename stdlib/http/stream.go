@@ -322,7 +322,7 @@ func (ex *exchange) waitFor(x *loop.Exec, fn string, cond func() bool) error {
 // written and flushed to the client.
 func (ex *exchange) write(x *loop.Exec, fn, data string) error {
 	if ex.gone || ex.werr != nil {
-		return loop.Errorf(loop.KindReset, "%s: the client went away", fn)
+		return clientGone(x, fn)
 	}
 	ex.writing = true
 	ex.send(&piece{kind: pieceChunk, data: data})
@@ -330,9 +330,22 @@ func (ex *exchange) write(x *loop.Exec, fn, data string) error {
 		return err
 	}
 	if ex.werr != nil || ex.writing {
-		return loop.Errorf(loop.KindReset, "%s: the client went away", fn)
+		return clientGone(x, fn)
 	}
 	return nil
+}
+
+// clientGone cancels x's task, a handler whose client went away while it
+// streamed its response (SPEC 12: the handler's task is cancelled; serve
+// cancels it too, but a failed write reaches the task first), and
+// returns the cancellation for fn to raise. A cancelled handler is not a
+// failure: nothing is logged.
+func clientGone(x *loop.Exec, fn string) error {
+	x.Task.Cancel("http client disconnected")
+	if err := x.Checkpoint(); err != nil {
+		return err
+	}
+	return loop.Errorf(loop.KindCancelled, "%s: the client went away", fn)
 }
 
 // endMarker is the default a generator's next() returns when it is

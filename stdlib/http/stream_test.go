@@ -309,3 +309,42 @@ func TestGeneratorResponses(t *testing.T) {
 	assert.Equal(t, "part 0\npart 1\npart 2\n", string(body))
 	assert.NoError(t, waitFor(t, done))
 }
+
+// A client that leaves a streamed response cancels the handler's task
+// (SPEC 12): a write that failed reached the task before serve's
+// cancellation did, and the handler failed with reset, logged as a
+// handler failure. Now the emit fails with the cancellation, and nothing
+// is logged.
+func TestClientLeavingAStreamCancelsTheHandler(t *testing.T) {
+	stdout, stderr, done := runScript(t, `
+kinds = []
+def handler(req):
+    if req.path == "/done":
+        while len(kinds) < 20:
+            sleep(0.01)
+        print(sorted(set(kinds)), len(kinds))
+        srv.close()
+        return "done"
+    def body():
+        r = catch(lambda: [emit("x" * 10000) for i in range(1000)])
+        kinds.append(r.error.kind)
+    return generator(body)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	for range 20 {
+		resp, err := http.Get(base)
+		require.NoError(t, err)
+		buf := make([]byte, 10)
+		_, err = io.ReadFull(resp.Body, buf)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	resp, err := http.Get(base + "/done")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, `["cancelled"] 20`, stdout.Next(t))
+	require.NoError(t, <-done)
+	assert.NotContains(t, stderr.String(), "failed")
+}
