@@ -141,8 +141,7 @@ type state struct {
 
 	// lifecycle.go: the creator's list of started generators, and the
 	// cleanup that closes the generator when its handle is unreachable.
-	owner      *owner
-	prev, next *state
+	members    []*membership // the tasks that hold it (lifecycle.go)
 	cleanup    runtime.Cleanup
 	hasCleanup bool
 }
@@ -195,21 +194,16 @@ func withFrames(th *starlark.Thread, err *loop.Error) *loop.Error {
 	return &ne
 }
 
-// start prepares the body's coroutine and thread on the first resume.
-// It reports false when the generator cannot start: its creator has ended,
-// which closes a generator that never ran.
-func (s *state) start(g *Generator, cx *loop.Exec) bool {
-	if s.creator != nil && s.creator.Done() && !s.outlive {
-		s.finish()
-		return false
-	}
+// start prepares the body's coroutine and thread on the first resume. Its
+// maker, if it has not ended, and the task that starts it hold it from
+// here on (lifecycle.go): one made by a task and handed to another (over
+// a channel, as a task's result) runs for that one, even once its maker
+// has ended.
+func (s *state) start(g *Generator, cx *loop.Exec) {
 	if s.eng == nil {
 		s.eng = cx.Task.Engine()
 	}
-	if s.creator == nil {
-		s.creator = cx.Task
-		s.outlive = outlives(cx.Task)
-	}
+	s.outlive = s.outlive || outlives(cx.Task)
 	s.exec.Defers = &s.defers
 	s.exec.Body = s
 	s.exec.Task = cx.Task
@@ -226,12 +220,11 @@ func (s *state) start(g *Generator, cx *loop.Exec) bool {
 		s.emitK = s.afterEmit
 	}
 	s.phase = suspended
-	track(g, s)
-	// From here on the owner list stands for the creator. A started
+	track(g, s, s.creator, cx.Task)
+	// From here on the members stand for the creator. A started
 	// generator must not hold tasks: one of them may hold the handle (a
 	// task's result), and the handle must be able to become unreachable.
 	s.creator = nil
-	return true
 }
 
 // toCoroutine moves the body to a coroutine of its own, where body runs
@@ -400,9 +393,9 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 			// let the run end.
 			return nil, false, loop.Errorf(loop.KindCancelled, "%s: the run is ending (%s): no generator may start while generators are closed", method, why)
 		}
-		if !s.start(g, cx) {
-			return nil, false, nil
-		}
+		s.start(g, cx)
+	case suspended:
+		join(s, cx.Task)
 	}
 	s.phase = running
 	s.exec.Task = cx.Task

@@ -123,20 +123,70 @@ print("closed", closed[0], "live", len([g for g in keep if not g.done]))
 	requireBaseline(t, base)
 }
 
-// A generator that was never started holds no goroutine, and one made by
-// a task that has ended never runs.
-func TestFreshGeneratorOfEndedTaskNeverRuns(t *testing.T) {
+// A started generator is closed once every task that made or resumed it
+// has ended: one made by a task and consumed by another runs for the
+// consumer, even once its maker has ended (returned as a task's result,
+// sent over a channel, or made at top level and read by a spawned task
+// while the main module ends); one shared by workers outlives the first
+// of them to end; one left half-way is closed when the last task that
+// held it ends. Closing it at its maker's end emptied it or cut it short.
+func TestGeneratorBelongsToItsConsumer(t *testing.T) {
 	out, err := run(t, `
-def body():
-    print("must not run")
-    emit(1)
+def numbers(name):
+    defer(print, name, "closed")
+    for i in range(3):
+        sleep(0.01)
+        emit(i)
+
 def maker():
-    return generator(body)
+    return generator(numbers, "returned")
 g = spawn(maker).wait()
-print(g.next("nothing"), g.done)
+print("returned:", list(g))
+
+ch = channel(1)
+def producer():
+    ch.send(generator(numbers, "sent"))
+spawn(producer).wait()
+print("sent:", list(ch.recv()))
+
+def consumer(g):
+    got = [g.next()]
+    sleep(0.1)  # its maker ends meanwhile
+    for x in g:
+        got.append(x)
+    print("consumer:", got)
+def maker2():
+    g = generator(numbers, "shared")
+    print("maker2 read", g.next())
+    return spawn(consumer, g)
+spawn(maker2).wait().wait()
+
+def dropper():
+    g = generator(numbers, "dropped")
+    spawn(lambda: print("other task read", g.next())).wait()
+    print("dropper ends")
+spawn(dropper).wait()
+sleep(0.1)
+
+shared = generator(numbers, "pool")
+def worker(n):
+    return [shared.next() for i in range(n)]
+print("workers:", spawn(worker, 1).wait(), spawn(worker, 1).wait(), spawn(worker, 1).wait())
 `, nil)
 	require.NoError(t, err)
-	assert.Equal(t, "nothing True\n", out)
+	assert.Equal(t, `returned closed
+returned: [0, 1, 2]
+sent closed
+sent: [0, 1, 2]
+maker2 read 0
+shared closed
+consumer: [1, 2]
+other task read 0
+dropper ends
+dropped closed
+workers: [0] [1] [2]
+pool closed
+`, out)
 }
 
 // ticker is a Go-bodied generator that waits between items.

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"runtime"
+	"slices"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
@@ -11,22 +12,38 @@ import (
 // goroutine, until its body ends, and its deferred functions have yet to
 // run, so one dropped half-way must be closed (SPEC 5): when the task that
 // made it ends, or when its Generator value becomes unreachable, whichever
-// comes first. Both paths close it in a task of its own ("generator-close"),
-// because closing runs script code (the body unwinding, its deferred
-// functions) that may wait, and waiting needs a task; neither the ending
-// task (already finished) nor the garbage collector's goroutine is one.
+// comes first. Both paths close it in a task of its own
+// ("generator-close"), because closing runs script code (the body
+// unwinding, its deferred functions) that may wait, and waiting needs a
+// task; neither the ending task (already finished) nor the garbage
+// collector's goroutine is one.
 //
-// Only started generators are tracked: a fresh one holds nothing, and
-// start checks whether its creator has ended (then it never runs).
+// "The task that made it" counts every task that made or resumed it: a
+// started generator is closed once all of them have ended. So one made by
+// a task and consumed by another (handed over a channel, returned as a
+// task's result, a top-level generator read by a spawned task while the
+// main module ends) is not dropped when its maker ends, and one shared by
+// workers is not closed when the first of them ends. Closing it at its
+// maker's end emptied or cut short what another task was reading.
+//
+// Only started generators are tracked: a fresh one holds nothing.
 
-// owner is a task's list of the started, unfinished generators it made.
-// The owners of an engine's tasks are engine state (Engine.Local), touched
-// on the loop only.
+// owner is a task's list of the started, unfinished generators it made or
+// resumed (its memberships). The owners of an engine's tasks are engine
+// state (Engine.Local), touched on the loop only.
 type owner struct {
 	task *loop.Task
-	head *state
+	head *membership
 	// outlive: the task's generators are not closed when it ends (Outlive).
 	outlive bool
+}
+
+// A membership is one task's hold on one started generator: it is on the
+// task's list (owner) and in the generator's (state.members).
+type membership struct {
+	o          *owner
+	s          *state
+	prev, next *membership
 }
 
 type ownerMap map[*loop.Task]*owner
@@ -38,20 +55,25 @@ func ownersOf(t *loop.Task) ownerMap {
 	return t.Engine().Local(ownersKey, func() any { return ownerMap{} }).(ownerMap)
 }
 
+// ownerOf returns t's owner, made (with its OnEnd) on first need.
+func ownerOf(t *loop.Task) *owner {
+	owners := ownersOf(t)
+	o := owners[t]
+	if o == nil {
+		o = &owner{task: t}
+		owners[t] = o
+		t.OnEnd(o.ended)
+	}
+	return o
+}
+
 // Outlive makes the generators that task t makes outlive it: they are not
 // closed when t ends, only once unreachable. It is for the REPL, where each
 // statement runs as a task of its own but what it makes lives on in the
 // session's globals (g = generator(f), then g.next() on the next line).
 // Call it on the loop before t runs.
 func Outlive(t *loop.Task) {
-	owners := ownersOf(t)
-	o := owners[t]
-	if o == nil {
-		o = &owner{task: t}
-		owners[t] = o
-	}
-	o.outlive = true
-	t.OnEnd(o.ended)
+	ownerOf(t).outlive = true
 }
 
 // outlives reports whether generators made by t outlive it.
@@ -60,9 +82,10 @@ func outlives(t *loop.Task) bool {
 	return o != nil && o.outlive
 }
 
-// track registers a generator that has just started with its creator's
-// list and with the garbage collector.
-func track(g *Generator, s *state) {
+// track registers a generator that has just started, for consumer task
+// t, with the garbage collector and as held by its maker (if it has not
+// ended) and by t.
+func track(g *Generator, s *state, maker, t *loop.Task) {
 	// The cleanup's argument is the state, never the handle g, which
 	// would then stay reachable forever.
 	s.cleanup = runtime.AddCleanup(g, unreachable, s)
@@ -70,53 +93,72 @@ func track(g *Generator, s *state) {
 	if s.outlive {
 		return
 	}
-	t := s.creator
-	owners := ownersOf(t)
-	o := owners[t]
-	fresh := o == nil
-	if fresh {
-		o = &owner{task: t}
-		owners[t] = o
+	if maker != nil && maker != t && !maker.Done() {
+		join(s, maker)
 	}
-	if fresh {
-		t.OnEnd(o.ended)
+	join(s, t)
+}
+
+// join records that task t holds s (it resumes it), unless it does
+// already or is a closer.
+func join(s *state, t *loop.Task) {
+	if s.outlive || t.Cleanup() {
+		return
 	}
-	s.owner = o
-	s.prev, s.next = nil, o.head
+	for _, m := range s.members {
+		if m.o.task == t {
+			return
+		}
+	}
+	o := ownerOf(t)
+	m := &membership{o: o, s: s, next: o.head}
 	if o.head != nil {
-		o.head.prev = s
+		o.head.prev = m
 	}
-	o.head = s
+	o.head = m
+	s.members = append(s.members, m)
 }
 
 // untrack forgets a generator that has finished.
 func untrack(s *state) {
-	if o := s.owner; o != nil {
-		if s.prev != nil {
-			s.prev.next = s.next
-		} else if o.head == s {
-			o.head = s.next
-		}
-		if s.next != nil {
-			s.next.prev = s.prev
-		}
-		s.owner, s.prev, s.next = nil, nil, nil
+	for _, m := range s.members {
+		m.o.remove(m)
 	}
+	s.members = nil
 	if s.hasCleanup {
 		s.cleanup.Stop()
 		s.hasCleanup = false
 	}
 }
 
-// ended is the creator task's OnEnd: close what it left open.
+// remove takes m off o's list.
+func (o *owner) remove(m *membership) {
+	if m.prev != nil {
+		m.prev.next = m.next
+	} else if o.head == m {
+		o.head = m.next
+	}
+	if m.next != nil {
+		m.next.prev = m.prev
+	}
+	m.prev, m.next = nil, nil
+}
+
+// ended is a task's OnEnd: it lets go of the generators it held, and
+// closes those no live task holds any more.
 func (o *owner) ended() {
 	delete(ownersOf(o.task), o.task)
 	var list []*state
-	for s := o.head; s != nil; s = s.next {
-		list = append(list, s)
+	for m := o.head; m != nil; m = m.next {
+		s := m.s
+		s.members = slices.DeleteFunc(s.members, func(x *membership) bool { return x == m })
+		if len(s.members) == 0 {
+			list = append(list, s)
+		}
 	}
+	o.head = nil
 	if len(list) > 0 {
-		spawnCloser(o.task.Engine(), list)
+		spawnCloser(o.task.Engine(), list, true)
 	}
 }
 
@@ -126,20 +168,23 @@ func (o *owner) ended() {
 func unreachable(s *state) {
 	s.eng.Post(func() {
 		if s.phase == suspended || s.phase == running {
-			spawnCloser(s.eng, []*state{s})
+			spawnCloser(s.eng, []*state{s}, false)
 		}
 	})
 }
 
-// A closer is a task that closes generators nobody will resume.
+// A closer is a task that closes generators nobody will resume: those
+// the last task that held them left (dropped), or one whose handle is
+// unreachable.
 type closer struct {
-	eng  *loop.Engine
-	list []*state
-	ran  bool
+	eng     *loop.Engine
+	list    []*state
+	dropped bool
+	ran     bool
 }
 
-func spawnCloser(e *loop.Engine, list []*state) {
-	c := &closer{eng: e, list: list}
+func spawnCloser(e *loop.Engine, list []*state, dropped bool) {
+	c := &closer{eng: e, list: list, dropped: dropped}
 	// A cleanup task: it runs even while the run is ending, when tasks
 	// spawned start cancelled (a closer retrying itself looped for ever).
 	t := e.SpawnCleanup(starlark.NewBuiltin("close_generators", c.run), "generator-close")
@@ -154,6 +199,9 @@ func (c *closer) run(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple,
 	}
 	var first error
 	for _, s := range c.list {
+		if c.dropped && len(s.members) > 0 {
+			continue // a task resumed it meanwhile: it holds it now
+		}
 		switch s.phase {
 		case suspended:
 			if err := s.close(nil, cx); err != nil && first == nil {
@@ -177,11 +225,11 @@ func (c *closer) ended() {
 	}
 	var left []*state
 	for _, s := range c.list {
-		if s.phase == suspended || s.phase == running {
+		if (s.phase == suspended || s.phase == running) && (!c.dropped || len(s.members) == 0) {
 			left = append(left, s)
 		}
 	}
 	if len(left) > 0 {
-		spawnCloser(c.eng, left)
+		spawnCloser(c.eng, left, c.dropped)
 	}
 }
