@@ -179,6 +179,27 @@ error: deep
 `, failed.Report(false))
 }
 
+// Deep recursion: a line repeated in a row is shown three times, then
+// counted, as Python does (a stack overflow printed 100,000 lines).
+func TestTracebackCountsRepeatedLines(t *testing.T) {
+	_, err := diagRun(t, Options{}, `
+def rec(n):
+    if n == 50:
+        fail("deep")
+    rec(n + 1)
+rec(0)
+`)
+	assert.Equal(t, `Traceback (most recent call last):
+  diag.star:6:4: in <toplevel>
+  diag.star:5:8: in rec
+  diag.star:5:8: in rec
+  diag.star:5:8: in rec
+  [Previous line repeated 47 more times]
+  diag.star:4:13: in rec
+error: deep
+`, ToError(err).Report(false))
+}
+
 // With GoTrace, an error a builtin makes carries the Go frames where it was
 // made (so --go-trace shows the builtin); without, none are recorded.
 func TestGoTraceRecordsWhereErrorsWereMade(t *testing.T) {

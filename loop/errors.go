@@ -124,12 +124,34 @@ func (e *Error) Traceback() string {
 	if len(e.Spawns) == 0 && e.SpawnedAt != "" {
 		fmt.Fprintf(&b, "  %s: spawned task '%s'\n", e.SpawnedAt, e.Task)
 	}
+	// A line repeated more than repeatShown times in a row (deep
+	// recursion) is shown that often, then counted, as Python does: a
+	// stack overflow's traceback was 100,000 lines.
+	const repeatShown = 3
+	var last string
+	repeats := 0
+	flush := func() {
+		if repeats > repeatShown {
+			fmt.Fprintf(&b, "  [Previous line repeated %d more times]\n", repeats-repeatShown)
+		}
+	}
 	for _, fr := range e.Stack {
 		if fr.Pos.Line == 0 {
 			continue // a builtin: script frames only
 		}
-		fmt.Fprintf(&b, "  %s: in %s\n", fr.Pos, fr.Name)
+		line := fmt.Sprintf("  %s: in %s\n", fr.Pos, fr.Name)
+		if line == last {
+			repeats++
+			if repeats <= repeatShown {
+				b.WriteString(line)
+			}
+			continue
+		}
+		flush()
+		last, repeats = line, 1
+		b.WriteString(line)
 	}
+	flush()
 	return b.String()
 }
 
