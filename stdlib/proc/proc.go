@@ -166,15 +166,59 @@ func (s *spec) workDir(e *loop.Engine, fn string) (*os.File, error) {
 	return d, nil
 }
 
-// startError converts a failure to start a process into a coro error.
+// cwdError is a start that failed because of the working directory,
+// not the program: the child's chdir and its exec report the same errno
+// (ENOENT, ENOTDIR) through the same path, so exec's error names argv[0]
+// whichever of the two failed. (os.StartProcess checks Dir beforehand
+// only when no SysProcAttr is set, and launch always sets one.)
+type cwdError struct {
+	dir string
+	err error // the errno
+}
+
+func (e *cwdError) Error() string { return "cwd " + e.dir + ": " + e.err.Error() }
+func (e *cwdError) Unwrap() error { return e.err }
+
+// blameCwd tells whether a failed start (err) was the fault of the
+// working directory dir, as exec took it by name (outside a sandbox: in
+// one, workDir opened it already and the child changes into it by
+// descriptor). It looks at dir after the fact, off the loop: if dir is
+// missing or not a directory and that is the very errno the start
+// failed with, the start failed on dir. A dir fixed in between only
+// leaves the blame on argv[0], as before.
+func blameCwd(dir string, err error) error {
+	if dir == "" || !(errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR)) {
+		return err
+	}
+	var fault error
+	if fi, serr := os.Stat(dir); serr != nil {
+		fault = unwrapExec(serr)
+	} else if !fi.IsDir() {
+		fault = syscall.ENOTDIR
+	}
+	if fault == nil || !errors.Is(err, fault) {
+		return err
+	}
+	return &cwdError{dir: dir, err: fault}
+}
+
+// startError converts a failure to start a process into a coro error,
+// naming the program, or the working directory if that was at fault
+// (blameCwd). The kinds are those of fs and of cwd in a sandbox
+// (workDir): not a directory is io.
 func startError(fn string, argv0 string, err error) error {
+	kind := loop.KindIO
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return loop.Errorf(loop.KindNotFound, "%s: %s: %v", fn, argv0, unwrapExec(err))
+		kind = loop.KindNotFound
 	case errors.Is(err, fs.ErrPermission):
-		return loop.Errorf(loop.KindPermission, "%s: %s: %v", fn, argv0, unwrapExec(err))
+		kind = loop.KindPermission
 	}
-	return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, argv0, unwrapExec(err))
+	var ce *cwdError
+	if errors.As(err, &ce) {
+		return loop.Errorf(kind, "%s: %v", fn, ce)
+	}
+	return loop.Errorf(kind, "%s: %s: %v", fn, argv0, unwrapExec(err))
 }
 
 func unwrapExec(err error) error {
@@ -194,8 +238,13 @@ func unwrapExec(err error) error {
 // the start is over, the child's ends of pipes made for it (childEnds) are
 // closed, and on failure so are the parent's (parentEnds). If the task is
 // interrupted meanwhile, a child that did start is killed (its group).
-func startCmd(x *loop.Exec, fn string, argv0 string, cmd *exec.Cmd, graceful bool, childEnds, parentEnds []*os.File) (*child, error) {
+func startCmd(x *loop.Exec, fn string, s *spec, cmd *exec.Cmd, graceful bool, childEnds, parentEnds []*os.File) (*child, error) {
 	e := x.Task.Engine()
+	argv0 := s.argv[0]
+	byName := "" // the working directory exec changes into by name
+	if s.dir == s.cwd {
+		byName = s.cwd
+	}
 	var ch *child
 	_, err := x.Offload(loop.Offload{Why: reason("start " + argv0), Op: fn, Timeout: loop.NoTimeout, Own: true,
 		// Own goroutine: fork and exec are quick but a pool slot is
@@ -203,6 +252,9 @@ func startCmd(x *loop.Exec, fn string, argv0 string, cmd *exec.Cmd, graceful boo
 		Work: func(context.Context) (starlark.Value, error) {
 			var err error
 			ch, err = launch(e.Context(), cmd, graceful)
+			if err != nil {
+				err = blameCwd(byName, err)
+			}
 			return nil, err
 		},
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
@@ -278,7 +330,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, false, childEnds, nil)
+	ch, err := startCmd(x, b.Name(), s, cmd, false, childEnds, nil)
 	if err != nil {
 		return nil, err
 	}

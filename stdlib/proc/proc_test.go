@@ -3,6 +3,8 @@ package proc
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/corolang/coro/loop"
@@ -201,4 +203,31 @@ print(p.wait())
 `)
 	require.NoError(t, err)
 	assert.Equal(t, "cancelled True None\n0\n", out)
+}
+
+// TestBadWorkingDirectory: a cwd that is missing or not a directory is
+// named as the fault, not the program (the child's chdir and its exec
+// fail alike, and exec's error names the program); a missing program in
+// a good cwd is still the program's fault.
+func TestBadWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/file"
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	out, err := runScript(t, loop.AllPermissions(), fmt.Sprintf(`
+dir, file = %q, %q
+for f in [proc.run, proc.start]:
+    for d in [dir + "/nope", file, file + "/sub"]:
+        print(catch(f, ["pwd"], cwd=d).error)
+    print(catch(f, ["./nope"], cwd=dir).error)
+`, dir, file))
+	require.NoError(t, err)
+	assert.Equal(t, strings.ReplaceAll(strings.ReplaceAll(`not_found: proc.run: cwd DIR/nope: no such file or directory
+io: proc.run: cwd FILE: not a directory
+io: proc.run: cwd FILE/sub: not a directory
+not_found: proc.run: ./nope: no such file or directory
+not_found: proc.start: cwd DIR/nope: no such file or directory
+io: proc.start: cwd FILE: not a directory
+io: proc.start: cwd FILE/sub: not a directory
+not_found: proc.start: ./nope: no such file or directory
+`, "FILE", file), "DIR", dir), out)
 }

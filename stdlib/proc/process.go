@@ -77,7 +77,7 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	// (launch), rather than exec killing it.
 	cmd := s.command(nil)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	ch, err := startCmd(x, b.Name(), s.argv[0], cmd, true, []*os.File{inR, outW, errW, dir}, []*os.File{inW, outR, errR})
+	ch, err := startCmd(x, b.Name(), s, cmd, true, []*os.File{inR, outW, errW, dir}, []*os.File{inW, outR, errR})
 	if err != nil {
 		return nil, err
 	}
