@@ -438,7 +438,7 @@ func Rename(from, to Place) error {
 	case from.root != nil && from.root == to.root:
 		err := from.root.Rename(from.name, to.name)
 		if escapes(err) {
-			return from.Err(err)
+			return renameEscaped(from, to, err)
 		}
 		return renameErr(from, to, err)
 	}
@@ -453,6 +453,23 @@ func Rename(from, to Place) error {
 	}
 	defer td.Close()
 	return renameErr(from, to, unix.Renameat(int(fd.Fd()), fbase, int(td.Fd()), tbase))
+}
+
+// renameEscaped names the side of a rename within one root that left
+// it: Root.Rename's error names both paths, not which one escaped. The
+// rename has failed already; only the message depends on this look at
+// from's folder (it resolves first, so if it stays inside, to escaped),
+// and both paths are the script's own.
+func renameEscaped(from, to Place, err error) error {
+	d, _, derr := from.Dir(true)
+	if d != nil {
+		d.Close()
+	}
+	var ce *Error
+	if derr != nil && errors.As(derr, &ce) && ce.Kind == KindPermission {
+		return ce
+	}
+	return to.Err(err)
 }
 
 func renameErr(from, to Place, err error) error {

@@ -144,3 +144,32 @@ print(catch(fs.write, d + "/new2.txt", "x").error.kind)
 	require.NoError(t, err)
 	assert.Equal(t, "made", string(d))
 }
+
+// TestRenameNamesEscapingSide: a rename within one grant whose
+// destination leads outside it through a link is refused naming the
+// destination, not the source (Root.Rename's error does not say which
+// side escaped); one whose source does names the source.
+func TestRenameNamesEscapingSide(t *testing.T) {
+	dir := t.TempDir()
+	box, out := filepath.Join(dir, "box"), filepath.Join(dir, "out")
+	require.NoError(t, os.Mkdir(box, 0o755))
+	require.NoError(t, os.Mkdir(out, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(box, "f"), []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "g"), []byte("y"), 0o644))
+	require.NoError(t, os.Symlink("../out", filepath.Join(box, "link")))
+	got, err := run(t, loop.Permissions{Read: []string{box}, Write: []string{box}}, fmt.Sprintf(`
+b = %q
+print(catch(fs.rename, b + "/f", b + "/link/planted").error)
+print(catch(fs.rename, b + "/link/g", b + "/g").error)
+print(catch(fs.rename, b + "/link/g", b + "/link/h").error)
+`, box))
+	require.NoError(t, err)
+	assert.Equal(t, `permission: fs.rename: writing BOX/link/planted denied: a symbolic link or ".." in it leads outside the allowed path (allow with --allow-write=PATH, or Permissions.Write)
+permission: fs.rename: writing BOX/link/g denied: a symbolic link or ".." in it leads outside the allowed path (allow with --allow-write=PATH, or Permissions.Write)
+permission: fs.rename: writing BOX/link/g denied: a symbolic link or ".." in it leads outside the allowed path (allow with --allow-write=PATH, or Permissions.Write)
+`, strings.ReplaceAll(got, box, "BOX"))
+	_, err = os.Lstat(filepath.Join(out, "planted"))
+	assert.True(t, os.IsNotExist(err), "the rename escaped: %v", err)
+	_, err = os.Lstat(filepath.Join(box, "f"))
+	assert.NoError(t, err)
+}
