@@ -108,13 +108,39 @@ func splitAddress(fn, addr string, udp bool) (network, address string, err error
 		}
 		return "unix", p, nil
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
 		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", fn, addr)
 	}
+	network = "tcp"
 	if udp {
-		return "udp", addr, nil
+		network = "udp"
 	}
-	return "tcp", addr, nil
+	// The port is checked here, where the address is the script's, so
+	// that a bad one is a value error naming it: Go would find it later,
+	// when dialing or binding, as an io-looking "lookup tcp/abc: unknown
+	// port" or "address 99999: invalid port". A number is checked
+	// without I/O; a service name is looked up in the local services
+	// table, as net.Listen does on the loop anyway.
+	if _, err := net.LookupPort(network, port); err != nil {
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: %s", fn, addr, portReason(err))
+	}
+	return network, addr, nil
+}
+
+// portReason is why net.LookupPort refused a port, without Go's
+// "address 99999:" or "lookup tcp/abc:" prefix (the message quotes the
+// whole address).
+func portReason(err error) string {
+	var ae *net.AddrError
+	var de *net.DNSError
+	switch {
+	case errors.As(err, &ae):
+		return ae.Err
+	case errors.As(err, &de):
+		return de.Err
+	}
+	return err.Error()
 }
 
 // formatAddr renders a socket address the way scripts write them.

@@ -68,3 +68,29 @@ print(catch(ln.accept, timeout=0.1).error)
 	}
 	require.NoError(t, r.Wait(t))
 }
+
+// TestBadPort: a port that is no number in range nor a known service
+// name is a bad address, `value`, naming the address, whichever call it
+// is given to (Go found it only when dialing or binding, as an io
+// error: "lookup tcp/abc: unknown port"); a service name still works.
+func TestBadPort(t *testing.T) {
+	out, err := moduletest.Run(t, loop.Permissions{Net: true}, "net", netmod.Module(), `
+print(catch(net.listen, "127.0.0.1:abc").error)
+print(catch(net.dial, "127.0.0.1:99999").error)
+print(catch(net.dial, "127.0.0.1:-1").error)
+print(catch(net.udp, "127.0.0.1:abc").error)
+s = net.udp("127.0.0.1:0")
+print(catch(s.send_to, "x", "127.0.0.1:70000").error)
+s.close()
+r = catch(net.dial, "127.0.0.1:http", timeout=5)
+print(r.ok or r.error.kind != "value")
+`)
+	require.NoError(t, err)
+	require.Equal(t, `value: net.listen: bad address "127.0.0.1:abc": unknown port
+value: net.dial: bad address "127.0.0.1:99999": invalid port
+value: net.dial: bad address "127.0.0.1:-1": invalid port
+value: net.udp: bad address "127.0.0.1:abc": unknown port
+value: Socket.send_to: bad address "127.0.0.1:70000": invalid port
+True
+`, out)
+}
