@@ -7,10 +7,12 @@ package http
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	neturl "net/url"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -122,15 +124,68 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 			if err == nil {
 				data, err = io.ReadAll(resp.Body)
 				resp.Body.Close()
+				if err != nil {
+					err = &bodyError{resp.Request.URL, err}
+				}
 			}
 			return starlark.Bytes(data), err
 		},
 		Done: func(v starlark.Value, err error) (starlark.Value, error) {
 			if err != nil {
-				return nil, netError(fn, err)
+				return nil, clientError(fn, req.URL, err)
 			}
 			return newResponse(resp, string(v.(starlark.Bytes))), nil
 		}})
+}
+
+// bodyError is a failure reading a response's body, after its headers
+// arrived (a failure before is a *url.Error, which names the URL), from
+// url (the last one, after redirects).
+type bodyError struct {
+	url *neturl.URL
+	err error
+}
+
+func (e *bodyError) Error() string { return e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// clientError maps a client failure (netError), saying which URL it
+// was where net/http's error does not: a server that closes the
+// connection without a response, or in the middle of one, is io.EOF or
+// io.ErrUnexpectedEOF, which netError makes a bare "eof: ... end of
+// stream" (the reference keeps eof for read_exactly: this is io); a
+// failed body read names nothing either.
+func clientError(fn string, u *neturl.URL, err error) *loop.Error {
+	var be *bodyError
+	if errors.As(err, &be) {
+		return bodyReadError(fn, be.url, be.err)
+	}
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		switch {
+		case errors.Is(ue.Err, io.EOF):
+			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection without a response", fn, u.Redacted())
+		case errors.Is(ue.Err, io.ErrUnexpectedEOF):
+			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection in the middle of its response", fn, u.Redacted())
+		}
+	}
+	return netError(fn, err)
+}
+
+// bodyReadError is the error of a failed read of the body of u, by fn
+// (http.get, or a read of a streamed Response).
+func bodyReadError(fn string, u *neturl.URL, err error) *loop.Error {
+	var ce *loop.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// Closed before Content-Length or the last chunk, or a
+		// compressed body that stops half-way.
+		return loop.Errorf(loop.KindIO, "%s: body of %s ended early (unexpected EOF)", fn, u.Redacted())
+	}
+	// netError's message is "<fn>: <reason>".
+	return netError(fn+": body of "+u.Redacted(), err)
 }
 
 // netTask returns the calling task once it has the network permission

@@ -1,7 +1,9 @@
 package http_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -59,4 +61,56 @@ func TestFetchExample(t *testing.T) {
 	require.NoError(t, <-done, stderr.String())
 	assert.Equal(t, strings.Join(want, "\n")+"\n", stdout.String())
 	assert.LessOrEqual(t, most, 3)
+}
+
+// TestClientErrorsNameURL: a server that closes the connection without
+// a response, in its headers, or before the end of the body it
+// announced, fails the
+// request with io naming the URL and what went wrong (both were a bare
+// "eof: http.get: end of stream"), whether the body is read whole or
+// streamed.
+func TestClientErrorsNameURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				switch req.URL.Path {
+				case "/short":
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-this")
+				case "/head":
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nX-A: b\r\n")
+				case "/chunk":
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n")
+				} // anything else: closed without a response
+			}()
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	stdout, stderr, done := runScriptArgs(t, `
+base = os.args[0]
+for p in ["/short", "/nothing", "/head", "/chunk"]:
+    print(catch(http.get, base + p).error)
+print(catch(http.request, "POST", base + "/nothing", body="x").error)
+r = http.get(base + "/short", stream=True)
+print(r.read(4), "|", catch(r.text).error)
+`, base)
+	require.NoError(t, <-done, stderr.String())
+	assert.Equal(t, strings.ReplaceAll(`io: http.get: body of BASE/short ended early (unexpected EOF)
+io: http.get: BASE/nothing: the server closed the connection without a response
+io: http.get: BASE/head: the server closed the connection in the middle of its response
+io: http.get: body of BASE/chunk: invalid byte in chunk length
+io: http.request: BASE/nothing: the server closed the connection without a response
+only | io: Response.text: body of BASE/short ended early (unexpected EOF)
+`, "BASE", base), stdout.String())
 }

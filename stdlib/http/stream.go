@@ -38,7 +38,8 @@ func (d *doneSource) TryRead(_ string, p []byte) (int, error) {
 
 func (d *doneSource) Wait(*loop.Exec, string) error { return nil }
 
-// bodyFail maps what ended a body's stream to the error of a read.
+// bodyFail maps what ended a request body's stream to the error of a
+// read (a response's: bodyReadError).
 func bodyFail(fn string, err error) error { return netError(fn, err) }
 
 // ---- the server side ----
@@ -496,7 +497,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
 			if err != nil {
 				abort()
-				return nil, netError(fn, err)
+				return nil, clientError(fn, req.URL, err)
 			}
 			return newStreamResponse(x.Task, url, resp, abort), nil
 		},
@@ -515,7 +516,8 @@ func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort f
 	e := task.Engine()
 	r := newResponse(resp, "")
 	r.whole = false
-	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: bodyFail, Closer: resp.Body})
+	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }
+	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: fail, Closer: resp.Body})
 	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url})
 	body := resp.Body
 	r.stop = func() {
