@@ -231,7 +231,10 @@ func (ex *exchange) serve() {
 			switch p.kind {
 			case pieceReply:
 				if p.rep.status == http.StatusRequestEntityTooLarge {
-					ex.drain(rc)
+					// What is left of a too-large body, before the
+					// 413 goes out (drainLimit); the handler's reads
+					// have ended.
+					unreadBody(w, ex.r)
 				}
 				writeHead(w, p.rep)
 				w.Write(p.rep.body)
@@ -286,19 +289,10 @@ func writeHead(w http.ResponseWriter, rep reply) {
 	w.WriteHeader(rep.status)
 }
 
-// drainLimit bounds what is read of a body past the limit before the 413
-// goes out: a client still sending when the server closes would get a
-// reset instead of the answer.
+// drainLimit bounds what unreadBody reads of a body its handler left:
+// before a 413 goes out (a client still sending when the server closes
+// would get a reset instead of the answer), and before an exchange ends.
 const drainLimit = 256 << 10
-
-// drain reads and drops what is left of a too-large body, up to
-// drainLimit and for at most a second (ServeHTTP's goroutine; the
-// handler's reads have ended).
-func (ex *exchange) drain(rc *http.ResponseController) {
-	rc.SetReadDeadline(time.Now().Add(time.Second))
-	io.CopyN(io.Discard, ex.body, drainLimit)
-	rc.SetReadDeadline(time.Time{})
-}
 
 // wrote lands the outcome of a chunk's write.
 func (ex *exchange) wrote(err error) {
