@@ -163,8 +163,9 @@ idle = ticker(0.1)
 // timer at every period, dropping each tick, so the virtual clock stepped
 // through them one by one (a sleep(1e18) never ended; found by
 // FuzzBuiltinArgs). Now the first tick waits in the buffer and the next
-// is armed once it is taken: the sleep jumps to the end of time, where
-// the ticker has no more ticks.
+// is armed once it is taken. The second ticker is taken close to the end
+// of the virtual clock, where a sleep past it would never end; ticks there
+// must neither overflow nor fire for ever.
 func TestTickerBesideALongSleep(t *testing.T) {
 	var out bytes.Buffer
 	e := chanEngine(&out, true, 1)
@@ -176,11 +177,13 @@ tk = ticker(0.001)
 sleep(86400 * 365)
 print(tk.recv(), tk.recv() - 86400 * 365 * 1000)
 tk = ticker(1)
-sleep(1e18)
+sleep(9.1e9)
 print(tk.recv(), tk.try_recv())
+tk = ticker(1e8)  # its first tick would be past the end
+print(catch(timeout, 1000, tk.recv).error.kind)
 `)
 	require.NoError(t, err)
-	assert.Equal(t, "1 1\n1 (None, False)\n", out.String())
+	assert.Equal(t, "1 1\n1 (None, False)\ntimeout\n", out.String())
 }
 
 // A ticker that fires late (the loop was held) sends one tick numbered by

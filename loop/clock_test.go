@@ -109,6 +109,37 @@ t.cancel()
 	require.Equal(t, "short woke False False 1.0\n", out)
 }
 
+// The virtual clock ends about 292 years after the start (time.Duration's
+// range). A sleep whose end lies past it never ends, rather than ending at
+// the clock's end: two sleep(5e9) returned after 9.2e9 seconds, not 1e10.
+// Alone, such a sleep is a deadlock, reported as what it is.
+func TestVirtualSleepPastTheEndNeverEnds(t *testing.T) {
+	out := runVirtual(t, `
+sleep(5e9)
+print(time.monotonic())
+def second():
+    sleep(5e9)
+    print("woke early at", time.monotonic())
+t = spawn(second)
+r = catch(wait, t, timeout=3600)
+print(r.error.kind, time.monotonic() - 5e9, t.done)
+t.cancel()
+`, nil)
+	require.Equal(t, "5e+09\ntimeout 3600.0 False\n", out)
+
+	var buf bytes.Buffer
+	eng, _ := newEngine(loop.Options{Stdout: &buf, Stderr: &buf, VirtualTime: true})
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := eng.Exec(ctx, "clock.star", "sleep(5e9)\nsleep(5e9)\nprint('woke')\n")
+	require.Error(t, err)
+	require.Equal(t, `deadlock: 1 task blocked forever
+  task 'main' (id 1, waiting): sleep past the end of the virtual clock
+    clock.star:2:6 in <toplevel>`, err.Error())
+	require.Empty(t, buf.String())
+}
+
 // While an operation outside the loop is outstanding (Hold: a socket read,
 // a serving listener), the virtual clock cannot jump, since the completion
 // could come at any moment; it then follows real time so that timers

@@ -26,9 +26,8 @@ func (e *Engine) NewTicker(d time.Duration) *Channel {
 	keep := c.recvq.waiting // the timer matters only while a receiver waits
 	var tm *timer
 	var tick func()
-	// arm schedules tick k. There is none past the end of time, where a
-	// sleep(1e18) takes the virtual clock: armed there, it would be due
-	// at once, for ever.
+	// arm schedules tick k. There is none past the end of time: saturated
+	// there, it would be due at once, for ever, once the clock got there.
 	arm := func(k int) {
 		tm = nil
 		if time.Duration(k) > (math.MaxInt64-start)/d {

@@ -131,7 +131,8 @@ func (e *Engine) jumpToNextTimer() {
 }
 
 // advance moves the virtual clock d forward, saturating at the end of
-// time (a sleep(1e300) jumps it there) rather than wrapping negative.
+// time (a computation running for centuries of slices) rather than
+// wrapping negative.
 func (c *clock) advance(d time.Duration) {
 	if c.vnow > math.MaxInt64-d {
 		c.vnow = math.MaxInt64
@@ -150,10 +151,18 @@ func (e *Engine) addTimer(when time.Duration, fn func()) *timer {
 }
 
 // pushTimer schedules t (its fn or wake set) at when; a deadline that
-// overflowed saturates at the end of time.
+// overflowed saturates at the end of time. On the virtual clock a timer
+// at the end of time never fires: the clock jumps to deadlines and cannot
+// pass its end (about 292 years), so firing there would end a sleep early
+// (two sleep(5e9) returned after 9.2e9 seconds). A task that waits for it
+// waits for ever, and with nothing else to wake, that is a deadlock.
 func (e *Engine) pushTimer(t *timer, when time.Duration) {
 	if when < 0 {
 		when = math.MaxInt64
+	}
+	if when == math.MaxInt64 && e.clock.virtual {
+		t.when, t.index = when, -1
+		return
 	}
 	e.timerSeq++
 	t.when, t.seq = when, e.timerSeq

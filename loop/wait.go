@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/corolang/coro/starlark"
@@ -579,5 +580,8 @@ type sleepReason Task
 
 func (r *sleepReason) WaitingOn() string {
 	t := (*Task)(r)
+	if t.sleepTimer.when == math.MaxInt64 && t.eng.clock.virtual {
+		return "sleep past the end of the virtual clock"
+	}
 	return fmt.Sprintf("sleep until +%.2fs", (t.sleepTimer.when - t.eng.clock.now()).Seconds())
 }
