@@ -100,6 +100,8 @@ type state struct {
 	// Defers is the body's own defer list.
 	exec loop.Exec
 	co   *coroutine.Coroutine[inMsg, outMsg]
+	// resumer is the context that resumed the body, while it runs.
+	resumer *loop.Exec
 	// thread is the body's thread (nil until started and once finished).
 	thread *starlark.Thread
 	phase  phase
@@ -402,6 +404,7 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	s.depth = depth + 1
 	e := s.eng
 	prev := e.SetCurrentExec(&s.exec)
+	s.resumer = cx
 	var out outMsg
 	fin := false
 	if s.inline {
@@ -418,6 +421,7 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 			out, fin = s.co.Resume(inMsg{op: opContinue})
 		}
 	}
+	s.resumer = nil
 	e.SetCurrentExec(prev)
 	if fin || out.op == outReturn {
 		err = s.err
@@ -441,9 +445,17 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 // the task is parked.
 func (s *state) yieldConsumer(cx, prev *loop.Exec) {
 	s.eng.SetCurrentExec(prev)
+	innermost := cx.Task.WaitIn(&s.exec)
 	cx.Yield()
+	if innermost {
+		cx.Task.WaitIn(nil)
+	}
 	s.eng.SetCurrentExec(&s.exec)
 }
+
+// ResumedBy is the context that resumed the body, while it runs
+// (loop.Body: a task's stack goes on into the bodies it runs).
+func (s *state) ResumedBy() *loop.Exec { return s.resumer }
 
 // stepInline runs a body in line for consumer cx (prev is the context
 // current before it) until it emits, ends, or moves to a coroutine

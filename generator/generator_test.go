@@ -357,3 +357,57 @@ print("once dropped:", sorted(closed))
 		"kept goes on: 1 fresh runs: 0 owned: closed\n"+
 		"once dropped: [\"fresh\", \"kept\", \"owned\"]\n", out)
 }
+
+// A task waiting in a generator body, or running one, shows the body's
+// frames after its own, in tasks() and in the deadlock report, as a
+// traceback does; they were left out, and a task waiting in a body seemed
+// to wait in its for loop. Nested bodies, in line and on a coroutine (a
+// body under catch), each follow the frame that resumed them.
+func TestTaskStacksGoIntoBodies(t *testing.T) {
+	out, err := run(t, `
+ch = channel()
+def inner():
+    emit(1)
+    ch.recv()
+    emit(2)
+def outer():
+    emit_all(generator(inner))
+def consume():
+    for x in generator(outer):
+        pass
+def wrapped():
+    catch(emit, tasks()[0].stack)  # on a coroutine: under catch
+def show(name):
+    for ti in tasks():
+        if ti.name == name:
+            print("\n".join(ti.stack))
+spawn(consume, name="consumer")
+sleep(1)
+show("consumer")
+print("--")
+for st in generator(wrapped):
+    print("\n".join(st))
+print("--")
+ch.send(None)
+sleep(1)
+show("consumer")  # it has finished: no stack
+print("--")
+consume()
+`, nil)
+	require.Error(t, err)
+	assert.Equal(t, `test.star:10:5 in consume
+test.star:8:13 in outer
+test.star:5:12 in inner
+--
+test.star:22:1 in <toplevel>
+test.star:13:22 in wrapped
+--
+--
+`, out)
+	assert.Equal(t, `deadlock: 1 task blocked forever
+  task 'main' (id 1, waiting): recv on channel#1 (0/0 buffered)
+    test.star:29:8 in <toplevel>
+    test.star:10:5 in consume
+    test.star:8:13 in outer
+    test.star:5:12 in inner`, err.Error())
+}

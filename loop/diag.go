@@ -143,18 +143,45 @@ func DescribeTask(t *Task) string {
 // StackOf returns a task's script frames, innermost last, as
 // "file:line:col in function". For a suspended task the innermost frame
 // is the call that waits; the running task's own stack ends at the call
-// that asked (tasks(), say). Builtin frames have no position and are left
-// out.
+// that asked (tasks(), say). Frames of generator bodies the task runs now
+// follow the frame that resumed them, as in a traceback. Builtin frames
+// have no position and are left out.
 func StackOf(t *Task) []string {
 	if t.thread == nil {
 		return nil
 	}
 	var out []string
-	for _, fr := range t.thread.CallStack() {
-		if fr.Pos.Line == 0 {
-			continue
+	add := func(th *starlark.Thread) {
+		for _, fr := range th.CallStack() {
+			if fr.Pos.Line != 0 {
+				out = append(out, fmt.Sprintf("%s in %s", fr.Pos, fr.Name))
+			}
 		}
-		out = append(out, fmt.Sprintf("%s in %s", fr.Pos, fr.Name))
+	}
+	add(t.thread)
+	// The innermost body: the one the task waits in, or, for the running
+	// task, the one running now. Those that resumed it lead back to the
+	// task's own context.
+	var x *Exec
+	if t.rare != nil {
+		x = t.rare.body
+	}
+	if cur := t.eng.curExec; x == nil && cur != nil && cur.Task == t {
+		x = cur
+	}
+	var bodies []*starlark.Thread
+	for x != nil && x != &t.exec {
+		bodies = append(bodies, x.thread)
+		b, ok := x.Body.(Body)
+		if !ok {
+			break
+		}
+		x = b.ResumedBy()
+	}
+	for i := len(bodies) - 1; i >= 0; i-- {
+		if bodies[i] != nil {
+			add(bodies[i])
+		}
 	}
 	return out
 }

@@ -112,6 +112,8 @@ type taskRare struct {
 	// onEnd runs when the task finishes, after its deferred functions
 	// (generators it made are closed this way).
 	onEnd []func()
+	// body is the generator body the task waits in (WaitIn), if any.
+	body *Exec
 }
 
 // more returns the task's rare fields, making them on first use.
@@ -121,6 +123,29 @@ func (t *Task) more() *taskRare {
 	}
 	return t.rare
 }
+
+// WaitIn records that the task waits in x, the context of a generator
+// body that runs for it on a thread of its own (nil once it runs on), so
+// that its stack (StackOf: tasks(), the deadlock report) goes on into the
+// body's frames, and those of the bodies that resumed it (BodyOf). It is
+// set for each wait, not for each item a body emits: that costs nothing
+// on a generator's hot path. A wait in a nested body passes through the
+// bodies that resumed it: the innermost, which records itself first, is
+// kept, and WaitIn reports false to the others, which then must not clear
+// it (nil clears it).
+func (t *Task) WaitIn(x *Exec) bool {
+	if x != nil && t.rare != nil && t.rare.body != nil {
+		return false
+	}
+	if x != nil || t.rare != nil {
+		t.more().body = x
+	}
+	return true
+}
+
+// A Body is what a generator body's context holds in Exec.Body: while it
+// runs, the context that resumed it.
+type Body interface{ ResumedBy() *Exec }
 
 // deferred returns the task's list of deferred calls, nil if it has none.
 func (t *Task) deferred() *[]Deferred {

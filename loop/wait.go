@@ -97,7 +97,8 @@ type Exec struct {
 	// (Task.deferred), made on first use (deferList).
 	Defers *[]Deferred
 	// Body is the generator body this context runs, for package generator
-	// (emit finds its generator here: a field, not a thread-local map).
+	// (emit finds its generator here: a field, not a thread-local map). If
+	// it is a loop.Body, StackOf follows it to the context that resumed it.
 	Body   any
 	thread *starlark.Thread // set by SetExec; Raise cancels it
 	// retry is retryArmed while a Retrying builtin's body runs on a
