@@ -223,6 +223,38 @@ sleep(0.2)
 	assert.Zero(t, got)
 }
 
+// A request body cut short (the client closed the connection before the
+// Content-Length it announced) or malformed (a bad chunk) is io naming
+// the client, not a bare "eof: end of stream", the kind read_exactly
+// keeps for itself.
+func TestBadRequestBodiesNameTheClient(t *testing.T) {
+	stdout, _, _ := runScript(t, `
+def handler(req):
+    r = catch(lambda: req.body)
+    print(r.error.kind, r.error.message.replace(req.remote_addr, "CLIENT"))
+    return "ok"
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	for _, tc := range []struct{ req, want string }{
+		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhello",
+			"io io: Request.body: the request body from CLIENT ended early (unexpected EOF)"},
+		{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n",
+			"io io: Request.body: the request body from CLIENT: invalid byte in chunk length"},
+	} {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, err = c.Write([]byte(tc.req))
+		require.NoError(t, err)
+		if strings.Contains(tc.req, "Content-Length") {
+			c.(*net.TCPConn).CloseWrite() // the client has nothing more to say
+		}
+		assert.Equal(t, tc.want, stdout.Next(t))
+		c.Close()
+	}
+}
+
 // A handler that leaves a request body unread: net/http in full-duplex
 // mode read the rest of it after the handler had returned, beside the
 // connection's next request, panicked ("invalid concurrent Body.Read
