@@ -174,16 +174,32 @@ func (s *chunks) Exec(f *syntax.File) Outcome {
 	})
 }
 
-// Load runs a script file into the session (coro -i, :load): its globals
-// join the session's, even those defined before an error stopped it.
+// Load runs a script file into the session (coro -i): its globals join
+// the session's, even those defined before an error stopped it.
 func (s *Session) Load(path string, src []byte) Outcome {
+	return s.run(func(th *starlark.Thread) error { return s.load(th, path, src) })
+}
+
+// LoadFile reads the script at path as load() reads a module (in a
+// sandbox, only below the main script's folder or a path allowed to be
+// read; a refused file is not opened) and runs it into the session as
+// Load does (:load).
+func (s *Session) LoadFile(path string) Outcome {
 	return s.run(func(th *starlark.Thread) error {
-		g, err := starlark.ExecFileOptions(s.e.c.FileOptions(), th, path, src, s.globals)
-		for k, v := range g {
-			s.globals[k] = v
+		src, err := s.e.c.ReadScript(path)
+		if err != nil {
+			return err
 		}
-		return err
+		return s.load(th, path, src)
 	})
+}
+
+func (s *Session) load(th *starlark.Thread, path string, src []byte) error {
+	g, err := starlark.ExecFileOptions(s.e.c.FileOptions(), th, path, src, s.globals)
+	for k, v := range g {
+		s.globals[k] = v
+	}
+	return err
 }
 
 func soleExpr(f *syntax.File) syntax.Expr {

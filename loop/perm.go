@@ -159,6 +159,10 @@ func (e *Engine) readModule(module, path string) ([]byte, error) {
 	return src, nil
 }
 
+// ReadScript reads the script at path as load() reads a module, through
+// its grants (the REPL's :load).
+func (e *Engine) ReadScript(path string) ([]byte, error) { return e.readModule(path, path) }
+
 // match finds the grant path lies in, and the rest of the path below it.
 // The part of the path outside every grant is resolved here (its links
 // followed, its ".." taken after them, as the kernel does): a script can

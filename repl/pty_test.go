@@ -504,3 +504,70 @@ func TestBackgroundOsExit(t *testing.T) {
 	assert.Equal(t, 4, ee.ExitCode())
 	assert.Empty(t, string(out))
 }
+
+// pipe runs coro with stdin from input in dir, and returns its combined
+// output and exit status.
+func pipe(t *testing.T, dir, input string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(coroBin, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	require.NoError(t, err, "%s", out)
+	return string(out), 0
+}
+
+// The parser reads the line after a block to see that the block has
+// ended; that line is the next statement, and it used to be dropped (a
+// failing one too, and the exit status said all went well).
+func TestStatementRightAfterABlock(t *testing.T) {
+	out, code := pipe(t, t.TempDir(), "for i in range(2):\n    print(i)\nprint('A')\nprint('B')\n"+
+		"if True: print('one-line if')\nprint('after')\n"+
+		"def f():\n    return 'f'\ndef g():\n    return 'g'\nprint(f(), g())\n"+
+		"if False:\n    pass\nelif True:\n    print('elif')\nelse:\n    pass\nprint('end')\n")
+	assert.Equal(t, "0\n1\nA\nB\none-line if\nafter\nf g\nelif\nend\n", out)
+	assert.Equal(t, 0, code)
+
+	out, code = pipe(t, t.TempDir(), "while False:\n    pass\nfail('must fail')\n")
+	assert.Contains(t, out, "error: must fail")
+	assert.Equal(t, 1, code)
+}
+
+// A command that cannot run counts as a failed statement for the exit
+// status of piped input (SPEC 9).
+func TestFailedCommandsSetTheStatus(t *testing.T) {
+	for _, input := range []string{":bogus\n", ":load nope.star\n", ":load\n", ":c\n", ":where\n"} {
+		out, code := pipe(t, t.TempDir(), input)
+		assert.Equal(t, 1, code, "%q: %s", input, out)
+	}
+	out, code := pipe(t, t.TempDir(), ":help\n:tasks\n")
+	assert.Equal(t, 0, code, out)
+}
+
+// :load reads as load() does: in a sandbox only below the current folder
+// or an allowed path, and a refused file is not opened, so nothing of it
+// shows (it was read with os.ReadFile, whatever the sandbox).
+func TestLoadObeysTheSandbox(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.star")
+	require.NoError(t, os.WriteFile(outside, []byte("TOKEN = 's3cr3t'\nhunter2\n"), 0o600))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.star"), []byte("x = 42\n"), 0o600))
+
+	out, code := pipe(t, dir, ":load "+outside+"\nprint(TOKEN)\n", "--sandbox")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "permission: load: reading "+outside+" denied")
+	assert.NotContains(t, out, "s3cr3t")
+	assert.NotContains(t, out, "hunter2")
+
+	out, code = pipe(t, dir, ":load lib.star\nprint(x)\n", "--sandbox")
+	assert.Equal(t, "42\n", out)
+	assert.Equal(t, 0, code)
+
+	out, code = pipe(t, dir, ":load "+outside+"\nprint(TOKEN)\n", "--sandbox", "--allow-read="+filepath.Dir(outside))
+	assert.Contains(t, out, "undefined: hunter2")
+	assert.Equal(t, 1, code)
+}

@@ -182,8 +182,19 @@ func (s *Session) Run() {
 	if s.bp != nil {
 		p1 = debugPrompt
 	}
+	// lookahead is a line read past the end of a block: the parser needs
+	// the next line to see that a block has ended (dedented), and that line
+	// begins the next statement. It was dropped: a statement right after a
+	// block, with no empty line between, never ran.
+	var lookahead *string
 	for {
-		first, err := read(p1)
+		var first string
+		var err error
+		if lookahead != nil {
+			first, lookahead = *lookahead, nil
+		} else {
+			first, err = read(p1)
+		}
 		if s.ending.Load() || s.st.Exited() {
 			return
 		}
@@ -207,6 +218,7 @@ func (s *Session) Run() {
 		}
 		pending := []byte(first + "\n")
 		eof, aborted := false, false
+		last, lines := first, 1 // the last line read, and how many
 		f, err := opts.ParseCompoundStmt("<stdin>", func() ([]byte, error) {
 			if pending != nil {
 				b := pending
@@ -214,6 +226,9 @@ func (s *Session) Run() {
 				return b, nil
 			}
 			line, err := read(prompt2)
+			if err == nil {
+				last, lines = line, lines+1
+			}
 			if err != nil {
 				eof = err == io.EOF
 				aborted = err == errAbort
@@ -238,6 +253,11 @@ func (s *Session) Run() {
 				return
 			}
 			continue
+		}
+		if n := len(f.Stmts); n > 0 && lines > 1 && strings.TrimSpace(last) != "" {
+			if _, end := f.Stmts[n-1].Span(); int(end.Line) < lines {
+				lookahead = &last
+			}
 		}
 		if s.Report(s.st.Exec(f)) || eof {
 			return
@@ -343,30 +363,32 @@ func (s *Session) command(cmd string) bool {
 		if s.bp != nil {
 			return true
 		}
-		fmt.Fprintln(s.opts.Err, ":c continues from a breakpoint(); there is none here")
+		s.refuse(":c continues from a breakpoint(); there is none here")
 	case ":where":
 		if s.bp != nil {
 			fmt.Fprint(s.opts.Out, where(s.bp))
 			return false
 		}
-		fmt.Fprintln(s.opts.Err, ":where shows a breakpoint()'s stack; there is none here")
+		s.refuse(":where shows a breakpoint()'s stack; there is none here")
 	case ":load":
 		if s.bp != nil {
-			fmt.Fprintln(s.opts.Err, ":load is not available at a breakpoint")
+			s.refuse(":load is not available at a breakpoint")
 			return false
 		}
 		if arg == "" {
-			fmt.Fprintln(s.opts.Err, ":load needs a file name")
+			s.refuse(":load needs a file name")
 			return false
 		}
-		src, err := os.ReadFile(arg)
-		if err != nil {
-			fmt.Fprintf(s.opts.Err, ":load: %v\n", err)
-			return false
-		}
-		return s.Report(s.Load(arg, src))
+		return s.Report(s.es.LoadFile(arg))
 	default:
-		fmt.Fprintf(s.opts.Err, "unknown command %s (try :help)\n", name)
+		s.refuse("unknown command " + name + " (try :help)")
 	}
 	return false
+}
+
+// refuse reports a command that cannot run: like a failed statement, it
+// makes piped input end with status 1.
+func (s *Session) refuse(msg string) {
+	s.failed = true
+	fmt.Fprintln(s.opts.Err, msg)
 }
