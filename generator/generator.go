@@ -102,6 +102,9 @@ type state struct {
 	co   *coroutine.Coroutine[inMsg, outMsg]
 	// resumer is the context that resumed the body, while it runs.
 	resumer *loop.Exec
+	// scopes are the cancel scopes the body opened and has not closed
+	// (a timeout() it emits inside), while it is suspended.
+	scopes loop.BodyScopes
 	// thread is the body's thread (nil until started and once finished).
 	thread *starlark.Thread
 	phase  phase
@@ -405,6 +408,7 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	e := s.eng
 	prev := e.SetCurrentExec(&s.exec)
 	s.resumer = cx
+	base := s.scopes.Resume(cx.Task)
 	var out outMsg
 	fin := false
 	if s.inline {
@@ -421,6 +425,7 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 			out, fin = s.co.Resume(inMsg{op: opContinue})
 		}
 	}
+	s.scopes.Suspend(cx.Task, base)
 	s.resumer = nil
 	e.SetCurrentExec(prev)
 	if fin || out.op == outReturn {

@@ -411,3 +411,66 @@ test.star:13:22 in wrapped
     test.star:8:13 in outer
     test.star:5:12 in inner`, err.Error())
 }
+
+// The cancel scopes a body opens are the body's (loop.BodyScopes): a
+// timeout() or group() it emits inside, the shield and bound of its
+// deferred functions. They stayed on the consumer's stack after the emit:
+// the body's deadline fired in the consumer's own sleep, a failure in the
+// body's group cancelled the consumer, the consumer's cancellation was
+// shielded while the body's deferred function emitted, and a task that
+// resumed the body next ran it outside them. Now they travel with the
+// body, and a scope cancelled while it was suspended fails its next wait.
+func TestBodyScopesTravelWithTheBody(t *testing.T) {
+	out, err := run(t, `
+def deadline():
+    timeout(1, lambda: [emit(1), emit(2), sleep(5)])
+g = generator(deadline)
+g.next()
+print("consumer sleep:", catch(sleep, 5).error, time.monotonic())
+g.next()
+print("body:", catch(g.next).error, time.monotonic())
+
+def grouped():
+    def gb(gr):
+        gr.spawn(lambda: [sleep(1), fail("child failed")], name="kid")
+        emit("first")
+        r = catch(sleep, 10)
+        print("body sleep:", r.error, time.monotonic())
+        emit("second")
+    group(gb)
+g = generator(grouped)
+print(spawn(g.next).wait())
+print("consumer sleep:", catch(sleep, 2).error, time.monotonic())
+print(spawn(g.next).wait(), time.monotonic())  # another task resumes it
+print("body:", catch(g.next).error)
+
+def deferred():
+    defer(lambda: emit("from defer"))
+    emit(1)
+def consume():
+    for x in generator(deferred):
+        r = catch(sleep, 10)
+        print(x, "sleep:", r.error, time.monotonic())
+c = spawn(consume)
+sleep(15)
+c.cancel()
+c.wait()
+
+g = generator(deadline)  # closed past its deadline: the close wins
+g.next()
+sleep(2)
+print("close:", catch(g.close).error)
+`, nil)
+	require.NoError(t, err, out)
+	assert.Equal(t, `consumer sleep: None 5.0
+body: timeout: deadline of 1s exceeded 5.0
+first
+consumer sleep: None 7.0
+body sleep: cancelled: cancelled 7.0
+second 7.0
+body: error: child failed
+1 sleep: None 17.0
+from defer sleep: cancelled: cancelled 22.0
+close: None
+`, out)
+}

@@ -413,8 +413,12 @@ func builtinTimeout(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	})
 	v, err := CallFn(th, fn, rest, kw)
 	t.eng.stopTimer(tm)
-	t.pop(sc)
-	if sc.err != nil {
+	x.Task.pop(sc) // another task's, if fn is a generator body another task resumed (BodyScopes)
+	if sc.err != nil && !(err != nil && KindOf(err) == KindCancelled) {
+		// Past the deadline; but a cancellation that ended fn is not
+		// this deadline's (which fn's waits get as a timeout): the
+		// generator body fn runs in was closed at an emit, after the
+		// deadline passed while it was suspended.
 		e := *sc.err
 		if err != nil {
 			e.Stack = ToError(err).Stack

@@ -25,7 +25,7 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 func (x *Exec) Exit(th *starlark.Thread, code int) error {
 	t := x.Task
 	if t.deferredScope() == nil {
-		t.runDefers(th, x.deferList())
+		x.runDefers(th, x.deferList())
 	}
 	e := t.eng
 	e.exitCode = &ExitError{Code: code}

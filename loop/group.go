@@ -90,11 +90,12 @@ func builtinGroup(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
-	t := x.Task
 	g := &Group{limit: limit}
 	g.scope.onTaskEnd = g.taskEnded
-	t.push(&g.scope)
-	defer t.pop(&g.scope)
+	x.Task.push(&g.scope)
+	// x.Task, once body has run: another task's, if body is a generator
+	// body's code that emitted and another task resumed (BodyScopes).
+	defer func() { x.Task.pop(&g.scope) }()
 
 	bargs := make(starlark.Tuple, 0, 1+len(rest))
 	bargs = append(append(bargs, g), rest...)
@@ -105,7 +106,7 @@ func builtinGroup(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	var propagate *Error
 	if err != nil {
 		ce := ToError(err)
-		switch outer := t.interruptionOutside(&g.scope); {
+		switch outer := x.Task.interruptionOutside(&g.scope); {
 		case outer != nil && (ce.Kind == KindCancelled || ce.Kind == KindTimeout):
 			propagate = ce
 		case ce.Kind == KindCancelled && g.scope.err != nil, ce.refusedBy == g:
@@ -130,7 +131,7 @@ func builtinGroup(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	case propagate != nil:
 		return nil, propagate
 	}
-	if outer := t.interruptionOutside(&g.scope); outer != nil {
+	if outer := x.Task.interruptionOutside(&g.scope); outer != nil {
 		// Cancelled (or past a deadline) while it waited for the tasks.
 		return nil, outer
 	}

@@ -193,3 +193,64 @@ func (t *Task) cancelledFromOutside() bool {
 	}
 	return false
 }
+
+// BodyScopes keeps the scopes a generator body opened (a timeout() or
+// group() it emits inside, the shield of its deferred functions) while
+// the body is suspended at an emit. They are the body's, not its
+// consumer's: left on the consumer's stack, a deadline in the body fired
+// in the consumer's own waits after the emit, a group's failure
+// cancelled the consumer, the shield of the body's deferred functions
+// hid the consumer's cancellation, and a task that resumed the body next
+// ran it outside them. So the scopes leave the consumer's stack at the
+// emit (Suspend) and go onto the stack of the task that resumes the body
+// (Resume), as PEP 789 argues an async generator's should. A scope
+// cancelled meanwhile fails the body's next wait. The zero value holds
+// none.
+type BodyScopes struct {
+	// holder stands for the suspended body: it owns the scopes, innermost
+	// at holder.scope, so cancelling one of them still reaches the tasks
+	// started in it (a group's). Made on first need.
+	holder *Task
+	bottom *CancelScope // the outermost of them
+}
+
+// Resume puts the scopes b holds on t's stack, inside its innermost, as
+// t resumes the body. It returns the scope t's stack had, which Suspend
+// needs.
+func (b *BodyScopes) Resume(t *Task) (base *CancelScope) {
+	base = t.scope
+	if b.holder == nil || b.holder.scope == nil {
+		return base
+	}
+	top := b.holder.scope
+	for s := top; s != nil; s = s.parent {
+		s.owner = t
+	}
+	b.bottom.parent = base
+	t.scope = top
+	b.holder.scope, b.bottom = nil, nil
+	return base
+}
+
+// Suspend takes the scopes on t's stack inside base, which Resume
+// returned, as the body suspends (emits) or ends.
+func (b *BodyScopes) Suspend(t *Task, base *CancelScope) {
+	if t.scope == base {
+		return
+	}
+	if b.holder == nil {
+		b.holder = &Task{eng: t.eng, name: "generator body", state: StateRunning}
+	}
+	s := t.scope
+	for {
+		s.owner = b.holder
+		if s.parent == base || s.parent == nil {
+			break
+		}
+		s = s.parent
+	}
+	s.parent = nil
+	b.bottom = s
+	b.holder.scope = t.scope
+	t.scope = base
+}

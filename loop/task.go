@@ -347,7 +347,7 @@ func (t *Task) run(w *worker) {
 		v0, err0 := v, err
 		v, err = callFn(th, func() (starlark.Value, error) { return second(th, v0, err0) })
 	}
-	if derr := t.runDefers(th, t.deferred()); derr != nil && err == nil {
+	if derr := t.exec.runDefers(th, t.deferred()); derr != nil && err == nil {
 		err = derr
 	}
 	t.finish(v, err)
@@ -433,11 +433,14 @@ func afterCall(th *starlark.Thread, v starlark.Value, err error) (starlark.Value
 
 // runDefers runs the deferred calls in *list, last first, shielded from
 // the task's cancellation and bounded by deferBound. It returns the first
-// error a deferred call raised.
-func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
+// error a deferred call raised. A generator body's deferred functions may
+// emit, and another task resume the body: x.Task is then that task, whose
+// stack the scopes are on (BodyScopes).
+func (x *Exec) runDefers(th *starlark.Thread, list *[]Deferred) error {
 	if list == nil || len(*list) == 0 {
 		return nil
 	}
+	t := x.Task
 	e := t.eng
 	if t.final {
 		// A cancellation that unwound the stack stops at the deferred
@@ -462,13 +465,13 @@ func (t *Task) runDefers(th *starlark.Thread, list *[]Deferred) error {
 		}
 	}
 	e.stopTimer(tm)
-	t.pop(sh)
+	x.Task.pop(sh)
 	return first
 }
 
 // RunDefers runs a generator body's (or other context's) deferred calls.
 func (x *Exec) RunDefers(th *starlark.Thread, list *[]Deferred) error {
-	return x.Task.runDefers(th, list)
+	return x.runDefers(th, list)
 }
 
 // deferralsOver returns the error of the bound of the deferred functions
