@@ -255,6 +255,32 @@ print(srv.port)
 	}
 }
 
+// A client that closes its side (a full close, or a half-close: net/http
+// reads EOF either way and ends the request's context) cancels the
+// handler, and gets no reply: it used to get an empty 200 OK, a success
+// the handler never gave.
+func TestHandlerCancelledByClientSendsNoSuccess(t *testing.T) {
+	stdout, _, _ := runScript(t, `
+def handler(req):
+    b = req.body
+    print("handler:", catch(sleep, 5).error)
+    return "processed %d bytes" % len(b)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	c, err := net.Dial("tcp", "127.0.0.1:"+stdout.Next(t))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write([]byte("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	assert.Equal(t, "handler: cancelled: http client disconnected", stdout.Next(t))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	assert.Empty(t, string(got))
+}
+
 // A handler that leaves a request body unread: net/http in full-duplex
 // mode read the rest of it after the handler had returned, beside the
 // connection's next request, panicked ("invalid concurrent Body.Read

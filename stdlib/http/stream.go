@@ -281,7 +281,16 @@ func (ex *exchange) serve() {
 				return
 			}
 		case <-ex.r.Context().Done():
+			// The client went away, or half-closed its side: net/http
+			// cannot tell them apart (the connection reads EOF) and ends
+			// the context either way, as it does for Go's handlers.
 			ex.cancel()
+			if !headed {
+				// Returning with nothing written made net/http send an
+				// empty 200, a success the handler never gave: drop the
+				// connection (an HTTP/2 stream is reset) instead.
+				panic(http.ErrAbortHandler)
+			}
 			return
 		case <-ex.s.eng.Context().Done():
 			if !headed {
