@@ -199,14 +199,17 @@ func formatStar(name string, src []byte) ([]byte, error) {
 		case *syntax.WhileStmt:
 			edits = append(edits, edit{offset(n.While), len("while"), markWhile})
 		case *syntax.Literal:
-			if n.Token == syntax.BYTES {
-				switch {
-				case strings.HasPrefix(n.Raw, "rb"):
-					edits = append(edits, edit{offset(n.TokenPos), 2, markRB})
-				case strings.HasPrefix(n.Raw, "br"):
-					edits = append(edits, edit{offset(n.TokenPos), 2, markBR})
-				default:
-					edits = append(edits, edit{offset(n.TokenPos), 1, markBytes})
+			value, _ := n.Value.(string)
+			switch {
+			case n.Token == syntax.BYTES && strings.HasPrefix(n.Raw, "rb"):
+				edits = append(edits, edit{offset(n.TokenPos), 2, markRB})
+			case n.Token == syntax.BYTES && strings.HasPrefix(n.Raw, "br"):
+				edits = append(edits, edit{offset(n.TokenPos), 2, markBR})
+			case n.Token == syntax.BYTES:
+				edits = append(edits, edit{offset(n.TokenPos), len(n.Raw), markBytes + doubleQuote(n.Raw[1:], value)})
+			case n.Token == syntax.STRING && !strings.HasPrefix(n.Raw, "r"):
+				if q := doubleQuote(n.Raw, value); q != n.Raw {
+					edits = append(edits, edit{offset(n.TokenPos), len(n.Raw), q})
 				}
 			}
 		}
@@ -273,6 +276,42 @@ func formatStar(name string, src []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%s: cannot format: the formatter would change the program", name)
 	}
 	return []byte(out), nil
+}
+
+// doubleQuote respells quoted, a single-quoted string literal without
+// prefix whose value is value, with double quotes, keeping its text and
+// escapes as written ('it\'s' becomes "it's"). buildifier prefers double
+// quotes too, but gets there by quoting the value anew: each byte of a
+// non-ASCII character became an octal escape, which coro's strings
+// refuse ('é' became "\303\251"), and '\177' a raw DEL byte. A
+// double-quoted literal it prints as written. A literal whose value holds
+// a double quote is returned unchanged, as buildifier keeps those single
+// quotes too; any other has no " in its text, so none needs escaping.
+func doubleQuote(quoted, value string) string {
+	if !strings.HasPrefix(quoted, "'") || strings.Contains(value, `"`) {
+		return quoted
+	}
+	delim := `"`
+	if len(quoted) >= 6 && strings.HasPrefix(quoted, "'''") {
+		delim = `"""`
+	}
+	body := quoted[len(delim) : len(quoted)-len(delim)]
+	var b strings.Builder
+	b.WriteString(delim)
+	for i := 0; i < len(body); i++ {
+		if body[i] == '\\' && i+1 < len(body) {
+			if body[i+1] == '\'' {
+				b.WriteByte('\'')
+			} else {
+				b.WriteString(body[i : i+2])
+			}
+			i++
+			continue
+		}
+		b.WriteByte(body[i])
+	}
+	b.WriteString(delim)
+	return b.String()
 }
 
 // shape prints a syntax tree without positions, comments, parentheses

@@ -135,3 +135,28 @@ func TestFormatRefusesToChangeMeaning(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "y = not (not x >= 1)\nz = not x == 1\n", string(out))
 }
+
+// Single-quoted strings become double-quoted with their text and escapes
+// as written: buildifier spelled non-ASCII characters as octal escapes,
+// which coro's strings refuse, and '\177' as a raw DEL byte.
+func TestFormatSingleQuotedStrings(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`x = 'é'`, `x = "é"`},
+		{`x = '😀'`, `x = "😀"`},
+		{`x = '\u00e9'`, `x = "\u00e9"`},
+		{`x = '\177'`, `x = "\177"`},
+		{`x = 'it\'s é\n'`, `x = "it's é\n"`},
+		{"x = '''é\n'a'\n'''", "x = \"\"\"é\n'a'\n\"\"\""},
+		{`x = b'é\xff'`, `x = b"é\xff"`},
+		{`x = 'say "hi" é'`, `x = 'say "hi" é'`}, // kept, as buildifier keeps it
+		{`x = r'é\d'`, `x = r"é\d"`},
+	} {
+		out, err := formatStar("q.star", []byte(c.in+"\n"))
+		if assert.NoError(t, err, c.in) {
+			assert.Equal(t, c.want+"\n", string(out), c.in)
+			again, err := formatStar("q.star", out)
+			require.NoError(t, err)
+			assert.Equal(t, string(out), string(again), "idempotent")
+		}
+	}
+}
