@@ -306,6 +306,15 @@ func (e *Engine) Predeclared() starlark.StringDict { return e.c.Predeclared() }
 // as the engine would. Do not modify it.
 func (e *Engine) FileOptions() *syntax.FileOptions { return e.c.FileOptions() }
 
+// ReadModule reads the file a load() of module would run (path: module,
+// if absolute, else joined to the loading file's folder) through the same
+// grants load() uses: in a sandbox, only below Permissions.Load or
+// Permissions.Read, a refused file not being opened (a permission error
+// naming module). For tools that follow loads without running them.
+func (e *Engine) ReadModule(module, path string) ([]byte, error) {
+	return e.c.ReadModule(module, path)
+}
+
 // Failures returns how many task failures were reported because nobody
 // observed them (SPEC 4): the coro command then exits 1.
 func (e *Engine) Failures() int {

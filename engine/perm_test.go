@@ -99,3 +99,29 @@ print(N, len(KEY))`)
 	require.NoError(t, err)
 	assert.Equal(t, "7 7\n", out.String())
 }
+
+// ReadModule reads as load() does: a file outside the grants is refused
+// with load()'s permission error, naming the module as written; a
+// missing one is not_found, its errno found by errors.Is.
+func TestReadModule(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib.star"), []byte("X = 1\n"), 0o644))
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "s.star"), []byte("KEY = \"hunter2\"\n"), 0o644))
+	eng, err := engine.New(engine.Options{Permissions: engine.Permissions{Load: []string{dir}}})
+	require.NoError(t, err)
+	defer eng.Close()
+
+	src, err := eng.ReadModule("lib.star", filepath.Join(dir, "lib.star"))
+	require.NoError(t, err)
+	assert.Equal(t, "X = 1\n", string(src))
+
+	_, err = eng.ReadModule("../o/s.star", filepath.Join(outside, "s.star"))
+	ce := engine.AsError(err)
+	assert.Equal(t, engine.KindPermission, ce.Kind)
+	assert.Equal(t, "load: reading ../o/s.star denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)", ce.Msg)
+
+	_, err = eng.ReadModule("nope.star", filepath.Join(dir, "nope.star"))
+	assert.Equal(t, engine.KindNotFound, engine.AsError(err).Kind)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

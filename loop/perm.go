@@ -135,11 +135,13 @@ func (e *Engine) closeGrants() {
 	e.loadGrants.close()
 }
 
-// readModule reads the file of a load()ed module (path, as module named
+// ReadModule reads the file of a load()ed module (path, as module named
 // it) through the grants of load(): Permissions.Read and Permissions.Load
 // (Options.Modules are found before this). A refused file is not opened,
-// so no message can show what it holds.
-func (e *Engine) readModule(module, path string) ([]byte, error) {
+// so no message can show what it holds. load() reads through it, and so
+// do the tools that follow loads without running them (coro check), so
+// that they refuse exactly what running would.
+func (e *Engine) ReadModule(module, path string) ([]byte, error) {
 	e.grantSets()
 	p, err := e.place(e.loadGrants, "load", path, false)
 	if err != nil {
@@ -154,14 +156,15 @@ func (e *Engine) readModule(module, path string) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			kind = KindNotFound
 		}
-		return nil, Errorf(kind, "cannot load %s: %v", module, err)
+		// The cause stays for errors.As: coro check shows its errno.
+		return nil, &Error{Kind: kind, Msg: fmt.Sprintf("cannot load %s: %v", module, err), cause: err, GoStack: goStack(1)}
 	}
 	return src, nil
 }
 
 // ReadScript reads the script at path as load() reads a module, through
 // its grants (the REPL's :load).
-func (e *Engine) ReadScript(path string) ([]byte, error) { return e.readModule(path, path) }
+func (e *Engine) ReadScript(path string) ([]byte, error) { return e.ReadModule(path, path) }
 
 // match finds the grant path lies in, and the rest of the path below it.
 // The part of the path outside every grant is resolved here (its links

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,7 +25,8 @@ load, and prints every error as file:line:col: message (undefined names,
 syntax errors, load()s of missing or broken modules or of names a module
 does not define). PATHS are files or directories (searched recursively for
 *.star), default ".". In *_test.star files assert is predeclared, as under
-coro test.
+coro test. Under --sandbox a load is followed only where running would
+(below the folders of the files checked, or an --allow-read path).
 Exit status: 0 no errors, 1 errors, 2 a usage error or a PATH that cannot
 be read.
 `
@@ -49,22 +51,38 @@ type checkedFile struct {
 type checker struct {
 	opts        *syntax.FileOptions
 	predeclared starlark.StringDict
-	files       map[string]*checkedFile
-	order       []string
-	diags       map[string][]diag
+	// readModule reads a loaded module as load() would, through its
+	// grants (engine.ReadModule): under --sandbox a module outside the
+	// allowed folders is refused unopened, so that no message shows what
+	// it holds.
+	readModule func(module, path string) ([]byte, error)
+	files      map[string]*checkedFile
+	order      []string
+	diags      map[string][]diag
 }
 
-func newChecker(opts *syntax.FileOptions, predeclared starlark.StringDict) *checker {
-	return &checker{opts: opts, predeclared: predeclared, files: map[string]*checkedFile{}, diags: map[string][]diag{}}
+func newChecker(opts *syntax.FileOptions, predeclared starlark.StringDict, readModule func(module, path string) ([]byte, error)) *checker {
+	return &checker{opts: opts, predeclared: predeclared, readModule: readModule, files: map[string]*checkedFile{}, diags: map[string][]diag{}}
 }
 
 func (ck *checker) report(file string, pos syntax.Position, format string, args ...any) {
 	ck.diags[file] = append(ck.diags[file], diag{pos, fmt.Sprintf(format, args...)})
 }
 
-// check checks path (as named on the command line, or as a load()
-// statement leads to it) and what it loads.
+// check checks path, as named on the command line (read as coro FILE
+// reads its script, whatever the sandbox), and what it loads.
 func (ck *checker) check(path string) *checkedFile {
+	return ck.visit(path, func() ([]byte, error) { return os.ReadFile(path) })
+}
+
+// checkLoad checks path, the file of a module a load() statement names,
+// read as load() reads it, and what it loads.
+func (ck *checker) checkLoad(module, path string) *checkedFile {
+	return ck.visit(path, func() ([]byte, error) { return ck.readModule(module, path) })
+}
+
+// visit checks path, read by read the first time it is reached.
+func (ck *checker) visit(path string, read func() ([]byte, error)) *checkedFile {
 	path = filepath.Clean(path)
 	if cf, ok := ck.files[path]; ok {
 		return cf
@@ -73,7 +91,7 @@ func (ck *checker) check(path string) *checkedFile {
 	ck.files[path] = cf
 	ck.order = append(ck.order, path)
 	defer func() { cf.visiting = false }()
-	src, err := os.ReadFile(path)
+	src, err := read()
 	if err != nil {
 		cf.ok, cf.readErr = false, err
 		return cf
@@ -124,11 +142,14 @@ func (ck *checker) check(path string) *checkedFile {
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(path), module)
 		}
-		tf := ck.check(target)
+		tf := ck.checkLoad(module, target)
 		switch {
 		case tf.visiting:
 			cf.ok = false
 			ck.report(path, load.Load, "load %q: cycle in load graph: %s loads itself", module, filepath.Clean(target))
+		case tf.readErr != nil && engine.AsError(tf.readErr).Kind == engine.KindPermission:
+			cf.ok = false
+			ck.report(path, load.Load, "%v", tf.readErr) // as running reports it; it names the module
 		case tf.readErr != nil:
 			cf.ok = false
 			ck.report(path, load.Load, "load %q: %s", module, readErrorText(tf.readErr))
@@ -181,13 +202,21 @@ func runCheck(c *config, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
+	// Under --sandbox, load() may read the folders of the files checked,
+	// as coro test allows those of its test files (and coro FILE its
+	// script's), and the --allow-read paths.
+	for _, file := range files {
+		if dir := filepath.Dir(file); !slices.Contains(c.loadDirs, dir) {
+			c.loadDirs = append(c.loadDirs, dir)
+		}
+	}
 	probe, err := engine.New(c.options(io.Discard, io.Discard, nil))
 	if err != nil {
 		fmt.Fprintf(stderr, "coro check: %v\n", err)
 		return exitUsage
 	}
 	defer probe.Close()
-	ck := newChecker(probe.FileOptions(), probe.Predeclared())
+	ck := newChecker(probe.FileOptions(), probe.Predeclared(), probe.ReadModule)
 	code := exitOK
 	for _, file := range files {
 		if cf := ck.check(file); cf.readErr != nil {

@@ -63,3 +63,34 @@ func TestCheckUsage(t *testing.T) {
 	_, err := os.Stat("x.star")
 	assert.NoError(t, err)
 }
+
+// Under --sandbox, check follows load() only where running the script
+// may: a module outside the checked files' folders and the --allow-read
+// paths is refused unopened, with the permission error running gives
+// (naming the module, never what the file holds).
+func TestCheckSandboxedLoads(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"app/m.star":    "load(\"../secret/s.star\", \"x\")\nload(\"lib.star\", \"y\")\nprint(x, y)\n",
+		"app/lib.star":  "y = 1\n",
+		"secret/s.star": "x = hunter2_s3cr3t\n",
+	})
+	denied := `app/m.star:1:1: permission: load: reading ../secret/s.star denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)` + "\n"
+	code, out := runCmd(t, "--sandbox", "check", "app/m.star")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, denied, out)
+	code, runOut := runCmd(t, "--sandbox", "app/m.star")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, runOut, "permission: load: reading ../secret/s.star denied", "as running says")
+
+	code, out = runCmd(t, "--allow-net", "check", "app")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, denied, out, "any --allow flag is a sandbox")
+
+	code, out = runCmd(t, "--allow-read=secret", "check", "app/m.star")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "undefined: hunter2_s3cr3t", "an allowed folder is followed")
+
+	code, out = runCmd(t, "check", "app/m.star")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "secret/s.star:1:5: undefined: hunter2_s3cr3t", "without a sandbox every load is followed")
+}
