@@ -24,8 +24,8 @@ Parses and resolves .star files without running them, and the modules they
 load, and prints every error as file:line:col: message (undefined names,
 syntax errors, load()s of missing or broken modules or of names a module
 does not define). PATHS are files or directories (searched recursively for
-*.star), default ".". In *_test.star files assert is predeclared, as under
-coro test. Under --sandbox a load is followed only where running would
+*.star), default ".". In *_test.star files and the modules they load,
+assert is predeclared, as under coro test. Under --sandbox a load is followed only where running would
 (below the folders of the files checked, or an --allow-read path).
 Exit status: 0 no errors, 1 errors, 2 a usage error or a PATH that cannot
 be read.
@@ -37,17 +37,30 @@ type diag struct {
 	msg string
 }
 
+// A checkKey is a file and whether it is checked as test code: a
+// *_test.star file, and every module loaded from one, directly or not,
+// sees assert, as coro test predeclares it for all the modules its
+// engines load. A module loaded both from tests and from other code is
+// checked both ways (without assert, loading it outside tests fails).
+type checkKey struct {
+	path string
+	test bool
+}
+
 // checkedFile is what checking a file found: whether it is free of
-// errors, and the names it exports to load().
+// errors, the names it exports to load(), its errors, and the modules it
+// loads (in order, for the order of the report).
 type checkedFile struct {
 	visiting bool // its loads are being followed (a load back to it is a cycle)
 	ok       bool
 	readErr  error
 	globals  map[string]bool
+	diags    []diag
+	loads    []checkKey
 }
 
 // checker checks files and, through their load statements, the modules
-// they load, each once.
+// they load, each once (once as test code, once not).
 type checker struct {
 	opts        *syntax.FileOptions
 	predeclared starlark.StringDict
@@ -56,40 +69,45 @@ type checker struct {
 	// allowed folders is refused unopened, so that no message shows what
 	// it holds.
 	readModule func(module, path string) ([]byte, error)
-	files      map[string]*checkedFile
-	order      []string
-	diags      map[string][]diag
+	files      map[checkKey]*checkedFile
 }
 
 func newChecker(opts *syntax.FileOptions, predeclared starlark.StringDict, readModule func(module, path string) ([]byte, error)) *checker {
-	return &checker{opts: opts, predeclared: predeclared, readModule: readModule, files: map[string]*checkedFile{}, diags: map[string][]diag{}}
+	return &checker{opts: opts, predeclared: predeclared, readModule: readModule, files: map[checkKey]*checkedFile{}}
 }
 
-func (ck *checker) report(file string, pos syntax.Position, format string, args ...any) {
-	ck.diags[file] = append(ck.diags[file], diag{pos, fmt.Sprintf(format, args...)})
+func (cf *checkedFile) report(pos syntax.Position, format string, args ...any) {
+	cf.diags = append(cf.diags, diag{pos, fmt.Sprintf(format, args...)})
+}
+
+// rootKey is how a file named on the command line is checked: as test
+// code if it is a test file.
+func rootKey(path string) checkKey {
+	return checkKey{filepath.Clean(path), strings.HasSuffix(path, testSuffix)}
 }
 
 // check checks path, as named on the command line (read as coro FILE
 // reads its script, whatever the sandbox), and what it loads.
 func (ck *checker) check(path string) *checkedFile {
-	return ck.visit(path, func() ([]byte, error) { return os.ReadFile(path) })
+	return ck.visit(rootKey(path), func() ([]byte, error) { return os.ReadFile(path) })
 }
 
-// checkLoad checks path, the file of a module a load() statement names,
-// read as load() reads it, and what it loads.
-func (ck *checker) checkLoad(module, path string) *checkedFile {
-	return ck.visit(path, func() ([]byte, error) { return ck.readModule(module, path) })
+// checkLoad checks path, the file of a module a load() statement of test
+// code (or not) names, read as load() reads it, and what it loads.
+func (ck *checker) checkLoad(module, path string, test bool) *checkedFile {
+	key := checkKey{filepath.Clean(path), test || strings.HasSuffix(path, testSuffix)}
+	return ck.visit(key, func() ([]byte, error) { return ck.readModule(module, path) })
 }
 
-// visit checks path, read by read the first time it is reached.
-func (ck *checker) visit(path string, read func() ([]byte, error)) *checkedFile {
-	path = filepath.Clean(path)
-	if cf, ok := ck.files[path]; ok {
+// visit checks the file of key, read by read the first time it is
+// reached.
+func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile {
+	path := key.path
+	if cf, ok := ck.files[key]; ok {
 		return cf
 	}
 	cf := &checkedFile{visiting: true, ok: true}
-	ck.files[path] = cf
-	ck.order = append(ck.order, path)
+	ck.files[key] = cf
 	defer func() { cf.visiting = false }()
 	src, err := read()
 	if err != nil {
@@ -101,14 +119,14 @@ func (ck *checker) visit(path string, read func() ([]byte, error)) *checkedFile 
 		cf.ok = false
 		var se syntax.Error
 		if errors.As(err, &se) {
-			ck.report(path, se.Pos, "%s", se.Msg)
+			cf.report(se.Pos, "%s", se.Msg)
 		} else {
-			ck.report(path, syntax.MakePosition(&path, 1, 1), "%v", err)
+			cf.report(syntax.MakePosition(&path, 1, 1), "%v", err)
 		}
 		return cf
 	}
 	isPredeclared := func(name string) bool {
-		if name == "assert" && strings.HasSuffix(path, testSuffix) {
+		if name == "assert" && key.test {
 			return true // coro test predeclares it
 		}
 		_, ok := ck.predeclared[name]
@@ -120,10 +138,10 @@ func (ck *checker) visit(path string, read func() ([]byte, error)) *checkedFile 
 		var list resolve.ErrorList
 		if errors.As(err, &list) {
 			for _, e := range list {
-				ck.report(path, e.Pos, "%s", e.Msg)
+				cf.report(e.Pos, "%s", e.Msg)
 			}
 		} else {
-			ck.report(path, syntax.MakePosition(&path, 1, 1), "%v", err)
+			cf.report(syntax.MakePosition(&path, 1, 1), "%v", err)
 		}
 	}
 	cf.globals = map[string]bool{}
@@ -142,25 +160,26 @@ func (ck *checker) visit(path string, read func() ([]byte, error)) *checkedFile 
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(path), module)
 		}
-		tf := ck.checkLoad(module, target)
+		tf := ck.checkLoad(module, target, key.test)
+		cf.loads = append(cf.loads, checkKey{filepath.Clean(target), key.test || strings.HasSuffix(target, testSuffix)})
 		switch {
 		case tf.visiting:
 			cf.ok = false
-			ck.report(path, load.Load, "load %q: cycle in load graph: %s loads itself", module, filepath.Clean(target))
+			cf.report(load.Load, "load %q: cycle in load graph: %s loads itself", module, filepath.Clean(target))
 		case tf.readErr != nil && engine.AsError(tf.readErr).Kind == engine.KindPermission:
 			cf.ok = false
-			ck.report(path, load.Load, "%v", tf.readErr) // as running reports it; it names the module
+			cf.report(load.Load, "%v", tf.readErr) // as running reports it; it names the module
 		case tf.readErr != nil:
 			cf.ok = false
-			ck.report(path, load.Load, "load %q: %s", module, readErrorText(tf.readErr))
+			cf.report(load.Load, "load %q: %s", module, readErrorText(tf.readErr))
 		case !tf.ok:
 			cf.ok = false
-			ck.report(path, load.Load, "load %q: %s has errors", module, filepath.Clean(target))
+			cf.report(load.Load, "load %q: %s has errors", module, filepath.Clean(target))
 		default:
 			for _, name := range load.From {
 				if !tf.globals[name.Name] && !strings.HasPrefix(name.Name, "_") {
 					cf.ok = false
-					ck.report(path, name.NamePos, "load %q: %s defines no %s", module, filepath.Clean(target), name.Name)
+					cf.report(name.NamePos, "load %q: %s defines no %s", module, filepath.Clean(target), name.Name)
 				}
 			}
 		}
@@ -178,12 +197,41 @@ func readErrorText(err error) string {
 	return err.Error()
 }
 
-// write prints every error, file by file in the order they were reached,
+// write prints every error, file by file in the order they were reached
+// from roots (each file once, though checked both as test code and not),
 // each file's by position; it returns how many there were.
-func (ck *checker) write(w io.Writer) int {
+func (ck *checker) write(w io.Writer, roots []checkKey) int {
+	var order []string
+	diags := map[string][]diag{}
+	shown := map[string]map[diag]bool{}
+	visited := map[checkKey]bool{}
+	var walk func(k checkKey)
+	walk = func(k checkKey) {
+		cf := ck.files[k]
+		if visited[k] || cf == nil {
+			return
+		}
+		visited[k] = true
+		if shown[k.path] == nil {
+			shown[k.path] = map[diag]bool{}
+			order = append(order, k.path)
+		}
+		for _, d := range cf.diags {
+			if !shown[k.path][d] { // a syntax error, say, is found both ways
+				shown[k.path][d] = true
+				diags[k.path] = append(diags[k.path], d)
+			}
+		}
+		for _, l := range cf.loads {
+			walk(l)
+		}
+	}
+	for _, k := range roots {
+		walk(k)
+	}
 	n := 0
-	for _, path := range ck.order {
-		ds := ck.diags[path]
+	for _, path := range order {
+		ds := diags[path]
 		sort.SliceStable(ds, func(i, j int) bool {
 			a, b := ds[i].pos, ds[j].pos
 			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
@@ -217,14 +265,29 @@ func runCheck(c *config, args []string, stdout, stderr io.Writer) int {
 	}
 	defer probe.Close()
 	ck := newChecker(probe.FileOptions(), probe.Predeclared(), probe.ReadModule)
+	// Test files first: a file named here (found in a folder, say) that a
+	// test loads is a module of tests, checked as test code only.
+	roots := make([]checkKey, len(files))
+	for i, file := range files {
+		if roots[i] = rootKey(file); roots[i].test {
+			ck.check(file)
+		}
+	}
 	code := exitOK
-	for _, file := range files {
-		if cf := ck.check(file); cf.readErr != nil {
+	for i, file := range files {
+		if !roots[i].test {
+			if tk := (checkKey{roots[i].path, true}); ck.files[tk] != nil {
+				roots[i] = tk
+			} else {
+				ck.check(file)
+			}
+		}
+		if cf := ck.files[roots[i]]; cf.readErr != nil {
 			fmt.Fprintf(stderr, "coro check: %v\n", cf.readErr)
 			code = exitUsage
 		}
 	}
-	if ck.write(stdout) > 0 && code == exitOK {
+	if ck.write(stdout, roots) > 0 && code == exitOK {
 		code = exitError
 	}
 	return code

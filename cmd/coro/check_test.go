@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCheckClean(t *testing.T) {
@@ -93,4 +94,33 @@ func TestCheckSandboxedLoads(t *testing.T) {
 	code, out = runCmd(t, "check", "app/m.star")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "secret/s.star:1:5: undefined: hunter2_s3cr3t", "without a sandbox every load is followed")
+}
+
+// coro test predeclares assert for every module its engines load, so
+// check does for the modules test files load, directly or not; a module
+// loaded from other code too is also checked without it (loading it there
+// fails).
+func TestCheckAssertInTestModules(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"x_test.star":   "load(\"helper.star\", \"check\")\ndef test_x():\n    check(1)\n",
+		"helper.star":   "load(\"lib/deep.star\", \"deep\")\ndef check(v):\n    assert.eq(v, 1)\n    deep(v)\n",
+		"lib/deep.star": "def deep(v):\n    assert.true(v)\n",
+	})
+	code, out := runCmd(t, "test")
+	assert.Equal(t, 0, code, out)
+	code, out = runCmd(t, "check")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, out)
+	code, out = runCmd(t, "check", "helper.star", "x_test.star")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, out)
+
+	require.NoError(t, os.WriteFile("main.star", []byte("load(\"helper.star\", \"check\")\ncheck(1)\n"), 0o644))
+	code, out = runCmd(t, "check")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, `helper.star:1:1: load "lib/deep.star": lib/deep.star has errors
+helper.star:3:5: undefined: assert
+lib/deep.star:2:5: undefined: assert
+main.star:1:1: load "helper.star": helper.star has errors
+`, out)
 }
