@@ -643,3 +643,35 @@ func TestStdlibModulesComplete(t *testing.T) {
 	}
 	assert.ElementsMatch(t, stdlib.Modules, modules)
 }
+
+// TestLoadCycle: a cycle of loads is reported with its chain of files,
+// the main script's included (it ran again as a module, and the message
+// named the wrong file: "b.star loads itself" for a.star -> b.star ->
+// a.star).
+func TestLoadCycle(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for name, src := range map[string]string{
+		"a.star":     "print('a runs')\nload('b.star', 'B')\nA = 1\n",
+		"b.star":     "print('b runs')\nload('a.star', 'A')\nB = 2\n",
+		"m.star":     "load('sub/x.star', 'X')\n",
+		"sub/x.star": "load('y.star', 'Y')\nX = 1\n",
+		"sub/y.star": "load('../sub/x.star', 'X')\nY = 1\n",
+		"s.star":     "load('s.star', 'S')\n",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(name), 0o755))
+		require.NoError(t, os.WriteFile(name, []byte(src), 0o644))
+	}
+	for _, c := range []struct{ file, msg, out string }{
+		{"a.star", "cycle in load graph: a.star loads b.star loads a.star", "a runs\nb runs\n"},
+		{"m.star", "cycle in load graph: sub/x.star loads sub/y.star loads sub/x.star", ""},
+		{"s.star", "cycle in load graph: s.star loads itself", ""},
+	} {
+		eng, out := newEngine(t, engine.Options{Permissions: engine.Permissions{Load: []string{dir}}})
+		_, err := eng.RunFile(testCtx(t), c.file)
+		ce := engine.AsError(err)
+		assert.Equal(t, engine.KindValue, ce.Kind, "%s: %v", c.file, err)
+		assert.Equal(t, c.msg, ce.Msg, c.file)
+		assert.Equal(t, c.out, out.String(), "%s: the main script runs once", c.file)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -1061,6 +1062,11 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 		from := th.CallFrame(0).Pos.Filename()
 		path = filepath.Join(filepath.Dir(from), module)
 	}
+	if chain := loadChain(th, path); len(chain) == 2 {
+		return nil, Errorf(KindValue, "cycle in load graph: %s loads itself", chain[0])
+	} else if chain != nil {
+		return nil, Errorf(KindValue, "cycle in load graph: %s", strings.Join(chain, " loads "))
+	}
 	if ent, ok := e.modules[path]; ok {
 		if ent.loading {
 			return nil, Errorf(KindValue, "cycle in load graph: %s loads itself", module)
@@ -1085,6 +1091,38 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 	g.Freeze()
 	ent.globals = g
 	return g, nil
+}
+
+// loadChain returns the files of a cycle of loads, when a load of path
+// on th closes one: the file whose top level (one of the frames on th,
+// each file's top level running the next one's load) is path's, each
+// file it led to, and path again ("a.star", "b.star", "a.star"); else nil.
+// The thread's frames, not the modules being loaded, say it: they include
+// the main script (a test file, a :load), which load() does not record,
+// so b.star loading the main a.star back is a cycle, not a second run of
+// a.star; and they name the files in the order they loaded each other.
+func loadChain(th *starlark.Thread, path string) []string {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return filepath.Clean(p)
+	}
+	target := abs(path)
+	var chain []string
+	for d := th.CallStackDepth() - 1; d >= 0; d-- {
+		fr := th.CallFrame(d)
+		if fr.Name != "<toplevel>" {
+			continue
+		}
+		if name := fr.Pos.Filename(); chain != nil || abs(name) == target {
+			chain = append(chain, filepath.Clean(name))
+		}
+	}
+	if chain == nil {
+		return nil
+	}
+	return append(chain, path)
 }
 
 // Callers returns the file:line:col of the script call site of the builtin

@@ -70,6 +70,9 @@ type checker struct {
 	// it holds.
 	readModule func(module, path string) ([]byte, error)
 	files      map[checkKey]*checkedFile
+	// stack is the files whose loads are being followed, each loaded by
+	// the one before it: a cycle's chain for its message.
+	stack []checkKey
 }
 
 func newChecker(opts *syntax.FileOptions, predeclared starlark.StringDict, readModule func(module, path string) ([]byte, error)) *checker {
@@ -108,7 +111,11 @@ func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile
 	}
 	cf := &checkedFile{visiting: true, ok: true}
 	ck.files[key] = cf
-	defer func() { cf.visiting = false }()
+	ck.stack = append(ck.stack, key)
+	defer func() {
+		cf.visiting = false
+		ck.stack = ck.stack[:len(ck.stack)-1]
+	}()
 	src, err := read()
 	if err != nil {
 		cf.ok, cf.readErr = false, err
@@ -161,11 +168,15 @@ func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile
 			target = filepath.Join(filepath.Dir(path), module)
 		}
 		tf := ck.checkLoad(module, target, key.test)
-		cf.loads = append(cf.loads, checkKey{filepath.Clean(target), key.test || strings.HasSuffix(target, testSuffix)})
+		tk := checkKey{filepath.Clean(target), key.test || strings.HasSuffix(target, testSuffix)}
+		cf.loads = append(cf.loads, tk)
 		switch {
+		case tf.visiting && tk == key:
+			cf.ok = false
+			cf.report(load.Load, "load %q: cycle in load graph: %s loads itself", module, tk.path)
 		case tf.visiting:
 			cf.ok = false
-			cf.report(load.Load, "load %q: cycle in load graph: %s loads itself", module, filepath.Clean(target))
+			cf.report(load.Load, "load %q: cycle in load graph: %s", module, ck.cycle(tk))
 		case tf.readErr != nil && engine.AsError(tf.readErr).Kind == engine.KindPermission:
 			cf.ok = false
 			cf.report(load.Load, "%v", tf.readErr) // as running reports it; it names the module
@@ -185,6 +196,21 @@ func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile
 		}
 	}
 	return cf
+}
+
+// cycle spells the cycle a load of k closes, k being followed already:
+// "a.star loads b.star loads a.star", as running reports it.
+func (ck *checker) cycle(k checkKey) string {
+	i := len(ck.stack) - 1
+	for i > 0 && ck.stack[i] != k {
+		i--
+	}
+	var b strings.Builder
+	for _, s := range ck.stack[i:] {
+		b.WriteString(s.path + " loads ")
+	}
+	b.WriteString(k.path)
+	return b.String()
 }
 
 // readErrorText is a read error without the path, which the message

@@ -50,7 +50,7 @@ main.star:6:18: undefined: undefined_b (did you mean undefined_a?)
 main.star:8:6: undefined: undefined_a
 broken.star:1:8: got ':', want ')'
 a.star:1:1: load "b.star": b.star has errors
-b.star:1:1: load "a.star": cycle in load graph: a.star loads itself
+b.star:1:1: load "a.star": cycle in load graph: a.star loads b.star loads a.star
 `, out)
 }
 
@@ -123,4 +123,20 @@ helper.star:3:5: undefined: assert
 lib/deep.star:2:5: undefined: assert
 main.star:1:1: load "helper.star": helper.star has errors
 `, out)
+}
+
+// A cycle of loads shows its chain, in check as in running (both named
+// the wrong file: "a.star loads itself", "b.star loads itself").
+func TestCheckLoadCycle(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"a.star": "load(\"b.star\", \"B\")\nA = 1\n",
+		"b.star": "load(\"a.star\", \"A\")\nB = 2\n",
+	})
+	const msg = "cycle in load graph: a.star loads b.star loads a.star"
+	code, out := runCmd(t, "check", "a.star")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "a.star:1:1: load \"b.star\": b.star has errors\nb.star:1:1: load \"a.star\": "+msg+"\n", out)
+	code, out = runCmd(t, "a.star")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "value: "+msg+"\n")
 }
