@@ -675,3 +675,15 @@ func TestLoadCycle(t *testing.T) {
 		assert.Equal(t, c.out, out.String(), "%s: the main script runs once", c.file)
 	}
 }
+
+// Options.SeedSet makes a Seed of 0 a seed: two engines repeat each
+// other's random choices (a zero Seed alone picks one).
+func TestSeedZeroSet(t *testing.T) {
+	run := func() string {
+		eng, out := newEngine(t, engine.Options{Seed: 0, SeedSet: true})
+		_, err := eng.Exec(testCtx(t), "r.star", "print([random.randint(0, 1 << 30) for _ in range(4)])")
+		require.NoError(t, err)
+		return out.String()
+	}
+	assert.Equal(t, run(), run())
+}

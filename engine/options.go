@@ -45,8 +45,11 @@ type Options struct {
 	// only on timers, the clock jumps to the next deadline.
 	VirtualTime bool
 	// Seed fixes every random choice (select's, the random module's); 0
-	// picks one.
+	// picks one, unless SeedSet.
 	Seed uint64
+	// SeedSet makes Seed fix the random choices even when it is 0 (the
+	// coro command's --seed 0): a zero Seed alone means none was given.
+	SeedSet bool
 	// Args is os.args as scripts see it.
 	Args []string
 	// GoTrace adds Go frames to error reports.
@@ -137,7 +140,7 @@ func (o *Options) loopOptions() loop.Options {
 		Permissions: loop.Permissions(o.Permissions),
 		Globals:     o.Globals, Modules: o.Modules,
 		TimeSlice: o.TimeSlice, MaxSteps: o.MaxSteps, MaxMemory: o.MaxMemory,
-		VirtualTime: o.VirtualTime, Seed: o.Seed, Args: o.Args, GoTrace: o.GoTrace,
+		VirtualTime: o.VirtualTime, Seed: o.Seed, SeedSet: o.SeedSet, Args: o.Args, GoTrace: o.GoTrace,
 		SlowWarning: o.SlowWarning, OnFailure: o.OnFailure, ThreadHook: o.ThreadHook,
 		Logger: o.Logger,
 	}

@@ -68,8 +68,12 @@ type Options struct {
 	// VirtualTime makes sleeps take no real time: when every task waits only
 	// on timers, the clock jumps to the next deadline.
 	VirtualTime bool
-	// Seed fixes every random choice (select's among them); 0 picks one.
+	// Seed fixes every random choice (select's among them); 0 picks one,
+	// unless SeedSet.
 	Seed uint64
+	// SeedSet makes Seed fix the random choices even when it is 0: a
+	// command's --seed 0 is a seed like any other, not the absence of one.
+	SeedSet bool
 	// Args is os.args as scripts see it.
 	Args []string
 	// GoTrace adds Go frames to error reports.
@@ -243,7 +247,7 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	e.stderr = &lockedWriter{w: e.stderr}
 	e.clock = clock{virtual: opts.VirtualTime, start: time.Now()}
 	seed := opts.Seed
-	if seed == 0 {
+	if seed == 0 && !opts.SeedSet {
 		seed = rand.Uint64()
 	}
 	e.Rand = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))

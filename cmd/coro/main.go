@@ -87,6 +87,7 @@ type config struct {
 	virtualTime bool
 	maxMemory   uint64
 	seed        uint64
+	seeded      bool // --seed was given: 0 is a seed too
 	logLevel    slog.Level
 	logJSON     bool
 	tracePath   string
@@ -199,7 +200,7 @@ func parseFlags(argv []string) (*config, error) {
 			if err != nil {
 				return nil, &usageError{fmt.Sprintf("--seed: %q is not a non-negative integer", v)}
 			}
-			c.seed = n
+			c.seed, c.seeded = n, true
 		case "log-level":
 			v, err := needVal()
 			if err != nil {
@@ -308,6 +309,7 @@ func (c *config) options(stdout, stderr io.Writer, args []string) engine.Options
 		VirtualTime: c.virtualTime,
 		MaxMemory:   c.maxMemory,
 		Seed:        c.seed,
+		SeedSet:     c.seeded,
 		Args:        args,
 		GoTrace:     c.goTrace,
 		SlowWarning: slowWarning(),

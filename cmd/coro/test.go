@@ -80,12 +80,13 @@ func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	seed, paths := ta.seed, ta.paths
-	if !ta.seeded {
+	switch {
+	case ta.seeded:
+	case c.seeded: // coro --seed N test: 0 included
 		seed = c.seed
-		if seed == 0 {
-			// Small enough to retype; any value replays exactly.
-			seed = rand.Uint64N(1 << 32)
-		}
+	default:
+		// Small enough to retype; any value replays exactly.
+		seed = rand.Uint64N(1 << 32)
 	}
 	files, err := findTestFiles(paths)
 	if err != nil {

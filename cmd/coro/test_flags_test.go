@@ -120,3 +120,25 @@ func TestRunnerNewFlagErrors(t *testing.T) {
 		assert.Empty(t, stdout)
 	}
 }
+
+// A global --seed 0 is a seed like any other (SPEC 9): coro --seed 0 FILE
+// repeats its random choices, and coro --seed 0 test runs with seed 0, as
+// coro test --seed 0 does (0 counted as no seed: choices differed run to
+// run, and test printed a random seed).
+func TestSeedZero(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"r.star":      "print([random.randint(0, 1 << 30) for _ in range(4)])\n",
+		"r_test.star": "def test_r():\n    print(random.random())\n",
+	})
+	code, first := runCmd(t, "--seed", "0", "r.star")
+	require.Equal(t, 0, code, first)
+	for range 5 {
+		_, out := runCmd(t, "--seed", "0", "r.star")
+		assert.Equal(t, first, out, "--seed 0 fixes every random choice")
+	}
+	stdout, _, code := runCoro(t, "--seed", "0", "test")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "ok   r_test.star::test_r\nseed 0\n1 passed, 0 failed\n", stdout)
+	local, _, _ := runCoro(t, "test", "--seed", "0")
+	assert.Equal(t, local, stdout)
+}
