@@ -186,7 +186,7 @@ func (s *Session) Load(path string, src []byte) Outcome {
 // Load does (:load).
 func (s *Session) LoadFile(path string) Outcome {
 	return s.run(func(th *starlark.Thread) error {
-		src, err := s.e.c.ReadScript(path)
+		src, err := s.e.c.ReadModule(path, path)
 		if err != nil {
 			return err
 		}

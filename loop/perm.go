@@ -162,10 +162,6 @@ func (e *Engine) ReadModule(module, path string) ([]byte, error) {
 	return src, nil
 }
 
-// ReadScript reads the script at path as load() reads a module, through
-// its grants (the REPL's :load).
-func (e *Engine) ReadScript(path string) ([]byte, error) { return e.ReadModule(path, path) }
-
 // match finds the grant path lies in, and the rest of the path below it.
 // The part of the path outside every grant is resolved here (its links
 // followed, its ".." taken after them, as the kernel does): a script can
