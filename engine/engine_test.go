@@ -676,6 +676,21 @@ func TestLoadCycle(t *testing.T) {
 	}
 }
 
+// A module's top level may wait (a sleep, a channel, a spawned task's
+// result): it runs below load's Go frame, where its waits park in place.
+// The wait unwound the thread into load, which failed with "cannot load
+// slow.star: starlark: thread unwound" (starlark/ORIGIN.md 38).
+func TestModuleTopLevelMayWait(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.NoError(t, os.WriteFile("slow.star", []byte("sleep(0.01)\nX = spawn(lambda: 41).wait() + 1\n"), 0o644))
+	require.NoError(t, os.WriteFile("main.star", []byte("load('slow.star', 'X')\nprint(X)\n"), 0o644))
+	eng, out := newEngine(t, engine.Options{Permissions: engine.Permissions{Load: []string{dir}}})
+	_, err := eng.RunFile(testCtx(t), "main.star")
+	require.NoError(t, err)
+	assert.Equal(t, "42\n", out.String())
+}
+
 // Options.SeedSet makes a Seed of 0 a seed: two engines repeat each
 // other's random choices (a zero Seed alone picks one).
 func TestSeedZeroSet(t *testing.T) {

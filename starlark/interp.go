@@ -982,7 +982,14 @@ func load(thread *Thread, operands []Value) error {
 	}
 
 	thread.endProfSpan()
+	// coro patch (ORIGIN 38): Load is a Go frame, and a module whose top
+	// level waits runs below it, where the thread cannot unwind: its
+	// waits must park in place. CanUnwind sees only function frames (the
+	// module's top level is one) and would let a wait unwind into Load.
+	unwindable := thread.unwindable
+	thread.unwindable = false
 	dict, err := thread.Load(thread, module)
+	thread.unwindable = unwindable
 	thread.beginProfSpan()
 	if err != nil {
 		return wrappedError{
