@@ -20,14 +20,18 @@ import (
 // Everything but the pool's work is loop-side state; once close()
 // starts, every later call fails with `closed`.
 type File struct {
-	bound  starutil.Bound // its methods, bound once
-	path   string
-	mode   string
-	f      *os.File
-	turn   stream.Turn
-	pump   *stream.Pump
-	r      *stream.Reader
-	closed bool
+	bound starutil.Bound // its methods, bound once
+	path  string
+	mode  string
+	f     *os.File
+	// outside: a FIFO, a device or a socket, whose reads and writes wait
+	// for the outside world: they run on goroutines of their own, not on
+	// the pool (onFile).
+	outside bool
+	turn    stream.Turn
+	pump    *stream.Pump
+	r       *stream.Reader
+	closed  bool
 }
 
 var (
@@ -39,7 +43,11 @@ var (
 
 func newFile(path, mode string, f *os.File) *File {
 	fl := &File{path: path, mode: mode, f: f}
-	fl.pump = stream.NewPump(f, stream.PumpOptions{How: stream.Pool, Why: opReason("read " + path), Turn: &fl.turn, Fail: ioError})
+	how := stream.Pool
+	if fi, err := f.Stat(); err == nil && waitsOutside(fi) {
+		fl.outside, how = true, stream.Own
+	}
+	fl.pump = stream.NewPump(f, stream.PumpOptions{How: how, Why: opReason("read " + path), Turn: &fl.turn, Fail: ioError})
 	fl.r = stream.NewReader(fl.pump, stream.Options{Name: path, Whole: true})
 	return fl
 }
@@ -94,7 +102,7 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+	return onFile(x, b.Name(), p, func(context.Context) (starlark.Value, error) {
 		f, err := p.OpenFile(flags, 0o644)
 		if err != nil {
 			return nil, ioError(b.Name(), err)
@@ -157,7 +165,7 @@ func (f *File) WriteData(x *loop.Exec, fn string, data string) error {
 			return ioError(fn, err)
 		}
 	}
-	_, err := f.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout,
+	_, err := f.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout, Own: f.outside,
 		Work: func(context.Context) (starlark.Value, error) {
 			_, err := f.f.WriteString(data)
 			return starlark.None, err

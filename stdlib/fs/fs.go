@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -82,6 +83,68 @@ func offload(x *loop.Exec, what, fn string, op func() (starlark.Value, error)) (
 	}})
 }
 
+// waitsOutside reports whether fi is a file whose open, reads and writes
+// wait for the outside world rather than for the disk: a FIFO (its open
+// waits for the other end, its reads for a writer), a device (a
+// terminal), a socket.
+func waitsOutside(fi fs.FileInfo) bool {
+	return fi.Mode()&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeCharDevice|fs.ModeSocket) != 0
+}
+
+// errOutside is what onFile's first look reports of a file that
+// waitsOutside.
+var errOutside = errors.New("the file waits for the outside world")
+
+// onFile runs op, an operation that opens the file at p, for the task of
+// x: on the bounded pool, unless the file waitsOutside; then on a
+// goroutine of its own (loop.Offload's Own), as it may wait for as long
+// as it takes. On the pool each such wait held one of loop.PoolSize
+// slots: 16 tasks reading FIFOs with no writer stalled every file
+// operation of every task. The look at the file only chooses where op
+// waits, not what it may open: op resolves the path again through p, so
+// the sandbox decides there as always, and a file swapped in meanwhile is
+// at worst waited for on the pool, as every file was before.
+func onFile(x *loop.Exec, fn string, p loop.Place, op func(ctx context.Context) (starlark.Value, error)) (starlark.Value, error) {
+	what := opReason(fn + " " + p.Path)
+	v, err := x.Offload(loop.Offload{Why: what, Op: fn, Timeout: loop.NoTimeout, Work: func(ctx context.Context) (starlark.Value, error) {
+		if fi, err := p.Stat(); err == nil && waitsOutside(fi) {
+			return nil, errOutside
+		}
+		return op(ctx)
+	}})
+	if err != errOutside {
+		return v, err
+	}
+	return x.Offload(loop.Offload{Why: what, Op: fn, Timeout: loop.NoTimeout, Own: true, Work: op})
+}
+
+// readAll reads f to its end, stopping once ctx is done: the task stopped
+// waiting (a timeout, a cancel), and an endless file (/dev/zero, a FIFO
+// that a writer keeps feeding) was read on for ever, its memory growing.
+func readAll(ctx context.Context, f *os.File) ([]byte, error) {
+	size := 512
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<30 {
+		size += int(fi.Size()) // as os.ReadFile: one read for a file whose size is known
+	}
+	data := make([]byte, 0, size)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
 // ioError converts an error from package os into a coro error whose kind
 // says what went wrong (not_found, exists, permission, or io) and whose
 // message names the call and the path.
@@ -148,17 +211,30 @@ func pathOp(write bool, op func(p loop.Place) (starlark.Value, error)) func(*sta
 }
 
 var (
-	read      = pathOp(false, readAs(func(d []byte) starlark.Value { return starlark.String(d) }))
-	readBytes = pathOp(false, readAs(func(d []byte) starlark.Value { return starlark.Bytes(d) }))
+	read      = readAs(func(d []byte) starlark.Value { return starlark.String(d) })
+	readBytes = readAs(func(d []byte) starlark.Value { return starlark.Bytes(d) })
 )
 
-func readAs(conv func([]byte) starlark.Value) func(p loop.Place) (starlark.Value, error) {
-	return func(p loop.Place) (starlark.Value, error) {
-		d, err := p.ReadFile()
+// readAs makes fs.read and fs.read_bytes: the whole file, made a value by
+// conv.
+func readAs(conv func([]byte) starlark.Value) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		p, x, _, err := pathArg(th, b, args, kwargs, false)
 		if err != nil {
 			return nil, err
 		}
-		return conv(d), nil
+		return onFile(x, b.Name(), p, func(ctx context.Context) (starlark.Value, error) {
+			f, err := p.OpenFile(os.O_RDONLY, 0)
+			if err != nil {
+				return nil, ioError(b.Name(), err)
+			}
+			defer f.Close()
+			d, err := readAll(ctx, f)
+			if err != nil {
+				return nil, ioError(b.Name(), p.Err(err))
+			}
+			return conv(d), nil
+		})
 	}
 }
 
@@ -176,11 +252,11 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starutil.Unpack(b.Name(), args, kwargs, "path", &path, "data", &s); err != nil {
 		return nil, err
 	}
-	x, e, p, err := prepare(th, b, path, true)
+	x, _, p, err := prepare(th, b, path, true)
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+	return onFile(x, b.Name(), p, func(context.Context) (starlark.Value, error) {
 		f, err := p.OpenFile(flags, 0o644)
 		if err != nil {
 			return nil, ioError(b.Name(), err)
@@ -195,7 +271,9 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 var exists = pathOp(false, func(p loop.Place) (starlark.Value, error) {
 	_, err := p.Stat()
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		// "f.txt/x" below a file is not there either, as for Python's
+		// os.path.exists and Deno
 		return starlark.False, nil
 	}
 	if err != nil {

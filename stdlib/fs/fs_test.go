@@ -35,7 +35,7 @@ print(repr(fs.read(p)))
 print(repr(fs.read_bytes(p)))
 st = fs.stat(p)
 print(st.size, st.is_dir, fs.stat(%q).is_dir)
-print(fs.exists(p), fs.exists(p + ".missing"))
+print(fs.exists(p), fs.exists(p + ".missing"), fs.exists(p + "/below"))
 fs.mkdir(%q + "/sub")
 fs.rename(p, %q + "/sub/b.txt")
 print(fs.listdir(%q), fs.listdir(%q + "/sub"))
@@ -43,7 +43,7 @@ fs.remove(%q + "/sub/b.txt")
 print(fs.listdir(%q + "/sub"))
 `, dir, dir, dir, dir, dir, dir, dir, dir))
 	require.NoError(t, err)
-	assert.Equal(t, `"hello\nworld\n"`+"\n"+`b"hello\nworld\n"`+"\n12 False True\nTrue False\n[\"sub\"] [\"b.txt\"]\n[]\n", out)
+	assert.Equal(t, `"hello\nworld\n"`+"\n"+`b"hello\nworld\n"`+"\n12 False True\nTrue False False\n[\"sub\"] [\"b.txt\"]\n[]\n", out)
 }
 
 func TestErrorKinds(t *testing.T) {
@@ -378,4 +378,63 @@ print(t.wait(), repr(f.read_line()), repr(f.read()))
 `, p))
 	require.NoError(t, err)
 	assert.Equal(t, "[True]\n70001 \"second\\n\" \"rest\"\n", out)
+}
+
+// Opening, reading and writing a FIFO waits for the outside world (a
+// writer, a reader), for as long as it takes: those waits run on
+// goroutines of their own, not on the bounded pool, where more than
+// loop.PoolSize of them stalled every file operation of every task.
+func TestFIFOsDoNotStallThePool(t *testing.T) {
+	dir := t.TempDir()
+	for i := range loop.PoolSize + 4 {
+		require.NoError(t, syscall.Mkfifo(filepath.Join(dir, fmt.Sprintf("fifo%d", i)), 0o600))
+	}
+	out, err := run(t, all(), fmt.Sprintf(`
+d = %q
+def consume(i):
+    for line in fs.open(d + "/fifo%%d" %% i).lines():
+        pass
+waiting = [spawn(consume, i) for i in range(%d)]
+sleep(0.1)
+print(catch(timeout, 10, fs.write, d + "/other.txt", "written").error)
+print([catch(timeout, 0.01, fs.read, d + "/fifo0").error.kind for i in range(3)])
+print(fs.read(d + "/other.txt"))
+for t in waiting:
+    t.cancel()
+`, dir, loop.PoolSize+4))
+	require.NoError(t, err)
+	assert.Equal(t, "None\n[\"timeout\", \"timeout\", \"timeout\"]\nwritten\n", out)
+}
+
+// fs.read stops reading once its task stops waiting: an endless file (a
+// FIFO a writer keeps feeding, /dev/zero) was read on for ever, its
+// memory growing. The writer here sees the reader close its end.
+func TestAbandonedReadStops(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	writerDone := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			writerDone <- err
+			return
+		}
+		defer f.Close()
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := f.Write(chunk); err != nil {
+				writerDone <- err
+				return
+			}
+		}
+	}()
+	out, err := run(t, all(), fmt.Sprintf("print(catch(timeout, 0.2, fs.read, %q).error)\n", fifo))
+	require.NoError(t, err)
+	assert.Equal(t, "timeout: deadline of 0.2s exceeded\n", out)
+	select {
+	case err := <-writerDone:
+		assert.ErrorIs(t, err, syscall.EPIPE)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the abandoned fs.read is still reading")
+	}
 }
