@@ -702,3 +702,48 @@ func TestSeedZeroSet(t *testing.T) {
 	}
 	assert.Equal(t, run(), run())
 }
+
+// A host's Call, Do, TaskInfos and Dump return once their own work is
+// done, while other tasks stay ready (a computing task, a sleep(0) loop,
+// two tasks passing a value back and forth): the loop checked whether the
+// request was finished only when nothing was ready, so they waited until
+// Close.
+func TestHostCallsReturnWhileOthersRun(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	ctx := testCtx(t)
+	g, err := eng.Exec(ctx, "m.star", `
+def spin():
+    x = 0
+    while True:
+        x += 1
+def yielder():
+    while True:
+        sleep(0)
+a, b = channel(), channel()
+def ping():
+    while True:
+        a.send(1)
+        b.recv()
+def pong():
+    while True:
+        a.recv()
+        b.send(1)
+def quick():
+    return 42
+`)
+	require.NoError(t, err)
+	for _, name := range []string{"spin", "yielder", "ping", "pong"} {
+		require.NoError(t, eng.Start(name, g[name]))
+	}
+	for range 3 {
+		v, err := eng.Call(ctx, g["quick"])
+		require.NoError(t, err)
+		assert.Equal(t, "42", v.String())
+		infos, err := eng.TaskInfos()
+		require.NoError(t, err)
+		assert.Len(t, infos, 4)
+		_, err = eng.Dump()
+		require.NoError(t, err)
+		require.NoError(t, eng.Do(func() {}))
+	}
+}

@@ -814,6 +814,13 @@ func (e *Engine) loopBody(ctx context.Context, stop func() bool, block bool) err
 		e.takeStop()
 		e.drainPosted()
 		e.fireTimers()
+		// Checked after every round, busy or not: a host's Call or Do
+		// whose work is done returns though other tasks stay ready (a
+		// computing task, two tasks passing a value back and forth),
+		// which waited for the engine to fall idle, that is for ever.
+		if stop() {
+			return nil
+		}
 		if e.ready.n > 0 {
 			// Busy: the loop will not sleep, so look for ready sockets
 			// now, or they would wait until the work runs out.
@@ -821,9 +828,6 @@ func (e *Engine) loopBody(ctx context.Context, stop func() bool, block bool) err
 				e.pollIO()
 			}
 			continue
-		}
-		if stop() {
-			return nil
 		}
 		if e.external == 0 && e.npost.Load() == 0 {
 			if !e.strongTimerPending() && !e.keptAlive() {
