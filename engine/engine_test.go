@@ -747,3 +747,25 @@ def quick():
 		require.NoError(t, eng.Do(func() {}))
 	}
 }
+
+// An Exec that Close interrupts (from another goroutine) returns a
+// cancelled error: it returned nil, as if the script had run to its end.
+func TestExecInterruptedByCloseFails(t *testing.T) {
+	for _, src := range []string{"x = 0\nwhile True:\n    x += 1\n", "sleep(100)\n", "spawn(sleep, 100)\nchannel().recv()\n"} {
+		eng, _ := newEngine(t, engine.Options{})
+		done := make(chan error, 1)
+		started := make(chan struct{})
+		go func() {
+			close(started)
+			_, err := eng.Exec(testCtx(t), "m.star", src+"finished = True\n")
+			done <- err
+		}()
+		<-started
+		time.Sleep(50 * time.Millisecond) // let it start running; either way it must not report success
+		require.NoError(t, eng.Close())
+		err := <-done
+		require.Error(t, err, src)
+		ce := engine.AsError(err)
+		assert.Contains(t, []engine.Kind{engine.KindCancelled, engine.KindClosed}, ce.Kind, "%s: %v", src, err)
+	}
+}

@@ -931,7 +931,10 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	if e.exitCode != nil {
 		return globals, e.exitCode
 	}
-	if err == nil && main.err != nil && main.state == StateFailed {
+	if err == nil && main.err != nil && (main.state == StateFailed || main.state == StateCancelled) {
+		// Cancelled too (Close from another goroutine, a task's
+		// cancel of main): the script did not run to its end, and a
+		// nil error said it had.
 		err = main.err
 	}
 	return globals, hostErr(err) // text with the traceback (host.go)
