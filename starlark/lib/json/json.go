@@ -50,8 +50,11 @@ import (
 //   - Starlark strings are encoded as JSON strings, using UTF-16 escapes.
 //   - a Starlark IterableMapping (e.g. dict) is encoded as a JSON object.
 //     It is an error if any key is not a string.
-//   - any other Starlark Iterable (e.g. list, tuple) is encoded as a JSON array.
-//   - a Starlark HasAttrs (e.g. struct) is encoded as a JSON object.
+//   - a list, tuple, set, range, or elems or codepoints view is encoded as
+//     a JSON array. Any other Iterable (a channel, a generator: iterating
+//     it would consume it) is an error (coro patch, ORIGIN 39).
+//   - a Starlark HasAttrs (e.g. struct) is encoded as a JSON object,
+//     unless it has methods (coro patch, ORIGIN 39).
 //
 // It an application-defined type matches more than one the cases describe above,
 // (e.g. it implements both Iterable and HasFields), the first case takes precedence.
@@ -206,6 +209,12 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 		case starlark.Iterable:
 			// e.g. tuple, list
+			if !isArray(x) {
+				// coro patch (ORIGIN 39): a channel, a generator, a
+				// listener are iterable, but iterating one consumes it
+				// (and may wait for ever), so it is not data.
+				return fmt.Errorf("cannot encode %s as JSON", x.Type())
+			}
 			buf.WriteByte('[')
 			iter := x.Iterate()
 			defer iter.Done()
@@ -222,10 +231,14 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 		case starlark.HasAttrs:
 			// e.g. struct
-			buf.WriteByte('{')
 			var names []string
 			names = append(names, x.AttrNames()...)
 			sort.Strings(names)
+			// coro patch (ORIGIN 39): the fields are read before any is
+			// written, so that a value with methods (a Future, a Timer,
+			// a lock) is refused as a whole rather than at its first
+			// method, after its other fields were encoded.
+			values := make([]starlark.Value, len(names))
 			for i, name := range names {
 				v, err := x.Attr(name)
 				if err != nil {
@@ -236,6 +249,14 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 					// that the field doesn't exist.
 					return fmt.Errorf("missing attribute %s.%s (despite %q appearing in dir()", x.Type(), name, name)
 				}
+				if isMethodOf(v, x) {
+					return fmt.Errorf("cannot encode %s as JSON", x.Type())
+				}
+				values[i] = v
+			}
+			buf.WriteByte('{')
+			for i, name := range names {
+				v := values[i]
 				if i > 0 {
 					buf.WriteByte(',')
 				}
@@ -284,6 +305,36 @@ func encodeIndent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
 	return starlark.String(buf.String()), nil
+}
+
+// isArray reports whether json.encode writes the iterable x as a JSON
+// array: a list, a tuple, a set, a range, or a string's or bytes' elems
+// or codepoints view (coro patch, ORIGIN 39). Those are data: reading
+// them changes nothing. Upstream took any Iterable, so json.encode of a
+// channel received its buffered values (and waited for more), and of a
+// generator ran it to the end, consuming what the script meant to read
+// later. An application type that wants to be an array implements
+// json.Marshaler.
+func isArray(x starlark.Iterable) bool {
+	switch x.(type) {
+	case starlark.Indexable, *starlark.Set: // list, tuple, range, string.elems
+		return true
+	}
+	switch x.Type() {
+	case "string.codepoints", "bytes.elems": // unexported views, named by the spec
+		return true
+	}
+	return false
+}
+
+// isMethodOf reports whether the attribute v of x is one of x's methods
+// (a builtin bound to a value of x's type): a value with methods is an
+// object with behaviour (a Future, a lock, a time), not a record of
+// fields to encode (coro patch, ORIGIN 39). A struct field holding
+// another value's method is not one: encoding it fails at that field.
+func isMethodOf(v starlark.Value, x starlark.Value) bool {
+	b, ok := v.(*starlark.Builtin)
+	return ok && b.Receiver() != nil && b.Receiver().Type() == x.Type()
 }
 
 func pointer(i any) unsafe.Pointer {

@@ -43,3 +43,75 @@ func TestEncodeOfSharedPartsIsBounded(t *testing.T) {
 		t.Errorf("got %v, %v", globals["y"], err)
 	}
 }
+
+// stream is an iterable that iterating consumes (a channel, a generator):
+// it counts the elements taken.
+type stream struct{ taken int }
+
+func (s *stream) String() string        { return "stream" }
+func (s *stream) Type() string          { return "stream" }
+func (s *stream) Freeze()               {}
+func (s *stream) Truth() starlark.Bool  { return true }
+func (s *stream) Hash() (uint32, error) { return 0, nil }
+func (s *stream) Iterate() starlark.Iterator {
+	return &streamIter{s}
+}
+
+type streamIter struct{ s *stream }
+
+func (it *streamIter) Next(p *starlark.Value) bool {
+	if it.s.taken == 3 {
+		return false
+	}
+	it.s.taken++
+	*p = starlark.MakeInt(it.s.taken)
+	return true
+}
+func (it *streamIter) Done() {}
+
+// object is a value with a method and a field (a Future, a lock).
+type object struct{}
+
+func (o *object) String() string        { return "object" }
+func (o *object) Type() string          { return "object" }
+func (o *object) Freeze()               {}
+func (o *object) Truth() starlark.Bool  { return true }
+func (o *object) Hash() (uint32, error) { return 0, nil }
+func (o *object) AttrNames() []string   { return []string{"done", "wait"} }
+func (o *object) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "done":
+		return starlark.False, nil
+	case "wait":
+		return starlark.NewBuiltin("wait", nil).BindReceiver(o), nil
+	}
+	return nil, nil
+}
+
+// json.encode writes plain data only (coro patch, ORIGIN 39): an
+// iterable that is not a list, tuple, set, range or elems view is refused
+// without being iterated, and so is a value with methods; the built-in
+// iterables are still arrays.
+func TestEncodeRefusesStreamsAndObjects(t *testing.T) {
+	s := &stream{}
+	predeclared := starlark.StringDict{"json": Module, "s": s, "o": &object{}}
+	for expr, want := range map[string]string{
+		"json.encode(s)":            "json.encode: cannot encode stream as JSON",
+		"json.encode({'a': [s]})":   `json.encode: in dict key "a": at list index 0: cannot encode stream as JSON`,
+		"json.encode(o)":            "json.encode: cannot encode object as JSON",
+		"json.encode_indent([1,o])": "json.encode_indent: at list index 1: cannot encode object as JSON",
+	} {
+		_, err := starlark.ExecFile(&starlark.Thread{}, "json.star", "y = "+expr+"\n", predeclared)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %q", expr, err, want)
+		}
+	}
+	if s.taken != 0 {
+		t.Errorf("json.encode took %d elements of the stream, want none", s.taken)
+	}
+	globals, err := starlark.ExecFile(&starlark.Thread{}, "json.star",
+		`y = json.encode([(1,), set([2]), range(2), "ab".elems(), "ab".codepoints(), b"ab".elems()])`, predeclared)
+	if y := globals["y"]; err != nil || y != starlark.String(`[[1],[2],[0,1],["a","b"],["a","b"],[97,98]]`) {
+		t.Errorf("got %v, %v", y, err)
+	}
+}
