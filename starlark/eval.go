@@ -5,6 +5,7 @@
 package starlark
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -1390,6 +1391,9 @@ func callError(thread *Thread, fn Value, err error) error {
 	if err == nil {
 		err = fmt.Errorf("internal error: nil (not None) returned from %s", fn)
 	}
+	if b, ok := fn.(*Builtin); ok && b.own {
+		err = ownError(thread, err)
+	}
 	// coro patch: an error that already holds the frames where it
 	// arose keeps them, instead of a fresh copy of the whole stack
 	// at every builtin it passes through (quadratic in the depth).
@@ -1397,6 +1401,33 @@ func callError(thread *Thread, fn Value, err error) error {
 		return &EvalError{Msg: err.Error(), CallStack: f.Frames(), cause: err}
 	}
 	return thread.evalError(err)
+}
+
+// ownError returns err, the failure of one of the interpreter's own
+// builtins (Builtin.own), as an ArgError: len(1), hash([]), "".join([1]),
+// [1].index(2), sorted([1, "a"]), {}.pop("k") fail because of what they
+// were given, as Python raises TypeError or ValueError, so hosts give
+// them the kind they give a wrong argument (coro's value). Upstream made
+// most of these with fmt.Errorf, so only the arity checks and int and
+// float (ORIGIN 7, 15) were ArgErrors; deciding here, for every builtin
+// at once, keeps the rule from depending on how each one words its
+// errors. An error that is not the builtin's own keeps its type:
+//   - one from a Starlark function it called (sorted's key, a generator
+//     body): it holds an EvalError, and its origin decided its kind;
+//   - a host's error passing through (getattr of a failed Task's
+//     .result), which knows its frames (FramedError) and its kind;
+//   - a cancellation or the step limit: the thread was cancelled, and
+//     the builtin stopped because of that, not because of its input.
+//
+// coro patch (ORIGIN 40).
+func ownError(thread *Thread, err error) error {
+	var ae *ArgError
+	var ee *EvalError
+	var fe FramedError
+	if errors.As(err, &ae) || errors.As(err, &ee) || errors.As(err, &fe) || thread.cancelReason.Load() != nil {
+		return err
+	}
+	return &ArgError{msg: err.Error(), cause: err}
 }
 
 //go:noinline

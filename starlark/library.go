@@ -73,6 +73,20 @@ func init() {
 		"type":      NewBuiltin("type", type_).BorrowsArgs(),
 		"zip":       NewBuiltin("zip", zip),
 	}
+
+	// coro patch (ORIGIN 40): these builtins and methods are the
+	// interpreter's own, whose failures are argument errors (callError);
+	// fail's is the script's.
+	for name, v := range Universe {
+		if b, ok := v.(*Builtin); ok && name != "fail" {
+			b.own = true
+		}
+	}
+	for _, methods := range []map[string]*Builtin{bytesMethods, dictMethods, listMethods, stringMethods, setMethods} {
+		for _, b := range methods {
+			b.own = true
+		}
+	}
 }
 
 // methods of built-in types
@@ -2593,5 +2607,11 @@ func setUpdate(thread *Thread, s *Set, args Tuple, kwargs []Tuple) error {
 // nameErr returns an error message of the form "name: msg"
 // where name is b.Name() and msg is a string or error.
 func nameErr(b *Builtin, msg any) error {
+	// coro patch (ORIGIN 40): an error keeps its chain, so that a host's
+	// error passing through (getattr of a failed Task's .result) keeps
+	// its kind and is not taken for the builtin's own.
+	if err, ok := msg.(error); ok {
+		return fmt.Errorf("%s: %w", b.Name(), err)
+	}
 	return fmt.Errorf("%s: %v", b.Name(), msg)
 }

@@ -238,13 +238,19 @@ func checkPositionalArgs(fnname string, args Tuple, kwargs []Tuple, min, max int
 }
 
 // An ArgError is the error UnpackArgs and UnpackPositionalArgs report
-// for a call's arguments (coro patch: hosts give it the kind value).
-type ArgError struct{ msg string }
+// for a call's arguments, and any failure of the interpreter's own
+// builtins, which Call wraps (ownError) (coro patch: hosts give it the
+// kind value).
+type ArgError struct {
+	msg   string
+	cause error // the builtin's error, when Call wrapped one
+}
 
 func (e *ArgError) Error() string { return e.msg }
+func (e *ArgError) Unwrap() error { return e.cause }
 
 func argErrorf(format string, args ...any) error {
-	return &ArgError{fmt.Sprintf(format, args...)}
+	return &ArgError{msg: fmt.Sprintf(format, args...)}
 }
 
 // UnpackArg unpacks a Value v into the variable pointed to by ptr.

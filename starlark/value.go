@@ -855,6 +855,10 @@ type Builtin struct {
 	// stackful: fn may suspend its thread under its own Go frame
 	// (Stackful).
 	stackful bool
+	// own: one of the interpreter's builtins (Universe but fail, the
+	// methods of its types), whose own failures are argument errors
+	// (callError; coro patch, ORIGIN 40).
+	own bool
 }
 
 // Stackful marks b as a builtin that may leave its thread suspended under
@@ -937,7 +941,7 @@ func NewBuiltin(name string, fn func(thread *Thread, fn *Builtin, args Tuple, kw
 //
 //	"abc".index("a")
 func (b *Builtin) BindReceiver(recv Value) *Builtin {
-	return &Builtin{name: b.name, fn: b.fn, recv: recv, borrows: b.borrows, stackful: b.stackful} // coro patch: keeps BorrowsArgs (ORIGIN 14) and Stackful (21)
+	return &Builtin{name: b.name, fn: b.fn, recv: recv, borrows: b.borrows, stackful: b.stackful, own: b.own} // coro patch: keeps BorrowsArgs (ORIGIN 14), Stackful (21) and own (39)
 }
 
 // A *Dict represents a Starlark dictionary.

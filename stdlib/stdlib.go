@@ -42,7 +42,9 @@ func Predeclared(opts *loop.Options) starlark.StringDict {
 	d["format"] = starlark.NewBuiltin("format", builtinFormat) // format.go
 	// Every failure of json's functions is bad input: kind value.
 	d["json"] = &starlarkstruct.Module{Name: "json", Members: loop.ValueModule("json", json.Module.Members)}
-	d["math"] = math.Module
+	// math's functions call nothing back: every failure is bad input
+	// (math.floor("x"), math.log(8, 1)), kind value, named math.floor.
+	d["math"] = &starlarkstruct.Module{Name: "math", Members: loop.ValueModule("math", math.Module.Members)}
 	d["time"] = timemod.Module()
 	d["os"] = osmod.Module(opts.Args)
 	d["sync"] = syncmod.Module()
