@@ -100,7 +100,7 @@ func builtinSleep(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err != nil {
 		return nil, err
 	}
-	d := durationOf(s)
+	d := DurationOf(s)
 	if d <= 0 {
 		return x.YieldThen(th, b)
 	}
@@ -408,7 +408,7 @@ func builtinTimeout(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tupl
 	t := x.Task
 	sc := &CancelScope{}
 	t.push(sc)
-	tm := t.eng.AfterFunc(durationOf(s), func() {
+	tm := t.eng.AfterFunc(DurationOf(s), func() {
 		sc.Cancel(Errorf(KindTimeout, "deadline of %s exceeded", fmtSeconds(s)))
 	})
 	v, err := CallFn(th, fn, rest, kw)
@@ -441,7 +441,7 @@ func builtinAfter(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	if err != nil {
 		return nil, err
 	}
-	return x.Task.eng.NewTimer(durationOf(s)), nil
+	return x.Task.eng.NewTimer(DurationOf(s)), nil
 }
 
 func builtinFuture(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -109,6 +109,40 @@ t.cancel()
 	require.Equal(t, "short woke False False 1.0\n", out)
 }
 
+// A huge int is a duration as the float nearest it is, saturated the same
+// way, everywhere seconds are read; sleep(1 << 80) and after(1 << 100)
+// were "out of range" where sleep(1e300) was accepted.
+func TestVirtualHugeIntDurationsSaturate(t *testing.T) {
+	out := runVirtual(t, `
+def long():
+    sleep(1 << 80)
+    print("long woke")
+t = spawn(long)
+tm = after(1 << 100)
+tk = ticker(1 << 70)
+ch = channel()
+print(timeout(1 << 100, lambda: "ran"))
+big = (1 << 500) * (1 << 500) * (1 << 500)  # past the floats: inf
+print(catch(timeout, 1, lambda: sleep(big)).error)
+spawn(lambda: [sleep(1), ch.send("late")])
+print(ch.recv(timeout=1 << 70))
+spawn(lambda: [sleep(1), ch.recv()])
+print(ch.send("x", timeout=1 << 70))
+print(wait(spawn(lambda: 7), timeout=1 << 70))
+print("woke", t.done, tm.done, tk.try_recv(), time.monotonic())
+print(catch(sleep, -(1 << 80)).error)
+t.cancel()
+`, nil)
+	require.Equal(t, `ran
+timeout: deadline of 1s exceeded
+late
+None
+7
+woke False False (None, False) 3.0
+value: sleep: seconds must be >= 0, got -1208925819614629174706176
+`, out)
+}
+
 // The virtual clock ends about 292 years after the start (time.Duration's
 // range). A sleep whose end lies past it never ends, rather than ending at
 // the clock's end: two sleep(5e9) returned after 9.2e9 seconds, not 1e10.

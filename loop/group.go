@@ -75,11 +75,17 @@ func builtinGroup(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	}
 	limit := 0
 	if limitV != nil && limitV != starlark.None {
-		if err := starlark.AsInt(limitV, &limit); err != nil {
+		n, ok := limitV.(starlark.Int)
+		if !ok {
 			return nil, Errorf(KindValue, "group: for parameter limit: got %s, want int or None", limitV.Type())
 		}
-		if limit < 1 {
+		if n.Sign() < 1 {
 			return nil, Errorf(KindValue, "group: limit must be >= 1, got %s", limitV.String())
+		}
+		// An int past int's range is named so, as channel(capacity) names
+		// it (it said "got int, want int").
+		if err := starlark.AsInt(n, &limit); err != nil {
+			return nil, Errorf(KindValue, "group: for parameter limit: %v", err)
 		}
 	}
 	x, err := TaskOf(th, "group")

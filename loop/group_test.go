@@ -317,6 +317,8 @@ func TestGroupBadArguments(t *testing.T) {
 		`group(1)`:                                  "value: group: for parameter fn: got int, want callable",
 		`group(print, limit = 0)`:                   "value: group: limit must be >= 1, got 0",
 		`group(print, limit = "2")`:                 "value: group: for parameter limit: got string, want int or None",
+		`group(print, limit = 1 << 100)`:            "value: group: for parameter limit: 1267650600228229401496703205376 out of range (want value in signed 64-bit range)",
+		`group(print, limit = -(1 << 100))`:         "value: group: limit must be >= 1, got -1267650600228229401496703205376",
 		`group(lambda g: g.spawn())`:                "value: Group.spawn: missing function argument",
 		`group(lambda g: g.spawn(print, name = 1))`: "value: Group.spawn: for parameter name: got int, want string",
 		`group(lambda g: g.cancel(1))`:              "value: Group.cancel: for parameter reason: got int, want string",

@@ -77,7 +77,7 @@ func builtinTicker(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	d := durationOf(s)
+	d := DurationOf(s)
 	if d < MinTickerPeriod {
 		return nil, Errorf(KindValue, "ticker: seconds must be at least %g, got %s", MinTickerPeriod.Seconds(), secs.String())
 	}

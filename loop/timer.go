@@ -207,10 +207,11 @@ func (e *Engine) strongTimerPending() bool {
 	return false
 }
 
-// durationOf converts seconds to a duration, saturating at the largest one:
-// converting an out-of-range float to an integer is undefined in Go, and
-// on amd64 it yields a negative number, which made sleep(1e12) return at once.
-func durationOf(seconds float64) time.Duration {
+// DurationOf converts seconds (from SecondsArg) to a duration, saturating
+// at the largest one: converting an out-of-range float to an integer is
+// undefined in Go, and on amd64 it yields a negative number, which made
+// sleep(1e12) return at once. Modules convert with it too.
+func DurationOf(seconds float64) time.Duration {
 	if seconds >= float64(math.MaxInt64)/float64(time.Second) {
 		return math.MaxInt64
 	}

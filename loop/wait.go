@@ -551,19 +551,19 @@ func TimeoutArg(fn string, v starlark.Value) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	return durationOf(s), nil
+	return DurationOf(s), nil
 }
 
-// SecondsArg unpacks a non-negative number of seconds.
+// SecondsArg unpacks a non-negative number of seconds, the one place
+// where every duration a script gives (sleep, after, ticker, timeout,
+// timeout=) is read. An int is read as the float nearest it, +Inf past
+// the floats: sleep(1 << 80) is sleep(1.2089258196146292e+24), capped
+// by DurationOf as sleep(1e300) is, where it was "out of range".
 func SecondsArg(fn, param string, v starlark.Value) (float64, error) {
 	var s float64
 	switch v := v.(type) {
 	case starlark.Int:
-		i, ok := v.Int64()
-		if !ok {
-			return 0, Errorf(KindValue, "%s: %s out of range", fn, param)
-		}
-		s = float64(i)
+		s = float64(v.Float())
 	case starlark.Float:
 		s = float64(v)
 	default:

@@ -168,7 +168,7 @@ func queue(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 			return nil, err
 		}
 		q := &Queue{e: e, hub: h, name: name, subject: queueSubject + name}
-		cons, err := h.ensureQueue(ctx, queueStreamPrefix+name, q.subject, time.Duration(secs*float64(time.Second)), maxAttempts, func(d drop) {
+		cons, err := h.ensureQueue(ctx, queueStreamPrefix+name, q.subject, loop.DurationOf(secs), maxAttempts, func(d drop) {
 			report(fmt.Sprintf("coro: nats queue %q: job %s dropped after %d attempts", name, dropID(d), d.attempts))
 		})
 		if err != nil {
@@ -473,7 +473,7 @@ func jobNak(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		if err != nil {
 			return nil, err
 		}
-		d = time.Duration(secs * float64(time.Second))
+		d = loop.DurationOf(secs) // saturated: nak(delay=1e300) converted to a negative duration, no delay
 	}
 	return jobOp(th, b, func(ctx context.Context, j *Job, nc *natsgo.Conn) error {
 		var err error
