@@ -131,8 +131,13 @@ type Channel struct {
 	head   int
 	n      int
 	closed bool
-	recvq  waitq
-	sendq  waitq
+	// recvOnly, if set, says what the channel is ("a ticker's channel"):
+	// its owner sends on it, and a script's send, try_send or send_op
+	// fails, as a send on Go's receive-only <-chan does not compile (a
+	// ticker's slot held the script's value instead of a tick).
+	recvOnly string
+	recvq    waitq
+	sendq    waitq
 	// onClose runs once when the channel closes (a ticker stops its timer,
 	// a broadcast forgets the subscriber).
 	onClose func()
@@ -170,6 +175,14 @@ func (c *Channel) OnClose(fn func()) { c.onClose = fn }
 
 func (c *Channel) closedError(op string) *Error {
 	return Errorf(KindClosed, "%s on closed channel#%d", op, c.id)
+}
+
+// recvOnlyError is the error of fn, a script's send on a receive-only
+// channel (out of line: Channel.send's hot path only tests recvOnly).
+//
+//go:noinline
+func (c *Channel) recvOnlyError(fn string) *Error {
+	return Errorf(KindValue, "%s: channel#%d is %s, receive-only", fn, c.id, c.recvOnly)
 }
 
 // ---- the buffer ----
@@ -594,6 +607,9 @@ func chanSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 			return nil, err
 		}
 	}
+	if c.recvOnly != "" {
+		return nil, c.recvOnlyError("Channel.send")
+	}
 	x, err := c.owner(th, "Channel.send")
 	if err != nil {
 		return nil, err
@@ -661,6 +677,9 @@ func chanTrySend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := starlark.UnpackArgs("Channel.try_send", args, kwargs, "value", &v); err != nil {
 		return nil, ValueError(err)
 	}
+	if c.recvOnly != "" {
+		return nil, c.recvOnlyError("Channel.try_send")
+	}
 	if _, err := c.owner(th, "Channel.try_send"); err != nil {
 		return nil, err
 	}
@@ -712,7 +731,11 @@ func chanSendOp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackArgs("Channel.send_op", args, kwargs, "value", &v); err != nil {
 		return nil, ValueError(err)
 	}
-	return &SendOp{b.Receiver().(*Channel), v}, nil
+	c := b.Receiver().(*Channel)
+	if c.recvOnly != "" {
+		return nil, c.recvOnlyError("Channel.send_op")
+	}
+	return &SendOp{c, v}, nil
 }
 
 // builtinChannel is channel(capacity=0).

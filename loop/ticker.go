@@ -18,9 +18,11 @@ const MinTickerPeriod = time.Millisecond
 // missed. A tick that fires late (the loop was busy) is numbered by the
 // latest tick due and the ticks it passed are dropped, not fired one by
 // one. Closing the channel stops the ticker. Its timer is weak: a
-// ticker nobody waits on does not keep the run alive (SPEC 1).
+// ticker nobody waits on does not keep the run alive (SPEC 1). Only the
+// ticker sends on the channel: a script's send fails (Channel.recvOnly).
 func (e *Engine) NewTicker(d time.Duration) *Channel {
 	c := e.NewChannel(1)
+	c.recvOnly = "a ticker's channel"
 	start := e.clock.now()
 	n := 0
 	keep := c.recvq.waiting // the timer matters only while a receiver waits
