@@ -67,6 +67,19 @@ func TestSyntaxErrorExit2WithPosition(t *testing.T) {
 	assert.Equal(t, "<command-line>:1:7: undefined: undefined_name\n", out)
 }
 
+// A NUL byte in a script is a syntax error at its position: it ended the
+// script silently (the rest never ran, the run exited 0), for coro check too.
+func TestNULByteIsASyntaxError(t *testing.T) {
+	writeFiles(t, map[string]string{"n.star": "x = 1\x00\nprint(x)\n"})
+	const want = "n.star:1:6: unexpected NUL byte (source code cannot contain null bytes)\n"
+	code, out := runCmd(t, "n.star")
+	assert.Equal(t, 2, code)
+	assert.Equal(t, want, out)
+	code, out = runCmd(t, "check", "n.star")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, want, out)
+}
+
 func TestScriptErrorExit1WithTraceback(t *testing.T) {
 	code, out := runCmd(t, "-c", "def f():\n    fail('boom')\nf()\n")
 	assert.Equal(t, 1, code)

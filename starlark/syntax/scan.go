@@ -7,6 +7,7 @@ package syntax
 // A lexical scanner for Starlark.
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log"
@@ -314,9 +315,47 @@ func newScanner(filename string, src any, keepComments bool) (*scanner, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkNUL(sc.pos, data); err != nil {
+			return nil, err
+		}
 		sc.rest = data
 	}
 	return sc, nil
+}
+
+// checkNUL reports a NUL byte in data, which starts at pos, as a syntax
+// error at the NUL's position. The scanner's 0 rune means the end of
+// input (peekRune at EOF), so a NUL ended the file there, silently:
+// 'x = 1\x00...' ran only x = 1 and exited 0, whatever followed. Python
+// refuses such source too, before parsing ("source code cannot contain
+// null bytes"). Checking the whole input at once (IndexByte) keeps the
+// test out of readRune and peekRune, which every byte goes through.
+// coro patch (ORIGIN 41).
+func checkNUL(pos Position, data []byte) error {
+	i := bytes.IndexByte(data, 0)
+	if i < 0 {
+		return nil
+	}
+	// Count lines and columns up to the NUL as readRune does: "\n",
+	// "\r\n" and "\r" each end a line; a column is a rune (an invalid
+	// UTF-8 byte is one).
+	for b := data[:i]; len(b) > 0; {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		if r == '\r' {
+			if len(b) > 0 && b[0] == '\n' {
+				b = b[1:]
+			}
+			r = '\n'
+		}
+		if r == '\n' {
+			pos.Line++
+			pos.Col = 1
+		} else {
+			pos.Col++
+		}
+	}
+	return Error{pos, "unexpected NUL byte (source code cannot contain null bytes)"}
 }
 
 func readSource(filename string, src any) ([]byte, error) {
@@ -390,6 +429,9 @@ func (sc *scanner) readLine() bool {
 		sc.rest, err = sc.readline()
 		if err != nil {
 			sc.errorf(sc.pos, "%v", err) // EOF or ErrInterrupt
+		}
+		if err := checkNUL(sc.pos, sc.rest); err != nil {
+			panic(err) // as sc.error does (coro patch, ORIGIN 41)
 		}
 		return len(sc.rest) > 0
 	}

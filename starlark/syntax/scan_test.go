@@ -7,6 +7,7 @@ package syntax
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -278,6 +279,49 @@ pass`, "pass newline pass EOF"}, // consecutive newlines are consolidated
 		if !strings.HasPrefix(got, test.want) {
 			t.Errorf("scan `%s` = [%s], want [%s]", test.input, got, test.want)
 		}
+	}
+}
+
+// A NUL byte is a syntax error at its position, wherever it is (coro
+// patch, ORIGIN 41): the scanner's 0 rune means the end of input, so a NUL
+// ended the file silently, and what followed it never ran.
+func TestScanNULIsAnError(t *testing.T) {
+	const msg = "unexpected NUL byte (source code cannot contain null bytes)"
+	for input, pos := range map[string]string{
+		"x = 1\x00\nprint(x)\n":    "1:6",
+		"\x00":                     "1:1",
+		"x = \"a\x00b\"\n":         "1:7",
+		"x = '''a\n\x00'''\n":      "2:1",
+		"x = r'\x00'\n":            "1:7",
+		"# note\x00\ny = 2\n":      "1:7",
+		"if x:\n    y = 1\n\x00\n": "3:1",
+		"f(1,\n  \x00)\n":          "2:3",
+		"x = 1 \\\x00\n":           "1:8",
+		"s = 'é\x00'\n":            "1:7",
+		"a\rb\r\n\x00":             "3:1", // lines end as readRune ends them
+	} {
+		_, err := scan(input)
+		want := "foo.star:" + pos + ": " + msg
+		if err == nil || err.Error() != want {
+			t.Errorf("scan %q: got %v, want %s", input, err, want)
+		}
+	}
+	// The REPL reads line by line: the same error.
+	lines := []string{"x = 1\x00\n"}
+	_, err := ParseCompoundStmt("foo.star", func() ([]byte, error) {
+		if len(lines) == 0 {
+			return nil, io.EOF
+		}
+		line := lines[0]
+		lines = lines[1:]
+		return []byte(line), nil
+	})
+	if want := "foo.star:1:6: " + msg; err == nil || err.Error() != want {
+		t.Errorf("ParseCompoundStmt: got %v, want %s", err, want)
+	}
+	// An escape that denotes NUL is no NUL byte.
+	if got, err := scan(`"\x00\000"`); err != nil || got != `"\x00\x00" EOF` {
+		t.Errorf(`scan "\x00\000": got %s, %v`, got, err)
 	}
 }
 
