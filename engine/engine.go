@@ -39,7 +39,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/corolang/coro/engine/trace"
 	"github.com/corolang/coro/loop"
@@ -198,14 +197,13 @@ func checkOptions(o *Options) error {
 	return nil
 }
 
-// isIdentifier reports whether name can be written in a script.
+// isIdentifier reports whether name can be written in a script: the
+// scanner reads it as one identifier (not a keyword such as "for", which
+// passed a check of its letters and could then never be used).
 func isIdentifier(name string) bool {
-	for i, r := range name {
-		if !(r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r)) {
-			return false
-		}
-	}
-	return name != ""
+	x, err := (&syntax.FileOptions{}).ParseExpr("", name, 0)
+	id, ok := x.(*syntax.Ident)
+	return err == nil && ok && id.Name == name
 }
 
 // RunFile executes the module in path as the main task, then runs the

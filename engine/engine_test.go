@@ -600,6 +600,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{engine.Options{Permissions: engine.Permissions{Read: []string{""}}}, "Options.Permissions.Read: an empty path"},
 		{engine.Options{Permissions: engine.Permissions{Write: []string{"/tmp", ""}}}, "Options.Permissions.Write: an empty path"},
 		{engine.Options{Globals: starlark.StringDict{"no good": starlark.None}}, `Options.Globals: "no good" is not an identifier`},
+		{engine.Options{Globals: starlark.StringDict{"for": starlark.None}}, `Options.Globals: "for" is not an identifier`},
+		{engine.Options{Globals: starlark.StringDict{"x1 ": starlark.None}}, `Options.Globals: "x1 " is not an identifier`},
 		{engine.Options{Globals: starlark.StringDict{"x": nil}}, `Options.Globals: "x" is nil`},
 		{engine.Options{Modules: map[string]starlark.StringDict{"": {}}}, `Options.Modules: module ""`},
 	} {
