@@ -322,6 +322,28 @@ q.put("j")
 	assert.Equal(t, "1\n(\"a\", \"1\")\n", out.String())
 }
 
+// Close ends a take's pending pull request at once: it ran its slice out
+// (up to 5 s), a goroutine of the engine outliving Close.
+func TestCloseEndsAPendingTake(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	out := &buffer{}
+	eng, err := engine.New(engine.Options{Stdout: out, Stderr: out, Permissions: engine.AllPermissions()})
+	require.NoError(t, err)
+	g, err := eng.Exec(ctx(t), "s.star", "q = nats.queue('q')\ndef take():\n    return q.take()\n")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := eng.Call(ctx(t), g["take"])
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		infos, err := eng.TaskInfos()
+		return err == nil && len(infos) == 1 && infos[0].WaitingOn != ""
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, eng.Close())
+	assert.ErrorIs(t, <-done, engine.ErrCancelled)
+}
+
 // writeModule writes a module under dir.
 func writeModule(t *testing.T, dir, rel, src string) {
 	t.Helper()

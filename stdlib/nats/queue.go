@@ -303,7 +303,7 @@ func (q *Queue) take(x *loop.Exec, fn string, timeout starlark.Value) (starlark.
 	}
 	return x.Offload(loop.Offload{Why: takeReason(q.name), Op: fn, Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
-			m, err := next(ctx, q.cons)
+			m, err := next(ctx, q.e.Context(), q.cons)
 			if err != nil {
 				return nil, errorOf(fn, err)
 			}
@@ -325,14 +325,17 @@ func (q *Queue) take(x *loop.Exec, fn string, timeout starlark.Value) (starlark.
 // deliver a message to it, which nobody would read, and the job would be
 // lost until its ack_wait. The request runs its slice out instead, and a
 // message it brings after ctx ended is returned all the same, for the
-// caller (an Offload's Drop) to give back at once.
-func next(ctx context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
+// caller (an Offload's Drop) to give back at once. Only the engine's
+// closing (engine, its Context) ends a request at once: nobody would give
+// the message back then, and Close releases every goroutine the engine
+// made (the request's outlived it by up to a slice).
+func next(ctx, engine context.Context, cons jetstream.Consumer) (jetstream.Msg, error) {
 	pause := 50 * time.Millisecond
 	for {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		sctx, cancel := context.WithTimeout(context.Background(), fetchSlice)
+		sctx, cancel := context.WithTimeout(engine, fetchSlice)
 		m, err := cons.Next(jetstream.FetchContext(sctx))
 		cancel()
 		if err == nil {

@@ -167,7 +167,7 @@ func (h *Hub) serveCalls(th *starlark.Thread, cons jetstream.Consumer, dir strin
 		var m jetstream.Msg
 		_, err = x.Offload(loop.Offload{Why: loop.ReasonString("take a remote call"), Op: fn, Timeout: loop.NoTimeout, Own: true,
 			Work: func(ctx context.Context) (starlark.Value, error) {
-				msg, err := next(ctx, cons)
+				msg, err := next(ctx, x.Task.Engine().Context(), cons)
 				if err != nil {
 					return nil, errorOf(fn, err)
 				}
