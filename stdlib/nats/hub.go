@@ -61,15 +61,31 @@ type Hub struct {
 	srv     *server.Server
 	tmpDir  string
 	closed  bool
-	drops   map[string]bool    // streams whose max-deliveries advisories are watched
-	workers jetstream.Consumer // remote()'s queue, once made (remote.go)
+	drops   map[string]bool       // streams whose max-deliveries advisories are watched
+	workers jetstream.Consumer    // remote()'s queue, once made (remote.go)
+	spares  map[string]*spareJobs // by queue name (spare.go)
+}
+
+// spareJobs returns the spares of the queue name.
+func (h *Hub) spareJobs(name string) *spareJobs {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.spares[name]
+	if s == nil {
+		s = newSpareJobs()
+		if h.closed {
+			s.closed = true
+		}
+		h.spares[name] = s
+	}
+	return s
 }
 
 // NewHub returns a hub for cfg; nothing connects until first use.
 // report writes a line where the engine reports (its stderr), from any
 // goroutine: a job dropped after its last attempt is reported there.
 func NewHub(cfg Config, report func(msg string)) *Hub {
-	return &Hub{cfg: cfg, report: report, drops: map[string]bool{}}
+	return &Hub{cfg: cfg, report: report, drops: map[string]bool{}, spares: map[string]*spareJobs{}}
 }
 
 // Embedded reports whether the hub runs its own server.
@@ -240,6 +256,9 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
+	for _, s := range h.spares {
+		s.close()
+	}
 	if h.nc != nil {
 		h.release(h.nc)
 		h.nc, h.js = nil, nil

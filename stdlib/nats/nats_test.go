@@ -210,6 +210,43 @@ print("pending", q.pending)
 	assert.Contains(t, errOut, `coro: nats queue "flaky": job "p1" dropped after 2 attempts`)
 }
 
+// A take that timed out leaves its pull request at the server, which
+// hands it the next job all the same (a delivery counted): the job is kept
+// for the queue's next taker, waiting or to come, as the attempt it is.
+// Given back, it came again as attempt 2, and with max_attempts=1 it was
+// dropped unseen.
+func TestJobCaughtForALeftTakerGoesToTheNext(t *testing.T) {
+	out, errOut, err := run(t, `
+q = nats.queue("once", max_attempts=1)
+print(catch(q.take, timeout=0.3).error.kind)
+q.put("job1")
+j = q.take(timeout=10)
+print(j.data, j.attempt)
+j.ack()
+
+# the same with a taker already waiting when the job is caught
+print(catch(q.take, timeout=0.3).error.kind)
+t = spawn(q.take, timeout=10)
+sleep(0.2)
+q.put("job2")
+j = t.wait()
+print(j.data, j.attempt)
+j.ack()
+
+# a spare nobody claims goes back after its grace (its delivery counted)
+q2 = nats.queue("twice", max_attempts=5)
+print(catch(q2.take, timeout=0.3).error.kind)
+q2.put("job3")
+sleep(3)
+j = q2.take(timeout=10)
+print(j.data, j.attempt)
+j.ack()
+`)
+	require.NoError(t, err, errOut)
+	assert.Equal(t, "timeout\njob1 1\ntimeout\njob2 1\ntimeout\njob3 2\n", out)
+	assert.NotContains(t, errOut, "dropped")
+}
+
 func TestKV(t *testing.T) {
 	out, _, err := run(t, `
 k = nats.kv("cfg")

@@ -41,6 +41,11 @@ type Queue struct {
 	subject string
 	stream  jetstream.Stream
 	cons    jetstream.Consumer
+	// spares are the jobs caught for this queue's takers that had left
+	// (spare.go), shared by every Queue of the name in the engine, and
+	// grace how long one waits for a taker.
+	spares *spareJobs
+	grace  time.Duration
 }
 
 // ensureQueue creates (or updates) the stream and the consumer of a work
@@ -167,7 +172,7 @@ func queue(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		if err != nil {
 			return nil, err
 		}
-		q := &Queue{e: e, hub: h, name: name, subject: queueSubject + name}
+		q := &Queue{e: e, hub: h, name: name, subject: queueSubject + name, spares: h.spareJobs(name), grace: spareGrace(loop.DurationOf(secs))}
 		cons, err := h.ensureQueue(ctx, queueStreamPrefix+name, q.subject, loop.DurationOf(secs), maxAttempts, func(d drop) {
 			report(fmt.Sprintf("coro: nats queue %q: job %s dropped after %d attempts", name, dropID(d), d.attempts))
 		})
@@ -303,17 +308,17 @@ func (q *Queue) take(x *loop.Exec, fn string, timeout starlark.Value) (starlark.
 	}
 	return x.Offload(loop.Offload{Why: takeReason(q.name), Op: fn, Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
-			m, err := next(ctx, q.e.Context(), q.cons)
+			m, err := q.next(ctx)
 			if err != nil {
 				return nil, errorOf(fn, err)
 			}
 			return newJob(q, m)
 		},
 		// Taken too late (the task was cancelled, or timed out, as the
-		// job arrived): it goes back at once rather than after ack_wait.
+		// job arrived): it is a spare for the next taker (spare.go).
 		Drop: func(v starlark.Value, err error) {
 			if j, ok := v.(*Job); ok {
-				go j.msg.Nak()
+				q.spares.put(j.msg, q.grace)
 			}
 		}})
 }
