@@ -202,7 +202,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the task, a failing handler is not reported as an unobserved task
 // failure; the replier logs it instead and answers 500 (413 when it
 // failed reading a body past the limit). A streamed response or a
-// WebSocket has been answered already: it ends the exchange.
+// WebSocket has been answered already: it ends the exchange, and logs a
+// failure all the same (the WebSocket's peer sees only 1011).
 type replier struct {
 	s    *Server
 	req  *Request
@@ -216,18 +217,18 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	rp.sent = true
 	ex := rp.ex
 	if ex.upgraded {
+		if err != nil {
+			rp.logFailure(err)
+		}
 		ex.send(&piece{kind: pieceEnd})
 		return
 	}
 	if err != nil {
-		ce := loop.ToError(err)
 		if ex.tooLarge && !ex.started {
 			ex.reply(reply{status: http.StatusRequestEntityTooLarge, body: []byte("request body too large\n"), ctype: "text/plain; charset=utf-8"})
 			return
 		}
-		if ce.Kind != loop.KindCancelled {
-			fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
-		}
+		rp.logFailure(err)
 		if ex.started { // a streamed response: cut it short
 			ex.send(&piece{kind: pieceAbort})
 			return
@@ -245,6 +246,17 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 		rep = internalError
 	}
 	ex.reply(rep)
+}
+
+// logFailure reports a handler's failure on the engine's stderr, with
+// its traceback; a cancelled handler (its client went away, the run is
+// ending) is no failure.
+func (rp *replier) logFailure(err error) {
+	ce := loop.ToError(err)
+	if ce.Kind == loop.KindCancelled {
+		return
+	}
+	fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
 }
 
 var internalError = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}

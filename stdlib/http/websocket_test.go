@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
@@ -342,4 +343,30 @@ print(catch(ws.send, 1).error)
 	assert.Equal(t, "value: WebSocket.close: reason is 124 bytes, at most 123 fit in a close frame", stdout.Next(t))
 	assert.Equal(t, "value: WebSocket.send: for parameter data: got int, want string or bytes", stdout.Next(t))
 	require.NoError(t, waitFor(t, done), stderr.String())
+}
+
+// A handler that fails after accepting a WebSocket is logged as any
+// failing handler is: its peer sees only the close code 1011, and the
+// failure went nowhere else.
+func TestWebSocketHandlerFailureIsLogged(t *testing.T) {
+	stdout, stderr, _ := runScript(t, `
+def handler(req):
+    ws = req.websocket()
+    ws.recv()
+    x = 1 // 0
+
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	w := dialRaw(t, addr, "/ws")
+	w.send(opText, []byte("hi"))
+	op, p := w.recv()
+	require.Equal(t, byte(opClose), op)
+	code, _ := parseClose(p)
+	assert.Equal(t, 1011, code)
+	assert.Eventually(t, func() bool { return strings.Contains(stderr.String(), "division by zero") }, 10*time.Second, 10*time.Millisecond)
+	log := stderr.String()
+	assert.Contains(t, log, "http: handler for GET /ws failed:\n")
+	assert.Contains(t, log, "server.star:5:11: in handler")
 }
