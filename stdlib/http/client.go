@@ -259,7 +259,7 @@ type Response struct {
 
 func newResponse(r *http.Response, body string) *Response {
 	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body, whole: true,
-		r: stream.NewReader(&doneSource{body}, stream.Options{Name: "response body"})}
+		r: stream.NewReader(&doneSource{body}, stream.Options{Name: "response body", From: r.Request.URL.Redacted()})}
 }
 
 func (r *Response) String() string        { return r.describe() }

@@ -441,7 +441,7 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 
 // bodyStream returns the reader of the request's body.
 func (ex *exchange) bodyStream() *stream.Reader {
-	opts := stream.Options{Name: "request body", Label: "request body of " + ex.r.RemoteAddr}
+	opts := stream.Options{Name: "request body", Label: "request body of " + ex.r.RemoteAddr, From: ex.r.RemoteAddr}
 	if ex.r.ContentLength == 0 {
 		return stream.NewReader(&doneSource{}, opts)
 	}
@@ -535,7 +535,7 @@ func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort f
 	r.whole = false
 	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }
 	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: fail, Closer: resp.Body})
-	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url})
+	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url, From: resp.Request.URL.Redacted()})
 	body := resp.Body
 	r.stop = func() {
 		abort()

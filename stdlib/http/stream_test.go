@@ -160,7 +160,10 @@ def handler(req):
     if req.path == "/json":
         return req.json()
     if req.path == "/errors":
-        return "\n".join([str(catch(f).error) for f in [lambda: req.read(0), lambda: req.read_line(1)]])
+        return "\n".join([str(catch(f).error) for f in [lambda: req.read(0), lambda: req.read_line(0)]])
+    if req.path == "/line":
+        r = catch(req.read_line)
+        return str(r.error) if not r.ok else "a line of %d bytes" % len(r.value)
     return "?"
 
 srv = http.serve("127.0.0.1:0", handler)
@@ -177,8 +180,38 @@ func TestRequestBodyStreaming(t *testing.T) {
 	assert.Equal(t, "A\nB\nC|200", curl(t, "--data-binary", "a\nb\nc", base+"/lines"))
 	assert.Equal(t, `"one\n" "two\nthree" "two\nthree" ""|200`, curl(t, "--data-binary", "one\ntwo\nthree", base+"/mixed"))
 	assert.Equal(t, `{"a":[1,2]}|200`, curl(t, "-d", `{"a": [1, 2]}`, base+"/json"))
-	assert.Equal(t, "value: Request.read: n must be > 0, got 0\nvalue: Request.read_line: got 1 arguments, want at most 0|200", curl(t, base+"/errors"))
+	assert.Equal(t, "value: Request.read: n must be > 0, got 0\nvalue: Request.read_line: limit must be > 0, got 0|200", curl(t, base+"/errors"))
 	assert.Empty(t, stderr.String())
+}
+
+// A request body with no newline fails req.read_line once 1 MiB of it
+// has come, naming the client; the server reads about that much of it,
+// not all the client sends (a client sending 1.5 GB with no newline
+// made a server's read_line hold 500 MB and more).
+func TestRequestLineLimit(t *testing.T) {
+	stdout, stderr, _ := runScript(t, bodyScript)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	const size = 256 << 20
+	fmt.Fprintf(c, "POST /line HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)
+	sent := make(chan int64, 1)
+	go func() {
+		n, _ := io.Copy(c, io.LimitReader(zeros{}, size)) // until the server closes
+		sent <- n
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "value: Request.read_line: line longer than 1048576 bytes from "+c.LocalAddr().String(), string(body))
+	assert.True(t, resp.Close, "the rest of the body is not read: the connection closes")
+	c.Close()
+	// What the kernel's buffers took, and what the server read and
+	// dropped (drainLimit), besides the line's 1 MiB.
+	assert.Less(t, waitFor(t, sent), int64(64<<20))
+	assert.NotContains(t, stderr.String(), "http: handler for")
 }
 
 // TestRequestBodyLimit: a body read whole past the server's limit is

@@ -132,26 +132,50 @@ func readExactly(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	return reader(b).ReadExactly(x, fn, n)
 }
 
-// read_line(): the next line with its newline, "" at the end.
+// lineLimit unpacks the limit= of read_line and lines(): the longest
+// line, in bytes, DefaultLineLimit if not given (Reader.ReadLine).
+func lineLimit(fn string, args starlark.Tuple, kwargs []starlark.Tuple) (int, error) {
+	if len(args) == 0 && len(kwargs) == 0 { // the common read_line() skips the unpacking
+		return DefaultLineLimit, nil
+	}
+	arg := DefaultLineLimit // unpacked into its own variable, which only this path moves to the heap
+	if err := starlark.UnpackArgs(fn, args, kwargs, "limit?", &arg); err != nil {
+		return 0, loop.ValueError(err)
+	}
+	limit := arg
+	if limit <= 0 {
+		return 0, loop.Errorf(loop.KindValue, "%s: limit must be > 0, got %d", fn, limit)
+	}
+	return limit, nil
+}
+
+// read_line(limit=1048576): the next line with its newline, "" at the
+// end; value once limit bytes came without a newline.
 func readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
-	x, err := enter(th, fn, args, kwargs)
+	limit, err := lineLimit(fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	return reader(b).ReadLine(x, fn)
+	x, err := enter(th, fn, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return reader(b).ReadLine(x, fn, limit)
 }
 
-// lines() returns a generator (SPEC 5) of the stream's lines, each with
-// its newline as read_line returns it (and as Python's file iteration
-// does; the last one may lack it), ending at the end of the stream. Its
+// lines(limit=1048576) returns a generator (SPEC 5) of the stream's
+// lines, each with its newline as read_line returns it (and as Python's
+// file iteration does; the last one may lack it), ending at the end of
+// the stream; a line past limit fails it as it fails read_line. Its
 // Go body reads one line per step for whichever task consumes it, so
 // `for line in conn.lines()` suspends only that task while the peer is
 // quiet. Its name ("lines of ...") shows in diagnostics.
 func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
-	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
-		return nil, loop.ValueError(err)
+	limit, err := lineLimit(fn, args, kwargs)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := loop.TaskOf(th, fn); err != nil {
 		return nil, err
@@ -165,7 +189,7 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 			if err != nil {
 				return err
 			}
-			line, err := r.ReadLine(x, fn)
+			line, err := r.ReadLine(x, fn, limit)
 			if err != nil || line == "" {
 				return err
 			}

@@ -5,8 +5,9 @@
 // connections, HTTP bodies).
 //
 // A Reader owns the buffer and the semantics every stream shares (what
-// read(n) returns, lines with their newline, eof from read_exactly, the
-// closed error, bounded allocation); where the bytes come from is a
+// read(n) returns, lines with their newline and their bound, eof from
+// read_exactly, the closed error, bounded allocation); where the bytes
+// come from is a
 // Source, which knows only how to take what has arrived without waiting
 // (TryRead) and how to park a task until more may have (Wait). Two kinds
 // of source exist:
@@ -30,6 +31,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/corolang/coro/loop"
@@ -65,6 +67,10 @@ type Options struct {
 	// returns ("lines of " + Label), which diagnostics show; Name if
 	// empty.
 	Label string
+	// From says where the bytes come from in the error of a line past
+	// its bound ("... bytes from 127.0.0.1:5555"): the peer, the URL;
+	// Label if empty.
+	From string
 	// Whole makes read(n) a file's: it returns n bytes, fewer only at
 	// the end, and with no n (or n < 0) all that is left. Otherwise
 	// read(n=65536) is a socket's or a pipe's: at most n bytes, as soon
@@ -170,7 +176,7 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 		return "", r.closedError(fn)
 	}
 	for n < 0 || r.Buffered() < n {
-		more, err := r.fill(x, fn)
+		more, err := r.fill(x, fn, math.MaxInt)
 		if err != nil {
 			return "", err
 		}
@@ -191,7 +197,7 @@ func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, e
 		return "", r.closedError(fn)
 	}
 	for r.Buffered() < n {
-		more, err := r.fill(x, fn)
+		more, err := r.fill(x, fn, math.MaxInt)
 		if err != nil {
 			return "", err
 		}
@@ -202,19 +208,42 @@ func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, e
 	return r.take(n), nil
 }
 
+// DefaultLineLimit is the longest line read_line and lines() return
+// unless told otherwise (limit=): 1 MiB.
+const DefaultLineLimit = 1 << 20
+
 // ReadLine returns the next line with its newline; at the end of the
 // stream what is left (possibly ""), without one.
-func (r *Reader) ReadLine(x *loop.Exec, fn string) (starlark.String, error) {
+//
+// A line is at most limit (> 0) bytes, its newline included: once limit
+// bytes have come without one, ReadLine fails with value and reads no
+// more. Without the bound a peer that never sends "\n" made the reader
+// buffer all it sent (1.5 GB to a server's req.read_line() took 500 MB
+// and more), as asyncio's StreamReader bounds readline (limit=, 64 KiB)
+// for the same reason. The bytes of the long line stay buffered, at
+// most limit of them, for read() to take; a read_line again fails
+// again, rather than starting a line half-way through one.
+func (r *Reader) ReadLine(x *loop.Exec, fn string, limit int) (starlark.String, error) {
 	if r.closed {
 		return "", r.closedError(fn)
 	}
 	scanned := 0
 	for {
-		if i := bytes.IndexByte(r.buf[r.off+scanned:], '\n'); i >= 0 {
+		live := r.Buffered()
+		if i := bytes.IndexByte(r.buf[r.off+scanned:r.off+min(live, limit)], '\n'); i >= 0 {
 			return r.take(scanned + i + 1), nil
 		}
-		scanned = r.Buffered()
-		more, err := r.fill(x, fn)
+		if live >= limit {
+			from := r.opts.From
+			if from == "" {
+				from = r.opts.Label
+			}
+			return "", loop.Errorf(loop.KindValue, "%s: line longer than %d bytes from %s", fn, limit, from)
+		}
+		scanned = live
+		// Never more than the line may still hold: what is buffered
+		// stays within the limit.
+		more, err := r.fill(x, fn, limit-live)
 		if err != nil {
 			return "", err
 		}
@@ -237,9 +266,9 @@ func (r *Reader) settle(x *loop.Exec, fn string, err error) error {
 	return err
 }
 
-// fill reads more into buf, waiting if need be. It returns false at the
-// end of the stream.
-func (r *Reader) fill(x *loop.Exec, fn string) (bool, error) {
+// fill reads more into buf, at most most (> 0) bytes, waiting if need
+// be. It returns false at the end of the stream.
+func (r *Reader) fill(x *loop.Exec, fn string, most int) (bool, error) {
 	for {
 		if r.closed {
 			return false, r.closedError(fn)
@@ -247,8 +276,12 @@ func (r *Reader) fill(x *loop.Exec, fn string) (bool, error) {
 		if r.eof {
 			return false, nil
 		}
-		r.reserve()
-		k, err := r.src.TryRead(fn, r.buf[len(r.buf):cap(r.buf)])
+		r.reserve(most)
+		end := cap(r.buf)
+		if most < end-len(r.buf) {
+			end = len(r.buf) + most
+		}
+		k, err := r.src.TryRead(fn, r.buf[len(r.buf):end])
 		if k > 0 {
 			r.buf = r.buf[:len(r.buf)+k]
 			return true, nil
@@ -266,20 +299,27 @@ const (
 	minBuf  = 16 << 10
 )
 
-// reserve makes room at the end of buf: by moving what is unread to the
-// front when that frees enough, else by a buffer twice as large. buf
-// grows only as data arrives, whatever a caller asked for.
-func (r *Reader) reserve() {
-	if cap(r.buf)-len(r.buf) >= minRoom {
+// reserve makes room at the end of buf for a read of at most most bytes:
+// by moving what is unread to the front when that frees enough, else by
+// a buffer twice as large, but no larger than what is unread and most
+// (a line's bound) need. buf grows only as data arrives, whatever a
+// caller asked for.
+func (r *Reader) reserve(most int) {
+	room := min(minRoom, most)
+	if cap(r.buf)-len(r.buf) >= room {
 		return
 	}
 	live := r.Buffered()
-	if r.off > 0 && cap(r.buf)-live >= max(minRoom, cap(r.buf)/2) {
+	if r.off > 0 && cap(r.buf)-live >= max(room, cap(r.buf)/2) {
 		copy(r.buf, r.buf[r.off:])
 		r.buf, r.off = r.buf[:live], 0
 		return
 	}
-	nb := make([]byte, live, max(2*cap(r.buf), minBuf))
+	size := max(2*cap(r.buf), minBuf)
+	if most < size-live {
+		size = max(live+most, minBuf)
+	}
+	nb := make([]byte, live, size)
 	copy(nb, r.buf[r.off:])
 	r.buf, r.off = nb, 0
 }

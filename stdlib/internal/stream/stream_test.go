@@ -160,15 +160,19 @@ print(repr(s.read()))
 func TestArgumentErrors(t *testing.T) {
 	out, _ := run(t, `
 s = st.open()
-for f, args in [(s.read, [0]), (s.read, ["x"]), (s.read_exactly, [-1]), (s.read_line, [1]), (s.write, [1]), (s.lines, [1])]:
+for f, args in [(s.read, [0]), (s.read, ["x"]), (s.read_exactly, [-1]), (s.read_line, [1, 2]), (s.read_line, [0]),
+                (s.read_line, [None]), (s.write, [1]), (s.lines, [-1]), (s.lines, [1, 2])]:
     print(catch(f, *args).error)
 `)
 	assert.Equal(t, `value: TestStream.read: n must be > 0, got 0
 value: TestStream.read: for parameter n: got string, want int
 value: TestStream.read_exactly: n must be >= 0, got -1
-value: TestStream.read_line: got 1 arguments, want at most 0
+value: TestStream.read_line: got 2 arguments, want at most 1
+value: TestStream.read_line: limit must be > 0, got 0
+value: TestStream.read_line: for parameter limit: got NoneType, want int
 value: TestStream.write: for parameter data: got int, want string or bytes
-value: TestStream.lines: got 1 arguments, want at most 0
+value: TestStream.lines: limit must be > 0, got -1
+value: TestStream.lines: got 2 arguments, want at most 1
 `, out)
 }
 
@@ -236,4 +240,76 @@ got = sorted(a.wait() + b.wait(), key = lambda l: int(l.strip()))
 print(len(got), got == ["%d\n" % i for i in range(20)])
 `)
 	assert.Equal(t, "20 True\n", out)
+}
+
+// A line is bounded: limit bytes with no newline fail read_line and
+// lines() with value, and are all that was read of it; they stay
+// buffered for read(), and read_line fails again rather than starting
+// half-way through the long line.
+func TestLineLimit(t *testing.T) {
+	out, _ := run(t, `
+s = st.open()
+for c in ["abc\n", "a" * 60, "b" * 60, "c" * 60 + "\n"]:
+    st.feed(c)
+st.feed(None)
+print(repr(s.read_line(limit = 4)))  # a line of limit bytes, with its newline
+print(catch(s.read_line, limit = 100).error)
+print(catch(s.read_line, 100).error)  # again: still too long
+print(len(s.read()), len(s.read()), len(s.read()))  # no more was read than the limit
+print(repr(s.read_line()))
+`)
+	assert.Equal(t, `"abc\n"
+value: TestStream.read_line: line longer than 100 bytes from test stream
+value: TestStream.read_line: line longer than 100 bytes from test stream
+100 20 61
+""
+`, out)
+
+	out, _ = run(t, `
+s = st.open()
+for c in ["ab\n", "cd", "e\n", "fghij\n", "k\n"]:
+    st.feed(c)
+st.feed(None)
+got = []
+print(catch(lambda: [got.append(l) for l in s.lines(limit = 5)]).error, got)
+print(repr(s.read()))
+`)
+	assert.Equal(t, `value: TestStream.lines: line longer than 5 bytes from test stream ["ab\n", "cde\n"]
+"fghij"
+`, out)
+}
+
+// zeroSource is a Source of size bytes of "x" and no newline, counting
+// what it handed out.
+type zeroSource struct{ size, given int }
+
+func (z *zeroSource) TryRead(_ string, p []byte) (int, error) {
+	if z.given == z.size {
+		return 0, io.EOF
+	}
+	n := min(len(p), z.size-z.given)
+	for i := range n {
+		p[i] = 'x'
+	}
+	z.given += n
+	return n, nil
+}
+
+func (z *zeroSource) Wait(*loop.Exec, string) error { return nil }
+
+// A peer sending no newline makes read_line read about the limit, not
+// all it sends (64 MiB here: it all went into one line before).
+func TestLineLimitBoundsWhatIsRead(t *testing.T) {
+	for _, limit := range []int{stream.DefaultLineLimit, 1, 5000, 100 << 10} {
+		src := &zeroSource{size: 64 << 20}
+		r := stream.NewReader(src, stream.Options{Name: "connection", Label: "10.0.0.1:5555"})
+		_, err := r.ReadLine(nil, "Conn.read_line", limit)
+		require.Error(t, err)
+		assert.Equal(t, fmt.Sprintf("value: Conn.read_line: line longer than %d bytes from 10.0.0.1:5555", limit), err.Error())
+		assert.Equal(t, limit, src.given)
+		assert.Equal(t, limit, r.Buffered())
+		_, err = r.ReadLine(nil, "Conn.read_line", limit)
+		require.Error(t, err)
+		assert.Equal(t, limit, src.given, "a read_line again reads no more")
+	}
 }
