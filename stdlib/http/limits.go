@@ -15,29 +15,63 @@ import (
 // and weigh at most maxHeaderBytes (a larger one gets 431); a kept-alive
 // connection idle for idleTimeout is closed; a body larger than the
 // server's max_body (by default maxBody) gets 413.
+//
+// HTTP/2 has no header timeout of its own: its server reads a header
+// block (a HEADERS frame, then CONTINUATION frames up to END_HEADERS) as
+// one frame, with no deadline, so a client that began one and sent
+// nothing more kept its connection until idleTimeout (120 s). Its
+// health check does the work instead: a connection that sends no frame
+// for h2PingAfter is pinged, and closed unless the answer comes within
+// h2PingTimeout. A client in the middle of a header block cannot answer
+// (a PING there is a protocol error, which closes the connection too),
+// so it is cut within readHeaderTimeout of its last whole frame, as an
+// HTTP/1 client is; a live client answers, and keeps its connection
+// however long it waits for a response.
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10
+	h2PingAfter       = readHeaderTimeout / 2
+	h2PingTimeout     = readHeaderTimeout - h2PingAfter
 )
 
 // harden sets srv's timeouts and header limit, and its log: lines go to
-// the engine's stderr (written on the loop), but for failed TLS
-// handshakes: any client may fail one (a port scan, a client that does
-// not trust the certificate), and the server can do nothing about it.
+// the engine's stderr (written on the loop), but for what clients cause
+// (quietLines).
 func harden(srv *http.Server, e *loop.Engine) {
 	srv.ReadHeaderTimeout = readHeaderTimeout
 	srv.IdleTimeout = idleTimeout
 	srv.MaxHeaderBytes = maxHeaderBytes
+	srv.HTTP2 = &http.HTTP2Config{SendPingTimeout: h2PingAfter, PingTimeout: h2PingTimeout}
 	srv.ErrorLog = log.New(serverLog{e}, "coro: warning: ", 0)
+}
+
+// quietLines are the lines of net/http's log that a client causes, and
+// which so are not logged: any client may fail a TLS handshake (a port
+// scan, a client that does not trust the certificate), and send HTTP/2
+// that is bogus (no preface, a protocol error), late (no SETTINGS, no
+// answer to a PING) or that ends its connection with an error. The
+// server can do nothing about them, and a client must not decide how
+// much the server logs. What the server itself causes (a handler's
+// panic, a bad header it sends) is still logged.
+var quietLines = [][]byte{
+	[]byte("http: TLS handshake error"),
+	[]byte("http2: server: error reading preface"),
+	[]byte("http2: server connection error"),
+	[]byte("http2: server closing client connection"),
+	[]byte("http2: received GOAWAY"),
+	[]byte("timeout waiting for SETTINGS frames"),
+	[]byte("timeout waiting for PING response"),
 }
 
 // serverLog is the writer of a server's log.
 type serverLog struct{ e *loop.Engine }
 
 func (l serverLog) Write(p []byte) (int, error) {
-	if bytes.Contains(p, []byte("http: TLS handshake error")) {
-		return len(p), nil
+	for _, q := range quietLines {
+		if bytes.Contains(p, q) {
+			return len(p), nil
+		}
 	}
 	line := bytes.Clone(p)
 	l.e.Post(func() { l.e.Stderr().Write(line) })

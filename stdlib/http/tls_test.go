@@ -226,3 +226,108 @@ func TestHTTPSPlainClient(t *testing.T) {
 	assert.Equal(t, "hello /after|200", curl(t, "--cacert", crt, "https://127.0.0.1:"+port+"/after"))
 	assert.Empty(t, r.Stderr.String())
 }
+
+// h2Conn opens a TLS connection that negotiates HTTP/2 and sends the
+// client's preface and an empty SETTINGS frame: what a client sends
+// before its first request. Frames are written by hand (h2Frame): the
+// test needs what no client library sends.
+func h2Conn(t *testing.T, addr string) *tls.Conn {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	require.Equal(t, "h2", c.ConnectionState().NegotiatedProtocol)
+	_, err = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	require.NoError(t, err)
+	h2Frame(t, c, 4, 0, 0, nil) // SETTINGS
+	return c
+}
+
+// h2Frame writes one HTTP/2 frame.
+func h2Frame(t *testing.T, c net.Conn, typ, flags byte, stream uint32, payload []byte) {
+	t.Helper()
+	n := len(payload)
+	hdr := []byte{byte(n >> 16), byte(n >> 8), byte(n), typ, flags, byte(stream >> 24), byte(stream >> 16), byte(stream >> 8), byte(stream)}
+	_, err := c.Write(append(hdr, payload...))
+	require.NoError(t, err)
+}
+
+// h2Closed reads (and drops) what the server sends on c until it closes
+// the connection, and returns how long that took from start (limit if it
+// did not).
+func h2Closed(c net.Conn, start time.Time, limit time.Duration) time.Duration {
+	c.SetReadDeadline(start.Add(limit))
+	io.Copy(io.Discard, c)
+	return min(time.Since(start), limit)
+}
+
+// An HTTP/2 client that begins a request's header block (HEADERS
+// without END_HEADERS) and sends nothing more is cut within the 10 s a
+// request header has, as over HTTP/1 (its connection was kept 120 s);
+// so is one that sends nothing at all after its preface. A client that
+// answers the server's pings keeps its connection while it waits for a
+// slow response. What clients do wrong is not logged: a bogus preface,
+// a frame in the middle of a header block (protocol errors that
+// http2's log wrote to stderr for every client), the pings left
+// unanswered.
+func TestHTTP2SlowHeaderIsCut(t *testing.T) {
+	crt, key, _ := selfSigned(t)
+	r := startReading(t, `
+def handler(req):
+    if req.path == "/slow":
+        sleep(11)
+    return "hello"
+srv = http.serve("127.0.0.1:0", handler, cert=os.args[0], key=os.args[1])
+print(srv.port)
+`, crt, key)
+	addr := "127.0.0.1:" + r.Stdout.Next(t)
+	start := time.Now()
+
+	// A live HTTP/2 client waiting for a slow response, then reusing
+	// its connection.
+	slow := make(chan error, 1)
+	go func() {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr}
+		for i, path := range []string{"/slow", "/again"} {
+			resp, err := cl.Get("https://" + addr + path)
+			if err != nil {
+				slow <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || string(body) != "hello" {
+				slow <- fmt.Errorf("request %d: %s %q", i, resp.Proto, body)
+				return
+			}
+		}
+		slow <- nil
+	}()
+
+	// HEADERS (:method GET, :scheme https, :path / from HPACK's static
+	// table) with END_STREAM but not END_HEADERS, then nothing.
+	header := h2Conn(t, addr)
+	h2Frame(t, header, 1, 0x1, 1, []byte{0x82, 0x87, 0x84})
+	quiet := h2Conn(t, addr)
+	// A PING in the middle of a header block: a protocol error.
+	bad := h2Conn(t, addr)
+	h2Frame(t, bad, 1, 0x1, 1, []byte{0x82, 0x87, 0x84})
+	h2Frame(t, bad, 6, 0, 0, make([]byte, 8))
+	// No preface at all.
+	bogus, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	require.NoError(t, err)
+	defer bogus.Close()
+	io.WriteString(bogus, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+	assert.Less(t, h2Closed(bad, start, 5*time.Second), 5*time.Second, "a protocol error closes the connection")
+	assert.Less(t, h2Closed(bogus, start, 5*time.Second), 5*time.Second, "a bogus preface closes the connection")
+	for name, c := range map[string]net.Conn{"an unfinished header block": header, "a connection with no request": quiet} {
+		took := h2Closed(c, start, 30*time.Second)
+		assert.Less(t, took, 15*time.Second, "%s is cut (after %v)", name, took)
+		assert.Greater(t, took, 4*time.Second, "%s is cut once it failed a ping (after %v)", name, took)
+	}
+	assert.NoError(t, waitFor(t, slow))
+	assert.Empty(t, r.Stderr.String())
+}
