@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -244,8 +246,49 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	if err != nil {
 		fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s: %v\n", rp.req.method, rp.req.path, err)
 		rep = internalError
+	} else {
+		rp.fixLength(&rep)
 	}
 	ex.reply(rep)
+}
+
+// fixLength makes the content-length a handler returned with a whole
+// body the body's own, and says so on stderr when it was not: net/http
+// sends the header as it is, and then writes none of a body longer than
+// it (the client got 0 bytes of "hello world" under a content-length of
+// 2) or closes the connection after a shorter one (the client failed
+// after 5 bytes of 100). A whole body's length is known, so the response
+// is sent right, and the warning names the route whose handler is wrong.
+// A HEAD request's, and a 204's or a 304's, is the length of a body not
+// sent: it is left alone.
+func (rp *replier) fixLength(rep *reply) {
+	vs, ok := rep.headers["Content-Length"]
+	if !ok || rp.req.method == http.MethodHead || !bodyAllowed(rep.status) {
+		return
+	}
+	if n, ok := contentLength(vs); ok && n == int64(len(rep.body)) {
+		return
+	}
+	want := strconv.Itoa(len(rep.body))
+	fmt.Fprintf(rp.s.eng.Stderr(), "coro: warning: http: handler for %s %s returned content-length %q with a body of %d bytes; sent content-length %s\n",
+		rp.req.method, rp.req.path, strings.Join(vs, ", "), len(rep.body), want)
+	rep.headers["Content-Length"] = []string{want}
+}
+
+// contentLength reads a content-length header as net/http does: one
+// value, a byte count.
+func contentLength(vs []string) (int64, bool) {
+	if len(vs) != 1 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// bodyAllowed reports whether a response of status has a body (RFC 9110
+// 6.4.1; net/http's bodyAllowedForStatus).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // logFailure reports a handler's failure on the engine's stderr, with

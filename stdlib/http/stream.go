@@ -396,12 +396,28 @@ func (req *Request) respond(th *starlark.Thread, v starlark.Value, err error) (s
 
 // stream sends the head of a streamed response, then each string or
 // bytes g emits as a chunk, flushed at once.
+//
+// With a content-length header the body is not chunked, and must be that
+// long: net/http wrote none of a chunk past it and closed the connection
+// after a body short of it, and nothing said why. A generator that emits
+// more, or ends with less, fails the handler (logged, and the response
+// cut short: the client sees it end early); one that is not a byte count
+// fails it before anything is sent (a 500).
 func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header, g *generator.Generator) error {
 	const fn = "http.serve"
 	x, err := loop.TaskOf(th, fn)
 	if err != nil {
 		return err
 	}
+	length := int64(-1) // the content-length the body must have, -1 for none
+	if vs, ok := headers["Content-Length"]; ok && ex.r.Method != http.MethodHead && bodyAllowed(status) {
+		n, ok := contentLength(vs)
+		if !ok {
+			return loop.Errorf(loop.KindValue, "%s: the handler's content-length %q is not a byte count", fn, strings.Join(vs, ", "))
+		}
+		length = n
+	}
+	var sent int64
 	head := reply{status: status, headers: headers, ctype: "text/plain; charset=utf-8"}
 	for k := range headers {
 		if strings.EqualFold(k, "Content-Type") {
@@ -422,6 +438,9 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 		var data string
 		switch v := v.(type) {
 		case endMarker:
+			if sent < length {
+				return loop.Errorf(loop.KindValue, "%s: the handler's generator ended after %d bytes, short of its content-length of %d", fn, sent, length)
+			}
 			return nil
 		case starlark.String:
 			data = string(v)
@@ -433,6 +452,10 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 		if data == "" {
 			continue
 		}
+		if length >= 0 && int64(len(data)) > length-sent {
+			return loop.Errorf(loop.KindValue, "%s: the handler's generator emitted more than its content-length of %d bytes", fn, length)
+		}
+		sent += int64(len(data))
 		if err := ex.write(x, fn, data); err != nil {
 			return err
 		}

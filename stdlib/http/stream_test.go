@@ -381,3 +381,91 @@ print(srv.port)
 	require.NoError(t, <-done)
 	assert.NotContains(t, stderr.String(), "failed")
 }
+
+// A handler's content-length that does not match its body: a whole body
+// is sent with its own length, and the route's handler named in a
+// warning (the client got 0 bytes of "hello world" under a
+// content-length of 2, and failed after 5 of 100); a streamed body that
+// is longer or shorter than it fails the handler, logged, and is cut
+// short.
+func TestContentLengthMismatch(t *testing.T) {
+	stdout, stderr, _ := runScript(t, `
+def gen(*parts):
+    def body():
+        for p in parts:
+            emit(p)
+    return generator(body)
+
+def handler(req):
+    p = req.path
+    if p == "/long":
+        return (200, {"content-length": "2"}, "hello world")
+    if p == "/short":
+        return (200, {"Content-Length": "100"}, "hello")
+    if p == "/bad":
+        return (200, {"content-length": "lots"}, b"hello")
+    if p == "/right":
+        return (200, {"content-length": "5"}, "hello")
+    if p == "/head":
+        return (200, {"content-length": "1234"}, "")
+    if p == "/gen-right":
+        return (200, {"content-length": "11"}, gen("hello", " world"))
+    if p == "/gen-long":
+        return (200, {"content-length": "5"}, gen("hel", "lo world"))
+    if p == "/gen-short":
+        return (200, {"content-length": "100"}, gen("hello"))
+    if p == "/gen-bad":
+        return (200, {"content-length": ["1", "2"]}, gen("hello"))
+    return "?"
+
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	get := func(method, path string) (*http.Response, string, error) {
+		req, err := http.NewRequest(method, base+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err, path)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body), err
+	}
+	for path, want := range map[string]string{"/long": "hello world", "/short": "hello", "/bad": "hello", "/right": "hello", "/gen-right": "hello world"} {
+		resp, body, err := get("GET", path)
+		require.NoError(t, err, path)
+		assert.Equal(t, want, body, path)
+		assert.Equal(t, int64(len(want)), resp.ContentLength, path)
+	}
+	resp, _, err := get("HEAD", "/head")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1234), resp.ContentLength, "a HEAD's content-length is left alone")
+
+	_, body, err := get("GET", "/gen-long")
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Equal(t, "hel", body)
+	_, body, err = get("GET", "/gen-short")
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Equal(t, "hello", body)
+	resp, _, err = get("GET", "/gen-bad")
+	require.NoError(t, err)
+	assert.Equal(t, 500, resp.StatusCode)
+
+	assert.Eventually(t, func() bool { return strings.Count(stderr.String(), "failed:") == 3 }, 10*time.Second, 10*time.Millisecond, stderr.String())
+	log := stderr.String()
+	for _, want := range []string{
+		`coro: warning: http: handler for GET /long returned content-length "2" with a body of 11 bytes; sent content-length 11` + "\n",
+		`coro: warning: http: handler for GET /short returned content-length "100" with a body of 5 bytes; sent content-length 5` + "\n",
+		`coro: warning: http: handler for GET /bad returned content-length "lots" with a body of 5 bytes; sent content-length 5` + "\n",
+		"http: handler for GET /gen-long failed:\n",
+		"value: http.serve: the handler's generator emitted more than its content-length of 5 bytes\n",
+		"http: handler for GET /gen-short failed:\n",
+		"value: http.serve: the handler's generator ended after 5 bytes, short of its content-length of 100\n",
+		"http: handler for GET /gen-bad failed:\n",
+		`value: http.serve: the handler's content-length "1, 2" is not a byte count` + "\n",
+	} {
+		assert.Contains(t, log, want)
+	}
+	assert.NotContains(t, log, "/right")
+	assert.NotContains(t, log, "/head")
+}
