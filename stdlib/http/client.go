@@ -23,6 +23,7 @@ import (
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
+	netmod "github.com/corolang/coro/stdlib/net"
 )
 
 // Module returns the http module.
@@ -37,7 +38,30 @@ func Module() *starlarkstruct.Module {
 
 // client is shared by every engine: its connection pool is safe for
 // concurrent use, and keeping connections alive across calls is the point.
-var client = &http.Client{}
+var client = &http.Client{CheckRedirect: checkRedirect}
+
+// maxRedirects is how many redirects a request follows: net/http's own
+// bound.
+const maxRedirects = 10
+
+// checkRedirect is every client's redirect policy: net/http's, but for
+// its error, which names where the redirects led (redirectError).
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return &redirectError{req.URL}
+	}
+	return nil
+}
+
+// redirectError is the failure of a request that redirected too often:
+// to url, absolute. net/http's own named the last Location header as the
+// server sent it, often relative: `Get "/redirloop": stopped after 10
+// redirects` did not say which server.
+type redirectError struct{ url *neturl.URL }
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("stopped after %d redirects, the last to %s", maxRedirects, e.url.Redacted())
+}
 
 func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var url string
@@ -154,15 +178,24 @@ func (e *bodyError) Unwrap() error { return e.err }
 // connection without a response, or in the middle of one, is io.EOF or
 // io.ErrUnexpectedEOF, which netError makes a bare "eof: ... end of
 // stream" (the reference keeps eof for read_exactly: this is io); a
-// failed body read names nothing either.
+// failed body read, a failed TLS handshake (with the URL requested
+// then, a redirect's maybe) and too many redirects name nothing either.
 func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 	var be *bodyError
 	if errors.As(err, &be) {
 		return bodyReadError(fn, be.url, be.err)
 	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, u.Redacted(), re)
+	}
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
 		switch {
+		case netmod.TLSFailed(ue.Err):
+			// ue.URL is the request's (a redirect's), its password
+			// removed by net/http.
+			return netError(fn+": "+ue.URL, ue.Err)
 		case errors.Is(ue.Err, io.EOF):
 			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection without a response", fn, u.Redacted())
 		case errors.Is(ue.Err, io.ErrUnexpectedEOF):

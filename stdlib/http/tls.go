@@ -79,7 +79,7 @@ func clientFor(x *loop.Exec, fn string, a tlsArgs) (*http.Client, error) {
 	// A transport with a TLS configuration of its own negotiates HTTP/2
 	// only when told to.
 	tr.ForceAttemptHTTP2 = true
-	c := &http.Client{Transport: tr}
+	c := &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 	if len(ts.order) == maxTransports {
 		old := ts.order[0]
 		ts.order = ts.order[1:]

@@ -118,8 +118,8 @@ print(http.get(url + "/", insecure=True).status)
 HTTP/2.0
 HTTP/2.0
 HTTP/2.0
-io: http.get: TLS handshake failed: certificate signed by an unknown authority (give its CA with ca=, or skip verification with insecure=True)
-io: http.get: TLS handshake failed: name mismatch: certificate is valid for example.com, *.example.com, not localhost
+io: http.get: `+srv.URL+`/: TLS handshake failed: certificate signed by an unknown authority (give its CA with ca=, or skip verification with insecure=True)
+io: http.get: `+localhost+`/: TLS handshake failed: name mismatch: certificate is valid for example.com, *.example.com, not localhost
 200
 `, r.Stdout.String())
 	// One connection for the four calls with ca, one each for the three
@@ -330,4 +330,47 @@ print(srv.port)
 	}
 	assert.NoError(t, waitFor(t, slow))
 	assert.Empty(t, r.Stderr.String())
+}
+
+// The client's failures say which URL: a failed TLS handshake (here an
+// expired certificate) of http.get and http.websocket, and too many
+// redirects, which named the last Location as sent (`Get "/loop":
+// stopped after 10 redirects`). http.websocket followed redirects
+// without end (the library's redirect hook dropped net/http's bound).
+func TestClientErrorsNameTheURL(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, err := netmod.SelfSigned([]string{"127.0.0.1"}, time.Now().Add(-48*time.Hour), 24*time.Hour)
+	require.NoError(t, err)
+	crt, kp := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(crt, []byte(cert), 0o600))
+	require.NoError(t, os.WriteFile(kp, []byte(key), 0o600))
+	r := startReading(t, `
+cert, key = os.args
+def handler(req):
+    return (302, {"location": "/loop"}, "")
+tls = http.serve("127.0.0.1:0", handler, cert=cert, key=key)
+plain = http.serve("127.0.0.1:0", handler)
+for f, url, kw in [(http.get, "https://127.0.0.1:%d/a", {"ca": cert}),
+                   (http.websocket, "wss://127.0.0.1:%d/a", {"ca": cert}),
+                   (http.get, "http://127.0.0.1:%d/start", {}),
+                   (http.get, "http://127.0.0.1:%d/start", {"stream": True}),
+                   (http.websocket, "ws://127.0.0.1:%d/start", {"timeout": 10})]:
+    srv = tls if url.startswith("https:") or url.startswith("wss:") else plain
+    print(catch(f, url % srv.port, **kw).error)
+print(tls.port, plain.port)
+tls.close()
+plain.close()
+`, crt, kp)
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+	lines := strings.Split(strings.TrimSpace(r.Stdout.String()), "\n")
+	require.Len(t, lines, 6)
+	var tlsPort, plainPort string
+	fmt.Sscan(lines[5], &tlsPort, &plainPort)
+	expired := "TLS handshake failed: certificate has expired (on "
+	assert.Contains(t, lines[0], "io: http.get: https://127.0.0.1:"+tlsPort+"/a: "+expired)
+	assert.Contains(t, lines[1], "io: http.websocket: wss://127.0.0.1:"+tlsPort+"/a: "+expired)
+	loop := "stopped after 10 redirects, the last to http://127.0.0.1:" + plainPort + "/loop"
+	assert.Equal(t, "io: http.get: http://127.0.0.1:"+plainPort+"/start: "+loop, lines[2])
+	assert.Equal(t, "io: http.get: http://127.0.0.1:"+plainPort+"/start: "+loop, lines[3])
+	assert.Equal(t, "io: http.websocket: ws://127.0.0.1:"+plainPort+"/start: "+loop, lines[4])
 }

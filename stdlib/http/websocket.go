@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -490,7 +491,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		}
 		tr.TLSClientConfig = cfg
 	}
-	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}, HTTPHeader: http.Header{}}
+	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr, CheckRedirect: checkRedirect}, HTTPHeader: http.Header{}}
 	for k, v := range hdr {
 		opts.HTTPHeader.Set(k, v)
 	}
@@ -503,7 +504,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		},
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
 			if err != nil {
-				return nil, netError(fn, err)
+				return nil, wsDialError(fn, u, err)
 			}
 			return newWebSocket(e, conn, raw, url), nil
 		},
@@ -512,6 +513,27 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 				e.Go(func() { conn.CloseNow() }, nil)
 			}
 		}})
+}
+
+// wsDialError maps a failed http.websocket to u: netError's kinds, and
+// an io failure names the URL, as http.get's do (a TLS failure said only
+// "io: http.websocket: TLS handshake failed: certificate has expired");
+// the library's "failed to WebSocket dial: " goes.
+func wsDialError(fn string, u *neturl.URL, err error) *loop.Error {
+	var re *redirectError
+	if errors.As(err, &re) {
+		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, u.Redacted(), re)
+	}
+	where := fn + ": " + u.Redacted()
+	if netmod.TLSFailed(err) {
+		return netError(where, err)
+	}
+	le := netError(fn, err)
+	if le.Kind != loop.KindIO {
+		return le
+	}
+	msg := strings.TrimPrefix(strings.TrimPrefix(le.Msg, fn+": "), "failed to WebSocket dial: ")
+	return loop.Errorf(loop.KindIO, "%s: %s", where, msg)
 }
 
 // ---- req.websocket() ----

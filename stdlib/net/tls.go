@@ -152,6 +152,11 @@ func TLSError(fn string, err error) *loop.Error {
 	return ioError(fn, err)
 }
 
+// TLSFailed reports whether err is a failed TLS handshake or
+// verification, which TLSError says in plain words: a caller may name
+// where (a URL) before the reason.
+func TLSFailed(err error) bool { return tlsReason(err) != "" }
+
 // handshakeError is the error of a failed handshake with peer: `io`
 // whatever the cause (SPEC 12), but for an interruption (timeout, a
 // connection closed meanwhile).
