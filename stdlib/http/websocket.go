@@ -6,17 +6,24 @@ package http
 // of the library run off it (loop.Engine.Go, loop.Exec.Offload).
 //
 // Reading: one message is read ahead, on a goroutine, as soon as the
-// socket opens and again each time recv takes it. While that read waits
-// for a message, the library answers pings and the peer's close without
-// the script; a message read ahead waits for recv (so a peer that sends
-// faster than the script receives is held back by TCP, and memory stays
-// bounded by one message of at most wsReadLimit bytes).
+// socket opens and again each time recv takes it. The library answers
+// pings and the peer's close only while a read is in progress, so with a
+// message read ahead a read goes on (pull): the library's Reader, which
+// waits for the next message's first frame, answering pings and the
+// close meanwhile, and stops there, its payload unread until recv makes
+// room. A peer that sends faster than the script receives is so held
+// back by TCP, and memory stays bounded by one message of at most
+// wsReadLimit bytes; only a ping that comes after a further message
+// waits for the script. (Reading every message as it came answered
+// pings no longer once one was read ahead: a handler busy for a few
+// seconds before its recv left its client's pings unanswered.)
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	neturl "net/url"
@@ -54,6 +61,8 @@ type WebSocket struct {
 	stopClose func() bool
 
 	msg     starlark.Value // the message read ahead, not yet received
+	next    io.Reader      // the start of the message after msg, its payload unread
+	nextTyp websocket.MessageType
 	busy    bool           // a read is in flight
 	end     error          // what ended reading
 	tooBig  bool           // a message past the limit ended it, not yet reported
@@ -105,26 +114,40 @@ func newWebSocket(e *loop.Engine, c *websocket.Conn, raw *rawConn, label string)
 	return ws
 }
 
-// pull starts reading the next message unless one is read ahead, being
-// read, or reading has ended.
+// pull starts the next read unless one is in flight, reading has ended
+// or there is no room: with no message read ahead, a whole message (the
+// rest of next, if its start came); with one, the start of the next
+// (next), unless it came already.
 func (ws *WebSocket) pull() {
-	if ws.busy || ws.msg != nil || ws.end != nil {
+	if ws.busy || ws.end != nil || (ws.msg != nil && ws.next != nil) {
 		return
 	}
 	ws.busy = true
-	var typ websocket.MessageType
+	whole := ws.msg == nil
+	typ, rd := ws.nextTyp, ws.next
+	ws.next = nil
 	var data []byte
 	var err error
-	ws.eng.Go(func() { typ, data, err = ws.c.Read(context.Background()) },
-		func() { ws.land(typ, data, err) })
+	ws.eng.Go(func() {
+		if rd == nil {
+			typ, rd, err = ws.c.Reader(context.Background())
+		}
+		if err == nil && whole {
+			data, err = io.ReadAll(rd)
+			rd = nil
+		}
+	}, func() { ws.land(typ, rd, data, err) })
 }
 
-// land takes a read's outcome on the loop.
-func (ws *WebSocket) land(typ websocket.MessageType, data []byte, err error) {
+// land takes a read's outcome on the loop: a message (data), or the start
+// of one (rd), or what ended reading.
+func (ws *WebSocket) land(typ websocket.MessageType, rd io.Reader, data []byte, err error) {
 	ws.busy = false
 	switch {
 	case err == nil && ws.closing:
 		// Closed meanwhile: nobody will receive it.
+	case err == nil && rd != nil:
+		ws.next, ws.nextTyp = rd, typ
 	case err == nil && typ == websocket.MessageText:
 		ws.msg = starlark.String(unsafe.String(unsafe.SliceData(data), len(data)))
 	case err == nil:
@@ -295,7 +318,7 @@ func (ws *WebSocket) close(x *loop.Exec, fn string, code int, reason string) err
 	}
 	ws.closing = true
 	ws.sentCode = code
-	ws.msg = nil
+	ws.msg, ws.next = nil, nil
 	ws.waiters.Broadcast(nil, nil)
 	if err := ws.drain(x, fn); err != nil {
 		return err

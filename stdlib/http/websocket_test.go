@@ -370,3 +370,71 @@ print(srv.port)
 	assert.Contains(t, log, "http: handler for GET /ws failed:\n")
 	assert.Contains(t, log, "server.star:5:11: in handler")
 }
+
+// Pings are answered while the handler is busy, also once a message is
+// read ahead of its recv (they went unanswered then: a handler that
+// slept before its first recv left its client's pings without a pong).
+// At most one message is read ahead: a ping after a further one waits
+// for the handler's recv, and a peer that sends more is held back.
+func TestWebSocketPingsWhileBusy(t *testing.T) {
+	stdout, _, _ := runScript(t, `
+go = sync.event()
+def handler(req):
+    if req.path == "/go":
+        go.set()
+        return "ok"
+    ws = req.websocket()
+    print("accepted")
+    go.wait()
+    for m in ws:
+        print("got", len(m))
+        if len(m) < 100:
+            ws.send(m)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	w := dialRaw(t, addr, "/busy")
+	assert.Equal(t, "accepted", stdout.Next(t))
+	w.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	w.send(opText, []byte("first"))
+	w.send(opPing, []byte("p1"))
+	op, p := w.recv()
+	assert.Equal(t, byte(opPong), op)
+	assert.Equal(t, "p1", string(p))
+	w.send(opText, []byte("second"))
+	w.send(opPing, []byte("p2"))
+
+	// The handler does not receive: of 64 messages of 1 MiB, what the
+	// kernel's buffers hold gets through, and no more.
+	big := dialRaw(t, addr, "/big")
+	assert.Equal(t, "accepted", stdout.Next(t))
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		big.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		for ; n < 64; n++ {
+			if _, err := big.c.Write(maskedFrame(opBinary, make([]byte, 1<<20))); err != nil {
+				break
+			}
+		}
+		sent <- n
+	}()
+	assert.Less(t, waitFor(t, sent), 32)
+	big.c.Close()
+
+	assert.Equal(t, "ok|200", curl(t, "http://"+addr+"/go"))
+	got := map[string]byte{}
+	for range 3 {
+		op, p := w.recv()
+		got[string(p)] = op
+	}
+	assert.Equal(t, map[string]byte{"p2": opPong, "first": opText, "second": opText}, got)
+}
+
+// maskedFrame is one masked client frame of payload (a zero mask).
+func maskedFrame(op byte, payload []byte) []byte {
+	hdr := []byte{0x80 | op, 0x80 | 127}
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(len(payload)))
+	return append(append(hdr, 0, 0, 0, 0), payload...)
+}
