@@ -354,8 +354,13 @@ func unpackArgNoEscape(v Value, ptr any) error {
 			// Type() on a zero instance. Thus we must use
 			// recover.
 
-			// Default to Go reflect.Type name
+			// Default to Go reflect.Type name, or for an interface
+			// the name of what it is in Starlark (coro patch, ORIGIN
+			// 42): "got dict, want starlark.Indexable" named a Go type.
 			paramType := paramVarType.String()
+			if name, ok := interfaceNames[paramVarType]; ok {
+				paramType = name
+			}
 
 			// Attempt to call Value.Type method on the zero
 			// value of the variable.
@@ -452,4 +457,17 @@ func reflectSetElem(ptr any, v reflect.Value) {
 func noescape(p unsafe.Pointer) unsafe.Pointer {
 	x := uintptr(p)
 	return *(*unsafe.Pointer)(unsafe.Pointer(&x))
+}
+
+// interfaceNames names the interfaces a parameter may be declared as by
+// what their values are in Starlark, for errors (coro patch, ORIGIN 42).
+var interfaceNames = map[reflect.Type]string{
+	reflect.TypeFor[Iterable]():        "iterable",
+	reflect.TypeFor[Sequence]():        "sequence",
+	reflect.TypeFor[Indexable]():       "indexable sequence (list, tuple, string, range)",
+	reflect.TypeFor[Callable]():        "callable",
+	reflect.TypeFor[Mapping]():         "mapping",
+	reflect.TypeFor[IterableMapping](): "mapping",
+	reflect.TypeFor[HasAttrs]():        "value with attributes",
+	reflect.TypeFor[Comparable]():      "comparable value",
 }
