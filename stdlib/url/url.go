@@ -112,7 +112,15 @@ func join(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if err != nil {
 		return nil, err
 	}
-	return starlark.String(bu.ResolveReference(ru).String()), nil
+	u := bu.ResolveReference(ru)
+	if bu.Scheme == "" && bu.Host == "" && !strings.HasPrefix(bu.Path, "/") && !strings.HasPrefix(ru.Path, "/") && ru.Host == "" && ru.Scheme == "" {
+		// A relative base stays relative, as with Python's urljoin
+		// ("rel/path" and "x" give "rel/x"); Go's resolution roots
+		// every path ("/rel/x").
+		u.Path = strings.TrimPrefix(u.Path, "/")
+		u.RawPath = strings.TrimPrefix(u.RawPath, "/")
+	}
+	return starlark.String(u.String()), nil
 }
 
 // escape percent-encodes every byte but letters, digits and -._~ (with

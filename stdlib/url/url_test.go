@@ -100,6 +100,12 @@ _types = {"struct": _struct}
 		`url.join("https://example.com/docs/index.html", "../img/a.png")`,
 		`url.join("https://example.com/docs/", "https://other.org/x")`,
 		`url.join("https://example.com/a/b", "c%20d")`,
+		// a relative base stays relative, as with urljoin
+		`url.join("rel/path", "x")`,
+		`url.join("rel/path", "../y")`,
+		`url.join("rel/path/", "x?q=1")`,
+		`url.join("rel/path", "/abs")`,
+		`url.join("", "x")`,
 		// quoting
 		`url.quote("a b/c?d=e&f#g~h_i.j-k")`,
 		`url.quote("wörld €")`,
