@@ -6,22 +6,24 @@
 // a YAML 1.1 reader (PyYAML) would take for something else.
 //
 // The parse runs on the blocking pool for a text of offload.Threshold
-// bytes or more; encode walks the script's values on the loop (letting
-// other tasks run every so often) and renders a large document on the
-// pool.
+// bytes or more; encode writes its text as it walks the script's values,
+// on the loop (letting other tasks run every so often), and stops at
+// maxEncoded bytes.
 package yaml
 
 import (
-	"bytes"
 	gobase64 "encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
@@ -376,67 +378,157 @@ func (d *decoder) scalar(n *goyaml.Node) (starlark.Value, error) {
 
 // ---- encode ----
 
+// maxEncoded bounds the text yaml.encode writes: 1 GiB, the bound of
+// json.encode's text (starlark ORIGIN 35), of a string repetition and of
+// a value's repr. A value whose parts are shared has a text exponentially
+// longer than its memory: the nine-level "billion laughs" document,
+// decoded (each alias is its anchor's value, shared), is some 80 list
+// cells and 10 GB of YAML. A var for tests.
+var maxEncoded = 1 << 30
+
+// errTooLong is the failure once the text passes maxEncoded.
+var errTooLong = errors.New("YAML text too long")
+
+// checkEvery is how much text is written between two checks of the
+// bound (encoder.checkpoint), which also count the text for the pacer.
+const checkEvery = 16 << 10
+
 // encode is yaml.encode(value) → YAML text: dicts (and structs) as
 // mappings in their order, lists, tuples and sets as sequences, bytes as
-// !!binary.
+// !!binary. The text is written as the value is walked (emitter), on the
+// loop: the walk reads script values, which other tasks may change, so it
+// cannot move to the pool; it charges a step per value written, as
+// json.encode does, and gives the loop to the other ready tasks every
+// starutil.PaceBudget bytes or so.
 func encode(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value
 	if err := starutil.Unpack(b.Name(), args, kwargs, "value", &v); err != nil {
 		return nil, err
 	}
-	e := &encoder{fn: b.Name(), pace: starutil.NewPacer(th)}
-	root, err := e.node(v)
+	e := &encoder{th: th, fn: b.Name(), pace: starutil.NewPacer(th), m: newEmitter()}
+	e.m.checkpoint = e.checkpoint
+	e.m.checkAt = min(checkEvery, maxEncoded+1)
+	err := e.value(v, place{})
+	if err == nil {
+		e.m.endDocument()
+		err = e.checkpoint()
+	}
+	if errors.Is(err, errTooLong) {
+		return nil, loop.Errorf(loop.KindValue, "%s: %v (more than %d bytes)", e.fn, err, maxEncoded)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return offload.Run(th, b.Name(), e.size, func() (starlark.Value, error) {
-		var buf bytes.Buffer
-		enc := goyaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(root); err != nil {
-			return nil, loop.Errorf(loop.KindValue, "%s: %v", b.Name(), err)
-		}
-		enc.Close()
-		return starlark.String(buf.String()), nil
-	})
+	text, err := e.m.out.String(e.pace.Step)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(text), nil
 }
 
 type encoder struct {
-	fn   string
-	pace *starutil.Pacer
-	size int              // about the length of the text, for offload
-	path []starlark.Value // the containers being encoded, for cycles
+	th    *starlark.Thread
+	fn    string
+	pace  *starutil.Pacer
+	paced int // the length of the text the pacer has counted
+	m     *emitter
+	path  []starlark.Value // the containers being encoded, for cycles
 }
 
-func scalarNode(tag, value string) *goyaml.Node {
-	return &goyaml.Node{Kind: goyaml.ScalarNode, Tag: tag, Value: value}
-}
-
-func (e *encoder) node(v starlark.Value) (*goyaml.Node, error) {
-	e.size += 8
-	if err := e.pace.Step(8); err != nil {
-		return nil, err
+// checkpoint fails once the text is past maxEncoded, and counts the text
+// written since the last one for the pacer (which may yield the loop,
+// and fails if the task was cancelled meanwhile).
+func (e *encoder) checkpoint() error {
+	n := e.m.out.len()
+	if n > maxEncoded {
+		return errTooLong
 	}
+	e.m.checkAt = min(n+checkEvery, maxEncoded+1)
+	err := e.pace.Step(n - e.paced)
+	e.paced = n
+	return err
+}
+
+// scalarOf returns the scalar that v is written as, if v is a scalar.
+func (e *encoder) scalarOf(v starlark.Value) (scalar, bool, error) {
 	switch v := v.(type) {
 	case starlark.NoneType:
-		return scalarNode("!!null", "null"), nil
+		return scalar{text: "null"}, true, nil
 	case starlark.Bool:
-		return scalarNode("!!bool", strings.ToLower(v.String())), nil
+		if v {
+			return scalar{text: "true"}, true, nil
+		}
+		return scalar{text: "false"}, true, nil
 	case starlark.Int:
-		return scalarNode("!!int", v.String()), nil
+		return scalar{text: v.String(), tag: intTag(v)}, true, nil
 	case starlark.Float:
-		return scalarNode("!!float", floatText(float64(v))), nil
+		return scalar{text: floatText(float64(v))}, true, nil
 	case starlark.String:
-		e.size += len(v)
-		return stringNode(string(v)), nil
+		if !utf8.ValidString(string(v)) {
+			return scalar{}, false, loop.Errorf(loop.KindValue, "%s: yaml: cannot marshal invalid UTF-8 data as !!str", e.fn)
+		}
+		return stringScalar(string(v)), true, nil
 	case starlark.Bytes:
-		e.size += len(v) * 4 / 3
-		return scalarNode("!!binary", gobase64.StdEncoding.EncodeToString([]byte(v))), nil
+		if gobase64.StdEncoding.EncodedLen(len(v)) > maxEncoded-e.m.out.len() {
+			return scalar{}, false, errTooLong // before making the base64
+		}
+		return scalar{text: gobase64.StdEncoding.EncodeToString([]byte(v)), tag: "binary"}, true, nil
+	}
+	return scalar{}, false, nil
+}
+
+// intTag is "int" for an int that a reader would not take for one
+// untagged: package yaml reads ints from -2^63 to 2^64-1 as ints, and
+// larger ones as floats (so the tag !!int keeps them ints; coro's
+// decoder reads any size).
+func intTag(v starlark.Int) string {
+	if _, ok := v.Int64(); ok {
+		return ""
+	}
+	if _, ok := v.Uint64(); ok {
+		return ""
+	}
+	return "int"
+}
+
+// stringScalar is a string and the style asked for it: double-quoted
+// when a reader could take its plain text for something else (by the
+// core schema, by YAML 1.1 (yes, on, 0777, 1_000, 12:30, 2001-12-14,
+// ...), which PyYAML reads, or by package yaml's own resolver), a
+// literal block when it has several lines, else plain (which the
+// emitter turns into quotes where plain cannot say it).
+func stringScalar(s string) scalar {
+	st := plainStyle
+	if _, ok := resolve(s); ok || yaml11Special(s) {
+		st = doubleQuotedStyle
+	} else if strings.Contains(s, "\n") {
+		st = literalStyle
+	} else if readAsOther(s) {
+		st = doubleQuotedStyle
+	}
+	return scalar{text: s, style: st}
+}
+
+// value writes v at the place at.
+func (e *encoder) value(v starlark.Value, at place) error {
+	if err := e.th.Step(); err != nil {
+		return err
+	}
+	if e.m.due() {
+		return e.m.err
+	}
+	s, ok, err := e.scalarOf(v)
+	if err != nil {
+		return err
+	}
+	if ok {
+		e.m.scalar(s, analyze(s.text), at)
+		return e.m.err
 	}
 	if _, isTuple := v.(starlark.Tuple); !isTuple { // the mutable containers, pointers all
 		for _, p := range e.path {
 			if p == v {
-				return nil, loop.Errorf(loop.KindValue, "%s: a %s contains itself", e.fn, v.Type())
+				return loop.Errorf(loop.KindValue, "%s: a %s contains itself", e.fn, v.Type())
 			}
 		}
 		e.path = append(e.path, v)
@@ -444,60 +536,200 @@ func (e *encoder) node(v starlark.Value) (*goyaml.Node, error) {
 	}
 	switch v := v.(type) {
 	case *starlark.Dict:
-		n := &goyaml.Node{Kind: goyaml.MappingNode, Tag: "!!map"}
-		for _, kv := range v.Items() {
-			k, err := e.key(kv[0])
-			if err != nil {
-				return nil, err
-			}
-			val, err := e.node(kv[1])
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, k, val)
-		}
-		return n, nil
+		return e.mapping(v.Len(), v.Entries(), at)
 	case *starlarkstruct.Struct:
-		n := &goyaml.Node{Kind: goyaml.MappingNode, Tag: "!!map"}
-		for _, name := range v.AttrNames() {
-			fv, err := v.Attr(name)
-			if err != nil {
-				return nil, err
-			}
-			val, err := e.node(fv)
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, stringNode(name), val)
-		}
-		return n, nil
+		return e.mapping(len(v.AttrNames()), fields(v), at)
 	case *starlark.List, starlark.Tuple, *starlark.Set:
-		n := &goyaml.Node{Kind: goyaml.SequenceNode, Tag: "!!seq"}
-		it := v.(starlark.Iterable).Iterate()
-		defer it.Done()
-		var x starlark.Value
-		for it.Next(&x) {
-			c, err := e.node(x)
-			if err != nil {
-				return nil, err
-			}
-			n.Content = append(n.Content, c)
-		}
-		return n, nil
+		return e.sequence(v.(starlark.Iterable), at)
 	}
-	return nil, loop.Errorf(loop.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
+	return loop.Errorf(loop.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
 }
 
-// key is a mapping key: a scalar, or a tuple (a flow sequence).
-func (e *encoder) key(k starlark.Value) (*goyaml.Node, error) {
-	n, err := e.node(k)
+// fields are a struct's fields as a mapping's entries.
+func fields(s *starlarkstruct.Struct) iter.Seq2[starlark.Value, starlark.Value] {
+	return func(yield func(k, v starlark.Value) bool) {
+		for _, name := range s.AttrNames() {
+			v, err := s.Attr(name)
+			if err != nil || v == nil {
+				continue // a struct's fields are all there
+			}
+			if !yield(starlark.String(name), v) {
+				return
+			}
+		}
+	}
+}
+
+// sequence writes a list, tuple or set: a block sequence, or a flow one
+// when it is empty ("[]"), a mapping key, or inside a flow collection.
+func (e *encoder) sequence(v starlark.Iterable, at place) error {
+	it := v.Iterate()
+	defer it.Done()
+	var x starlark.Value
+	if v.(starlark.Sequence).Len() == 0 || at.key || e.m.flowLevel > 0 {
+		old := e.m.flowStart("[", at)
+		for i := 0; it.Next(&x); i++ {
+			e.m.flowItem(i, false, false)
+			if err := e.value(x, place{}); err != nil {
+				return err
+			}
+		}
+		e.m.flowEnd("]", old)
+		return nil
+	}
+	old := e.m.increaseIndent(false, at)
+	for it.Next(&x) {
+		e.m.blockItem()
+		if err := e.value(x, place{blockItem: true}); err != nil {
+			return err
+		}
+	}
+	e.m.indent = old
+	return nil
+}
+
+// mapping writes the n entries of a dict or struct: a block mapping, or
+// a flow one when it is empty ("{}") or inside a flow collection. A key
+// that cannot be simple (more than 128 characters, several lines, a
+// collection that is not empty) is written "? key", its value ": value".
+func (e *encoder) mapping(n int, entries iter.Seq2[starlark.Value, starlark.Value], at place) error {
+	flow := n == 0 || e.m.flowLevel > 0
+	var old int
+	if flow {
+		old = e.m.flowStart("{", at)
+	} else {
+		old = e.m.increaseIndent(false, at)
+	}
+	i := 0
+	for k, v := range entries {
+		simple, err := e.simpleKey(k)
+		if err != nil {
+			return err
+		}
+		if flow {
+			e.m.flowItem(i, true, simple)
+		} else {
+			e.m.blockKey(simple)
+		}
+		if err := e.value(k, place{key: true, simpleKey: simple}); err != nil {
+			return err
+		}
+		if flow {
+			e.m.flowValue(simple)
+		} else {
+			e.m.blockValue(simple)
+		}
+		if err := e.value(v, place{}); err != nil {
+			return err
+		}
+		i++
+	}
+	if flow {
+		e.m.flowEnd("}", old)
+	} else {
+		e.m.indent = old
+	}
+	return nil
+}
+
+// simpleKey reports whether the key k is written "key: value": a scalar
+// on one line of at most 128 characters, or an empty collection.
+func (e *encoder) simpleKey(k starlark.Value) (bool, error) {
+	s, ok, err := e.scalarOf(k)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	if n.Kind == goyaml.SequenceNode {
-		n.Style = goyaml.FlowStyle
+	if ok {
+		return simpleKey(s, analyze(s.text)), nil
 	}
-	return n, nil
+	switch k := k.(type) {
+	case starlark.Sequence:
+		return k.Len() == 0, nil
+	case *starlarkstruct.Struct:
+		return len(k.AttrNames()) == 0, nil
+	}
+	return false, nil // value() refuses it
+}
+
+// readAsOther reports whether package yaml's resolver (resolve.go) reads
+// the plain scalar s as something other than a string; the package
+// quotes such a string, and so does stringScalar. It reads YAML 1.1's
+// ints (0b101, 0777, 1_000, 0x_1F), floats and timestamps.
+func readAsOther(s string) bool {
+	if s == "" {
+		return true
+	}
+	switch s[0] {
+	case '~', 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O', '<', '.':
+		switch s {
+		case "true", "True", "TRUE", "false", "False", "FALSE", "~", "null", "Null", "NULL",
+			".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "<<":
+			return true
+		}
+		if s[0] == '.' {
+			_, err := strconv.ParseFloat(s, 64)
+			return err == nil
+		}
+		return false
+	case '+', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+	default:
+		return false
+	}
+	switch s {
+	case "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+		return true
+	}
+	if isTimestamp(s) {
+		return true
+	}
+	plain := strings.ReplaceAll(s, "_", "")
+	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+		return true
+	}
+	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+		return true
+	}
+	if floatRE.MatchString(plain) {
+		if _, err := strconv.ParseFloat(plain, 64); err == nil {
+			return true
+		}
+	}
+	for _, p := range []struct {
+		prefix string
+		base   int
+	}{{"0b", 2}, {"-0b", 2}, {"0o", 8}, {"-0o", 8}} {
+		if digits, ok := strings.CutPrefix(plain, p.prefix); ok {
+			if p.prefix[0] == '-' {
+				digits = "-" + digits
+			}
+			if _, err := strconv.ParseInt(digits, p.base, 64); err == nil {
+				return true
+			}
+			if _, err := strconv.ParseUint(digits, p.base, 64); err == nil && p.prefix[0] != '-' {
+				return true
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// isTimestamp is package yaml's parseTimestamp: YYYY- and one of its
+// layouts.
+func isTimestamp(s string) bool {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i != 4 || i == len(s) || s[i] != '-' {
+		return false
+	}
+	for _, layout := range []string{"2006-1-2T15:4:5.999999999Z07:00", "2006-1-2t15:4:5.999999999Z07:00", "2006-1-2 15:4:5.999999999", "2006-1-2"} {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // floatText writes a float so that both YAML 1.2 and 1.1 readers take it
@@ -520,17 +752,6 @@ func floatText(f float64) string {
 		}
 	}
 	return s
-}
-
-// stringNode is a string, double-quoted when a reader could take its
-// plain text for something else: by the core schema, or by YAML 1.1
-// (yes, on, 0777, 1_000, 12:30, 2001-12-14, ...), which PyYAML reads.
-func stringNode(s string) *goyaml.Node {
-	n := scalarNode("!!str", s)
-	if _, ok := resolve(s); ok || yaml11Special(s) {
-		n.Style = goyaml.DoubleQuotedStyle
-	}
-	return n
 }
 
 var yaml11RE = regexp.MustCompile(`^(?:` +

@@ -261,7 +261,8 @@ k:
 `, out)
 }
 
-// Large documents are parsed and rendered off the loop (on the pool).
+// Large documents are parsed off the loop (on the pool), and written on
+// the loop, which encode gives to other tasks as it goes.
 func TestLarge(t *testing.T) {
 	out := run(t, `
 doc = {"items": [{"id": i, "name": "item %d" % i, "tags": ["a", "b"]} for i in range(20000)]}
