@@ -247,9 +247,12 @@ type analysis struct {
 	multiline, flowPlain, blockPlain, singleQuoted, block bool
 }
 
-func analyze(value string) analysis {
+// analyze reads value as the package's analyze_scalar does. A long
+// text takes a while (a few ms a MB): it calls pace with each 64 KiB it
+// has read, and stops at pace's error.
+func analyze(value string, pace func(n int) error) (analysis, error) {
 	if len(value) == 0 {
-		return analysis{blockPlain: true, singleQuoted: true}
+		return analysis{blockPlain: true, singleQuoted: true}, nil
 	}
 	var (
 		blockIndicators, flowIndicators, lineBreaks, specialCharacters, tabCharacters    bool
@@ -260,7 +263,23 @@ func analyze(value string) analysis {
 		blockIndicators, flowIndicators = true, true
 	}
 	precededByWhitespace := true
+	paced := 0
 	for i, w := 0, 0; i < len(value); i += w {
+		if i-paced >= 64<<10 {
+			if err := pace(i - paced); err != nil {
+				return analysis{}, err
+			}
+			paced = i
+		}
+		if i > 0 && ordinary[value[i]] {
+			// A run of them: what the loop below does for each.
+			j := i + 1
+			for end := min(len(value), paced+64<<10); j < end && ordinary[value[j]]; j++ {
+			}
+			previousSpace, previousBreak, precededByWhitespace = false, false, false
+			w = j - i
+			continue
+		}
 		w = width(value[i])
 		followedByWhitespace := i+w >= len(value) || isBlank(value, i+w)
 		if i == 0 {
@@ -351,8 +370,18 @@ func analyze(value string) analysis {
 	if blockIndicators {
 		a.blockPlain = false
 	}
-	return a
+	return a, nil
 }
+
+// ordinary marks the bytes that, past a text's first, matter to analyze
+// only as not being a space, a break or an indicator: printable ASCII
+// but the space and , ? [ ] { } : #.
+var ordinary = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = !strings.ContainsRune(",?[]{}:#", c)
+	}
+	return t
+}()
 
 // simpleKey reports whether s can be a simple key ("key: value").
 func simpleKey(s scalar, a analysis) bool {
@@ -417,10 +446,13 @@ func (m *emitter) plain(value string) {
 		}
 		m.whitespace = false
 	}
-	m.column += utf8.RuneCountInString(value)
 	for len(value) > 0 && !m.due() {
 		n := min(len(value), checkEvery)
+		for n < len(value) && !utf8.RuneStart(value[n]) {
+			n--
+		}
 		m.out.writeString(value[:n])
+		m.column += utf8.RuneCountInString(value[:n])
 		value = value[n:]
 	}
 	m.indention = false

@@ -405,7 +405,7 @@ func encode(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err := starutil.Unpack(b.Name(), args, kwargs, "value", &v); err != nil {
 		return nil, err
 	}
-	e := &encoder{th: th, fn: b.Name(), pace: starutil.NewPacer(th), m: newEmitter()}
+	e := &encoder{th: th, fn: b.Name(), pace: starutil.NewPacer(th), m: newEmitter(), open: map[starlark.Value]bool{}}
 	e.m.checkpoint = e.checkpoint
 	e.m.checkAt = min(checkEvery, maxEncoded+1)
 	err := e.value(v, place{})
@@ -432,8 +432,23 @@ type encoder struct {
 	pace  *starutil.Pacer
 	paced int // the length of the text the pacer has counted
 	m     *emitter
-	path  []starlark.Value // the containers being encoded, for cycles
+	// open holds the lists, dicts, sets and structs being written (the
+	// path from the top to the current value), for cycles: a set, so
+	// that the check costs the same at any depth. (It was a list,
+	// searched at each value: quadratic in the depth, 8.8 s for a list
+	// nested 60,000 deep, all of it holding the loop.)
+	open map[starlark.Value]bool
+	// blockDepth counts the block collections being written; the
+	// emitter counts the flow ones (flowLevel).
+	blockDepth int
 }
+
+// maxDepth is how deep yaml.encode nests collections: as deep as
+// yaml.decode reads (package yaml's decoder stops past 10,000 levels of
+// block collections, or of flow ones: "exceeded max depth of 10000"), so
+// that encode never writes a text that decode refuses for its depth. It
+// also bounds the recursion of the walk.
+const maxDepth = 10000
 
 // checkpoint fails once the text is past maxEncoded, and counts the text
 // written since the last one for the pacer (which may yield the loop,
@@ -522,27 +537,51 @@ func (e *encoder) value(v starlark.Value, at place) error {
 		return err
 	}
 	if ok {
-		e.m.scalar(s, analyze(s.text), at)
+		a, err := analyze(s.text, e.pace.Step)
+		if err != nil {
+			return err
+		}
+		e.m.scalar(s, a, at)
 		return e.m.err
 	}
-	if _, isTuple := v.(starlark.Tuple); !isTuple { // the mutable containers, pointers all
-		for _, p := range e.path {
-			if p == v {
-				return loop.Errorf(loop.KindValue, "%s: a %s contains itself", e.fn, v.Type())
-			}
+	switch v.(type) {
+	case *starlark.Dict, *starlarkstruct.Struct, *starlark.List, *starlark.Set: // pointers: map keys
+		if e.open[v] {
+			return loop.Errorf(loop.KindValue, "%s: a %s contains itself", e.fn, v.Type())
 		}
-		e.path = append(e.path, v)
-		defer func() { e.path = e.path[:len(e.path)-1] }()
+		e.open[v] = true
+		defer delete(e.open, v)
+	case starlark.Tuple: // cannot contain itself
+	default:
+		return loop.Errorf(loop.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
+	}
+	// Written in flow style ("[1, 2]", "{}") or in block style: the
+	// decoder counts the levels of each apart (package yaml's flow_level
+	// and indents), up to maxDepth each.
+	n, seq := 0, true
+	switch v := v.(type) {
+	case *starlark.Dict:
+		n, seq = v.Len(), false
+	case *starlarkstruct.Struct:
+		n, seq = len(v.AttrNames()), false
+	case starlark.Sequence: // a list, tuple or set
+		n = v.Len()
+	}
+	flow := n == 0 || e.m.flowLevel > 0 || at.key && seq
+	if flow && e.m.flowLevel == maxDepth || !flow && e.blockDepth == maxDepth {
+		return loop.Errorf(loop.KindValue, "%s: a value nested more than %d deep (yaml.decode reads no deeper)", e.fn, maxDepth)
+	}
+	if !flow {
+		e.blockDepth++
+		defer func() { e.blockDepth-- }()
 	}
 	switch v := v.(type) {
 	case *starlark.Dict:
-		return e.mapping(v.Len(), v.Entries(), at)
+		return e.mapping(v.Entries(), flow, at)
 	case *starlarkstruct.Struct:
-		return e.mapping(len(v.AttrNames()), fields(v), at)
-	case *starlark.List, starlark.Tuple, *starlark.Set:
-		return e.sequence(v.(starlark.Iterable), at)
+		return e.mapping(fields(v), flow, at)
 	}
-	return loop.Errorf(loop.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
+	return e.sequence(v.(starlark.Iterable), flow, at)
 }
 
 // fields are a struct's fields as a mapping's entries.
@@ -562,11 +601,11 @@ func fields(s *starlarkstruct.Struct) iter.Seq2[starlark.Value, starlark.Value] 
 
 // sequence writes a list, tuple or set: a block sequence, or a flow one
 // when it is empty ("[]"), a mapping key, or inside a flow collection.
-func (e *encoder) sequence(v starlark.Iterable, at place) error {
+func (e *encoder) sequence(v starlark.Iterable, flow bool, at place) error {
 	it := v.Iterate()
 	defer it.Done()
 	var x starlark.Value
-	if v.(starlark.Sequence).Len() == 0 || at.key || e.m.flowLevel > 0 {
+	if flow {
 		old := e.m.flowStart("[", at)
 		for i := 0; it.Next(&x); i++ {
 			e.m.flowItem(i, false, false)
@@ -588,12 +627,11 @@ func (e *encoder) sequence(v starlark.Iterable, at place) error {
 	return nil
 }
 
-// mapping writes the n entries of a dict or struct: a block mapping, or
-// a flow one when it is empty ("{}") or inside a flow collection. A key
+// mapping writes the entries of a dict or struct: a block mapping, or a
+// flow one when it is empty ("{}") or inside a flow collection. A key
 // that cannot be simple (more than 128 characters, several lines, a
 // collection that is not empty) is written "? key", its value ": value".
-func (e *encoder) mapping(n int, entries iter.Seq2[starlark.Value, starlark.Value], at place) error {
-	flow := n == 0 || e.m.flowLevel > 0
+func (e *encoder) mapping(entries iter.Seq2[starlark.Value, starlark.Value], flow bool, at place) error {
 	var old int
 	if flow {
 		old = e.m.flowStart("{", at)
@@ -640,7 +678,8 @@ func (e *encoder) simpleKey(k starlark.Value) (bool, error) {
 		return false, err
 	}
 	if ok {
-		return simpleKey(s, analyze(s.text)), nil
+		a, err := analyze(s.text, e.pace.Step)
+		return simpleKey(s, a), err
 	}
 	switch k := k.(type) {
 	case starlark.Sequence:
