@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 func exec(th *starlark.Thread, src string) (starlark.StringDict, error) {
@@ -41,6 +42,9 @@ func TestEncodeOfSharedPartsIsBounded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "yaml.encode: ") || !strings.Contains(err.Error(), "YAML text too long (more than 65536 bytes)") {
 		t.Errorf("got %v, want text too long", err)
 	}
+	if err == nil || !strings.Contains(err.Error(), `yaml.encode: in dict key "d": at list index 5: at list index 4: `) {
+		t.Errorf("got %v, want where the text passed the bound", err)
+	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
 	}
@@ -54,5 +58,17 @@ func TestEncodeOfSharedPartsIsBounded(t *testing.T) {
 	globals, err := exec(&starlark.Thread{}, "y = yaml.encode([[0] * 10] * 10)")
 	if y, _ := globals["y"].(starlark.String); err != nil || len(y) != 10*(6+9*6) || !strings.HasPrefix(string(y), "- - 0\n  - 0\n") {
 		t.Errorf("got %q, %v", globals["y"], err)
+	}
+}
+
+// A struct's field is named in an error's path.
+func TestEncodeErrorNamesField(t *testing.T) {
+	s := starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"a": starlark.MakeInt(1),
+		"b": starlark.NewList([]starlark.Value{starlark.None, Module()}),
+	})
+	_, err := starlark.Call(&starlark.Thread{}, Module().Members["encode"], starlark.Tuple{starlark.Tuple{s}}, nil)
+	if want := "value: yaml.encode: at tuple index 0: in field .b: at list index 1: cannot encode a module"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }

@@ -386,9 +386,6 @@ func (d *decoder) scalar(n *goyaml.Node) (starlark.Value, error) {
 // cells and 10 GB of YAML. A var for tests.
 var maxEncoded = 1 << 30
 
-// errTooLong is the failure once the text passes maxEncoded.
-var errTooLong = errors.New("YAML text too long")
-
 // checkEvery is how much text is written between two checks of the
 // bound (encoder.checkpoint), which also count the text for the pacer.
 const checkEvery = 16 << 10
@@ -412,9 +409,6 @@ func encode(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err == nil {
 		e.m.endDocument()
 		err = e.checkpoint()
-	}
-	if errors.Is(err, errTooLong) {
-		return nil, loop.Errorf(loop.KindValue, "%s: %v (more than %d bytes)", e.fn, err, maxEncoded)
 	}
 	if err != nil {
 		return nil, err
@@ -441,6 +435,88 @@ type encoder struct {
 	// blockDepth counts the block collections being written; the
 	// emitter counts the flow ones (flowLevel).
 	blockDepth int
+	// where is the path from the top to the value being written, for
+	// messages (encoder.errorf): a stack, not a message wrapped at each
+	// level on the way out, which costs the square of the depth.
+	where []step
+}
+
+// A step is one level of the path to a value: an index of a list,
+// tuple or set, the value of a dict's key, a dict's key itself, a
+// struct's field.
+type step struct {
+	kind  stepKind
+	typ   string // the container's type
+	index int
+	key   starlark.Value // of a dict
+	field string
+}
+
+type stepKind uint8
+
+const (
+	atIndex stepKind = iota
+	inKeyValue
+	inKey
+	inField
+)
+
+func (s step) String() string {
+	switch s.kind {
+	case atIndex:
+		return fmt.Sprintf("at %s index %d", s.typ, s.index)
+	case inKeyValue:
+		return fmt.Sprintf("in %s key %s", s.typ, keyText(s.key))
+	case inKey:
+		return fmt.Sprintf("in a %s key", s.typ)
+	}
+	return "in field ." + s.field
+}
+
+// keyText shows a dict's key in a message: a scalar as written in a
+// script, cut short past 40 bytes; a tuple or struct by its type only
+// (its text could be as large as the text being written).
+func keyText(k starlark.Value) string {
+	switch k.(type) {
+	case starlark.String, starlark.Bytes, starlark.Int, starlark.Float, starlark.Bool, starlark.NoneType:
+		s := k.String()
+		if len(s) > 40 {
+			i := 40
+			for i > 0 && !utf8.RuneStart(s[i]) {
+				i--
+			}
+			s = s[:i] + "..."
+		}
+		return s
+	}
+	return "of type " + k.Type()
+}
+
+// errorf is a value error that names where the value being written is,
+// as json.encode's do: "yaml.encode: in dict key "a": at list index 1:
+// cannot encode a builtin_function_or_method". A path deeper than 16
+// shows its first and last 8 steps.
+func (e *encoder) errorf(format string, args ...any) error {
+	var b strings.Builder
+	b.WriteString(e.fn)
+	b.WriteString(": ")
+	for i, s := range e.where {
+		if len(e.where) > 16 && i == 8 {
+			fmt.Fprintf(&b, "(%d more levels): ", len(e.where)-16)
+		}
+		if len(e.where) > 16 && i >= 8 && i < len(e.where)-8 {
+			continue
+		}
+		b.WriteString(s.String())
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, format, args...)
+	return loop.Errorf(loop.KindValue, "%s", b.String())
+}
+
+// tooLong is the failure once the text passes maxEncoded, where it did.
+func (e *encoder) tooLong() error {
+	return e.errorf("YAML text too long (more than %d bytes)", maxEncoded)
 }
 
 // maxDepth is how deep yaml.encode nests collections: as deep as
@@ -456,7 +532,7 @@ const maxDepth = 10000
 func (e *encoder) checkpoint() error {
 	n := e.m.out.len()
 	if n > maxEncoded {
-		return errTooLong
+		return e.tooLong()
 	}
 	e.m.checkAt = min(n+checkEvery, maxEncoded+1)
 	err := e.pace.Step(n - e.paced)
@@ -480,16 +556,24 @@ func (e *encoder) scalarOf(v starlark.Value) (scalar, bool, error) {
 		return scalar{text: floatText(float64(v))}, true, nil
 	case starlark.String:
 		if !utf8.ValidString(string(v)) {
-			return scalar{}, false, loop.Errorf(loop.KindValue, "%s: yaml: cannot marshal invalid UTF-8 data as !!str", e.fn)
+			// YAML text is Unicode: the bytes are written as !!binary
+			// (as package yaml writes a Go string that is not UTF-8),
+			// which yaml.decode reads back as bytes.
+			return e.binary(string(v))
 		}
 		return stringScalar(string(v)), true, nil
 	case starlark.Bytes:
-		if gobase64.StdEncoding.EncodedLen(len(v)) > maxEncoded-e.m.out.len() {
-			return scalar{}, false, errTooLong // before making the base64
-		}
-		return scalar{text: gobase64.StdEncoding.EncodeToString([]byte(v)), tag: "binary"}, true, nil
+		return e.binary(string(v))
 	}
 	return scalar{}, false, nil
+}
+
+// binary is the !!binary scalar of b, in base64.
+func (e *encoder) binary(b string) (scalar, bool, error) {
+	if gobase64.StdEncoding.EncodedLen(len(b)) > maxEncoded-e.m.out.len() {
+		return scalar{}, false, e.tooLong() // before making the base64
+	}
+	return scalar{text: gobase64.StdEncoding.EncodeToString([]byte(b)), tag: "binary"}, true, nil
 }
 
 // intTag is "int" for an int that a reader would not take for one
@@ -547,13 +631,13 @@ func (e *encoder) value(v starlark.Value, at place) error {
 	switch v.(type) {
 	case *starlark.Dict, *starlarkstruct.Struct, *starlark.List, *starlark.Set: // pointers: map keys
 		if e.open[v] {
-			return loop.Errorf(loop.KindValue, "%s: a %s contains itself", e.fn, v.Type())
+			return e.errorf("a %s contains itself", v.Type())
 		}
 		e.open[v] = true
 		defer delete(e.open, v)
 	case starlark.Tuple: // cannot contain itself
 	default:
-		return loop.Errorf(loop.KindValue, "%s: cannot encode a %s", e.fn, v.Type())
+		return e.errorf("cannot encode a %s", v.Type())
 	}
 	// Written in flow style ("[1, 2]", "{}") or in block style: the
 	// decoder counts the levels of each apart (package yaml's flow_level
@@ -569,7 +653,7 @@ func (e *encoder) value(v starlark.Value, at place) error {
 	}
 	flow := n == 0 || e.m.flowLevel > 0 || at.key && seq
 	if flow && e.m.flowLevel == maxDepth || !flow && e.blockDepth == maxDepth {
-		return loop.Errorf(loop.KindValue, "%s: a value nested more than %d deep (yaml.decode reads no deeper)", e.fn, maxDepth)
+		return e.errorf("a value nested more than %d deep (yaml.decode reads no deeper)", maxDepth)
 	}
 	if !flow {
 		e.blockDepth++
@@ -577,9 +661,9 @@ func (e *encoder) value(v starlark.Value, at place) error {
 	}
 	switch v := v.(type) {
 	case *starlark.Dict:
-		return e.mapping(v.Entries(), flow, at)
+		return e.mapping(v.Entries(), "dict", flow, at)
 	case *starlarkstruct.Struct:
-		return e.mapping(fields(v), flow, at)
+		return e.mapping(fields(v), "", flow, at)
 	}
 	return e.sequence(v.(starlark.Iterable), flow, at)
 }
@@ -604,42 +688,55 @@ func fields(s *starlarkstruct.Struct) iter.Seq2[starlark.Value, starlark.Value] 
 func (e *encoder) sequence(v starlark.Iterable, flow bool, at place) error {
 	it := v.Iterate()
 	defer it.Done()
+	e.where = append(e.where, step{kind: atIndex, typ: v.Type()})
+	top := len(e.where) - 1
 	var x starlark.Value
 	if flow {
 		old := e.m.flowStart("[", at)
 		for i := 0; it.Next(&x); i++ {
 			e.m.flowItem(i, false, false)
+			e.where[top].index = i
 			if err := e.value(x, place{}); err != nil {
 				return err
 			}
 		}
 		e.m.flowEnd("]", old)
-		return nil
-	}
-	old := e.m.increaseIndent(false, at)
-	for it.Next(&x) {
-		e.m.blockItem()
-		if err := e.value(x, place{blockItem: true}); err != nil {
-			return err
+	} else {
+		old := e.m.increaseIndent(false, at)
+		for i := 0; it.Next(&x); i++ {
+			e.m.blockItem()
+			e.where[top].index = i
+			if err := e.value(x, place{blockItem: true}); err != nil {
+				return err
+			}
 		}
+		e.m.indent = old
 	}
-	e.m.indent = old
+	e.where = e.where[:top]
 	return nil
 }
 
-// mapping writes the entries of a dict or struct: a block mapping, or a
-// flow one when it is empty ("{}") or inside a flow collection. A key
-// that cannot be simple (more than 128 characters, several lines, a
-// collection that is not empty) is written "? key", its value ": value".
-func (e *encoder) mapping(entries iter.Seq2[starlark.Value, starlark.Value], flow bool, at place) error {
+// mapping writes the entries of a dict (typ "dict") or a struct (typ
+// ""): a block mapping, or a flow one when it is empty ("{}") or inside a
+// flow collection. A key that cannot be simple (more than 128
+// characters, several lines, a collection that is not empty) is written
+// "? key", its value ": value".
+func (e *encoder) mapping(entries iter.Seq2[starlark.Value, starlark.Value], typ string, flow bool, at place) error {
 	var old int
 	if flow {
 		old = e.m.flowStart("{", at)
 	} else {
 		old = e.m.increaseIndent(false, at)
 	}
+	e.where = append(e.where, step{})
+	top := len(e.where) - 1
 	i := 0
 	for k, v := range entries {
+		if typ == "" {
+			e.where[top] = step{kind: inField, field: string(k.(starlark.String))}
+		} else {
+			e.where[top] = step{kind: inKey, typ: typ}
+		}
 		simple, err := e.simpleKey(k)
 		if err != nil {
 			return err
@@ -657,11 +754,15 @@ func (e *encoder) mapping(entries iter.Seq2[starlark.Value, starlark.Value], flo
 		} else {
 			e.m.blockValue(simple)
 		}
+		if typ != "" {
+			e.where[top] = step{kind: inKeyValue, typ: typ, key: k}
+		}
 		if err := e.value(v, place{}); err != nil {
 			return err
 		}
 		i++
 	}
+	e.where = e.where[:top]
 	if flow {
 		e.m.flowEnd("}", old)
 	} else {

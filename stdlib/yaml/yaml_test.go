@@ -253,8 +253,8 @@ u:
   scheme: http
   username: null
 
-value: yaml.encode: a list contains itself
-value: yaml.encode: cannot encode a builtin_function_or_method
+value: yaml.encode: at list index 1: a list contains itself
+value: yaml.encode: in dict key "f": cannot encode a builtin_function_or_method
 k:
   - 1
 
@@ -289,14 +289,14 @@ def nest(n, inner):
 for n in [10000, 10001]:
     for inner in [1, []]:
         r = catch(yaml.encode, nest(n, inner))
-        print(n, inner, r.ok and yaml.encode(yaml.decode(r.value)) == r.value, "" if r.ok else r.error)
-print(catch(yaml.encode, nest(60000, 1)).error)
+        print(n, inner, r.ok and yaml.encode(yaml.decode(r.value)) == r.value, "" if r.ok else r.error.message[-65:])
+print(catch(yaml.encode, nest(60000, 1)).error.message[-65:])
 `)
 	assert.Equal(t, `10000 1 True 
 10000 [] True 
-10001 1 False value: yaml.encode: a value nested more than 10000 deep (yaml.decode reads no deeper)
-10001 [] False value: yaml.encode: a value nested more than 10000 deep (yaml.decode reads no deeper)
-value: yaml.encode: a value nested more than 10000 deep (yaml.decode reads no deeper)
+10001 1 False a value nested more than 10000 deep (yaml.decode reads no deeper)
+10001 [] False a value nested more than 10000 deep (yaml.decode reads no deeper)
+a value nested more than 10000 deep (yaml.decode reads no deeper)
 `, out)
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %v", d)
@@ -320,4 +320,48 @@ for doc in [[{"id": i, "name": "item %d" % i} for i in range(30000)], ["x" * (4 
 t.cancel()
 `)
 	assert.Equal(t, "True True\nTrue True\n", out)
+}
+
+// An encoding error names where the value is, as json.encode's do: the
+// path of indexes, keys and fields from the top (its first and last 8
+// steps when deeper than 16).
+func TestEncodeErrorsSayWhere(t *testing.T) {
+	out := run(t, `
+print(catch(yaml.encode, {"a": [1, len]}).error)
+print(catch(yaml.encode, [set([1]), (2, {3: print})]).error)
+print(catch(yaml.encode, {(1, len): 2}).error)
+print(catch(yaml.encode, {"k" * 100: len}).error)
+print(catch(yaml.encode, {None: {2.5: {b"x": {True: {(1,): [len]}}}}}).error)
+l = [0]
+l.append({"self": l})
+print(catch(yaml.encode, l).error)
+x = len
+for i in range(20):
+    x = [x]
+print(catch(yaml.encode, x).error)
+`)
+	assert.Equal(t, `value: yaml.encode: in dict key "a": at list index 1: cannot encode a builtin_function_or_method
+value: yaml.encode: at list index 1: at tuple index 1: in dict key 3: cannot encode a builtin_function_or_method
+value: yaml.encode: in a dict key: at tuple index 1: cannot encode a builtin_function_or_method
+value: yaml.encode: in dict key "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...: cannot encode a builtin_function_or_method
+value: yaml.encode: in dict key None: in dict key 2.5: in dict key b"x": in dict key True: in dict key of type tuple: at list index 0: cannot encode a builtin_function_or_method
+value: yaml.encode: at list index 1: in dict key "self": a list contains itself
+value: yaml.encode: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: (4 more levels): at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: at list index 0: cannot encode a builtin_function_or_method
+`, out)
+}
+
+// A string that is not UTF-8 (YAML text is Unicode) is written as
+// !!binary, as package yaml writes such a Go string: it reads back as
+// bytes. It failed with the package's words, "yaml: cannot marshal
+// invalid UTF-8 data as !!str".
+func TestEncodeInvalidUTF8(t *testing.T) {
+	out := run(t, `
+s = "aé"[:2]
+text = yaml.encode({s: [s, "ok"]})
+print(repr(text))
+print(yaml.decode(text))
+`)
+	assert.Equal(t, `"!!binary YcM=:\n  - !!binary YcM=\n  - ok\n"
+{b"a\xc3": [b"a\xc3", "ok"]}
+`, out)
 }
