@@ -253,6 +253,15 @@ func argErrorf(format string, args ...any) error {
 	return &ArgError{msg: fmt.Sprintf(format, args...)}
 }
 
+// ArgErrorf returns an ArgError with the message fmt.Sprintf(format,
+// args...), for a library whose operators and methods fail because of
+// the values they were given, as a builtin given bad arguments does (a
+// time.duration times an int past its range), so that hosts give such a
+// failure the kind they give bad input (coro patch, ORIGIN 42).
+func ArgErrorf(format string, args ...any) error {
+	return argErrorf(format, args...)
+}
+
 // UnpackArg unpacks a Value v into the variable pointed to by ptr.
 // See [UnpackArgs] for details, including which types of variable are supported.
 //

@@ -8,6 +8,8 @@ package time // import "github.com/corolang/coro/starlark/lib/time"
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"sort"
 	"time"
 
@@ -144,7 +146,14 @@ func fromTimestamp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.T
 	if err := starlark.UnpackPositionalArgs("from_timestamp", args, kwargs, 1, &sec, &nsec); err != nil {
 		return nil, err
 	}
-	return Time(time.Unix(sec, nsec)), nil
+	// coro patch (ORIGIN 43): time.Unix adds the seconds in nsec to sec
+	// without a check.
+	q, r := divMod(big.NewInt(nsec), 1e9)
+	unix := q.Add(q, big.NewInt(sec))
+	if unix.CmpAbs(big.NewInt(maxUnix)) > 0 {
+		return nil, timeRangeError(fmt.Sprintf("%s seconds from 1970", unix))
+	}
+	return Time(time.Unix(unix.Int64(), r)), nil
 }
 
 func now(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -264,54 +273,86 @@ func (d Duration) Cmp(v starlark.Value, depth int) (int, error) {
 //	duration * int = duration
 func (d Duration) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
 	x := time.Duration(d)
+	// coro patch (ORIGIN 43): every failure here is an ArgError (bad
+	// input: coro's kind value), and a result past a duration's range
+	// (or, with a time, a time's) fails where it overflowed silently.
+	expr := func() string { // the operation, in the script's order
+		if side == starlark.Left {
+			return fmt.Sprintf("%s %s %s", d, op, y)
+		}
+		return fmt.Sprintf("%s %s %s", y, op, d)
+	}
 
 	switch op {
 	case syntax.PLUS:
 		switch y := y.(type) {
 		case Duration:
-			return Duration(x + time.Duration(y)), nil
+			z := x + time.Duration(y)
+			if (y > 0 && z < x) || (y < 0 && z > x) {
+				return nil, durationRangeError(expr())
+			}
+			return Duration(z), nil
 		case Time:
-			return Time(time.Time(y).Add(x)), nil
+			return addTime(time.Time(y), x, expr)
 		}
 
 	case syntax.MINUS:
 		switch y := y.(type) {
 		case Duration:
-			return Duration(x - time.Duration(y)), nil
+			z := x - time.Duration(y)
+			if (y > 0 && z > x) || (y < 0 && z < x) {
+				return nil, durationRangeError(expr())
+			}
+			return Duration(z), nil
 		}
 
 	case syntax.SLASH:
 		switch y := y.(type) {
 		case Duration:
 			if y == 0 {
-				return nil, fmt.Errorf("%s division by zero", d.Type())
+				return nil, starlark.ArgErrorf("%s division by zero", d.Type())
 			}
 			return starlark.Float(x.Nanoseconds()) / starlark.Float(time.Duration(y).Nanoseconds()), nil
 		case starlark.Int:
 			if side == starlark.Right {
-				return nil, fmt.Errorf("unsupported operation")
+				return nil, starlark.ArgErrorf("unsupported operation")
 			}
 			i, ok := y.Int64()
 			if !ok {
-				return nil, fmt.Errorf("int value out of range (want signed 64-bit value)")
+				return nil, starlark.ArgErrorf("int value out of range (want signed 64-bit value)")
 			}
 			if i == 0 {
-				return nil, fmt.Errorf("%s division by zero", d.Type())
+				return nil, starlark.ArgErrorf("%s division by zero", d.Type())
+			}
+			if i == -1 && x == math.MinInt64 {
+				return nil, durationRangeError(expr())
 			}
 			return d / Duration(i), nil
 		case starlark.Float:
+			if side == starlark.Right { // upstream divided d by y here
+				return nil, starlark.ArgErrorf("unsupported operation")
+			}
 			f := float64(y)
 			if f == 0 {
-				return nil, fmt.Errorf("%s division by zero", d.Type())
+				return nil, starlark.ArgErrorf("%s division by zero", d.Type())
 			}
-			return Duration(float64(x.Nanoseconds()) / f), nil
+			q := float64(x.Nanoseconds()) / f
+			// Go's conversion of a float past int64 (or NaN) is
+			// whatever the machine gives.
+			if !(q > -(1<<63) && q < 1<<63) {
+				return nil, durationRangeError(expr())
+			}
+			return Duration(q), nil
 		}
 
 	case syntax.SLASHSLASH:
 		switch y := y.(type) {
 		case Duration:
 			if y == 0 {
-				return nil, fmt.Errorf("%s division by zero", d.Type())
+				return nil, starlark.ArgErrorf("%s division by zero", d.Type())
+			}
+			if y == -1 && x == math.MinInt64 {
+				return starlark.MakeBigInt(new(big.Int).Neg(big.NewInt(math.MinInt64))), nil
 			}
 			return starlark.MakeInt64(x.Nanoseconds() / time.Duration(y).Nanoseconds()), nil
 		}
@@ -321,13 +362,105 @@ func (d Duration) Binary(op syntax.Token, y starlark.Value, side starlark.Side) 
 		case starlark.Int:
 			i, ok := y.Int64()
 			if !ok {
-				return nil, fmt.Errorf("int value out of range (want signed 64-bit value)")
+				return nil, starlark.ArgErrorf("int value out of range (want signed 64-bit value)")
 			}
-			return d * Duration(i), nil
+			z := new(big.Int).Mul(big.NewInt(int64(x)), big.NewInt(i))
+			if !z.IsInt64() {
+				return nil, durationRangeError(expr())
+			}
+			return Duration(z.Int64()), nil
 		}
 	}
 
 	return nil, nil
+}
+
+// coro patch (ORIGIN 43): the range of times and durations.
+
+// maxUnix bounds the times this module makes: 2^62 seconds (some 146
+// billion years) either side of 1970. Go's own range ends near ±292
+// billion years, where Unix() wraps around and Add saturates without a
+// word; within this one every operation here is exact (a duration, at
+// most 292 years, moves a time no nearer to Go's ends).
+const maxUnix = 1 << 62
+
+func inRange(t time.Time) bool {
+	u := t.Unix()
+	return -maxUnix <= u && u <= maxUnix
+}
+
+// timeRangeError is the failure of an operation whose time is out of
+// range, as Python's datetime raises OverflowError; what says which.
+func timeRangeError(what string) error {
+	return starlark.ArgErrorf("time out of range: %s (a time is within 146 billion years of 1970)", what)
+}
+
+// durationRangeError is the failure of an operation whose duration is
+// out of range (a duration is an int64 of nanoseconds, as Go's).
+func durationRangeError(what string) error {
+	return starlark.ArgErrorf("duration out of range: %s (a duration is within 292 years either way)", what)
+}
+
+// addTime is t + d, checked (expr is the operation, for the message).
+func addTime(t time.Time, d time.Duration, expr func() string) (starlark.Value, error) {
+	var r time.Time
+	if d == math.MinInt64 { // -d is d
+		r = t.Add(math.MinInt64 + 1).Add(-1)
+	} else {
+		r = t.Add(d)
+	}
+	if !inRange(r) {
+		return nil, timeRangeError(expr())
+	}
+	return Time(r), nil
+}
+
+// divMod is x divided by the positive n, rounded down, and what is left
+// (in [0, n)).
+func divMod(x *big.Int, n int64) (*big.Int, int64) {
+	q, r := new(big.Int).DivMod(x, big.NewInt(n), new(big.Int))
+	return q, r.Int64()
+}
+
+// date is time.Date, failing for a time out of range where time.Date's
+// arithmetic wraps around silently (time.time(year=1 << 40) was a date
+// some 300 billion years off). The fields are added up exactly, to
+// seconds from 1970 (days_from_civil, Howard Hinnant's), and only a time
+// in range is made, with time.Date from its normalized fields (the same
+// time: time.Date normalizes them so before applying loc's offset).
+func date(year, month, day, hour, min, sec, nsec int, loc *time.Location) (time.Time, error) {
+	n := func(i int) *big.Int { return big.NewInt(int64(i)) }
+	mul := func(x *big.Int, k int64) *big.Int { return x.Mul(x, big.NewInt(k)) }
+	// The month into the year, the day and the rest into seconds.
+	q, m := divMod(new(big.Int).Sub(n(month), big.NewInt(1)), 12)
+	y := q.Add(q, n(year))
+	m++ // 1 to 12
+	secs := mul(new(big.Int).Sub(n(day), big.NewInt(1)), 86400)
+	secs.Add(secs, mul(n(hour), 3600))
+	secs.Add(secs, mul(n(min), 60))
+	secs.Add(secs, n(sec))
+	q, ns := divMod(n(nsec), 1e9)
+	secs.Add(secs, q)
+	// Days from 1970-01-01 to the first of month m of year y.
+	if m <= 2 {
+		y.Sub(y, big.NewInt(1))
+	}
+	era, yoe := divMod(y, 400)
+	doy := (153*((m+9)%12) + 2) / 5
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := mul(era, 146097)
+	days.Add(days, big.NewInt(doe-719468))
+	unix := mul(days, 86400)
+	unix.Add(unix, secs)
+	if unix.CmpAbs(big.NewInt(maxUnix+2*86400)) > 0 { // past any zone's offset
+		return time.Time{}, timeRangeError(fmt.Sprintf("year %d, month %d, day %d, hour %d, minute %d, second %d", year, month, day, hour, min, sec))
+	}
+	f := time.Unix(unix.Int64(), 0).UTC()
+	t := time.Date(f.Year(), f.Month(), f.Day(), f.Hour(), f.Minute(), f.Second(), int(ns), loc)
+	if !inRange(t) {
+		return time.Time{}, timeRangeError(fmt.Sprintf("year %d, month %d, day %d, hour %d, minute %d, second %d", year, month, day, hour, min, sec))
+	}
+	return t, nil
 }
 
 // Time is a Starlark representation of a moment in time.
@@ -357,7 +490,11 @@ func newTime(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
-	return Time(time.Date(year, time.Month(month), day, hour, min, sec, nsec, location)), nil
+	t, err := date(year, month, day, hour, min, sec, nsec, location) // coro patch (ORIGIN 43)
+	if err != nil {
+		return nil, err
+	}
+	return Time(t), nil
 }
 
 // String returns the time formatted using the format string
@@ -375,7 +512,9 @@ func (t Time) Freeze() {}
 // Hash returns a function of x such that Equals(x, y) => Hash(x) == Hash(y)
 // required by starlark.Value interface.
 func (t Time) Hash() (uint32, error) {
-	return uint32(time.Time(t).UnixNano()) ^ uint32(int64(time.Time(t).UnixNano())>>32), nil
+	// coro patch (ORIGIN 43): UnixNano is undefined past 1678-2262.
+	u, ns := time.Time(t).Unix(), time.Time(t).Nanosecond()
+	return uint32(u) ^ uint32(u>>32) ^ uint32(ns), nil
 }
 
 // Truth returns the truth value of an object required by starlark.Value
@@ -403,7 +542,16 @@ func (t Time) Attr(name string) (starlark.Value, error) {
 	case "unix":
 		return starlark.MakeInt64(time.Time(t).Unix()), nil
 	case "unix_nano":
-		return starlark.MakeInt64(time.Time(t).UnixNano()), nil
+		// coro patch (ORIGIN 43): exact, an int past int64 beyond
+		// 1678-2262, where UnixNano wrapped around (year 3000 was
+		// negative).
+		u, ns := time.Time(t).Unix(), int64(time.Time(t).Nanosecond())
+		const lim = math.MaxInt64 / 1_000_000_000
+		if -lim < u && u < lim {
+			return starlark.MakeInt64(u*1e9 + ns), nil
+		}
+		z := new(big.Int).Mul(big.NewInt(u), big.NewInt(1e9))
+		return starlark.MakeBigInt(z.Add(z, big.NewInt(ns))), nil
 	}
 	return builtinAttr(t, name, timeMethods)
 }
@@ -445,20 +593,30 @@ func (t Time) Cmp(yV starlark.Value, depth int) (int, error) {
 //	time - time = duration
 func (t Time) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
 	x := time.Time(t)
+	// coro patch (ORIGIN 43): a result out of range fails, where Add
+	// and Sub saturated or wrapped around silently.
+	expr := func() string { return fmt.Sprintf("%s %s %s", t, op, y) }
 
 	switch op {
 	case syntax.PLUS:
 		switch y := y.(type) {
 		case Duration:
-			return Time(x.Add(time.Duration(y))), nil
+			return addTime(x, time.Duration(y), expr)
 		}
 	case syntax.MINUS:
 		switch y := y.(type) {
 		case Duration:
-			return Time(x.Add(time.Duration(-y))), nil
+			if y == math.MinInt64 {
+				return addTime(x.Add(math.MaxInt64), 1, expr)
+			}
+			return addTime(x, time.Duration(-y), expr)
 		case Time:
 			// time - time = duration
-			return Duration(x.Sub(time.Time(y))), nil
+			d := x.Sub(time.Time(y))
+			if !time.Time(y).Add(d).Equal(x) { // Sub saturated
+				return nil, durationRangeError(expr())
+			}
+			return Duration(d), nil
 		}
 	}
 
