@@ -645,7 +645,9 @@ func timeIn(fnname string, recV starlark.Value, args starlark.Tuple, kwargs []st
 	}
 	loc, err := time.LoadLocation(x)
 	if err != nil {
-		return nil, err
+		// coro patch (ORIGIN 44): bad input, named ("in_location:
+		// unknown time zone Nope"), as time.time's location is.
+		return nil, starlark.ArgErrorf("%s: %v", fnname, err)
 	}
 
 	recv := time.Time(recV.(Time))

@@ -111,8 +111,8 @@ func TestDateIsTimeDate(t *testing.T) {
 	}
 }
 
-// Every failure of the operators is an ArgError, bad input (coro's kind
-// value), out of range or not (coro patch, ORIGIN 43).
+// Every failure of the operators and methods is an ArgError, bad input
+// (coro's kind value), out of range or not (coro patch, ORIGIN 43, 44).
 func TestOperatorFailuresAreArgErrors(t *testing.T) {
 	for _, src := range []string{
 		"time.hour * 10000000000",
@@ -121,6 +121,7 @@ func TestOperatorFailuresAreArgErrors(t *testing.T) {
 		"time.hour / 0",
 		"time.hour / (1 << 70)",
 		"time.time(year=1 << 40)",
+		"time.now().in_location('Nope')", // ORIGIN 43
 	} {
 		_, err := starlark.Eval(&starlark.Thread{}, "t.star", src, starlark.StringDict{"time": Module})
 		var ae *starlark.ArgError
