@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/resolve"
@@ -271,6 +272,46 @@ func ValueBuiltin(qualified string, b *starlark.Builtin) *starlark.Builtin {
 		msg := strings.TrimPrefix(err.Error(), b.Name()+": ")
 		return nil, &Error{Kind: KindValue, Msg: withPrefix(qualified, msg), cause: err, GoStack: goStack(1)}
 	})
+}
+
+// CheckNUL fails with a value error if s, the argument what of fn (a
+// path, a program's argument, an environment variable), has a NUL byte:
+// the system takes such strings up to their first NUL, so it cannot hold
+// one, and Python raises ValueError ("embedded null byte") before any
+// system call. The message says where the NUL is and shows s quoted
+// around it, the NUL as \x00: "fs.read: path has a NUL byte at byte 1:
+// "a\x00.txt"". It was an io error from the system call (EINVAL), the
+// NUL printed raw.
+func CheckNUL(fn, what, s string) error {
+	i := strings.IndexByte(s, 0)
+	if i < 0 {
+		return nil
+	}
+	return Errorf(KindValue, "%s: %s has a NUL byte at byte %d: %s", fn, what, i, Quote(s, i))
+}
+
+// Quote is s quoted for a message, as a script writes it (control
+// characters escaped): whole up to 40 bytes, else the 40 or so around
+// byte at, with "..." for what is left out.
+func Quote(s string, at int) string {
+	if len(s) <= 40 {
+		return starlark.String(s).String()
+	}
+	start, end := max(0, at-30), min(len(s), max(at, 30)+10)
+	for start > 0 && !utf8.RuneStart(s[start]) {
+		start--
+	}
+	for end < len(s) && !utf8.RuneStart(s[end]) {
+		end++
+	}
+	q := starlark.String(s[start:end]).String()
+	if start > 0 {
+		q = "..." + q
+	}
+	if end < len(s) {
+		q += "..."
+	}
+	return q
 }
 
 // ValueModule returns members with each builtin wrapped by ValueBuiltin

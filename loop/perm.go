@@ -292,6 +292,11 @@ func (e *Engine) PlaceReadWrite(fn, path string) (Place, error) {
 }
 
 func (e *Engine) place(s *grantSet, fn, path string, write bool) (Place, error) {
+	// Every path a script names passes here (fs, proc's cwd, net's unix
+	// sockets and certificate files): checked once for all of them.
+	if err := CheckNUL(fn, "path", path); err != nil {
+		return Place{}, err
+	}
 	if s.all {
 		return Place{Path: path, fn: fn, name: path, write: write}, nil
 	}

@@ -438,3 +438,32 @@ func TestAbandonedReadStops(t *testing.T) {
 		t.Fatal("the abandoned fs.read is still reading")
 	}
 }
+
+// A path with a NUL byte is a value error, checked where every path a
+// script names is resolved (loop.Engine.PlaceRead, PlaceWrite), in or
+// out of a sandbox; it was io ("invalid argument") with the NUL printed
+// raw.
+func TestNULInPathIsAValueError(t *testing.T) {
+	dir := t.TempDir()
+	src := fmt.Sprintf(`
+p = "a\x00.txt"
+for f, args in [(fs.read, (p,)), (fs.write, (p, "x")), (fs.exists, (p,)), (fs.open, (p,)),
+                (fs.rename, (%q + "/f", "b\x00")), (fs.listdir, ("\x00",)), (fs.mkdir, (p,)),
+                (fs.read, (%q + "/" + "d" * 50 + "/a\x00b" + "c" * 50,))]:
+    print(catch(f, *args).error)
+`, dir, dir)
+	want := `value: fs.read: path has a NUL byte at byte 1: "a\x00.txt"
+value: fs.write: path has a NUL byte at byte 1: "a\x00.txt"
+value: fs.exists: path has a NUL byte at byte 1: "a\x00.txt"
+value: fs.open: path has a NUL byte at byte 1: "a\x00.txt"
+value: fs.rename: path has a NUL byte at byte 1: "b\x00"
+value: fs.listdir: path has a NUL byte at byte 0: "\x00"
+value: fs.mkdir: path has a NUL byte at byte 1: "a\x00.txt"
+value: fs.read: path has a NUL byte at byte ` + fmt.Sprint(len(dir)+53) + `: ..."dddddddddddddddddddddddddddd/a\x00bcccccccc"...
+`
+	for _, perms := range []loop.Permissions{all(), {Read: []string{dir}, Write: []string{dir}}} {
+		out, err := run(t, perms, src)
+		require.NoError(t, err)
+		assert.Equal(t, want, out)
+	}
+}

@@ -50,6 +50,11 @@ type spec struct {
 	dir  string // the child's working directory as exec takes it (workDir)
 }
 
+// parseSpec checks and converts argv, env and cwd, the arguments of run
+// and start that go to the system: a NUL byte in any of them, a '=' in
+// an environment variable's name, or an empty name, is a value error
+// naming which, before the start (it was the start's io error, EINVAL,
+// or the name and value split elsewhere than the script said).
 func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 	s := &spec{}
 	seq, ok := argv.(starlark.Indexable)
@@ -60,6 +65,9 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 		a, ok := starlark.AsString(seq.Index(i))
 		if !ok {
 			return nil, loop.Errorf(loop.KindValue, "%s: argv[%d]: got %s, want string", fn, i, seq.Index(i).Type())
+		}
+		if err := loop.CheckNUL(fn, fmt.Sprintf("argv[%d]", i), a); err != nil {
+			return nil, err
 		}
 		s.argv = append(s.argv, a)
 	}
@@ -78,6 +86,18 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 			if !ok1 || !ok2 {
 				return nil, loop.Errorf(loop.KindValue, "%s: env: got %s: %s, want string: string", fn, kv[0].Type(), kv[1].Type())
 			}
+			if err := loop.CheckNUL(fn, "env name", k); err != nil {
+				return nil, err
+			}
+			if k == "" {
+				return nil, loop.Errorf(loop.KindValue, "%s: env name is empty", fn)
+			}
+			if strings.Contains(k, "=") {
+				return nil, loop.Errorf(loop.KindValue, "%s: env name %s has a '=' (the system splits NAME=VALUE at the first)", fn, loop.Quote(k, strings.IndexByte(k, '=')))
+			}
+			if err := loop.CheckNUL(fn, "env["+loop.Quote(k, 0)+"]", v); err != nil {
+				return nil, err
+			}
 			s.env = append(s.env, k+"="+v)
 		}
 		sort.Strings(s.env)
@@ -86,6 +106,9 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 		c, ok := starlark.AsString(cwd)
 		if !ok {
 			return nil, loop.Errorf(loop.KindValue, "%s: for parameter cwd: got %s, want string", fn, cwd.Type())
+		}
+		if err := loop.CheckNUL(fn, "cwd", c); err != nil {
+			return nil, err
 		}
 		s.cwd = c
 	}

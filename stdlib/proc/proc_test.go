@@ -231,3 +231,36 @@ io: proc.start: cwd FILE/sub: not a directory
 not_found: proc.start: ./nope: no such file or directory
 `, "FILE", file), "DIR", dir), out)
 }
+
+// A NUL byte in what goes to the system (argv, env, cwd), or an env name
+// that is empty or has a '=', is a value error naming which argument,
+// the NUL escaped; it was the start's io error ("echo: invalid
+// argument").
+func TestNULAndBadEnvNamesAreValueErrors(t *testing.T) {
+	out, err := runScript(t, loop.AllPermissions(), `
+for f, args, kw in [
+    (proc.run, (["echo", "a\x00b"],), {}),
+    (proc.start, (["ec\x00ho"],), {}),
+    (proc.run, (["echo"],), {"env": {"A": "a\x00"}}),
+    (proc.run, (["echo"],), {"env": {"A\x00": "a"}}),
+    (proc.run, (["echo"],), {"env": {"A=B": "1"}}),
+    (proc.start, (["echo"],), {"env": {"": "1"}}),
+    (proc.run, (["echo"],), {"cwd": "/tmp\x00"}),
+    (proc.run, (["echo", "x" * 50 + "\x00"],), {}),
+]:
+    print(catch(f, *args, **kw).error)
+print(proc.run(["sh", "-c", "echo $A"], env={"A": "b=c"}).stdout)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `value: proc.run: argv[1] has a NUL byte at byte 1: "a\x00b"
+value: proc.start: argv[0] has a NUL byte at byte 2: "ec\x00ho"
+value: proc.run: env["A"] has a NUL byte at byte 1: "a\x00"
+value: proc.run: env name has a NUL byte at byte 1: "A\x00"
+value: proc.run: env name "A=B" has a '=' (the system splits NAME=VALUE at the first)
+value: proc.start: env name is empty
+value: proc.run: cwd has a NUL byte at byte 4: "/tmp\x00"
+value: proc.run: argv[1] has a NUL byte at byte 50: ..."xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\x00"
+b=c
+
+`, out)
+}
