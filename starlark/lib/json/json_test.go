@@ -115,3 +115,26 @@ func TestEncodeRefusesStreamsAndObjects(t *testing.T) {
 		t.Errorf("got %v, %v", y, err)
 	}
 }
+
+// json.encode bounds the nesting it follows, and writes the path of a
+// failure once (coro patch, ORIGIN 45): a list nested a million deep
+// overflowed the Go stack (a fatal error), and a failure 20,000 levels
+// deep built its message in O(n²) (6.5 GB).
+func TestEncodeDeepValues(t *testing.T) {
+	for src, want := range map[string]string{
+		"def f():\n    x = []\n    for i in range(1000000):\n        x = [x]\n    return json.encode(x)\ny = f()\n": "json.encode: at list index 0: at list index 0: at list index 0: at list index 0: " +
+			"at list index 0: at list index 0: at list index 0: at list index 0: (9984 more levels): " +
+			"at list index 0: at list index 0: at list index 0: at list index 0: " +
+			"at list index 0: at list index 0: at list index 0: at list index 0: a value nested more than 10000 deep",
+		"def f():\n    x = len\n    for i in range(4900):\n        x = {'k': [x]}\n    return json.encode(x)\ny = f()\n": `json.encode: in dict key "k": at list index 0: in dict key "k": at list index 0: ` +
+			`in dict key "k": at list index 0: in dict key "k": at list index 0: (9784 more levels): ` +
+			`in dict key "k": at list index 0: in dict key "k": at list index 0: ` +
+			`in dict key "k": at list index 0: in dict key "k": at list index 0: cannot encode builtin_function_or_method as JSON`,
+		"y = json.encode([[1], [len]])\n": "json.encode: at list index 1: at list index 0: cannot encode builtin_function_or_method as JSON",
+	} {
+		_, err := starlark.ExecFile(&starlark.Thread{}, "json.star", src, starlark.StringDict{"json": Module})
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %q", src, err, want)
+		}
+	}
+}
