@@ -265,3 +265,23 @@ for _ in range(N):
     chs[i].send(v)
 `)
 }
+
+// timeout() raises once its deadline has passed, even when fn spent the
+// time in one Go call and returned without the loop running in between
+// (the timer could not fire): it returned fn's value.
+func TestTimeoutPassedInOneGoCall(t *testing.T) {
+	var out bytes.Buffer
+	block := starlark.NewBuiltin("block", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		time.Sleep(50 * time.Millisecond) // holds the loop past the deadline
+		return starlark.MakeInt(7), nil
+	})
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &out, Globals: starlark.StringDict{"block": block}}, loop.Builtins())
+	defer e.Close()
+	_, err := e.Exec(context.Background(), "test.star", `
+r = catch(timeout, 0.01, block)
+print(r.ok, r.error)
+print(timeout(5, block))
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "False timeout: deadline of 0.01s exceeded\n7\n", out.String())
+}
