@@ -629,15 +629,19 @@ func execScript(ctx context.Context, c *config, name string, src []byte, args []
 func exitStatus(err error, eng *engine.Engine, signalled int, goTrace bool, stderr io.Writer) int {
 	var exit *engine.ExitError
 	switch {
+	case errors.As(err, &exit):
+		return exit.Code
+	case signalled != 0:
+		// Also when the run then ended well: the signal came while a
+		// task held the loop in one long Go call ([1] * 100000000), and
+		// the script ended before the loop could act on it. It still
+		// says 128+N, not 0 as if no signal had come.
+		return signalled
 	case err == nil:
 		if eng.Failures() > 0 {
 			return exitError
 		}
 		return exitOK
-	case errors.As(err, &exit):
-		return exit.Code
-	case signalled != 0:
-		return signalled
 	case engine.IsSyntaxError(err):
 		fmt.Fprintln(stderr, syntaxMessage(err))
 		return exitUsage

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corolang/coro/engine"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -373,4 +374,16 @@ print("squared")
 	assert.Equal(t, 130, ee.ExitCode())
 	assert.Contains(t, stderr.String(), "coro: interrupted again (SIGINT): exiting now")
 	assert.False(t, sc.Scan(), "the run went on: %q", sc.Text())
+}
+
+// A signal that came while the run was ending well (a task held the loop
+// in one long Go call, and the script ended before the loop could act on
+// the signal) still gives 128+N: it gave 0, as if no signal had come.
+func TestSignalStatusWinsOverACleanEnd(t *testing.T) {
+	eng, err := engine.New(engine.Options{})
+	require.NoError(t, err)
+	defer eng.Close()
+	assert.Equal(t, 143, exitStatus(nil, eng, 143, false, io.Discard))
+	assert.Equal(t, exitOK, exitStatus(nil, eng, 0, false, io.Discard))
+	assert.Equal(t, 3, exitStatus(&engine.ExitError{Code: 3}, eng, 143, false, io.Discard), "os.exit's status stands")
 }
