@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/corolang/coro/starlark/internal/compile"
 	"github.com/corolang/coro/starlark/internal/spell"
@@ -1245,7 +1246,14 @@ unknown:
 
 // It's always possible to overeat in small bites but we'll
 // try to stop someone swallowing the world in one gulp.
+// maxAlloc is in bytes: a repeat of a list or tuple counts its elements'
+// size (valueSize each), as a string's counts its bytes (coro patch,
+// ORIGIN 46: upstream counted elements, so [0] * 1000000000 asked for
+// 16 GiB in one make).
 const maxAlloc = 1 << 30
+
+// valueSize is the size in bytes of one element of a list or tuple.
+const valueSize = uint(unsafe.Sizeof(Value(nil)))
 
 func tupleRepeat(elems Tuple, n Int) (Tuple, error) {
 	if len(elems) == 0 {
@@ -1260,9 +1268,10 @@ func tupleRepeat(elems Tuple, n Int) (Tuple, error) {
 	}
 	// Inv: i > 0, len > 0
 	of, sz := bits.Mul(uint(len(elems)), uint(i))
-	if of != 0 || sz >= maxAlloc { // of != 0 => overflow
+	ofb, bytes := bits.Mul(sz, valueSize)
+	if of != 0 || ofb != 0 || bytes >= maxAlloc { // of != 0 => overflow
 		// Don't print sz.
-		return nil, fmt.Errorf("excessive repeat (%d * %d elements)", len(elems), i)
+		return nil, fmt.Errorf("excessive repeat (%d * %d elements of %d bytes: over 1 GiB)", len(elems), i, valueSize)
 	}
 	res := make([]Value, sz)
 	// copy elems into res, doubling each time
