@@ -107,6 +107,80 @@ sleep(3600)
 	assert.NoError(t, err)
 }
 
+// TestMaxMemoryOneAllocation (found by a QA pass): an operator or builtin
+// that makes one large value asks the limit first (starlark ORIGIN 47),
+// so the allocation that would pass it is never made: the heap was
+// sampled every 10 ms, and s + str(i) of a 100 MB string under a 200 MiB
+// limit reached 2.5 GB before the sampler saw it. TotalAlloc (every byte
+// allocated since the start) shows the refused values were not made.
+func TestMaxMemoryOneAllocation(t *testing.T) {
+	base := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc + ms.StackInuse
+	}
+	allocated := func() uint64 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.TotalAlloc
+	}
+	for _, tc := range []struct {
+		name, src, msg string
+		most           uint64 // the bytes the run may allocate
+	}{
+		{"concat", `
+s = "x" * 100000000
+keep = []
+for i in range(25):
+    keep.append(s + str(i))
+`, "memory limit exceeded: string concatenation of 95.37 MiB would take the heap (", 500 << 20},
+		{"list_repeat", `x = [None] * 60000000`, "memory limit exceeded: list repeat of 915.5 MiB would take the heap (", 100 << 20},
+		{"string_repeat", `x = "ab" * 500000000`, "memory limit exceeded: string repeat of 953.7 MiB would take the heap (", 100 << 20},
+		{"list_concat", `
+x = [None] * 5000000
+y = x + x
+`, "memory limit exceeded: list concatenation of 152.6 MiB would take the heap (", 150 << 20},
+		{"replace", `
+s = "x" * 10000000
+s.replace("x", "y" * 50)
+`, "memory limit exceeded: str.replace of 476.8 MiB would take the heap (", 100 << 20},
+		{"join", `
+s = "x" * 1000000
+",".join([s] * 3000)
+`, "memory limit exceeded: str.join of ", 1 << 30}, // the builder's growths of a quarter
+		// A refusal the script catches still ends the run.
+		{"caught", `
+r = catch(lambda: "x" * 1000000000)
+print(r.ok)
+`, "memory limit exceeded: string repeat of 953.7 MiB would take the heap (", 100 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			limit := base() + 200<<20
+			eng, out := newEngine(t, engine.Options{MaxMemory: limit})
+			before := allocated()
+			_, err := eng.Exec(context.Background(), tc.name+".star", `defer(print, "cleaned up")`+"\n"+tc.src)
+			made := allocated() - before
+			var ce *engine.Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, engine.KindCancelled, ce.Kind)
+			assert.Contains(t, ce.Error(), tc.msg)
+			assert.Contains(t, ce.Error(), "past the limit of ")
+			assert.Contains(t, out.String(), "cleaned up\n")
+			assert.Less(t, made, tc.most, "allocated %d MiB under a limit of %d MiB", made>>20, limit>>20)
+		})
+	}
+
+	// Under the limit a large value is made.
+	eng, _ := newEngine(t, engine.Options{MaxMemory: base() + 200<<20})
+	_, err := eng.Exec(context.Background(), "fits.star", `
+s = "x" * 50000000
+t = s + s
+l = [None] * 1000000
+`)
+	assert.NoError(t, err)
+}
+
 // A builtin looping over a huge iterable is preempted like a script loop
 // (the interpreter charges it a step per element, starlark/ORIGIN.md item
 // 10): timeout() stops it, and so does the step limit. Found by

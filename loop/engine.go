@@ -8,6 +8,7 @@ package loop
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -190,6 +191,10 @@ type Engine struct {
 	printFn   func(*starlark.Thread, string)
 	loadFn    func(*starlark.Thread, string) (starlark.StringDict, error)
 	preemptFn func(*starlark.Thread)
+	allocFn   func(*starlark.Thread, string, uint64) error // nil without MaxMemory
+	// memGuard is the running drive's memory limit (memory.go), read by
+	// allocFn on the loop and on parallel workers.
+	memGuard atomic.Pointer[memoryGuard]
 
 	modules   map[string]*moduleEntry
 	Unhandled int         // task failures reported with nobody observing them
@@ -265,8 +270,21 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	e.modules = map[string]*moduleEntry{}
 	// Method values allocate: bind them once, not per thread.
 	e.printFn, e.loadFn, e.preemptFn = e.print, e.load, e.preempt
+	if e.opts.MaxMemory > 0 {
+		e.allocFn = e.checkAlloc
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
+}
+
+// checkAlloc is a thread's OnAlloc under Options.MaxMemory: while a drive
+// runs, an allocation that would take the heap past the limit is refused
+// and ends the run (memoryGuard.checkAlloc).
+func (e *Engine) checkAlloc(_ *starlark.Thread, what string, size uint64) error {
+	if g := e.memGuard.Load(); g != nil {
+		return g.checkAlloc(what, size)
+	}
+	return nil
 }
 
 // Options returns the engine's options.
@@ -330,7 +348,7 @@ func (e *Engine) print(_ *starlark.Thread, msg string) {
 // NewThread returns a thread for code that runs for the task in x: the
 // engine's print, load, time slicing and thread hook are set.
 func (e *Engine) NewThread(name string, x *Exec) *starlark.Thread {
-	th := &starlark.Thread{Name: name, Print: e.printFn, Load: e.loadFn, OnMaxSteps: e.preemptFn}
+	th := &starlark.Thread{Name: name, Print: e.printFn, Load: e.loadFn, OnMaxSteps: e.preemptFn, OnAlloc: e.allocFn}
 	th.SetMaxExecutionSteps(e.slice)
 	if x != nil {
 		SetExec(th, x)
@@ -976,8 +994,10 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	defer func() { e.teardown = "" }() // the run has ended: the engine may run more
 	if e.opts.MaxMemory > 0 {
 		var stopGuard func()
-		ctx, stopGuard = guardMemory(ctx, e.opts.MaxMemory)
+		var g *memoryGuard
+		ctx, g, stopGuard = guardMemory(ctx, e.opts.MaxMemory)
 		defer stopGuard()
+		defer e.memGuard.Store(e.memGuard.Swap(g))
 	}
 	if ctx.Done() != nil {
 		// ctx's end reaches the loop even while a task computes: the
@@ -996,7 +1016,11 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 		}()
 	}
 	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
-	if ctx.Err() != nil && (err != nil || e.stopTaken) {
+	// A run that passed the memory limit fails, even when it ended
+	// before the cancellation was taken (a refused allocation caught by
+	// the script, the sampler's last look).
+	var overLimit *memoryLimitError
+	if ctx.Err() != nil && (err != nil || e.stopTaken || errors.As(context.Cause(ctx), &overLimit)) {
 		e.endRun(runCancelled(ctx))
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
 		return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}

@@ -223,3 +223,20 @@ for i in range(N):
     len(x)
 `)
 }
+
+// BenchmarkSmallAllocs concatenates and repeats small strings, lists and
+// tuples and joins a few strings: the operators that ask the thread's
+// OnAlloc before a large allocation (coro patch, ORIGIN 47) cost one
+// comparison for a small one.
+func BenchmarkSmallAllocs(b *testing.B) {
+	runSource(b, `
+s, l, t = "ab", [1, 2], (1, 2)
+for i in range(N):
+    x = s + s
+    y = s * 3
+    z = l + l
+    w = t * 2
+    v = ",".join((s, s))
+    u = s.replace("a", "xy")
+`)
+}

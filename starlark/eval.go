@@ -96,6 +96,17 @@ type Thread struct {
 	// generator body that runs on its consumer's goroutine moves to a
 	// goroutine of its own this way before a builtin calls back into it.
 	OnStackful func(thread *Thread, b *Builtin) bool
+
+	// OnAlloc, if set, is asked before an operator or builtin makes a
+	// value of AllocCheckMin bytes or more whose size the script chose
+	// (s * n, l + l, sep.join(...), s.replace(...); see CheckAlloc):
+	// what names the operation ("string repeat"), bytes its size. A
+	// non-nil error refuses it: the operation fails with that error
+	// before allocating. coro patch (ORIGIN 47): coro's --max-memory
+	// sampled the heap every 10 ms, so "x" * 2000000000 or s + s of
+	// large strings went far past the limit in one allocation before it
+	// was seen.
+	OnAlloc func(thread *Thread, what string, bytes uint64) error
 }
 
 // ExecutionSteps returns the current value of Steps.
@@ -688,6 +699,11 @@ func makeExprFunc(opts *syntax.FileOptions, expr syntax.Expr, env StringDict) (*
 func listExtend(thread *Thread, x *List, y Iterable) error {
 	if ylist, ok := y.(*List); ok {
 		// fast path: list += list
+		if n := len(x.elems) + len(ylist.elems); n > cap(x.elems) {
+			if err := thread.CheckAlloc("list extend", uint64(n)*uint64(valueSize)); err != nil {
+				return err
+			}
+		}
 		x.elems = append(x.elems, ylist.elems...)
 	} else {
 		iter := y.Iterate()
@@ -861,10 +877,16 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 		switch x := x.(type) {
 		case String:
 			if y, ok := y.(String); ok {
+				if err := thread.CheckAlloc("string concatenation", uint64(len(x))+uint64(len(y))); err != nil {
+					return nil, err
+				}
 				return x + y, nil
 			}
 		case Bytes:
 			if y, ok := y.(Bytes); ok {
+				if err := thread.CheckAlloc("bytes concatenation", uint64(len(x))+uint64(len(y))); err != nil {
+					return nil, err
+				}
 				return x + y, nil
 			}
 		case Int:
@@ -891,6 +913,9 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			}
 		case *List:
 			if y, ok := y.(*List); ok {
+				if err := thread.CheckAlloc("list concatenation", uint64(x.Len()+y.Len())*uint64(valueSize)); err != nil {
+					return nil, err
+				}
 				z := make([]Value, 0, x.Len()+y.Len())
 				z = append(z, x.elems...)
 				z = append(z, y.elems...)
@@ -898,6 +923,9 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			}
 		case Tuple:
 			if y, ok := y.(Tuple); ok {
+				if err := thread.CheckAlloc("tuple concatenation", uint64(len(x)+len(y))*uint64(valueSize)); err != nil {
+					return nil, err
+				}
 				z := make(Tuple, 0, len(x)+len(y))
 				z = append(z, x...)
 				z = append(z, y...)
@@ -950,17 +978,17 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 				}
 				return xf * y, nil
 			case String:
-				return stringRepeat(y, x)
+				return stringRepeat(thread, "string repeat", y, x)
 			case Bytes:
-				return bytesRepeat(y, x)
+				return bytesRepeat(thread, y, x)
 			case *List:
-				elems, err := tupleRepeat(Tuple(y.elems), x)
+				elems, err := tupleRepeat(thread, "list repeat", Tuple(y.elems), x)
 				if err != nil {
 					return nil, err
 				}
 				return NewList(elems), nil
 			case Tuple:
-				return tupleRepeat(y, x)
+				return tupleRepeat(thread, "tuple repeat", y, x)
 			}
 		case Float:
 			switch y := y.(type) {
@@ -975,15 +1003,15 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			}
 		case String:
 			if y, ok := y.(Int); ok {
-				return stringRepeat(x, y)
+				return stringRepeat(thread, "string repeat", x, y)
 			}
 		case Bytes:
 			if y, ok := y.(Int); ok {
-				return bytesRepeat(x, y)
+				return bytesRepeat(thread, x, y)
 			}
 		case *List:
 			if y, ok := y.(Int); ok {
-				elems, err := tupleRepeat(Tuple(x.elems), y)
+				elems, err := tupleRepeat(thread, "list repeat", Tuple(x.elems), y)
 				if err != nil {
 					return nil, err
 				}
@@ -991,7 +1019,7 @@ func binaryOp(thread *Thread, op syntax.Token, x, y Value) (Value, error) {
 			}
 		case Tuple:
 			if y, ok := y.(Int); ok {
-				return tupleRepeat(x, y)
+				return tupleRepeat(thread, "tuple repeat", x, y)
 			}
 
 		}
@@ -1255,7 +1283,7 @@ const maxAlloc = 1 << 30
 // valueSize is the size in bytes of one element of a list or tuple.
 const valueSize = uint(unsafe.Sizeof(Value(nil)))
 
-func tupleRepeat(elems Tuple, n Int) (Tuple, error) {
+func tupleRepeat(thread *Thread, what string, elems Tuple, n Int) (Tuple, error) {
 	if len(elems) == 0 {
 		return nil, nil
 	}
@@ -1273,6 +1301,9 @@ func tupleRepeat(elems Tuple, n Int) (Tuple, error) {
 		// Don't print sz.
 		return nil, fmt.Errorf("excessive repeat (%d * %d elements of %d bytes: over 1 GiB)", len(elems), i, valueSize)
 	}
+	if err := thread.CheckAlloc(what, uint64(bytes)); err != nil {
+		return nil, err
+	}
 	res := make([]Value, sz)
 	// copy elems into res, doubling each time
 	x := copy(res, elems)
@@ -1283,12 +1314,12 @@ func tupleRepeat(elems Tuple, n Int) (Tuple, error) {
 	return res, nil
 }
 
-func bytesRepeat(b Bytes, n Int) (Bytes, error) {
-	res, err := stringRepeat(String(b), n)
+func bytesRepeat(thread *Thread, b Bytes, n Int) (Bytes, error) {
+	res, err := stringRepeat(thread, "bytes repeat", String(b), n)
 	return Bytes(res), err
 }
 
-func stringRepeat(s String, n Int) (String, error) {
+func stringRepeat(thread *Thread, what string, s String, n Int) (String, error) {
 	if s == "" {
 		return "", nil
 	}
@@ -1304,6 +1335,9 @@ func stringRepeat(s String, n Int) (String, error) {
 	if of != 0 || sz >= maxAlloc { // of != 0 => overflow
 		// Don't print sz.
 		return "", fmt.Errorf("excessive repeat (%d * %d elements)", len(s), i)
+	}
+	if err := thread.CheckAlloc(what, uint64(sz)); err != nil {
+		return "", err
 	}
 	return String(strings.Repeat(string(s), i)), nil
 }

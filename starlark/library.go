@@ -1935,12 +1935,19 @@ func string_join(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 		if err := thread.Step(); err != nil {
 			return nil, err
 		}
-		if i > 0 {
-			buf.WriteString(recv)
-		}
 		s, ok := AsString(x)
 		if !ok {
 			return nil, fmt.Errorf("join: in list, want string, got %s", x.Type())
+		}
+		if n := buf.Len() + len(recv) + len(s); n > buf.Cap() {
+			// The builder is about to grow, to n or a quarter more
+			// than it has (append's growth of a large slice).
+			if err := thread.CheckAlloc("str.join", uint64(max(n, buf.Cap()+buf.Cap()/4))); err != nil {
+				return nil, err
+			}
+		}
+		if i > 0 {
+			buf.WriteString(recv)
 		}
 		buf.WriteString(s)
 	}
@@ -2001,12 +2008,25 @@ func string_removefix(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#string·replace
-func string_replace(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+func string_replace(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	recv := string(b.Receiver().(String))
 	var old, new string
 	count := -1
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 2, &old, &new, &count); err != nil {
 		return nil, err
+	}
+	if grow := uint64(len(new)) - uint64(len(old)); len(new) > len(old) && thread != nil && thread.OnAlloc != nil {
+		// At most len(recv)+1 replacements (of "" between runes):
+		// count them only when they could make a large string.
+		if uint64(len(recv))+(uint64(len(recv))+1)*grow >= AllocCheckMin {
+			n := strings.Count(recv, old)
+			if count >= 0 && count < n {
+				n = count
+			}
+			if err := thread.CheckAlloc("str.replace", uint64(len(recv))+uint64(n)*grow); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return String(strings.Replace(recv, old, new, count)), nil
 }

@@ -61,3 +61,19 @@ func (it *steppedIterator) Next(p *Value) bool {
 	}
 	return it.Iterator.Next(p)
 }
+
+// AllocCheckMin is the size from which an operator or builtin asks the
+// thread's OnAlloc before it allocates (CheckAlloc); smaller values cost
+// one comparison. (coro patch, ORIGIN 47.)
+const AllocCheckMin = 1 << 20
+
+// CheckAlloc asks thread's OnAlloc whether the operation what may
+// allocate bytes, when that is AllocCheckMin or more, and returns its
+// refusal; nil when it may (no thread, no OnAlloc: no limit). Builtins
+// call it before allocating a value whose size their arguments choose.
+func (thread *Thread) CheckAlloc(what string, bytes uint64) error {
+	if bytes < AllocCheckMin || thread == nil || thread.OnAlloc == nil {
+		return nil
+	}
+	return thread.OnAlloc(thread, what, bytes)
+}
