@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -478,4 +479,89 @@ s.read()
 	cancel()
 	require.Error(t, <-done)
 	require.NoError(t, e.Close())
+}
+
+// tlsCutPeer is a TLS client in Python (argv: port, mode) that sends two
+// records, "hello\n" and 1000 bytes of x, over a socket it writes itself
+// (ssl.MemoryBIO), so that it can send what no TLS library would: with
+// mode "cut", the first record and half of the second. Then it ends its
+// side without TLS's close_notify (a ragged close) and reads until the
+// script closes the connection.
+const tlsCutPeer = `
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+while True:
+    try:
+        obj.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        s.sendall(out.read())
+        inc.write(s.recv(65536))
+s.sendall(out.read())
+obj.write(b"hello\n")
+first = out.read()
+obj.write(b"x" * 1000)
+second = out.read()
+if sys.argv[2] == "cut":
+    second = second[:len(second) // 2]
+s.sendall(first + second)
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+`
+
+// TestTLSCutOffMidRecord: a TLS stream that ends inside a record (the
+// peer sent half of one, then its FIN) fails read and read_line with
+// io saying so and naming the peer: it was eof, read_exactly's kind,
+// "end of stream", which read and read_line never raise. One that ends
+// at a record's boundary without close_notify reads as the end ("").
+func TestTLSCutOffMidRecord(t *testing.T) {
+	need(t, "python3")
+	r := startReading(t, `
+cert, key = net.self_signed()
+ln = net.listen("127.0.0.1:0", cert=cert, key=key)
+print(ln.port)
+c = ln.accept()
+print(repr(c.read_line()))
+print(catch(c.read).error)
+print(catch(c.read).error)
+c.close()
+c = ln.accept()
+print(repr(c.read_line()))
+print(catch(c.read_line).error)
+c.close()
+c = ln.accept()
+print(repr(c.read_line()), len(c.read_exactly(1000)), repr(c.read()), repr(c.read_line()))
+c.close()
+ln.close()
+`)
+	port := r.Stdout.Next(t)
+	peer := func(mode string) string {
+		t.Helper()
+		py := exec.Command("python3", "-c", tlsCutPeer, port, mode)
+		out, err := py.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	assert.Equal(t, "", peer("cut"))
+	assert.Equal(t, "", peer("cut"))
+	assert.Equal(t, "", peer("whole"))
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+	assert.Equal(t, `"hello\n"
+io: Conn.read: the TLS stream from 127.0.0.1:PEER was cut off mid-record
+io: Conn.read: the TLS stream from 127.0.0.1:PEER was cut off mid-record
+"hello\n"
+io: Conn.read_line: the TLS stream from 127.0.0.1:PEER was cut off mid-record
+"hello\n" 1000 "" ""
+`, strings.SplitN(peerPorts(r.Stdout.String()), "\n", 2)[1])
+}
+
+// peerPorts replaces the port of every 127.0.0.1 address by PEER.
+func peerPorts(s string) string {
+	return regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:PEER")
 }

@@ -2,6 +2,7 @@ package net
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -130,9 +131,25 @@ func (t *TLSConn) TryRead(fn string, p []byte) (int, error) {
 		return 0, stream.ErrWouldBlock
 	case err == io.EOF:
 		return 0, io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		t.rerr = cutOff(fn, t.sock.remote)
+		return 0, t.rerr
 	}
 	t.rerr = TLSError(fn, err)
 	return 0, t.rerr
+}
+
+// cutOff is the error of a TLS stream that ended inside a record: the
+// peer sent part of one, then the end of the stream (tls.Conn's
+// io.ErrUnexpectedEOF). It is no end of stream a read may return as ""
+// (what came of the record cannot be decrypted, let alone checked), nor
+// eof, which is read_exactly's: the stream was truncated, a protocol
+// failure, io. A stream that ends at a record's boundary without TLS's
+// close_notify (a "ragged" close, which many servers make) is an end of
+// stream as over a plain socket, as tls.Conn, Python's ssl and browsers
+// take it.
+func cutOff(fn, peer string) *loop.Error {
+	return loop.Errorf(loop.KindIO, "%s: the TLS stream from %s was cut off mid-record", fn, peer)
 }
 
 // Wait parks the task until the socket may have data (stream.Source),
