@@ -421,6 +421,12 @@ func (c *Conn) writeTurn(x *loop.Exec, fn string) error {
 	return nil
 }
 
+// writeClosed is the error of a write after the script's own
+// close_write: the peer did nothing.
+func writeClosed(fn string) *loop.Error {
+	return loop.Errorf(loop.KindClosed, "%s: the write side is closed (close_write)", fn)
+}
+
 // CloseWrite sends end of stream after any write still going
 // (stream.HalfCloser).
 func (c *Conn) CloseWrite(x *loop.Exec, fn string) error {

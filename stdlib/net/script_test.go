@@ -94,3 +94,40 @@ value: Socket.send_to: bad address "127.0.0.1:70000": invalid port
 True
 `, out)
 }
+
+// TestWriteAfterCloseWrite: a write after the script's own close_write
+// fails with closed, saying so, and the connection still reads what the
+// peer sends back; close_write again does nothing. Over TLS it said
+// "io: Conn.write: TLS handshake failed: protocol is shutdown".
+func TestWriteAfterCloseWrite(t *testing.T) {
+	r := startScript(t, "closewrite.star", `
+def check(ln, dial):
+    def serve():
+        s = ln.accept()
+        data = ""
+        for _ in range(100):
+            d = s.read()
+            if d == "":
+                break
+            data += d
+        s.write("echo: " + data)
+        s.close()
+    t = spawn(serve)
+    c = dial(ln.addr)
+    c.write("abc")
+    c.close_write()
+    print(catch(c.close_write).ok, catch(c.write, "x").error)
+    print(repr(c.read()), repr(c.read()))
+    c.close()
+    t.wait()
+    ln.close()
+
+cert, key = net.self_signed()
+check(net.listen("127.0.0.1:0", cert=cert, key=key), lambda a: net.dial(a, tls=True, ca=cert))
+`)
+	for range 1 {
+		require.Equal(t, `True closed: Conn.write: the write side is closed (close_write)`, r.Stdout.Next(t))
+		require.Equal(t, `"echo: abc" ""`, r.Stdout.Next(t))
+	}
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+}

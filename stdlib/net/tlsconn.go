@@ -47,6 +47,9 @@ type TLSConn struct {
 	ad    *tlsAdapter
 	r     *stream.Reader
 	rerr  *loop.Error // a failed read: every later read fails so too
+	// notified: close_write sent close_notify, after which tls.Conn
+	// writes no more ("tls: protocol is shutdown").
+	notified bool
 
 	// The handshake of an accepted connection: shaking while it runs
 	// on its goroutine, shaken once over (hsErr: how it failed).
@@ -192,11 +195,19 @@ func (t *TLSConn) sendOut(x *loop.Exec, fn string) error {
 	return t.sock.sendRest(x, fn, rest)
 }
 
+// writeError is the error of a failed tls.Conn.Write or CloseWrite,
+// which run once the handshake is over (its failure is handshake's to
+// report): so none is a failed handshake, which TLSError would have said
+// of tls.Conn's "protocol is shutdown" after close_write. A write side
+// closed by close() or close_write is closed, anything else ioError's.
 func (t *TLSConn) writeError(fn string, err error) error {
-	if t.sock.closed {
+	switch {
+	case t.sock.closed:
 		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
+	case t.notified:
+		return writeClosed(fn)
 	}
-	return TLSError(fn, err)
+	return ioError(fn, err)
 }
 
 // CloseWrite sends TLS's close_notify, then ends the socket's sending
@@ -209,8 +220,11 @@ func (t *TLSConn) CloseWrite(x *loop.Exec, fn string) error {
 		return err
 	}
 	if err := t.tc.CloseWrite(); err != nil {
-		return t.writeError(fn, err)
+		err := t.writeError(fn, err)
+		t.notified = true // sent or not, tls.Conn writes no more
+		return err
 	}
+	t.notified = true
 	if err := t.sendOut(x, fn); err != nil {
 		return err
 	}
