@@ -62,6 +62,11 @@ type Conn struct {
 	werr    error
 	writers loop.WakerList
 	closed  bool
+	// wclosed: the script ended the write side (close_write), so a
+	// write fails with closed before it is tried: the peer did nothing,
+	// though a plain socket's write(2) would say EPIPE (reset) and
+	// tls.Conn "protocol is shutdown".
+	wclosed bool
 
 	// Inline system calls: the callbacks are made once per connection so
 	// a read or write allocates nothing.
@@ -404,18 +409,28 @@ func (c *Conn) writeDone(err error) {
 }
 
 // writeTurn waits until no earlier write is still going (writes are kept
-// in order), then fails with closed if the connection is, or as an earlier
-// write failed.
-func (c *Conn) writeTurn(x *loop.Exec, fn string) error {
+// in order), then fails with closed if the connection is, or its write
+// side is (close_write), or as an earlier write failed. Every write of
+// every kind of Conn (plain, unix, TLS) goes through it before anything
+// is written.
+func (c *Conn) writeTurn(x *loop.Exec, fn string) error { return c.turn(x, fn, true) }
+
+// closeTurn is writeTurn for close_write, which may come again once the
+// write side is closed: the second does nothing new.
+func (c *Conn) closeTurn(x *loop.Exec, fn string) error { return c.turn(x, fn, false) }
+
+func (c *Conn) turn(x *loop.Exec, fn string, write bool) error {
 	for c.wbusy {
 		if err := stream.WaitOn(x, &c.writers, &c.writeWhy, loop.NoTimeout, fn); err != nil {
 			return err
 		}
 	}
-	if c.closed {
+	switch {
+	case c.closed:
 		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
-	}
-	if c.werr != nil {
+	case write && c.wclosed:
+		return writeClosed(fn)
+	case c.werr != nil:
 		return ioError(fn, c.werr)
 	}
 	return nil
@@ -430,7 +445,7 @@ func writeClosed(fn string) *loop.Error {
 // CloseWrite sends end of stream after any write still going
 // (stream.HalfCloser).
 func (c *Conn) CloseWrite(x *loop.Exec, fn string) error {
-	if err := c.writeTurn(x, fn); err != nil {
+	if err := c.closeTurn(x, fn); err != nil {
 		return err
 	}
 	cw, ok := c.c.(interface{ CloseWrite() error })
@@ -440,6 +455,7 @@ func (c *Conn) CloseWrite(x *loop.Exec, fn string) error {
 	if err := cw.CloseWrite(); err != nil {
 		return ioError(fn, err)
 	}
+	c.wclosed = true
 	return nil
 }
 

@@ -95,10 +95,12 @@ True
 `, out)
 }
 
-// TestWriteAfterCloseWrite: a write after the script's own close_write
-// fails with closed, saying so, and the connection still reads what the
-// peer sends back; close_write again does nothing. Over TLS it said
-// "io: Conn.write: TLS handshake failed: protocol is shutdown".
+// TestWriteAfterCloseWrite: a write (even of nothing) after the script's
+// own close_write fails with closed, saying so, on a TCP, a unix and a
+// TLS connection, and the connection still reads what the peer sends
+// back; close_write again does nothing. A plain or unix socket said
+// "reset: Conn.write: broken pipe", as if the peer had done something;
+// TLS "io: Conn.write: TLS handshake failed: protocol is shutdown".
 func TestWriteAfterCloseWrite(t *testing.T) {
 	r := startScript(t, "closewrite.star", `
 def check(ln, dial):
@@ -116,17 +118,19 @@ def check(ln, dial):
     c = dial(ln.addr)
     c.write("abc")
     c.close_write()
-    print(catch(c.close_write).ok, catch(c.write, "x").error)
+    print(catch(c.close_write).ok, catch(c.write, "x").error, catch(c.write, "").error)
     print(repr(c.read()), repr(c.read()))
     c.close()
     t.wait()
     ln.close()
 
+check(net.listen("127.0.0.1:0"), net.dial)
+check(net.listen("unix:" + os.args[0] + "/s.sock"), net.dial)
 cert, key = net.self_signed()
 check(net.listen("127.0.0.1:0", cert=cert, key=key), lambda a: net.dial(a, tls=True, ca=cert))
-`)
-	for range 1 {
-		require.Equal(t, `True closed: Conn.write: the write side is closed (close_write)`, r.Stdout.Next(t))
+`, t.TempDir())
+	for range 3 {
+		require.Equal(t, `True closed: Conn.write: the write side is closed (close_write) closed: Conn.write: the write side is closed (close_write)`, r.Stdout.Next(t))
 		require.Equal(t, `"echo: abc" ""`, r.Stdout.Next(t))
 	}
 	require.NoError(t, r.Wait(t), r.Stderr.String())

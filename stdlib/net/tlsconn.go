@@ -47,9 +47,6 @@ type TLSConn struct {
 	ad    *tlsAdapter
 	r     *stream.Reader
 	rerr  *loop.Error // a failed read: every later read fails so too
-	// notified: close_write sent close_notify, after which tls.Conn
-	// writes no more ("tls: protocol is shutdown").
-	notified bool
 
 	// The handshake of an accepted connection: shaking while it runs
 	// on its goroutine, shaken once over (hsErr: how it failed).
@@ -195,16 +192,19 @@ func (t *TLSConn) sendOut(x *loop.Exec, fn string) error {
 	return t.sock.sendRest(x, fn, rest)
 }
 
-// writeError is the error of a failed tls.Conn.Write or CloseWrite,
-// which run once the handshake is over (its failure is handshake's to
-// report): so none is a failed handshake, which TLSError would have said
-// of tls.Conn's "protocol is shutdown" after close_write. A write side
-// closed by close() or close_write is closed, anything else ioError's.
+// writeError is the error of a failed tls.Conn.Write or CloseWrite.
+// Both run once the handshake is over (its failure is handshake's to
+// report), so none is a failed handshake: TLSError's wording made
+// tls.Conn's "protocol is shutdown" after close_write read "TLS
+// handshake failed". A write side closed by close() or close_write is
+// closed (writeTurn refuses a write after close_write before tls.Conn
+// sees it; what is left here is close_write again after its
+// close_notify failed), anything else ioError's.
 func (t *TLSConn) writeError(fn string, err error) error {
 	switch {
 	case t.sock.closed:
 		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
-	case t.notified:
+	case t.sock.wclosed: // close_write again, after close_notify failed
 		return writeClosed(fn)
 	}
 	return ioError(fn, err)
@@ -216,15 +216,15 @@ func (t *TLSConn) CloseWrite(x *loop.Exec, fn string) error {
 	if err := t.handshake(x, fn); err != nil {
 		return err
 	}
-	if err := t.sock.writeTurn(x, fn); err != nil {
+	if err := t.sock.closeTurn(x, fn); err != nil {
 		return err
 	}
 	if err := t.tc.CloseWrite(); err != nil {
 		err := t.writeError(fn, err)
-		t.notified = true // sent or not, tls.Conn writes no more
+		t.sock.wclosed = true // sent or not, tls.Conn writes no more
 		return err
 	}
-	t.notified = true
+	t.sock.wclosed = true
 	if err := t.sendOut(x, fn); err != nil {
 		return err
 	}
