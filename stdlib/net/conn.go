@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -36,7 +37,7 @@ type Conn struct {
 
 	// r buffers what is read (package stream); the Conn is its Source.
 	r    *stream.Reader
-	rerr *loop.Error // a failed read (reset): every later read fails so too
+	rerr readFailure // a failed read (reset): every later read fails so too
 
 	rwaiting bool // without a reactor: a goroutine waits for readability
 	// With the engine's reactor: readable is false from a read that
@@ -249,8 +250,8 @@ func (c *Conn) tryRead(buf []byte) (int, error) {
 // TryRead reads into p what the socket has, without waiting (Source).
 // A failure (reset) is kept: every later read fails so too.
 func (c *Conn) TryRead(fn string, p []byte) (int, error) {
-	if c.rerr != nil {
-		return 0, c.rerr
+	if c.rerr.err != nil {
+		return 0, c.rerr.again(fn)
 	}
 	if !c.mayRead() {
 		return 0, stream.ErrWouldBlock
@@ -264,8 +265,34 @@ func (c *Conn) TryRead(fn string, p []byte) (int, error) {
 	case err == io.EOF:
 		return 0, io.EOF
 	}
-	c.rerr = ioError(fn, err)
-	return 0, c.rerr
+	return 0, c.rerr.keep(fn, ioError(fn, err))
+}
+
+// A readFailure is what ended a connection's reads (a reset, a failed
+// TLS handshake): every later read fails so too (stream.Source), each
+// under its own name. Repeating the first error as it was made a read
+// report another method's failure: after read_line met a reset, read
+// said "reset: Conn.read_line: connection reset by peer".
+type readFailure struct {
+	err *loop.Error // nil until a read fails
+	fn  string      // the method err was made for: its message starts "fn: "
+}
+
+// keep records err, the failure of a read made for method fn, and
+// returns it.
+func (f *readFailure) keep(fn string, err *loop.Error) *loop.Error {
+	f.err, f.fn = err, fn
+	return err
+}
+
+// again is the failure kept, as an error of method fn: a new one, whose
+// script frames are the new call's.
+func (f *readFailure) again(fn string) *loop.Error {
+	msg := f.err.Msg
+	if rest, ok := strings.CutPrefix(msg, f.fn+": "); ok {
+		msg = fn + ": " + rest
+	}
+	return loop.Errorf(f.err.Kind, "%s", msg)
 }
 
 // mayRead reports whether the loop may try a read now: not while a

@@ -1,6 +1,8 @@
 package net_test
 
 import (
+	"bufio"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/corolang/coro/stdlib/internal/scripttest"
 	netmod "github.com/corolang/coro/stdlib/net"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -134,4 +137,43 @@ check(net.listen("127.0.0.1:0", cert=cert, key=key), lambda a: net.dial(a, tls=T
 		require.Equal(t, `"echo: abc" ""`, r.Stdout.Next(t))
 	}
 	require.NoError(t, r.Wait(t), r.Stderr.String())
+}
+
+// TestReadFailureNamesEachRead: once a read fails (the peer reset the
+// connection), every later read fails so too, each naming itself: read
+// after read_line said "reset: Conn.read_line: connection reset by
+// peer".
+func TestReadFailureNamesEachRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		c.Write([]byte("hello\n"))
+		bufio.NewReader(c).ReadString('\n') // the script read hello
+		c.(*net.TCPConn).SetLinger(0)       // close sends RST
+		c.Close()
+	}()
+	r := startScript(t, "reset.star", `
+c = net.dial(os.args[0])
+print(repr(c.read_line()))
+c.write("ok\n")
+print(catch(c.read_line).error)
+print(catch(c.read).error)
+print(catch(c.read_exactly, 3).error)
+print(catch(lambda: list(c.lines())).error)
+print(catch(c.read_line).error)
+`, ln.Addr().String())
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+	assert.Equal(t, `"hello\n"
+reset: Conn.read_line: connection reset by peer
+reset: Conn.read: connection reset by peer
+reset: Conn.read_exactly: connection reset by peer
+reset: Conn.lines: connection reset by peer
+reset: Conn.read_line: connection reset by peer
+`, r.Stdout.String())
 }

@@ -189,7 +189,8 @@ value: net.lookup: bad host name ""
 
 // TestTLSPlainClientFailsFirstRead: SPEC 12, a client that does not
 // speak TLS is accepted; the accepted connection's first read fails with
-// io, and so does every later one.
+// io, and so does every later one, naming itself (read_line's said
+// Conn.read, the first read's name).
 func TestTLSPlainClientFailsFirstRead(t *testing.T) {
 	out := runToEnd(t, `
 cert, key = net.self_signed()
@@ -205,7 +206,7 @@ print(repr(c.read()))
 c.close()
 ln.close()
 `)
-	assert.Equal(t, "Conn\nio io: Conn.read: TLS handshake with PEER failed: the peer does not speak TLS\nio\n\"\"\n",
+	assert.Equal(t, "Conn\nio io: Conn.read_line: TLS handshake with PEER failed: the peer does not speak TLS\nio\n\"\"\n",
 		strings.Replace(out, strings.Fields(strings.Split(out, "with ")[1])[0], "PEER", 1))
 }
 
@@ -520,6 +521,7 @@ while s.recv(65536):
 // io saying so and naming the peer: it was eof, read_exactly's kind,
 // "end of stream", which read and read_line never raise. One that ends
 // at a record's boundary without close_notify reads as the end ("").
+// A later read fails so too, naming itself.
 func TestTLSCutOffMidRecord(t *testing.T) {
 	need(t, "python3")
 	r := startReading(t, `
@@ -534,6 +536,7 @@ c.close()
 c = ln.accept()
 print(repr(c.read_line()))
 print(catch(c.read_line).error)
+print(catch(c.read).error)
 c.close()
 c = ln.accept()
 print(repr(c.read_line()), len(c.read_exactly(1000)), repr(c.read()), repr(c.read_line()))
@@ -557,6 +560,7 @@ io: Conn.read: the TLS stream from 127.0.0.1:PEER was cut off mid-record
 io: Conn.read: the TLS stream from 127.0.0.1:PEER was cut off mid-record
 "hello\n"
 io: Conn.read_line: the TLS stream from 127.0.0.1:PEER was cut off mid-record
+io: Conn.read: the TLS stream from 127.0.0.1:PEER was cut off mid-record
 "hello\n" 1000 "" ""
 `, strings.SplitN(peerPorts(r.Stdout.String()), "\n", 2)[1])
 }

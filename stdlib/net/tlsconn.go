@@ -46,7 +46,7 @@ type TLSConn struct {
 	tc    *tls.Conn
 	ad    *tlsAdapter
 	r     *stream.Reader
-	rerr  *loop.Error // a failed read: every later read fails so too
+	rerr  readFailure // a failed read: every later read fails so too
 
 	// The handshake of an accepted connection: shaking while it runs
 	// on its goroutine, shaken once over (hsErr: how it failed).
@@ -111,15 +111,14 @@ func (t *TLSConn) startHandshake() {
 // waiting (stream.Source). It calls tls.Conn.Read even when the socket
 // has nothing new: records read ahead wait in tls.Conn's buffer.
 func (t *TLSConn) TryRead(fn string, p []byte) (int, error) {
-	if t.rerr != nil {
-		return 0, t.rerr
+	if t.rerr.err != nil {
+		return 0, t.rerr.again(fn)
 	}
 	if !t.shaken {
 		return 0, stream.ErrWouldBlock // Wait runs the handshake
 	}
 	if t.hsErr != nil {
-		t.rerr = handshakeError(fn, t.sock.remote, t.hsErr)
-		return 0, t.rerr
+		return 0, t.rerr.keep(fn, handshakeError(fn, t.sock.remote, t.hsErr))
 	}
 	n, err := t.tc.Read(p)
 	switch {
@@ -132,11 +131,9 @@ func (t *TLSConn) TryRead(fn string, p []byte) (int, error) {
 	case err == io.EOF:
 		return 0, io.EOF
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		t.rerr = cutOff(fn, t.sock.remote)
-		return 0, t.rerr
+		return 0, t.rerr.keep(fn, cutOff(fn, t.sock.remote))
 	}
-	t.rerr = TLSError(fn, err)
-	return 0, t.rerr
+	return 0, t.rerr.keep(fn, TLSError(fn, err))
 }
 
 // cutOff is the error of a TLS stream that ended inside a record: the
