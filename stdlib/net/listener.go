@@ -189,6 +189,14 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 	if err := x.Checkpoint(); err != nil {
 		return nil, err
 	}
+	// The timeout's error names the listener, as its other errors name
+	// their address: "Listener.accept on 127.0.0.1:5555 exceeded 0.2s".
+	// Made only for a wait that has a timeout: the common accept that
+	// waits as long as it takes allocates nothing for it.
+	op := fn
+	if timeout != loop.NoTimeout {
+		op = fn + " on " + l.addr
+	}
 	for {
 		if l.closed {
 			return nil, loop.Errorf(loop.KindClosed, "%s: listener is closed", fn)
@@ -225,7 +233,7 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 			var err error
 			l.eng.Go(func() { c, err = l.acceptRetrying() }, func() { l.accepted(c, err) })
 		}
-		if err := stream.WaitOn(x, &l.waiters, l, timeout, fn); err != nil {
+		if err := stream.WaitOn(x, &l.waiters, l, timeout, op); err != nil {
 			return nil, err
 		}
 	}
@@ -447,7 +455,9 @@ func dial(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	var tc *tls.Conn
 	var ad *tlsAdapter
 	var hsErr error
-	_, err = x.Offload(loop.Offload{Why: dialReason(addr), Op: fn, Timeout: d, Own: true,
+	// Op names the address in the timeout's error, as a refusal names it:
+	// "net.dial to 10.1.2.3:80 exceeded 0.3s".
+	_, err = x.Offload(loop.Offload{Why: dialReason(addr), Op: fn + " to " + addr, Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var dl net.Dialer
 			var err error

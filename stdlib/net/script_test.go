@@ -2,8 +2,11 @@ package net_test
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,10 +66,10 @@ t.cancel()
 print(catch(t.wait).error)
 print(b.recv_from()[0])
 print(catch(timeout, 0.1, b.recv_from).error)
-print(catch(ln.accept, timeout=0.1).error)
+print(str(catch(ln.accept, timeout=0.1).error).replace(ln.addr, "LN"))
 `)
 	for _, want := range []string{"cancelled: cancelled", "cancelled: cancelled", "cancelled: cancelled", "None",
-		"queued", "timeout: deadline of 0.1s exceeded", "timeout: Listener.accept exceeded 0.1s"} {
+		"queued", "timeout: deadline of 0.1s exceeded", "timeout: Listener.accept on LN exceeded 0.1s"} {
 		require.Equal(t, want, r.Stdout.Next(t))
 	}
 	require.NoError(t, r.Wait(t))
@@ -176,4 +179,47 @@ reset: Conn.read_exactly: connection reset by peer
 reset: Conn.lines: connection reset by peer
 reset: Conn.read_line: connection reset by peer
 `, r.Stdout.String())
+}
+
+// unanswered returns the address of a TCP listener on loopback that
+// answers no connection: its accept queue (backlog 0) is full of
+// connections it never accepts, so the kernel drops the SYN of any
+// other, which waits for an answer until it gives up.
+func unanswered(t *testing.T) string {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { syscall.Close(fd) })
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	require.NoError(t, syscall.Listen(fd, 0))
+	sa, err := syscall.Getsockname(fd)
+	require.NoError(t, err)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for {
+		// Fill the queue until a connection is left unanswered.
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			var ne net.Error
+			require.True(t, errors.As(err, &ne) && ne.Timeout(), "dial: %v", err)
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+}
+
+// TestTimeoutsNameTheAddress: a dial's timeout names the address dialled
+// (a refusal did, the timeout said only "net.dial exceeded 0.3s"), an
+// accept's the listener's.
+func TestTimeoutsNameTheAddress(t *testing.T) {
+	addr := unanswered(t)
+	r := startScript(t, "timeouts.star", `
+print(catch(net.dial, os.args[0], timeout=0.3).error)
+print(catch(net.dial, os.args[0], timeout=0.2, tls=True, insecure=True).error)
+ln = net.listen("127.0.0.1:0")
+print(str(catch(ln.accept, timeout=0.2).error).replace(ln.addr, "LN"))
+ln.close()
+`, addr)
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+	assert.Equal(t, "timeout: net.dial to "+addr+" exceeded 0.3s\n"+
+		"timeout: net.dial to "+addr+" exceeded 0.2s\n"+
+		"timeout: Listener.accept on LN exceeded 0.2s\n", r.Stdout.String())
 }

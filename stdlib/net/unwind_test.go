@@ -68,7 +68,7 @@ t = spawn(read, server)
 sleep(0)
 server.close()
 print(catch(t.wait).error)
-print(catch(spawn(lambda: ln.accept(timeout=0.01)).wait).error)
+print(str(catch(spawn(lambda: ln.accept(timeout=0.01)).wait).error).replace(ln.addr, "LN"))
 def cancelled(c):
     defer(print, "deferred ran")
     return c.read()
@@ -94,7 +94,7 @@ read_exactly [True]
 read [True]
 x
 closed: Conn.read: connection is closed
-timeout: Listener.accept exceeded 0.01s
+timeout: Listener.accept on LN exceeded 0.01s
 cancel [True]
 deferred ran
 cancelled: cancelled
