@@ -393,10 +393,23 @@ func (c *Conn) sendRest(x *loop.Exec, fn string, rest string) error {
 			return err
 		}
 	}
-	if c.werr != nil {
+	switch {
+	case c.closed:
+		// close() ended the write (net.ErrClosed, which ioError words
+		// "use of closed connection"): as a read it interrupts, or a
+		// write after it, the write fails with "connection is closed".
+		return connClosed(fn)
+	case c.werr != nil:
 		return ioError(fn, c.werr)
 	}
 	return nil
+}
+
+// connClosed is the error of a read or write of a connection the
+// script closed, whether the call came after close() or close()
+// interrupted it: the stream package's reads say so too.
+func connClosed(fn string) *loop.Error {
+	return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
 }
 
 // writeNow writes as much of data as the socket takes now, without
@@ -454,7 +467,7 @@ func (c *Conn) turn(x *loop.Exec, fn string, write bool) error {
 	}
 	switch {
 	case c.closed:
-		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
+		return connClosed(fn)
 	case write && c.wclosed:
 		return writeClosed(fn)
 	case c.werr != nil:

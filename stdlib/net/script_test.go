@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -222,4 +223,37 @@ ln.close()
 	assert.Equal(t, "timeout: net.dial to "+addr+" exceeded 0.3s\n"+
 		"timeout: net.dial to "+addr+" exceeded 0.2s\n"+
 		"timeout: Listener.accept on LN exceeded 0.2s\n", r.Stdout.String())
+}
+
+// TestCloseInterruptsWrite: close() ends a write still waiting for the
+// peer to take its data with the error a read it interrupts gets,
+// "connection is closed", over TCP and TLS (the write said "use of
+// closed connection", Go's words).
+func TestCloseInterruptsWrite(t *testing.T) {
+	r := startScript(t, "closewrite.star", `
+def check(ln, dial):
+    def serve():
+        s = ln.accept()
+        s.write("") # makes the handshake of a TLS one; reads nothing
+        return s
+    t = spawn(serve)
+    c = dial(ln.addr)
+    s = t.wait() # never reads: the write below waits
+    w = spawn(lambda: catch(c.write, "x" * (64 << 20)).error)
+    rd = spawn(lambda: catch(c.read).error)
+    sleep(0.2)
+    c.close()
+    print(w.wait())
+    print(rd.wait())
+    print(catch(c.write, "x").error)
+    s.close()
+    ln.close()
+
+check(net.listen("127.0.0.1:0"), net.dial)
+cert, key = net.self_signed()
+check(net.listen("127.0.0.1:0", cert=cert, key=key), lambda a: net.dial(a, tls=True, ca=cert))
+`)
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+	assert.Equal(t, strings.Repeat("closed: Conn.write: connection is closed\nclosed: Conn.read: connection is closed\nclosed: Conn.write: connection is closed\n", 2),
+		r.Stdout.String())
 }

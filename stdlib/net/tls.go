@@ -169,7 +169,7 @@ func handshakeError(fn, peer string, err error) *loop.Error {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return loop.Errorf(loop.KindTimeout, "%s: TLS handshake with %s timed out", fn, peer)
 	case errors.Is(err, net.ErrClosed):
-		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
+		return connClosed(fn)
 	}
 	why := tlsReason(err)
 	switch {

@@ -200,7 +200,7 @@ func (t *TLSConn) sendOut(x *loop.Exec, fn string) error {
 func (t *TLSConn) writeError(fn string, err error) error {
 	switch {
 	case t.sock.closed:
-		return loop.Errorf(loop.KindClosed, "%s: connection is closed", fn)
+		return connClosed(fn)
 	case t.sock.wclosed: // close_write again, after close_notify failed
 		return writeClosed(fn)
 	}
