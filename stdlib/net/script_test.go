@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -256,4 +257,50 @@ check(net.listen("127.0.0.1:0", cert=cert, key=key), lambda a: net.dial(a, tls=T
 	require.NoError(t, r.Wait(t), r.Stderr.String())
 	assert.Equal(t, strings.Repeat("closed: Conn.write: connection is closed\nclosed: Conn.read: connection is closed\nclosed: Conn.write: connection is closed\n", 2),
 		r.Stdout.String())
+}
+
+// TestUnixPathTooLong: a unix socket path longer than a socket address
+// holds (107 bytes, 108 for an abstract name) is a value error saying
+// so, for listen and dial: it was "io: net.listen: unix:/...: invalid
+// argument", bind(2)'s EINVAL. In a sandbox a listener is bound by its
+// folder's descriptor: the limit is on the file's name, and a long path
+// to a short name works, for dial too.
+func TestUnixPathTooLong(t *testing.T) {
+	dir := t.TempDir()
+	path := func(n int) string { return dir + "/" + strings.Repeat("a", n-len(dir)-1) }
+	out, err := moduletest.Run(t, loop.Permissions{Net: true, Write: []string{"/"}}, "net", netmod.Module(), fmt.Sprintf(`
+def first(s):
+    return s[:s.index(": unix:") + 7] + "..." + s[s.index(": path"):]
+for p in [%q, %q]:
+    r = catch(net.listen, "unix:" + p)
+    print(len(p), r.error or r.value.close())
+long = %q
+print(first(str(catch(net.listen, "unix:" + long).error)))
+print(first(str(catch(net.dial, "unix:" + long).error)))
+for n in [108, 109]:
+    r = catch(net.listen, "unix:@" + "x" * (n - 1))
+    print(n, r.error and first(str(r.error)) or r.value.close())
+`, path(100), path(107), path(108)))
+	require.NoError(t, err)
+	assert.Equal(t, `100 None
+107 None
+value: net.listen: unix:...: path too long for a unix socket (108 bytes; the limit is 107)
+value: net.dial: unix:...: path too long for a unix socket (108 bytes; the limit is 107)
+108 None
+109 value: net.listen: unix:...: path too long for a unix socket (109 bytes; the limit is 108)
+`, out)
+
+	deep := filepath.Join(dir, strings.Repeat("d", 100))
+	require.NoError(t, os.Mkdir(deep, 0o755))
+	out, err = moduletest.Run(t, loop.Permissions{Net: true, Write: []string{dir}}, "net", netmod.Module(), fmt.Sprintf(`
+deep = %q
+ln = net.listen("unix:" + deep + "/s.sock")
+spawn(lambda: ln.accept().write("hi\n"))
+print(len(ln.addr), net.dial(ln.addr).read_line().strip())
+ln.close()
+e = str(catch(net.listen, "unix:" + deep + "/" + "b" * 120).error)
+print(e[:e.index(": unix:")] + e[e.index(": file name"):e.index(" (")])
+`, deep))
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("%d hi\nvalue: net.listen: file name too long for a unix socket in a sandbox, which binds it by its folder\n", len("unix:"+deep+"/s.sock")), out)
 }

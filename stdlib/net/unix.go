@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/corolang/coro/loop"
 )
@@ -19,20 +20,48 @@ import (
 // socket itself. Outside a sandbox (a write grant of "/") the path is
 // used as given.
 
+// maxUnixPath is the longest path a unix socket can be bound or
+// connected by: the kernel's sun_path holds 108 bytes, the path's
+// terminating NUL included. An abstract name ("@name") has no NUL: 108.
+// A longer one fails in bind(2) or connect(2) with EINVAL, which read as
+// an io error, "invalid argument"; it is a bad argument, a value error
+// saying what is wrong, found before the socket is made.
+const maxUnixPath = 107
+
 // unixPlace resolves path for net call fn. It returns the address to give
 // package net and the descriptor that address goes through, nil when the
 // path is used as given; the caller closes it once done with the address.
+// A path too long for a socket is a value error. In a sandbox a listener
+// is bound by its folder's descriptor, so the limit is on the file's
+// name, and a dial connects by a descriptor of the socket, whose path may
+// be of any length.
 func unixPlace(e *loop.Engine, fn, path string, listen bool) (string, *os.File, error) {
 	p, err := e.PlaceWrite(fn, path)
-	if err != nil || !p.Confined() {
+	if err != nil {
 		return path, nil, err
+	}
+	if !p.Confined() {
+		limit := maxUnixPath
+		if strings.HasPrefix(path, "@") {
+			limit++
+		}
+		if len(path) > limit {
+			return "", nil, loop.Errorf(loop.KindValue, "%s: unix:%s: path too long for a unix socket (%d bytes; the limit is %d)", fn, path, len(path), limit)
+		}
+		return path, nil, nil
 	}
 	if listen {
 		dir, base, err := p.Dir(true)
 		if err != nil {
 			return "", nil, unixError(fn, path, err)
 		}
-		return loop.FdPath(dir) + "/" + base, dir, nil
+		address := loop.FdPath(dir) + "/" + base
+		if len(address) > maxUnixPath {
+			dir.Close()
+			return "", nil, loop.Errorf(loop.KindValue, "%s: unix:%s: file name too long for a unix socket in a sandbox, which binds it by its folder (%d bytes; the limit is %d)",
+				fn, path, len(base), maxUnixPath-(len(address)-len(base)))
+		}
+		return address, dir, nil
 	}
 	f, err := p.OpenPath()
 	if err != nil {
