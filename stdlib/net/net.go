@@ -122,10 +122,42 @@ func splitAddress(fn, addr string, udp bool) (network, address string, err error
 	// port" or "address 99999: invalid port". A number is checked
 	// without I/O; a service name is looked up in the local services
 	// table, as net.Listen does on the loop anyway.
-	if _, err := net.LookupPort(network, port); err != nil {
-		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: %s", fn, addr, portReason(err))
+	if why := badPort(network, port); why != "" {
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: %s", fn, addr, why)
 	}
 	return network, addr, nil
+}
+
+// badPort says why port is none, or "" when it is a port: a decimal
+// number up to 65535, or a service name (letters, digits, '-', '_' and
+// '.', a letter among them: "http") that the local services table knows.
+// net.LookupPort alone takes more: an empty port as 0, so that listen
+// picked a random port and dial dialled port 0 (the reference gives
+// "host:0" for any port, nothing for ""), a sign ("+80", "-0"), and
+// blanks before the digits ("127.0.0.1: 80", "\t22"), which Go takes
+// for a service name and the C library's resolver, when Go uses it,
+// reads as the number after them.
+func badPort(network, port string) string {
+	if port == "" {
+		return "no port"
+	}
+	letter := false
+	for i := 0; i < len(port); i++ {
+		switch c := port[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			letter = true
+		case '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return "invalid port"
+		}
+	}
+	if !letter && strings.ContainsAny(port, "-_.") {
+		return "invalid port" // a number with a sign or a dot, no name
+	}
+	if _, err := net.LookupPort(network, port); err != nil {
+		return portReason(err)
+	}
+	return ""
 }
 
 // portReason is why net.LookupPort refused a port, without Go's

@@ -81,6 +81,8 @@ print(str(catch(ln.accept, timeout=0.1).error).replace(ln.addr, "LN"))
 // name is a bad address, `value`, naming the address, whichever call it
 // is given to (Go found it only when dialing or binding, as an io
 // error: "lookup tcp/abc: unknown port"); a service name still works.
+// So is an empty port (listen picked a random one, dial dialled port 0;
+// port 0 is the one that picks a free port), a sign, a blank.
 func TestBadPort(t *testing.T) {
 	out, err := moduletest.Run(t, loop.Permissions{Net: true}, "net", netmod.Module(), `
 print(catch(net.listen, "127.0.0.1:abc").error)
@@ -89,18 +91,36 @@ print(catch(net.dial, "127.0.0.1:-1").error)
 print(catch(net.udp, "127.0.0.1:abc").error)
 s = net.udp("127.0.0.1:0")
 print(catch(s.send_to, "x", "127.0.0.1:70000").error)
+for a in ["127.0.0.1:", "127.0.0.1: 80", "127.0.0.1:\t22", "127.0.0.1:+80", "127.0.0.1:-0", "127.0.0.1:80 ", "127.0.0.1:8.0"]:
+    print(catch(net.listen, a).error)
+    print(catch(net.dial, a).error)
+    print(catch(net.udp, a).error)
+    print(catch(s.send_to, "x", a).error)
 s.close()
 r = catch(net.dial, "127.0.0.1:http", timeout=5)
 print(r.ok or r.error.kind != "value")
+for a in [":0", "127.0.0.1:0", "127.0.0.1:00"]:
+    ln = net.listen(a)
+    print(ln.port > 0)
+    ln.close()
 `)
 	require.NoError(t, err)
-	require.Equal(t, `value: net.listen: bad address "127.0.0.1:abc": unknown port
+	want := `value: net.listen: bad address "127.0.0.1:abc": unknown port
 value: net.dial: bad address "127.0.0.1:99999": invalid port
 value: net.dial: bad address "127.0.0.1:-1": invalid port
 value: net.udp: bad address "127.0.0.1:abc": unknown port
 value: Socket.send_to: bad address "127.0.0.1:70000": invalid port
-True
-`, out)
+`
+	for _, c := range []struct{ addr, why string }{
+		{`127.0.0.1:`, "no port"}, {`127.0.0.1: 80`, "invalid port"}, {`127.0.0.1:\t22`, "invalid port"},
+		{`127.0.0.1:+80`, "invalid port"}, {`127.0.0.1:-0`, "invalid port"}, {`127.0.0.1:80 `, "invalid port"},
+		{`127.0.0.1:8.0`, "invalid port"},
+	} {
+		for _, fn := range []string{"net.listen", "net.dial", "net.udp", "Socket.send_to"} {
+			want += fmt.Sprintf("value: %s: bad address \"%s\": %s\n", fn, c.addr, c.why)
+		}
+	}
+	require.Equal(t, want+"True\nTrue\nTrue\nTrue\n", out)
 }
 
 // TestWriteAfterCloseWrite: a write (even of nothing) after the script's
