@@ -97,6 +97,36 @@ print("done")
 	assert.Equal(t, "tick 0\ntick 1\ntick 2\ndone\n", out)
 }
 
+// Sorting charges a step per comparison (starlark ORIGIN 48), so a
+// time slice ends inside sorted's sort, not only in its copy: another
+// task gets its turns and a timeout stops it. Comparing strings charged
+// nothing, and sorted(strs) outlived its timeout, holding the loop.
+func TestSortedEndsTimeSlices(t *testing.T) {
+	out, err := run(t, `
+strs = [str(i * 7919 % 100003) for i in range(100000)]
+ticks = []
+def ticker():
+    for i in range(100):
+        sleep(0.001)
+        ticks.append(i)
+spawn(ticker)
+sleep(0)
+n = len(ticks)
+s = sorted(strs)
+print(s[0], s[-1], len(ticks) - n >= 30)
+r = catch(timeout, 0.05, sorted, strs)
+print(r.ok, r.error)
+r = catch(timeout, 0.05, sorted, strs, reverse=True)
+print(r.ok, r.error)
+print(catch(sorted, [1, "a"] * 50000).error)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "0 99999 True\n"+
+		"False timeout: deadline of 0.05s exceeded\n"+
+		"False timeout: deadline of 0.05s exceeded\n"+
+		"value: string < int not implemented\n", out)
+}
+
 func TestTimeSliceOption(t *testing.T) {
 	// With a tiny slice, two computing tasks interleave finely.
 	out, err := run(t, `

@@ -530,3 +530,43 @@ func TestCompareDoesNotAllocate(t *testing.T) {
 		t.Errorf("comparing strings and tuples allocated %v times", allocs)
 	}
 }
+
+// Every comparison of a sort charges a step (ORIGIN 48), so the step
+// limit and Cancel reach the sort itself, not only its copy: 20,000
+// elements cost 20,000 steps to copy and some 260,000 to sort. A
+// failed comparison ends the sort at once.
+func TestSortComparisonsCountSteps(t *testing.T) {
+	const src = "x = [i * 7919 % 20011 for i in range(20000)]\ns = [str(i) for i in x]\n"
+	for _, expr := range []string{
+		"sorted(x)",
+		"sorted(x, reverse=True)",
+		"sorted(s)",
+		"sorted(x, key=abs)",
+	} {
+		thread := &starlark.Thread{}
+		globals, err := starlark.ExecFile(thread, "data.star", src, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := thread.ExecutionSteps()
+		thread.SetMaxExecutionSteps(steps + 100_000)
+		_, err = starlark.ExecFile(thread, "sort.star", "y = "+expr, globals)
+		if err == nil || !strings.Contains(err.Error(), "too many steps") {
+			t.Errorf("%s: got %v after %d steps, want the step limit", expr, err, thread.ExecutionSteps()-steps)
+		}
+	}
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFile(thread, "data.star", `x = [1, "a"] * 100000`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := thread.ExecutionSteps()
+	_, err = starlark.ExecFile(thread, "sort.star", `sorted(x)`, globals)
+	if err == nil || err.Error() != "string < int not implemented" {
+		t.Errorf("got %v, want string < int not implemented", err)
+	}
+	// The copy costs 200,000 steps, the sort one.
+	if n := thread.ExecutionSteps() - steps; n > 200_100 {
+		t.Errorf("a failed sort took %d steps, want it to stop at the first failure", n)
+	}
+}
