@@ -30,3 +30,11 @@ func SetMaxReprLen(n int) (restore func()) {
 // RaceEnabled reports a build with the race detector, which allocates
 // where a plain build does not.
 const RaceEnabled = raceEnabled
+
+// SetMaxReprDepth sets the bound on the nesting of one value's text
+// (reprWriter) and returns a func that restores it.
+func SetMaxReprDepth(n int) (restore func()) {
+	old := maxReprDepth
+	maxReprDepth = n
+	return func() { maxReprDepth = old }
+}

@@ -6,6 +6,7 @@ package starlark_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
@@ -568,5 +569,122 @@ func TestSortComparisonsCountSteps(t *testing.T) {
 	// The copy costs 200,000 steps, the sort one.
 	if n := thread.ExecutionSteps() - steps; n > 200_100 {
 		t.Errorf("a failed sort took %d steps, want it to stop at the first failure", n)
+	}
+}
+
+// nestedList is [[...[]...]], n lists deep.
+func nestedList(n int) *starlark.List {
+	x := starlark.NewList(nil)
+	for i := 1; i < n; i++ {
+		x = starlark.NewList([]starlark.Value{x})
+	}
+	return x
+}
+
+// The cycle check of a value's text costs O(1) a level (ORIGIN 49):
+// scanning the path of lists and dicts being written made a list
+// nested 100,000 deep take 4.5 s, in Go calls of O(depth) a step.
+func TestReprOfDeepListIsLinear(t *testing.T) {
+	x := nestedList(100_000)
+	thread := &starlark.Thread{}
+	start := time.Now()
+	v, err := starlark.Call(thread, starlark.Universe["repr"], starlark.Tuple{x}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000); string(v.(starlark.String)) != want {
+		t.Errorf("repr of a nested list is wrong")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("repr of a list nested 100,000 deep took %v", d)
+	}
+	if n := thread.ExecutionSteps(); n > 100_010 {
+		t.Errorf("repr took %d steps, want a step a list", n)
+	}
+}
+
+// Past the first levels the path of the cycle check is a set; cycles
+// are found there as before, and values met again off the path are
+// written in full.
+func TestReprFindsDeepCycles(t *testing.T) {
+	// a = [[...[a]...]], 41 lists round.
+	a := starlark.NewList(nil)
+	b := a
+	for i := 0; i < 40; i++ {
+		c := starlark.NewList(nil)
+		b.Append(c)
+		b = c
+	}
+	b.Append(a)
+	want := strings.Repeat("[", 41) + "[...]" + strings.Repeat("]", 41)
+	if got := a.String(); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	// top = [[...[inner, inner]...], inner, top]: inner is not on the path.
+	inner := starlark.NewList([]starlark.Value{starlark.MakeInt(1)})
+	chain := nestedList(1)
+	chain.Append(inner)
+	chain.Append(inner)
+	for i := 0; i < 30; i++ {
+		chain = starlark.NewList([]starlark.Value{chain})
+	}
+	top := starlark.NewList([]starlark.Value{chain, inner})
+	top.Append(top)
+	want = strings.Repeat("[", 32) + "[1], [1]" + strings.Repeat("]", 31) + ", [1], [...]]"
+	if got := top.String(); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	// d = {"k": [{"k": [... {"z": d, "w": [d, e]}]}]}, e the innermost dict.
+	d := starlark.NewDict(1)
+	e := d
+	for i := 0; i < 40; i++ {
+		f := starlark.NewDict(1)
+		e.SetKey(starlark.String("k"), starlark.NewList([]starlark.Value{f}))
+		e = f
+	}
+	e.SetKey(starlark.String("z"), d)
+	e.SetKey(starlark.String("w"), starlark.NewList([]starlark.Value{d, e}))
+	want = strings.Repeat(`{"k": [`, 40) + `{"z": {...}, "w": [{...}, {...}]}` + strings.Repeat("]}", 40)
+	if got := d.String(); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// A value's text nests at most maxReprDepth deep (ORIGIN 49): each level
+// is a Go call, and without a bound a deep enough list would overflow the
+// goroutine's stack, a fatal error.
+func TestReprDepthIsBounded(t *testing.T) {
+	defer starlark.SetMaxReprDepth(50)()
+	for _, n := range []int{50, 51} {
+		for _, x := range []starlark.Value{
+			nestedList(n),
+			starlark.Tuple{nestedList(n - 1)},
+		} {
+			_, err := starlark.Call(&starlark.Thread{}, starlark.Universe["str"], starlark.Tuple{x}, nil)
+			if n == 50 && err != nil {
+				t.Errorf("depth %d: %v", n, err)
+			}
+			if want := "str: text of value nested more than 50 deep"; n == 51 && (err == nil || err.Error() != want) {
+				t.Errorf("depth %d: got %v, want %s", n, err, want)
+			}
+		}
+	}
+}
+
+// A list nested 1,000,000 deep fails to print, fast, rather than
+// crashing the process.
+func TestReprOfVeryDeepListFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a million lists")
+	}
+	x := nestedList(1_000_000)
+	for _, fn := range []string{"str", "repr"} {
+		_, err := starlark.Call(&starlark.Thread{}, starlark.Universe[fn], starlark.Tuple{x}, nil)
+		if err == nil || !strings.Contains(err.Error(), "nested more than") {
+			t.Errorf("%s: got %v, want the depth limit", fn, err)
+		}
+	}
+	if s := x.String(); !strings.Contains(s, "[...]") || len(s) > 300_000 {
+		t.Errorf("x.String() is %d bytes, want the text cut at the depth limit", len(s))
 	}
 }

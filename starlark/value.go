@@ -1708,9 +1708,67 @@ type reprWriter struct {
 	out    *strings.Builder
 	thread *Thread // charged a step per value written; nil: none
 	err    error   // why writing stopped early
+	// onPath holds the lists and dicts of path once it is longer than
+	// pathScanned (ORIGIN 49), so the cycle check costs O(1) a value;
+	// scanning the path made a list nested n deep cost O(n²) (80,000
+	// levels took 2.9 s, 1,000,000 hours).
+	onPath map[Value]struct{}
+}
+
+// pathScanned is the longest path the cycle check scans; past it, the
+// path is in reprWriter.onPath too.
+const pathScanned = 16
+
+// maxReprDepth bounds how deep writing a value's text nests lists,
+// tuples, dicts and sets (ORIGIN 49): each level is a Go call, and
+// without a bound a deep enough list would exhaust the goroutine's
+// stack, a fatal error that ends the process. A variable for tests.
+var maxReprDepth = 100_000
+
+// onPathContains reports whether x is one of the lists and dicts being
+// written around the value at path.
+func (w *reprWriter) onPathContains(path []Value, x Value) bool {
+	if len(path) <= pathScanned {
+		return slices.Contains(path, x)
+	}
+	_, ok := w.onPath[x]
+	return ok
+}
+
+// push extends path by x, a list or a dict, for the values inside it;
+// pop undoes it.
+func (w *reprWriter) push(path []Value, x Value) []Value {
+	path = append(path, x)
+	if len(path) > pathScanned {
+		if w.onPath == nil {
+			w.onPath = make(map[Value]struct{})
+		}
+		if len(path) == pathScanned+1 {
+			for _, v := range path {
+				w.onPath[v] = struct{}{}
+			}
+		} else {
+			w.onPath[x] = struct{}{}
+		}
+	}
+	return path
+}
+
+func (w *reprWriter) pop(path []Value) {
+	if len(path) > pathScanned {
+		if len(path) == pathScanned+1 {
+			clear(w.onPath)
+		} else {
+			delete(w.onPath, path[len(path)-1])
+		}
+	}
 }
 
 func (w *reprWriter) write(x Value, path []Value) {
+	w.writeDepth(x, path, 0)
+}
+
+func (w *reprWriter) writeDepth(x Value, path []Value, depth int) {
 	if w.err != nil {
 		return
 	}
@@ -1723,6 +1781,11 @@ func (w *reprWriter) write(x Value, path []Value) {
 			w.err = err
 			return
 		}
+	}
+	if depth >= maxReprDepth {
+		w.err = fmt.Errorf("text of value nested more than %d deep", maxReprDepth)
+		w.out.WriteString("...")
+		return
 	}
 	out := w.out
 	switch x := x.(type) {
@@ -1748,12 +1811,13 @@ func (w *reprWriter) write(x Value, path []Value) {
 
 	case *List:
 		out.WriteByte('[')
-		if pathContains(path, x) {
+		if w.onPathContains(path, x) {
 			out.WriteString("...") // list contains itself
 		} else {
 			if w.thread != nil {
 				defer holdList(x)()
 			}
+			inner := w.push(path, x)
 			for i, elem := range x.elems {
 				if w.err != nil {
 					break
@@ -1761,8 +1825,9 @@ func (w *reprWriter) write(x Value, path []Value) {
 				if i > 0 {
 					out.WriteString(", ")
 				}
-				w.write(elem, append(path, x))
+				w.writeDepth(elem, inner, depth+1)
 			}
+			w.pop(inner)
 		}
 		out.WriteByte(']')
 
@@ -1775,7 +1840,7 @@ func (w *reprWriter) write(x Value, path []Value) {
 			if i > 0 {
 				out.WriteString(", ")
 			}
-			w.write(elem, path)
+			w.writeDepth(elem, path, depth+1)
 		}
 		if len(x) == 1 {
 			out.WriteByte(',')
@@ -1794,21 +1859,23 @@ func (w *reprWriter) write(x Value, path []Value) {
 
 	case *Dict:
 		out.WriteByte('{')
-		if pathContains(path, x) {
+		if w.onPathContains(path, x) {
 			out.WriteString("...") // dict contains itself
 		} else {
 			if w.thread != nil {
 				defer x.ht.hold()()
 			}
+			inner := w.push(path, x)
 			sep := ""
 			for e := x.ht.head; e != nil && w.err == nil; e = e.next {
 				k, v := e.key, e.value
 				out.WriteString(sep)
-				w.write(k, path)
+				w.writeDepth(k, path, depth+1)
 				out.WriteString(": ")
-				w.write(v, append(path, x)) // cycle check
+				w.writeDepth(v, inner, depth+1) // cycle check
 				sep = ", "
 			}
+			w.pop(inner)
 		}
 		out.WriteByte('}')
 
@@ -1821,17 +1888,13 @@ func (w *reprWriter) write(x Value, path []Value) {
 			if e != x.ht.head {
 				out.WriteString(", ")
 			}
-			w.write(e.key, path)
+			w.writeDepth(e.key, path, depth+1)
 		}
 		out.WriteString("])")
 
 	default:
 		out.WriteString(x.String())
 	}
-}
-
-func pathContains(path []Value, x Value) bool {
-	return slices.Contains(path, x)
 }
 
 // CompareLimit is the depth limit on recursive comparison operations such as == and <.
