@@ -3,7 +3,6 @@ package yaml
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
@@ -37,16 +36,12 @@ x = yaml.decode(doc)
 func TestEncodeOfSharedPartsIsBounded(t *testing.T) {
 	defer func(n int) { maxEncoded = n }(maxEncoded)
 	maxEncoded = 1 << 16
-	start := time.Now()
 	_, err := exec(&starlark.Thread{}, laughs+"y = yaml.encode(x)\n")
 	if err == nil || !strings.Contains(err.Error(), "yaml.encode: ") || !strings.Contains(err.Error(), "YAML text too long (more than 65536 bytes)") {
 		t.Errorf("got %v, want text too long", err)
 	}
 	if err == nil || !strings.Contains(err.Error(), `yaml.encode: in dict key "d": at list index 5: at list index 4: `) {
 		t.Errorf("got %v, want where the text passed the bound", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
 	}
 	maxEncoded = 1 << 30
 	th := &starlark.Thread{}
