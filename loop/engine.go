@@ -191,9 +191,8 @@ type Engine struct {
 	printFn   func(*starlark.Thread, string)
 	loadFn    func(*starlark.Thread, string) (starlark.StringDict, error)
 	preemptFn func(*starlark.Thread)
-	allocFn   func(*starlark.Thread, string, uint64) error // nil without MaxMemory
 	// memGuard is the running drive's memory limit (memory.go), read by
-	// allocFn on the loop and on parallel workers.
+	// checkAlloc on the loop and on parallel workers.
 	memGuard atomic.Pointer[memoryGuard]
 
 	modules   map[string]*moduleEntry
@@ -270,21 +269,36 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	e.modules = map[string]*moduleEntry{}
 	// Method values allocate: bind them once, not per thread.
 	e.printFn, e.loadFn, e.preemptFn = e.print, e.load, e.preempt
-	if e.opts.MaxMemory > 0 {
-		e.allocFn = e.checkAlloc
-	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
 }
 
-// checkAlloc is a thread's OnAlloc under Options.MaxMemory: while a drive
-// runs, an allocation that would take the heap past the limit is refused
-// and ends the run (memoryGuard.checkAlloc).
-func (e *Engine) checkAlloc(_ *starlark.Thread, what string, size uint64) error {
+// checkAlloc answers the engine's threads' large allocations
+// (starlark.AllocChecker, through their Host: a task's Exec, a parallel
+// worker's allocHost): under Options.MaxMemory, while a drive runs, an
+// allocation that would take the heap past the limit is refused and ends
+// the run (memoryGuard.checkAlloc).
+func (e *Engine) checkAlloc(what string, size uint64) error {
 	if g := e.memGuard.Load(); g != nil {
 		return g.checkAlloc(what, size)
 	}
 	return nil
+}
+
+// CheckAlloc is the AllocChecker of x's thread (starlark.Thread.Host).
+func (x *Exec) CheckAlloc(_ *starlark.Thread, what string, size uint64) error {
+	if x.Task == nil {
+		return nil
+	}
+	return x.Task.eng.checkAlloc(what, size)
+}
+
+// allocHost is the Host of a parallel worker's thread, which has no task:
+// it only answers the thread's large allocations.
+type allocHost struct{ e *Engine }
+
+func (h allocHost) CheckAlloc(_ *starlark.Thread, what string, size uint64) error {
+	return h.e.checkAlloc(what, size)
 }
 
 // Options returns the engine's options.
@@ -348,7 +362,7 @@ func (e *Engine) print(_ *starlark.Thread, msg string) {
 // NewThread returns a thread for code that runs for the task in x: the
 // engine's print, load, time slicing and thread hook are set.
 func (e *Engine) NewThread(name string, x *Exec) *starlark.Thread {
-	th := &starlark.Thread{Name: name, Print: e.printFn, Load: e.loadFn, OnMaxSteps: e.preemptFn, OnAlloc: e.allocFn}
+	th := &starlark.Thread{Name: name, Print: e.printFn, Load: e.loadFn, OnMaxSteps: e.preemptFn}
 	th.SetMaxExecutionSteps(e.slice)
 	if x != nil {
 		SetExec(th, x)

@@ -52,7 +52,7 @@ type memoryGuard struct {
 	cancel context.CancelCauseFunc
 }
 
-// checkAlloc is every task thread's starlark.Thread.OnAlloc while a drive
+// checkAlloc answers every task thread's large allocations (Engine.checkAlloc) while a drive
 // runs under a limit: an operator or builtin about to make size bytes
 // (what: "string repeat") is refused when the heap's live data and size
 // would exceed the limit, before the allocation, which the sampler would

@@ -72,7 +72,7 @@ func (e *Engine) offCoreCall(name string, args starlark.Tuple) (*starlark.Functi
 func (e *Engine) workerThread(kind, fn string) *starlark.Thread {
 	wth := &starlark.Thread{Name: kind + " " + fn, Print: func(_ *starlark.Thread, msg string) {
 		e.Post(func() { e.print(nil, msg) })
-	}, OnAlloc: e.allocFn}
+	}, Host: allocHost{e}}
 	wth.SetLocal(parallelKey, fn)
 	if e.opts.MaxSteps > 0 {
 		wth.SetMaxExecutionSteps(e.opts.MaxSteps)

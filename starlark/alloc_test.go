@@ -9,11 +9,11 @@ import (
 	"github.com/corolang/coro/starlark"
 )
 
-// TestOnAlloc: an operator or builtin about to make a value of
-// AllocCheckMin bytes or more asks Thread.OnAlloc, with its name and
+// TestAllocChecker: an operator or builtin about to make a value of
+// AllocCheckMin bytes or more asks its thread's AllocChecker, with its name and
 // size, and fails with its refusal before allocating; smaller values do
 // not ask (coro patch, ORIGIN 47).
-func TestOnAlloc(t *testing.T) {
+func TestAllocChecker(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`"ab" * 1000000`, "string repeat 2000000"},
 		{`b"ab" * 1000000`, "bytes repeat 2000000"},
@@ -29,10 +29,10 @@ func TestOnAlloc(t *testing.T) {
 		{`"x".replace("x", "yy")`, ""},
 	} {
 		var asked []string
-		thread := &starlark.Thread{OnAlloc: func(_ *starlark.Thread, what string, n uint64) error {
+		thread := &starlark.Thread{Host: allocChecker(func(what string, n uint64) error {
 			asked = append(asked, fmt.Sprintf("%s %d", what, n))
 			return errors.New("refused")
-		}}
+		})}
 		predeclared := starlark.StringDict{
 			"big":      starlark.String(strings.Repeat("x", 1000000)),
 			"biglist":  starlark.NewList(make([]starlark.Value, 100000)),
@@ -48,4 +48,11 @@ func TestOnAlloc(t *testing.T) {
 			t.Errorf("%s: err = %v", tc.src, err)
 		}
 	}
+}
+
+// allocChecker is a thread Host that checks allocations with a function.
+type allocChecker func(what string, bytes uint64) error
+
+func (c allocChecker) CheckAlloc(_ *starlark.Thread, what string, bytes uint64) error {
+	return c(what, bytes)
 }

@@ -226,7 +226,7 @@ for i in range(N):
 
 // BenchmarkSmallAllocs concatenates and repeats small strings, lists and
 // tuples and joins a few strings: the operators that ask the thread's
-// OnAlloc before a large allocation (coro patch, ORIGIN 47) cost one
+// AllocChecker before a large allocation (coro patch, ORIGIN 47) cost one
 // comparison for a small one.
 func BenchmarkSmallAllocs(b *testing.B) {
 	runSource(b, `

@@ -96,17 +96,6 @@ type Thread struct {
 	// generator body that runs on its consumer's goroutine moves to a
 	// goroutine of its own this way before a builtin calls back into it.
 	OnStackful func(thread *Thread, b *Builtin) bool
-
-	// OnAlloc, if set, is asked before an operator or builtin makes a
-	// value of AllocCheckMin bytes or more whose size the script chose
-	// (s * n, l + l, sep.join(...), s.replace(...); see CheckAlloc):
-	// what names the operation ("string repeat"), bytes its size. A
-	// non-nil error refuses it: the operation fails with that error
-	// before allocating. coro patch (ORIGIN 47): coro's --max-memory
-	// sampled the heap every 10 ms, so "x" * 2000000000 or s + s of
-	// large strings went far past the limit in one allocation before it
-	// was seen.
-	OnAlloc func(thread *Thread, what string, bytes uint64) error
 }
 
 // ExecutionSteps returns the current value of Steps.

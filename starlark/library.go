@@ -2058,7 +2058,7 @@ func string_replace(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Val
 	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 2, &old, &new, &count); err != nil {
 		return nil, err
 	}
-	if grow := uint64(len(new)) - uint64(len(old)); len(new) > len(old) && thread != nil && thread.OnAlloc != nil {
+	if grow := uint64(len(new)) - uint64(len(old)); len(new) > len(old) && thread.allocChecked() {
 		// At most len(recv)+1 replacements (of "" between runes):
 		// count them only when they could make a large string.
 		if uint64(len(recv))+(uint64(len(recv))+1)*grow >= AllocCheckMin {

@@ -63,17 +63,44 @@ func (it *steppedIterator) Next(p *Value) bool {
 }
 
 // AllocCheckMin is the size from which an operator or builtin asks the
-// thread's OnAlloc before it allocates (CheckAlloc); smaller values cost
-// one comparison. (coro patch, ORIGIN 47.)
+// thread's AllocChecker before it allocates (CheckAlloc); smaller values
+// cost one comparison. (coro patch, ORIGIN 47.)
 const AllocCheckMin = 1 << 20
 
-// CheckAlloc asks thread's OnAlloc whether the operation what may
+// An AllocChecker is asked before an operator or builtin makes a value of
+// AllocCheckMin bytes or more whose size the script chose (s * n, l + l,
+// sep.join(...), s.replace(...)): what names the operation ("string
+// repeat"), bytes its size. A non-nil error refuses it: the operation
+// fails with that error before allocating. A thread has one when its
+// Host implements it (coro's execution context, whose engine bounds its
+// heap with --max-memory, which sampled the heap every 10 ms, so that
+// "x" * 2000000000 or s + s of large strings went far past the limit in
+// one allocation before it was seen). The Host, not a field: one more
+// field made every Thread, one per coro task, a size class larger.
+// (coro patch, ORIGIN 47.)
+type AllocChecker interface {
+	CheckAlloc(thread *Thread, what string, bytes uint64) error
+}
+
+// CheckAlloc asks thread's AllocChecker whether the operation what may
 // allocate bytes, when that is AllocCheckMin or more, and returns its
-// refusal; nil when it may (no thread, no OnAlloc: no limit). Builtins
+// refusal; nil when it may (no thread, no checker: no limit). Builtins
 // call it before allocating a value whose size their arguments choose.
 func (thread *Thread) CheckAlloc(what string, bytes uint64) error {
-	if bytes < AllocCheckMin || thread == nil || thread.OnAlloc == nil {
+	if bytes < AllocCheckMin || thread == nil {
 		return nil
 	}
-	return thread.OnAlloc(thread, what, bytes)
+	if c, ok := thread.Host.(AllocChecker); ok {
+		return c.CheckAlloc(thread, what, bytes)
+	}
+	return nil
+}
+
+// allocChecked reports whether thread's large allocations are checked.
+func (thread *Thread) allocChecked() bool {
+	if thread == nil {
+		return false
+	}
+	_, ok := thread.Host.(AllocChecker)
+	return ok
 }
