@@ -296,6 +296,10 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 // yaml.encode's does (coro patch, ORIGIN 45).
 const maxEncodeDepth = 10000
 
+// maxDecodeDepth bounds how deep json.decode reads them: as deep as
+// json.encode writes (coro patch, ORIGIN 50).
+const maxDecodeDepth = maxEncodeDepth
+
 // errTooDeep is the failure past maxEncodeDepth.
 var errTooDeep = fmt.Errorf("a value nested more than %d deep", maxEncodeDepth)
 
@@ -493,6 +497,17 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		panic("unreachable")
 	}
 
+	// depth is how many arrays and objects parse is inside. coro patch
+	// (ORIGIN 50): parse recurses in Go once per level, and 10 million
+	// "[" (a 20 MB text, a request body a server decodes) overflowed the
+	// goroutine's stack, a fatal error that ended the process.
+	depth := 0
+	enter := func() {
+		if depth++; depth > maxDecodeDepth {
+			fail("nested more than %d deep", maxDecodeDepth)
+		}
+	}
+
 	// parse returns the next JSON value from the input.
 	// It consumes leading but not trailing whitespace.
 	// It panics on error.
@@ -559,6 +574,7 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			// array
 			var elems []starlark.Value
 
+			enter()
 			i++ // '['
 			b = next()
 			if b != ']' {
@@ -576,12 +592,14 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				}
 			}
 			i++ // ']'
+			depth--
 			return starlark.NewList(elems)
 
 		case '{':
 			// object
 			dict := new(starlark.Dict)
 
+			enter()
 			i++ // '{'
 			b = next()
 			if b != '}' {
@@ -608,6 +626,7 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				}
 			}
 			i++ // '}'
+			depth--
 			return dict
 
 		default:

@@ -138,3 +138,32 @@ func TestEncodeDeepValues(t *testing.T) {
 		}
 	}
 }
+
+// json.decode reads as deep as json.encode writes, 10,000 levels (coro
+// patch, ORIGIN 50): ten million "[" (a 20 MB text) overflowed the Go
+// stack, a fatal error that ended the process, whatever caught the error.
+func TestDecodeDepthIsBounded(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{
+		{10000, ""},
+		{10001, "json.decode: at offset 10000, nested more than 10000 deep"},
+		{10_000_000, "json.decode: at offset 10000, nested more than 10000 deep"},
+	} {
+		text := strings.Repeat("[", c.n) + strings.Repeat("]", c.n)
+		v, err := starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{starlark.String(text)}, nil)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%d levels: %v", c.n, err)
+				continue
+			}
+			back, err := starlark.Call(&starlark.Thread{}, Module.Members["encode"], starlark.Tuple{v}, nil)
+			if err != nil || string(back.(starlark.String)) != text {
+				t.Errorf("%d levels: encode(decode(x)) != x: %v", c.n, err)
+			}
+		} else if err == nil || err.Error() != c.want {
+			t.Errorf("%d levels: got %v, want %q", c.n, err, c.want)
+		}
+	}
+}
