@@ -127,7 +127,7 @@ func (t *Task) more() *taskRare {
 // WaitIn records that the task waits in x, the context of a generator
 // body that runs for it on a thread of its own (nil once it runs on), so
 // that its stack (StackOf: tasks(), the deadlock report) goes on into the
-// body's frames, and those of the bodies that resumed it (BodyOf). It is
+// body's frames, and those of the bodies that resumed it (Body). It is
 // set for each wait, not for each item a body emits: that costs nothing
 // on a generator's hot path. A wait in a nested body passes through the
 // bodies that resumed it: the innermost, which records itself first, is

@@ -130,6 +130,11 @@ func (e *Engine) jumpToNextTimer() {
 	}
 }
 
+// never reports whether a deadline at when never comes: it is the end of
+// the virtual clock, which jumps to deadlines and cannot pass its end
+// (pushTimer).
+func (c *clock) never(when time.Duration) bool { return c.virtual && when == math.MaxInt64 }
+
 // advance moves the virtual clock d forward, saturating at the end of
 // time (a computation running for centuries of slices) rather than
 // wrapping negative.
@@ -160,7 +165,7 @@ func (e *Engine) pushTimer(t *timer, when time.Duration) {
 	if when < 0 {
 		when = math.MaxInt64
 	}
-	if when == math.MaxInt64 && e.clock.virtual {
+	if e.clock.never(when) {
 		t.when, t.index = when, -1
 		return
 	}

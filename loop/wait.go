@@ -3,7 +3,6 @@ package loop
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/corolang/coro/starlark"
@@ -581,7 +580,7 @@ type sleepReason Task
 
 func (r *sleepReason) WaitingOn() string {
 	t := (*Task)(r)
-	if t.sleepTimer.when == math.MaxInt64 && t.eng.clock.virtual {
+	if t.eng.clock.never(t.sleepTimer.when) {
 		return "sleep past the end of the virtual clock"
 	}
 	return fmt.Sprintf("sleep until +%.2fs", (t.sleepTimer.when - t.eng.clock.now()).Seconds())

@@ -226,9 +226,6 @@ func (s *Session) Run() {
 				return b, nil
 			}
 			line, err := read(prompt2)
-			if err == nil {
-				last, lines = line, lines+1
-			}
 			if err != nil {
 				eof = err == io.EOF
 				aborted = err == errAbort
@@ -239,6 +236,7 @@ func (s *Session) Run() {
 				}
 				return nil, err
 			}
+			last, lines = line, lines+1
 			return []byte(line + "\n"), nil
 		})
 		switch {
