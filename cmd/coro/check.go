@@ -83,23 +83,19 @@ func (cf *checkedFile) report(pos syntax.Position, format string, args ...any) {
 	cf.diags = append(cf.diags, diag{pos, fmt.Sprintf(format, args...)})
 }
 
-// rootKey is how a file named on the command line is checked: as test
-// code if it is a test file.
-func rootKey(path string) checkKey {
-	return checkKey{filepath.Clean(path), strings.HasSuffix(path, testSuffix)}
+// keyOf is how the file at path is checked: as test code if it is a test
+// file, or if test code loads it (test).
+func keyOf(path string, test bool) checkKey {
+	return checkKey{filepath.Clean(path), test || strings.HasSuffix(path, testSuffix)}
 }
+
+// rootKey is how a file named on the command line is checked.
+func rootKey(path string) checkKey { return keyOf(path, false) }
 
 // check checks path, as named on the command line (read as coro FILE
 // reads its script, whatever the sandbox), and what it loads.
 func (ck *checker) check(path string) *checkedFile {
 	return ck.visit(rootKey(path), func() ([]byte, error) { return os.ReadFile(path) })
-}
-
-// checkLoad checks path, the file of a module a load() statement of test
-// code (or not) names, read as load() reads it, and what it loads.
-func (ck *checker) checkLoad(module, path string, test bool) *checkedFile {
-	key := checkKey{filepath.Clean(path), test || strings.HasSuffix(path, testSuffix)}
-	return ck.visit(key, func() ([]byte, error) { return ck.readModule(module, path) })
 }
 
 // visit checks the file of key, read by read the first time it is
@@ -167,8 +163,10 @@ func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(path), module)
 		}
-		tf := ck.checkLoad(module, target, key.test)
-		tk := checkKey{filepath.Clean(target), key.test || strings.HasSuffix(target, testSuffix)}
+		// The module's file, read as load() reads it, as test code if
+		// this file is.
+		tk := keyOf(target, key.test)
+		tf := ck.visit(tk, func() ([]byte, error) { return ck.readModule(module, target) })
 		cf.loads = append(cf.loads, tk)
 		switch {
 		case tf.visiting && tk == key:
