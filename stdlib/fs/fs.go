@@ -70,7 +70,7 @@ func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) 
 }
 
 // onPool runs op for the calling task on the blocking pool.
-func onPool(x *loop.Exec, e *loop.Engine, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
+func onPool(x *loop.Exec, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
 	return offload(x, fn+" "+path, fn, op)
 }
 
@@ -196,11 +196,11 @@ func pathArg(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // returns from package os becomes a coro error by ioError.
 func pathOp(write bool, op func(p loop.Place) (starlark.Value, error)) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		p, x, e, err := pathArg(th, b, args, kwargs, write)
+		p, x, _, err := pathArg(th, b, args, kwargs, write)
 		if err != nil {
 			return nil, err
 		}
-		return onPool(x, e, b.Name(), p.Path, func() (starlark.Value, error) {
+		return onPool(x, b.Name(), p.Path, func() (starlark.Value, error) {
 			v, err := op(p)
 			if err != nil {
 				return nil, ioError(b.Name(), err)
@@ -328,11 +328,11 @@ func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "parents?", &parents); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	x, e, p, err := prepare(th, b, path, true)
+	x, _, p, err := prepare(th, b, path, true)
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), path, func() (starlark.Value, error) {
+	return onPool(x, b.Name(), path, func() (starlark.Value, error) {
 		return starlark.None, ioError(b.Name(), p.Mkdir(0o755, parents))
 	})
 }
@@ -356,7 +356,7 @@ func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), fmt.Sprintf("%s -> %s", from, to), func() (starlark.Value, error) {
+	return onPool(x, b.Name(), fmt.Sprintf("%s -> %s", from, to), func() (starlark.Value, error) {
 		return starlark.None, ioError(b.Name(), loop.Rename(pf, pt))
 	})
 }

@@ -45,7 +45,7 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, e, b.Name(), pattern, func() (starlark.Value, error) {
+	return onPool(x, b.Name(), pattern, func() (starlark.Value, error) {
 		var found []string
 		if parts == nil {
 			if p, err := e.PlaceRead(b.Name(), pre); err == nil {
