@@ -208,17 +208,25 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 // bodyReadError is the error of a failed read of the body of u, by fn
 // (http.get, or a read of a streamed Response).
 func bodyReadError(fn string, u *neturl.URL, err error) *loop.Error {
+	return bodyFailure(fn, "body of "+u.Redacted(), err)
+}
+
+// bodyFailure is the error of fn's read of a body, what ("body of URL",
+// "the request body from ADDR"), that failed with err, on either side: a
+// peer that closed the connection before the end it announced (its
+// Content-Length, the last chunk, a compressed body stopping half-way) is
+// io saying so, where net/http's bare io.ErrUnexpectedEOF came out as
+// "eof: ... end of stream", the kind read_exactly keeps for itself.
+func bodyFailure(fn, what string, err error) *loop.Error {
 	var ce *loop.Error
 	if errors.As(err, &ce) {
 		return ce
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		// Closed before Content-Length or the last chunk, or a
-		// compressed body that stops half-way.
-		return loop.Errorf(loop.KindIO, "%s: body of %s ended early (unexpected EOF)", fn, u.Redacted())
+		return loop.Errorf(loop.KindIO, "%s: %s ended early (unexpected EOF)", fn, what)
 	}
 	// netError's message is "<fn>: <reason>".
-	return netError(fn+": body of "+u.Redacted(), err)
+	return netError(fn+": "+what, err)
 }
 
 // netTask returns the calling task once it has the network permission

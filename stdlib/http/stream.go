@@ -39,21 +39,9 @@ func (d *doneSource) TryRead(_ string, p []byte) (int, error) {
 func (d *doneSource) Wait(*loop.Exec, string) error { return nil }
 
 // bodyFail maps what ended a request body's stream, other than its end,
-// to the error of a read (a response's: bodyReadError), naming the
-// client. One that closed the connection before the end of the body it
-// announced (its Content-Length, or a last chunk) is io: net/http's bare
-// io.ErrUnexpectedEOF came out as "eof: ... end of stream", the kind
-// read_exactly keeps for itself.
+// to the error of a read, naming the client (bodyFailure).
 func (ex *exchange) bodyFail(fn string, err error) error {
-	var ce *loop.Error
-	if errors.As(err, &ce) {
-		return ce
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return loop.Errorf(loop.KindIO, "%s: the request body from %s ended early (unexpected EOF)", fn, ex.r.RemoteAddr)
-	}
-	le := netError(fn, err)
-	return loop.Errorf(le.Kind, "%s: the request body from %s: %s", fn, ex.r.RemoteAddr, strings.TrimPrefix(le.Msg, fn+": "))
+	return bodyFailure(fn, "the request body from "+ex.r.RemoteAddr, err)
 }
 
 // ---- the server side ----
