@@ -647,7 +647,7 @@ func (e *encoder) value(v starlark.Value, at place) error {
 	case *starlark.Dict:
 		n, seq = v.Len(), false
 	case *starlarkstruct.Struct:
-		n, seq = len(v.AttrNames()), false
+		n, seq = v.Len(), false
 	case starlark.Sequence: // a list, tuple or set
 		n = v.Len()
 	}
@@ -671,11 +671,7 @@ func (e *encoder) value(v starlark.Value, at place) error {
 // fields are a struct's fields as a mapping's entries.
 func fields(s *starlarkstruct.Struct) iter.Seq2[starlark.Value, starlark.Value] {
 	return func(yield func(k, v starlark.Value) bool) {
-		for _, name := range s.AttrNames() {
-			v, err := s.Attr(name)
-			if err != nil || v == nil {
-				continue // a struct's fields are all there
-			}
+		for name, v := range s.Entries() {
 			if !yield(starlark.String(name), v) {
 				return
 			}
@@ -786,7 +782,7 @@ func (e *encoder) simpleKey(k starlark.Value) (bool, error) {
 	case starlark.Sequence:
 		return k.Len() == 0, nil
 	case *starlarkstruct.Struct:
-		return len(k.AttrNames()) == 0, nil
+		return k.Len() == 0, nil
 	}
 	return false, nil // value() refuses it
 }
