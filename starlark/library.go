@@ -1156,13 +1156,8 @@ func (s *sortSlice) sort(reverse bool) (err error) {
 
 func (s *sortSlice) Len() int { return len(s.values) }
 func (s *sortSlice) Less(i, j int) bool {
-	// A step, its common case inline (Thread.Step is not inlined).
-	if t := s.thread; t == nil || t.Steps+1 >= t.maxSteps || t.cancelReason.Load() != nil {
-		if err := t.Step(); err != nil {
-			s.abort(err)
-		}
-	} else {
-		t.Steps++
+	if err := s.thread.Step(); err != nil {
+		s.abort(err)
 	}
 	keys := s.keys
 	if s.keys == nil {
