@@ -24,6 +24,7 @@ type File struct {
 	path  string
 	mode  string
 	f     *os.File
+	write bool // opened for writing (mode w, a, x, or one with +)
 	// outside: a FIFO, a device or a socket, whose reads and writes wait
 	// for the outside world: they run on goroutines of their own, not on
 	// the pool (onFile).
@@ -41,13 +42,17 @@ var (
 	_ stream.Writable   = (*File)(nil)
 )
 
-func newFile(path, mode string, f *os.File) *File {
-	fl := &File{path: path, mode: mode, f: f}
+func newFile(path, mode string, f *os.File, read, write bool) *File {
+	fl := &File{path: path, mode: mode, f: f, write: write}
 	how := stream.Pool
 	if fi, err := f.Stat(); err == nil && waitsOutside(fi) {
 		fl.outside, how = true, stream.Own
 	}
-	fl.pump = stream.NewPump(f, stream.PumpOptions{How: how, Why: opReason("read " + path), Turn: &fl.turn, Fail: ioError})
+	fail := ioError
+	if !read {
+		fail = func(fn string, err error) error { return fl.unsupported(fn, "reading") }
+	}
+	fl.pump = stream.NewPump(f, stream.PumpOptions{How: how, Why: opReason("read " + path), Turn: &fl.turn, Fail: fail})
 	fl.r = stream.NewReader(fl.pump, stream.Options{Name: path, Whole: true})
 	return fl
 }
@@ -107,7 +112,13 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		if err != nil {
 			return nil, ioError(b.Name(), err)
 		}
-		return newFile(path, mode, f), nil
+		// Python's "a+" reads from the end, where its writes go: the
+		// file's text so far is not read back. (Seeking a FIFO or a
+		// device fails; it has no end to start from.)
+		if mode == "a+" {
+			f.Seek(0, io.SeekEnd)
+		}
+		return newFile(path, mode, f, rd, wr), nil
 	})
 }
 
@@ -145,6 +156,9 @@ func (f *File) StreamReader() *stream.Reader { return f.r }
 // WriteData writes all of data (stream.Writable) on the pool, in turn
 // with the file's other operations.
 func (f *File) WriteData(x *loop.Exec, fn string, data string) error {
+	if !f.write {
+		return f.unsupported(fn, "writing")
+	}
 	why := opReason(fn + " " + f.path)
 	if err := f.turn.Take(x, why, fn); err != nil {
 		return err
@@ -175,6 +189,17 @@ func (f *File) WriteData(x *loop.Exec, fn string, data string) error {
 		},
 	})
 	return err
+}
+
+// unsupported is the failure of a read from a file not opened for
+// reading, or of a write to one not opened for writing (Python's
+// io.UnsupportedOperation), where the system call's EBADF said "bad file
+// descriptor". A closed file is closed first.
+func (f *File) unsupported(fn, what string) error {
+	if f.closed {
+		return loop.Errorf(loop.KindClosed, "%s: %s is closed", fn, f.path)
+	}
+	return loop.Errorf(loop.KindIO, "%s: %s: not open for %s (mode %q)", fn, f.path, what, f.mode)
 }
 
 // close closes the file; closing a closed file does nothing. It runs on

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -111,6 +112,50 @@ print(list(fs.open(p).lines()))
 "one\nTWO\nthree"
 "one\nTWO\nthree!"
 ["one\n", "TWO\n", "three!"]
+`, out)
+}
+
+// Modes behave as Python's: "a+" starts at the end (reads give what is
+// written after the open, not the file so far), and reading a file not
+// opened for reading, or writing one not opened for writing, says so
+// (Python's "not readable"), where the system call said "bad file
+// descriptor".
+func TestOpenModes(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+p = %q + "/f.txt"
+fs.write(p, "hello")
+f = fs.open(p, "a+")
+print(repr(f.read()))
+f.write("!")
+f.close()
+print(repr(fs.read(p)))
+for mode, op, arg in [("w", "read", None), ("a", "read_line", None), ("x", "read", None), ("r", "write", "x")]:
+    if mode == "x":
+        fs.remove(p)
+    f = fs.open(p, mode)
+    m = getattr(f, op)
+    print(catch(m, arg).error if arg else catch(m).error)
+    print(catch(m, arg).error if arg else catch(m).error)
+    f.close()
+    print(catch(m, arg).error if arg else catch(m).error)
+`, dir))
+	require.NoError(t, err)
+	out = strings.ReplaceAll(out, dir, "D")
+	assert.Equal(t, `""
+"hello!"
+io: File.read: D/f.txt: not open for reading (mode "w")
+io: File.read: D/f.txt: not open for reading (mode "w")
+closed: File.read: D/f.txt is closed
+io: File.read_line: D/f.txt: not open for reading (mode "a")
+io: File.read_line: D/f.txt: not open for reading (mode "a")
+closed: File.read_line: D/f.txt is closed
+io: File.read: D/f.txt: not open for reading (mode "x")
+io: File.read: D/f.txt: not open for reading (mode "x")
+closed: File.read: D/f.txt is closed
+io: File.write: D/f.txt: not open for writing (mode "r")
+io: File.write: D/f.txt: not open for writing (mode "r")
+closed: File.write: D/f.txt is closed
 `, out)
 }
 
