@@ -260,6 +260,23 @@ func (d Duration) Cmp(v starlark.Value, depth int) (int, error) {
 	return 0, nil
 }
 
+// Unary implements -d and +d (coro patch, ORIGIN 51): a negative
+// duration such as -time.second was "unknown unary op", where Python's
+// -timedelta and Go's -d both work. The one duration with no negation,
+// the most negative, is a range error like Binary's.
+func (d Duration) Unary(op syntax.Token) (starlark.Value, error) {
+	switch op {
+	case syntax.MINUS:
+		if d == math.MinInt64 {
+			return nil, durationRangeError(fmt.Sprintf("-(%s)", d))
+		}
+		return -d, nil
+	case syntax.PLUS:
+		return d, nil
+	}
+	return nil, nil
+}
+
 // Binary implements binary operators, which satisfies the starlark.HasBinary
 // interface. operators:
 //
