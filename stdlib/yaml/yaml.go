@@ -194,6 +194,23 @@ func (d *decoder) make(n *goyaml.Node) (starlark.Value, error) {
 	return nil, d.errorf(n, "unexpected node")
 }
 
+// tupleKey returns k with its lists made tuples, at every level: a
+// sequence that is a mapping's key ("? [1, 2]") is a tuple, which a dict
+// key can be, so that what yaml.encode writes of a dict with tuple keys
+// decodes back to it. A list inside a dict inside a key stays a list
+// (the dict cannot be a key anyway).
+func tupleKey(k starlark.Value) starlark.Value {
+	l, ok := k.(*starlark.List)
+	if !ok {
+		return k
+	}
+	t := make(starlark.Tuple, l.Len())
+	for i := range t {
+		t[i] = tupleKey(l.Index(i))
+	}
+	return t
+}
+
 // mapping makes a dict. A "<<" key merges the mapping (or mappings) it
 // names, as YAML 1.1 and PyYAML do: the merged keys come first, the
 // mapping's own override them, and of several merged mappings the first
@@ -215,7 +232,11 @@ func (d *decoder) mapping(n *goyaml.Node) (starlark.Value, error) {
 		if err != nil {
 			return nil, err
 		}
+		k = tupleKey(k)
 		if _, err := k.Hash(); err != nil {
+			if _, ok := k.(starlark.Tuple); ok { // what in it cannot
+				return nil, d.errorf(kn, "a sequence with a mapping in it cannot be a key (%v)", err)
+			}
 			return nil, d.errorf(kn, "a %s cannot be a key", k.Type())
 		}
 		id := k.Type() + ":" + k.String()

@@ -144,7 +144,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"a:\n  - 1\n - 2\n", `value: yaml.decode: line 3: did not find expected key`},
 		{"a: 1\na: 2\n", `value: yaml.decode: line 2, column 1: key "a" appears twice`},
 		{"a\n---\nb\n", `value: yaml.decode: line 2: a second document (yaml.decode reads one)`},
-		{"? [1, 2]\n: x\n", `value: yaml.decode: line 1, column 3: a list cannot be a key`},
+		{"? {a: [1]}\n: x\n", `value: yaml.decode: line 1, column 3: a dict cannot be a key`},
+		{"? [1, {a: 1}]\n: x\n", `value: yaml.decode: line 1, column 3: a sequence with a mapping in it cannot be a key (unhashable type: dict)`},
 		{"a: 1\nb: [*nope]\n", `value: yaml.decode: line 2, column 5: unknown anchor 'nope' referenced`},
 		{"a: !!int x\n", `value: yaml.decode: line 1, column 4: !!int "x" is not an int`},
 		{"a: !!binary '!!'\n", `value: yaml.decode: line 1, column 4: !!binary: not base64`},
@@ -172,6 +173,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		`42`,
 		`None`,
 		`(1, (2, 3))`,
+		`{(1, 2): "pair", ((3,), "x"): "nested", (): "empty"}`, // sequence keys decode as tuples
 	}
 	var b strings.Builder
 	for _, v := range values {
@@ -185,14 +187,18 @@ def _fix(v):
 `+b.String())
 	assert.Equal(t, strings.Repeat("True\n", len(values)), out)
 
+	// PyYAML reads neither a tuple (its safe_load gives lists) nor a
+	// sequence as a key ("found unhashable key"): the last two are
+	// coro's own.
+	values = values[:len(values)-2]
 	needPyYAML(t)
 	var cases []pycheck.Case
-	for _, v := range values[:len(values)-1] {
+	for _, v := range values {
 		cases = append(cases, pycheck.Case{Star: "yaml.decode(yaml.encode(" + v + "))", Py: "_y.safe_load(_enc(" + starlark.String(v).String() + "))"})
 	}
 	// The Python side reads coro's encoding of each value: the script
 	// prints it, and python3 loads that text.
-	for i, v := range values[:len(values)-1] {
+	for i, v := range values {
 		text := strings.TrimSuffix(run(t, "print(yaml.encode("+v+"))"), "\n")
 		cases[i].Py = "_y.safe_load(" + pyString(text) + ")"
 	}
