@@ -80,13 +80,26 @@ func (m *module) at(level slog.Level) starutil.Func {
 		r := slog.NewRecord(now, level, starutil.Str(msg), 0)
 		r.AddAttrs(slog.String("task", task))
 		for _, kv := range kwargs {
-			r.AddAttrs(slog.Attr{Key: string(kv[0].(starlark.String)), Value: value(kv[1])})
+			r.AddAttrs(slog.Attr{Key: fieldKey(string(kv[0].(starlark.String))), Value: value(kv[1])})
 		}
 		if err := h.Handle(ctx, r); err != nil {
 			return nil, loop.Errorf(loop.KindIO, "%s: %v", b.Name(), err)
 		}
 		return starlark.None, nil
 	}
+}
+
+// fieldKey is the key a field is written under: its name, or for a
+// name the record's own keys use ("time", "level", "msg", "task"), that
+// name after "fields.", as logrus does. Written as it was, a JSON line
+// had the key twice, and JSON readers (jq, Python's json) keep the last:
+// log.info("done", time=1.5) lost the record's time.
+func fieldKey(name string) string {
+	switch name {
+	case slog.TimeKey, slog.LevelKey, slog.MessageKey, "task":
+		return "fields." + name
+	}
+	return name
 }
 
 // value is a field's value for slog: strings, ints, floats and bools as

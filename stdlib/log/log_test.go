@@ -60,6 +60,25 @@ level=INFO msg=42 task=main
 `, timeRE.ReplaceAllString(stderr, ""))
 }
 
+// A field named as one of the record's own keys is written after
+// "fields." (logrus's way), so that a JSON line has each key once: JSON
+// readers keep the last of a repeated key, and time=1.5 replaced the
+// record's time.
+func TestFieldsNamedAsRecordKeys(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	run(t, loop.Options{Logger: logger}, `
+log.info("done", time=1.5, level="high", msg="m", task="t", fields=1, other=2)
+`)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &rec))
+	delete(rec, "time")
+	assert.Equal(t, map[string]any{"level": "INFO", "msg": "done", "task": "main",
+		"fields.time": 1.5, "fields.level": "high", "fields.msg": "m", "fields.task": "t",
+		"fields": float64(1), "other": float64(2)}, rec)
+	assert.Equal(t, 10, strings.Count(buf.String(), `":`), "each key once: %s", buf.String())
+}
+
 // Options.Logger receives every record; a JSON handler writes fields as
 // JSON values.
 func TestOptionsLogger(t *testing.T) {
