@@ -54,6 +54,42 @@ print(seen)
 	require.Equal(t, "[0.0, 0.25, 1.75, 1.75]\n", out)
 }
 
+// While real work is outstanding, the virtual clock passes at the real
+// rate even when that work completes more often than the next timer is
+// due: each completion woke the loop early, the time slept was lost,
+// and a timeout() beside a task polling a slow service (reads of 20 ms,
+// here) never fired. The poller would take 20 s; the timeout of 0.2 s
+// fires long before it ends.
+func TestVirtualClockPassesWhileWorkCompletes(t *testing.T) {
+	nap := starlark.NewBuiltin("nap", func(th *starlark.Thread, b *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		x, err := loop.TaskOf(th, b.Name())
+		if err != nil {
+			return nil, err
+		}
+		return x.Offload(loop.Offload{Why: loop.ReasonString("nap"), Op: b.Name(), Timeout: loop.NoTimeout,
+			Work: func(ctx context.Context) (starlark.Value, error) {
+				select {
+				case <-time.After(20 * time.Millisecond):
+				case <-ctx.Done():
+				}
+				return starlark.None, nil
+			},
+		})
+	})
+	out := runVirtual(t, `
+done = [0]
+def poll():
+    for i in range(1000):
+        nap()
+        done[0] += 1
+p = spawn(poll)
+r = catch(timeout, 0.2, sleep, 3600)
+print(r.error.kind, done[0] < 1000)
+p.cancel()
+`, starlark.StringDict{"nap": nap})
+	require.Equal(t, "timeout True\n", out)
+}
+
 // Timers due at the same instant fire in the order they were made (SPEC 1),
 // not in the order tasks started waiting on them: the waiters register in
 // reverse, and the heap alone would give no order at all among equal keys.

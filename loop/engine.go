@@ -882,8 +882,20 @@ func (e *Engine) loopBody(ctx context.Context, stop func() bool, block bool) err
 			d = max(e.timers[0].when-e.clock.now(), 0)
 		}
 		e.wd.idle()
+		slept := time.Now()
 		if e.sleep(ctx, d) && e.clock.virtual {
 			e.jumpToNextTimer()
+		} else if e.clock.virtual {
+			// Woken early (a completion): the time slept passed on the
+			// virtual clock too, up to the next timer. Without it, I/O
+			// completing more often than the next timer's distance
+			// restarted that whole wait each time, and a timeout() beside
+			// a steady stream of reads never fired.
+			passed := time.Since(slept)
+			if d != NoTimeout {
+				passed = min(passed, d)
+			}
+			e.clock.advance(passed)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
