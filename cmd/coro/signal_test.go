@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -253,10 +254,12 @@ func TestGroupServerCancelledOnTerm(t *testing.T) {
 	require.True(t, ok, sc.Text())
 
 	var clients []*bufio.Reader
+	var conns []net.Conn
 	for i := 1; i <= 3; i++ {
 		c, err := net.Dial("tcp", "127.0.0.1:"+port)
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() })
+		conns = append(conns, c)
 		expectLine(t, sc, fmt.Sprintf("connection %d open", i))
 		_, err = fmt.Fprintf(c, "hello %d\n", i)
 		require.NoError(t, err)
@@ -266,6 +269,21 @@ func TestGroupServerCancelledOnTerm(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("echo: hello %d\n", i), line)
 		clients = append(clients, r)
 	}
+	// A client that sends a line past the limit (or resets) ends its own
+	// connection, not the server: the other clients keep theirs.
+	bad, err := net.Dial("tcp", "127.0.0.1:"+port)
+	require.NoError(t, err)
+	expectLine(t, sc, "connection 4 open")
+	_, err = bad.Write(bytes.Repeat([]byte("x"), 1<<20+1))
+	require.NoError(t, err)
+	expectLine(t, sc, "connection 4 failed: value")
+	expectLine(t, sc, "connection 4 closed")
+	bad.Close()
+	_, err = fmt.Fprintf(conns[0], "still here\n")
+	require.NoError(t, err)
+	line, err := clients[0].ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "echo: still here\n", line)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	for _, r := range clients {
@@ -280,7 +298,7 @@ func TestGroupServerCancelledOnTerm(t *testing.T) {
 		lines = append(lines, sc.Text())
 	}
 	assert.ElementsMatch(t, []string{"connection 1 closed", "connection 2 closed", "connection 3 closed"}, lines)
-	err := cmd.Wait()
+	err = cmd.Wait()
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	assert.Equal(t, 143, ee.ExitCode())
