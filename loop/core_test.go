@@ -296,3 +296,23 @@ func TestBadArgumentsAreValueErrors(t *testing.T) {
 		assert.Equal(t, want, loop.ToError(err).Error(), src)
 	}
 }
+
+// A Result (catch, join(settle=True)) is a type of its own, as Task and
+// Error are: type() said "struct", and a missing attribute's error
+// "\"Result\" struct has no .status attribute". == compares outcomes.
+func TestResultType(t *testing.T) {
+	out, err := run(t, `
+r = catch(int, "1")
+e = catch(fail, "boom")
+print(type(r), type(join(lambda: 2, settle=True)[0]), r, e)
+print(r.ok, r.value, r.error, e.ok, e.value, e.error.kind, dir(r))
+print(catch(lambda: r.status).error)
+print(r == catch(int, "1"), r == catch(int, "2"), e == e, e == catch(fail, "boom"), r != e)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `Result Result Result(error = None, ok = True, value = 1) Result(error = error: boom, ok = False, value = None)
+True 1 None False None error ["error", "ok", "value"]
+error: Result has no .status field or method
+True False True False True
+`, out)
+}

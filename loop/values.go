@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/corolang/coro/starlark"
-	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/starlark/syntax"
 )
 
@@ -286,19 +285,79 @@ func (tv *Timer) WaitingOn() string {
 
 // ---- Result ----
 
-var resultCtor = starlark.String("Result")
+// A Result is the outcome of a call as a value (catch, join(settle=True)):
+// .ok, .value, .error. It is a type of its own, as Task and Error are:
+// as a struct, type(r) said "struct" and a missing attribute's error
+// "\"Result\" struct has no .status attribute".
+type Result struct {
+	value starlark.Value // None when the call failed
+	err   starlark.Value // an *Error, or None when it returned
+}
+
+var (
+	_ starlark.HasAttrs       = (*Result)(nil)
+	_ starlark.ComparableWith = (*Result)(nil)
+)
 
 // NewResult returns a Result value (catch, join(settle=True)).
 func NewResult(v starlark.Value, err error) starlark.Value {
 	if err != nil {
-		return starlarkstruct.FromStringDict(resultCtor, starlark.StringDict{
-			"ok": starlark.False, "value": starlark.None, "error": ToError(err),
-		})
+		return &Result{value: starlark.None, err: ToError(err)}
 	}
 	if v == nil {
 		v = starlark.None
 	}
-	return starlarkstruct.FromStringDict(resultCtor, starlark.StringDict{
-		"ok": starlark.True, "value": v, "error": starlark.None,
-	})
+	return &Result{value: v, err: starlark.None}
+}
+
+func (r *Result) ok() starlark.Bool { return r.err == starlark.None }
+
+// String writes the fields in the order of AttrNames, as a struct did.
+func (r *Result) String() string {
+	return fmt.Sprintf("Result(error = %s, ok = %s, value = %s)", r.err, r.ok(), r.value)
+}
+func (r *Result) Type() string         { return "Result" }
+func (r *Result) Freeze()              { r.value.Freeze() }
+func (r *Result) Truth() starlark.Bool { return true }
+func (r *Result) Hash() (uint32, error) {
+	return 0, fmt.Errorf("unhashable: Result")
+}
+
+// CompareSameType makes == compare outcomes, as it did of the struct:
+// the same ok, equal values, the same error.
+func (r *Result) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	return r.CompareSameTypeWith(new(starlark.Comparer), op, y, depth)
+}
+
+// CompareSameTypeWith compares the values with c, the comparison's
+// (starlark.ComparableWith): it charges the thread, so that comparing
+// large values stops at a cancellation and ends time slices.
+func (r *Result) CompareSameTypeWith(c *starlark.Comparer, op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	o := y.(*Result)
+	var eq bool
+	switch {
+	case op != syntax.EQL && op != syntax.NEQ:
+		return false, fmt.Errorf("%s %s %s not implemented", r.Type(), op, y.Type())
+	case r.err != starlark.None || o.err != starlark.None:
+		eq = r.err == o.err
+	default:
+		var err error
+		if eq, err = c.Compare(syntax.EQL, r.value, o.value, depth-1); err != nil {
+			return false, err
+		}
+	}
+	return eq == (op == syntax.EQL), nil
+}
+
+func (r *Result) AttrNames() []string { return []string{"error", "ok", "value"} }
+func (r *Result) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "ok":
+		return r.ok(), nil
+	case "value":
+		return r.value, nil
+	case "error":
+		return r.err, nil
+	}
+	return nil, nil // "Result has no .name field or method"
 }
