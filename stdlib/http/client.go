@@ -140,7 +140,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	// Own goroutine: the exchange waits on the network. An interrupted
 	// request is aborted through ctx.
 	var resp *http.Response
-	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: fn, Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: requestOp(fn, req), Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var data []byte
 			var err error
@@ -172,6 +172,13 @@ type bodyError struct {
 
 func (e *bodyError) Error() string { return e.err.Error() }
 func (e *bodyError) Unwrap() error { return e.err }
+
+// requestOp names a request for the failures the loop words, a timeout
+// above all: "timeout: http.get of http://host/page exceeded 5s", where
+// "http.get exceeded 5s" left a crawler guessing which page it was.
+func requestOp(fn string, req *http.Request) string {
+	return fn + " of " + req.URL.Redacted()
+}
 
 // clientError maps a client failure (netError), saying which URL it
 // was where net/http's error does not: a server that closes the

@@ -65,7 +65,7 @@ func TestFetchExample(t *testing.T) {
 
 // TestClientErrorsNameURL: a server that closes the connection without
 // a response, in its headers, or before the end of the body it
-// announced, fails the
+// announced, or that does not answer within the timeout, fails the
 // request with io naming the URL and what went wrong (both were a bare
 // "eof: http.get: end of stream"), whether the body is read whole or
 // streamed.
@@ -92,6 +92,8 @@ func TestClientErrorsNameURL(t *testing.T) {
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nX-A: b\r\n")
 				case "/chunk":
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n")
+				case "/slow":
+					io.Copy(io.Discard, c) // no response until the client gives up
 				} // anything else: closed without a response
 			}()
 		}
@@ -104,6 +106,8 @@ for p in ["/short", "/nothing", "/head", "/chunk"]:
 print(catch(http.request, "POST", base + "/nothing", body="x").error)
 r = http.get(base + "/short", stream=True)
 print(r.read(4), "|", catch(r.text).error)
+print(catch(http.get, base + "/slow", timeout=0.05).error)
+print(catch(http.get, base + "/slow", timeout=0.05, stream=True).error)
 `, base)
 	require.NoError(t, <-done, stderr.String())
 	assert.Equal(t, strings.ReplaceAll(`io: http.get: body of BASE/short ended early (unexpected EOF)
@@ -112,5 +116,7 @@ io: http.get: BASE/head: the server closed the connection in the middle of its r
 io: http.get: body of BASE/chunk: invalid byte in chunk length
 io: http.request: BASE/nothing: the server closed the connection without a response
 only | io: Response.text: body of BASE/short ended early (unexpected EOF)
+timeout: http.get of BASE/slow exceeded 0.05s
+timeout: http.get of BASE/slow exceeded 0.05s
 `, "BASE", base), stdout.String())
 }

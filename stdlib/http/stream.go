@@ -513,7 +513,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 	e := x.Task.Engine()
 	ctx, abort := context.WithCancel(e.Context())
 	var resp *http.Response
-	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: fn, Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: requestOp(fn, req), Timeout: d, Own: true,
 		Work: func(octx context.Context) (starlark.Value, error) {
 			// The task stopped waiting for the headers: abort.
 			stop := context.AfterFunc(octx, abort)
