@@ -135,6 +135,9 @@ run:
 		summary = stderr // stdout is JSON lines only
 	}
 	fmt.Fprintf(summary, "seed %d\n%d passed, %d failed\n", seed, passed, failed)
+	if r.syntaxError {
+		return exitUsage
+	}
 	if failed > 0 {
 		return exitError
 	}
@@ -243,6 +246,10 @@ type testRunner struct {
 	stdout  io.Writer
 	timeout time.Duration // real time per test; 0: none
 	json    bool          // one JSON object per test instead of text
+	// syntaxError: a test failed on a syntax error in a module it loads
+	// (the test files themselves are compiled up front, load): the run
+	// exits 2, as coro FILE does for the same load.
+	syntaxError bool
 }
 
 // testResult is a test's line of --json output.
@@ -464,6 +471,7 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 		fmt.Fprintf(out, "test was cancelled: %s\n", ce.Msg)
 	default:
 		problem(err)
+		r.syntaxError = r.syntaxError || engine.IsSyntaxError(err)
 	}
 	if rep.failures > 0 || eng.Failures() > 0 {
 		failed = true

@@ -196,6 +196,23 @@ func TestRunnerModuleErrorFailsTests(t *testing.T) {
 	assert.True(t, strings.HasSuffix(stdout, "0 passed, 1 failed\n"), stdout)
 }
 
+// A syntax error in a module a test file loads fails the tests that load
+// it and makes the exit status 2, as it is for one in a test file (and
+// for coro FILE loading the same module); it was 1.
+func TestRunnerSyntaxErrorInLoadedModule(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"lib.star":    "x = \n",
+		"z_test.star": "load(\"lib.star\", \"x\")\n\ndef test_d():\n    pass\n",
+		"a_test.star": "def test_a():\n    pass\n",
+	})
+	stdout, _, code := runCoro(t, "test", "--seed", "1")
+	assert.Equal(t, exitUsage, code, stdout)
+	assert.Contains(t, stdout, "ok   a_test.star::test_a\n")
+	assert.Contains(t, stdout, "FAIL z_test.star::test_d\n")
+	assert.Contains(t, stdout, "lib.star:1:")
+	assert.True(t, strings.HasSuffix(stdout, "1 passed, 1 failed\n"), stdout)
+}
+
 // Files are found recursively in lexical order, tests run in definition
 // order, explicit files are taken whatever their name, testdata and hidden
 // directories are skipped, and a file named twice runs once.
