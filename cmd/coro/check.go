@@ -270,9 +270,9 @@ func (ck *checker) write(w io.Writer, roots []checkKey) int {
 
 // runCheck is `coro check`.
 func runCheck(c *config, args []string, stdout, stderr io.Writer) int {
-	files, ok := starFileArgs("check", args, checkUsage, nil, stderr)
-	if !ok {
-		return exitUsage
+	files, code := starFileArgs("check", args, checkUsage, nil, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
 	// Under --sandbox, load() may read the folders of the files checked,
 	// as coro test allows those of its test files (and coro FILE its
@@ -297,7 +297,7 @@ func runCheck(c *config, args []string, stdout, stderr io.Writer) int {
 			ck.check(file)
 		}
 	}
-	code := exitOK
+	code = exitOK
 	for i, file := range files {
 		if !roots[i].test {
 			if tk := (checkKey{roots[i].path, true}); ck.files[tk] != nil {

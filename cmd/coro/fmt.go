@@ -83,8 +83,10 @@ func findStarFiles(paths []string, suffix string) ([]string, error) {
 // starFileArgs reads the arguments of `coro fmt` and `coro check`:
 // boolean flags (--name or -name, each setting *flags[name]), then PATHS
 // ("--" ends the flags; none means "."), and lists the .star files under
-// them. A bad argument is reported on stderr with usage: ok is false.
-func starFileArgs(cmd string, args []string, usage string, flags map[string]*bool, stderr io.Writer) (files []string, ok bool) {
+// them. A bad argument is reported on stderr with usage, and -h or --help
+// writes usage on stdout: then the command is over, with exit status
+// code; code is -1 when it goes on with files.
+func starFileArgs(cmd string, args []string, usage string, flags map[string]*bool, stdout, stderr io.Writer) (files []string, code int) {
 	var paths []string
 	for i, a := range args {
 		if a == "--" {
@@ -94,13 +96,13 @@ func starFileArgs(cmd string, args []string, usage string, flags map[string]*boo
 		name := strings.TrimLeft(a, "-")
 		switch {
 		case a == "-h" || a == "--help" || a == "-help":
-			fmt.Fprint(stderr, usage)
-			return nil, false
+			fmt.Fprint(stdout, usage)
+			return nil, exitOK
 		case strings.HasPrefix(a, "-") && a != "-" && flags[name] != nil && (a == "-"+name || a == "--"+name):
 			*flags[name] = true
 		case strings.HasPrefix(a, "-") && a != "-":
 			fmt.Fprintf(stderr, "coro %s: unknown flag %s\n%s", cmd, a, usage)
-			return nil, false
+			return nil, exitUsage
 		default:
 			paths = append(paths, a)
 		}
@@ -111,19 +113,19 @@ func starFileArgs(cmd string, args []string, usage string, flags map[string]*boo
 	files, err := findStarFiles(paths, ".star")
 	if err != nil {
 		fmt.Fprintf(stderr, "coro %s: %v\n", cmd, err)
-		return nil, false
+		return nil, exitUsage
 	}
-	return files, true
+	return files, -1
 }
 
 // runFmt is `coro fmt`.
 func runFmt(args []string, stdout, stderr io.Writer) int {
 	check := false
-	files, ok := starFileArgs("fmt", args, fmtUsage, map[string]*bool{"check": &check}, stderr)
-	if !ok {
-		return exitUsage
+	files, code := starFileArgs("fmt", args, fmtUsage, map[string]*bool{"check": &check}, stdout, stderr)
+	if code >= 0 {
+		return code
 	}
-	code := exitOK
+	code = exitOK
 	for _, file := range files {
 		src, err := os.ReadFile(file)
 		if err != nil {

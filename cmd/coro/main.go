@@ -47,6 +47,7 @@ const usage = `usage: coro [FLAGS] [FILE [ARGS...]]
        coro check [PATHS...]            parse and resolve without running: every error as file:line:col
        coro [FLAGS] worker [--concurrency N] [DIR]  serve remote() calls with the modules under DIR
        coro version
+       coro help                        this text (so do -h and --help)
 With no FILE, coro starts the REPL; statements piped into it run as at the
 prompt, and the exit status is 1 if any of them failed.
 
@@ -110,6 +111,10 @@ type config struct {
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
+
+// errHelp is what -h or --help asks for: the usage on stdout and exit
+// status 0, as most tools give it (it was a usage error, status 2).
+var errHelp = errors.New("help requested")
 
 // parseFlags reads flags up to the first non-flag argument (the file or
 // subcommand); everything after that belongs to the script.
@@ -273,7 +278,7 @@ func parseFlags(argv []string) (*config, error) {
 		case "i":
 			c.interactive = true
 		case "h", "help":
-			return nil, &usageError{""}
+			return nil, errHelp
 		default:
 			return nil, &usageError{fmt.Sprintf("unknown flag %s", name)}
 		}
@@ -418,11 +423,15 @@ func exit(code int) {
 
 // subcommands are the first arguments that name a tool rather than a
 // script (`coro run FILE` runs one).
-var subcommands = map[string]bool{"test": true, "fmt": true, "check": true, "version": true, "worker": true}
+var subcommands = map[string]bool{"test": true, "fmt": true, "check": true, "version": true, "worker": true, "help": true}
 
 // run is the whole command, callable in-process by tests.
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c, err := parseFlags(argv)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
 	if err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) && ue.msg != "" {
@@ -450,6 +459,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runREPL(c, nil, stdin, stdout, stderr)
 	}
 	switch c.rest[0] {
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
 	case "version":
 		fmt.Fprintf(stdout, "coro %s\n", Version)
 		return exitOK

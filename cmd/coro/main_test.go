@@ -57,6 +57,28 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// -h, --help and `coro help` write the usage on stdout and exit 0, the
+// subcommands' their own (they were usage errors: stderr, status 2).
+func TestHelpExits0(t *testing.T) {
+	for _, c := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"--help"}, "usage: coro [FLAGS] [FILE [ARGS...]]\n"},
+		{[]string{"-h"}, "usage: coro [FLAGS] [FILE [ARGS...]]\n"},
+		{[]string{"help"}, "usage: coro [FLAGS] [FILE [ARGS...]]\n"},
+		{[]string{"test", "--help"}, "usage: coro [FLAGS] test "},
+		{[]string{"fmt", "-h"}, "usage: coro fmt "},
+		{[]string{"check", "--help"}, "usage: coro [FLAGS] check "},
+		{[]string{"worker", "--help"}, "usage: coro [FLAGS] [FILE [ARGS...]]\n"},
+	} {
+		stdout, stderr, code := runCoro(t, c.argv...)
+		assert.Equal(t, exitOK, code, "%v", c.argv)
+		assert.True(t, strings.HasPrefix(stdout, c.want), "%v: %q", c.argv, stdout)
+		assert.Empty(t, stderr, "%v", c.argv)
+	}
+}
+
 func TestSyntaxErrorExit2WithPosition(t *testing.T) {
 	code, out := runCmd(t, "-c", "x = 1\nprint(x 2)\n")
 	assert.Equal(t, 2, code)

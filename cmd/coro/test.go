@@ -72,11 +72,12 @@ type testFile struct {
 // (c) apply to every test engine, except that the clock is always virtual.
 func runTests(c *config, args []string, stdout, stderr io.Writer) int {
 	ta, err := parseTestArgs(args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, testUsage)
+		return exitOK
+	}
 	if err != nil {
-		if err.Error() != "" {
-			fmt.Fprintf(stderr, "coro test: %s\n", err)
-		}
-		fmt.Fprint(stderr, testUsage)
+		fmt.Fprintf(stderr, "coro test: %s\n%s", err, testUsage)
 		return exitUsage
 	}
 	seed, paths := ta.seed, ta.paths
@@ -211,7 +212,7 @@ func parseTestArgs(args []string) (*testArgs, error) {
 		case "json":
 			ta.json = true
 		case "h", "help":
-			return nil, errors.New("")
+			return nil, errHelp
 		default:
 			return nil, fmt.Errorf("unknown flag %s", a)
 		}

@@ -36,6 +36,9 @@ func runWorker(c *config, args []string, stdout, stderr io.Writer) int {
 				return exitUsage
 			}
 			concurrency = n
+		case a == "-h" || a == "--help" || a == "-help":
+			fmt.Fprint(stdout, usage)
+			return exitOK
 		case strings.HasPrefix(a, "-"):
 			fmt.Fprintf(stderr, "coro worker: unknown flag %s\n%s", name, usage)
 			return exitUsage
