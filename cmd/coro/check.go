@@ -16,6 +16,7 @@ import (
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/resolve"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/starlark/syntax"
 )
 
@@ -147,6 +148,7 @@ func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile
 			cf.report(syntax.MakePosition(&path, 1, 1), "%v", err)
 		}
 	}
+	ck.checkMembers(cf, f)
 	cf.globals = map[string]bool{}
 	if m, ok := f.Module.(*resolve.Module); ok {
 		for _, b := range m.Globals {
@@ -194,6 +196,35 @@ func (ck *checker) visit(key checkKey, read func() ([]byte, error)) *checkedFile
 		}
 	}
 	return cf
+}
+
+// checkMembers reports each use of a member that a predeclared module
+// lacks (http.gett, fs.reed): the modules' members are known before the
+// script runs, where running found the typo only when the line ran. A
+// name the file binds itself (a local http) is not the module.
+func (ck *checker) checkMembers(cf *checkedFile, f *syntax.File) {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		dot, ok := n.(*syntax.DotExpr)
+		if !ok {
+			return true
+		}
+		id, ok := dot.X.(*syntax.Ident)
+		if !ok {
+			return true
+		}
+		if b, ok := id.Binding.(*resolve.Binding); !ok || b.Scope != resolve.Predeclared {
+			return true
+		}
+		m, ok := ck.predeclared[id.Name].(*starlarkstruct.Module)
+		if !ok {
+			return true
+		}
+		if _, ok := m.Members[dot.Name.Name]; !ok {
+			cf.ok = false
+			cf.report(dot.Name.NamePos, "module %s has no .%s field or method", m.Name, dot.Name.Name)
+		}
+		return true
+	})
 }
 
 // cycle spells the cycle a load of k closes, k being followed already:

@@ -54,6 +54,26 @@ b.star:1:1: load "a.star": cycle in load graph: a.star loads b.star loads a.star
 `, out)
 }
 
+// A member a predeclared module lacks (a typo: http.gett) is an error at
+// its position, as running reports it when the line runs; a name the
+// file binds itself (a parameter called http) is not the module.
+func TestCheckModuleMembers(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"m.star": `http.gett("x")
+def f(http):
+    return http.gett
+print(time.second, math.pi, json.encode, fs.read)
+fs.reed("a")
+`,
+		"t_test.star": "def test_x():\n    assert.eq(1, 1)\n    assert.nope()\n",
+	})
+	code, out := runCmd(t, "check", "m.star", "t_test.star")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, `m.star:1:6: module http has no .gett field or method
+m.star:5:4: module fs has no .reed field or method
+`, out)
+}
+
 func TestCheckUsage(t *testing.T) {
 	writeFiles(t, map[string]string{"x.star": "print(1)\n"})
 	code, _ := runCmd(t, "check", "--nope")
