@@ -87,6 +87,13 @@ func TestFormatRepositoryIdempotent(t *testing.T) {
 	assert.Greater(t, n, 50)
 }
 
+// The project's own programs (scripts/, examples/) are laid out as
+// coro fmt lays them out: what users copy passes coro fmt --check.
+func TestProjectScriptsAreFormatted(t *testing.T) {
+	stdout, stderr, code := runCoro(t, "fmt", "--check", "../../scripts", "../../examples")
+	assert.Equal(t, exitOK, code, "run coro fmt on these:\n%s%s", stdout, stderr)
+}
+
 // coro fmt on copies of files: --check lists what would change and
 // exits 1, changing nothing; fmt rewrites; then --check is clean.
 func TestFmtCommand(t *testing.T) {
