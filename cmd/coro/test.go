@@ -449,7 +449,8 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 	// Run returns the test's own failure, or the loop's (a deadlock, an
 	// interrupt); Wait lets the tasks the test left finish.
 	_, err = eng.Run(tctx, name, body)
-	if err == nil {
+	returned := err == nil // the test function returned; its tasks may not have
+	if returned {
 		err = eng.Wait(tctx)
 	}
 	timedOut := false
@@ -461,7 +462,13 @@ func (r *testRunner) run(ctx context.Context, f *testFile, name string) bool {
 	case timedOut:
 		failed = true
 		// Said where it happened: before what the cleanups printed.
-		out.Insert(mark, fmt.Sprintf("test timed out after %v (--timeout); its tasks then:\n%s", r.timeout, dump))
+		why := ""
+		if returned {
+			// A ticker, a server nobody closed: say so, or the report
+			// looks like a test that never finished.
+			why = ", waiting for tasks it started (the test function had returned)"
+		}
+		out.Insert(mark, fmt.Sprintf("test timed out after %v (--timeout)%s; its tasks then:\n%s", r.timeout, why, dump))
 	case eng.Exit() != nil:
 		// os.exit ends the run it is in, here the test's: not a way to pass.
 		failed = true

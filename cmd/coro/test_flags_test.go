@@ -91,6 +91,9 @@ def test_waits_on_io():
     spawn(lambda: l.accept(), name = "acceptor")
     l.accept()
 
+def test_leaves_a_ticker():
+    spawn(lambda: [None for _ in ticker(0.01)], name = "left behind")
+
 def test_after():
     pass
 `})
@@ -102,6 +105,8 @@ def test_after():
 	assert.Contains(t, stdout, "FAIL h_test.star::test_waits_on_io\n")
 	assert.Contains(t, stdout, "io cleanup ran")
 	assert.Contains(t, stdout, "acceptor")
+	assert.Contains(t, stdout, "FAIL h_test.star::test_leaves_a_ticker\n    test timed out after 200ms (--timeout), waiting for tasks it started (the test function had returned); its tasks then:\n")
+	assert.Contains(t, stdout, "left behind")
 	assert.Contains(t, stdout, "ok   h_test.star::test_after\n")
 }
 
