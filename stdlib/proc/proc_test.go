@@ -155,6 +155,35 @@ print(catch(p.stdin.write, "more").error.kind)
 	assert.Equal(t, "3 0 True\nclosed\n", out)
 }
 
+// stderr="discard" and stderr="stdout" (asyncio's DEVNULL and STDOUT):
+// a child that writes a megabyte to stderr while the script reads only
+// stdout finishes, where with a pipe nobody reads it stalls once the pipe
+// is full; the Process's stderr is then at its end.
+func TestStartStderrOption(t *testing.T) {
+	out, err := runScript(t, loop.AllPermissions(), `
+p = proc.start(["sh", "-c", "head -c 1000000 /dev/zero >&2; echo out; echo err >&2"], stderr="discard")
+print([l for l in p.stdout.lines()], repr(p.stderr.read()), p.wait())
+def drain(s):
+    n = 0
+    while True:
+        d = s.read()
+        if d == "":
+            return n
+        n += len(d)
+p = proc.start(["sh", "-c", "head -c 1000000 /dev/zero >&2; echo out"], stderr="stdout")
+print(drain(p.stdout), repr(p.stderr.read()), p.wait())
+p = proc.start(["sh", "-c", "echo err >&2"], stderr="pipe")
+print(repr(p.stderr.read()), p.wait())
+print(catch(proc.start, ["true"], stderr="null").error)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `["out\n"] "" 0
+1000004 "" 0
+"err\n" 0
+value: proc.start: stderr="null": want "pipe", "stdout" or "discard"
+`, out)
+}
+
 func TestPermission(t *testing.T) {
 	out, err := runScript(t, loop.Permissions{}, `
 print(catch(proc.run, ["true"]).error)

@@ -40,8 +40,12 @@ var (
 func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var argv, env, cwd starlark.Value = nil, starlark.None, starlark.None
 	var stdin starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "env?", &env, "cwd?", &cwd); err != nil {
+	stderrTo := "pipe"
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "argv", &argv, "stdin?", &stdin, "env?", &env, "cwd?", &cwd, "stderr?", &stderrTo); err != nil {
 		return nil, loop.ValueError(err)
+	}
+	if stderrTo != "pipe" && stderrTo != "stdout" && stderrTo != "discard" {
+		return nil, loop.Errorf(loop.KindValue, "%s: stderr=%q: want \"pipe\", \"stdout\" or \"discard\"", b.Name(), stderrTo)
 	}
 	s, err := parseSpec(b.Name(), argv, env, cwd)
 	if err != nil {
@@ -77,6 +81,17 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	// (launch), rather than exec killing it.
 	cmd := s.command(nil)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	// stderr="stdout" merges it into stdout (asyncio's STDOUT), "discard"
+	// sends it to /dev/null (DEVNULL): a child that writes much to stderr
+	// then cannot fill a pipe nobody reads and stall. The Process's
+	// stderr is then at its end from the start (its pipe's write end is
+	// closed with the child's ends).
+	switch stderrTo {
+	case "stdout":
+		cmd.Stderr = outW
+	case "discard":
+		cmd.Stderr = nil // os/exec: the null device
+	}
 	ch, err := startCmd(x, b.Name(), s, cmd, true, []*os.File{inR, outW, errW, dir}, []*os.File{inW, outR, errR})
 	if err != nil {
 		return nil, err
