@@ -313,3 +313,43 @@ func TestLineLimitBoundsWhatIsRead(t *testing.T) {
 		assert.Equal(t, limit, src.given, "a read_line again reads no more")
 	}
 }
+
+// socketSource hands out at most 64 KiB a read, as a socket's receive
+// buffer does.
+type socketSource struct{ *zeroSource }
+
+func (s socketSource) TryRead(fn string, p []byte) (int, error) {
+	return s.zeroSource.TryRead(fn, p[:min(len(p), 64<<10)])
+}
+
+// A long read from a peer that sends as fast as it is read never waits:
+// read_exactly of 16 MiB, or read() of a whole stream, held the loop to
+// the end, deaf to timeout() and cancellation. Now it lets the other
+// tasks run every MiB or so, as a wait would (counted here in turns of a
+// task that yields in a loop, not in time).
+func TestLongReadsLetOthersRun(t *testing.T) {
+	zeros := starlark.NewBuiltin("zeros", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var n int
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "n", &n); err != nil {
+			return nil, err
+		}
+		src := socketSource{&zeroSource{size: n}}
+		return &testStream{r: stream.NewReader(src, stream.Options{Name: "zeros", Whole: true})}, nil
+	})
+	m := &starlarkstruct.Module{Name: "st", Members: starlark.StringDict{"zeros": zeros}}
+	out, err := moduletest.Run(t, loop.Permissions{}, "st", m, `
+turns = [0]
+def tick():
+    while True:
+        turns[0] += 1
+        sleep(0)
+t = spawn(tick)
+before = turns[0]
+print(len(st.zeros(16 << 20).read_exactly(16 << 20)), turns[0] - before > 10)
+before = turns[0]
+print(len(st.zeros(16 << 20).read()), turns[0] - before > 10)
+t.cancel()
+`)
+	require.NoError(t, err, out)
+	assert.Equal(t, "16777216 True\n16777216 True\n", out)
+}
