@@ -144,6 +144,11 @@ type parser struct {
 	tok     Token
 	tokval  tokenValue
 	depth   int
+	// links is the height in links (see maxLinks) of the tallest
+	// expression finished since the parser of the innermost chain set
+	// it to 0: read after an operand, it is that operand's height.
+	// coro patch (ORIGIN 53).
+	links int
 }
 
 // enter increments the depth and checks the recursion limit.
@@ -161,6 +166,26 @@ func (p *parser) enter() {
 
 func (p *parser) leave() {
 	p.depth--
+}
+
+// maxLinks bounds how deep links nest. A link is a node a loop of the
+// parser puts over the expression built so far: an operation of a chain
+// such as a-b-c, or a suffix (.name, [i], (args)) of one such as
+// f(x)[0].y. Nodes made by recursive descent nest as deep as enter
+// lets them, but links nest as deep as the chain is long, and so does
+// the recursion of everything that walks the tree (Walk, the resolver,
+// the compiler, coro fmt): x = 1-1-1-... with five million terms (a 10
+// MB file) overflowed the goroutine's stack, a fatal error that ended
+// the process. coro patch (ORIGIN 53).
+const maxLinks = 10000
+
+// link returns the height in links of a new link over operands whose
+// greatest height is h, failing past maxLinks; pos is the link's token.
+func (p *parser) link(h int, pos Position) int {
+	if h >= maxLinks {
+		p.in.errorf(pos, "excessive nesting: an expression more than %d operations deep", maxLinks)
+	}
+	return h + 1
 }
 
 // nextToken advances the scanner and returns the position of the
@@ -647,7 +672,10 @@ func (p *parser) parseTestPrec(prec int) Expr {
 // expr = test (OP test)*
 // Uses precedence climbing; see http://www.engr.mun.ca/~theo/Misc/exp_parsing.htm#climbing.
 func (p *parser) parseBinopExpr(prec int) Expr {
+	outer := p.links // coro patch (ORIGIN 53): the chain's height in links
+	p.links = 0
 	x := p.parseTestPrec(prec + 1)
+	height := p.links
 	for first := true; ; first = false {
 		if p.tok == NOT {
 			p.nextToken() // consume NOT
@@ -662,6 +690,7 @@ func (p *parser) parseBinopExpr(prec int) Expr {
 		// Binary operator of specified precedence?
 		opprec := int(precedence[p.tok])
 		if opprec < prec {
+			p.links = max(outer, height)
 			return x
 		}
 
@@ -673,7 +702,9 @@ func (p *parser) parseBinopExpr(prec int) Expr {
 
 		op := p.tok
 		pos := p.nextToken()
+		p.links = 0
 		y := p.parseTestPrec(opprec + 1)
+		height = p.link(max(height, p.links), pos)
 		x = &BinaryExpr{OpPos: pos, Op: op, X: x, Y: y}
 	}
 }
@@ -716,8 +747,13 @@ func init() {
 //	| primary slice_suffix
 //	| primary call_suffix
 func (p *parser) parsePrimaryWithSuffix() Expr {
+	outer := p.links // coro patch (ORIGIN 53): the chain's height in links
+	p.links = 0
 	x := p.parsePrimary()
+	height := p.links
 	for {
+		pos := p.tokval.pos
+		p.links = 0
 		switch p.tok {
 		case DOT:
 			dot := p.nextToken()
@@ -728,8 +764,10 @@ func (p *parser) parsePrimaryWithSuffix() Expr {
 		case LPAREN:
 			x = p.parseCallSuffix(x)
 		default:
+			p.links = max(outer, height)
 			return x
 		}
+		height = p.link(max(height, p.links), pos)
 	}
 }
 

@@ -488,6 +488,72 @@ func TestDepthLimit(t *testing.T) {
 	}
 }
 
+// A chain of operations (a-b-c, f(x)[0].y) is parsed by a loop, not by
+// recursion, but its tree nests as deep as it is long, and so does the
+// recursion of Walk, the resolver and the compiler over it: x = 1-1-...
+// with five million terms overflowed the Go stack, a fatal error. The
+// parser bounds the tree's height in such links at 10,000, whatever
+// mix of chains, brackets and arguments builds it (coro patch, ORIGIN
+// 53).
+func TestChainDepthLimit(t *testing.T) {
+	const limit = 10000
+	chain := func(n int, link string) string { return "1" + strings.Repeat(link, n) }
+	tooDeep := "excessive nesting: an expression more than 10000 operations deep"
+	for _, c := range []struct {
+		name, src string
+		ok        bool
+	}{
+		{"minus", chain(limit, "-1"), true},
+		{"minus+1", chain(limit+1, "-1"), false},
+		{"plus, huge", chain(1e7, "+1"), false},
+		{"and", chain(limit+1, " and 1"), false},
+		{"or", chain(limit+1, " or 1"), false},
+		{"mixed", chain(limit/2, "*2") + strings.Repeat("|1", limit/2), true},
+		{"mixed+1", chain(limit/2, "*2") + strings.Repeat("|1", limit/2+1), false},
+		{"attributes", "a" + strings.Repeat(".b", limit), true},
+		{"attributes+1", "a" + strings.Repeat(".b", limit+1), false},
+		{"calls", "f" + strings.Repeat("()", limit+1), false},
+		{"indexes", "a" + strings.Repeat("[0]", limit+1), false},
+		{"slices", "a" + strings.Repeat("[1:2]", limit+1), false},
+		{"suffixes and operators", "a" + strings.Repeat(".b()[0]", 2000) + strings.Repeat("-1", 4000), true},
+		{"suffixes and operators+1", "a" + strings.Repeat(".b()[0]", 2000) + strings.Repeat("-1", 4001), false},
+		// The height is the tree's: a chain's links sit above its
+		// operands, brackets and arguments included, ...
+		{"chain of a chain", "(" + chain(limit/2, "-1") + ")" + strings.Repeat("-1", limit/2), true},
+		{"chain of a chain+1", "(" + chain(limit/2, "-1") + ")" + strings.Repeat("-1", limit/2+1), false},
+		{"chain in an operand", "1-[" + chain(limit-1, "-1") + "]", true},
+		{"chain in an operand+1", "1-[" + chain(limit, "-1") + "]", false},
+		{"chain in an argument", "f(" + chain(limit-1, "-1") + ")", true},
+		{"chain in an argument+1", "f(" + chain(limit, "-1") + ")", false},
+		{"chain in an index", "a[" + chain(limit, "-1") + "]", false},
+		{"chain of operands", strings.Repeat("(", 40) + strings.Repeat(chain(limit/40, "-1")+")-", 40) + "1", false},
+		// ... but chains side by side do not add up.
+		{"siblings", "[" + chain(limit, "-1") + ", " + chain(limit, "-1") + "]", true},
+		{"arguments", "f(" + chain(limit-1, "-1") + ", " + chain(limit-1, "-1") + ")", true},
+		{"operands", "(" + chain(limit/2, "-1") + ") - (" + chain(limit/2, "-1") + ")", true},
+		{"statements", chain(limit, "-1") + "\nx = " + chain(limit, "-1"), true},
+	} {
+		f, err := syntax.Parse("chain.star", "x = "+c.src+"\n", 0)
+		if !c.ok {
+			if err == nil || !strings.Contains(err.Error(), tooDeep) {
+				t.Errorf("%s: got %v, want %q", c.name, err, tooDeep)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		n := 0
+		syntax.Walk(f, func(syntax.Node) bool { n++; return true })
+	}
+	// The error names the operation past the bound.
+	_, err := syntax.Parse("chain.star", "x = "+chain(limit+1, "-1")+"\n", 0)
+	if want := fmt.Sprintf("chain.star:1:%d: ", len("x = 1")+1+2*limit); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want it at %q", err, want)
+	}
+}
+
 // dataFile is the same as starlarktest.DataFile.
 // We make a copy to avoid a dependency cycle.
 var dataFile = func(pkgdir, filename string) string {
