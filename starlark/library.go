@@ -605,7 +605,10 @@ func int_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 				return nil, argErrorf("int: base must be an integer >= 2 && <= 36")
 			}
 		}
-		res := parseInt(s, b)
+		res, err := parseInt(s, b)
+		if err != nil {
+			return nil, argErrorf("int: %v", err)
+		}
 		if res == nil {
 			return nil, argErrorf("int: invalid literal with base %d: %s", b, s)
 		}
@@ -631,8 +634,10 @@ func int_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 	return i, nil
 }
 
-// parseInt defines the behavior of int(string, base=int). It returns nil on error.
-func parseInt(s string, base int) Value {
+// parseInt defines the behavior of int(string, base=int). It returns nil
+// for a string that is not an int, and an error for one with too many
+// digits (syntax.CheckIntDigits, coro patch: ORIGIN 54).
+func parseInt(s string, base int) (Value, error) {
 	// remove sign
 	var neg bool
 	if s != "" {
@@ -672,10 +677,10 @@ func parseInt(s string, base int) Value {
 			if base == 0 {
 				for i := 1; i < len(s); i++ {
 					if s[i] != '0' {
-						return nil
+						return nil, nil
 					}
 				}
-				return zero
+				return zero, nil
 			}
 		}
 	}
@@ -686,19 +691,46 @@ func parseInt(s string, base int) Value {
 	// we explicitly handled sign above.
 	// if a sign remains, it is invalid.
 	if s != "" && (s[0] == '-' || s[0] == '+') {
-		return nil
+		return nil, nil
 	}
 
 	// s has no sign or base prefix.
+	if len(s) > syntax.MaxIntDigits {
+		// coro patch (ORIGIN 54): SetString is quadratic in the digits
+		// it reads before it finds one that is not, so a long s must be
+		// all digits before it is too long.
+		for i := 0; i < len(s); i++ {
+			if d := digitValue(s[i]); d >= base {
+				return nil, nil
+			}
+		}
+		if err := syntax.CheckIntDigits(s, base); err != nil {
+			return nil, err
+		}
+	}
 	if i, ok := new(big.Int).SetString(s, base); ok {
 		res := MakeBigInt(i)
 		if neg {
 			res = zero.Sub(res)
 		}
-		return res
+		return res, nil
 	}
 
-	return nil
+	return nil, nil
+}
+
+// digitValue is the value of c as a digit of a base up to 36 (36 if it
+// is not one), as math/big reads it.
+func digitValue(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return 36
 }
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#len

@@ -1135,6 +1135,12 @@ func (sc *scanner) scanNumber(val *tokenValue, c rune) Token {
 			val.int, err = strconv.ParseInt(s[2:], 2, 64)
 		} else {
 			val.int, err = strconv.ParseInt(s, 0, 64)
+			if err != nil && !strings.HasPrefix(s, "0x") && !strings.HasPrefix(s, "0X") {
+				// coro patch (ORIGIN 54)
+				if err := CheckIntDigits(s, 10); err != nil {
+					sc.error(start, err.Error())
+				}
+			}
 			if err != nil {
 				num := new(big.Int)
 				var ok bool
@@ -1149,6 +1155,28 @@ func (sc *scanner) scanNumber(val *tokenValue, c rune) Token {
 		}
 		return INT
 	}
+}
+
+// MaxIntDigits bounds the digits of an integer read from text in a base
+// that is not a power of two: math/big converts those in time quadratic
+// in their number (a million decimal digits took 1.7 s, four million
+// 24 s), in one Go call that neither the step limit nor a cancellation
+// interrupts, so an int literal, int(s), json.decode or yaml.decode of a
+// long number held the caller that long. CPython 3.11 bounds it the same
+// (sys.int_info.default_max_str_digits). A base that is a power of two
+// converts in linear time and is not bounded. coro patch (ORIGIN 54).
+const MaxIntDigits = 4300
+
+// CheckIntDigits fails if digits, the digits of an integer in base (its
+// sign and prefix removed), are more than MaxIntDigits and base is not a
+// power of two. It is the one check of every reader of integers from text
+// (the scanner, int, json.decode, coro's yaml.decode). coro patch (ORIGIN
+// 54).
+func CheckIntDigits(digits string, base int) error {
+	if len(digits) > MaxIntDigits && base&(base-1) != 0 {
+		return fmt.Errorf("integer too long: %d digits in base %d, more than %d", len(digits), base, MaxIntDigits)
+	}
+	return nil
 }
 
 // isIdent reports whether c is an identifier rune.

@@ -350,3 +350,22 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 }
+
+// A decimal int literal has at most MaxIntDigits digits: math/big reads
+// decimal digits in quadratic time (a million took 1.7 s of one Go call),
+// so a long literal held the compiler; hex is linear and unbounded (coro
+// patch, ORIGIN 54).
+func TestIntLiteralDigits(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{strings.Repeat("9", MaxIntDigits), ""},
+		{"0x" + strings.Repeat("f", 100000), ""},
+		{"0X" + strings.Repeat("F", 100000), ""},
+		{strings.Repeat("9", MaxIntDigits+1), "foo.star:1:5: integer too long: 4301 digits in base 10, more than 4300"},
+		{strings.Repeat("7", 1_000_000), "foo.star:1:5: integer too long: 1000000 digits in base 10, more than 4300"},
+	} {
+		_, err := scan("x = " + c.src)
+		if got := fmt.Sprint(err); c.want == "" && err != nil || c.want != "" && got != c.want {
+			t.Errorf("%.20s... (%d): got %v, want %q", c.src, len(c.src), err, c.want)
+		}
+	}
+}

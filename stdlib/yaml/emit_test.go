@@ -32,7 +32,7 @@ func refNode(v starlark.Value) *goyaml.Node {
 		return scalarNode("!!float", floatText(float64(v)))
 	case starlark.String:
 		n := scalarNode("!!str", string(v))
-		if _, ok := resolve(string(v)); ok || yaml11Special(string(v)) {
+		if r, err := resolve(string(v)); r != nil || err != nil || yaml11Special(string(v)) {
 			n.Style = goyaml.DoubleQuotedStyle
 		}
 		return n

@@ -28,6 +28,7 @@ import (
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/starlark/syntax"
 	"github.com/corolang/coro/stdlib/internal/offload"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	goyaml "go.yaml.in/yaml/v3"
@@ -300,38 +301,41 @@ var (
 	floatRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 )
 
-// resolve returns the value of a plain scalar under the core schema.
-func resolve(s string) (starlark.Value, bool) {
+// resolve returns the value of a plain scalar under the core schema (nil
+// if it is a string), or the error of an int too long to convert.
+func resolve(s string) (starlark.Value, error) {
 	switch s {
 	case "", "~", "null", "Null", "NULL":
-		return starlark.None, true
+		return starlark.None, nil
 	case "true", "True", "TRUE":
-		return starlark.True, true
+		return starlark.True, nil
 	case "false", "False", "FALSE":
-		return starlark.False, true
+		return starlark.False, nil
 	case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF":
-		return starlark.Float(math.Inf(1)), true
+		return starlark.Float(math.Inf(1)), nil
 	case "-.inf", "-.Inf", "-.INF":
-		return starlark.Float(math.Inf(-1)), true
+		return starlark.Float(math.Inf(-1)), nil
 	case ".nan", ".NaN", ".NAN":
-		return starlark.Float(math.NaN()), true
+		return starlark.Float(math.NaN()), nil
 	}
 	if s[0] != '-' && s[0] != '+' && s[0] != '.' && (s[0] < '0' || s[0] > '9') {
-		return nil, false
+		return nil, nil
 	}
-	if v, ok := parseInt(s); ok {
-		return v, true
+	if v, err := parseInt(s); v != nil || err != nil {
+		return v, err
 	}
 	if floatRE.MatchString(s) {
 		if f, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-			return starlark.Float(f), true
+			return starlark.Float(f), nil
 		}
 	}
-	return nil, false
+	return nil, nil
 }
 
-// parseInt reads a core-schema int (decimal, 0o octal, 0x hex), of any size.
-func parseInt(s string) (starlark.Value, bool) {
+// parseInt reads a core-schema int (decimal, 0o octal, 0x hex), of any
+// size but for the bound on decimal digits (syntax.CheckIntDigits: math/big
+// reads them in quadratic time); nil if s is not one.
+func parseInt(s string) (starlark.Value, error) {
 	base, digits := 10, s
 	switch {
 	case intRE.MatchString(s):
@@ -340,16 +344,19 @@ func parseInt(s string) (starlark.Value, bool) {
 	case hexRE.MatchString(s):
 		base, digits = 16, s[2:]
 	default:
-		return nil, false
+		return nil, nil
 	}
 	if n, err := strconv.ParseInt(digits, base, 64); err == nil {
-		return starlark.MakeInt64(n), true
+		return starlark.MakeInt64(n), nil
+	}
+	if err := syntax.CheckIntDigits(strings.TrimLeft(digits, "-+"), base); err != nil {
+		return nil, err
 	}
 	b, ok := new(big.Int).SetString(digits, base)
 	if !ok {
-		return nil, false
+		return nil, nil
 	}
-	return starlark.MakeBigInt(b), true
+	return starlark.MakeBigInt(b), nil
 }
 
 // scalar makes the value of a scalar: by its tag when the document gives
@@ -359,7 +366,9 @@ func parseInt(s string) (starlark.Value, bool) {
 func (d *decoder) scalar(n *goyaml.Node) (starlark.Value, error) {
 	if n.Style&goyaml.TaggedStyle == 0 { // the parser's tag is its own guess (YAML 1.1's)
 		if n.Style&(goyaml.DoubleQuotedStyle|goyaml.SingleQuotedStyle|goyaml.LiteralStyle|goyaml.FoldedStyle) == 0 {
-			if v, ok := resolve(n.Value); ok {
+			if v, err := resolve(n.Value); err != nil {
+				return nil, d.errorf(n, "%v", err)
+			} else if v != nil {
 				return v, nil
 			}
 		}
@@ -375,19 +384,23 @@ func (d *decoder) scalar(n *goyaml.Node) (starlark.Value, error) {
 		}
 		return starlark.Bytes(b), nil
 	case "!!int":
-		if v, ok := parseInt(n.Value); ok {
+		if v, err := parseInt(n.Value); err != nil {
+			return nil, d.errorf(n, "%v", err)
+		} else if v != nil {
 			return v, nil
 		}
 		return nil, d.errorf(n, "!!int %s is not an int", starlark.String(n.Value))
 	case "!!float":
-		if v, ok := resolve(n.Value); ok && v.Type() != "bool" {
+		if v, err := resolve(n.Value); err != nil {
+			return nil, d.errorf(n, "%v", err)
+		} else if v != nil && v.Type() != "bool" {
 			if f, ok := starlark.AsFloat(v); ok {
 				return starlark.Float(f), nil
 			}
 		}
 		return nil, d.errorf(n, "!!float %s is not a float", starlark.String(n.Value))
 	case "!!bool":
-		if v, ok := resolve(n.Value); ok && v.Type() == "bool" {
+		if v, _ := resolve(n.Value); v != nil && v.Type() == "bool" {
 			return v, nil
 		}
 		return nil, d.errorf(n, "!!bool %s is not true or false", starlark.String(n.Value))
@@ -619,7 +632,7 @@ func intTag(v starlark.Int) string {
 // emitter turns into quotes where plain cannot say it).
 func stringScalar(s string) scalar {
 	st := plainStyle
-	if _, ok := resolve(s); ok || yaml11Special(s) {
+	if v, err := resolve(s); v != nil || err != nil || yaml11Special(s) {
 		st = doubleQuotedStyle
 	} else if strings.Contains(s, "\n") {
 		st = literalStyle

@@ -158,6 +158,33 @@ func TestDecodeErrors(t *testing.T) {
 	assert.Contains(t, run(t, `print(catch(yaml.decode, 1).error)`), "value: yaml.decode: for parameter text: got int, want string or bytes")
 }
 
+// An int in decimal has at most 4300 digits (syntax.MaxIntDigits, as
+// CPython's int): math/big reads decimal digits in quadratic time, and a
+// million of them held a pool thread 1.7 s, four million 24 s, past the
+// task's cancellation. Hex is linear and unbounded. A string of digits
+// is quoted by encode, so it reads back a string whatever its length.
+func TestDecodeIntDigits(t *testing.T) {
+	out := run(t, `
+long = "7" * 4300
+print(yaml.decode(long) == int(long), yaml.decode("- -" + long)[0] == -int(long))
+print(catch(yaml.decode, "a: " + long + "7").error)
+print(catch(yaml.decode, "a: !!int " + long + "7").error)
+print(catch(yaml.decode, "a: !!float " + long + "7").error)
+print(catch(yaml.decode, "7" * 1000000).error)
+print(yaml.decode("0x" + "f" * 100000) == int("f" * 100000, 16), yaml.decode("0o" + "7" * 100000) == int("7" * 100000, 8))
+s = "7" * 100000
+print(yaml.decode(yaml.encode(s)) == s, yaml.decode(yaml.encode([s])) == [s])
+print(yaml.decode("0." + long + "7") == float("0." + long + "7"))
+`)
+	want := "True True\n" +
+		"value: yaml.decode: line 1, column 4: integer too long: 4301 digits in base 10, more than 4300\n" +
+		"value: yaml.decode: line 1, column 4: integer too long: 4301 digits in base 10, more than 4300\n" +
+		"value: yaml.decode: line 1, column 4: integer too long: 4301 digits in base 10, more than 4300\n" +
+		"value: yaml.decode: line 1, column 1: integer too long: 1000000 digits in base 10, more than 4300\n" +
+		"True True\nTrue True\nTrue\n"
+	assert.Equal(t, want, out)
+}
+
 // encode's output reads back to the same value, in coro and in PyYAML
 // (YAML 1.1), whatever strings look like.
 func TestEncodeRoundTrip(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // Module json is a Starlark module of JSON-related functions.
@@ -670,6 +671,11 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 					}
 					return starlark.Float(x)
 				} else {
+					// coro patch (ORIGIN 54): math/big reads decimal
+					// digits in quadratic time.
+					if err := syntax.CheckIntDigits(digits, 10); err != nil {
+						fail("%v", err)
+					}
 					x, ok := new(big.Int).SetString(num, 10)
 					if !ok {
 						fail("invalid number: %s", num)

@@ -1,10 +1,12 @@
 package json
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // sharedParts is a list of 100 cells whose JSON text is 20 GB.
@@ -164,6 +166,44 @@ func TestDecodeDepthIsBounded(t *testing.T) {
 			}
 		} else if err == nil || err.Error() != c.want {
 			t.Errorf("%d levels: got %v, want %q", c.n, err, c.want)
+		}
+	}
+}
+
+// json.decode reads an int of at most 4300 digits (syntax.MaxIntDigits,
+// as CPython's int): math/big reads decimal digits in quadratic time, so
+// a number of four million digits, a 4 MB request body, held the loop 24
+// s in one Go call (coro patch, ORIGIN 54). A float's digits are read in
+// linear time, and are not bounded.
+func TestDecodeIntDigits(t *testing.T) {
+	long := strings.Repeat("7", syntax.MaxIntDigits)
+	tooLong := "json.decode: at offset %d, integer too long: %d digits in base 10, more than 4300"
+	for _, c := range []struct{ text, want string }{
+		{long, ""},
+		{"-" + long, ""},
+		{"[" + long + "]", ""},
+		{"0." + long + "7", ""},
+		{long[:300] + "7e-300", ""},
+		{strings.Repeat("7", 1_000_000) + "e-999990", ""},
+		{long + "7", fmt.Sprintf(tooLong, 4301, 4301)},
+		{"-" + long + "7", fmt.Sprintf(tooLong, 4302, 4301)},
+		{`{"a": [` + long + "7]}", fmt.Sprintf(tooLong, 4308, 4301)},
+		{strings.Repeat("7", 1_000_000), fmt.Sprintf(tooLong, 1_000_000, 1_000_000)},
+	} {
+		v, err := starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{starlark.String(c.text)}, nil)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%.20s... (%d): %v", c.text, len(c.text), err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%.20s... (%d): got %v, want %q", c.text, len(c.text), err, c.want)
+		}
+		// With a default, the text gives the default.
+		v, err = starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{starlark.String(c.text), starlark.None}, nil)
+		if err != nil || v != starlark.None {
+			t.Errorf("%.20s... with a default: got %v, %v", c.text, v, err)
 		}
 	}
 }
