@@ -137,17 +137,19 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		if buf.Len() > maxEncoded {
 			return errTooLong
 		}
-		// coro patch (ORIGIN 45): a bound on the nesting, which the
-		// recursion's Go stack follows (a list nested a million deep
-		// overflowed it: a fatal error, the process gone).
-		if len(path) >= maxEncodeDepth {
-			return errTooDeep
-		}
-
 		// It is only necessary to push/pop the item when it might contain
 		// itself (i.e. the last three switch cases), but omitting it in the other
 		// cases did not show significant improvement on the benchmarks.
 		if ptr := pointer(x); ptr != nil {
+			// coro patch (ORIGIN 45): a bound on the nesting, which the
+			// recursion's Go stack follows (a list nested a million deep
+			// overflowed it: a fatal error, the process gone). It counts
+			// the containers on the path (ORIGIN 55): counting every
+			// value refused a number inside 10,000 arrays, which
+			// json.decode reads.
+			if len(path) >= maxEncodeDepth {
+				return errTooDeep
+			}
 			if pathContains(path, ptr) {
 				return fmt.Errorf("cycle in JSON structure")
 			}

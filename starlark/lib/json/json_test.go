@@ -207,3 +207,39 @@ func TestDecodeIntDigits(t *testing.T) {
 		}
 	}
 }
+
+// json.encode writes whatever json.decode reads: 10,000 levels of arrays
+// and objects, scalars inside the deepest included. It counted every
+// value on its path, so a number inside 10,000 arrays was "nested more
+// than 10000 deep" though an empty array there was not (coro patch,
+// ORIGIN 55).
+func TestEncodeWritesWhatDecodeReads(t *testing.T) {
+	const n = maxDecodeDepth
+	for _, inner := range []string{"1", "-2.5", `"s"`, "null", "true", "[]", "{}"} {
+		text := strings.Repeat("[", n) + inner + strings.Repeat("]", n)
+		if inner == "[]" || inner == "{}" {
+			text = strings.Repeat("[", n-1) + inner + strings.Repeat("]", n-1)
+		}
+		v, err := starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{starlark.String(text)}, nil)
+		if err != nil {
+			t.Errorf("%s: decode: %v", inner, err)
+			continue
+		}
+		back, err := starlark.Call(&starlark.Thread{}, Module.Members["encode"], starlark.Tuple{v}, nil)
+		if err != nil || string(back.(starlark.String)) != text {
+			t.Errorf("%s: encode(decode(x)) != x: %.200v", inner, err)
+		}
+	}
+	// One more level is refused both ways.
+	text := strings.Repeat("[", n) + "[1]" + strings.Repeat("]", n)
+	if _, err := starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{starlark.String(text)}, nil); err == nil {
+		t.Errorf("decode of %d levels succeeded", n+1)
+	}
+	v := starlark.NewList([]starlark.Value{starlark.MakeInt(1)})
+	for range n {
+		v = starlark.NewList([]starlark.Value{v})
+	}
+	if _, err := starlark.Call(&starlark.Thread{}, Module.Members["encode"], starlark.Tuple{v}, nil); err == nil || !strings.HasSuffix(err.Error(), "a value nested more than 10000 deep") {
+		t.Errorf("encode of %d levels: got %.200v, want too deep", n+1, err)
+	}
+}
