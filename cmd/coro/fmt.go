@@ -195,7 +195,7 @@ func formatStar(name string, src []byte) ([]byte, error) {
 	}
 	var edits []edit
 	lines := lineOffsets(src)
-	offset := func(p syntax.Position) int { return byteOffset(src, lines, p) }
+	offset := (&offsetCursor{src: src, lines: lines}).offset
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.WhileStmt:
@@ -228,13 +228,12 @@ func formatStar(name string, src []byte) ([]byte, error) {
 		}
 		return true
 	})
+	// Found by binary search: a file of many such strings and tabbed
+	// lines took minutes when each line searched them all.
+	sort.Slice(multiline, func(i, j int) bool { return multiline[i][0] < multiline[j][0] })
 	inString := func(off int) bool {
-		for _, s := range multiline {
-			if s[0] < off && off < s[1] {
-				return true
-			}
-		}
-		return false
+		i := sort.Search(len(multiline), func(i int) bool { return multiline[i][0] >= off })
+		return i > 0 && off < multiline[i-1][1] // strings do not overlap
 	}
 	for _, start := range lines {
 		end, col, tabs := start, 0, false
@@ -251,12 +250,19 @@ func formatStar(name string, src []byte) ([]byte, error) {
 			edits = append(edits, edit{start, end - start, strings.Repeat(" ", col)})
 		}
 	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].off > edits[j].off })
-	text := bytes.Clone(src)
+	// The edits do not overlap; the text is built in one pass (copying
+	// the rest of the file at each edit took minutes for 100,000
+	// literals).
+	sort.Slice(edits, func(i, j int) bool { return edits[i].off < edits[j].off })
+	var text bytes.Buffer
+	prev := 0
 	for _, e := range edits {
-		text = append(text[:e.off:e.off], append([]byte(e.with), text[e.off+e.old:]...)...)
+		text.Write(src[prev:e.off])
+		text.WriteString(e.with)
+		prev = e.off + e.old
 	}
-	bf, err := build.ParseDefault(name, text)
+	text.Write(src[prev:])
+	bf, err := build.ParseDefault(name, text.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot format: %v", name, err)
 	}
@@ -374,13 +380,26 @@ func lineOffsets(src []byte) []int {
 	return offs
 }
 
-// byteOffset converts p (1-based line, 1-based rune column) into a byte
-// offset of src.
-func byteOffset(src []byte, lines []int, p syntax.Position) int {
-	off := lines[p.Line-1]
-	for col := int32(1); col < p.Col; col++ {
-		_, size := utf8.DecodeRune(src[off:])
-		off += size
+// An offsetCursor converts positions (1-based line, 1-based rune column)
+// into byte offsets of src, walking from the last position converted
+// when the next is further on its line, as the syntax tree's are: walking
+// from the line's start each time cost the square of a long line's
+// length (minutes, for a line of 100,000 literals).
+type offsetCursor struct {
+	src   []byte
+	lines []int // offsets of the lines' starts (lineOffsets)
+	line  int32
+	col   int32
+	off   int
+}
+
+func (c *offsetCursor) offset(p syntax.Position) int {
+	if p.Line != c.line || p.Col < c.col {
+		c.line, c.col, c.off = p.Line, 1, c.lines[p.Line-1]
 	}
-	return off
+	for ; c.col < p.Col; c.col++ {
+		_, size := utf8.DecodeRune(c.src[c.off:])
+		c.off += size
+	}
+	return c.off
 }
