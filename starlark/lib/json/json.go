@@ -536,7 +536,9 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 					closed = true
 					j++ // skip '"'
 					break
-				} else if b >= utf8.RuneSelf {
+				} else if b >= utf8.RuneSelf || b < 0x20 {
+					// coro patch (ORIGIN 55): a control character
+					// must be escaped, and encoding/json says so.
 					safe = false
 				}
 			}
@@ -661,7 +663,7 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				if num[0] == '-' {
 					digits = num[1:]
 				}
-				if digits == "" || digits[0] == '0' && len(digits) > 1 && isdigit(digits[1]) {
+				if !isNumber(num) { // coro patch (ORIGIN 55)
 					fail("invalid number: %s", num)
 				}
 
@@ -713,4 +715,43 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 func isdigit(b byte) bool {
 	return b >= '0' && b <= '9'
+}
+
+// isNumber reports whether num is a number as RFC 8259 writes it:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?. coro patch (ORIGIN 55):
+// strconv.ParseFloat also reads "1.", "-.5" and "1.e3", which are not
+// JSON (json.indent and every other reader refuse them).
+func isNumber(num string) bool {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(num) && isdigit(num[i]) {
+			i++
+		}
+		return i - start
+	}
+	if i < len(num) && num[i] == '-' {
+		i++
+	}
+	if i < len(num) && num[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(num) && num[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(num) && (num[i] == 'e' || num[i] == 'E') {
+		i++
+		if i < len(num) && (num[i] == '+' || num[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(num)
 }

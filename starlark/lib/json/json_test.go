@@ -243,3 +243,27 @@ func TestEncodeWritesWhatDecodeReads(t *testing.T) {
 		t.Errorf("encode of %d levels: got %.200v, want too deep", n+1, err)
 	}
 }
+
+// json.decode reads numbers and strings as RFC 8259 writes them, as
+// json.indent does: it took "1.", "-.5" and "1.e3" (strconv.ParseFloat
+// reads them) and raw control characters inside strings, which every
+// other JSON reader refuses (coro patch, ORIGIN 55; found by FuzzDecode).
+func TestDecodeIsStrict(t *testing.T) {
+	for _, text := range []string{"1.", "-1.", "-.5", "1.e3", "0.E-1", "1e", "1e+", "-", "01", "\"\t\"", "\"a\x00b\"", "[\"\x1f\"]", "{\"\n\": 1}"} {
+		if v, err := call("decode", starlark.String(text)); err == nil {
+			t.Errorf("decode(%q) = %v, want an error", text, v)
+		}
+		if _, err := call("indent", starlark.String(text)); err == nil {
+			t.Errorf("indent(%q) succeeded", text)
+		}
+	}
+	for text, want := range map[string]string{
+		"1.0": "1.0", "-0.5": "-0.5", "1e3": "1000.0", "0.5E-1": "0.05", "-0": "0", "0e0": "0.0",
+		`"\t\u0000"`: `"\t\x00"`, "\"\x7f\"": `"\x7f"`, `{"\n": 1}`: `{"\n": 1}`,
+	} {
+		v, err := call("decode", starlark.String(text))
+		if err != nil || v.String() != want {
+			t.Errorf("decode(%q) = %v, %v, want %s", text, v, err, want)
+		}
+	}
+}
