@@ -413,10 +413,12 @@ func pathContains(path []unsafe.Pointer, item unsafe.Pointer) bool {
 }
 
 // isPrintableASCII reports whether s contains only printable ASCII.
+// coro patch (ORIGIN 55): DEL (0x7f) is not; strconv.Quote wrote it as
+// "\x7f", which is not JSON.
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		b := s[i]
-		if b < 0x20 || b >= 0x80 {
+		if b < 0x20 || b >= 0x7f {
 			return false
 		}
 	}

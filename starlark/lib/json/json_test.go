@@ -267,3 +267,23 @@ func TestDecodeIsStrict(t *testing.T) {
 		}
 	}
 }
+
+// json.encode writes every string as JSON that json.decode reads back:
+// DEL (0x7f) was written "\x7f" (strconv.Quote's escape, not JSON's), so
+// encode(x) was text no reader took (coro patch, ORIGIN 55; found by
+// FuzzDecode).
+func TestEncodeEveryASCIIString(t *testing.T) {
+	for b := range 0x80 {
+		s := starlark.String([]byte{'a', byte(b), 'z'})
+		enc, err := call("encode", s)
+		if err != nil {
+			t.Fatalf("encode(%v): %v", s, err)
+		}
+		if back, err := call("decode", enc); err != nil || back != s {
+			t.Errorf("decode(encode(%v)) = decode(%v) = %v, %v", s, enc, back, err)
+		}
+	}
+	if enc, _ := call("encode", starlark.String("\x7f")); enc != starlark.String("\"\x7f\"") {
+		t.Errorf(`encode("\x7f") = %s, want the byte as it is`, enc)
+	}
+}
