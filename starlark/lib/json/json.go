@@ -360,11 +360,56 @@ func encodeIndent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err != nil {
 		return nil, err
 	}
+	return indentText(b.Name(), string(str.(starlark.String)), prefix, indent)
+}
+
+// indentText is json.Indent's text of src, bounded by maxEncoded (coro
+// patch, ORIGIN 55): each line of the indented text holds the prefix and
+// an indent per level, so its length grows with the depth times the
+// lines, and with the indent the script chose: 10,000 nested arrays (20
+// KB) became 100 MB, and json.indent(text, indent=" " * 1000000) of a
+// list of a million numbers would have been a terabyte. indentedSize
+// bounds the length first, in one pass over src.
+func indentText(fn, src, prefix, indent string) (starlark.Value, error) {
+	if n := indentedSize(src, prefix, indent); n > maxEncoded {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", fn, errTooLong, maxEncoded)
+	}
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, []byte(str.(starlark.String)), prefix, indent); err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	if err := json.Indent(&buf, []byte(src), prefix, indent); err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
 	return starlark.String(buf.String()), nil
+}
+
+// indentedSize returns at least the length of json.Indent's text of src
+// (exactly that length but for empty arrays and objects, which Indent
+// writes on one line), or more than maxEncoded once it passes it: each
+// bracket and comma outside strings may start a line of prefix and
+// indents, and each colon gains a space.
+func indentedSize(src, prefix, indent string) int {
+	n, depth := len(src), 0
+	line := func() int { return 1 + len(prefix) + depth*len(indent) }
+	for i := 0; i < len(src) && n <= maxEncoded; i++ {
+		switch src[i] {
+		case '"':
+			for i++; i < len(src) && src[i] != '"'; i++ {
+				if src[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+			n += line()
+		case ']', '}':
+			depth = max(depth-1, 0)
+			n += line()
+		case ',':
+			n += line()
+		case ':':
+			n++
+		}
+	}
+	return n
 }
 
 // isArray reports whether json.encode writes the iterable x as a JSON
@@ -444,11 +489,7 @@ func indent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		return nil, err
 	}
 
-	buf := new(bytes.Buffer)
-	if err := json.Indent(buf, []byte(str), prefix, indent); err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
-	}
-	return starlark.String(buf.String()), nil
+	return indentText(b.Name(), str, prefix, indent)
 }
 
 func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {

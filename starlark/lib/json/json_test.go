@@ -1,6 +1,8 @@
 package json
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -285,5 +287,49 @@ func TestEncodeEveryASCIIString(t *testing.T) {
 	}
 	if enc, _ := call("encode", starlark.String("\x7f")); enc != starlark.String("\"\x7f\"") {
 		t.Errorf(`encode("\x7f") = %s, want the byte as it is`, enc)
+	}
+}
+
+// json.indent and json.encode_indent stop at maxEncoded (1 GiB, lowered
+// here) before indenting: each line holds an indent per level, so 10,000
+// nested arrays (20 KB) became 100 MB, and a long indent the script
+// chose multiplied any text (coro patch, ORIGIN 55).
+func TestIndentIsBounded(t *testing.T) {
+	defer func(n int) { maxEncoded = n }(maxEncoded)
+	maxEncoded = 1 << 16
+	deep := strings.Repeat("[", 300) + strings.Repeat("]", 300)
+	kw := func(indent string) []starlark.Tuple {
+		return []starlark.Tuple{{starlark.String("indent"), starlark.String(indent)}}
+	}
+	for _, c := range []struct {
+		fn     string
+		arg    starlark.Value
+		indent string
+	}{
+		{"indent", starlark.String(deep), "\t"},
+		{"indent", starlark.String("[1,2,3]"), strings.Repeat(" ", 1<<15)},
+		{"encode_indent", starlark.NewList([]starlark.Value{starlark.None, starlark.None}), strings.Repeat(" ", 1<<15)},
+	} {
+		_, err := starlark.Call(&starlark.Thread{}, Module.Members[c.fn], starlark.Tuple{c.arg}, kw(c.indent))
+		if want := "json." + c.fn + ": JSON text too long (more than 65536 bytes)"; err == nil || err.Error() != want {
+			t.Errorf("%s(%.20s, indent of %d): got %v, want %q", c.fn, c.arg, len(c.indent), err, want)
+		}
+	}
+	// indentedSize is at least the length of the text, strings (with
+	// brackets, commas and escaped quotes) counted as they are.
+	maxEncoded = 1 << 30
+	for _, src := range []string{
+		"[]", "{}", "[1,2,[3,{}],{\"a\":[]}]", `{"a,[{": "]}\"\\", "b": [ 1 , 2 ]}`, deep,
+		strings.Repeat(`{"k":[`, 50) + "0" + strings.Repeat("]}", 50),
+	} {
+		for _, indent := range []string{"", "\t", "    "} {
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, []byte(src), ">", indent); err != nil {
+				t.Fatal(err)
+			}
+			if n := indentedSize(src, ">", indent); n < buf.Len() {
+				t.Errorf("indentedSize(%.20s, %q) = %d, less than %d", src, indent, n, buf.Len())
+			}
+		}
 	}
 }
