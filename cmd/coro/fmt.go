@@ -181,6 +181,11 @@ const (
 // formatStar returns src in the standard layout. It fails, with
 // file:line:col, if src does not parse as coro's Starlark.
 func formatStar(name string, src []byte) ([]byte, error) {
+	// Line breaks are "\n", as the interpreter's scanner reads "\r\n"
+	// and a "\r" alone, even inside a string (a "\r" alone made the
+	// positions past it point past the lines found here, and formatting
+	// panicked; buildifier reads it as a space).
+	src = bytes.ReplaceAll(bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
 	f, err := coroDialect().Parse(name, src, syntax.RetainComments)
 	if err != nil {
 		return nil, err
@@ -196,22 +201,31 @@ func formatStar(name string, src []byte) ([]byte, error) {
 	var edits []edit
 	lines := lineOffsets(src)
 	offset := (&offsetCursor{src: src, lines: lines}).offset
+	// literal returns where lit starts in src and its text there. (Its
+	// Raw is the text as the scanner read it, where a byte that is not
+	// UTF-8 is U+FFFD: editing len(Raw) bytes panicked.)
+	literal := func(lit *syntax.Literal) (int, string) {
+		start, end := lit.Span()
+		off := offset(start)
+		return off, string(src[off:offset(end)])
+	}
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.WhileStmt:
 			edits = append(edits, edit{offset(n.While), len("while"), markWhile})
 		case *syntax.Literal:
 			value, _ := n.Value.(string)
+			off, raw := literal(n)
 			switch {
-			case n.Token == syntax.BYTES && strings.HasPrefix(n.Raw, "rb"):
-				edits = append(edits, edit{offset(n.TokenPos), 2, markRB})
-			case n.Token == syntax.BYTES && strings.HasPrefix(n.Raw, "br"):
-				edits = append(edits, edit{offset(n.TokenPos), 2, markBR})
+			case n.Token == syntax.BYTES && strings.HasPrefix(raw, "rb"):
+				edits = append(edits, edit{off, 2, markRB})
+			case n.Token == syntax.BYTES && strings.HasPrefix(raw, "br"):
+				edits = append(edits, edit{off, 2, markBR})
 			case n.Token == syntax.BYTES:
-				edits = append(edits, edit{offset(n.TokenPos), len(n.Raw), markBytes + doubleQuote(n.Raw[1:], value)})
-			case n.Token == syntax.STRING && !strings.HasPrefix(n.Raw, "r"):
-				if q := doubleQuote(n.Raw, value); q != n.Raw {
-					edits = append(edits, edit{offset(n.TokenPos), len(n.Raw), q})
+				edits = append(edits, edit{off, len(raw), markBytes + doubleQuote(raw[1:], value)})
+			case n.Token == syntax.STRING && !strings.HasPrefix(raw, "r"):
+				if q := doubleQuote(raw, value); q != raw {
+					edits = append(edits, edit{off, len(raw), q})
 				}
 			}
 		}
@@ -223,8 +237,8 @@ func formatStar(name string, src []byte) ([]byte, error) {
 	var multiline [][2]int
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if lit, ok := n.(*syntax.Literal); ok && strings.Contains(lit.Raw, "\n") {
-			start := offset(lit.TokenPos)
-			multiline = append(multiline, [2]int{start, start + len(lit.Raw)})
+			start, raw := literal(lit)
+			multiline = append(multiline, [2]int{start, start + len(raw)})
 		}
 		return true
 	})

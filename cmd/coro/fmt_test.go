@@ -190,3 +190,27 @@ func TestFormatLargeFiles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want.String(), string(out))
 }
+
+// A literal's text is taken from the file, not from its Raw (the text as
+// the scanner read it, where a byte that is not UTF-8 is U+FFFD), and
+// line breaks are "\n" as the interpreter reads "\r\n" and a "\r" alone:
+// a byte that is not UTF-8 in a string made the edits overlap, and a "\r"
+// alone put positions past the lines found, and coro fmt panicked; a
+// multi-line string with "\r\n" was "cannot format" (found by
+// FuzzFormat).
+func TestFormatEncodingsAndLineBreaks(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"x = '\xa9'\n", "x = \"\xa9\"\n"},
+		{"x = b'\xa9'\n", "x = b\"\xa9\"\n"},
+		{"x = rb'\xa9\\d'\n", "x = rb\"\xa9\\d\"\n"},
+		{"x = 'a\xa9b' + 'c'\n", "x = \"a\xa9b\" + \"c\"\n"},
+		{"x = 'a'\ry = 'b'\r", "x = \"a\"\ny = \"b\"\n"},
+		{"x = '''a\r\nb'''\r\nif x:\r\n\ty = 'c'\r\n", "x = \"\"\"a\nb\"\"\"\nif x:\n    y = \"c\"\n"},
+		{"x = '''a\rb'''\r", "x = \"\"\"a\nb\"\"\"\n"},
+	} {
+		out, err := formatStar("enc.star", []byte(c.in))
+		if assert.NoError(t, err, "%q", c.in) {
+			assert.Equal(t, c.want, string(out), "%q", c.in)
+		}
+	}
+}
