@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"math/big"
 	"os"
+	"unsafe"
 
 	"github.com/corolang/coro/starlark/syntax"
 )
@@ -17,14 +18,27 @@ import (
 // It is a hash table whose key/value entries form a doubly-linked list
 // in the order the entries were inserted.
 //
+// A large table grows incrementally, as Go's maps did before Swiss
+// tables (coro patch, ORIGIN 52): when it is overloaded, it allocates
+// a table twice the size and keeps the old one (oldTable), and each
+// insertion or deletion then moves a few of the old table's buckets
+// (moveSome). A key whose old bucket has not moved yet is in the old
+// table (chain). Upstream rehashed every entry in the one insertion
+// that found the table overloaded: for a dict of millions of entries,
+// a Go call of a second, deaf to the step limit and to Cancel.
+//
 // Initialized instances of hashtable must not be copied.
 type hashtable struct {
-	table     []bucket  // len is zero or a power of two
+	// (coro patch, ORIGIN 52: bucket0 first, so that its link, which
+	// tells a grow under way, shares a cache line with the fields after
+	// it.)
 	bucket0   [1]bucket // inline allocation for small maps.
+	table     []bucket  // len is zero or a power of two
 	len       uint32
 	itercount uint32  // number of active iterators (ignored if frozen)
 	head      *entry  // insertion order doubly-linked list; may be nil
 	tailLink  **entry // address of nil link at end of list (perhaps &head)
+	moved     uint32  // buckets of oldTable moved to table (coro patch, ORIGIN 52)
 	frozen    bool
 
 	_ noCopy // triggers vet copylock check on this type.
@@ -70,6 +84,14 @@ func (ht *hashtable) init(size int) {
 func (ht *hashtable) freeze() {
 	if !ht.frozen {
 		ht.frozen = true
+		// A frozen table never changes again, so a grow under way
+		// would never end: finish it (coro patch, ORIGIN 52). Not while
+		// the table is iterated or held (a lookup comparing keys with
+		// a thread may be what froze it): they point into its buckets.
+		// Such a table keeps both (lookups need no move).
+		if ht.itercount == 0 {
+			ht.moveAll()
+		}
 		for e := ht.head; e != nil; e = e.next {
 			e.key.Freeze()
 			e.value.Freeze()
@@ -91,6 +113,9 @@ func (ht *hashtable) insert(thread *Thread, k, v Value) error {
 	if h == 0 {
 		h = 1 // zero is reserved
 	}
+	if ht.growing() {
+		ht.moveSome() // coro patch, ORIGIN 52
+	}
 
 	c := Comparer{thread: thread}
 retry:
@@ -98,6 +123,9 @@ retry:
 
 	// Inspect each bucket in the bucket list.
 	p := &ht.table[h&(uint32(len(ht.table)-1))]
+	if ht.growing() {
+		p = ht.chain(h) // coro patch, ORIGIN 52
+	}
 	for {
 		for i := range p.entries {
 			e := &p.entries[i]
@@ -158,23 +186,147 @@ func overloaded(elems, buckets int) bool {
 	return elems >= bucketSize && float64(elems) >= loadFactor*float64(buckets)
 }
 
+// Growing incrementally (coro patch, ORIGIN 52).
+const (
+	// minIncrementalGrow is the size of the smallest table whose grow
+	// is incremental. A smaller table moves at once, at most 832
+	// entries (some tens of microseconds).
+	minIncrementalGrow = 256
+
+	// movePerChange is the number of old buckets (each with its chain
+	// of overflow buckets) an insertion or deletion moves while a grow
+	// is under way. Every move ends before the table is overloaded
+	// again: the table of n old buckets grew at the first insertion of
+	// a key that found 6.5n entries or more, each earlier insertion
+	// having found fewer, so it then held fewer than 6.5n+1 entries.
+	// The next grow is due at 6.5·2n = 13n entries, more than 6.5n-1
+	// insertions later, and these move 2·(6.5n-1) = 13n-2 >= n buckets
+	// (one a change would do: 6.5n-1 >= n for any n >= 1). With two,
+	// the old table is gone after n/2 insertions, when the table has
+	// grown by some 8%: lookups look at one table again and its memory
+	// is freed.
+	movePerChange = 2
+)
+
+// grow doubles the number of buckets. A small table moves its entries
+// at once; a large one starts moving them (coro patch, ORIGIN 52), the
+// rest moving with later insertions and deletions (moveSome). Upstream
+// re-inserted every entry at once, recomputing hashes.
 func (ht *hashtable) grow() {
-	// Double the number of buckets and rehash.
-	//
-	// Even though this makes reentrant calls to ht.insert,
-	// calls Equals unnecessarily (since there can't be duplicate keys),
-	// and recomputes the hash unnecessarily, the gains from
-	// avoiding these steps were found to be too small to justify
-	// the extra logic: -2% on hashtable benchmark.
-	ht.table = make([]bucket, len(ht.table)<<1)
-	oldhead := ht.head
-	ht.head = nil
-	ht.tailLink = &ht.head
-	ht.len = 0
-	for e := oldhead; e != nil; e = e.next {
-		ht.insert(nil, e.key, e.value) // can't fail
+	ht.moveAll() // there is no move under way (see movePerChange)
+	old := ht.table
+	ht.table = make([]bucket, len(old)<<1)
+	if len(old) < minIncrementalGrow {
+		for i := range old {
+			ht.moveBucket(old, uint32(i))
+		}
+		ht.bucket0[0] = bucket{} // clear out unused initial bucket
+		return
 	}
-	ht.bucket0[0] = bucket{} // clear out unused initial bucket
+	ht.bucket0[0].next = &old[0] // see oldTable
+}
+
+// oldTable returns the table a grow under way moves from, half the size
+// of table, whose buckets below ht.moved have moved; or nil (coro patch, ORIGIN 52). It is kept in the link of bucket0, which
+// a table that has grown out of it leaves empty: a field of its own
+// would make a dict or a set 576 bytes where it is 512, a size class.
+// (bucket0's link is nil while it is the table, as 8 entries fill it
+// and the ninth makes the table grow.)
+func (ht *hashtable) oldTable() []bucket {
+	if !ht.growing() {
+		return nil
+	}
+	return unsafe.Slice(ht.bucket0[0].next, len(ht.table)/2)
+}
+
+// growing reports whether a grow is under way (see oldTable).
+func (ht *hashtable) growing() bool { return ht.bucket0[0].next != nil }
+
+// chain returns, while a grow is under way, the first bucket of the
+// chain that holds the key of hash h if the table has it: the key's old
+// bucket until it has moved (coro patch, ORIGIN 52). Otherwise that is
+// &ht.table[h&(len(ht.table)-1)], which callers compute inline (chain
+// is too large to inline).
+func (ht *hashtable) chain(h uint32) *bucket {
+	if old := ht.oldTable(); old != nil {
+		if i := h & uint32(len(old)-1); i >= ht.moved {
+			return &old[i]
+		}
+	}
+	return &ht.table[h&uint32(len(ht.table)-1)]
+}
+
+// moveSome moves the next movePerChange buckets of the old table, or
+// what is left of them, while a grow is under way. Moving compares no
+// keys and calls no Starlark code: it runs at the start of an
+// insertion or deletion, so no one holds a pointer into the buckets
+// (they would make the change fail).
+func (ht *hashtable) moveSome() {
+	old := ht.oldTable()
+	for range movePerChange {
+		ht.moveBucket(old, ht.moved)
+		ht.moved++
+		if int(ht.moved) == len(old) {
+			ht.bucket0[0].next, ht.moved = nil, 0 // done
+			return
+		}
+	}
+}
+
+// moveAll ends a grow under way, if any.
+func (ht *hashtable) moveAll() {
+	for ht.growing() {
+		ht.moveSome()
+	}
+}
+
+// moveBucket moves the entries of bucket i of old (the table half the
+// size of table) and its chain to buckets i and i+len(old) of the
+// table. Those two hold nothing yet: a key goes
+// to the new table only once its old bucket has moved (chain). A moved
+// entry is at a new address, so the insertion-order list is relinked
+// to it: its predecessor's link (or head) and its successor's prevLink
+// (or tailLink).
+func (ht *hashtable) moveBucket(old []bucket, i uint32) {
+	n := uint32(len(old))
+	type dest struct {
+		b *bucket
+		i int // next free entry of b
+	}
+	dst := [2]dest{{b: &ht.table[i]}, {b: &ht.table[i+n]}}
+	for p := &old[i]; p != nil; p = p.next {
+		for j := range p.entries {
+			e := &p.entries[j]
+			if e.hash == 0 {
+				continue
+			}
+			d := &dst[0]
+			if e.hash&n != 0 {
+				d = &dst[1]
+			}
+			if d.i == bucketSize {
+				b := new(bucket)
+				d.b.next = b
+				*d = dest{b: b}
+			}
+			ne := &d.b.entries[d.i]
+			d.i++
+			// (Field by field: *ne = *e copies with the slower bulk
+			// write barrier while the GC runs.)
+			ne.hash, ne.key, ne.value, ne.next, ne.prevLink = e.hash, e.key, e.value, e.next, e.prevLink
+			*ne.prevLink = ne
+			if ne.next == nil {
+				ht.tailLink = &ne.next
+			} else {
+				ne.next.prevLink = &ne.next
+			}
+		}
+	}
+	// The moved entries stay as they were (clearing them costs a write
+	// barrier per pointer while the GC runs): no one reads a moved
+	// bucket, and the old table goes when the move ends. Its overflow
+	// buckets go now.
+	old[i].next = nil
 }
 
 func (ht *hashtable) lookup(thread *Thread, k Value) (v Value, found bool, err error) {
@@ -191,7 +343,11 @@ func (ht *hashtable) lookup(thread *Thread, k Value) (v Value, found bool, err e
 
 	// Inspect each bucket in the bucket list.
 	c := Comparer{thread: thread}
-	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
+	p := &ht.table[h&(uint32(len(ht.table)-1))]
+	if ht.growing() {
+		p = ht.chain(h) // coro patch, ORIGIN 52
+	}
+	for ; p != nil; p = p.next {
 		for i := range p.entries {
 			e := &p.entries[i]
 			if e.hash == h {
@@ -235,8 +391,15 @@ func (ht *hashtable) count(thread *Thread, iter Iterator) (int, error) {
 
 		// Inspect each bucket in the bucket list.
 		bucketId := h & (uint32(len(ht.table) - 1))
+		p := &ht.table[bucketId]
+		if ht.growing() {
+			// The key's old bucket, until it has moved. The table's
+			// buckets its entries go to are empty meanwhile, so the
+			// bitsets of those serve (coro patch, ORIGIN 52).
+			p = ht.chain(h)
+		}
 		i := 0
-		for p := &ht.table[bucketId]; p != nil; p = p.next {
+		for ; p != nil; p = p.next {
 			for j := range p.entries {
 				e := &p.entries[j]
 				if e.hash == h {
@@ -301,10 +464,17 @@ func (ht *hashtable) delete(thread *Thread, k Value) (v Value, found bool, err e
 	if h == 0 {
 		h = 1 // zero is reserved
 	}
+	if ht.growing() {
+		ht.moveSome() // coro patch, ORIGIN 52
+	}
 
 	// Inspect each bucket in the bucket list.
 	c := Comparer{thread: thread}
-	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
+	p := &ht.table[h&(uint32(len(ht.table)-1))]
+	if ht.growing() {
+		p = ht.chain(h) // coro patch, ORIGIN 52
+	}
+	for ; p != nil; p = p.next {
 		for i := range p.entries {
 			e := &p.entries[i]
 			if e.hash == h {
@@ -393,6 +563,7 @@ func (ht *hashtable) clear() error {
 			ht.table[i] = bucket{}
 		}
 	}
+	ht.bucket0[0].next, ht.moved = nil, 0 // drop a move under way (coro patch, ORIGIN 52)
 	ht.head = nil
 	ht.tailLink = &ht.head
 	ht.len = 0
@@ -400,8 +571,15 @@ func (ht *hashtable) clear() error {
 }
 
 // addAll inserts other's entries, a step each with thread (coro patch,
-// ORIGIN 36).
+// ORIGIN 36). other counts as iterated meanwhile (ORIGIN 52): a task
+// that runs at a step must not change it under the walk (an insertion
+// may move its entries). Adding a table to itself changes nothing, and
+// its insertions would move the entries being walked.
 func (ht *hashtable) addAll(thread *Thread, other *hashtable) error {
+	if other == ht {
+		return ht.checkMutable("insert into")
+	}
+	defer other.hold()()
 	for e := other.head; e != nil; e = e.next {
 		if err := thread.Step(); err != nil {
 			return err
@@ -421,9 +599,19 @@ func (ht *hashtable) dump() {
 		fmt.Fprintf(os.Stderr, " *tailLink=%p", *ht.tailLink)
 	}
 	fmt.Fprintln(os.Stderr)
-	for j := range ht.table {
+	old := ht.oldTable() // (ORIGIN 52)
+	if old != nil {
+		fmt.Fprintf(os.Stderr, "grow under way: %d of %d old buckets moved\n", ht.moved, len(old))
+	}
+	for j := range len(ht.table) + len(old) {
 		fmt.Fprintf(os.Stderr, "bucket chain %d\n", j)
-		for p := &ht.table[j]; p != nil; p = p.next {
+		var p *bucket
+		if j < len(ht.table) {
+			p = &ht.table[j]
+		} else {
+			p = &old[j-len(ht.table)]
+		}
+		for ; p != nil; p = p.next {
 			fmt.Fprintf(os.Stderr, "bucket %p\n", p)
 			for i := range p.entries {
 				e := &p.entries[i]

@@ -464,6 +464,46 @@ func TestKeyComparisonHoldsTheTable(t *testing.T) {
 	}
 }
 
+// x |= y walks y's entries, a step each; y counts as iterated meanwhile
+// (ORIGIN 52), so a task that runs at a step cannot change it under the
+// walk: an insertion into a growing dict moves its entries.
+func TestDictUnionHoldsItsOperand(t *testing.T) {
+	y := starlark.NewDict(0)
+	for i := range 2000 {
+		y.SetKey(starlark.MakeInt(i), starlark.None)
+	}
+	var setErr error
+	thread := &starlark.Thread{}
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		if setErr == nil {
+			setErr = y.SetKey(starlark.MakeInt(-1), starlark.None)
+		}
+		th.SetMaxExecutionSteps(th.ExecutionSteps() + 100)
+	}
+	thread.SetMaxExecutionSteps(100)
+	globals, err := starlark.ExecFile(thread, "union.star", `
+def f():
+    x = {}
+    x |= y
+    z = dict(y)
+    z |= z
+    return x, z
+x, z = f()
+`, starlark.StringDict{"y": y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setErr == nil || !strings.Contains(setErr.Error(), "during iteration") {
+		t.Errorf("insert into y during x |= y: got %v, want an iteration error", setErr)
+	}
+	if n := globals["x"].(*starlark.Dict).Len(); n != 2000 {
+		t.Errorf("x |= y has %d entries, want 2000", n)
+	}
+	if eq, err := starlark.Equal(globals["z"], y); err != nil || !eq {
+		t.Errorf("z |= z changed z: %v", err)
+	}
+}
+
 // sharedStruct is sharedTuple with a struct around each level's tuple,
 // as coro's Result wraps a task's value.
 func sharedStruct(levels int, leaf starlark.Value) *starlarkstruct.Struct {
