@@ -378,3 +378,16 @@ error: Result has no .status field or method
 True False True False True
 `, out)
 }
+
+// A script's string in a message is shown whole up to 200 bytes, else its
+// start, cut at a rune boundary, and its length: a megabyte argument made a
+// megabyte message.
+func TestQuoteArgCutsLongStrings(t *testing.T) {
+	assert.Equal(t, `"a\x00b"`, loop.QuoteArg("a\x00b"))
+	s := strings.Repeat("x", 200)
+	assert.Equal(t, `"`+s+`"`, loop.QuoteArg(s))
+	assert.Equal(t, s, loop.Clip(s))
+	long := strings.Repeat("x", 199) + "é" + strings.Repeat("y", 1<<20)
+	assert.Equal(t, `"`+strings.Repeat("x", 199)+`"... (1048777 bytes)`, loop.QuoteArg(long))
+	assert.Equal(t, strings.Repeat("x", 199)+"... (1048777 bytes)", loop.Clip(long))
+}

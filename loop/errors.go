@@ -314,6 +314,41 @@ func Quote(s string, at int) string {
 	return q
 }
 
+// maxShown is how much of a script's string a message shows: about what
+// Python shows (its messages cut such text at 200 characters).
+const maxShown = 200
+
+// Clip is s for a message that names it, such as a URL or a host name:
+// whole up to maxShown bytes, else its first maxShown or so (cut at a
+// rune boundary) then how long it is, "http://x/aaaa... (1048576 bytes)".
+// A message repeating a megabyte argument whole was a megabyte long, in
+// a log line per bad request of a server.
+func Clip(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	return clipHead(s) + fmt.Sprintf("... (%d bytes)", len(s))
+}
+
+// clipHead is the start of s that Clip and QuoteArg show.
+func clipHead(s string) string {
+	end := maxShown
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end]
+}
+
+// QuoteArg is s, a script's argument, quoted for a message as a script
+// writes it (control characters escaped, as Quote does), cut as Clip
+// cuts: "\"abc\"", or "\"aaaa\"... (1048576 bytes)".
+func QuoteArg(s string) string {
+	if len(s) <= maxShown {
+		return starlark.String(s).String()
+	}
+	return starlark.String(clipHead(s)).String() + fmt.Sprintf("... (%d bytes)", len(s))
+}
+
 // ValueModule returns members with each builtin wrapped by ValueBuiltin
 // as "module.member".
 func ValueModule(module string, members starlark.StringDict) starlark.StringDict {

@@ -235,7 +235,7 @@ func (x *Exec) ServeRemote(dir string, call *RemoteCall) *RemoteReply {
 	e := x.Task.eng
 	local := filepath.FromSlash(call.Module)
 	if !filepath.IsLocal(local) {
-		return fail(Errorf(KindValue, "remote: module %q is not a path below the worker's folder", call.Module))
+		return fail(Errorf(KindValue, "remote: module %s is not a path below the worker's folder", QuoteArg(call.Module)))
 	}
 	file := filepath.Join(dir, local)
 	g, err := e.load(x.thread, file)

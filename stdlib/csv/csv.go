@@ -39,7 +39,7 @@ func Module() *starlarkstruct.Module {
 func delimiterArg(fn, d string) (rune, error) {
 	r, n := utf8.DecodeRuneInString(d)
 	if n == 0 || n != len(d) || r == utf8.RuneError || r == '"' || r == '\r' || r == '\n' {
-		return 0, loop.Errorf(loop.KindValue, "%s: the delimiter must be one character other than a quote or a line break, not %s", fn, starlark.String(d))
+		return 0, loop.Errorf(loop.KindValue, "%s: the delimiter must be one character other than a quote or a line break, not %s", fn, loop.QuoteArg(d))
 	}
 	return r, nil
 }

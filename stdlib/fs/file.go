@@ -88,7 +88,7 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	}
 	flags, rd, wr, ok := openFlags(mode)
 	if !ok {
-		return nil, loop.Errorf(loop.KindValue, "%s: mode %q: want r, w, a or x, optionally followed by +", b.Name(), mode)
+		return nil, loop.Errorf(loop.KindValue, "%s: mode %s: want r, w, a or x, optionally followed by +", b.Name(), loop.QuoteArg(mode))
 	}
 	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {

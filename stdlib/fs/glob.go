@@ -38,7 +38,7 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	}
 	for _, part := range parts {
 		if _, err := filepath.Match(part, ""); err != nil {
-			return nil, loop.Errorf(loop.KindValue, "%s: bad pattern %s: %v", b.Name(), starlark.String(pattern), err)
+			return nil, loop.Errorf(loop.KindValue, "%s: bad pattern %s: %v", b.Name(), loop.QuoteArg(pattern), err)
 		}
 	}
 	x, e, _, err := prepare(th, b, dirOf(pre), false)

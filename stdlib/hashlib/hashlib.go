@@ -88,7 +88,7 @@ func hmacFn(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	}
 	newFn := algorithm(digest)
 	if newFn == nil {
-		return nil, loop.Errorf(loop.KindValue, "%s: unknown digest %s (want md5, sha1, sha256 or sha512)", b.Name(), starlark.String(digest))
+		return nil, loop.Errorf(loop.KindValue, "%s: unknown digest %s (want md5, sha1, sha256 or sha512)", b.Name(), loop.QuoteArg(digest))
 	}
 	h := &Hash{name: "hmac-" + digest, h: hmac.New(newFn, []byte(key))}
 	if err := h.update(th, b.Name(), string(data)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	neturl "net/url"
 	"sort"
@@ -60,7 +61,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 type redirectError struct{ url *neturl.URL }
 
 func (e *redirectError) Error() string {
-	return fmt.Sprintf("stopped after %d redirects, the last to %s", maxRedirects, e.url.Redacted())
+	return fmt.Sprintf("stopped after %d redirects, the last to %s", maxRedirects, urlText(e.url))
 }
 
 func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -129,7 +130,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		return nil, loop.Errorf(loop.KindValue, "%s: %v", fn, err)
+		return nil, requestError(fn, url, err)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -162,6 +163,23 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 		}})
 }
 
+// requestError is the value error of a request net/http would not make:
+// a bad URL named as url.parse names it, cut as loop.QuoteArg cuts
+// (net/http's `parse "..."` repeated the whole URL, however long), or
+// a bad method.
+func requestError(fn, url string, err error) *loop.Error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return loop.Errorf(loop.KindValue, "%s: bad URL %s: %v", fn, loop.QuoteArg(url), ue.Err)
+	}
+	return loop.Errorf(loop.KindValue, "%s: %v", fn, err)
+}
+
+// urlText is u as messages name it: without its password, cut as
+// loop.Clip cuts (a redirect's comes from the server, and a script's may
+// be of any length).
+func urlText(u *neturl.URL) string { return loop.Clip(u.Redacted()) }
+
 // bodyError is a failure reading a response's body, after its headers
 // arrived (a failure before is a *url.Error, which names the URL), from
 // url (the last one, after redirects).
@@ -177,7 +195,7 @@ func (e *bodyError) Unwrap() error { return e.err }
 // above all: "timeout: http.get of http://host/page exceeded 5s", where
 // "http.get exceeded 5s" left a crawler guessing which page it was.
 func requestOp(fn string, req *http.Request) string {
-	return fn + " of " + req.URL.Redacted()
+	return fn + " of " + urlText(req.URL)
 }
 
 // clientError maps a client failure (netError), saying which URL it
@@ -194,7 +212,7 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 	}
 	var re *redirectError
 	if errors.As(err, &re) {
-		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, u.Redacted(), re)
+		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, urlText(u), re)
 	}
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
@@ -202,11 +220,18 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 		case netmod.TLSFailed(ue.Err):
 			// ue.URL is the request's (a redirect's), its password
 			// removed by net/http.
-			return netError(fn+": "+ue.URL, ue.Err)
+			return netError(fn+": "+loop.Clip(ue.URL), ue.Err)
 		case errors.Is(ue.Err, io.EOF):
-			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection without a response", fn, u.Redacted())
+			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection without a response", fn, urlText(u))
 		case errors.Is(ue.Err, io.ErrUnexpectedEOF):
-			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection in the middle of its response", fn, u.Redacted())
+			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection in the middle of its response", fn, urlText(u))
+		}
+		// A failure that is no network error's (an unsupported scheme,
+		// a malformed response) names the URL as the ones above do,
+		// where net/http's `Get "URL": ...` repeated it whole.
+		var op *net.OpError
+		if !errors.As(ue.Err, &op) {
+			return netError(fn+": "+loop.Clip(ue.URL), ue.Err)
 		}
 	}
 	return netError(fn, err)
@@ -215,7 +240,7 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 // bodyReadError is the error of a failed read of the body of u, by fn
 // (http.get, or a read of a streamed Response).
 func bodyReadError(fn string, u *neturl.URL, err error) *loop.Error {
-	return bodyFailure(fn, "body of "+u.Redacted(), err)
+	return bodyFailure(fn, "body of "+urlText(u), err)
 }
 
 // bodyFailure is the error of fn's read of a body, what ("body of URL",
@@ -307,7 +332,7 @@ type Response struct {
 
 func newResponse(r *http.Response, body string) *Response {
 	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body, whole: true,
-		r: stream.NewReader(&doneSource{body}, stream.Options{Name: "response body", From: r.Request.URL.Redacted()})}
+		r: stream.NewReader(&doneSource{body}, stream.Options{Name: "response body", From: urlText(r.Request.URL)})}
 }
 
 func (r *Response) String() string        { return r.describe() }
@@ -392,7 +417,7 @@ func decodeText(fn, ctype, body string) (string, error) {
 		}
 		return b.String(), nil
 	}
-	return "", loop.Errorf(loop.KindValue, "%s: unsupported charset %q (utf-8, us-ascii and iso-8859-1 are)", fn, charset)
+	return "", loop.Errorf(loop.KindValue, "%s: unsupported charset %s (utf-8, us-ascii and iso-8859-1 are)", fn, loop.QuoteArg(charset))
 }
 
 // decodeJSON decodes with the json module scripts have, so values come

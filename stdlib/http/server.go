@@ -188,7 +188,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer ex.body.finish(w, r)
 	s.eng.Post(func() {
 		req := newRequest(r, ex)
-		name := "http " + r.Method + " " + r.URL.Path
+		name := "http " + req.route()
 		// The handler is the task's function, with no Go frame below it,
 		// so that its waits unwind; a streamed response is the task's
 		// second phase (respond).
@@ -244,7 +244,7 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 	}
 	rep, err := makeReply(v)
 	if err != nil {
-		fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s: %v\n", rp.req.method, rp.req.path, err)
+		fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s: %v\n", rp.req.route(), err)
 		rep = internalError
 	} else {
 		rp.fixLength(&rep)
@@ -270,8 +270,8 @@ func (rp *replier) fixLength(rep *reply) {
 		return
 	}
 	want := strconv.Itoa(len(rep.body))
-	fmt.Fprintf(rp.s.eng.Stderr(), "coro: warning: http: handler for %s %s returned content-length %q with a body of %d bytes; sent content-length %s\n",
-		rp.req.method, rp.req.path, strings.Join(vs, ", "), len(rep.body), want)
+	fmt.Fprintf(rp.s.eng.Stderr(), "coro: warning: http: handler for %s returned content-length %s with a body of %d bytes; sent content-length %s\n",
+		rp.req.route(), loop.QuoteArg(strings.Join(vs, ", ")), len(rep.body), want)
 	rep.headers["Content-Length"] = []string{want}
 }
 
@@ -299,7 +299,7 @@ func (rp *replier) logFailure(err error) {
 	if ce.Kind == loop.KindCancelled {
 		return
 	}
-	fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s %s failed:\n%s", rp.req.method, rp.req.path, ce.Report(rp.s.eng.Options().GoTrace))
+	fmt.Fprintf(rp.s.eng.Stderr(), "http: handler for %s failed:\n%s", rp.req.route(), ce.Report(rp.s.eng.Options().GoTrace))
 }
 
 var internalError = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
@@ -408,6 +408,11 @@ type Request struct {
 	whole        bool
 	remoteAddr   string
 }
+
+// route names the request in its handler task's name and the server's
+// log lines, "GET /path": the client's, so cut as loop.Clip cuts (a
+// 50 KB path made a 50 KB line for each such request).
+func (r *Request) route() string { return loop.Clip(r.method + " " + r.path) }
 
 func newRequest(r *http.Request, ex *exchange) *Request {
 	return &Request{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header, ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr}

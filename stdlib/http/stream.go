@@ -401,7 +401,7 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 	if vs, ok := headers["Content-Length"]; ok && ex.r.Method != http.MethodHead && bodyAllowed(status) {
 		n, ok := contentLength(vs)
 		if !ok {
-			return loop.Errorf(loop.KindValue, "%s: the handler's content-length %q is not a byte count", fn, strings.Join(vs, ", "))
+			return loop.Errorf(loop.KindValue, "%s: the handler's content-length %s is not a byte count", fn, loop.QuoteArg(strings.Join(vs, ", ")))
 		}
 		length = n
 	}
@@ -546,7 +546,7 @@ func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort f
 	r.whole = false
 	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }
 	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: fail, Closer: resp.Body})
-	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url, From: resp.Request.URL.Redacted()})
+	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url, From: urlText(resp.Request.URL)})
 	body := resp.Body
 	r.stop = func() {
 		abort()

@@ -488,7 +488,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	u, err := neturl.Parse(url)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return nil, loop.Errorf(loop.KindValue, "%s: %q is not a ws:// or wss:// URL", fn, url)
+		return nil, loop.Errorf(loop.KindValue, "%s: %s is not a ws:// or wss:// URL", fn, loop.QuoteArg(url))
 	}
 	x, err := netTask(th, fn)
 	if err != nil {
@@ -545,9 +545,9 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 func wsDialError(fn string, u *neturl.URL, err error) *loop.Error {
 	var re *redirectError
 	if errors.As(err, &re) {
-		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, u.Redacted(), re)
+		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, urlText(u), re)
 	}
-	where := fn + ": " + u.Redacted()
+	where := fn + ": " + urlText(u)
 	if netmod.TLSFailed(err) {
 		return netError(where, err)
 	}

@@ -28,7 +28,7 @@ func kv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 		return nil, err
 	}
 	if !nameRE.MatchString(bucket) {
-		return nil, loop.Errorf(loop.KindValue, "%s: bucket %q: want 1 to 64 letters, digits, _ or -", fn, bucket)
+		return nil, loop.Errorf(loop.KindValue, "%s: bucket %s: want 1 to 64 letters, digits, _ or -", fn, loop.QuoteArg(bucket))
 	}
 	x, h, err := enter(th, fn)
 	if err != nil {

@@ -149,7 +149,7 @@ func queue(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, err
 	}
 	if !nameRE.MatchString(name) {
-		return nil, loop.Errorf(loop.KindValue, "%s: name %q: want 1 to 64 letters, digits, _ or -", fn, name)
+		return nil, loop.Errorf(loop.KindValue, "%s: name %s: want 1 to 64 letters, digits, _ or -", fn, loop.QuoteArg(name))
 	}
 	secs, err := loop.SecondsArg(fn, "ack_wait", ackWait)
 	if err != nil {

@@ -101,16 +101,16 @@ func AddrPort(a net.Addr) (string, int) { return formatAddr(a), portOf(a) }
 func splitAddress(fn, addr string, udp bool) (network, address string, err error) {
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if udp {
-			return "", "", loop.Errorf(loop.KindValue, "%s: unix sockets are not supported for udp: %q", fn, addr)
+			return "", "", loop.Errorf(loop.KindValue, "%s: unix sockets are not supported for udp: %s", fn, loop.QuoteArg(addr))
 		}
 		if p == "" {
-			return "", "", loop.Errorf(loop.KindValue, "%s: empty unix socket path in %q", fn, addr)
+			return "", "", loop.Errorf(loop.KindValue, "%s: empty unix socket path in %s", fn, loop.QuoteArg(addr))
 		}
 		return "unix", p, nil
 	}
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: want \"host:port\" or \"unix:/path\"", fn, addr)
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %s: want \"host:port\" or \"unix:/path\"", fn, loop.QuoteArg(addr))
 	}
 	network = "tcp"
 	if udp {
@@ -123,7 +123,7 @@ func splitAddress(fn, addr string, udp bool) (network, address string, err error
 	// without I/O; a service name is looked up in the local services
 	// table, as net.Listen does on the loop anyway.
 	if why := badPort(network, port); why != "" {
-		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %q: %s", fn, addr, why)
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %s: %s", fn, loop.QuoteArg(addr), why)
 	}
 	return network, addr, nil
 }

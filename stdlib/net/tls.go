@@ -326,7 +326,7 @@ func lookup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		return nil, loop.ValueError(err)
 	}
 	if host == "" || len(host) > 253 || strings.ContainsAny(host, " \t\r\n/:") && net.ParseIP(host) == nil {
-		return nil, loop.Errorf(loop.KindValue, "%s: bad host name %q", fn, host)
+		return nil, loop.Errorf(loop.KindValue, "%s: bad host name %s", fn, loop.QuoteArg(host))
 	}
 	x, err := taskFor(th, fn)
 	if err != nil {

@@ -126,7 +126,7 @@ func osSignal(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	}
 	sig, ok := signalNames[name]
 	if !ok {
-		return nil, loop.Errorf(loop.KindValue, "%s: unknown signal %q (want \"INT\", \"TERM\" or \"HUP\")", b.Name(), name)
+		return nil, loop.Errorf(loop.KindValue, "%s: unknown signal %s (want \"INT\", \"TERM\" or \"HUP\")", b.Name(), loop.QuoteArg(name))
 	}
 	x, err := loop.TaskOf(th, b.Name())
 	if err != nil {

@@ -241,7 +241,7 @@ func startError(fn string, argv0 string, err error) error {
 	if errors.As(err, &ce) {
 		return loop.Errorf(kind, "%s: %v", fn, ce)
 	}
-	return loop.Errorf(kind, "%s: %s: %v", fn, argv0, unwrapExec(err))
+	return loop.Errorf(kind, "%s: %s: %v", fn, loop.Clip(argv0), unwrapExec(err))
 }
 
 func unwrapExec(err error) error {

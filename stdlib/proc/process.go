@@ -226,7 +226,7 @@ func processKill(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	sig, ok := signals[strings.TrimPrefix(strings.ToUpper(name), "SIG")]
 	if !ok {
-		return nil, loop.Errorf(loop.KindValue, "%s: unknown signal %q (want TERM, KILL, INT, HUP, QUIT, USR1, USR2, STOP or CONT)", b.Name(), name)
+		return nil, loop.Errorf(loop.KindValue, "%s: unknown signal %s (want TERM, KILL, INT, HUP, QUIT, USR1, USR2, STOP or CONT)", b.Name(), loop.QuoteArg(name))
 	}
 	if p.done {
 		return starlark.None, nil

@@ -71,6 +71,7 @@ func (m *Match) index(fn string, k starlark.Value) (int, error) {
 				return g, nil
 			}
 		}
+		return 0, loop.Errorf(loop.KindValue, "%s: no such group %s", fn, loop.QuoteArg(string(k)))
 	default:
 		return 0, loop.Errorf(loop.KindValue, "%s: a group is an int or a name, not %s", fn, k.Type())
 	}

@@ -161,14 +161,14 @@ func compile(fn, src string, flags int) (*Pattern, error) {
 func patternError(fn, src string, err error) error {
 	se, ok := err.(*syntax.Error)
 	if !ok {
-		return loop.Errorf(loop.KindValue, "%s: bad pattern %s: %v", fn, starlark.String(src), err)
+		return loop.Errorf(loop.KindValue, "%s: bad pattern %s: %v", fn, loop.QuoteArg(src), err)
 	}
 	msg := string(se.Code)
 	if se.Expr != "" && se.Expr != src {
 		if i := strings.Index(src, se.Expr); i >= 0 {
-			msg += fmt.Sprintf(" at offset %d: %s", i, se.Expr)
+			msg += fmt.Sprintf(" at offset %d: %s", i, loop.Clip(se.Expr))
 		} else {
-			msg += ": " + se.Expr
+			msg += ": " + loop.Clip(se.Expr)
 		}
 	}
 	switch {
@@ -177,7 +177,7 @@ func patternError(fn, src string, err error) error {
 	case strings.Contains(src, "(?P=") || se.Code == syntax.ErrInvalidEscape && len(se.Expr) == 2 && se.Expr[1] >= '1' && se.Expr[1] <= '9':
 		msg += " (RE2 syntax has no backreferences)"
 	}
-	return loop.Errorf(loop.KindValue, "%s: bad pattern %s: %s", fn, starlark.String(src), msg)
+	return loop.Errorf(loop.KindValue, "%s: bad pattern %s: %s", fn, loop.QuoteArg(src), msg)
 }
 
 // translate turns the Python spellings RE2 lacks into RE2's: \Z (end of
@@ -738,7 +738,7 @@ func parseTemplate(fn, r string, p *Pattern) ([]piece, error) {
 					}
 				}
 				if g < 0 {
-					return nil, loop.Errorf(loop.KindValue, "%s: unknown group name %s at offset %d of the replacement", fn, starlark.String(name), pos)
+					return nil, loop.Errorf(loop.KindValue, "%s: unknown group name %s at offset %d of the replacement", fn, loop.QuoteArg(name), pos)
 				}
 			}
 			if err := group(g, pos); err != nil {

@@ -34,7 +34,7 @@ func parseURL(fn, s string) (*gourl.URL, error) {
 		if ue, ok := err.(*gourl.Error); ok {
 			msg = ue.Err.Error()
 		}
-		return nil, loop.Errorf(loop.KindValue, "%s: bad URL %s: %s", fn, starlark.String(s), msg)
+		return nil, loop.Errorf(loop.KindValue, "%s: bad URL %s: %s", fn, loop.QuoteArg(s), msg)
 	}
 	return u, nil
 }
@@ -64,7 +64,7 @@ func parse(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n > 65535 {
-			return nil, loop.Errorf(loop.KindValue, "%s: bad URL %s: port %s out of range 0-65535", b.Name(), starlark.String(s), p)
+			return nil, loop.Errorf(loop.KindValue, "%s: bad URL %s: port %s out of range 0-65535", b.Name(), loop.QuoteArg(s), loop.Clip(p))
 		}
 		port = starlark.MakeInt(n)
 	}
