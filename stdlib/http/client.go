@@ -132,6 +132,9 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if err != nil {
 		return nil, requestError(fn, url, err)
 	}
+	if err := checkURLHost(fn, url, req.URL); err != nil {
+		return nil, err
+	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -173,6 +176,18 @@ func requestError(fn, url string, err error) *loop.Error {
 		return loop.Errorf(loop.KindValue, "%s: bad URL %s: %v", fn, loop.QuoteArg(url), ue.Err)
 	}
 	return loop.Errorf(loop.KindValue, "%s: %v", fn, err)
+}
+
+// checkURLHost holds the host of u, parsed from url, to net's rule for
+// every host a script gives (netmod.BadHost): net/url takes a name of any
+// length, which was looked up all the same, to fail as io.
+func checkURLHost(fn, url string, u *neturl.URL) error {
+	if h := u.Hostname(); h != "" {
+		if why := netmod.BadHost(h); why != "" {
+			return loop.Errorf(loop.KindValue, "%s: bad URL %s: the host %s", fn, loop.QuoteArg(url), why)
+		}
+	}
+	return nil
 }
 
 // urlText is u as messages name it: without its password, cut as

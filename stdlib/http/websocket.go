@@ -490,6 +490,9 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return nil, loop.Errorf(loop.KindValue, "%s: %s is not a ws:// or wss:// URL", fn, loop.QuoteArg(url))
 	}
+	if err := checkURLHost(fn, url, u); err != nil {
+		return nil, err
+	}
 	x, err := netTask(th, fn)
 	if err != nil {
 		return nil, err

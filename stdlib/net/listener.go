@@ -517,8 +517,8 @@ func dialTLS(x *loop.Exec, fn, network, address string, serverName, ca starlark.
 			return nil, loop.Errorf(loop.KindValue, "%s: a TLS connection over a unix socket needs server_name (or insecure=True)", fn)
 		}
 	case starlark.String:
-		if v == "" {
-			return nil, loop.Errorf(loop.KindValue, "%s: server_name: empty", fn)
+		if err := CheckHost(fn, "server_name", string(v)); err != nil {
+			return nil, err
 		}
 		name = string(v)
 	default:

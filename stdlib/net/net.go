@@ -22,8 +22,10 @@ package net
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"syscall"
@@ -108,9 +110,17 @@ func splitAddress(fn, addr string, udp bool) (network, address string, err error
 		}
 		return "unix", p, nil
 	}
-	_, port, err := net.SplitHostPort(addr)
+	if err := loop.CheckNUL(fn, "address", addr); err != nil {
+		return "", "", err
+	}
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %s: want \"host:port\" or \"unix:/path\"", fn, loop.QuoteArg(addr))
+	}
+	// No host ("":80) is every local address to listen on, the local
+	// host to dial.
+	if why := BadHost(host); host != "" && why != "" {
+		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %s: the host %s", fn, loop.QuoteArg(addr), why)
 	}
 	network = "tcp"
 	if udp {
@@ -126,6 +136,49 @@ func splitAddress(fn, addr string, udp bool) (network, address string, err error
 		return "", "", loop.Errorf(loop.KindValue, "%s: bad address %s: %s", fn, loop.QuoteArg(addr), why)
 	}
 	return network, addr, nil
+}
+
+// CheckHost fails with a value error if host, the argument what of fn
+// (a host name or an IP address: "host", "server_name"), cannot be one
+// (BadHost), a NUL in it as loop.CheckNUL says. Such a name was looked
+// up all the same, to fail as not_found or io ("lookup a\x00b: no such
+// host"), a NUL printed raw.
+func CheckHost(fn, what, host string) error {
+	if err := loop.CheckNUL(fn, what, host); err != nil {
+		return err
+	}
+	if why := BadHost(host); why != "" {
+		return loop.Errorf(loop.KindValue, "%s: %s %s %s", fn, what, loop.QuoteArg(host), why)
+	}
+	return nil
+}
+
+// BadHost says why host cannot be a host name or an IP address, or ""
+// when it may be one: it is empty, longer than a DNS name (253 bytes),
+// or has a blank, a control character, a '/' or (but in an IPv6
+// address) a ':'. Every host a script gives (addresses, net.lookup,
+// TLS server names, URLs) is held to this one rule, up front.
+func BadHost(host string) string {
+	switch {
+	case host == "":
+		return "is empty"
+	case len(host) > 253:
+		return "is longer than 253 bytes"
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return "" // an IP address, an IPv6 one with its zone too
+	}
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case c == ' ':
+			return "has a space"
+		case c < ' ' || c == 0x7f:
+			return "has a control character"
+		case c == '/', c == ':':
+			return fmt.Sprintf("has a '%c'", c)
+		}
+	}
+	return ""
 }
 
 // badPort says why port is none, or "" when it is a port: a decimal

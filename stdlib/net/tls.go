@@ -262,8 +262,11 @@ func hostList(fn string, v starlark.Value) ([]string, error) {
 	names := make([]string, seq.Len())
 	for i := range names {
 		s, ok := starlark.AsString(seq.Index(i))
-		if !ok || s == "" || strings.ContainsAny(s, " \t\r\n/") {
-			return nil, loop.Errorf(loop.KindValue, "%s: hosts[%d]: got %s, want a host name or an IP address", fn, i, seq.Index(i).String())
+		if !ok {
+			return nil, loop.Errorf(loop.KindValue, "%s: hosts[%d]: got %s, want a host name or an IP address", fn, i, seq.Index(i).Type())
+		}
+		if err := CheckHost(fn, fmt.Sprintf("hosts[%d]", i), s); err != nil {
+			return nil, err
 		}
 		names[i] = s
 	}
@@ -325,8 +328,8 @@ func lookup(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err := starlark.UnpackArgs(fn, args, kwargs, "host", &host); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	if host == "" || len(host) > 253 || strings.ContainsAny(host, " \t\r\n/:") && net.ParseIP(host) == nil {
-		return nil, loop.Errorf(loop.KindValue, "%s: bad host name %s", fn, loop.QuoteArg(host))
+	if err := CheckHost(fn, "host", host); err != nil {
+		return nil, err
 	}
 	x, err := taskFor(th, fn)
 	if err != nil {

@@ -176,14 +176,14 @@ ln.close()
 value: net.dial: server_name, ca and insecure need tls=True
 value: net.dial: ca: no PEM certificate in it
 value: net.dial: ca: got int, want string or bytes
-value: net.dial: server_name: empty
+value: net.dial: server_name "" is empty
 value: net.dial: a TLS connection over a unix socket needs server_name (or insecure=True)
 value: net.listen: cert and key go together: give both or neither
 value: net.listen: cert and key: found a certificate rather than a key in the PEM for the private key
 value: net.self_signed: hosts: empty list
 value: net.self_signed: hosts: got string, want a list of strings
-value: net.self_signed: hosts[0]: got "", want a host name or an IP address
-value: net.lookup: bad host name ""
+value: net.self_signed: hosts[0] "" is empty
+value: net.lookup: host "" is empty
 `, out)
 }
 
