@@ -101,6 +101,9 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if err != nil {
 		return nil, err
 	}
+	if method != "" && !isToken(method) { // "" is GET, as in net/http
+		return nil, loop.Errorf(loop.KindValue, "%s: bad method %s: want a token such as GET or PROPFIND", fn, loop.QuoteArg(method))
+	}
 	hdr, err := headersArg(fn, headers)
 	if err != nil {
 		return nil, err
@@ -168,8 +171,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 
 // requestError is the value error of a request net/http would not make:
 // a bad URL named as url.parse names it, cut as loop.QuoteArg cuts
-// (net/http's `parse "..."` repeated the whole URL, however long), or
-// a bad method.
+// (net/http's `parse "..."` repeated the whole URL, however long).
 func requestError(fn, url string, err error) *loop.Error {
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
@@ -309,9 +311,46 @@ func headersArg(fn string, v starlark.Value) (map[string]string, error) {
 		if !ok1 || !ok2 {
 			return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s: %s, want string keys and values", fn, it[0].Type(), it[1].Type())
 		}
+		if err := checkHeader(fn, k, val); err != nil {
+			return nil, err
+		}
 		out[k] = val
 	}
 	return out, nil
+}
+
+// checkHeader fails with a value error, naming the header as the script
+// did, if net/http would refuse to send it: a name that is not a token
+// (RFC 9110 5.1), a value with a control character other than a tab (a
+// CR or LF would end the header and start another). net/http found them
+// only when sending, an io error naming the header in its canonical
+// form ("invalid header field value for \"A\""). The value is not shown:
+// it may be a credential.
+func checkHeader(fn, name, value string) error {
+	if !isToken(name) {
+		return loop.Errorf(loop.KindValue, "%s: headers[%s]: not a header name (letters, digits and !#$%%&'*+-.^_`|~)", fn, loop.QuoteArg(name))
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return loop.Errorf(loop.KindValue, "%s: headers[%s]: the value has a control character at byte %d", fn, loop.QuoteArg(name), i)
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an HTTP token: one or more letters,
+// digits and !#$%&'*+-.^_`|~, as net/http holds header names to.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // headerDict renders HTTP headers for scripts: keys in lower case (HTTP
