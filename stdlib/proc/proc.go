@@ -74,6 +74,11 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 	if len(s.argv) == 0 {
 		return nil, loop.Errorf(loop.KindValue, "%s: argv is empty", fn)
 	}
+	// No program is no more a command than no argv: it was exec's io
+	// error, ": exec: no command".
+	if s.argv[0] == "" {
+		return nil, loop.Errorf(loop.KindValue, "%s: argv[0], the program, is empty", fn)
+	}
 	if env != nil && env != starlark.None {
 		d, ok := env.(*starlark.Dict)
 		if !ok {

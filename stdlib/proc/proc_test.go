@@ -31,7 +31,7 @@ r = proc.run(["sh", "-c", "echo $FOO; pwd"], env={"FOO": "bar"}, cwd=%q)
 print(r.stdout.split("\n")[:2] == ["bar", %q])
 r = proc.run(["sh", "-c", "kill -TERM $$"])
 print(r.code)
-for args in [["no-such-command-xyz"], []]:
+for args in [["no-such-command-xyz"], [], [""], ["", "x"]]:
     print(catch(proc.run, args).error)
 print(catch(proc.run, "echo hi").error)
 `, dir, dir))
@@ -42,6 +42,8 @@ True
 -15
 not_found: proc.run: no-such-command-xyz: executable file not found in $PATH
 value: proc.run: argv is empty
+value: proc.run: argv[0], the program, is empty
+value: proc.run: argv[0], the program, is empty
 value: proc.run: for parameter argv: got string, want a list of strings
 `, out)
 }
