@@ -243,6 +243,86 @@ func TestDocsReferenceComplete(t *testing.T) {
 	}
 }
 
+// signatureRE matches a signature line of docs/reference.md:
+// "`fs.rename(a, b)` → None" gives "fs.rename" and "a, b".
+var signatureRE = regexp.MustCompile("(?m)^`([a-z_]+\\.[a-z_]+)\\(([^`]*)\\)` →")
+
+// TestDocsReferenceSignatures requires the parameter names a module
+// member's signature in docs/reference.md shows to be the member's own:
+// called with every documented parameter but its first required one as
+// a keyword, it must fail for lack of that first one alone (a name it
+// does not have fails first, as an unexpected keyword). A member whose
+// arguments are not unpacked by name, or that has *args, is left out.
+func TestDocsReferenceSignatures(t *testing.T) {
+	src, err := os.ReadFile("../../docs/reference.md")
+	require.NoError(t, err)
+	predeclared := stdlib.Predeclared(&loop.Options{})
+	th := &starlark.Thread{Name: "signatures"}
+	checked := 0
+	for _, m := range signatureRE.FindAllStringSubmatch(string(src), -1) {
+		name, params := m[1], splitParams(m[2])
+		mod, member, _ := strings.Cut(name, ".")
+		sm, ok := predeclared[mod].(*starlarkstruct.Module)
+		if !ok {
+			continue
+		}
+		fn, ok := sm.Members[member].(starlark.Callable)
+		if !ok || strings.Contains(m[2], "*") {
+			continue
+		}
+		first := ""
+		var kwargs []starlark.Tuple
+		for _, p := range params {
+			pname, _, hasDefault := strings.Cut(p, "=")
+			pname = strings.TrimSpace(pname)
+			if first == "" && !hasDefault {
+				first = pname
+				continue
+			}
+			kwargs = append(kwargs, starlark.Tuple{starlark.String(pname), starlark.None})
+		}
+		if first == "" {
+			continue // nothing required: calling it would run it
+		}
+		_, err := starlark.Call(th, fn, nil, kwargs)
+		require.Error(t, err, name)
+		msg := err.Error()
+		if strings.Contains(msg, "unexpected keyword argument \"") {
+			t.Errorf("docs/reference.md: %s(%s): %s", name, m[2], msg)
+		} else if _, got, ok := strings.Cut(msg, "missing argument for "); ok {
+			assert.Equal(t, first, strings.TrimSpace(got), "docs/reference.md: %s(%s): its first parameter", name, m[2])
+			checked++
+		}
+	}
+	assert.Greater(t, checked, 30, "signatures checked")
+}
+
+// splitParams splits a documented parameter list at its top-level
+// commas: "hosts=["a", "b"], x" is two.
+func splitParams(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[' || c == '(' || c == '{':
+			depth++
+		case c == ']' || c == ')' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, strings.TrimSpace(s[start:i]))
+			start = i + 1
+		}
+	}
+	if rest := strings.TrimSpace(s[start:]); rest != "" {
+		out = append(out, rest)
+	}
+	return out
+}
+
 // typeProbe makes one value of every type a script meets and prints its
 // type name and attributes, one type a line.
 const typeProbe = `

@@ -33,7 +33,7 @@ func Module() *starlarkstruct.Module {
 func unary(f func(string) string) starutil.Func {
 	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var p string
-		if err := starutil.Unpack(b.Name(), args, kwargs, "path", &p); err != nil {
+		if err := starutil.Unpack(b.Name(), args, kwargs, "p", &p); err != nil {
 			return nil, err
 		}
 		return starlark.String(f(p)), nil
@@ -69,11 +69,11 @@ func rel(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 	return starlark.String(r), nil
 }
 
-// abs is path.abs(path): made absolute against the working directory,
+// abs is path.abs(p): made absolute against the working directory,
 // and cleaned.
 func abs(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var p string
-	if err := starutil.Unpack(b.Name(), args, kwargs, "path", &p); err != nil {
+	if err := starutil.Unpack(b.Name(), args, kwargs, "p", &p); err != nil {
 		return nil, err
 	}
 	r, err := filepath.Abs(p)
@@ -83,12 +83,12 @@ func abs(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 	return starlark.String(r), nil
 }
 
-// split is path.split(path) → (head, tail), Python's os.path.split: tail
+// split is path.split(p) → (head, tail), Python's os.path.split: tail
 // is what follows the last "/", head the rest without its trailing
 // slashes unless it is only slashes.
 func split(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var p string
-	if err := starutil.Unpack(b.Name(), args, kwargs, "path", &p); err != nil {
+	if err := starutil.Unpack(b.Name(), args, kwargs, "p", &p); err != nil {
 		return nil, err
 	}
 	i := strings.LastIndexByte(p, '/') + 1

@@ -48,6 +48,6 @@ value: path.rel: "b" cannot be made relative to "/a"
 True /a/b
 value: path.join: for parameter 2: got int, want string
 value: path.join: unexpected keyword argument "sep"
-value: path.base: missing argument for path
+value: path.base: missing argument for p
 `, out)
 }

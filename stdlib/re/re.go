@@ -388,7 +388,7 @@ const special = "()[]{}?*+-|^$\\.&~# \t\n\r\v\f"
 
 func escapeFn(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var s string
-	if err := starutil.Unpack(b.Name(), args, kwargs, "pattern", &s); err != nil {
+	if err := starutil.Unpack(b.Name(), args, kwargs, "s", &s); err != nil {
 		return nil, err
 	}
 	var out strings.Builder

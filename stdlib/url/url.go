@@ -46,14 +46,14 @@ func noneOr(s string, ok bool) starlark.Value {
 	return starlark.String(s)
 }
 
-// parse is url.parse(url) → a struct with scheme, host (with the port),
+// parse is url.parse(s) → a struct with scheme, host (with the port),
 // hostname (lower case, without brackets; None if there is no host),
 // port (int or None), path (percent-decoded), query (dict of first
 // values), fragment (as written), username and password (decoded; None
 // when absent).
 func parse(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var s string
-	if err := starutil.Unpack(b.Name(), args, kwargs, "url", &s); err != nil {
+	if err := starutil.Unpack(b.Name(), args, kwargs, "s", &s); err != nil {
 		return nil, err
 	}
 	u, err := parseURL(b.Name(), s)
