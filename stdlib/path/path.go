@@ -64,7 +64,7 @@ func rel(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 	}
 	r, err := filepath.Rel(base, target)
 	if err != nil {
-		return nil, loop.Errorf(loop.KindValue, "%s: %s cannot be made relative to %s", b.Name(), starlark.String(target), starlark.String(base))
+		return nil, loop.Errorf(loop.KindValue, "%s: %s cannot be made relative to %s", b.Name(), loop.QuoteArg(target), loop.QuoteArg(base))
 	}
 	return starlark.String(r), nil
 }
