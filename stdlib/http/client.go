@@ -301,16 +301,12 @@ func headersArg(fn string, v starlark.Value) (map[string]string, error) {
 	if v == nil || v == starlark.None {
 		return out, nil
 	}
-	d, ok := v.(*starlark.Dict)
-	if !ok {
-		return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s, want dict", fn, v.Type())
+	items, err := starutil.StringDict(fn, "headers", v)
+	if err != nil {
+		return nil, err
 	}
-	for _, it := range d.Items() {
-		k, ok1 := starlark.AsString(it[0])
-		val, ok2 := starlark.AsString(it[1])
-		if !ok1 || !ok2 {
-			return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s: %s, want string keys and values", fn, it[0].Type(), it[1].Type())
-		}
+	for _, it := range items {
+		k, val := it[0], it[1]
 		if err := checkHeader(fn, k, val); err != nil {
 			return nil, err
 		}

@@ -101,11 +101,11 @@ func replyHeaders(fn string, v starlark.Value) (http.Header, error) {
 		return nil, loop.Errorf(loop.KindValue, "%s: headers: got %s, want dict", fn, v.Type())
 	}
 	for _, it := range d.Items() {
-		k, ok := starlark.AsString(it[0])
+		name, ok := starlark.AsString(it[0])
 		if !ok {
-			return nil, loop.Errorf(loop.KindValue, "%s: headers: got a %s key, want string", fn, it[0].Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: headers: got a key of type %s, want string", fn, it[0].Type())
 		}
-		k = http.CanonicalHeaderKey(k)
+		k := http.CanonicalHeaderKey(name)
 		switch val := it[1].(type) {
 		case starlark.String:
 			h[k] = append(h[k], string(val))
@@ -113,12 +113,12 @@ func replyHeaders(fn string, v starlark.Value) (http.Header, error) {
 			for i := range val.Len() {
 				s, ok := starlark.AsString(val.Index(i))
 				if !ok {
-					return nil, loop.Errorf(loop.KindValue, "%s: headers: %s: got a %s in the list, want strings", fn, k, val.Index(i).Type())
+					return nil, loop.Errorf(loop.KindValue, "%s: headers[%s][%d]: got %s, want string", fn, loop.QuoteArg(name), i, val.Index(i).Type())
 				}
 				h[k] = append(h[k], s)
 			}
 		default:
-			return nil, loop.Errorf(loop.KindValue, "%s: headers: %s: got %s, want a string or a list of strings", fn, k, it[1].Type())
+			return nil, loop.Errorf(loop.KindValue, "%s: headers[%s]: got %s, want a string or a list of strings", fn, loop.QuoteArg(name), it[1].Type())
 		}
 	}
 	return h, nil

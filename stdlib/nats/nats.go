@@ -69,18 +69,13 @@ func headersArg(fn string, v starlark.Value) (natsgo.Header, error) {
 	if v == nil || v == starlark.None {
 		return nil, nil
 	}
-	d, ok := v.(*starlark.Dict)
-	if !ok {
-		return nil, loop.Errorf(loop.KindValue, "%s: for parameter headers: got %s, want dict", fn, v.Type())
+	items, err := starutil.StringDict(fn, "headers", v)
+	if err != nil {
+		return nil, err
 	}
 	h := natsgo.Header{}
-	for _, kv := range d.Items() {
-		k, ok1 := starlark.AsString(kv[0])
-		val, ok2 := starlark.AsString(kv[1])
-		if !ok1 || !ok2 {
-			return nil, loop.Errorf(loop.KindValue, "%s: headers must map strings to strings", fn)
-		}
-		h.Set(k, val)
+	for _, kv := range items {
+		h.Set(kv[0], kv[1])
 	}
 	return h, nil
 }

@@ -80,17 +80,13 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 		return nil, loop.Errorf(loop.KindValue, "%s: argv[0], the program, is empty", fn)
 	}
 	if env != nil && env != starlark.None {
-		d, ok := env.(*starlark.Dict)
-		if !ok {
-			return nil, loop.Errorf(loop.KindValue, "%s: for parameter env: got %s, want dict of strings", fn, env.Type())
+		items, err := starutil.StringDict(fn, "env", env)
+		if err != nil {
+			return nil, err
 		}
 		s.env = []string{}
-		for _, kv := range d.Items() {
-			k, ok1 := starlark.AsString(kv[0])
-			v, ok2 := starlark.AsString(kv[1])
-			if !ok1 || !ok2 {
-				return nil, loop.Errorf(loop.KindValue, "%s: env: got %s: %s, want string: string", fn, kv[0].Type(), kv[1].Type())
-			}
+		for _, kv := range items {
+			k, v := kv[0], kv[1]
 			if err := loop.CheckNUL(fn, "env name", k); err != nil {
 				return nil, err
 			}
@@ -100,7 +96,7 @@ func parseSpec(fn string, argv, env, cwd starlark.Value) (*spec, error) {
 			if strings.Contains(k, "=") {
 				return nil, loop.Errorf(loop.KindValue, "%s: env name %s has a '=' (the system splits NAME=VALUE at the first)", fn, loop.Quote(k, strings.IndexByte(k, '=')))
 			}
-			if err := loop.CheckNUL(fn, "env["+loop.Quote(k, 0)+"]", v); err != nil {
+			if err := loop.CheckNUL(fn, "env["+loop.QuoteArg(k)+"]", v); err != nil {
 				return nil, err
 			}
 			s.env = append(s.env, k+"="+v)

@@ -1,7 +1,8 @@
 // Package starutil holds what the script modules share: the one way to
 // declare a value's methods (Methods: each a builtin named "Type.method",
 // so every message of a method names it so), the one check of a "string
-// or bytes" argument (Bytes, OptionalBytes), and a Pacer that lets a long
+// or bytes" argument (Bytes, OptionalBytes) and of a dict of strings
+// (StringDict), and a Pacer that lets a long
 // walk over script values give the loop to other tasks.
 package starutil
 
@@ -163,6 +164,33 @@ func Unpack(fn string, args starlark.Tuple, kwargs []starlark.Tuple, pairs ...an
 		return loop.ValueError(err)
 	}
 	return nil
+}
+
+// StringDict unpacks v, the dict argument param of fn whose keys and
+// values are all strings (proc's env, http's and nats's headers), in the
+// dict's order. A bad entry is a value error that names its key as the
+// script wrote it, the same way for each: `env["PORT"]: got int, want
+// string`; it said only which types ("env: got string: int, want
+// string: string"), leaving the script to find the key.
+func StringDict(fn, param string, v starlark.Value) ([][2]string, error) {
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, loop.Errorf(loop.KindValue, "%s: for parameter %s: got %s, want dict", fn, param, v.Type())
+	}
+	items := d.Items()
+	out := make([][2]string, len(items))
+	for i, it := range items {
+		k, ok := starlark.AsString(it[0])
+		if !ok {
+			return nil, loop.Errorf(loop.KindValue, "%s: %s: got a key of type %s, want string", fn, param, it[0].Type())
+		}
+		val, ok := starlark.AsString(it[1])
+		if !ok {
+			return nil, loop.Errorf(loop.KindValue, "%s: %s[%s]: got %s, want string", fn, param, loop.QuoteArg(k), it[1].Type())
+		}
+		out[i] = [2]string{k, val}
+	}
+	return out, nil
 }
 
 // Str is Starlark's str(v): a string's own text, else its repr.
