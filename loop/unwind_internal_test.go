@@ -207,7 +207,7 @@ print(catch(rc.wait).error.kind, catch(sc.wait).error.kind)
 	require.NoError(t, err)
 	assert.Contains(t, out, "race_cancelled unwound=yes at u.star:22:16 in race_cancelled\n")
 	assert.Contains(t, out, "select_cancelled unwound=yes at u.star:25:18 in select_cancelled\n")
-	assert.True(t, strings.HasPrefix(out, `timeout timeout: wait exceeded 1s True
+	assert.True(t, strings.HasPrefix(out, `timeout timeout: Future.wait exceeded 1s True
 timeout timeout: join exceeded 1s True
 timeout timeout: race exceeded 1s True
 error error: boom True

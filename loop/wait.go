@@ -489,10 +489,16 @@ func (x *Exec) WaitOne(a Awaitable, timeout time.Duration) (starlark.Value, erro
 
 // WaitOneIn is WaitOne for the builtin b running on th (wait(), .wait(),
 // Event.wait), which returns its result: the task waits unwound where it
-// can (ParkThen). b nil is WaitOne.
+// can (ParkThen). b nil is WaitOne. Its errors name b as MethodName does
+// ("timeout: Future.wait exceeded 1s", as Channel.recv's name it), where
+// every .wait said "wait".
 func (x *Exec) WaitOneIn(th *starlark.Thread, b *starlark.Builtin, a Awaitable, timeout time.Duration) (starlark.Value, error) {
+	op := "wait"
+	if b != nil {
+		op = MethodName(b)
+	}
 	if a == Awaitable(x.Task) {
-		return nil, selfWaitError("wait", "", -1)
+		return nil, selfWaitError(op, "", -1)
 	}
 	if err := x.Task.interruption(); err != nil {
 		return nil, err
@@ -502,7 +508,7 @@ func (x *Exec) WaitOneIn(th *starlark.Thread, b *starlark.Builtin, a Awaitable, 
 	}
 	w := NewWaiter(x.Task)
 	a.Enqueue(w, 0)
-	return x.ParkThen(th, b, w, a, timeout, "wait", waitEnd)
+	return x.ParkThen(th, b, w, a, timeout, op, waitEnd)
 }
 
 // waitEnd ends wait's wait on the Awaitable why.

@@ -206,7 +206,7 @@ func processWait(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
-	return x.WaitOne(p, d)
+	return x.WaitOneIn(th, b, p, d)
 }
 
 // signals are the names kill() accepts (os.signal takes fewer: osmod).
