@@ -53,7 +53,8 @@ func (e *Engine) putWaiter(w *Waiter) {
 
 // A sudog is one parked party on a channel (Go's name): the waker and its
 // case index, the value a sender offers, and whether the waker is a plain
-// receive of this package that tells "closed" (nil) from a received None.
+// receive or send of this package (a receive that tells "closed" (nil)
+// from a received None; Channel.send rather than a send_op).
 type sudog struct {
 	w     Waker
 	index int
@@ -173,8 +174,20 @@ func (c *Channel) Closed() bool { return c.closed }
 // OnClose sets fn to run once when the channel is closed.
 func (c *Channel) OnClose(fn func()) { c.onClose = fn }
 
-func (c *Channel) closedError(op string) *Error {
-	return Errorf(KindClosed, "%s on closed channel#%d", op, c.id)
+// closedError is the error of fn, a send on the closed channel:
+// "Channel.send: channel#2 is closed", named as every method's error is,
+// where "send on closed channel#2" named no method.
+func (c *Channel) closedError(fn string) *Error {
+	return Errorf(KindClosed, "%s: channel#%d is closed", fn, c.id)
+}
+
+// senderName is the method of a parked sender, for its error when the
+// channel closes: raw is Channel.send's own wait.
+func senderName(raw bool) string {
+	if raw {
+		return "Channel.send"
+	}
+	return "Channel.send_op"
 }
 
 // recvOnlyError is the error of fn, a script's send on a receive-only
@@ -213,10 +226,14 @@ func (c *Channel) bufPop() starlark.Value {
 // ---- operations that never wait ----
 
 // TrySend delivers v if that needs no waiting: to a parked receiver, or
-// into the buffer. It fails with closed on a closed channel.
-func (c *Channel) TrySend(v starlark.Value) (bool, error) {
+// into the buffer. It fails with closed on a closed channel, as
+// Channel.try_send.
+func (c *Channel) TrySend(v starlark.Value) (bool, error) { return c.trySend(v, "Channel.try_send") }
+
+// trySend is TrySend for fn, which its error names.
+func (c *Channel) trySend(v starlark.Value, fn string) (bool, error) {
 	if c.closed {
-		return false, c.closedError("send")
+		return false, c.closedError(fn)
 	}
 	if r, ok := c.recvq.pop(); ok {
 		r.w.Complete(r.index, v, nil)
@@ -280,7 +297,7 @@ func (c *Channel) tryRecv() (v starlark.Value, ok, done bool) {
 // fails with closed.
 func (c *Channel) Close() error {
 	if c.closed {
-		return Errorf(KindClosed, "close of closed channel#%d", c.id)
+		return Errorf(KindClosed, "Channel.close: channel#%d is already closed", c.id)
 	}
 	c.closed = true
 	for {
@@ -299,7 +316,7 @@ func (c *Channel) Close() error {
 		if !ok {
 			break
 		}
-		s.w.Complete(s.index, nil, c.closedError("send"))
+		s.w.Complete(s.index, nil, c.closedError(senderName(s.raw)))
 	}
 	if c.onClose != nil {
 		fn := c.onClose
@@ -329,11 +346,11 @@ func (c *Channel) sendStart(x *Exec, v starlark.Value) (w *Waiter, err error) {
 	if err := t.interruption(); err != nil {
 		return nil, err
 	}
-	if ok, err := c.TrySend(v); ok || err != nil {
+	if ok, err := c.trySend(v, "Channel.send"); ok || err != nil {
 		return nil, err
 	}
 	w = c.eng.getWaiter(t)
-	c.sendq.push(sudog{w: w, v: v})
+	c.sendq.push(sudog{w: w, v: v, raw: true})
 	return w, nil
 }
 
@@ -433,7 +450,7 @@ func (op *SendOp) Freeze()               {}
 func (op *SendOp) Truth() starlark.Bool  { return true }
 func (op *SendOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: SendOp") }
 func (op *SendOp) Poll(*Task) (starlark.Value, error, bool) {
-	ok, err := op.c.TrySend(op.v)
+	ok, err := op.c.trySend(op.v, "Channel.send_op")
 	if ok || err != nil {
 		return starlark.None, err, true
 	}

@@ -78,14 +78,19 @@ ch = channel()
 rs = [spawn(ch.recv) for _ in range(2)]
 ch2 = channel()
 ss = [spawn(catch, ch2.send, i) for i in range(2)]
+ss.append(spawn(catch, select, ch2.send_op(2)))
 sleep(0)
 ch.close()
 ch2.close()
 print([r.wait() for r in rs])
 print([s.wait().error.message for s in ss])
+print(catch(ch2.close).error.message)
 `)
 	require.NoError(t, err)
-	assert.Equal(t, "[None, None]\n[\"closed: send on closed channel#2\", \"closed: send on closed channel#2\"]\n", out)
+	assert.Equal(t, `[None, None]
+["closed: Channel.send: channel#2 is closed", "closed: Channel.send: channel#2 is closed", "closed: Channel.send_op: channel#2 is closed"]
+closed: Channel.close: channel#2 is already closed
+`, out)
 }
 
 // An interrupted "for v in ch" stops the loop and raises in the looping

@@ -62,7 +62,7 @@ func bcSend(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		return nil, err
 	}
 	if bc.closed {
-		return nil, loop.Errorf(loop.KindClosed, "send on closed %s", bc.name())
+		return nil, loop.Errorf(loop.KindClosed, "%s: %s is closed", b.Name(), bc.name())
 	}
 	for _, c := range bc.subs {
 		c.SendDropOldest(v)
@@ -76,7 +76,7 @@ func bcSubscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	if bc.closed {
-		return nil, loop.Errorf(loop.KindClosed, "subscribe to closed %s", bc.name())
+		return nil, loop.Errorf(loop.KindClosed, "%s: %s is closed", b.Name(), bc.name())
 	}
 	c := bc.eng.NewChannel(bc.capacity)
 	bc.subs = append(bc.subs, c)
@@ -94,7 +94,7 @@ func bcClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		return nil, err
 	}
 	if bc.closed {
-		return nil, loop.Errorf(loop.KindClosed, "close of closed %s", bc.name())
+		return nil, loop.Errorf(loop.KindClosed, "%s: %s is already closed", b.Name(), bc.name())
 	}
 	bc.closed = true
 	subs := bc.subs
