@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/starlark"
-	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/starlark/syntax"
 )
 
 // A Dependency is a Reason that can name the tasks that must act before
@@ -47,8 +47,6 @@ func dependsOn(t *Task) []*Task {
 
 // ---- tasks() and the dump ----
 
-var taskInfoCtor = starlark.String("TaskInfo")
-
 // taskInfo returns t as a TaskInfo value (SPEC 8). waiting_on and
 // spawned_at are None when the task waits on nothing or was not spawned
 // by a script (main, the REPL's foreground task).
@@ -65,14 +63,75 @@ func taskInfo(t *Task) starlark.Value {
 	for i, f := range frames {
 		stack[i] = starlark.String(f)
 	}
-	return starlarkstruct.FromStringDict(taskInfoCtor, starlark.StringDict{
-		"id":         starlark.MakeInt64(t.id),
-		"name":       starlark.String(t.name),
-		"state":      starlark.String(t.state.String()),
-		"waiting_on": waiting,
-		"spawned_at": spawned,
-		"stack":      starlark.NewList(stack),
-	})
+	return &taskInfoValue{fields: [...]starlark.Value{
+		starlark.MakeInt64(t.id),
+		starlark.String(t.name),
+		spawned,
+		starlark.NewList(stack),
+		starlark.String(t.state.String()),
+		waiting,
+	}}
+}
+
+// A taskInfoValue is an item of tasks(), a TaskInfo to scripts: a type
+// of its own, as Result is, so that a missing attribute's error reads as
+// every other value's ("TaskInfo has no .nope field or method"), where
+// the struct it was said "\"TaskInfo\" struct has no .nope attribute".
+// Its string, ==, and freezing are the struct's.
+type taskInfoValue struct {
+	fields [len(taskInfoAttrs)]starlark.Value // in the order of taskInfoAttrs
+}
+
+// taskInfoAttrs are a TaskInfo's attributes, sorted (as dir() lists them).
+var taskInfoAttrs = [...]string{"id", "name", "spawned_at", "stack", "state", "waiting_on"}
+
+var _ starlark.HasAttrs = (*taskInfoValue)(nil)
+
+func (ti *taskInfoValue) String() string {
+	var b strings.Builder
+	b.WriteString("TaskInfo(")
+	for i, name := range taskInfoAttrs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = %s", name, ti.fields[i])
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+func (ti *taskInfoValue) Type() string         { return "TaskInfo" }
+func (ti *taskInfoValue) Truth() starlark.Bool { return true }
+func (ti *taskInfoValue) Freeze() {
+	for _, v := range ti.fields {
+		v.Freeze()
+	}
+}
+func (ti *taskInfoValue) Hash() (uint32, error) {
+	return 0, fmt.Errorf("unhashable: TaskInfo")
+}
+
+// CompareSameType makes == compare the attributes, as it did of the struct.
+func (ti *taskInfoValue) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	if op != syntax.EQL && op != syntax.NEQ {
+		return false, fmt.Errorf("%s %s %s not implemented", ti.Type(), op, y.Type())
+	}
+	o := y.(*taskInfoValue)
+	for i := range ti.fields {
+		if eq, err := starlark.EqualDepth(ti.fields[i], o.fields[i], depth-1); err != nil || !eq {
+			return op == syntax.NEQ && err == nil, err
+		}
+	}
+	return op == syntax.EQL, nil
+}
+
+func (ti *taskInfoValue) AttrNames() []string { return slices.Clone(taskInfoAttrs[:]) }
+func (ti *taskInfoValue) Attr(name string) (starlark.Value, error) {
+	for i, n := range taskInfoAttrs {
+		if n == name {
+			return ti.fields[i], nil
+		}
+	}
+	return nil, nil // "TaskInfo has no .name field or method"
 }
 
 func builtinTasks(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

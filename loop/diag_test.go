@@ -47,6 +47,8 @@ for ti in tasks():
         print("   ", fr)
 ti = tasks()[1]
 print(str(ti)[:9], dir(ti))
+print(type(ti), catch(lambda: ti.nope).error)
+print(ti == tasks()[1], ti == tasks()[2], ti != tasks()[2])
 f.set(1)
 `)
 	require.NoError(t, err)
@@ -58,6 +60,8 @@ f.set(1)
     diag.star:8:11 in helper
     diag.star:6:11 in waiter
 TaskInfo( ["id", "name", "spawned_at", "stack", "state", "waiting_on"]
+TaskInfo error: TaskInfo has no .nope field or method
+True False True
 `, out)
 }
 
