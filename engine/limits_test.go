@@ -149,6 +149,14 @@ s.replace("x", "y" * 50)
 s = "x" * 1000000
 ",".join([s] * 3000)
 `, "memory limit exceeded: str.join of ", 1 << 30}, // the builder's growths of a quarter
+		{"json_indent", `
+def nest():
+    x = []
+    for i in range(200):
+        x = [x]
+    return x
+json.encode_indent(nest(), indent=" " * 10000)
+`, "memory limit exceeded: json.encode_indent of 381.5 MiB would take the heap (", 100 << 20},
 		// A refusal the script catches still ends the run.
 		{"caught", `
 r = catch(lambda: "x" * 1000000000)

@@ -360,56 +360,9 @@ func encodeIndent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err != nil {
 		return nil, err
 	}
-	return indentText(b.Name(), string(str.(starlark.String)), prefix, indent)
-}
-
-// indentText is json.Indent's text of src, bounded by maxEncoded (coro
-// patch, ORIGIN 55): each line of the indented text holds the prefix and
-// an indent per level, so its length grows with the depth times the
-// lines, and with the indent the script chose: 10,000 nested arrays (20
-// KB) became 100 MB, and json.indent(text, indent=" " * 1000000) of a
-// list of a million numbers would have been a terabyte. indentedSize
-// bounds the length first, in one pass over src.
-func indentText(fn, src, prefix, indent string) (starlark.Value, error) {
-	if n := indentedSize(src, prefix, indent); n > maxEncoded {
-		return nil, fmt.Errorf("%s: %w (more than %d bytes)", fn, errTooLong, maxEncoded)
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, []byte(src), prefix, indent); err != nil {
-		return nil, fmt.Errorf("%s: %v", fn, err)
-	}
-	return starlark.String(buf.String()), nil
-}
-
-// indentedSize returns at least the length of json.Indent's text of src
-// (exactly that length but for empty arrays and objects, which Indent
-// writes on one line), or more than maxEncoded once it passes it: each
-// bracket and comma outside strings may start a line of prefix and
-// indents, and each colon gains a space.
-func indentedSize(src, prefix, indent string) int {
-	n, depth := len(src), 0
-	line := func() int { return 1 + len(prefix) + depth*len(indent) }
-	for i := 0; i < len(src) && n <= maxEncoded; i++ {
-		switch src[i] {
-		case '"':
-			for i++; i < len(src) && src[i] != '"'; i++ {
-				if src[i] == '\\' {
-					i++
-				}
-			}
-		case '[', '{':
-			depth++
-			n += line()
-		case ']', '}':
-			depth = max(depth-1, 0)
-			n += line()
-		case ',':
-			n += line()
-		case ':':
-			n++
-		}
-	}
-	return n
+	// coro patch (ORIGIN 57): indented by indentJSON, bounded and
+	// charged, where encoding/json.Indent was neither.
+	return indentJSON(thread, b.Name(), string(str.(starlark.String)), prefix, indent)
 }
 
 // isArray reports whether json.encode writes the iterable x as a JSON
@@ -489,7 +442,164 @@ func indent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		return nil, err
 	}
 
-	return indentText(b.Name(), str, prefix, indent)
+	// coro patch (ORIGIN 57): the text is checked, then indented by
+	// indentJSON, bounded and charged, where encoding/json.Indent was
+	// neither (and wrote up to the first error, 50 GB for 10,000 "["
+	// and a long indent).
+	src := unsafe.Slice(unsafe.StringData(str), len(str)) // read only
+	if !json.Valid(src) {
+		// Unmarshal checks the text as Indent did: the same error.
+		err := json.Unmarshal(src, new(json.RawMessage))
+		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	return indentJSON(thread, b.Name(), str, prefix, indent)
+}
+
+// indentJSON returns src, a valid JSON text, indented as
+// encoding/json.Indent indents it (coro patch, ORIGIN 57): each element
+// of an array or object on a line of its own, which starts with prefix
+// and indent repeated once per level of nesting, ": " after a key, no
+// whitespace of src's kept but what follows the value. Indent made a
+// text whose size the script chose with no bound: prefix and indent are
+// written on every line, so 402 bytes of JSON nested 200 deep and an
+// indent of 100,000 spaces made 4 GB, in one Go call deaf to
+// cancellation. The size is counted first and bounded as json.encode's
+// is (maxEncoded), the thread's AllocChecker is asked for it, and the
+// writing is charged by its bytes (Thread.StepBytes).
+func indentJSON(thread *starlark.Thread, name, src, prefix, indent string) (starlark.Value, error) {
+	value := strings.TrimRight(src, " \t\r\n") // the rest is kept as it is
+	ind := &indenter{thread: thread, prefix: prefix, indent: indent}
+	err := ind.run(value)
+	size := ind.n + len(src) - len(value)
+	if errors.Is(err, errTooLong) || err == nil && size > maxEncoded {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", name, errTooLong, maxEncoded)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := thread.CheckAlloc(name, uint64(size)); err != nil {
+		return nil, err
+	}
+	out := new(strings.Builder)
+	out.Grow(size)
+	ind = &indenter{thread: thread, prefix: prefix, indent: indent, out: out}
+	if err := ind.run(value); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := ind.write(src[len(value):]); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return starlark.String(out.String()), nil
+}
+
+// An indenter writes a valid JSON text indented (indentJSON) to out, or
+// with no out counts its bytes only, a step a line, failing past
+// maxEncoded.
+type indenter struct {
+	thread         *starlark.Thread
+	prefix, indent string
+	out            *strings.Builder // nil: count only
+	n              int              // bytes written or counted
+	unpaid         int              // bytes written and not yet charged
+	line           []byte           // '\n', prefix and indents: the deepest line begun
+}
+
+// write writes s, charging a step for every 64 KiB written.
+func (ind *indenter) write(s string) error {
+	if ind.out == nil {
+		ind.n += len(s)
+		return nil
+	}
+	for len(s) > 0 {
+		k := min(len(s), 64<<10-ind.unpaid)
+		ind.out.WriteString(s[:k])
+		ind.n += k
+		ind.unpaid += k
+		s = s[k:]
+		if ind.unpaid == 64<<10 {
+			ind.unpaid = 0
+			if err := ind.thread.StepBytes(64 << 10); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// newline begins a line depth levels deep.
+func (ind *indenter) newline(depth int) error {
+	size := 1 + len(ind.prefix) + depth*len(ind.indent)
+	if ind.out == nil {
+		ind.n += size
+		if ind.n > maxEncoded {
+			return errTooLong
+		}
+		return ind.thread.Step()
+	}
+	// The line is written in one piece, from the bytes kept in ind.line
+	// (a 1-byte indent written a level at a time took 15 s a GB).
+	if ind.line == nil {
+		ind.line = append([]byte{'\n'}, ind.prefix...)
+	}
+	for len(ind.line) < size {
+		ind.line = append(ind.line, ind.indent...)
+	}
+	return ind.write(unsafe.String(unsafe.SliceData(ind.line), size)) // ind.line only grows
+}
+
+// run writes the valid JSON value src (no whitespace after it).
+func (ind *indenter) run(src string) error {
+	depth, open := 0, false // open: after [ or {, its first line not begun
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		var err error
+		if open && c != ']' && c != '}' {
+			open = false
+			depth++
+			if err := ind.newline(depth); err != nil {
+				return err
+			}
+		}
+		switch c {
+		case ',':
+			if err = ind.write(","); err == nil {
+				err = ind.newline(depth)
+			}
+		case ':':
+			err = ind.write(": ")
+		case '[', '{':
+			open = true // [] and {} stay on one line
+			err = ind.write(src[i : i+1])
+		case ']', '}':
+			if open {
+				open = false
+			} else {
+				depth--
+				err = ind.newline(depth)
+			}
+			if err == nil {
+				err = ind.write(src[i : i+1])
+			}
+		case '"':
+			j := i + 1
+			for ; src[j] != '"'; j++ {
+				if src[j] == '\\' {
+					j++
+				}
+			}
+			err = ind.write(src[i : j+1])
+			i = j
+		default:
+			err = ind.write(src[i : i+1])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {

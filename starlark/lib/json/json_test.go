@@ -3,6 +3,8 @@ package json
 import (
 	"bytes"
 	"encoding/json"
+
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -290,46 +292,108 @@ func TestEncodeEveryASCIIString(t *testing.T) {
 	}
 }
 
-// json.indent and json.encode_indent stop at maxEncoded (1 GiB, lowered
-// here) before indenting: each line holds an indent per level, so 10,000
-// nested arrays (20 KB) became 100 MB, and a long indent the script
-// chose multiplied any text (coro patch, ORIGIN 55).
-func TestIndentIsBounded(t *testing.T) {
-	defer func(n int) { maxEncoded = n }(maxEncoded)
-	maxEncoded = 1 << 16
-	deep := strings.Repeat("[", 300) + strings.Repeat("]", 300)
-	kw := func(indent string) []starlark.Tuple {
-		return []starlark.Tuple{{starlark.String("indent"), starlark.String(indent)}}
-	}
-	for _, c := range []struct {
-		fn     string
-		arg    starlark.Value
-		indent string
-	}{
-		{"indent", starlark.String(deep), "\t"},
-		{"indent", starlark.String("[1,2,3]"), strings.Repeat(" ", 1<<15)},
-		{"encode_indent", starlark.NewList([]starlark.Value{starlark.None, starlark.None}), strings.Repeat(" ", 1<<15)},
-	} {
-		_, err := starlark.Call(&starlark.Thread{}, Module.Members[c.fn], starlark.Tuple{c.arg}, kw(c.indent))
-		if want := "json." + c.fn + ": JSON text too long (more than 65536 bytes)"; err == nil || err.Error() != want {
-			t.Errorf("%s(%.20s, indent of %d): got %v, want %q", c.fn, c.arg, len(c.indent), err, want)
-		}
-	}
-	// indentedSize is at least the length of the text, strings (with
-	// brackets, commas and escaped quotes) counted as they are.
-	maxEncoded = 1 << 30
+// json.indent writes what encoding/json.Indent wrote, whitespace and
+// errors included (coro patch, ORIGIN 57: its own indenter).
+func TestIndentIsJSONIndent(t *testing.T) {
 	for _, src := range []string{
-		"[]", "{}", "[1,2,[3,{}],{\"a\":[]}]", `{"a,[{": "]}\"\\", "b": [ 1 , 2 ]}`, deep,
-		strings.Repeat(`{"k":[`, 50) + "0" + strings.Repeat("]}", 50),
+		`{"x":1,"y":["one","two"],"z":{},"w":[]}`,
+		" \n [ 1 , { \"a\" : [ [ ] , { } , null ] , \"b\\\"]\" : \"\\\\\" } , true ]\t\r\n ",
+		`"a string"`, `12.5e3 `, `[[[[]]]]`, `[{"":{"":[1,[2,[3]]]}}]`,
+		`["[{,:}]", "\u00e9\"", "é"]`,
+		strings.Repeat("[", 300) + strings.Repeat("]", 300),
+		// errors
+		``, ` `, `[1,]`, `{"a" 1}`, `[1] x`, `"open`, `!@#`, `[1 ]]`,
 	} {
-		for _, indent := range []string{"", "\t", "    "} {
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, []byte(src), ">", indent); err != nil {
-				t.Fatal(err)
-			}
-			if n := indentedSize(src, ">", indent); n < buf.Len() {
-				t.Errorf("indentedSize(%.20s, %q) = %d, less than %d", src, indent, n, buf.Len())
+		for _, pi := range [][2]string{{"", "\t"}, {"¶", "–––"}, {"> ", ""}} {
+			var want bytes.Buffer
+			wantErr := json.Indent(&want, []byte(src), pi[0], pi[1])
+			got, err := starlark.Call(&starlark.Thread{}, Module.Members["indent"], starlark.Tuple{starlark.String(src)},
+				[]starlark.Tuple{{starlark.String("prefix"), starlark.String(pi[0])}, {starlark.String("indent"), starlark.String(pi[1])}})
+			if wantErr != nil {
+				if err == nil || err.Error() != "json.indent: "+wantErr.Error() {
+					t.Errorf("indent(%.40q, %q): got %v, want %v", src, pi, err, wantErr)
+				}
+			} else if err != nil || string(got.(starlark.String)) != want.String() {
+				t.Errorf("indent(%.40q, %q): got %.80q, %v, want %.80q", src, pi, got, err, want.String())
 			}
 		}
 	}
+	// Nesting past 10,000 is refused before anything is written (Indent
+	// wrote 10,000 levels first: 50 GB with an indent of 1,000 bytes).
+	deep := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
+	_, err := starlark.Call(&starlark.Thread{}, Module.Members["indent"], starlark.Tuple{starlark.String(deep)},
+		[]starlark.Tuple{{starlark.String("indent"), starlark.String(" ")}})
+	if want := "json.indent: invalid character '[' exceeded max depth"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+// json.encode_indent and json.indent count their text before writing it,
+// refuse it past maxEncoded (1 GiB, lowered here) and ask the thread's
+// AllocChecker for it, and each line and 256 bytes written cost a step
+// (coro patch, ORIGIN 57): 402 bytes of JSON nested 200 deep, indented by 100,000 spaces,
+// made 4 GB in one Go call.
+func TestIndentIsBounded(t *testing.T) {
+	const deep = "def nest():\n    x = []\n    for i in range(200):\n        x = [x]\n    return x\nx = nest()\n"
+	// The text of x indented by ind: 402 bytes, and 2 lines for each
+	// of the 200 lists around the innermost [], which begin at levels
+	// i+1 and i.
+	size := func(ind int) int { return 402 + 2*200 + ind*200*200 }
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFile(thread, "json.star", deep+"y = json.encode_indent(x, indent='  ')\nz = json.indent(json.encode(x), indent='  ')\n", starlark.StringDict{"json": Module})
+	if y, _ := globals["y"].(starlark.String); err != nil || len(y) != size(2) || globals["z"] != y {
+		t.Fatalf("got %d bytes, %v, want %d", len(y), err, size(2))
+	}
+
+	defer func(n int) { maxEncoded = n }(maxEncoded)
+	maxEncoded = size(100) - 1
+	for _, call := range []string{"json.encode_indent(x, indent=' ' * 100)", "json.indent(json.encode(x), indent=' ' * 100)", "json.indent(json.encode_indent(x), indent=' ' * 100)"} {
+		_, err := starlark.ExecFile(&starlark.Thread{}, "json.star", deep+"y = "+call+"\n", starlark.StringDict{"json": Module})
+		want := fmt.Sprintf("JSON text too long (more than %d bytes)", maxEncoded)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", call, err, want)
+		}
+	}
+	maxEncoded = 1 << 30
+
+	var asked []string
+	thread = &starlark.Thread{Host: allocChecker(func(what string, n uint64) error {
+		asked = append(asked, fmt.Sprintf("%s %d", what, n))
+		return errors.New("refused")
+	})}
+	for _, call := range []string{"json.encode_indent(x, indent=' ' * 100)", "json.indent(json.encode(x), indent=' ' * 100)"} {
+		_, err := starlark.ExecFile(thread, "json.star", deep+"y = "+call+"\n", starlark.StringDict{"json": Module})
+		if err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("%s: got %v, want the refusal", call, err)
+		}
+	}
+	if want := fmt.Sprintf("json.encode_indent %d; json.indent %d", size(100), size(100)); strings.Join(asked, "; ") != want {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+
+	// The writing costs a step for each BytesPerStep bytes (4 MB: over
+	// 15,000), so that it ends time slices as a loop would.
+	thread = &starlark.Thread{}
+	if _, err := starlark.ExecFile(thread, "json.star", deep+"y = json.encode_indent(x, indent=' ' * 100)\n", starlark.StringDict{"json": Module}); err != nil {
+		t.Fatal(err)
+	}
+	if steps := thread.ExecutionSteps(); steps < uint64(size(100)/starlark.BytesPerStep) {
+		t.Errorf("indenting %d bytes cost %d steps, want %d or more", size(100), steps, size(100)/starlark.BytesPerStep)
+	}
+
+	// Each line is a step: the step limit stops a long indentation.
+	thread = &starlark.Thread{}
+	thread.SetMaxExecutionSteps(50_000)
+	x := strings.Repeat("[0,0,0,0,0,0,0,0,0,0],", 10000)
+	_, err = starlark.Call(thread, Module.Members["indent"], starlark.Tuple{starlark.String("[" + x + "[]]")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "too many steps") {
+		t.Errorf("got %v, want the step limit", err)
+	}
+}
+
+// allocChecker is a thread Host that checks allocations with a function.
+type allocChecker func(what string, bytes uint64) error
+
+func (c allocChecker) CheckAlloc(_ *starlark.Thread, what string, bytes uint64) error {
+	return c(what, bytes)
 }
