@@ -15,6 +15,7 @@
 package re
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
@@ -604,9 +605,9 @@ func split(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	})
 }
 
-// sub replaces matches by repl: a template (expanded on the pool with the
-// matching, for a large text) or a function of the Match (called on the
-// loop, once the matches are found).
+// sub replaces matches by repl: a template (expanded on the pool, for a
+// large result) or a function of the Match (called on the loop, once the
+// matches are found). The result is at most maxSub bytes.
 func sub(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name() // re.sub, or Pattern.sub
 	p := b.Receiver().(*Pattern)
@@ -635,36 +636,153 @@ func sub(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 			return nil, err
 		}
 	}
-	var all [][]int // the matches, for a function repl
-	v, err := offload.Run(th, fn, len(s), func() (starlark.Value, error) {
-		found := p.all(s, n)
-		if isFn {
-			all = found
-			return starlark.None, nil
+	// The matches are found (on the pool, for a large text), with the
+	// size of the result for a template; the result is bounded and
+	// checked against the memory limit before it is made, and the
+	// making stops once the task no longer waits for it.
+	var found [][]int
+	size := 0
+	_, err := offload.RunContext(th, fn, len(s), func(ctx context.Context) (starlark.Value, error) {
+		found = p.all(s, n)
+		if !isFn {
+			var err error
+			size, err = subSize(ctx, s, found, tmpl)
+			return starlark.None, err
 		}
-		var out strings.Builder
-		last := 0
-		for _, loc := range found {
-			out.WriteString(s[last:loc[0]])
-			for _, pc := range tmpl {
-				if pc.group < 0 {
-					out.WriteString(pc.lit)
-				} else if loc[2*pc.group] >= 0 {
-					out.WriteString(s[loc[2*pc.group]:loc[2*pc.group+1]])
-				}
-			}
-			last = loc[1]
-		}
-		out.WriteString(s[last:])
-		return starlark.String(out.String()), nil
+		return starlark.None, nil
 	})
-	if err != nil || !isFn {
-		return v, err
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return starlark.String(s), nil
+	}
+	if isFn {
+		return subFn(th, fn, p, s, found, callable)
+	}
+	if size > maxSub {
+		return nil, errSubTooLong(fn)
+	}
+	if err := th.CheckAlloc(fn, uint64(size)); err != nil {
+		return nil, err
+	}
+	// The work is the bytes written and a write per piece per match.
+	return offload.RunContext(th, fn, size+len(found)*len(tmpl), func(ctx context.Context) (starlark.Value, error) {
+		return subTemplate(ctx, s, found, tmpl, size)
+	})
+}
+
+// subTemplate returns s with the matches found replaced by the template
+// tmpl, a string of size bytes (subSize). It stops with ctx's error once
+// ctx is cancelled (on the pool: the task no longer waits for it), looking
+// every 256 matches and every MiB written.
+func subTemplate(ctx context.Context, s string, found [][]int, tmpl []piece, size int) (starlark.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	var out strings.Builder
-	last := 0
-	for _, loc := range all {
+	out.Grow(size)
+	last, checked := 0, 0
+	for i, loc := range found {
+		if i%256 == 0 || out.Len()-checked >= 1<<20 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			checked = out.Len()
+		}
 		out.WriteString(s[last:loc[0]])
+		for _, pc := range tmpl {
+			if pc.group < 0 {
+				out.WriteString(pc.lit)
+			} else if loc[2*pc.group] >= 0 {
+				out.WriteString(s[loc[2*pc.group]:loc[2*pc.group+1]])
+			}
+		}
+		last = loc[1]
+	}
+	out.WriteString(s[last:])
+	return starlark.String(out.String()), nil
+}
+
+// maxSub bounds the string re.sub makes: 1 GiB, the bound of one value's
+// text and of a repetition (docs/reference.md). A var for tests.
+var maxSub = 1 << 30
+
+func errSubTooLong(fn string) error {
+	return loop.Errorf(loop.KindValue, "%s: result too long (more than %d bytes)", fn, maxSub)
+}
+
+// subSize returns the length of s with the matches found replaced by the
+// template tmpl, or a length past maxSub once it passes it (counting
+// stops there). An empty pattern matches at every character, so a
+// 1.5 MB text and a 1,000-byte replacement made 1.5 GB, on the pool,
+// growing after a timeout had ended the wait for it: the size is known
+// before anything is made. It stops with ctx's error once ctx is
+// cancelled.
+func subSize(ctx context.Context, s string, found [][]int, tmpl []piece) (int, error) {
+	// The literals' length, and how often each group is referred to:
+	// a match costs one addition per group, however long the template.
+	lit := 0
+	refs := map[int]int{}
+	for _, pc := range tmpl {
+		if pc.group < 0 {
+			lit += len(pc.lit)
+		} else {
+			refs[pc.group]++
+		}
+	}
+	type ref struct{ group, n int }
+	var groups []ref
+	for g, n := range refs {
+		groups = append(groups, ref{g, n})
+	}
+	size := len(s)
+	for i, loc := range found {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		size += lit - (loc[1] - loc[0])
+		for _, r := range groups {
+			if start := loc[2*r.group]; start >= 0 {
+				// At most len(tmpl) * len(s) each: no overflow before
+				// the comparison.
+				size += r.n * (loc[2*r.group+1] - start)
+			}
+		}
+		if size > maxSub {
+			return size, nil
+		}
+	}
+	return size, nil
+}
+
+// subFn is sub with a function repl, called on the loop for each match
+// (each call charges the task's steps, so a long one can be cancelled);
+// the result is bounded by maxSub and its growth checked against the
+// memory limit, as str.join's.
+func subFn(th *starlark.Thread, fn string, p *Pattern, s string, found [][]int, callable starlark.Callable) (starlark.Value, error) {
+	var out strings.Builder
+	write := func(text string) error {
+		n := out.Len() + len(text)
+		if n > maxSub {
+			return errSubTooLong(fn)
+		}
+		if n > out.Cap() {
+			// The builder is about to grow, to n or a quarter more.
+			if err := th.CheckAlloc(fn, uint64(max(n, out.Cap()+out.Cap()/4))); err != nil {
+				return err
+			}
+		}
+		out.WriteString(text)
+		return nil
+	}
+	last := 0
+	for _, loc := range found {
+		if err := write(s[last:loc[0]]); err != nil {
+			return nil, err
+		}
 		v, err := loop.CallFn(th, callable, starlark.Tuple{&Match{p: p, s: s, loc: loc}}, nil)
 		if err != nil {
 			return nil, err
@@ -673,10 +791,14 @@ func sub(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		if !ok {
 			return nil, loop.Errorf(loop.KindValue, "%s: the repl function returned %s, want string", fn, v.Type())
 		}
-		out.WriteString(string(str))
+		if err := write(string(str)); err != nil {
+			return nil, err
+		}
 		last = loc[1]
 	}
-	out.WriteString(s[last:])
+	if err := write(s[last:]); err != nil {
+		return nil, err
+	}
 	return starlark.String(out.String()), nil
 }
 

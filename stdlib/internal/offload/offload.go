@@ -33,11 +33,19 @@ func (r reason) WaitingOn() string { return string(r) }
 // Once started, op runs to its end even if the task is cancelled
 // meanwhile; its outcome is then dropped.
 func Run(th *starlark.Thread, name string, size int, op func() (starlark.Value, error)) (starlark.Value, error) {
+	return RunContext(th, name, size, func(context.Context) (starlark.Value, error) { return op() })
+}
+
+// RunContext is Run for work that can stop early: on the pool, ctx is
+// cancelled once the task no longer waits for op (it was cancelled, a
+// timeout() expired), and op should then return soon with ctx's error
+// (its outcome is dropped). When op runs here, ctx is never cancelled:
+// size is below Threshold, or th runs for no task.
+func RunContext(th *starlark.Thread, name string, size int, op func(ctx context.Context) (starlark.Value, error)) (starlark.Value, error) {
 	if size >= Threshold {
 		if x := loop.ExecOf(th); x != nil && x.Task != nil {
-			return x.Offload(loop.Offload{Why: reason(name + " (computing)"), Op: name, Timeout: loop.NoTimeout,
-				Work: func(context.Context) (starlark.Value, error) { return op() }})
+			return x.Offload(loop.Offload{Why: reason(name + " (computing)"), Op: name, Timeout: loop.NoTimeout, Work: op})
 		}
 	}
-	return op()
+	return op(context.Background())
 }
