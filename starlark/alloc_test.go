@@ -24,7 +24,10 @@ func TestAllocChecker(t *testing.T) {
 		{`bigtuple + bigtuple`, "tuple concatenation 3200000"},
 		{`",".join([big, big])`, "str.join 2000001"},
 		{`big.replace("x", "yy")`, "str.replace 2000000"},
-		{`big.replace("x", "yy", 10)`, ""}, // 1000010 bytes: below AllocCheckMin
+		{`big.replace("x", "yy", 10)`, ""},                            // 1000010 bytes: below AllocCheckMin
+		{`("%1000000d" * 2) % (1, 2)`, "string formatting 2000000"},   // known from the widths
+		{`("%s" * 3) % (big, big, big)`, "string formatting 2000000"}, // as the text grows
+		{`("{0}" * 3).format(big)`, "str.format 2000000"},
 		{`"ab" * 1000`, ""},
 		{`"x".replace("x", "yy")`, ""},
 	} {

@@ -1727,7 +1727,12 @@ func findParam(params []compile.Binding, name string) int {
 
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#string-interpolation
 func interpolate(thread *Thread, format string, x Value) (Value, error) {
-	buf := new(strings.Builder)
+	// coro patch (ORIGIN 58): the text is bounded, its growth checked and
+	// its bytes charged (textBuilder), and each conversion costs a step.
+	buf := &textBuilder{thread: thread, what: "string formatting"}
+	if err := buf.reserve(printfMinLen(format)); err != nil {
+		return nil, err
+	}
 	index := 0
 	nargs := 1
 	if tuple, ok := x.(Tuple); ok {
@@ -1736,35 +1741,42 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 	for {
 		i := strings.IndexByte(format, '%')
 		if i < 0 {
-			buf.WriteString(format)
+			if err := buf.write(format); err != nil {
+				return nil, err
+			}
 			break
 		}
-		buf.WriteString(format[:i])
+		if err := buf.write(format[:i]); err != nil {
+			return nil, err
+		}
 		format = format[i+1:]
 
 		if format != "" && format[0] == '%' {
-			buf.WriteByte('%')
+			if err := buf.write("%"); err != nil {
+				return nil, err
+			}
 			format = format[1:]
 			continue
 		}
+		if err := thread.Step(); err != nil {
+			return nil, err
+		}
 
+		key, spec, rest, err := splitConversion(format)
+		if err != nil {
+			return nil, err
+		}
+		format = rest
 		var arg Value
-		if format != "" && format[0] == '(' {
+		if key != nil {
 			// keyword argument: %(name)s.
-			format = format[1:]
-			j := strings.IndexByte(format, ')')
-			if j < 0 {
-				return nil, fmt.Errorf("incomplete format key")
-			}
-			key := format[:j]
 			if dict, ok := x.(Mapping); !ok {
 				return nil, fmt.Errorf("format requires a mapping")
-			} else if v, found, _ := dict.Get(String(key)); found {
+			} else if v, found, _ := dict.Get(String(*key)); found {
 				arg = v
 			} else {
-				return nil, fmt.Errorf("key not found: %s", key)
+				return nil, fmt.Errorf("key not found: %s", *key)
 			}
-			format = format[j+1:]
 		} else {
 			// positional argument: %s.
 			if index >= nargs {
@@ -1777,30 +1789,16 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 			}
 		}
 
-		// coro patch: the optional Python conversion flags [#0- +],
-		// minimum field width and precision are supported, as in
-		// Python's printf-style formatting ("%.3f", "%-8s", "%05d").
-		spec := format
-		for len(format) > 0 && strings.IndexByte("#0- +", format[0]) >= 0 {
-			format = format[1:]
-		}
-		for len(format) > 0 && '0' <= format[0] && format[0] <= '9' {
-			format = format[1:]
-		}
-		if len(format) > 0 && format[0] == '.' {
-			format = format[1:]
-			for len(format) > 0 && '0' <= format[0] && format[0] <= '9' {
-				format = format[1:]
-			}
-		}
-		spec = spec[:len(spec)-len(format)]
-
 		// conversion type
 		if format == "" {
 			return nil, fmt.Errorf("incomplete format")
 		}
 		if spec != "" && format[0] != '%' && format[0] != 'c' {
-			if err := formatPrintf(thread, buf, spec, format[0], arg); err != nil { // format.go
+			out, err := formatPrintf(thread, spec, format[0], arg) // format.go
+			if err != nil {
+				return nil, err
+			}
+			if err := buf.write(out); err != nil {
 				return nil, err
 			}
 			format = format[1:]
@@ -1810,53 +1808,55 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 		switch c := format[0]; c {
 		case 's', 'r':
 			if str, ok := AsString(arg); ok && c == 's' {
-				buf.WriteString(str)
-			} else if err := writeValueChecked(thread, buf, arg); err != nil { // coro patch (ORIGIN 33)
-				return nil, err
+				err = buf.write(str)
+			} else {
+				// The text's length stops at maxReprLen: buf's,
+				// the value's written in it.
+				err = writeValueChecked(thread, &buf.Builder, arg) // coro patch (ORIGIN 33)
 			}
 		case 'd', 'i', 'o', 'x', 'X':
-			i, err := NumberToInt(arg)
-			if err != nil {
-				return nil, fmt.Errorf("%%%c format requires integer: %v", c, err)
+			i, ierr := NumberToInt(arg)
+			if ierr != nil {
+				return nil, fmt.Errorf("%%%c format requires integer: %v", c, ierr)
 			}
-			switch c {
-			case 'd', 'i':
-				fmt.Fprintf(buf, "%d", i)
-			case 'o':
-				fmt.Fprintf(buf, "%o", i)
-			case 'x':
-				fmt.Fprintf(buf, "%x", i)
-			case 'X':
-				fmt.Fprintf(buf, "%X", i)
+			if c == 'd' || c == 'i' {
+				err = buf.write(i.String())
+			} else {
+				err = buf.write(fmt.Sprintf(string([]byte{'%', c}), i))
 			}
 		case 'e', 'f', 'g', 'E', 'F', 'G':
 			f, ok := AsFloat(arg)
 			if !ok {
 				return nil, fmt.Errorf("%%%c format requires float, not %s", c, arg.Type())
 			}
-			Float(f).format(buf, c)
+			// A float's text is short (some 330 bytes at most):
+			// written in place, and counted at the next write.
+			Float(f).format(&buf.Builder, c)
 		case 'c':
 			switch arg := arg.(type) {
 			case Int:
 				// chr(int)
-				r, err := AsInt32(arg)
-				if err != nil || r < 0 || r > unicode.MaxRune {
+				r, rerr := AsInt32(arg)
+				if rerr != nil || r < 0 || r > unicode.MaxRune {
 					return nil, fmt.Errorf("%%c format requires a valid Unicode code point, got %s", arg)
 				}
-				buf.WriteRune(rune(r))
+				err = buf.write(string(rune(r)))
 			case String:
 				r, size := utf8.DecodeRuneInString(string(arg))
 				if size != len(arg) || len(arg) == 0 {
 					return nil, fmt.Errorf("%%c format requires a single-character string")
 				}
-				buf.WriteRune(r)
+				err = buf.write(string(r))
 			default:
 				return nil, fmt.Errorf("%%c format requires int or single-character string, not %s", arg.Type())
 			}
 		case '%':
-			buf.WriteByte('%')
+			err = buf.write("%")
 		default:
 			return nil, fmt.Errorf("unknown conversion %%%c", c)
+		}
+		if err != nil {
+			return nil, err
 		}
 		format = format[1:]
 		index++
@@ -1867,6 +1867,39 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 	}
 
 	return String(buf.String()), nil
+}
+
+// splitConversion splits the conversion at the start of format, just
+// past its '%': the (key) of %(key)s if it has one, the flags, width and
+// precision (spec: "-8", "05.1"), and the rest, which begins with the
+// conversion type (empty: an incomplete format).
+func splitConversion(format string) (key *string, spec, rest string, err error) {
+	if format != "" && format[0] == '(' {
+		j := strings.IndexByte(format, ')')
+		if j < 0 {
+			return nil, "", "", fmt.Errorf("incomplete format key")
+		}
+		k := format[1:j]
+		key = &k
+		format = format[j+1:]
+	}
+	// coro patch: the optional Python conversion flags [#0- +],
+	// minimum field width and precision are supported, as in
+	// Python's printf-style formatting ("%.3f", "%-8s", "%05d").
+	rest = format
+	for len(rest) > 0 && strings.IndexByte("#0- +", rest[0]) >= 0 {
+		rest = rest[1:]
+	}
+	for len(rest) > 0 && '0' <= rest[0] && rest[0] <= '9' {
+		rest = rest[1:]
+	}
+	if len(rest) > 0 && rest[0] == '.' {
+		rest = rest[1:]
+		for len(rest) > 0 && '0' <= rest[0] && rest[0] <= '9' {
+			rest = rest[1:]
+		}
+	}
+	return key, format[:len(format)-len(rest)], rest, nil
 }
 
 func is[T any](x any) bool {

@@ -419,8 +419,59 @@ func (s *formatSpec) pad(head, body string, def byte) string {
 // formatPrintf writes one conversion of the % operator that has flags,
 // width or precision (spec, e.g. "-8" or "05.1"), with Python's meaning:
 // the same layout rules as Format, in printf's notation.
-func formatPrintf(thread *Thread, buf *strings.Builder, spec string, verb byte, arg Value) error {
-	s := &formatSpec{fill: ' ', precision: -1}
+func formatPrintf(thread *Thread, spec string, verb byte, arg Value) (string, error) {
+	s := new(formatSpec)
+	if err := s.parsePrintf(spec); err != nil {
+		return "", err
+	}
+	var out string
+	switch verb {
+	case 's', 'r':
+		str, ok := AsString(arg)
+		if !ok || verb == 'r' {
+			var b strings.Builder
+			if err := writeValueChecked(thread, &b, arg); err != nil { // coro patch (ORIGIN 33)
+				return "", err
+			}
+			str = b.String()
+		}
+		s.zero = false
+		if s.precision >= 0 && len(str) > s.precision {
+			str = str[:s.precision]
+		}
+		out = s.pad("", str, '>')
+	case 'd', 'i', 'o', 'x', 'X':
+		n, err := NumberToInt(arg)
+		if err != nil {
+			return "", fmt.Errorf("%%%c format requires integer: %v", verb, err)
+		}
+		s.typ, s.minDigits, s.precision = verb, s.precision, -1
+		if verb == 'i' {
+			s.typ = 'd'
+		}
+		if out, err = s.formatInt(n); err != nil {
+			return "", err
+		}
+	case 'e', 'f', 'g', 'E', 'F', 'G':
+		f, ok := AsFloat(arg)
+		if !ok {
+			return "", fmt.Errorf("%%%c format requires float, not %s", verb, arg.Type())
+		}
+		s.typ = verb
+		var err error
+		if out, err = s.formatFloat(f, "float"); err != nil {
+			return "", err
+		}
+	default:
+		return "", fmt.Errorf("unknown conversion %%%c", verb)
+	}
+	return out, nil
+}
+
+// parsePrintf sets s to the flags, width and precision of a %
+// conversion (spec: "-8", "05.1").
+func (s *formatSpec) parsePrintf(spec string) error {
+	*s = formatSpec{fill: ' ', precision: -1}
 	i := 0
 	for ; i < len(spec) && strings.IndexByte("#0- +", spec[i]) >= 0; i++ {
 		switch spec[i] {
@@ -450,46 +501,45 @@ func formatPrintf(thread *Thread, buf *strings.Builder, spec string, verb byte, 
 			return err
 		}
 	}
-	var out string
-	switch verb {
-	case 's', 'r':
-		str, ok := AsString(arg)
-		if !ok || verb == 'r' {
-			var b strings.Builder
-			if err := writeValueChecked(thread, &b, arg); err != nil { // coro patch (ORIGIN 33)
-				return err
-			}
-			str = b.String()
-		}
-		s.zero = false
-		if s.precision >= 0 && len(str) > s.precision {
-			str = str[:s.precision]
-		}
-		out = s.pad("", str, '>')
-	case 'd', 'i', 'o', 'x', 'X':
-		n, err := NumberToInt(arg)
-		if err != nil {
-			return fmt.Errorf("%%%c format requires integer: %v", verb, err)
-		}
-		s.typ, s.minDigits, s.precision = verb, s.precision, -1
-		if verb == 'i' {
-			s.typ = 'd'
-		}
-		if out, err = s.formatInt(n); err != nil {
-			return err
-		}
-	case 'e', 'f', 'g', 'E', 'F', 'G':
-		f, ok := AsFloat(arg)
-		if !ok {
-			return fmt.Errorf("%%%c format requires float, not %s", verb, arg.Type())
-		}
-		s.typ = verb
-		if out, err = s.formatFloat(f, "float"); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("unknown conversion %%%c", verb)
-	}
-	buf.WriteString(out)
 	return nil
+}
+
+// printfMinLen returns a length the text of the % operator's format
+// cannot be shorter than, whatever its arguments: its literal text, and
+// for each conversion with a width its width, or its precision for a
+// number (the digits it writes at least), if more. 0 for what it cannot
+// read: the conversion reports the error. (coro patch, ORIGIN 58.)
+func printfMinLen(format string) int {
+	n := 0
+	for {
+		i := strings.IndexByte(format, '%')
+		if i < 0 {
+			return n + len(format)
+		}
+		n += i
+		format = format[i+1:]
+		if strings.HasPrefix(format, "%") {
+			n++
+			format = format[1:]
+			continue
+		}
+		_, spec, rest, err := splitConversion(format)
+		if err != nil || rest == "" {
+			return n
+		}
+		format = rest[1:]
+		if spec == "" || rest[0] == '%' || rest[0] == 'c' {
+			continue // no padding (interpolate)
+		}
+		var s formatSpec
+		if s.parsePrintf(spec) != nil {
+			continue
+		}
+		switch rest[0] {
+		case 'd', 'i', 'o', 'x', 'X', 'e', 'E', 'f', 'F':
+			n += max(s.width, s.precision)
+		default:
+			n += s.width
+		}
+	}
 }

@@ -1835,7 +1835,9 @@ func string_find(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 func string_format(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	format := string(b.Receiver().(String))
 	var auto, manual bool // kinds of positional indexing used
-	buf := new(strings.Builder)
+	// coro patch (ORIGIN 58): the text is bounded, its growth checked and
+	// its bytes charged (textBuilder), and each field costs a step.
+	buf := &textBuilder{thread: thread, what: "str.format"}
 	index := 0
 	for {
 		literal := format
@@ -1848,13 +1850,17 @@ func string_format(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 		for {
 			j := strings.IndexByte(literal, '}')
 			if j < 0 {
-				buf.WriteString(literal)
+				if err := buf.write(literal); err != nil {
+					return nil, fmt.Errorf("format: %w", err)
+				}
 				break
 			}
 			if len(literal) == j+1 || literal[j+1] != '}' {
 				return nil, fmt.Errorf("format: single '}' in format")
 			}
-			buf.WriteString(literal[:j+1])
+			if err := buf.write(literal[:j+1]); err != nil {
+				return nil, fmt.Errorf("format: %w", err)
+			}
 			literal = literal[j+2:]
 		}
 
@@ -1864,7 +1870,9 @@ func string_format(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 
 		if i+1 < len(format) && format[i+1] == '{' {
 			// "{{" means a literal '{'
-			buf.WriteByte('{')
+			if err := buf.write("{"); err != nil {
+				return nil, fmt.Errorf("format: %w", err)
+			}
 			format = format[i+2:]
 			continue
 		}
@@ -1873,6 +1881,9 @@ func string_format(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 		i = strings.IndexByte(format, '}')
 		if i < 0 {
 			return nil, fmt.Errorf("format: unmatched '{' in format")
+		}
+		if err := thread.Step(); err != nil {
+			return nil, err
 		}
 
 		var arg Value
@@ -1958,8 +1969,10 @@ func string_format(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 		switch conv {
 		case "s", "r":
 			if str, ok := AsString(arg); ok && conv == "s" {
-				buf.WriteString(str)
-			} else if err := writeValueChecked(thread, buf, arg); err != nil { // coro patch (ORIGIN 33)
+				if err := buf.write(str); err != nil {
+					return nil, fmt.Errorf("format: %w", err)
+				}
+			} else if err := writeValueChecked(thread, &buf.Builder, arg); err != nil { // coro patch (ORIGIN 33)
 				return nil, fmt.Errorf("format: %w", err)
 			}
 		default:

@@ -1,6 +1,9 @@
 package starlark
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // coro patch (ORIGIN item 10): builtins that loop over an iterable charge a
 // step per element, and reserve memory from an iterable's length only up
@@ -126,4 +129,65 @@ func (thread *Thread) StepBytes(n int) error {
 		thread.Steps += uint64(n/BytesPerStep) - 1
 	}
 	return thread.Step()
+}
+
+// A textBuilder builds the text of the % operator and str.format, which
+// write an argument's text, and a conversion's width, once per
+// conversion: ("%1000000d" * 1200) % tuple(range(1200)) is 12 KB of
+// format and 1.2 GB of text, and ("{0}" * 1000).format(s) of a 1 MB
+// string 1 GB. Each conversion was bounded (MaxFormatWidth, maxReprLen)
+// but not their sum, made in one Go call that no Cancel or step limit
+// stopped. Its text stops at maxReprLen (1 GiB, one value's text) with
+// "formatted text too long", the thread's AllocChecker is asked before
+// the builder grows (as str.join's), and the bytes written are charged
+// (Thread.StepBytes) every 64 KiB. (coro patch, ORIGIN 58.)
+type textBuilder struct {
+	strings.Builder
+	thread *Thread
+	what   string // the operation, for the AllocChecker: "string formatting"
+	unpaid int    // bytes written and not yet charged
+}
+
+// reserve readies the builder for a text of at least n bytes, known
+// before it is written (printfMinLen): past maxReprLen it fails at once,
+// and the builder grows to n in one allocation, which the AllocChecker
+// is asked for.
+func (b *textBuilder) reserve(n int) error {
+	if n > maxReprLen {
+		return errFormattedTooLong()
+	}
+	if n > b.Cap() {
+		if err := b.thread.CheckAlloc(b.what, uint64(n)); err != nil {
+			return err
+		}
+		b.Grow(n - b.Len())
+	}
+	return nil
+}
+
+func errFormattedTooLong() error {
+	return fmt.Errorf("formatted text too long (more than %d bytes)", maxReprLen)
+}
+
+// write appends s to the text, or fails: past maxReprLen, the
+// AllocChecker's refusal, the thread's cancellation.
+func (b *textBuilder) write(s string) error {
+	n := b.Len() + len(s)
+	if n > maxReprLen {
+		return errFormattedTooLong()
+	}
+	if n > b.Cap() {
+		// The builder is about to grow, to n or a quarter more than it
+		// has (append's growth of a large slice).
+		if err := b.thread.CheckAlloc(b.what, uint64(max(n, b.Cap()+b.Cap()/4))); err != nil {
+			return err
+		}
+	}
+	b.WriteString(s)
+	if b.unpaid += len(s); b.unpaid >= 64<<10 {
+		n := b.unpaid
+		b.unpaid = 0
+		return b.thread.StepBytes(n)
+	}
+	return nil
 }

@@ -736,3 +736,63 @@ func BenchmarkReprDeepList(b *testing.B) {
 		}
 	}
 }
+
+// The text of % and str.format is bounded as a whole (1 GiB, lowered
+// here), where each conversion was: a 12 KB format of "%1000000d"s made
+// 1.2 GB. A bound known from the widths fails before anything is
+// written; writing costs a step per conversion and per 256 bytes
+// (Thread.StepBytes), so the step limit stops a long one (coro patch,
+// ORIGIN 58).
+func TestFormattingIsBounded(t *testing.T) {
+	defer starlark.SetMaxReprLen(1 << 16)()
+	const want = "formatted text too long (more than 65536 bytes)"
+	for _, expr := range []string{
+		`("%1000d" * 100) % tuple(range(100))`,
+		`("%.1000f" * 100) % ((1.5,) * 100)`,
+		`("%(a).1000d" * 100) % {"a": 1}`,
+		`("%s" * 100) % (("x" * 1000,) * 100)`,
+		`("%s" * 100) % ((["x" * 1000],) * 100)`,
+		`("{0}" * 100).format("x" * 1000)`,
+		`("{0!r}" * 100).format("x" * 1000)`,
+	} {
+		thread := &starlark.Thread{}
+		_, err := starlark.ExecFile(thread, "format.star", "y = "+expr+"\n", nil)
+		if err == nil || !strings.Contains(err.Error(), want) && !strings.Contains(err.Error(), "text of value too long") {
+			t.Errorf("%s: got %v, want %q", expr, err, want)
+		}
+	}
+	// Known from the widths: nothing is formatted (each of the 100
+	// conversions would be a step).
+	thread := &starlark.Thread{}
+	args := starlark.StringDict{"f": starlark.String(strings.Repeat("%1000d", 100)), "t": make(starlark.Tuple, 100)}
+	for i := range args["t"].(starlark.Tuple) {
+		args["t"].(starlark.Tuple)[i] = starlark.MakeInt(i)
+	}
+	v, err := starlark.Eval(thread, "format.star", `f % t`, args)
+	if err == nil || thread.ExecutionSteps() > 10 {
+		t.Errorf("got %.40s, %v after %d steps, want the bound before any", v, err, thread.ExecutionSteps())
+	}
+	// A text that fits is written whole.
+	globals, err := starlark.ExecFile(&starlark.Thread{}, "format.star", `y = ("%1000d|" * 60) % tuple(range(60)) + "{0}{0}".format("ab")`, nil)
+	if y, _ := globals["y"].(starlark.String); err != nil || len(y) != 60060+4 || !strings.HasSuffix(string(y), "  59|abab") {
+		t.Errorf("got %d bytes, %v", len(y), err)
+	}
+
+	// 10 MB of text costs over 39,000 steps, and the step limit
+	// stops it.
+	const big = `("%100000d" * 100) % tuple(range(100))`
+	defer starlark.SetMaxReprLen(1 << 30)()
+	thread = &starlark.Thread{}
+	if _, err := starlark.Eval(thread, "format.star", big, nil); err != nil {
+		t.Fatal(err)
+	} else if steps := thread.ExecutionSteps(); steps < 10_000_000/starlark.BytesPerStep {
+		t.Errorf("10 MB of text cost %d steps", steps)
+	}
+	for _, expr := range []string{big, `("{0}" * 100).format("x" * 100000)`} {
+		thread = &starlark.Thread{}
+		thread.SetMaxExecutionSteps(10_000)
+		if _, err := starlark.Eval(thread, "format.star", expr, nil); err == nil || !strings.Contains(err.Error(), "too many steps") {
+			t.Errorf("%s: got %v, want the step limit", expr, err)
+		}
+	}
+}
