@@ -123,13 +123,17 @@ func parseFormatSpec(spec string) (*formatSpec, error) {
 	return s, nil
 }
 
-// formatNumber reads the decimal digits of spec at i (0 if none).
+// formatNumber reads the decimal digits of spec at i (0 if none). A
+// number past MaxFormatWidth is an ArgError, for the % operator as for
+// format(), where it becomes one as the builtin's own failure (coro
+// patch, ORIGIN 58): hosts give it the kind of bad input (coro's value),
+// where the operator's was a plain error.
 func formatNumber(spec string, i int, what string) (int, int, error) {
 	n := 0
 	for ; i < len(spec) && '0' <= spec[i] && spec[i] <= '9'; i++ {
 		n = n*10 + int(spec[i]-'0')
 		if n > MaxFormatWidth {
-			return 0, 0, fmt.Errorf("format specifier %q: %s is over %d", spec, what, MaxFormatWidth)
+			return 0, 0, argErrorf("format specifier %q: %s is over %d", spec, what, MaxFormatWidth)
 		}
 	}
 	return n, i, nil

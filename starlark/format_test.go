@@ -3,6 +3,7 @@
 package starlark_test
 
 import (
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -162,6 +163,29 @@ func TestFormatErrors(t *testing.T) {
 		}
 		if _, err := starlark.Format(nil, v, c.spec); err == nil || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("format(%s, %q): error %v, want %q", c.expr, c.spec, err, c.err)
+		}
+	}
+}
+
+// A width or precision past MaxFormatWidth, and a text past the bound of
+// one value's, are ArgErrors from the % operator as from format(), so a
+// host gives them the kind of bad input (coro patch, ORIGIN 58); the
+// operator's other failures keep theirs.
+func TestPercentLimitErrorsAreArgErrors(t *testing.T) {
+	defer starlark.SetMaxReprLen(1 << 16)()
+	for expr, arg := range map[string]bool{
+		`"%99999999999d" % 1`:                  true,
+		`"%.99999999f" % 1.0`:                  true,
+		`"%-99999999s" % "a"`:                  true,
+		`("%1000d" * 100) % tuple(range(100))`: true,
+		`("%s" * 100) % (("x" * 1000,) * 100)`: true,
+		`"%d" % "a"`:                           false,
+		`"%d %d" % (1,)`:                       false,
+	} {
+		_, err := starlark.Eval(&starlark.Thread{}, "x", expr, nil)
+		var ae *starlark.ArgError
+		if err == nil || errors.As(err, &ae) != arg {
+			t.Errorf("%s: got %v, want an ArgError: %v", expr, err, arg)
 		}
 	}
 }

@@ -165,8 +165,10 @@ func (b *textBuilder) reserve(n int) error {
 	return nil
 }
 
+// errFormattedTooLong is an ArgError, as a width past MaxFormatWidth is
+// (formatNumber): the format and arguments chose the length.
 func errFormattedTooLong() error {
-	return fmt.Errorf("formatted text too long (more than %d bytes)", maxReprLen)
+	return argErrorf("formatted text too long (more than %d bytes)", maxReprLen)
 }
 
 // write appends s to the text, or fails: past maxReprLen, the
