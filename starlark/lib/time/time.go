@@ -194,7 +194,10 @@ func (d *Duration) Unpack(v starlark.Value) error {
 		return nil
 	}
 
-	return fmt.Errorf("got %s, want a duration, string, or int", v.Type())
+	// coro patch (ORIGIN 59): upstream's message offered an int, which
+	// no case here takes (time.parse_duration(5) said "got int, want a
+	// duration, string, or int").
+	return fmt.Errorf("got %s, want a duration or string", v.Type())
 }
 
 // String implements the Stringer interface.
