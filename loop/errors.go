@@ -207,10 +207,14 @@ func ToError(err error) *Error {
 	}
 	if hasEval {
 		msg := evalErr.Msg
-		msg = strings.TrimPrefix(msg, "fail: ")
 		kind := KindError
 		if IsArgError(err) {
 			kind = KindValue // bad arguments to any builtin (SPEC 4)
+		} else {
+			// fail("x") is the script's own message, "x"; a call of
+			// fail with bad arguments keeps the name of what failed
+			// ("fail: unexpected keyword argument \"bogus\"").
+			msg = strings.TrimPrefix(msg, "fail: ")
 		}
 		return &Error{Kind: kind, Msg: msg, Stack: evalErr.CallStack, cause: err, GoStack: goStack(1)}
 	}
