@@ -146,7 +146,10 @@ kwloop:
 
 				ptr := pairs[2*i+1]
 				if err := UnpackArg(arg, ptr); err != nil {
-					return argErrorf("%s: for parameter %s: %s", fnname, name, err)
+					// coro patch (ORIGIN 60): the name as it is, as
+					// for a positional argument (name is a String,
+					// whose %s quoted it: for parameter "mode").
+					return argErrorf("%s: for parameter %s: %s", fnname, pName, err)
 				}
 				continue kwloop
 			}

@@ -25,3 +25,28 @@ func TestUnpackNamesInterfaces(t *testing.T) {
 		}
 	}
 }
+
+// A parameter is named the same whether its argument came by position or
+// by keyword (coro patch, ORIGIN 60): the keyword's was quoted.
+func TestUnpackNamesParametersAlike(t *testing.T) {
+	var mode string
+	var n int
+	const want = `f: for parameter mode: got int, want string`
+	for _, call := range []struct {
+		args   starlark.Tuple
+		kwargs []starlark.Tuple
+	}{
+		{starlark.Tuple{starlark.MakeInt(1)}, nil},
+		{nil, []starlark.Tuple{{starlark.String("mode"), starlark.MakeInt(1)}}},
+	} {
+		err := starlark.UnpackArgs("f", call.args, call.kwargs, "mode", &mode, "n?", &n)
+		if err == nil || err.Error() != want {
+			t.Errorf("got %v, want %s", err, want)
+		}
+	}
+	// An optional one too, whose name has a "?" in the declaration.
+	err := starlark.UnpackArgs("f", nil, []starlark.Tuple{{starlark.String("n"), starlark.String("x")}}, "mode?", &mode, "n?", &n)
+	if want := "f: for parameter n: got string, want int"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}

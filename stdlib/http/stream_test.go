@@ -102,7 +102,7 @@ print(catch(http.get, base, stream=1).error)
 	assert.Equal(t, "closed", waitFor(t, gone))
 	assert.Equal(t, "closed: Response.read: response body is closed", stdout.Next(t))
 	assert.Equal(t, "closed: Response.body: response body is closed", stdout.Next(t))
-	assert.Equal(t, "value: http.get: for parameter \"stream\": got int, want bool", stdout.Next(t))
+	assert.Equal(t, "value: http.get: for parameter stream: got int, want bool", stdout.Next(t))
 	require.NoError(t, <-done, stderr.String())
 }
 
