@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -66,26 +67,26 @@ func (e *redirectError) Error() string {
 
 func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var url string
-	var headers, timeout starlark.Value = starlark.None, starlark.None
+	var headers, timeout, maxBodyV starlark.Value = starlark.None, starlark.None, starlark.None
 	var streaming bool
 	sec := tlsArgs{ca: starlark.None}
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "url", &url, "headers?", &headers, "timeout?", &timeout,
-		"stream?", &streaming, "ca?", &sec.ca, "insecure?", &sec.insecure); err != nil {
+		"stream?", &streaming, "ca?", &sec.ca, "insecure?", &sec.insecure, "max_body?", &maxBodyV); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout, streaming, sec)
+	return do(th, b.Name(), "GET", url, headers, starlark.None, timeout, streaming, sec, maxBodyV)
 }
 
 func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var method, url string
-	var headers, body, timeout starlark.Value = starlark.None, starlark.None, starlark.None
+	var headers, body, timeout, maxBodyV starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
 	var streaming bool
 	sec := tlsArgs{ca: starlark.None}
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &url, "headers?", &headers, "body?", &body, "timeout?", &timeout,
-		"stream?", &streaming, "ca?", &sec.ca, "insecure?", &sec.insecure); err != nil {
+		"stream?", &streaming, "ca?", &sec.ca, "insecure?", &sec.insecure, "max_body?", &maxBodyV); err != nil {
 		return nil, loop.ValueError(err)
 	}
-	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout, streaming, sec)
+	return do(th, b.Name(), strings.ToUpper(method), url, headers, body, timeout, streaming, sec, maxBodyV)
 }
 
 type requestReason string
@@ -95,8 +96,9 @@ func (r requestReason) WaitingOn() string { return "http " + string(r) }
 // do sends a request off the loop and parks the calling task until the
 // whole response has arrived (or the timeout, a cancellation); with
 // stream, until its headers have (doStream). An interrupted request is
-// aborted through its context. sec says how https:// is verified.
-func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value, streaming bool, sec tlsArgs) (starlark.Value, error) {
+// aborted through its context. sec says how https:// is verified;
+// maxBodyV is max_body (None: maxBody), the bound of a body read whole.
+func do(th *starlark.Thread, fn, method, url string, headers, body, timeout starlark.Value, streaming bool, sec tlsArgs, maxBodyV starlark.Value) (starlark.Value, error) {
 	d, err := loop.TimeoutArg(fn, timeout)
 	if err != nil {
 		return nil, err
@@ -104,6 +106,11 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	if method != "" && !isToken(method) { // "" is GET, as in net/http
 		return nil, loop.Errorf(loop.KindValue, "%s: bad method %s: want a token such as GET or PROPFIND", fn, loop.QuoteArg(method))
 	}
+	limit64, err := maxBodyArg(fn, maxBodyV)
+	if err != nil {
+		return nil, err
+	}
+	limit := int(min(limit64, math.MaxInt-1))
 	hdr, err := headersArg(fn, headers)
 	if err != nil {
 		return nil, err
@@ -142,7 +149,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 		req.Header.Set(k, v)
 	}
 	if streaming {
-		return doStream(x, cl, fn, url, req, d)
+		return doStream(x, cl, fn, url, req, d, limit)
 	}
 	// Own goroutine: the exchange waits on the network. An interrupted
 	// request is aborted through ctx.
@@ -153,11 +160,8 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 			var err error
 			resp, err = cl.Do(req.WithContext(ctx))
 			if err == nil {
-				data, err = io.ReadAll(resp.Body)
+				data, err = readBody(resp, limit)
 				resp.Body.Close()
-				if err != nil {
-					err = &bodyError{resp.Request.URL, err}
-				}
 			}
 			return starlark.Bytes(data), err
 		},
@@ -197,6 +201,44 @@ func checkURLHost(fn, url string, u *neturl.URL) error {
 // be of any length).
 func urlText(u *neturl.URL) string { return loop.Clip(u.Redacted()) }
 
+// readBody reads resp's body whole, failing with a *bodyTooLarge past
+// limit bytes (max_body): a server that streams forever, or a small gzip
+// body that decompresses to gigabytes (the transport asks for gzip and
+// decompresses it, so the bytes counted are the decompressed ones), or
+// a 101 reply whose body is the raw connection, fails the request, where
+// reading it all grew the heap until the run died (--max-memory killed
+// the whole run, not the request). A body whose announced length is past
+// the limit fails before a byte of it is read.
+func readBody(resp *http.Response, limit int) ([]byte, error) {
+	if resp.ContentLength > int64(limit) {
+		return nil, &bodyTooLarge{resp.Request.URL, limit, resp.Uncompressed}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err != nil {
+		return nil, &bodyError{resp.Request.URL, err}
+	}
+	if len(data) > limit {
+		return nil, &bodyTooLarge{resp.Request.URL, limit, resp.Uncompressed}
+	}
+	return data, nil
+}
+
+// bodyTooLarge is a response body, from url (the last one, after
+// redirects), larger than limit bytes; gzip says it was decompressed.
+type bodyTooLarge struct {
+	url   *neturl.URL
+	limit int
+	gzip  bool
+}
+
+func (e *bodyTooLarge) Error() string {
+	msg := fmt.Sprintf("the body of %s is larger than the limit of %d bytes (max_body)", urlText(e.url), e.limit)
+	if e.gzip {
+		msg += " once decompressed (gzip)"
+	}
+	return msg
+}
+
 // bodyError is a failure reading a response's body, after its headers
 // arrived (a failure before is a *url.Error, which names the URL), from
 // url (the last one, after redirects).
@@ -223,6 +265,10 @@ func requestOp(fn string, req *http.Request) string {
 // failed body read, a failed TLS handshake (with the URL requested
 // then, a redirect's maybe) and too many redirects name nothing either.
 func clientError(fn string, u *neturl.URL, err error) *loop.Error {
+	var big *bodyTooLarge
+	if errors.As(err, &big) {
+		return loop.Errorf(loop.KindValue, "%s: %v", fn, big)
+	}
 	var be *bodyError
 	if errors.As(err, &be) {
 		return bodyReadError(fn, be.url, be.err)
@@ -378,6 +424,9 @@ type Response struct {
 	r       *stream.Reader // the body's read side
 	eng     *loop.Engine
 	stop    func() // aborts a streamed body (nil otherwise)
+	// tooLarge is the failure of a read of a streamed body's rest past
+	// max_body (its limit).
+	tooLarge *bodyTooLarge
 }
 
 func newResponse(r *http.Response, body string) *Response {

@@ -508,8 +508,9 @@ func (r *Request) rest(fn string) (string, error) {
 // doStream sends req and returns a Response as soon as the headers have
 // arrived; its body is read as the script asks (Response.read...). The
 // exchange runs under a context of its own, which the Response's close
-// cancels; timeout bounds the wait for the headers only.
-func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, d time.Duration) (starlark.Value, error) {
+// cancels; timeout bounds the wait for the headers only, limit (max_body)
+// a read of the whole rest of the body.
+func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, d time.Duration, limit int) (starlark.Value, error) {
 	e := x.Task.Engine()
 	ctx, abort := context.WithCancel(e.Context())
 	var resp *http.Response
@@ -527,7 +528,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 				abort()
 				return nil, clientError(fn, req.URL, err)
 			}
-			return newStreamResponse(x.Task, url, resp, abort), nil
+			return newStreamResponse(x.Task, url, resp, abort, limit), nil
 		},
 		Drop: func(starlark.Value, error) {
 			abort()
@@ -539,11 +540,13 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 }
 
 // newStreamResponse makes the Response of stream=True over resp, closed
-// when task ends.
-func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort func()) *Response {
+// when task ends; a read of the whole rest of its body is bounded by
+// limit.
+func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort func(), limit int) *Response {
 	e := task.Engine()
 	r := newResponse(resp, "")
 	r.whole = false
+	r.tooLarge = &bodyTooLarge{resp.Request.URL, limit, resp.Uncompressed}
 	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }
 	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: fail, Closer: resp.Body})
 	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url, From: urlText(resp.Request.URL)})
@@ -572,7 +575,9 @@ func (r *Response) close() {
 func (r *Response) StreamReader() *stream.Reader { return r.r }
 
 // rest returns the body: without stream=True all of it; with, the rest of
-// it, read now, and kept for later calls.
+// it, read now, and kept for later calls. A rest past max_body fails
+// with value (readBody says why) and closes the response: what was read
+// of it is gone, so a later read could only go on from the middle.
 func (r *Response) rest(fn string) (string, error) {
 	if r.whole {
 		return r.body, nil
@@ -581,9 +586,14 @@ func (r *Response) rest(fn string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s, err := r.r.ReadUpTo(x, fn, -1)
+	limit := r.tooLarge.limit
+	s, err := r.r.ReadUpTo(x, fn, limit+1)
 	if err != nil {
 		return "", err
+	}
+	if len(s) > limit {
+		r.close()
+		return "", loop.Errorf(loop.KindValue, "%s: %v", fn, r.tooLarge)
 	}
 	r.body, r.whole = string(s), true
 	return r.body, nil

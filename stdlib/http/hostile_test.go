@@ -1,0 +1,116 @@
+package http_test
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hostileServer listens on loopback and answers each request by handing
+// it and its raw connection to serve, which writes whatever it likes;
+// the connection is closed when serve returns. It returns the server's
+// base URL, "http://127.0.0.1:PORT".
+func hostileServer(t *testing.T, serve func(req *http.Request, c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				serve(req, c)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// endless writes x's to c until the client goes away.
+func endless(c net.Conn) {
+	chunk := strings.Repeat("x", 64<<10)
+	for {
+		if _, err := io.WriteString(c, chunk); err != nil {
+			return
+		}
+	}
+}
+
+// TestClientBodyLimit: a body read whole by the client is bounded by
+// max_body (64 MiB by default): a server that streams forever, a 101
+// reply whose body is the connection, a gzip body that decompresses past
+// the limit, or a streamed response's rest read by .body or .text()
+// fails with value naming the URL and the limit, where the client read
+// on until the heap ran out; a body whose announced length is past the
+// limit fails before a byte is read. A body of exactly max_body bytes
+// is read, and a gzip body comes decompressed, without its
+// content-encoding and content-length.
+func TestClientBodyLimit(t *testing.T) {
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(make([]byte, 1<<20))
+	w.Close()
+	base := hostileServer(t, func(req *http.Request, c net.Conn) {
+		switch req.URL.Path {
+		case "/forever":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+			endless(c)
+		case "/switch":
+			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n")
+			endless(c)
+		case "/announced":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 67108865\r\n\r\n")
+			io.Copy(io.Discard, c) // nothing until the client gives up
+		case "/exact":
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n%s", strings.Repeat("y", 1000))
+		case "/gzip":
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n", gz.Len())
+			c.Write(gz.Bytes())
+		}
+	})
+	stdout, stderr, done := runScriptArgs(t, `
+base = os.args[0]
+print(catch(http.get, base + "/forever", max_body=1000).error)
+print(catch(http.request, "GET", base + "/switch", max_body=1000).error)
+print(catch(http.get, base + "/announced").error)
+print(catch(http.get, base + "/gzip", max_body=1000).error)
+print(len(http.get(base + "/exact", max_body=1000).body))
+r = http.get(base + "/gzip", max_body=1 << 20)
+print(len(r.body), "content-encoding" in r.headers, "content-length" in r.headers)
+r = http.get(base + "/forever", stream=True, max_body=1000)
+print(len(r.read(10)), catch(lambda: r.body).error)
+print(catch(r.read).error)
+r = http.get(base + "/gzip", stream=True, max_body=1000)
+print(catch(r.text).error)
+print(catch(http.get, base + "/exact", max_body=-1).error)
+`, base)
+	require.NoError(t, <-done, stderr.String())
+	assert.Equal(t, strings.ReplaceAll(`value: http.get: the body of BASE/forever is larger than the limit of 1000 bytes (max_body)
+value: http.request: the body of BASE/switch is larger than the limit of 1000 bytes (max_body)
+value: http.get: the body of BASE/announced is larger than the limit of 67108864 bytes (max_body)
+value: http.get: the body of BASE/gzip is larger than the limit of 1000 bytes (max_body) once decompressed (gzip)
+1000
+1048576 False False
+10 value: Response.body: the body of BASE/forever is larger than the limit of 1000 bytes (max_body)
+closed: Response.read: response body is closed
+value: Response.text: the body of BASE/gzip is larger than the limit of 1000 bytes (max_body) once decompressed (gzip)
+value: http.get: max_body: got -1, want a byte count (an int, 0 or more)
+`, "BASE", base), stdout.String())
+}
