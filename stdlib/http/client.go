@@ -40,7 +40,36 @@ func Module() *starlarkstruct.Module {
 
 // client is shared by every engine: its connection pool is safe for
 // concurrent use, and keeping connections alive across calls is the point.
-var client = &http.Client{CheckRedirect: checkRedirect}
+var client = &http.Client{Transport: newTransport(), CheckRedirect: checkRedirect}
+
+// maxResponseHeaderBytes bounds the headers of a response the client
+// reads (net/http's default is 10 MB): a server sending a million tiny
+// headers held hundreds of MB, and turning them into the script's dict
+// stalled the loop for seconds. 1 MiB is far above what servers send
+// (browsers and curl take less) and is net/http's server default.
+const maxResponseHeaderBytes = 1 << 20
+
+// newTransport returns a transport for the client: net/http's default
+// one (proxies from the environment, HTTP/2, its timeouts), with the
+// client's bound on a response's headers.
+func newTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxResponseHeaderBytes = maxResponseHeaderBytes
+	return tr
+}
+
+// headersTooLarge returns the error of fn's request of u if err is
+// net/http's failure of a response whose headers are past
+// maxResponseHeaderBytes, nil otherwise. net/http says so only in
+// words: HTTP/1's "server response headers exceeded N bytes; aborted",
+// HTTP/2's "response header list larger than advertised limit".
+func headersTooLarge(fn string, u *neturl.URL, err error) *loop.Error {
+	msg := err.Error()
+	if !strings.Contains(msg, "server response headers exceeded") && !strings.Contains(msg, "response header list larger than") {
+		return nil
+	}
+	return loop.Errorf(loop.KindIO, "%s: %s: the response's headers are larger than the limit of %d bytes", fn, urlText(u), maxResponseHeaderBytes)
+}
 
 // maxRedirects is how many redirects a request follows: net/http's own
 // bound.
@@ -152,24 +181,27 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 		return doStream(x, cl, fn, url, req, d, limit)
 	}
 	// Own goroutine: the exchange waits on the network. An interrupted
-	// request is aborted through ctx.
-	var resp *http.Response
+	// request is aborted through ctx. The Response is made there too:
+	// nothing else sees it yet, and turning many headers into a dict
+	// (up to maxResponseHeaderBytes of them) is no work for the loop.
 	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: requestOp(fn, req), Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
-			var data []byte
-			var err error
-			resp, err = cl.Do(req.WithContext(ctx))
-			if err == nil {
-				data, err = readBody(resp, limit)
-				resp.Body.Close()
+			resp, err := cl.Do(req.WithContext(ctx))
+			if err != nil {
+				return nil, err
 			}
-			return starlark.Bytes(data), err
+			data, err := readBody(resp, limit)
+			resp.Body.Close()
+			if err != nil {
+				return nil, err
+			}
+			return newResponse(resp, headerDict(resp.Header), string(data)), nil
 		},
 		Done: func(v starlark.Value, err error) (starlark.Value, error) {
 			if err != nil {
 				return nil, clientError(fn, req.URL, err)
 			}
-			return newResponse(resp, string(v.(starlark.Bytes))), nil
+			return v, nil
 		}})
 }
 
@@ -279,6 +311,9 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 	}
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
+		if le := headersTooLarge(fn, u, ue.Err); le != nil {
+			return le
+		}
 		switch {
 		case netmod.TLSFailed(ue.Err):
 			// ue.URL is the request's (a redirect's), its password
@@ -429,8 +464,11 @@ type Response struct {
 	tooLarge *bodyTooLarge
 }
 
-func newResponse(r *http.Response, body string) *Response {
-	return &Response{status: r.StatusCode, headers: headerDict(r.Header), ctype: r.Header.Get("Content-Type"), body: body, whole: true,
+// newResponse makes the Response of r, whose headers are hd
+// (headerDict), with its body whole; newStreamResponse makes it
+// streamed.
+func newResponse(r *http.Response, hd *starlark.Dict, body string) *Response {
+	return &Response{status: r.StatusCode, headers: hd, ctype: r.Header.Get("Content-Type"), body: body, whole: true,
 		r: stream.NewReader(&doneSource{body}, stream.Options{Name: "response body", From: urlText(r.Request.URL)})}
 }
 

@@ -514,6 +514,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 	e := x.Task.Engine()
 	ctx, abort := context.WithCancel(e.Context())
 	var resp *http.Response
+	var hd *starlark.Dict
 	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: requestOp(fn, req), Timeout: d, Own: true,
 		Work: func(octx context.Context) (starlark.Value, error) {
 			// The task stopped waiting for the headers: abort.
@@ -521,6 +522,9 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 			defer stop()
 			var err error
 			resp, err = cl.Do(req.WithContext(ctx))
+			if err == nil {
+				hd = headerDict(resp.Header) // off the loop, as do's
+			}
 			return nil, err
 		},
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
@@ -528,7 +532,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 				abort()
 				return nil, clientError(fn, req.URL, err)
 			}
-			return newStreamResponse(x.Task, url, resp, abort, limit), nil
+			return newStreamResponse(x.Task, url, resp, hd, abort, limit), nil
 		},
 		Drop: func(starlark.Value, error) {
 			abort()
@@ -541,10 +545,10 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 
 // newStreamResponse makes the Response of stream=True over resp, closed
 // when task ends; a read of the whole rest of its body is bounded by
-// limit.
-func newStreamResponse(task *loop.Task, url string, resp *http.Response, abort func(), limit int) *Response {
+// limit. hd is its headers (headerDict).
+func newStreamResponse(task *loop.Task, url string, resp *http.Response, hd *starlark.Dict, abort func(), limit int) *Response {
 	e := task.Engine()
-	r := newResponse(resp, "")
+	r := newResponse(resp, hd, "")
 	r.whole = false
 	r.tooLarge = &bodyTooLarge{resp.Request.URL, limit, resp.Uncompressed}
 	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }

@@ -74,7 +74,7 @@ func clientFor(x *loop.Exec, fn string, a tlsArgs) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := newTransport()
 	tr.TLSClientConfig = cfg
 	// A transport with a TLS configuration of its own negotiates HTTP/2
 	// only when told to.

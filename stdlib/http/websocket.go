@@ -508,7 +508,8 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 			}
 			return c, err
 		},
-		DisableKeepAlives: true,
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	if u.Scheme == "wss" {
 		cfg, err := netmod.ClientTLS(x, fn, u.Hostname(), ca, insecure)
@@ -549,6 +550,9 @@ func wsDialError(fn string, u *neturl.URL, err error) *loop.Error {
 	var re *redirectError
 	if errors.As(err, &re) {
 		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, urlText(u), re)
+	}
+	if le := headersTooLarge(fn, u, err); le != nil {
+		return le
 	}
 	where := fn + ": " + urlText(u)
 	if netmod.TLSFailed(err) {
