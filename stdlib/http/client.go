@@ -76,12 +76,36 @@ func headersTooLarge(fn string, u *neturl.URL, err error) *loop.Error {
 const maxRedirects = 10
 
 // checkRedirect is every client's redirect policy: net/http's, but for
-// its error, which names where the redirects led (redirectError).
+// its error, which names where the redirects led (redirectError), and
+// the Referer header.
+//
+// net/http gives a redirected request a Referer of the URL it came
+// from, query and all: a redirect to another host leaked the secrets a
+// script put in its URL (curl and Python's requests send none). A
+// redirected request has no Referer but the script's own, which is kept
+// while the redirects stay on the first URL's host and dropped when they
+// leave it, as net/http drops Authorization and Cookie.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return &redirectError{req.URL}
 	}
+	req.Header.Del("Referer")
+	if ref := via[0].Header.Get("Referer"); ref != "" && sameHost(req, via) {
+		req.Header.Set("Referer", ref)
+	}
 	return nil
+}
+
+// sameHost reports whether req and every one of via are to via[0]'s
+// host.
+func sameHost(req *http.Request, via []*http.Request) bool {
+	host := via[0].URL.Hostname()
+	for _, r := range via {
+		if !strings.EqualFold(r.URL.Hostname(), host) {
+			return false
+		}
+	}
+	return strings.EqualFold(req.URL.Hostname(), host)
 }
 
 // redirectError is the failure of a request that redirected too often:

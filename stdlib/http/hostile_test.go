@@ -174,3 +174,36 @@ io: http.websocket: WS/big: the response's headers are larger than the limit of 
 io
 `), stdout.String())
 }
+
+// TestClientRedirectReferer: a redirected request carries no Referer but
+// the script's own, and that one only while the redirects stay on the
+// first URL's host. net/http sent the URL redirected from, query (and
+// its secrets) included, to wherever the redirect led, and the script's
+// own Referer to another host.
+func TestClientRedirectReferer(t *testing.T) {
+	var base string
+	base = hostileServer(t, func(req *http.Request, c net.Conn) {
+		switch req.URL.Path {
+		case "/same":
+			io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: /echo\r\nContent-Length: 0\r\n\r\n")
+		case "/other":
+			other := strings.Replace(base, "127.0.0.1", "localhost", 1)
+			io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: "+other+"/echo\r\nContent-Length: 0\r\n\r\n")
+		case "/echo":
+			ref := fmt.Sprintf("%q", req.Header.Values("Referer"))
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(ref), ref)
+		}
+	})
+	stdout, stderr, done := runScriptArgs(t, `
+base = os.args[0]
+for path in ["/same", "/other"]:
+    for hdr in [None, {"referer": "https://mine.example/"}]:
+        print(path, http.get(base + path + "?token=secret", headers=hdr).body)
+`, base)
+	require.NoError(t, <-done, stderr.String())
+	assert.Equal(t, `/same []
+/same ["https://mine.example/"]
+/other []
+/other []
+`, stdout.String())
+}
