@@ -208,7 +208,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	// request is aborted through ctx. The Response is made there too:
 	// nothing else sees it yet, and turning many headers into a dict
 	// (up to maxResponseHeaderBytes of them) is no work for the loop.
-	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: requestOp(fn, req), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: requestOp(fn, req.URL), Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			resp, err := cl.Do(req.WithContext(ctx))
 			if err != nil {
@@ -309,8 +309,8 @@ func (e *bodyError) Unwrap() error { return e.err }
 // requestOp names a request for the failures the loop words, a timeout
 // above all: "timeout: http.get of http://host/page exceeded 5s", where
 // "http.get exceeded 5s" left a crawler guessing which page it was.
-func requestOp(fn string, req *http.Request) string {
-	return fn + " of " + urlText(req.URL)
+func requestOp(fn string, u *neturl.URL) string {
+	return fn + " of " + urlText(u)
 }
 
 // clientError maps a client failure (netError), saying which URL it

@@ -207,3 +207,16 @@ for path in ["/same", "/other"]:
 /other []
 `, stdout.String())
 }
+
+// TestWebSocketTimeoutNamesURL: an http.websocket handshake past its
+// timeout says which URL it was, as http.get does, where it said
+// "timeout: http.websocket exceeded 0.05s".
+func TestWebSocketTimeoutNamesURL(t *testing.T) {
+	base := hostileServer(t, func(req *http.Request, c net.Conn) {
+		io.Copy(io.Discard, c) // no answer until the client gives up
+	})
+	ws := strings.Replace(base, "http:", "ws:", 1)
+	stdout, stderr, done := runScriptArgs(t, `print(catch(http.websocket, os.args[0] + "/never", timeout=0.05).error)`, ws)
+	require.NoError(t, <-done, stderr.String())
+	assert.Equal(t, "timeout: http.websocket of "+ws+"/never exceeded 0.05s\n", stdout.String())
+}

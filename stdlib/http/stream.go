@@ -515,7 +515,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 	ctx, abort := context.WithCancel(e.Context())
 	var resp *http.Response
 	var hd *starlark.Dict
-	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: requestOp(fn, req), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: requestOp(fn, req.URL), Timeout: d, Own: true,
 		Work: func(octx context.Context) (starlark.Value, error) {
 			// The task stopped waiting for the headers: abort.
 			stop := context.AfterFunc(octx, abort)

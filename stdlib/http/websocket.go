@@ -523,7 +523,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		opts.HTTPHeader.Set(k, v)
 	}
 	var conn *websocket.Conn
-	return x.Offload(loop.Offload{Why: wsReason("websocket " + url), Op: fn, Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: wsReason("websocket " + url), Op: requestOp(fn, u), Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var err error
 			conn, _, err = websocket.Dial(ctx, url, opts)
