@@ -58,17 +58,18 @@ func newTransport() *http.Transport {
 	return tr
 }
 
-// headersTooLarge returns the error of fn's request of u if err is
-// net/http's failure of a response whose headers are past
-// maxResponseHeaderBytes, nil otherwise. net/http says so only in
-// words: HTTP/1's "server response headers exceeded N bytes; aborted",
-// HTTP/2's "response header list larger than advertised limit".
-func headersTooLarge(fn string, u *neturl.URL, err error) *loop.Error {
+// headersTooLarge returns the error of a request (where: "fn: URL",
+// failedAt) if err is net/http's failure of a response whose headers
+// are past maxResponseHeaderBytes, nil otherwise. net/http says so only
+// in words: HTTP/1's "server response headers exceeded N bytes;
+// aborted", HTTP/2's "response header list larger than advertised
+// limit".
+func headersTooLarge(where string, err error) *loop.Error {
 	msg := err.Error()
 	if !strings.Contains(msg, "server response headers exceeded") && !strings.Contains(msg, "response header list larger than") {
 		return nil
 	}
-	return loop.Errorf(loop.KindIO, "%s: %s: the response's headers are larger than the limit of %d bytes", fn, urlText(u), maxResponseHeaderBytes)
+	return loop.Errorf(loop.KindIO, "%s: the response's headers are larger than the limit of %d bytes", where, maxResponseHeaderBytes)
 }
 
 // maxRedirects is how many redirects a request follows: net/http's own
@@ -86,8 +87,11 @@ const maxRedirects = 10
 // while the redirects stay on the first URL's host and dropped when they
 // leave it, as net/http drops Authorization and Cookie.
 func checkRedirect(req *http.Request, via []*http.Request) error {
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return &redirectError{req.URL, true}
+	}
 	if len(via) >= maxRedirects {
-		return &redirectError{req.URL}
+		return &redirectError{req.URL, false}
 	}
 	req.Header.Del("Referer")
 	if ref := via[0].Header.Get("Referer"); ref != "" && sameHost(req, via) {
@@ -108,14 +112,52 @@ func sameHost(req *http.Request, via []*http.Request) bool {
 	return strings.EqualFold(req.URL.Hostname(), host)
 }
 
-// redirectError is the failure of a request that redirected too often:
-// to url, absolute. net/http's own named the last Location header as the
+// redirectError is the failure of a request that redirected too often,
+// the last time to url (absolute), or (scheme) to a URL that is neither
+// http nor https. net/http's own named the last Location header as the
 // server sent it, often relative: `Get "/redirloop": stopped after 10
-// redirects` did not say which server.
-type redirectError struct{ url *neturl.URL }
+// redirects` did not say which server, and `Get "file:///etc/passwd":
+// unsupported protocol scheme "file"` not which URL redirected there.
+type redirectError struct {
+	url    *neturl.URL
+	scheme bool
+}
 
 func (e *redirectError) Error() string {
+	if e.scheme {
+		return fmt.Sprintf("redirected to %s, a scheme other than http or https", urlText(e.url))
+	}
 	return fmt.Sprintf("stopped after %d redirects, the last to %s", maxRedirects, urlText(e.url))
+}
+
+// failedAt returns "fn: URL" (urlText), which names a failed request
+// of u, adding " (redirected to URL2)" if err is a redirect's failure
+// (a *url.Error naming another URL, a refused connection to the host
+// redirected to, say), and whether it is.
+func failedAt(fn string, u *neturl.URL, err error) (string, bool) {
+	where := fn + ": " + urlText(u)
+	var ue *neturl.Error
+	if !errors.As(err, &ue) {
+		return where, false
+	}
+	// ue.URL is the last request's, its password replaced by net/http;
+	// a WebSocket's was made http(s) by its library.
+	last, perr := neturl.Parse(ue.URL)
+	if perr != nil {
+		return where, false
+	}
+	first := *u
+	first.User, last.User = nil, nil
+	switch first.Scheme {
+	case "ws":
+		first.Scheme = "http"
+	case "wss":
+		first.Scheme = "https"
+	}
+	if first.String() == last.String() {
+		return where, false
+	}
+	return where + " (redirected to " + urlText(last) + ")", true
 }
 
 func get(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -318,8 +360,11 @@ func requestOp(fn string, u *neturl.URL) string {
 // connection without a response, or in the middle of one, is io.EOF or
 // io.ErrUnexpectedEOF, which netError makes a bare "eof: ... end of
 // stream" (the reference keeps eof for read_exactly: this is io); a
-// failed body read, a failed TLS handshake (with the URL requested
-// then, a redirect's maybe) and too many redirects name nothing either.
+// failed body read, a failed TLS handshake and too many redirects name
+// nothing either. A failure after a redirect names both URLs
+// (failedAt); one before names the URL but for a failed connection
+// ("refused: http.get: 127.0.0.1:8080: connection refused": the
+// address says where), and net/http's `Get "URL": ` goes.
 func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 	var big *bodyTooLarge
 	if errors.As(err, &big) {
@@ -335,25 +380,18 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 	}
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
-		if le := headersTooLarge(fn, u, ue.Err); le != nil {
+		where, redirected := failedAt(fn, u, err)
+		if le := headersTooLarge(where, ue.Err); le != nil {
 			return le
 		}
+		var oe *net.OpError
 		switch {
-		case netmod.TLSFailed(ue.Err):
-			// ue.URL is the request's (a redirect's), its password
-			// removed by net/http.
-			return netError(fn+": "+loop.Clip(ue.URL), ue.Err)
 		case errors.Is(ue.Err, io.EOF):
-			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection without a response", fn, urlText(u))
+			return loop.Errorf(loop.KindIO, "%s: the server closed the connection without a response", where)
 		case errors.Is(ue.Err, io.ErrUnexpectedEOF):
-			return loop.Errorf(loop.KindIO, "%s: %s: the server closed the connection in the middle of its response", fn, urlText(u))
-		}
-		// A failure that is no network error's (an unsupported scheme,
-		// a malformed response) names the URL as the ones above do,
-		// where net/http's `Get "URL": ...` repeated it whole.
-		var op *net.OpError
-		if !errors.As(ue.Err, &op) {
-			return netError(fn+": "+loop.Clip(ue.URL), ue.Err)
+			return loop.Errorf(loop.KindIO, "%s: the server closed the connection in the middle of its response", where)
+		case redirected, netmod.TLSFailed(ue.Err), !errors.As(ue.Err, &oe):
+			return netError(where, ue.Err)
 		}
 	}
 	return netError(fn, err)

@@ -220,3 +220,64 @@ func TestWebSocketTimeoutNamesURL(t *testing.T) {
 	require.NoError(t, <-done, stderr.String())
 	assert.Equal(t, "timeout: http.websocket of "+ws+"/never exceeded 0.05s\n", stdout.String())
 }
+
+// TestClientRedirectErrorsNameBothURLs: a request that fails after a
+// redirect names the URL requested and the one redirected to, where a
+// refused or reset connection named only the address redirected to
+// ("refused: http.get: 127.0.0.2:18081: connection refused"), and a
+// redirect to another scheme than http or https says so, where it gave
+// net/http's `Get "file:///etc/passwd": unsupported protocol scheme
+// "file"`, naming not the URL requested. A handshake of http.websocket
+// fails in the same words, and one the server closes without a response
+// is io, no longer "eof: http.websocket: end of stream".
+func TestClientRedirectErrorsNameBothURLs(t *testing.T) {
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	reset, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer reset.Close()
+	go func() {
+		for {
+			c, err := reset.Accept()
+			if err != nil {
+				return
+			}
+			bufio.NewReader(c).ReadString('\n') // the request has begun
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	resetAddr := reset.Addr().String()
+	base := hostileServer(t, func(req *http.Request, c net.Conn) {
+		to := map[string]string{
+			"/to-dead":    "http://" + deadAddr + "/x",
+			"/to-reset":   "http://" + resetAddr + "/x",
+			"/to-file":    "file:///etc/passwd",
+			"/to-nothing": "/nothing",
+		}[req.URL.Path]
+		if to != "" {
+			io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: "+to+"\r\nContent-Length: 0\r\n\r\n")
+		} // anything else: closed without a response
+	})
+	ws := strings.Replace(base, "http:", "ws:", 1)
+	stdout, stderr, done := runScriptArgs(t, `
+base, ws = os.args
+for p in ["/to-dead", "/to-reset", "/to-file", "/to-nothing"]:
+    print(catch(http.get, base + p + "?q=1").error)
+print(catch(http.get, "file:///etc/passwd").error)
+print(catch(http.websocket, ws + "/to-dead").error)
+print(catch(http.websocket, ws + "/nothing").error)
+`, base, ws)
+	require.NoError(t, <-done, stderr.String())
+	assert.Equal(t, strings.NewReplacer("BASE", base, "WS", ws, "DEAD", deadAddr, "RESET", resetAddr).Replace(
+		`refused: http.get: BASE/to-dead?q=1 (redirected to http://DEAD/x): DEAD: connection refused
+reset: http.get: BASE/to-reset?q=1 (redirected to http://RESET/x): RESET: connection reset by peer
+io: http.get: BASE/to-file?q=1: redirected to file:///etc/passwd, a scheme other than http or https
+io: http.get: BASE/to-nothing?q=1 (redirected to BASE/nothing): the server closed the connection without a response
+io: http.get: file:///etc/passwd: unsupported protocol scheme "file"
+refused: http.websocket: WS/to-dead (redirected to http://DEAD/x): DEAD: connection refused
+io: http.websocket: WS/nothing: the server closed the connection without a response
+`), stdout.String())
+}

@@ -542,17 +542,18 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		}})
 }
 
-// wsDialError maps a failed http.websocket to u: netError's kinds, and
-// an io failure names the URL, as http.get's do (a TLS failure said only
-// "io: http.websocket: TLS handshake failed: certificate has expired");
-// the library's "failed to WebSocket dial: " goes.
+// wsDialError maps a failed http.websocket to u. A failure of the
+// handshake's request (a *url.Error: a TLS failure, a redirect's, a
+// server that closed the connection without a response) is worded as
+// http.get's (clientError), where it said "eof: http.websocket: end of
+// stream" or only "io: http.websocket: TLS handshake failed: ...". A
+// reply that is no handshake is io naming the URL; the library's
+// "failed to WebSocket dial: " goes.
 func wsDialError(fn string, u *neturl.URL, err error) *loop.Error {
+	var ue *neturl.Error
 	var re *redirectError
-	if errors.As(err, &re) {
-		return loop.Errorf(loop.KindIO, "%s: %s: %v", fn, urlText(u), re)
-	}
-	if le := headersTooLarge(fn, u, err); le != nil {
-		return le
+	if errors.As(err, &ue) || errors.As(err, &re) {
+		return clientError(fn, u, err)
 	}
 	where := fn + ": " + urlText(u)
 	if netmod.TLSFailed(err) {
