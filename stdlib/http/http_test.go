@@ -320,3 +320,64 @@ print(srv.port)
 	assert.GreaterOrEqual(t, reused, 190, "small bodies keep the connection")
 	assert.NotContains(t, stderr.String(), "panic")
 }
+
+// A request body whose framing is broken (a bad chunk size, a chunk
+// extension or a trailer too long) leaves the server not knowing where
+// the next request starts: the connection is closed after the reply, so
+// what follows the broken body is never served as a request of its own.
+// In full-duplex mode net/http reused the connection, and a request
+// smuggled after the bad chunk was served. It holds whether the handler
+// reads the body, leaves it (the server drains it), or streams its
+// response and reads the body after the head went out.
+func TestBrokenRequestBodyClosesConnection(t *testing.T) {
+	stdout, _, _ := runScript(t, `
+def handler(req):
+    print(req.path)
+    mode = req.query.get("mode")
+    if mode == "read":
+        catch(lambda: req.body)
+    if mode == "stream":
+        def gen():
+            emit("start ")
+            catch(lambda: req.body)
+            emit("end")
+        return generator(gen)
+    return "hi " + req.path
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	long := strings.Repeat("a", 100<<10)
+	bodies := map[string]string{
+		"bad size":       "zz\r\n",
+		"long extension": "5;" + long + "\r\nhello\r\n0\r\n\r\n",
+		"long trailer":   "5\r\nhello\r\n0\r\nX-T: " + long + "\r\n\r\n",
+	}
+	n := 0
+	for name, body := range bodies {
+		for _, mode := range []string{"read", "ignore", "stream"} {
+			n++
+			path := fmt.Sprintf("/%d", n)
+			c, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			_, err = c.Write([]byte("POST " + path + "?mode=" + mode + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				body + "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"))
+			require.NoError(t, err, "%s, %s", name, mode)
+			assert.Equal(t, path, stdout.Next(t), "%s, %s", name, mode)
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			c.Close()
+			require.NoError(t, err, "%s, %s: the server kept the connection", name, mode)
+			assert.Equal(t, 1, strings.Count(string(got), "HTTP/1.1 "), "%s, %s: %q", name, mode, got)
+			if mode != "stream" {
+				assert.Contains(t, string(got), "Connection: close", "%s, %s", name, mode)
+			}
+			// The next request the server sees is this one, not the
+			// smuggled one.
+			resp, err := http.Get("http://" + addr + "/next")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, "/next", stdout.Next(t), "%s, %s", name, mode)
+		}
+	}
+}

@@ -53,12 +53,14 @@ var errRequestOver = errors.New("the request is over")
 // lets ServeHTTP return only once no read is in flight: net/http forbids
 // reading a body after the handler returned.
 type bodyReader struct {
-	rc   io.Reader
-	mu   sync.Mutex
-	idle *sync.Cond
-	busy bool
-	done bool
-	eof  bool // a read reached the end
+	rc      io.Reader
+	mu      sync.Mutex
+	idle    *sync.Cond
+	busy    bool
+	done    bool
+	eof     bool // a read reached the end
+	broken  bool // a read failed before the end: where the body ends is unknown
+	settled bool // finish ran
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -73,6 +75,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	b.busy = false
 	b.eof = b.eof || err == io.EOF
+	b.broken = b.broken || (err != nil && err != io.EOF)
 	b.idle.Broadcast()
 	b.mu.Unlock()
 	return n, err
@@ -81,25 +84,43 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 // finish fails every later read and waits for the one in flight, which a
 // read deadline in the past ends at once (a handler cancelled while
 // reading a slow client's body). Then it drains what the handler left
-// unread of an HTTP/1 body (unreadBody).
+// unread of an HTTP/1 body (unreadBody). It runs before a whole reply's
+// head is written, and again (doing nothing) when ServeHTTP returns.
+//
+// An HTTP/1 body whose reading failed before its end (a malformed chunk,
+// a chunk line or trailer too long, a client too slow, a read cut short
+// above) leaves the server not knowing where the next request starts:
+// what follows on the connection may be the rest of the body, or a
+// request smuggled behind a bad chunk. Such a connection is closed after
+// the reply (closeAfterReply), as net/http does when not in full-duplex
+// mode; in full-duplex mode (newExchange) it kept the connection, and
+// served what followed a bad chunk as a request of its own.
 func (b *bodyReader) finish(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	b.done = true
+	if b.settled {
+		b.mu.Unlock()
+		return
+	}
+	b.settled, b.done = true, true
 	if b.busy {
 		http.NewResponseController(w).SetReadDeadline(time.Now())
 		for b.busy {
 			b.idle.Wait()
 		}
 	}
-	eof := b.eof
+	eof, broken := b.eof, b.broken
 	b.mu.Unlock()
-	if !eof && r.ContentLength != 0 && r.ProtoMajor == 1 {
-		unreadBody(w, r)
+	if eof || r.ContentLength == 0 || r.ProtoMajor != 1 {
+		return
+	}
+	if broken || unreadBody(w, r) != nil {
+		closeAfterReply(w)
 	}
 }
 
 // unreadBody reads and drops what a handler left unread of an HTTP/1
-// request body, while ServeHTTP is still running.
+// request body, while ServeHTTP is still running, and returns what ended
+// the read: nil at the body's end.
 //
 // net/http in full-duplex mode (EnableFullDuplex, newExchange) leaves
 // the body alone until the handler has returned; then it stops its
@@ -115,13 +136,25 @@ func (b *bodyReader) finish(w http.ResponseWriter, r *http.Request) {
 // (http.MaxBytesReader marks it so); a client that sends no more for a
 // second leaves the read deadline in the past, so that closing the body
 // fails at once rather than reaching its end.
-func unreadBody(w http.ResponseWriter, r *http.Request) {
+func unreadBody(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(time.Second))
 	_, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, drainLimit))
 	if err == nil {
 		rc.SetReadDeadline(time.Time{})
 	}
+	return err
+}
+
+// closeAfterReply makes net/http close w's HTTP/1 connection once the
+// reply is written, whether or not its head went out already: with a
+// "Connection: close" header when it has not. A header set once the head
+// is written changes nothing, and net/http's own flag for it is
+// unexported; http.MaxBytesReader documents that it "tells the
+// ResponseWriter to close the connection after the limit has been
+// reached", which is what a read past a limit of 0 does.
+func closeAfterReply(w http.ResponseWriter) {
+	http.MaxBytesReader(w, io.NopCloser(strings.NewReader(" ")), 0).Read(make([]byte, 1))
 }
 
 type pieceKind int
@@ -232,12 +265,12 @@ func (ex *exchange) serve() {
 		case p := <-ex.out:
 			switch p.kind {
 			case pieceReply:
-				if p.rep.status == http.StatusRequestEntityTooLarge {
-					// What is left of a too-large body, before the
-					// 413 goes out (drainLimit); the handler's reads
-					// have ended.
-					unreadBody(w, ex.r)
-				}
+				// The handler's reads have ended: what is left of the
+				// body is read before the head goes out (a client
+				// still sending when the server closes would get a
+				// reset instead of a 413), or the head says the
+				// connection closes.
+				ex.body.finish(w, ex.r)
 				writeHead(w, p.rep)
 				w.Write(p.rep.body)
 				replied = true
@@ -300,9 +333,8 @@ func writeHead(w http.ResponseWriter, rep reply) {
 	w.WriteHeader(rep.status)
 }
 
-// drainLimit bounds what unreadBody reads of a body its handler left:
-// before a 413 goes out (a client still sending when the server closes
-// would get a reset instead of the answer), and before an exchange ends.
+// drainLimit bounds what unreadBody reads of a body its handler left,
+// before a whole reply goes out or a streamed one ends.
 const drainLimit = 256 << 10
 
 // wrote lands the outcome of a chunk's write.
