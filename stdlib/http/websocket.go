@@ -162,7 +162,14 @@ func (ws *WebSocket) land(typ websocket.MessageType, rd io.Reader, data []byte, 
 				ws.sentCode = int(websocket.StatusMessageTooBig)
 			}
 		}
+		// The library closes the connection after a close frame, but
+		// not after any other failure (the peer's FIN without a close,
+		// a frame cut short, a protocol error, a message past the
+		// limit, each of which it answered with its close code if it
+		// could): nothing will read or write it again, and it stayed
+		// open, a descriptor in CLOSE-WAIT for the life of the run.
 		ws.stopClose()
+		ws.eng.Go(func() { ws.c.CloseNow() }, nil)
 	}
 	if !ws.closing {
 		ws.pull() // a message landed while closing is dropped: read on

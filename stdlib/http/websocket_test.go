@@ -438,3 +438,92 @@ func maskedFrame(op byte, payload []byte) []byte {
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(len(payload)))
 	return append(append(hdr, 0, 0, 0, 0), payload...)
 }
+
+// A WebSocket whose reading ended with an error releases its connection:
+// the server's socket was left open (CLOSE-WAIT for the life of the
+// process) when the client sent FIN without a close frame, broke off in
+// the middle of a frame, sent an unmasked frame or a message past the
+// limit. The client sees the server close its end.
+func TestWebSocketReadErrorReleasesConnection(t *testing.T) {
+	stdout, _, _ := runScript(t, `
+def handler(req):
+    ws = req.websocket()
+    print("open", req.path)
+    catch(lambda: [ws.send(m) for m in ws])
+    print("end", req.path, ws.close_code)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	for _, tc := range []struct {
+		name string
+		do   func(w *rawWS)
+		code string // the close code the handler sees
+	}{
+		{"fin", func(w *rawWS) { w.c.(*net.TCPConn).CloseWrite() }, "1006"},
+		{"partial", func(w *rawWS) {
+			w.c.Write([]byte{0x81, 0x85, 0, 0}) // a masked text frame's header cut short
+			w.c.(*net.TCPConn).CloseWrite()
+		}, "1006"},
+		{"unmasked", func(w *rawWS) { w.c.Write([]byte{0x81, 0x02, 'h', 'i'}) }, "1006"},
+		{"toobig", func(w *rawWS) { w.send(opBinary, make([]byte, 1<<20+1)) }, "1009"},
+	} {
+		w := dialRaw(t, addr, "/"+tc.name)
+		assert.Equal(t, "open /"+tc.name, stdout.Next(t))
+		tc.do(w)
+		assert.Equal(t, "end /"+tc.name+" "+tc.code, stdout.Next(t))
+		// What the server still sends (a close frame) and then EOF.
+		w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.Copy(io.Discard, w.br)
+		assert.NoError(t, err, "%s: the server kept its end open", tc.name)
+	}
+}
+
+// The client side likewise: a server that drops the WebSocket without a
+// close frame (here by a half-close, so that it sees the client's end)
+// leaves the script's WebSocket closed and its connection released, not
+// kept until the run ends, also when the script calls close().
+func TestWebSocketClientReleasesDroppedConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	released := make(chan error, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					released <- err
+					return
+				}
+				sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+				fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+					base64.StdEncoding.EncodeToString(sum[:]))
+				c.(*net.TCPConn).CloseWrite()
+				c.SetReadDeadline(time.Now().Add(8 * time.Second)) // within waitFor's 10 s
+				_, err = io.Copy(io.Discard, br)
+				released <- err
+			}()
+		}
+	}()
+	for _, src := range []string{
+		"print(ws.recv(), ws.close_code)",
+		"print(ws.recv(), ws.close_code)\nws.close()",
+	} {
+		stdout, _, _ := runScript(t, fmt.Sprintf(`
+ws = http.websocket("ws://%s/")
+%s
+print("done")
+sleep(60)  # the run goes on: its end would release the socket
+`, ln.Addr(), src))
+		assert.Equal(t, "None 1006", stdout.Next(t))
+		assert.Equal(t, "done", stdout.Next(t))
+		assert.NoError(t, waitFor(t, released), "the client kept its end open: %s", src)
+	}
+}
