@@ -35,6 +35,31 @@ const (
 	h2PingTimeout     = readHeaderTimeout - h2PingAfter
 )
 
+// The server's bounds on a client that stalls once its request is read,
+// as nginx's send_timeout and client_body_timeout: each is a bound on the
+// time between two steps of progress, not on the whole transfer, so a
+// large response or body on a slow but live link still goes through.
+// They are variables only so that tests can shorten them.
+var (
+	// sendTimeout bounds each writeStep bytes of a response (and the
+	// flush of its head and end): a client that takes none of them for
+	// that long has its connection closed, and the write fails.
+	sendTimeout = 30 * time.Second
+	// bodyTimeout bounds each read of a request body: a client that
+	// sends nothing for that long fails the read with timeout, and its
+	// connection is closed after the reply.
+	bodyTimeout = 30 * time.Second
+	// shutdownGrace is how long a closed server (Server.close, the end
+	// of the run) waits for the exchanges in flight before it closes
+	// their connections and cancels their handlers.
+	shutdownGrace = 5 * time.Second
+)
+
+// writeStep is the most of a response written under one sendTimeout:
+// net/http writes a piece whole before it returns, so the deadline of a
+// larger piece would bound the time of more than one step of progress.
+const writeStep = 16 << 10
+
 // harden sets srv's timeouts and header limit, and its log: lines go to
 // the engine's stderr (written on the loop), but for what clients cause
 // (quietLines).

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/corolang/coro/loop"
@@ -55,6 +56,11 @@ type Server struct {
 	fresh  map[net.Conn]struct{}
 	// maxBody bounds a request body (max_body, 413 past it).
 	maxBody int64
+	// The bounds on slow clients (limits.go), read when it started.
+	sendTimeout, bodyTimeout, grace time.Duration
+	// cut is closed once the grace after shutdown ran out: the
+	// exchanges still in flight give up.
+	cut chan struct{}
 }
 
 // connState is the server's http.Server.ConnState hook: it keeps fresh.
@@ -92,7 +98,8 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, err
 	}
 	e := x.Task.Engine()
-	s := &Server{eng: e, handler: handler, maxBody: limit, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{}}
+	s := &Server{eng: e, handler: handler, maxBody: limit, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{},
+		sendTimeout: sendTimeout, bodyTimeout: bodyTimeout, grace: shutdownGrace, cut: make(chan struct{})}
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
 	harden(s.srv, e)
@@ -133,7 +140,10 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 // shutdown stops serving before it returns: no connection is accepted
 // and no request read from now on is served, and connections without a
 // request in flight are closed. On a goroutine, requests in flight then
-// finish (http.Server.Shutdown); the serving task ends when they have.
+// finish (http.Server.Shutdown), for at most the grace period: past it
+// their connections are closed and their handlers cancelled (cut), so
+// that a client that stalls cannot keep the run going. The serving task
+// ends when they have.
 func (s *Server) shutdown() {
 	if s.closed {
 		return
@@ -162,7 +172,12 @@ func (s *Server) shutdown() {
 	s.connMu.Unlock()
 	// The serving task, parked with a hold, keeps the run alive meanwhile.
 	s.eng.Go(func() {
-		s.srv.Shutdown(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
+		defer cancel()
+		if s.srv.Shutdown(ctx) != nil {
+			close(s.cut)
+			s.srv.Close()
+		}
 		s.stopClose()
 	}, func() {
 		if s.stopped != nil {

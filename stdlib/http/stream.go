@@ -13,9 +13,11 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/corolang/coro/generator"
 	"github.com/corolang/coro/loop"
@@ -41,7 +43,11 @@ func (d *doneSource) Wait(*loop.Exec, string) error { return nil }
 // bodyFail maps what ended a request body's stream, other than its end,
 // to the error of a read, naming the client (bodyFailure).
 func (ex *exchange) bodyFail(fn string, err error) error {
-	return bodyFailure(fn, "the request body from "+ex.r.RemoteAddr, err)
+	what := "the request body from " + ex.r.RemoteAddr
+	if errors.Is(err, errBodyStalled) {
+		return loop.Errorf(loop.KindTimeout, "%s: %s: nothing came for %gs", fn, what, ex.s.bodyTimeout.Seconds())
+	}
+	return bodyFailure(fn, what, err)
 }
 
 // ---- the server side ----
@@ -49,36 +55,77 @@ func (ex *exchange) bodyFail(fn string, err error) error {
 // errRequestOver fails a read of a request body once its exchange ended.
 var errRequestOver = errors.New("the request is over")
 
+// errBodyStalled fails a read of a request body that got nothing for
+// the server's bodyTimeout.
+var errBodyStalled = errors.New("the request body stalled")
+
 // bodyReader is a request body as its Pump reads it, off the loop. It
 // lets ServeHTTP return only once no read is in flight: net/http forbids
 // reading a body after the handler returned.
+//
+// Each read is given the server's bodyTimeout (nginx's
+// client_body_timeout): a client that sends nothing for that long fails
+// it with errBodyStalled, and every read after it. The deadline is
+// cleared once a read returns: a handler that pauses between its reads
+// is no slow client, and over HTTP/2 a deadline is a timer that ends the
+// body when it fires, whether a read is waiting or not.
 type bodyReader struct {
-	rc      io.Reader
+	body    io.Reader
+	w       http.ResponseWriter // for its read deadline
+	timeout time.Duration
 	mu      sync.Mutex
 	idle    *sync.Cond
 	busy    bool
 	done    bool
-	eof     bool // a read reached the end
-	broken  bool // a read failed before the end: where the body ends is unknown
-	settled bool // finish ran
+	eof     bool  // a read reached the end
+	err     error // a read failed before the end: where the body ends is unknown
+	settled bool  // finish ran
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	if b.done {
+	if b.done || b.err != nil {
+		err := b.err
 		b.mu.Unlock()
-		return 0, errRequestOver
+		if err == nil {
+			err = errRequestOver
+		}
+		return 0, err
 	}
 	b.busy = true
+	// Under the lock: finish's deadline in the past is not overwritten.
+	http.NewResponseController(b.w).SetReadDeadline(time.Now().Add(b.timeout))
 	b.mu.Unlock()
-	n, err := b.rc.Read(p)
+	n, err := b.body.Read(p)
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.busy = false
-	b.eof = b.eof || err == io.EOF
-	b.broken = b.broken || (err != nil && err != io.EOF)
 	b.idle.Broadcast()
-	b.mu.Unlock()
+	if b.done {
+		return n, err // finish owns the deadline now
+	}
+	http.NewResponseController(b.w).SetReadDeadline(time.Time{})
+	switch {
+	case err == io.EOF:
+		b.eof = true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = fmt.Errorf("%w: %w", errBodyStalled, err)
+		fallthrough
+	case err != nil:
+		b.err = err
+	}
 	return n, err
+}
+
+// stalled reports whether a read failed because the client sent nothing
+// for bodyTimeout, once the read in flight, if any, has returned.
+func (b *bodyReader) stalled() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.busy {
+		b.idle.Wait()
+	}
+	return errors.Is(b.err, errBodyStalled)
 }
 
 // finish fails every later read and waits for the one in flight, which a
@@ -108,12 +155,16 @@ func (b *bodyReader) finish(w http.ResponseWriter, r *http.Request) {
 			b.idle.Wait()
 		}
 	}
-	eof, broken := b.eof, b.broken
+	eof, broken := b.eof, b.err != nil
 	b.mu.Unlock()
 	if eof || r.ContentLength == 0 || r.ProtoMajor != 1 {
 		return
 	}
 	if broken || unreadBody(w, r) != nil {
+		// Nothing more is read of the connection: net/http's close of
+		// the body then fails at once, where it would wait for the
+		// rest of a body that stalled.
+		http.NewResponseController(w).SetReadDeadline(time.Now())
 		closeAfterReply(w)
 	}
 }
@@ -132,10 +183,7 @@ func (b *bodyReader) finish(w http.ResponseWriter, r *http.Request) {
 // connections. Reaching the end here, before the handler has returned,
 // is what net/http does itself when not in full-duplex mode.
 //
-// Past drainLimit the connection is closed after the reply
-// (http.MaxBytesReader marks it so); a client that sends no more for a
-// second leaves the read deadline in the past, so that closing the body
-// fails at once rather than reaching its end.
+// It reads at most drainLimit bytes, for at most a second.
 func unreadBody(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(time.Second))
@@ -206,7 +254,7 @@ type exchange struct {
 }
 
 func newExchange(s *Server, w http.ResponseWriter, r *http.Request) *exchange {
-	ex := &exchange{s: s, w: w, r: r, out: make(chan *piece, 4), body: &bodyReader{rc: r.Body}}
+	ex := &exchange{s: s, w: w, r: r, out: make(chan *piece, 4), body: &bodyReader{body: r.Body, w: w, timeout: s.bodyTimeout}}
 	ex.body.idle = sync.NewCond(&ex.body.mu)
 	// A handler may read the body while it streams its response.
 	http.NewResponseController(w).EnableFullDuplex()
@@ -238,13 +286,45 @@ func (ex *exchange) end() {
 // post runs fn on the loop.
 func (ex *exchange) post(fn func()) { ex.s.eng.Post(fn) }
 
-// cancel cancels the handler's task: the client went away.
-func (ex *exchange) cancel() {
+// cancel cancels the handler's task: the client went away (or the
+// server gave up on it).
+func (ex *exchange) cancel(why string) {
 	ex.post(func() {
 		if ex.task != nil {
-			ex.task.Cancel("http client disconnected")
+			ex.task.Cancel(why)
 		}
 	})
+}
+
+// Why a handler is cancelled before its reply is sent.
+const (
+	clientGoneWhy = "http client disconnected"
+	serverGoneWhy = "http server closed" // its grace ran out (Server.shutdown)
+)
+
+// deadline gives the writes that follow sendTimeout, from now.
+func (ex *exchange) deadline() {
+	http.NewResponseController(ex.w).SetWriteDeadline(time.Now().Add(ex.s.sendTimeout))
+}
+
+// writeBody writes data (a whole reply's body, a streamed chunk) in
+// pieces of at most writeStep bytes, each within sendTimeout of its
+// start: a client that stops reading is cut off (nginx's send_timeout),
+// a slow one that keeps reading is not, however long the whole takes.
+// The last deadline stays for what net/http writes after it (the rest
+// of its buffer, a flush); one is set for an empty body too.
+func (ex *exchange) writeBody(data []byte) error {
+	for {
+		ex.deadline()
+		n := min(len(data), writeStep)
+		if n == 0 {
+			return nil
+		}
+		if _, err := ex.w.Write(data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
 }
 
 // serve writes what the handler's task sends until the exchange ends.
@@ -260,6 +340,7 @@ func (ex *exchange) serve() {
 	}()
 	w, rc := ex.w, http.NewResponseController(ex.w)
 	headed := false
+	gone := ex.r.Context().Done()
 	for {
 		select {
 		case p := <-ex.out:
@@ -272,27 +353,34 @@ func (ex *exchange) serve() {
 				// connection closes.
 				ex.body.finish(w, ex.r)
 				writeHead(w, p.rep)
-				w.Write(p.rep.body)
+				ex.writeBody(p.rep.body)
 				replied = true
 				return
 			case pieceHead:
 				writeHead(w, p.rep)
 				headed = true
+				ex.deadline()
 				if err := rc.Flush(); err != nil {
-					ex.cancel()
+					ex.cancel(clientGoneWhy)
 					return
 				}
+				// No deadline while the handler makes its next
+				// chunk: over HTTP/2 it is a timer that resets the
+				// stream when it fires, written or not.
+				rc.SetWriteDeadline(time.Time{})
 			case pieceChunk:
-				_, err := io.WriteString(w, p.data)
+				err := ex.writeBody(unsafe.Slice(unsafe.StringData(p.data), len(p.data)))
 				if err == nil {
 					err = rc.Flush()
 				}
+				rc.SetWriteDeadline(time.Time{})
 				ex.post(func() { ex.wrote(err) })
 				if err != nil {
-					ex.cancel()
+					ex.cancel(clientGoneWhy)
 					return
 				}
 			case pieceEnd:
+				ex.deadline() // for the end net/http writes
 				return
 			case pieceAbort:
 				// The client sees the response cut short, not a clean end.
@@ -301,11 +389,25 @@ func (ex *exchange) serve() {
 				ex.accept()
 				return
 			}
-		case <-ex.r.Context().Done():
+		case <-gone:
 			// The client went away, or half-closed its side: net/http
 			// cannot tell them apart (the connection reads EOF) and ends
 			// the context either way, as it does for Go's handlers.
-			ex.cancel()
+			// It ends it too when a read of the body fails on the
+			// connection's deadline: the client stalled, which the
+			// handler's read says (timeout), and which leaves the
+			// handler its reply.
+			if ex.body.stalled() {
+				gone = nil
+				continue
+			}
+			why := clientGoneWhy
+			select {
+			case <-ex.s.cut: // which closed the connection
+				why = serverGoneWhy
+			default:
+			}
+			ex.cancel(why)
 			if !headed {
 				// Returning with nothing written made net/http send an
 				// empty 200, a success the handler never gave: drop the
@@ -313,8 +415,17 @@ func (ex *exchange) serve() {
 				panic(http.ErrAbortHandler)
 			}
 			return
+		case <-ex.s.cut:
+			// The server was closed, and its grace ran out: the
+			// connection is closed (Server.shutdown).
+			ex.cancel(serverGoneWhy)
+			if !headed {
+				panic(http.ErrAbortHandler)
+			}
+			return
 		case <-ex.s.eng.Context().Done():
 			if !headed {
+				ex.deadline()
 				http.Error(w, "server stopped", http.StatusServiceUnavailable)
 			}
 			return
@@ -379,7 +490,7 @@ func (ex *exchange) write(x *loop.Exec, fn, data string) error {
 // returns the cancellation for fn to raise. A cancelled handler is not a
 // failure: nothing is logged.
 func clientGone(x *loop.Exec, fn string) error {
-	x.Task.Cancel("http client disconnected")
+	x.Task.Cancel(clientGoneWhy)
 	if err := x.Checkpoint(); err != nil {
 		return err
 	}
