@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -380,4 +381,57 @@ print(srv.port)
 			assert.Equal(t, "/next", stdout.Next(t), "%s, %s", name, mode)
 		}
 	}
+}
+
+// Expect: 100-continue. A body announced past max_body is refused at
+// once, with no 100 Continue (the server read the body to drain it,
+// which sent the 100, and answered 413 only once the drain gave up); a
+// handler that ignores the body answers without asking for it; one that
+// reads it gets it after the 100.
+func TestExpectContinue(t *testing.T) {
+	stdout, _, _ := runScript(t, `
+def handler(req):
+    if req.path == "/read":
+        return "got " + req.body
+    return "ignored"
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+	addr := "127.0.0.1:" + stdout.Next(t)
+	ask := func(path string, length int64) (net.Conn, *bufio.Reader, *http.Response) {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", path, length)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		return c, br, resp
+	}
+	for path, status := range map[string]int{"/read": 413, "/ignore": 200} {
+		c, br, resp := ask(path, 999999999999)
+		assert.Equal(t, status, resp.StatusCode, path)
+		assert.True(t, resp.Close, "%s: the body the client holds back is no request", path)
+		_, err := io.Copy(io.Discard, br)
+		assert.NoError(t, err, path)
+		c.Close()
+	}
+
+	_, br, resp := ask("/ignore", 5)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.True(t, resp.Close)
+	b, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, "ignored", string(b))
+	_, err := io.Copy(io.Discard, br)
+	assert.NoError(t, err)
+
+	c, br, resp := ask("/read", 5)
+	assert.Equal(t, 100, resp.StatusCode)
+	io.WriteString(c, "hello")
+	resp, err = http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	assert.Equal(t, "got hello", string(b))
+	assert.False(t, resp.Close)
 }

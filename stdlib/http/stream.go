@@ -77,6 +77,8 @@ type bodyReader struct {
 	idle    *sync.Cond
 	busy    bool
 	done    bool
+	read    bool  // the handler asked for some of it
+	got     int64 // bytes read
 	eof     bool  // a read reached the end
 	err     error // a read failed before the end: where the body ends is unknown
 	settled bool  // finish ran
@@ -92,7 +94,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	b.busy = true
+	b.busy, b.read = true, true
 	// Under the lock: finish's deadline in the past is not overwritten.
 	http.NewResponseController(b.w).SetReadDeadline(time.Now().Add(b.timeout))
 	b.mu.Unlock()
@@ -100,6 +102,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.busy = false
+	b.got += int64(n)
 	b.idle.Broadcast()
 	if b.done {
 		return n, err // finish owns the deadline now
@@ -155,12 +158,21 @@ func (b *bodyReader) finish(w http.ResponseWriter, r *http.Request) {
 			b.idle.Wait()
 		}
 	}
-	eof, broken := b.eof, b.err != nil
+	eof, broken, read, got := b.eof, b.err != nil, b.read, b.got
 	b.mu.Unlock()
 	if eof || r.ContentLength == 0 || r.ProtoMajor != 1 {
 		return
 	}
-	if broken || unreadBody(w, r) != nil {
+	// A body whose announced rest is past drainLimit is not drained
+	// (the drain could not reach its end), nor one whose client waits
+	// for a 100 Continue the handler never asked for by reading: the
+	// drain's first read would send it, and the reply (a 413 for a body
+	// announced too large) would wait for the drain to give up. The
+	// connection closes instead, as net/http's own rules say when not in
+	// full-duplex mode. An Expect the handler sees is 100-continue:
+	// net/http answers any other with 417.
+	skip := r.ContentLength-got > drainLimit || (!read && r.Header.Get("Expect") != "")
+	if broken || skip || unreadBody(w, r) != nil {
 		// Nothing more is read of the connection: net/http's close of
 		// the body then fails at once, where it would wait for the
 		// rest of a body that stalled.
