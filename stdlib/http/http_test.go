@@ -435,3 +435,42 @@ print(srv.port)
 	assert.Equal(t, "got hello", string(b))
 	assert.False(t, resp.Close)
 }
+
+// A run that ends (SIGINT, here its context cancelled) while a handler is
+// in flight answers its request with 503 "server stopped", the answer of
+// a stopped server: the cancelled handler's replier sent a 500, a
+// failure the handler never had, whenever it came first (half the runs).
+func TestRunEndingAnswers503(t *testing.T) {
+	for i := range 10 {
+		out, errs := scripttest.NewOutput(), scripttest.NewOutput()
+		e, err := engine.New(engine.Options{Stdout: out, Stderr: errs, Permissions: engine.Permissions{Net: true}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Exec(ctx, "sigint.star", `
+def handler(req):
+    print("handling")
+    sleep(60)
+    return "late"
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`)
+			done <- err
+		}()
+		c, err := net.Dial("tcp", "127.0.0.1:"+out.Next(t))
+		require.NoError(t, err)
+		fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.Equal(t, "handling", out.Next(t))
+		cancel()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err, "run %d", i)
+		b, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, "503 server stopped\n", fmt.Sprintf("%d %s", resp.StatusCode, b), "run %d", i)
+		c.Close()
+		waitFor(t, done)
+		require.NoError(t, e.Close())
+		assert.NotContains(t, errs.String(), "handler for", "a cancelled handler is no failure")
+	}
+}

@@ -250,6 +250,13 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 			ex.send(&piece{kind: pieceAbort})
 			return
 		}
+		if loop.ToError(err).Kind == loop.KindCancelled {
+			// No failure of the handler's: its client went away
+			// (serve ended the exchange: this goes nowhere), or the
+			// server is stopping, the run ending with it.
+			ex.reply(stoppedReply)
+			return
+		}
 		ex.reply(internalError)
 		return
 	}
@@ -318,6 +325,10 @@ func (rp *replier) logFailure(err error) {
 }
 
 var internalError = reply{status: 500, body: []byte("internal server error\n"), ctype: "text/plain; charset=utf-8"}
+
+// stoppedReply answers a request whose handler was cancelled, or that
+// was in flight when the run ended.
+var stoppedReply = reply{status: http.StatusServiceUnavailable, body: []byte("server stopped\n"), ctype: "text/plain; charset=utf-8"}
 
 // splitReply takes a handler's (status, body) or (status, headers, body)
 // apart; any other value is a body with status 200.

@@ -437,8 +437,8 @@ func (ex *exchange) serve() {
 			return
 		case <-ex.s.eng.Context().Done():
 			if !headed {
-				ex.deadline()
-				http.Error(w, "server stopped", http.StatusServiceUnavailable)
+				writeHead(w, stoppedReply)
+				ex.writeBody(stoppedReply.body)
 			}
 			return
 		}
