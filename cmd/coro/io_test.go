@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +102,51 @@ print("accept loop ended")
 	// (Clients that hung up with an echo unread make the server's
 	// reads fail with reset; those tasks' failures are reported.)
 	assert.NotContains(t, warning, "Listener.accept")
+}
+
+// TestHTTPAcceptSurvivesFileDescriptorExhaustion: http.serve out of
+// descriptors retries accepting as net.listen does, and says so once:
+// net/http's own retry logged "http: Accept error: ... too many open
+// files; retrying in 5ms" on every attempt, so that clients decided how
+// much the server logged. Once clients hang up, those still waiting are
+// served.
+func TestHTTPAcceptSurvivesFileDescriptorExhaustion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	script := writeScript(t, "serve.star", `
+srv = http.serve("127.0.0.1:0", lambda req: "hello " + req.path)
+print(srv.port)
+`)
+	_, sc, stderr := startCoroShell(t, "ulimit -n 40", script)
+	require.True(t, sc.Scan())
+	addr := "127.0.0.1:" + sc.Text()
+
+	const n = 80
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		_, err = fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		require.NoError(t, err)
+		conns[i] = c
+	}
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "too many open files") },
+		10*time.Second, 10*time.Millisecond, "no EMFILE warning; stderr: %s", stderr.String())
+	// Clients that were answered hang up, which frees descriptors for
+	// the others.
+	for i, c := range conns {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(15*time.Second)))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err, "connection %d; stderr: %s", i, stderr.String())
+		b, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, fmt.Sprintf("hello /%d", i), string(b))
+		c.Close()
+	}
+	warning := stderr.String()
+	assert.Equal(t, 1, strings.Count(warning, "coro: warning: net: accept on "+addr+": too many open files; retrying"), warning)
+	assert.NotContains(t, warning, "Accept error")
 }
 
 // killLeftovers kills what a failing test left running.

@@ -103,6 +103,9 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
 	harden(s.srv, e)
+	// A temporary failure to accept (out of descriptors) is retried and
+	// said once, as net.listen's: net/http logged every retry.
+	ln = netmod.Retrying(e, ln, s.addr)
 	s.ln = ln
 	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
 	if cfg != nil {

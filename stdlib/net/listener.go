@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -175,13 +176,17 @@ func (l *Listener) backoff(err error) {
 }
 
 // warn reports the first temporary accept failure. Loop only.
-func (l *Listener) warn(err error) {
+func (l *Listener) warn(err error) { warnAccept(l.eng, l.addr, err) }
+
+// warnAccept says on e's stderr that accepting on addr failed for now
+// and is retried (acceptRetrying), once per listener. Loop only.
+func warnAccept(e *loop.Engine, addr string, err error) {
 	msg := err.Error()
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		msg = errno.Error()
 	}
-	fmt.Fprintf(l.eng.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", l.addr, msg)
+	fmt.Fprintf(e.Stderr(), "coro: warning: net: accept on %s: %s; retrying with a backoff (5ms doubling to 1s), reported once per listener\n", addr, msg)
 }
 
 // accept returns the next connection, waiting at most timeout.
@@ -231,7 +236,7 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 			l.accepting = true
 			var c net.Conn
 			var err error
-			l.eng.Go(func() { c, err = l.acceptRetrying() }, func() { l.accepted(c, err) })
+			l.eng.Go(func() { c, err = acceptRetrying(l.eng, l.ln, l.addr, &l.warned, l.done) }, func() { l.accepted(c, err) })
 		}
 		if err := stream.WaitOn(x, &l.waiters, l, timeout, op); err != nil {
 			return nil, err
@@ -239,33 +244,60 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 	}
 }
 
-// acceptRetrying runs on the accepting goroutine: it accepts, retrying
-// temporary failures (SPEC 7: out of file descriptors, say) after a pause
-// of 5 ms doubling to 1 s, as net/http does. The first such failure of a
-// listener is reported on stderr, once. Closing the listener or the
-// engine ends a pause at once.
-func (l *Listener) acceptRetrying() (net.Conn, error) {
+// acceptRetrying runs on the accepting goroutine: it accepts from ln,
+// retrying temporary failures (SPEC 7: out of file descriptors, say)
+// after a pause of 5 ms doubling to 1 s, as net/http does. The first such
+// failure of a listener is reported on stderr, once (warned). Closing
+// done (the listener) or the engine ends a pause at once.
+func acceptRetrying(e *loop.Engine, ln net.Listener, addr string, warned *atomic.Bool, done chan struct{}) (net.Conn, error) {
 	var delay time.Duration
 	for {
-		c, err := l.ln.Accept()
+		c, err := ln.Accept()
 		if err == nil || !temporaryAccept(err) {
 			return c, err
 		}
 		delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
-		if l.warned.CompareAndSwap(false, true) {
-			l.eng.Post(func() { l.warn(err) })
+		if warned.CompareAndSwap(false, true) {
+			e.Post(func() { warnAccept(e, addr, err) })
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
-		case <-l.done:
+		case <-done:
 			t.Stop()
 			return nil, net.ErrClosed
-		case <-l.eng.Context().Done():
+		case <-e.Context().Done():
 			t.Stop()
 			return nil, net.ErrClosed
 		}
 	}
+}
+
+// Retrying wraps ln, bound at addr, for a Go server that accepts from
+// it (http.serve's): a temporary failure to accept (out of file
+// descriptors, say) is retried as net.listen's are, and said once on
+// stderr. net/http retries it too, but logs every attempt, which a
+// client that opens many connections would decide.
+func Retrying(e *loop.Engine, ln net.Listener, addr string) net.Listener {
+	return &retryingListener{Listener: ln, eng: e, addr: addr, done: make(chan struct{})}
+}
+
+type retryingListener struct {
+	net.Listener
+	eng    *loop.Engine
+	addr   string
+	warned atomic.Bool
+	done   chan struct{} // closed by Close: ends a retry's pause
+	once   sync.Once
+}
+
+func (l *retryingListener) Accept() (net.Conn, error) {
+	return acceptRetrying(l.eng, l.Listener, l.addr, &l.warned, l.done)
+}
+
+func (l *retryingListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
 }
 
 // temporaryAccept reports whether an accept failure is one to retry: the
