@@ -470,3 +470,63 @@ func TestHashtableGrowWithIterationFreezeClear(t *testing.T) {
 		t.Fatalf("after Clear: keys %v", keys)
 	}
 }
+
+// longestChain returns the most entries in one bucket's chain of ht,
+// once its grow, if any, is finished.
+func longestChain(ht *hashtable) int {
+	ht.freeze()
+	most := 0
+	for i := range ht.table {
+		n := 0
+		for p := &ht.table[i]; p != nil; p = p.next {
+			for j := range p.entries {
+				if p.entries[j].hash != 0 {
+					n++
+				}
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// Keys that upstream's hashes, the same in every process, put in one
+// bucket (ints that share their low 20 bits, short strings whose FNV-1a
+// hashes share their low 12 bits, floats between 1 and 2) spread over the
+// table like any keys (coro patch, ORIGIN 61): a dict of n of them cost
+// O(n²), which a client's JSON could choose. The longest chain is what a
+// lookup walks.
+func TestHashFloodingKeysSpread(t *testing.T) {
+	var ints, strs, floats []Value
+	for i := range 20000 {
+		ints = append(ints, MakeInt64(int64(i)<<20))
+		floats = append(floats, Float(1+float64(i+1)/40000))
+	}
+	for i := 0; len(strs) < 2000; i++ {
+		s := fmt.Sprintf("k%d", i)
+		if softHashString(s)&0xfff == 0 {
+			strs = append(strs, String(s))
+		}
+	}
+	for _, keys := range [][]Value{ints, strs, floats} {
+		var ht hashtable
+		for _, k := range keys {
+			if err := ht.insert(nil, k, None); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := longestChain(&ht); n >= 40 {
+			t.Errorf("%s keys: one bucket chain holds %d of %d", keys[0].Type(), n, len(keys))
+		}
+	}
+	// Sequential ints keep upstream's spread: 6 or 7 a bucket at most.
+	var ht hashtable
+	for i := range 100000 {
+		if err := ht.insert(nil, MakeInt(i), None); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := longestChain(&ht); n > 8 {
+		t.Errorf("sequential ints: one bucket chain holds %d", n)
+	}
+}

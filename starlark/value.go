@@ -486,13 +486,18 @@ func (f Float) Type() string { return "float" }
 func (f Float) Freeze()      {} // immutable
 func (f Float) Truth() Bool  { return f != 0.0 }
 func (f Float) Hash() (uint32, error) {
-	// Equal float and int values must yield the same hash.
-	// TODO(adonovan): opt: if f is non-integral, and thus not equal
-	// to any Int, we can avoid the Int conversion and use a cheaper hash.
-	if isFinite(float64(f)) {
-		return finiteFloatToInt(f).Hash()
+	// Equal float and int values must yield the same hash: an integral
+	// float hashes as its int. A float with a fraction equals no int,
+	// and hashes its bits (coro patch, ORIGIN 61): upstream hashed it as
+	// its truncated int, so 1.5, 1.25, 1.125, ... all fell in one bucket
+	// chain of a set.
+	if !isFinite(float64(f)) {
+		return 1618033, nil // NaN, +/-Inf
 	}
-	return 1618033, nil // NaN, +/-Inf
+	if math.Trunc(float64(f)) != float64(f) {
+		return hashWord(math.Float64bits(float64(f))), nil
+	}
+	return finiteFloatToInt(f).Hash()
 }
 
 func floor(f Float) Float { return Float(math.Floor(float64(f))) }
