@@ -1,7 +1,6 @@
 package http_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -70,35 +69,18 @@ func TestFetchExample(t *testing.T) {
 // "eof: http.get: end of stream"), whether the body is read whole or
 // streamed.
 func TestClientErrorsNameURL(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				switch req.URL.Path {
-				case "/short":
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-this")
-				case "/head":
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nX-A: b\r\n")
-				case "/chunk":
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n")
-				case "/slow":
-					io.Copy(io.Discard, c) // no response until the client gives up
-				} // anything else: closed without a response
-			}()
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base := hostileServer(t, func(req *http.Request, c net.Conn) {
+		switch req.URL.Path {
+		case "/short":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-this")
+		case "/head":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nX-A: b\r\n")
+		case "/chunk":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n")
+		case "/slow":
+			io.Copy(io.Discard, c) // no response until the client gives up
+		} // anything else: closed without a response
+	})
 	stdout, stderr, done := runScriptArgs(t, `
 base = os.args[0]
 for p in ["/short", "/nothing", "/head", "/chunk"]:
