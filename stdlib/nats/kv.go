@@ -188,6 +188,8 @@ func kvWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		}
 	})
 	var made jetstream.KeyWatcher // by Work, for Done or Drop
+	var first jetstream.KeyValueEntry
+	var got bool // first is an update (the watcher did not stop before one)
 	_, err = x.Offload(loop.Offload{Why: loop.ReasonString(fn), Op: fn, Timeout: loop.NoTimeout, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			if _, _, err := h.Conn(); err != nil {
@@ -199,12 +201,23 @@ func kvWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 				return nil, errorOf(fn, err)
 			}
 			made = kw
+			// Watch returns before its consumer has taken its place in
+			// the stream: a put right after watch() could land before
+			// it, and be delivered as the current value instead of as a
+			// change (the change the script waited for never came). The
+			// first update (a current value, or the nil that ends them)
+			// says the place is taken.
+			select {
+			case ent, ok := <-kw.Updates():
+				first, got = ent, ok
+			case <-ctx.Done():
+			}
 			return starlark.None, nil
 		},
 		Done: func(v starlark.Value, err error) (starlark.Value, error) {
 			if made != nil {
 				w = made
-				go pumpWatch(made, f)
+				go pumpWatch(made, first, got, f)
 			}
 			return v, err
 		},
@@ -222,10 +235,13 @@ func kvWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 
 // pumpWatch forwards a watcher's entries to the feed until it stops.
 // A key deleted before the watch began is no current value: only later
-// deletes are delivered.
-func pumpWatch(kw jetstream.KeyWatcher, f *feed) {
+// deletes are delivered. first is the watcher's first update, which
+// kvWatch took already; got is false when there was none (the watcher
+// stopped first).
+func pumpWatch(kw jetstream.KeyWatcher, first jetstream.KeyValueEntry, got bool, f *feed) {
 	initial := true
-	for ent := range kw.Updates() {
+	updates := kw.Updates()
+	for ent, ok := first, got; ok; ent, ok = <-updates {
 		if ent == nil {
 			initial = false // the end of the current values
 			continue
