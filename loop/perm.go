@@ -108,6 +108,16 @@ func newGrantSet(paths []string) *grantSet {
 	return s
 }
 
+// within reports whether everything g grants lies inside what o grants:
+// g is o, or o is a directory above g. (The real paths were resolved
+// when the grants were made, so neither has a link in it.)
+func (g *grant) within(o *grant) bool {
+	if g.real == o.real {
+		return g.dir == o.dir
+	}
+	return o.dir && strings.HasPrefix(g.real, o.real+"/")
+}
+
 func (s *grantSet) close() {
 	for _, g := range s.grants {
 		g.once.Do(func() {}) // no root opened after this
@@ -257,7 +267,7 @@ type Place struct {
 	root  *os.Root
 	name  string // below root
 	write bool
-	depth int // length of the root's path: the deeper of two places confines more
+	g     *grant // the grant root belongs to
 }
 
 // PlaceRead resolves path for reading, or fails with `permission`.
@@ -273,8 +283,14 @@ func (e *Engine) PlaceWrite(fn, path string) (Place, error) {
 	return e.place(w, fn, path, true)
 }
 
-// PlaceReadWrite resolves path for an operation that reads and writes: it
-// needs both grants, and goes through the deeper root (inside both).
+// PlaceReadWrite resolves path for an operation that reads and writes
+// (fs.open's "r+", "w+", "a+"). The operation goes through one root, so
+// one grant must allow both: the path's read and write grants are the
+// same path, or one lies inside the other and the operation goes through
+// the inner one. Two disjoint grants are refused, whatever links join
+// them: the operation would be confined to only one, and a link from a
+// read grant into a write grant (or back) reached a file only the other
+// allows, where every other operation refuses a link leaving its grant.
 func (e *Engine) PlaceReadWrite(fn, path string) (Place, error) {
 	r, err := e.PlaceRead(fn, path)
 	if err != nil {
@@ -284,11 +300,19 @@ func (e *Engine) PlaceReadWrite(fn, path string) (Place, error) {
 	if err != nil {
 		return Place{}, err
 	}
-	if r.root != nil && r.depth > w.depth {
+	switch {
+	case r.root == nil: // every path may be read
+		return w, nil
+	case w.root == nil:
+		r.write = true
+		return r, nil
+	case w.g.within(r.g):
+		return w, nil
+	case r.g.within(w.g):
 		r.write = true
 		return r, nil
 	}
-	return w, nil
+	return Place{}, Errorf(KindPermission, "%s: reading and writing %s denied: it is not under one path allowed for both (allow with --allow-read=PATH and --allow-write=PATH, or Permissions.Read and Permissions.Write)", fn, path)
 }
 
 func (e *Engine) place(s *grantSet, fn, path string, write bool) (Place, error) {
@@ -311,7 +335,7 @@ func (e *Engine) place(s *grantSet, fn, path string, write bool) (Place, error) 
 	if err != nil {
 		return Place{}, Errorf(KindPermission, "%s: %s: the allowed path %s cannot be opened: %v", fn, path, g.real, unwrapPath(err))
 	}
-	return Place{Path: path, fn: fn, root: root, name: name, write: write, depth: len(g.real)}, nil
+	return Place{Path: path, fn: fn, root: root, name: name, write: write, g: g}, nil
 }
 
 func deniedError(fn, path string, write bool) error {

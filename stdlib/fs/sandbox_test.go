@@ -173,3 +173,51 @@ permission: fs.rename: writing BOX/link/g denied: a symbolic link or ".." in it 
 	_, err = os.Lstat(filepath.Join(box, "f"))
 	assert.NoError(t, err)
 }
+
+// TestReadWriteOpenAcrossGrants: fs.open for reading and writing ("r+",
+// "w+", "a+") went through one of its two grants, the one whose path was
+// longer, and found the other by following the links outside it: a link
+// in a read grant into a disjoint write grant read a write-only file, one
+// in a write grant into a read grant wrote a read-only one. Every other
+// operation refuses a link leaving its grant. Now both permissions must
+// come from one path: the same grant, or one grant inside the other, the
+// open going through the inner one.
+func TestReadWriteOpenAcrossGrants(t *testing.T) {
+	dir := t.TempDir()
+	r, w, ro := filepath.Join(dir, "r"), filepath.Join(dir, "w"), filepath.Join(dir, "readonly")
+	for _, d := range []string{r, w, ro, filepath.Join(w, "in")} {
+		require.NoError(t, os.Mkdir(d, 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(w, "w.txt"), []byte("WRITE-ONLY"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(ro, "ro.txt"), []byte("READ-ONLY"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(w, "in", "both.txt"), []byte("both"), 0o644))
+	require.NoError(t, os.Symlink("../w", filepath.Join(r, "lw")))
+	require.NoError(t, os.Symlink("../readonly", filepath.Join(w, "lro")))
+	require.NoError(t, os.Symlink("in", filepath.Join(w, "alias")))
+	got, err := run(t, loop.Permissions{Read: []string{r, ro, filepath.Join(w, "in")}, Write: []string{w}}, fmt.Sprintf(`
+d = %q
+for p in ["/r/lw/w.txt", "/w/lro/ro.txt", "/w/lro/new.txt"]:
+    for mode in ["r+", "w+", "a+"]:
+        print(p, mode, catch(fs.open, d + p, mode).error)
+f = fs.open(d + "/w/alias/both.txt", "r+")
+print(f.read())
+f.write("!")
+f.close()
+print(fs.read(d + "/w/in/both.txt"))
+`, dir))
+	require.NoError(t, err)
+	want := ""
+	for _, p := range []string{"/r/lw/w.txt", "/w/lro/ro.txt", "/w/lro/new.txt"} {
+		for _, mode := range []string{"r+", "w+", "a+"} {
+			want += p + " " + mode + " permission: fs.open: reading and writing DIR" + p + " denied: it is not under one path allowed for both (allow with --allow-read=PATH and --allow-write=PATH, or Permissions.Read and Permissions.Write)\n"
+		}
+	}
+	assert.Equal(t, want+"both\nboth!\n", strings.ReplaceAll(got, dir, "DIR"))
+	for f, want := range map[string]string{filepath.Join(w, "w.txt"): "WRITE-ONLY", filepath.Join(ro, "ro.txt"): "READ-ONLY"} {
+		d, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(d))
+	}
+	_, err = os.Lstat(filepath.Join(ro, "new.txt"))
+	assert.True(t, os.IsNotExist(err), "created through a link into a read-only grant: %v", err)
+}
