@@ -125,3 +125,27 @@ func TestReadModule(t *testing.T) {
 	assert.Equal(t, engine.KindNotFound, engine.AsError(err).Kind)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// Relative paths in Permissions are the paths they name when the engine
+// is made: they were resolved at the first file operation, so an embedder
+// that changed its working directory after New granted another folder.
+func TestRelativeGrantsResolvedAtNew(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, d := range []string{a, b} {
+		require.NoError(t, os.Mkdir(filepath.Join(d, "box"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, "box", "f"), []byte(d), 0o644))
+	}
+	t.Chdir(a)
+	var out bytes.Buffer
+	eng, err := engine.New(engine.Options{Stdout: &out, Stderr: &out, Permissions: engine.Permissions{Read: []string{"box"}, Write: []string{"box"}}})
+	require.NoError(t, err)
+	defer eng.Close()
+	t.Chdir(b)
+	_, err = eng.Exec(context.Background(), "embed.star", `
+print(fs.read(`+quote(filepath.Join(a, "box", "f"))+`) == `+quote(a)+`)
+print(catch(fs.read, `+quote(filepath.Join(b, "box", "f"))+`).error.kind)
+print(catch(fs.write, "box/f", "x").error.kind)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "True\npermission\npermission\n", out.String())
+}

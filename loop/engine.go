@@ -137,7 +137,8 @@ type Engine struct {
 	stdout      io.Writer
 	stderr      io.Writer
 
-	permOnce                sync.Once // perm.go: the path grants, opened as roots
+	// perm.go: the path grants, made by New (a relative path is the
+	// one it names then, whatever the working directory is later)
 	readGrants, writeGrants *grantSet
 	loadGrants              *grantSet
 
@@ -263,6 +264,7 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	for k, v := range opts.Globals {
 		e.predeclared[k] = v
 	}
+	e.makeGrants()
 	e.io = newReactor()
 	e.freeCh = make(chan struct{})
 	e.keepers = map[any]func() bool{}

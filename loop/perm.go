@@ -127,21 +127,20 @@ func (s *grantSet) close() {
 	}
 }
 
-// grants returns the engine's read and write grants, made at first use.
-func (e *Engine) grantSets() (read, write *grantSet) {
-	e.permOnce.Do(func() {
-		e.readGrants = newGrantSet(e.opts.Permissions.Read)
-		e.writeGrants = newGrantSet(e.opts.Permissions.Write)
-		e.loadGrants = newGrantSet(append(slices.Clip(e.opts.Permissions.Read), e.opts.Permissions.Load...))
-	})
-	return e.readGrants, e.writeGrants
+// makeGrants makes the engine's grants (New): a relative path is
+// resolved against the working directory then, as an embedder expects of
+// the Options it passes, not at the first file operation.
+func (e *Engine) makeGrants() {
+	p := e.opts.Permissions
+	e.readGrants = newGrantSet(p.Read)
+	e.writeGrants = newGrantSet(p.Write)
+	e.loadGrants = newGrantSet(append(slices.Clip(p.Read), p.Load...))
 }
 
 // closeGrants closes the roots of the grants (Engine.Close).
 func (e *Engine) closeGrants() {
-	r, w := e.grantSets()
-	r.close()
-	w.close()
+	e.readGrants.close()
+	e.writeGrants.close()
 	e.loadGrants.close()
 }
 
@@ -152,7 +151,6 @@ func (e *Engine) closeGrants() {
 // do the tools that follow loads without running them (coro check), so
 // that they refuse exactly what running would.
 func (e *Engine) ReadModule(module, path string) ([]byte, error) {
-	e.grantSets()
 	p, err := e.place(e.loadGrants, "load", path, false)
 	if err != nil {
 		return nil, Errorf(KindPermission, "load: reading %s denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)", module)
@@ -272,15 +270,13 @@ type Place struct {
 
 // PlaceRead resolves path for reading, or fails with `permission`.
 func (e *Engine) PlaceRead(fn, path string) (Place, error) {
-	r, _ := e.grantSets()
-	return e.place(r, fn, path, false)
+	return e.place(e.readGrants, fn, path, false)
 }
 
 // PlaceWrite resolves path for writing (creating, removing, renaming), or
 // fails with `permission`.
 func (e *Engine) PlaceWrite(fn, path string) (Place, error) {
-	_, w := e.grantSets()
-	return e.place(w, fn, path, true)
+	return e.place(e.writeGrants, fn, path, true)
 }
 
 // PlaceReadWrite resolves path for an operation that reads and writes
