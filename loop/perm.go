@@ -177,6 +177,12 @@ func (e *Engine) ReadModule(module, path string) ([]byte, error) {
 // ".." and all. The widest grant on the way wins, unless the rest climbs
 // lexically out of it; then the walk goes on (whatever it finds, the
 // operation is confined to the grant it ends in).
+//
+// The walk is the kernel's: one readlink(2) a part, the folder reached so
+// far kept resolved, a link's target put in place of its part (at most
+// maxLinks of them, as the kernel's ELOOP; past that a link is a name).
+// Resolving each part by filepath.EvalSymlinks of the path up to it made
+// the walk quadratic in the number of parts.
 func (s *grantSet) match(path string) (*grant, string) {
 	if !filepath.IsAbs(path) {
 		wd, err := os.Getwd()
@@ -185,14 +191,14 @@ func (s *grantSet) match(path string) (*grant, string) {
 		}
 		path = wd + "/" + path
 	}
-	parts := strings.Split(path, "/")
+	rest := strings.Split(path, "/")
 	cur := "/"
-	for i := 0; ; i++ {
+	links := 0
+	for {
 		for _, g := range s.grants {
 			if cur != g.real {
 				continue
 			}
-			rest := parts[i:]
 			if !g.dir {
 				if len(nonEmpty(rest)) != 0 {
 					continue
@@ -208,23 +214,39 @@ func (s *grantSet) match(path string) (*grant, string) {
 			}
 			return g, r
 		}
-		if i == len(parts) {
+		if len(rest) == 0 {
 			return nil, ""
 		}
-		switch c := parts[i]; c {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
 		case "", ".":
 		case "..":
 			cur = filepath.Dir(cur)
 		default:
 			next := filepath.Join(cur, c)
-			if r, err := filepath.EvalSymlinks(next); err == nil {
-				cur = r
-			} else {
-				cur = next
+			target, err := os.Readlink(next)
+			if err != nil || target == "" || links == maxLinks {
+				cur = next // not a link, or nothing there: the name itself
+				continue
 			}
+			links++
+			if filepath.IsAbs(target) {
+				cur = "/"
+			}
+			rest = append(strings.Split(target, "/"), rest...)
 		}
 	}
 }
+
+// maxLinks is how many symbolic links a path's resolution follows, as
+// the kernel's (Linux's MAXSYMLINKS).
+const maxLinks = 40
+
+// MaxPath is the length from which a path is refused (Linux's PATH_MAX,
+// which counts the terminating NUL): the kernel would refuse it with
+// ENAMETOOLONG, and the sandbox's walk would resolve it first.
+const MaxPath = 4096
 
 // climbs reports whether parts, taken lexically, go above where they
 // start ("x/../.."). The root would refuse them; the walk goes on instead.
@@ -316,6 +338,9 @@ func (e *Engine) place(s *grantSet, fn, path string, write bool) (Place, error) 
 	// sockets and certificate files): checked once for all of them.
 	if err := CheckNUL(fn, "path", path); err != nil {
 		return Place{}, err
+	}
+	if len(path) >= MaxPath {
+		return Place{}, Errorf(KindValue, "%s: path %s: file name too long (the limit is %d bytes)", fn, QuoteArg(path), MaxPath-1)
 	}
 	if s.all {
 		return Place{Path: path, fn: fn, name: path, write: write}, nil

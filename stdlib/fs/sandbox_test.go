@@ -221,3 +221,61 @@ print(fs.read(d + "/w/in/both.txt"))
 	_, err = os.Lstat(filepath.Join(ro, "new.txt"))
 	assert.True(t, os.IsNotExist(err), "created through a link into a read-only grant: %v", err)
 }
+
+// TestLongPath: the sandbox resolved each part of a path by resolving all
+// of the path up to it again, on the loop: a path of 20,000 "/tmp"s held
+// every task for seconds, and a path longer than the kernel takes
+// ("/proc/self/root" 200,000 times) was resolved at length and then
+// opened. A path of PATH_MAX (4096) bytes or more is refused at once, as
+// the kernel refuses it, sandboxed or not; a shorter one is resolved one
+// system call a part.
+func TestLongPath(t *testing.T) {
+	dir := t.TempDir()
+	box := filepath.Join(dir, "box")
+	require.NoError(t, os.Mkdir(box, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(box, "f"), []byte("x"), 0o644))
+	src := fmt.Sprintf(`
+d = %q
+for p in ["/proc/self/root" * 300 + d + "/box/f", d + "/box/" + "./" * 2100 + "f", d + "/" * 4096 + "box/f"]:
+    e = catch(fs.read, p).error
+    print(e.kind, e.message.endswith(" (%%d bytes): file name too long (the limit is 4095 bytes)" %% len(p)))
+print(catch(fs.read, "/proc/self/root" * 300).error.message)
+print(fs.read("/proc/self/root" * 10 + d + "/box/" + "./" * 100 + "f"))
+`, dir)
+	for _, perms := range []loop.Permissions{{Read: []string{box}}, all()} {
+		got, err := run(t, perms, src)
+		require.NoError(t, err)
+		assert.Equal(t, `value True
+value True
+value True
+value: fs.read: path "`+strings.Repeat("/proc/self/root", 13)+`/proc"... (4500 bytes): file name too long (the limit is 4095 bytes)
+x
+`, got)
+	}
+}
+
+// TestWalkToGrant: the part of a path outside every grant is resolved as
+// the kernel resolves it (TestLongPath's walk, one readlink a part): a
+// chain of links, an absolute one, ".." taken after a link from where it
+// led, and a loop of links, which reaches no grant.
+func TestWalkToGrant(t *testing.T) {
+	dir := t.TempDir()
+	box := filepath.Join(dir, "o", "box")
+	require.NoError(t, os.MkdirAll(box, 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "p"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(box, "f"), []byte("x"), 0o644))
+	require.NoError(t, os.Symlink("b", filepath.Join(dir, "a")))
+	require.NoError(t, os.Symlink("o/box", filepath.Join(dir, "b")))
+	require.NoError(t, os.Symlink(box, filepath.Join(dir, "abs")))
+	require.NoError(t, os.Symlink("../o/box/f", filepath.Join(dir, "p", "up")))
+	require.NoError(t, os.Symlink("loop2", filepath.Join(dir, "loop1")))
+	require.NoError(t, os.Symlink("loop1", filepath.Join(dir, "loop2")))
+	got, err := run(t, loop.Permissions{Read: []string{box}}, fmt.Sprintf(`
+d = %q
+for p in ["/a/f", "/abs/f", "/p/up", "/abs/../box/f", "/p/../a/./f", "/loop1/f", "/a/../box/f"]:
+    r = catch(fs.read, d + p)
+    print(p, r.value or r.error.kind)
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, "/a/f x\n/abs/f x\n/p/up x\n/abs/../box/f x\n/p/../a/./f x\n/loop1/f permission\n/a/../box/f x\n", got)
+}
