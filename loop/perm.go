@@ -60,25 +60,103 @@ func (e *Engine) CheckSignals(fn string) error {
 // cannot lead outside. A grant of "/" is the whole file system: its
 // operations use package os directly.
 
-// A grant is one allowed path.
+// A grant is one allowed path. A path that did not exist when the grant
+// was made is a directory to come (a script given --allow-write=build
+// makes build and then writes in it): the path itself may be made, as a
+// directory (its missing parents too) or a file, through the nearest
+// folder above it that existed; once it is a directory, everything below
+// it goes through its own root.
 type grant struct {
-	real string // absolute, symbolic links resolved (when it existed)
-	dir  bool   // a directory: the root is real; else the root is its folder and only the name real is granted
-	once sync.Once
-	root *os.Root
-	err  error
+	real   string // absolute, symbolic links resolved (in the part that existed)
+	dir    bool   // the paths below real are granted too: it was a directory, or nothing yet
+	anchor string // where operations start: real if it was a directory, else the folder above it that existed
+	tail   string // real below anchor ("" when anchor is real): a file's name, or the parts to come
+	once   sync.Once
+	aroot  *os.Root // anchor, opened at first use
+	err    error
+
+	mu   sync.Mutex
+	root *os.Root // (tail != "") real, once it is a directory
 }
 
-// open opens the grant's root the first time it is used.
+// open opens the grant's anchor the first time it is used.
 func (g *grant) open() (*os.Root, error) {
 	g.once.Do(func() {
-		d := g.real
-		if !g.dir {
-			d = filepath.Dir(g.real)
-		}
-		g.root, g.err = os.OpenRoot(d)
+		g.aroot, g.err = os.OpenRoot(g.anchor)
 	})
-	return g.root, g.err
+	return g.aroot, g.err
+}
+
+// place returns the root and the name below it for name, a path below
+// g (as match returns it: "." for real itself).
+func (g *grant) place(name string) (*os.Root, string, error) {
+	a, err := g.open()
+	switch {
+	case err != nil:
+		return nil, "", err
+	case g.tail == "":
+		return a, name, nil
+	case !g.dir:
+		return a, g.tail, nil
+	}
+	r, err := g.dirRoot(a)
+	switch {
+	case err == nil:
+		return r, name, nil
+	case name == ".":
+		return a, g.tail, nil // real itself, to be made (or a file)
+	case errors.Is(err, fs.ErrNotExist):
+		// Nothing there yet: the operation fails as not found, or
+		// makes the path (a mkdir with parents).
+		return a, g.tail + "/" + name, nil
+	}
+	return nil, "", err
+}
+
+// dirRoot opens real as a directory, part by part from the anchor, once
+// it is one. Each part must be the directory it was an instant before
+// (Lstat, then the same file opened): a symbolic link put in the place of
+// a part to come is not followed.
+func (g *grant) dirRoot(a *os.Root) (*os.Root, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.root != nil {
+		return g.root, nil
+	}
+	r := a
+	for _, c := range strings.Split(g.tail, "/") {
+		next, err := openSubdir(r, c)
+		if r != a {
+			r.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		r = next
+	}
+	g.root = r
+	return r, nil
+}
+
+// openSubdir opens the directory name in r, refusing anything else
+// there, a symbolic link to a directory included.
+func openSubdir(r *os.Root, name string) (*os.Root, error) {
+	fi, err := r.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: unix.ENOTDIR}
+	}
+	next, err := r.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := next.Stat("."); err != nil || !os.SameFile(fi, st) {
+		next.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: unix.ENOTDIR}
+	}
+	return next, nil
 }
 
 // grantSet is the grants of one kind (read or write).
@@ -94,18 +172,40 @@ func newGrantSet(paths []string) *grantSet {
 		if err != nil {
 			continue
 		}
-		real := abs
-		if r, err := filepath.EvalSymlinks(abs); err == nil {
-			real = r
-		}
-		if real == "/" {
+		g := newGrant(abs)
+		if g.real == "/" {
 			s.all = true
 			continue
 		}
-		fi, err := os.Stat(real)
-		s.grants = append(s.grants, &grant{real: real, dir: err == nil && fi.IsDir()})
+		s.grants = append(s.grants, g)
 	}
 	return s
+}
+
+// newGrant makes the grant of abs: its links resolved, of the part of it
+// that exists when one is missing.
+func newGrant(abs string) *grant {
+	path, tail := abs, ""
+	for {
+		real, err := filepath.EvalSymlinks(path)
+		if err == nil {
+			path = real
+			break
+		}
+		parent := filepath.Dir(path)
+		if !errors.Is(err, fs.ErrNotExist) || parent == path {
+			// Unreadable: a grant of the path as named, of a file until
+			// it can be opened, as it was.
+			return &grant{real: abs, anchor: filepath.Dir(abs), tail: filepath.Base(abs)}
+		}
+		tail = filepath.Join(filepath.Base(path), tail)
+		path = parent
+	}
+	g := &grant{real: filepath.Join(path, tail), dir: true, anchor: path, tail: tail}
+	if fi, err := os.Stat(path); tail == "" && err == nil && !fi.IsDir() {
+		g.dir, g.anchor, g.tail = false, filepath.Dir(path), filepath.Base(path)
+	}
+	return g
 }
 
 // within reports whether everything g grants lies inside what o grants:
@@ -121,9 +221,14 @@ func (g *grant) within(o *grant) bool {
 func (s *grantSet) close() {
 	for _, g := range s.grants {
 		g.once.Do(func() {}) // no root opened after this
+		if g.aroot != nil {
+			g.aroot.Close()
+		}
+		g.mu.Lock()
 		if g.root != nil {
 			g.root.Close()
 		}
+		g.mu.Unlock()
 	}
 }
 
@@ -352,7 +457,7 @@ func (e *Engine) place(s *grantSet, fn, path string, write bool) (Place, error) 
 	if g == nil {
 		return Place{}, deniedError(fn, path, write)
 	}
-	root, err := g.open()
+	root, name, err := g.place(name)
 	if err != nil {
 		return Place{}, Errorf(KindPermission, "%s: %s: the allowed path %s cannot be opened: %v", fn, path, g.real, unwrapPath(err))
 	}

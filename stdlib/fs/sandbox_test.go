@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/corolang/coro/loop"
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/moduletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -278,4 +280,39 @@ for p in ["/a/f", "/abs/f", "/p/up", "/abs/../box/f", "/p/../a/./f", "/loop1/f",
 `, dir))
 	require.NoError(t, err)
 	assert.Equal(t, "/a/f x\n/abs/f x\n/p/up x\n/abs/../box/f x\n/p/../a/./f x\n/loop1/f permission\n/a/../box/f x\n", got)
+}
+
+// TestGrantMadeBeforeItsDirectory: a grant of a path that did not exist
+// yet was a grant of one file, fixed when the engine was made, so a
+// script given --allow-write=build could create build but nothing in it.
+// It is a grant of a directory to come: the path itself may be made (a
+// directory, with its missing parents, or a file), and once it is a
+// directory everything below it is granted. A link put in its place
+// leads elsewhere, not to the grant.
+func TestGrantMadeBeforeItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "secret"), 0o755))
+	g := []string{filepath.Join(dir, "build"), filepath.Join(dir, "deep", "er"), filepath.Join(dir, "plain"), filepath.Join(dir, "planted")}
+	plant := starlark.NewBuiltin("plant", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.None, os.Symlink("secret", filepath.Join(dir, "planted"))
+	})
+	got, err := moduletest.RunWith(t, loop.Options{Permissions: loop.Permissions{Read: g, Write: g}}, starlark.StringDict{"fs": Module(), "plant": plant}, fmt.Sprintf(`
+d = %q
+fs.mkdir(d + "/build", parents=True)
+fs.write(d + "/build/out.txt", "x")
+fs.mkdir(d + "/build/sub")
+print(fs.listdir(d + "/build"), fs.read(d + "/build/out.txt"))
+print(catch(fs.write, d + "/deep/er/f", "x").error.kind, catch(fs.mkdir, d + "/deep/er").error.kind)
+fs.mkdir(d + "/deep/er/a/b", parents=True)
+print(fs.listdir(d + "/deep/er/a"), catch(fs.write, d + "/deep/f", "x").error.kind)
+fs.write(d + "/plain", "a file")
+print(fs.read(d + "/plain"), catch(fs.write, d + "/plain/f", "x").error.kind)
+plant()
+print(catch(fs.write, d + "/planted/f", "x").error.kind, catch(fs.listdir, d + "/planted/").error.kind)
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, "[\"out.txt\", \"sub\"] x\nnot_found not_found\n[\"b\"] permission\na file permission\npermission permission\n", got)
+	entries, err := os.ReadDir(filepath.Join(dir, "secret"))
+	require.NoError(t, err)
+	assert.Empty(t, entries)
 }
