@@ -304,11 +304,16 @@ func (e *Engine) Predeclared() starlark.StringDict { return e.c.Predeclared() }
 // as the engine would. Do not modify it.
 func (e *Engine) FileOptions() *syntax.FileOptions { return e.c.FileOptions() }
 
+// MaxModuleSize is the largest file load() reads, in bytes (16 MiB).
+const MaxModuleSize = loop.MaxModuleSize
+
 // ReadModule reads the file a load() of module would run (path: module,
 // if absolute, else joined to the loading file's folder) through the same
 // grants load() uses: in a sandbox, only below Permissions.Load or
 // Permissions.Read, a refused file not being opened (a permission error
-// naming module). For tools that follow loads without running them.
+// naming module); a FIFO, a device, a directory, or a file of more than
+// MaxModuleSize bytes is a value error. For tools that follow loads
+// without running them.
 func (e *Engine) ReadModule(module, path string) ([]byte, error) {
 	return e.c.ReadModule(module, path)
 }

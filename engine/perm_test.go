@@ -6,12 +6,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // TestEmbedderDeniesIOByDefault: an engine made with zero Options allows
@@ -148,4 +151,56 @@ print(catch(fs.write, "box/f", "x").error.kind)
 `)
 	require.NoError(t, err)
 	assert.Equal(t, "True\npermission\npermission\n", out.String())
+}
+
+// load() read its module on the loop, whatever it was: a FIFO held every
+// task (and the engine's signals) until a writer came, /dev/zero grew
+// the heap without end. A module must be a regular file of at most
+// MaxModuleSize bytes; anything else is refused without being read, a
+// FIFO without being opened; the file is read off the loop. ReadModule
+// (coro check, the REPL's :load) refuses the same.
+func TestLoadReadsOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, unix.Mkfifo(filepath.Join(dir, "fifo.star"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "d.star"), 0o755))
+	big, err := os.Create(filepath.Join(dir, "big.star"))
+	require.NoError(t, err)
+	require.NoError(t, big.Truncate(engine.MaxModuleSize+1))
+	big.Close()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ok.star"), []byte("X = 1\n"), 0o644))
+	eng, err := engine.New(engine.Options{Permissions: engine.Permissions{Load: []string{dir, "/dev/zero"}}})
+	require.NoError(t, err)
+	defer eng.Close()
+	for _, c := range []struct{ module, msg string }{
+		{"fifo.star", "is a FIFO, not a regular file"},
+		{"d.star", "is a directory, not a regular file"},
+		{"/dev/zero", "is a device, not a regular file"},
+		{"big.star", "larger than 16 MiB, the limit of a module"},
+	} {
+		done := make(chan error, 2)
+		go func() {
+			path := c.module
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			_, err := eng.ReadModule(c.module, path)
+			done <- err
+			_, err = eng.Exec(context.Background(), filepath.Join(dir, "main.star"), "load(\""+c.module+"\", \"X\")")
+			done <- err
+		}()
+		for _, via := range []string{"ReadModule", "load"} {
+			select {
+			case err := <-done:
+				ce := engine.AsError(err)
+				require.NotNil(t, ce, "%s %s: %v", via, c.module, err)
+				assert.Equal(t, engine.KindValue, ce.Kind, "%s %s", via, c.module)
+				assert.Contains(t, ce.Msg, "cannot load "+c.module+": ", via)
+				assert.True(t, strings.HasSuffix(ce.Msg, c.msg), "%s: %s", via, ce.Msg)
+			case <-time.After(time.Minute):
+				t.Fatalf("%s %s: still reading after a minute", via, c.module)
+			}
+		}
+	}
+	_, err = eng.Exec(context.Background(), filepath.Join(dir, "main.star"), "load(\"ok.star\", \"X\")\n")
+	assert.NoError(t, err)
 }

@@ -1138,7 +1138,7 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 	}
 	ent := &moduleEntry{loading: true, rel: e.relModule(th, module)}
 	e.modules[path] = ent
-	src, err := e.ReadModule(module, path)
+	src, err := e.loadModule(th, module, path)
 	if err != nil {
 		ent.loading = false
 		ent.err = err

@@ -1,8 +1,11 @@
 package loop
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/corolang/coro/starlark"
 	"golang.org/x/sys/unix"
 )
 
@@ -249,6 +253,11 @@ func (e *Engine) closeGrants() {
 	e.loadGrants.close()
 }
 
+// MaxModuleSize is the largest file load() reads, in bytes: a module is
+// source text, and a script must not make the engine read a file of any
+// size (/dev/zero, a log).
+const MaxModuleSize = 16 << 20
+
 // ReadModule reads the file of a load()ed module (path, as module named
 // it) through the grants of load(): Permissions.Read and Permissions.Load
 // (Options.Modules are found before this). A refused file is not opened,
@@ -256,21 +265,70 @@ func (e *Engine) closeGrants() {
 // do the tools that follow loads without running them (coro check), so
 // that they refuse exactly what running would.
 func (e *Engine) ReadModule(module, path string) ([]byte, error) {
+	p, err := e.placeModule(module, path)
+	if err != nil {
+		return nil, err
+	}
+	return readModule(module, p)
+}
+
+// loadModule is ReadModule for load() on th: the file is read on the
+// blocking pool, the loading task waiting (a module's top level may wait:
+// starlark/ORIGIN.md 38), so a slow disk holds up no other task.
+func (e *Engine) loadModule(th *starlark.Thread, module, path string) ([]byte, error) {
+	p, err := e.placeModule(module, path)
+	if err != nil {
+		return nil, err
+	}
+	x := ExecOf(th)
+	if x == nil || x.Task == nil {
+		return readModule(module, p)
+	}
+	var src []byte
+	_, err = x.Offload(Offload{Why: loadReason(path), Op: "load", Timeout: NoTimeout, Work: func(context.Context) (starlark.Value, error) {
+		var err error
+		src, err = readModule(module, p)
+		return nil, err
+	}})
+	return src, err
+}
+
+// loadReason is what a task reading a module waits on.
+type loadReason string
+
+func (r loadReason) WaitingOn() string { return "load " + string(r) }
+
+func (e *Engine) placeModule(module, path string) (Place, error) {
 	p, err := e.place(e.loadGrants, "load", path, false)
 	if err != nil {
-		return nil, Errorf(KindPermission, "load: reading %s denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)", module)
+		if ce, ok := err.(*Error); ok && ce.Kind == KindValue {
+			return Place{}, ce // a path no file can have
+		}
+		return Place{}, Errorf(KindPermission, "load: reading %s denied (allow with --allow-read=PATH, or Permissions.Read or Options.Modules)", module)
 	}
-	src, err := p.ReadFile()
+	return p, nil
+}
+
+// readModule reads the module at p: a regular file of at most
+// MaxModuleSize bytes.
+func readModule(module string, p Place) ([]byte, error) {
+	src, err := p.ReadRegular(MaxModuleSize)
 	if err != nil {
 		if ce, ok := err.(*Error); ok {
 			return nil, ce
 		}
 		kind := KindIO
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			kind = KindNotFound
+		case errors.Is(err, ErrNotRegular):
+			kind = KindValue
 		}
 		// The cause stays for errors.As: coro check shows its errno.
 		return nil, &Error{Kind: kind, Msg: fmt.Sprintf("cannot load %s: %v", module, err), cause: err, GoStack: goStack(1)}
+	}
+	if len(src) > MaxModuleSize {
+		return nil, Errorf(KindValue, "cannot load %s: larger than %d MiB, the limit of a module", module, MaxModuleSize>>20)
 	}
 	return src, nil
 }
@@ -525,6 +583,64 @@ func (p Place) ReadFile() ([]byte, error) {
 	}
 	d, err := p.root.ReadFile(p.name)
 	return d, p.Err(err)
+}
+
+// ErrNotRegular is what ReadRegular refuses (errors.Is; the error says
+// what the file is instead).
+var ErrNotRegular = errors.New("not a regular file")
+
+// notRegular is ErrNotRegular, saying what the file is: "a FIFO".
+type notRegular string
+
+func (n notRegular) Error() string        { return "is " + string(n) + ", not a regular file" }
+func (n notRegular) Is(target error) bool { return target == ErrNotRegular }
+
+func notRegularError(path string, m fs.FileMode) error {
+	what := "a special file"
+	switch {
+	case m.IsDir():
+		what = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return &fs.PathError{Op: "read", Path: path, Err: notRegular(what)}
+}
+
+// ReadRegular reads the regular file at p, at most limit+1 bytes (more
+// than limit: the caller says the file is too large), for files that
+// are read whole and must be files (a module, a certificate). Anything
+// else is refused, ErrNotRegular, without being read: a FIFO, whose open
+// waits for a writer and whose reads may never end; a device (/dev/zero
+// has no end); a directory; a socket. It is looked at before the open,
+// which does not wait (O_NONBLOCK: a FIFO swapped in meanwhile does not
+// hold it), and again by descriptor after.
+func (p Place) ReadRegular(limit int64) ([]byte, error) {
+	fi, err := p.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegularError(p.Path, fi.Mode())
+	}
+	f, err := p.OpenFile(os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, p.Err(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegularError(p.Path, fi.Mode())
+	}
+	var b bytes.Buffer
+	b.Grow(int(min(fi.Size(), limit)) + bytes.MinRead) // one read for a file of the size it said
+	_, err = b.ReadFrom(io.LimitReader(f, limit+1))
+	return b.Bytes(), p.Err(err)
 }
 
 // Stat is os.Stat.
