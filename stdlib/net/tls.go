@@ -41,7 +41,9 @@ func (r pemReason) WaitingOn() string { return "read " + string(r) }
 // what) gives: nil for None; the text itself for a string (or bytes)
 // containing "-----BEGIN"; otherwise the contents of the file at that
 // path, which needs read permission and is read off the loop. A file of
-// more than 1 MiB is a value error.
+// more than 1 MiB, or anything but a regular file, is a value error: a
+// FIFO would hold a thread of the blocking pool until a writer came,
+// a device (/dev/zero) read on for ever (loop.Place.ReadRegular).
 func PEMArg(x *loop.Exec, fn, what string, v starlark.Value) ([]byte, error) {
 	var arg starutil.OptionalBytes
 	if err := arg.Unpack(v); err != nil {
@@ -64,13 +66,9 @@ func PEMArg(x *loop.Exec, fn, what string, v starlark.Value) ([]byte, error) {
 	var data []byte
 	_, err = x.Offload(loop.Offload{Why: pemReason(s), Op: fn, Timeout: loop.NoTimeout,
 		Work: func(context.Context) (starlark.Value, error) {
-			f, err := p.OpenFile(os.O_RDONLY, 0)
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			data, err = io.ReadAll(io.LimitReader(f, maxPEM+1))
-			return nil, p.Err(err)
+			var err error
+			data, err = p.ReadRegular(maxPEM)
+			return nil, err
 		}})
 	if err != nil {
 		var ce *loop.Error
@@ -80,6 +78,9 @@ func PEMArg(x *loop.Exec, fn, what string, v starlark.Value) ([]byte, error) {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
+		}
+		if errors.Is(err, loop.ErrNotRegular) {
+			return nil, loop.Errorf(loop.KindValue, "%s: %s %s: %v", fn, what, s, err)
 		}
 		return nil, ioError(fn, fmt.Errorf("%s %s: %w", what, s, err))
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // runToEnd runs src to its end and returns its stdout. The network is
@@ -568,4 +569,29 @@ io: Conn.read: the TLS stream from 127.0.0.1:PEER was cut off mid-record
 // peerPorts replaces the port of every 127.0.0.1 address by PEER.
 func peerPorts(s string) string {
 	return regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:PEER")
+}
+
+// TestTLSFilesMustBeRegular: a ca, cert or key path was read on the
+// blocking pool with no look at what it named: a FIFO with no writer
+// held one of the pool's 16 threads for ever (the file work of every
+// task queued behind a few of them). Only a regular file of at most
+// 1 MiB is read; a FIFO, a device or a directory is a value error,
+// without being read.
+func TestTLSFilesMustBeRegular(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, unix.Mkfifo(filepath.Join(dir, "fifo.pem"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.pem"), make([]byte, 1<<20+1), 0o600))
+	r := scripttest.StartWith(t, engine.Options{Permissions: engine.Permissions{Net: true, Read: []string{dir, "/dev/zero"}}}, "tls.star", `
+d = "`+dir+`"
+print(catch(net.dial, "127.0.0.1:1", tls=True, ca=d + "/fifo.pem").error)
+print(catch(net.listen, "127.0.0.1:0", cert="/dev/zero", key=d + "/fifo.pem").error)
+print(catch(net.listen, "127.0.0.1:0", cert=d, key=d).error)
+print(catch(net.dial, "127.0.0.1:1", tls=True, ca=d + "/big.pem").error)
+`, 60*time.Second)
+	require.NoError(t, r.Wait(t))
+	assert.Equal(t, `value: net.dial: ca `+dir+`/fifo.pem: is a FIFO, not a regular file
+value: net.listen: cert /dev/zero: is a device, not a regular file
+value: net.listen: cert `+dir+`: is a directory, not a regular file
+value: net.dial: ca `+dir+`/big.pem: larger than 1 MiB, not a PEM file
+`, r.Stdout.String())
 }
