@@ -474,3 +474,21 @@ print(srv.port)
 		assert.NotContains(t, errs.String(), "handler for", "a cancelled handler is no failure")
 	}
 }
+
+// A failing handler's log line shows the path escaped as in a URL: a
+// client's %0A made a line break in the server's log, and the text after
+// it a line of its own (a forged log entry).
+func TestHandlerLogLineEscapesPath(t *testing.T) {
+	stdout, stderr, _ := runScript(t, `
+srv = http.serve("127.0.0.1:0", lambda req: fail("broke"))
+print(srv.port)
+`)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	resp, err := http.Get(base + "/x%0Acoro:%20forged")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 500, resp.StatusCode)
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "broke") }, 10*time.Second, 10*time.Millisecond)
+	assert.Contains(t, stderr.String(), "http: handler for GET /x%0Acoro:%20forged failed:")
+	assert.NotContains(t, stderr.String(), "\ncoro: forged")
+}

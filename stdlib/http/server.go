@@ -441,7 +441,12 @@ type Request struct {
 // route names the request in its handler task's name and the server's
 // log lines, "GET /path": the client's, so cut as loop.Clip cuts (a
 // 50 KB path made a 50 KB line for each such request).
-func (r *Request) route() string { return loop.Clip(r.method + " " + r.path) }
+// route names the request in log lines and task names: its method and
+// path, the path escaped as in a URL (a client's %0A is no line break in
+// the server's log) and cut as long arguments are.
+func (r *Request) route() string {
+	return loop.Clip(r.method + " " + (&url.URL{Path: r.path}).EscapedPath())
+}
 
 func newRequest(r *http.Request, ex *exchange) *Request {
 	return &Request{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header, ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr}
