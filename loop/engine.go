@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,6 +233,38 @@ type moduleEntry struct {
 	// and hash the SHA-256 of its source: what remote() sends (remote.go).
 	rel  string
 	hash [32]byte
+	// waiters are the tasks waiting for the load under way (wait).
+	waiters []*Waiter
+}
+
+// wait parks the task th runs for until the module's load under way, by
+// another task, has ended; it fails if the task is interrupted first.
+func (ent *moduleEntry) wait(th *starlark.Thread, module string) error {
+	x, err := TaskOf(th, "load")
+	if err != nil {
+		return Errorf(KindValue, "load: %s is being loaded by another task", module)
+	}
+	for ent.loading {
+		w := NewWaiter(x.Task)
+		ent.waiters = append(ent.waiters, w)
+		x.Park(w, ReasonString("load "+module+" (loaded by another task)"), NoTimeout, "load")
+		if i := slices.Index(ent.waiters, w); i >= 0 {
+			ent.waiters = slices.Delete(ent.waiters, i, i+1)
+		}
+		if w.Err != nil {
+			return w.Err
+		}
+	}
+	return nil
+}
+
+// loaded ends the module's load and wakes the tasks waiting for it.
+func (ent *moduleEntry) loaded() {
+	ent.loading = false
+	for _, w := range ent.waiters {
+		w.Complete(-1, nil, nil)
+	}
+	ent.waiters = nil
 }
 
 // New returns an engine whose scripts see predeclared (plus Options.Globals).
@@ -1132,21 +1165,26 @@ func (e *Engine) load(th *starlark.Thread, module string) (starlark.StringDict, 
 	}
 	if ent, ok := e.modules[path]; ok {
 		if ent.loading {
-			return nil, Errorf(KindValue, "cycle in load graph: %s loads itself", module)
+			// Not a cycle (loadChain saw none on th): another task is
+			// loading it, its file being read on the pool or its top
+			// level waiting. Wait for that load, as Python's import
+			// waits for another thread's; it said "loads itself".
+			if err := ent.wait(th, module); err != nil {
+				return nil, err
+			}
 		}
 		return ent.globals, ent.err
 	}
 	ent := &moduleEntry{loading: true, rel: e.relModule(th, module)}
 	e.modules[path] = ent
+	defer ent.loaded()
 	src, err := e.loadModule(th, module, path)
 	if err != nil {
-		ent.loading = false
 		ent.err = err
 		return nil, ent.err
 	}
 	ent.hash = sha256.Sum256(src)
 	g, err := starlark.ExecFileOptions(e.fileOpts, th, path, src, e.predeclared)
-	ent.loading = false
 	if err != nil {
 		ent.err = err
 		return nil, err
