@@ -218,11 +218,17 @@ type Pacer struct {
 
 // NewPacer returns a Pacer for the task th runs for.
 func NewPacer(th *starlark.Thread) *Pacer {
-	p := &Pacer{}
-	if x := loop.ExecOf(th); x != nil && x.Task != nil {
-		p.x = x
+	p := PacerOf(loop.ExecOf(th))
+	return &p
+}
+
+// PacerOf returns a Pacer for the task of x (nil, or no task: one that
+// never yields), for code that has the execution context at hand.
+func PacerOf(x *loop.Exec) Pacer {
+	if x != nil && x.Task != nil {
+		return Pacer{x: x}
 	}
-	return p
+	return Pacer{}
 }
 
 // Step counts n units of work and yields once the budget is spent. It

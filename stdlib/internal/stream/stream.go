@@ -36,6 +36,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
 // ErrWouldBlock is what TryRead returns when nothing has arrived yet.
@@ -175,17 +176,12 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 	if r.closed {
 		return "", r.closedError(fn)
 	}
-	var pace pacer
+	pace := starutil.PacerOf(x)
 	for n < 0 || r.Buffered() < n {
-		more, err := r.fill(x, fn, math.MaxInt)
-		if err != nil {
+		if more, err := r.paceFill(x, fn, &pace); err != nil {
 			return "", err
-		}
-		if !more {
+		} else if !more {
 			break
-		}
-		if err := pace.step(x, r.Buffered()); err != nil {
-			return "", err
 		}
 	}
 	if n < 0 {
@@ -200,45 +196,30 @@ func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, e
 	if r.closed {
 		return "", r.closedError(fn)
 	}
-	var pace pacer
+	pace := starutil.PacerOf(x)
 	for r.Buffered() < n {
-		more, err := r.fill(x, fn, math.MaxInt)
-		if err != nil {
+		if more, err := r.paceFill(x, fn, &pace); err != nil {
 			return "", err
-		}
-		if !more {
+		} else if !more {
 			return "", loop.Errorf(loop.KindEOF, "%s: stream ended after %d of %d bytes", fn, r.Buffered(), n)
-		}
-		if err := pace.step(x, r.Buffered()); err != nil {
-			return "", err
 		}
 	}
 	return r.take(n), nil
 }
 
-// paceBytes is how much a long read gathers between two turns of the
-// loop when data keeps arriving (about a millisecond of reads).
-const paceBytes = 1 << 20
-
-// A pacer lets the other tasks run while one read gathers a large
-// amount (read_exactly of a gigabyte, a whole body) from a peer that
-// sends as fast as it can: then no read ever waits, and the loop was
-// held until the end (0.7 s and more), deaf to timeout() and
-// cancellation. Every paceBytes it yields, as a wait would; other
-// readers of the stream may then take their turn, as at a wait.
-type pacer struct{ mark int }
-
-// step yields once the buffer has passed the mark by paceBytes (the
-// buffer only grows meanwhile, but for another reader's take at a wait).
-func (p *pacer) step(x *loop.Exec, buffered int) error {
-	if buffered < p.mark {
-		p.mark = buffered
+// paceFill is fill for a read that gathers much (read_exactly of a
+// gigabyte, a whole body): from a peer that sends as fast as it is read
+// no fill ever waits, and the loop was held until the end (0.7 s and
+// more), deaf to timeout() and cancellation. pace counts what came and
+// lets the other tasks run now and then, as a wait would; other readers
+// of the stream may then take their turn, as at a wait.
+func (r *Reader) paceFill(x *loop.Exec, fn string, pace *starutil.Pacer) (bool, error) {
+	before := r.Buffered()
+	more, err := r.fill(x, fn, math.MaxInt)
+	if more && err == nil {
+		err = pace.Step(max(r.Buffered()-before, 0))
 	}
-	if buffered-p.mark < paceBytes || x == nil || x.Task == nil {
-		return nil
-	}
-	p.mark = buffered
-	return x.YieldNow()
+	return more, err
 }
 
 // DefaultLineLimit is the longest line read_line and lines() return

@@ -325,8 +325,9 @@ func (s socketSource) TryRead(fn string, p []byte) (int, error) {
 // A long read from a peer that sends as fast as it is read never waits:
 // read_exactly of 16 MiB, or read() of a whole stream, held the loop to
 // the end, deaf to timeout() and cancellation. Now it lets the other
-// tasks run every MiB or so, as a wait would (counted here in turns of a
-// task that yields in a loop, not in time).
+// tasks run every starutil.PaceBudget (256 KiB) it gathers, as a wait
+// would (counted here in turns of a task that yields in a loop, not in
+// time).
 func TestLongReadsLetOthersRun(t *testing.T) {
 	zeros := starlark.NewBuiltin("zeros", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var n int
