@@ -335,12 +335,19 @@ func Clip(s string) string {
 }
 
 // clipHead is the start of s that Clip and QuoteArg show.
-func clipHead(s string) string {
-	end := maxShown
-	for end > 0 && !utf8.RuneStart(s[end]) {
-		end--
+func clipHead(s string) string { return TextPrefix(s, maxShown) }
+
+// TextPrefix is the start of s a message shows when s is long: its first
+// n bytes (all of s if it is no longer), fewer if the n-th falls inside
+// a UTF-8 sequence, which is left out whole.
+func TextPrefix(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s[:end]
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // QuoteArg is s, a script's argument, quoted for a message as a script

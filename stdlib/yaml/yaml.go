@@ -515,11 +515,7 @@ func keyText(k starlark.Value) string {
 	case starlark.String, starlark.Bytes, starlark.Int, starlark.Float, starlark.Bool, starlark.NoneType:
 		s := k.String()
 		if len(s) > 40 {
-			i := 40
-			for i > 0 && !utf8.RuneStart(s[i]) {
-				i--
-			}
-			s = s[:i] + "..."
+			s = loop.TextPrefix(s, 40) + "..."
 		}
 		return s
 	}
