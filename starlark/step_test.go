@@ -4,6 +4,7 @@ package starlark_test
 // step per element, so the step limit and Cancel stop them.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -794,5 +795,81 @@ func TestFormattingIsBounded(t *testing.T) {
 		if _, err := starlark.Eval(thread, "format.star", expr, nil); err == nil || !strings.Contains(err.Error(), "too many steps") {
 			t.Errorf("%s: got %v, want the step limit", expr, err)
 		}
+	}
+}
+
+// The literal of a long string or bytes is written in pieces (ORIGIN
+// 62): the same text as Quote's, whatever falls at a piece's edge (a
+// rune of several bytes, a byte that is not UTF-8, an escape), each
+// piece charged to the thread, so the step limit stops it, and the text
+// bounded as any value's.
+func TestReprOfLongStringIsWrittenInPieces(t *testing.T) {
+	var b strings.Builder
+	for b.Len() < 300<<10 {
+		b.WriteString("plain text, \"quoted\" \\ é€😀\n\t\xff\xe2\x82 ")
+		b.WriteString(strings.Repeat("x", b.Len()%7))
+	}
+	s := b.String()
+	for _, tc := range []struct{ expr, want string }{
+		{"repr(s)", syntax.Quote(s, false)},
+		{"repr(b)", syntax.Quote(s, true)},
+		{"str([s, b])", "[" + syntax.Quote(s, false) + ", " + syntax.Quote(s, true) + "]"},
+		{`"%r" % s`, syntax.Quote(s, false)},
+	} {
+		predeclared := starlark.StringDict{"s": starlark.String(s), "b": starlark.Bytes(s)}
+		v, err := starlark.Eval(&starlark.Thread{}, "repr.star", tc.expr, predeclared)
+		if err != nil || v != starlark.String(tc.want) {
+			t.Errorf("%s: got %d bytes (%v), want Quote's %d", tc.expr, starlark.Len(v), err, len(tc.want))
+		}
+	}
+
+	// 10 MB of literal is over 39,000 steps.
+	predeclared := starlark.StringDict{"s": starlark.String(strings.Repeat("x", 10_000_000))}
+	for _, expr := range []string{"repr(s)", "str([s])", `"%r" % s`} {
+		thread := &starlark.Thread{}
+		thread.SetMaxExecutionSteps(10_000)
+		if _, err := starlark.Eval(thread, "repr.star", expr, predeclared); err == nil || !strings.Contains(err.Error(), "too many steps") {
+			t.Errorf("%s: got %v, want the step limit", expr, err)
+		}
+	}
+
+	defer starlark.SetMaxReprLen(1 << 17)()
+	for _, expr := range []string{"repr(s)", "str([s])"} {
+		if _, err := starlark.Eval(&starlark.Thread{}, "repr.star", expr, predeclared); err == nil || !strings.Contains(err.Error(), "text of value too long (more than 131072 bytes)") {
+			t.Errorf("%s: got %v, want text too long", expr, err)
+		}
+	}
+}
+
+// str.join of a list or tuple of strings is written in one allocation,
+// asked for once at its full size (ORIGIN 62), and the bytes it writes
+// are charged to the thread, so the step limit stops a long join of few
+// elements.
+func TestJoinReservesAndCountsBytes(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`",".join([big] * 30)`, "str.join 3000029"},
+		{`",".join(tuple([big] * 30))`, "str.join 3000029"},
+		{`",".join([big, 1])`, ""}, // fails at the int, before any allocation is asked
+	} {
+		var asked []string
+		thread := &starlark.Thread{Host: allocChecker(func(what string, n uint64) error {
+			asked = append(asked, fmt.Sprintf("%s %d", what, n))
+			return nil
+		})}
+		predeclared := starlark.StringDict{"big": starlark.String(strings.Repeat("x", 100000))}
+		v, err := starlark.Eval(thread, "join.star", tc.src, predeclared)
+		if got := strings.Join(asked, "; "); got != tc.want {
+			t.Errorf("%s: asked %q, want %q", tc.src, got, tc.want)
+		}
+		if tc.want != "" && (err != nil || starlark.Len(v) != 3000029) {
+			t.Errorf("%s: got %d bytes, %v", tc.src, starlark.Len(v), err)
+		}
+	}
+
+	thread := &starlark.Thread{}
+	thread.SetMaxExecutionSteps(10_000)
+	predeclared := starlark.StringDict{"big": starlark.String(strings.Repeat("x", 1_000_000))}
+	if _, err := starlark.Eval(thread, "join.star", `"".join([big] * 10)`, predeclared); err == nil || !strings.Contains(err.Error(), "too many steps") {
+		t.Errorf("got %v, want the step limit", err)
 	}
 }

@@ -1678,18 +1678,24 @@ func writeValueChecked(thread *Thread, out *strings.Builder, x Value) error {
 }
 
 // reprString is x's string form (x.String()) for a builtin that has a
-// thread: lists, tuples, dicts and sets are written by writeValueChecked.
-// (coro patch, ORIGIN item 33.)
+// thread: lists, tuples, dicts and sets, and long strings and bytes
+// (ORIGIN 62), are written by writeValueChecked. (coro patch, ORIGIN
+// item 33.)
 func reprString(thread *Thread, x Value) (string, error) {
 	switch x.(type) {
-	case *List, Tuple, *Dict, *Set:
-		var buf strings.Builder
-		if err := writeValueChecked(thread, &buf, x); err != nil {
-			return "", err
+	case String, Bytes:
+		if Len(x) < reprPiece {
+			return x.String(), nil
 		}
-		return buf.String(), nil
+	case *List, Tuple, *Dict, *Set:
+	default:
+		return x.String(), nil
 	}
-	return x.String(), nil
+	var buf strings.Builder
+	if err := writeValueChecked(thread, &buf, x); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
 }
 
 // maxReprLen bounds the text of one value (reprWriter): maxAlloc, the
@@ -1769,6 +1775,64 @@ func (w *reprWriter) pop(path []Value) {
 	}
 }
 
+// reprPiece is the most of a string's text writeQuoted writes at once.
+const reprPiece = 64 << 10
+
+// writeQuoted writes the literal of s (a bytes literal if b). A long
+// string's is written a piece at a time, each piece charged to the
+// thread (Thread.StepBytes) and checked against maxReprLen, so that a
+// cancellation or a time slice's end comes within a piece, and a string
+// whose literal passes the bound stops there: the literal of a GiB
+// string was one Go call of a second or more. Each piece ends before a
+// byte that starts a rune (or the end), so no rune is split, and the
+// pieces' literals, joined without their quotes, are the literal of s.
+// (coro patch, ORIGIN 62.)
+func (w *reprWriter) writeQuoted(s string, b bool) {
+	if len(s) < reprPiece {
+		w.out.WriteString(syntax.Quote(s, b))
+		return
+	}
+	if w.thread != nil {
+		// One allocation for the text, where it is known to fit.
+		n := w.out.Len() + len(s) + 3
+		if n <= maxReprLen && n > w.out.Cap() {
+			if err := w.thread.CheckAlloc("string literal", uint64(n)); err != nil {
+				w.err = err
+				return
+			}
+			w.out.Grow(n - w.out.Len())
+		}
+	}
+	if b {
+		w.out.WriteByte('b')
+	}
+	w.out.WriteByte('"')
+	buf := make([]byte, 0, reprPiece+reprPiece/8+3)
+	for len(s) > 0 {
+		n := min(len(s), reprPiece)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if n == 0 { // no rune starts in the piece: its bytes are escaped one by one
+			n = min(len(s), reprPiece)
+		}
+		buf = syntax.AppendQuote(buf[:0], s[:n], false)
+		w.out.Write(buf[1 : len(buf)-1])
+		s = s[n:]
+		if w.out.Len() >= maxReprLen {
+			w.err = fmt.Errorf("text of value too long (more than %d bytes)", maxReprLen)
+			return
+		}
+		if w.thread != nil {
+			if err := w.thread.StepBytes(n); err != nil {
+				w.err = err
+				return
+			}
+		}
+	}
+	w.out.WriteByte('"')
+}
+
 func (w *reprWriter) write(x Value, path []Value) {
 	w.writeDepth(x, path, 0)
 }
@@ -1812,7 +1876,10 @@ func (w *reprWriter) writeDepth(x Value, path []Value, depth int) {
 		}
 
 	case String:
-		out.WriteString(syntax.Quote(string(x), false))
+		w.writeQuoted(string(x), false)
+
+	case Bytes:
+		w.writeQuoted(string(x), true)
 
 	case *List:
 		out.WriteByte('[')
