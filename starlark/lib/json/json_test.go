@@ -6,6 +6,7 @@ import (
 
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -396,4 +397,55 @@ type allocChecker func(what string, bytes uint64) error
 
 func (c allocChecker) CheckAlloc(_ *starlark.Thread, what string, bytes uint64) error {
 	return c(what, bytes)
+}
+
+// json.decode charges a step per value it reads and a step per
+// BytesPerStep of a string's text, so the step limit (and Cancel) stops
+// a long decode, even one that would give its default; and ints of up
+// to 18 digits, read without math/big, are the same ints (coro patch,
+// ORIGIN 63).
+func TestDecodeCountsSteps(t *testing.T) {
+	many := "[" + strings.Repeat(`{"a": 1, "b": [true, null, "x"]},`, 100_000) + "0]"
+	long := `"` + strings.Repeat("x", 10_000_000) + `"`
+	for _, text := range []string{many, long} {
+		for _, args := range []starlark.Tuple{{starlark.String(text)}, {starlark.String(text), starlark.None}} {
+			thread := &starlark.Thread{}
+			thread.SetMaxExecutionSteps(10_000)
+			_, err := starlark.Call(thread, Module.Members["decode"], args, nil)
+			if err == nil || !strings.Contains(err.Error(), "too many steps") {
+				t.Errorf("%.20s... (%d args): got %v, want the step limit", text, len(args), err)
+			}
+		}
+	}
+	thread := &starlark.Thread{}
+	if _, err := starlark.Call(thread, Module.Members["decode"], starlark.Tuple{starlark.String(many)}, nil); err != nil {
+		t.Fatal(err)
+	} else if steps := thread.ExecutionSteps(); steps < 700_000 {
+		t.Errorf("decoding 700,001 values cost %d steps", steps)
+	}
+
+	for _, text := range []string{"0", "-0", "7", "-7", "123456789012345678", "-123456789012345678",
+		"999999999999999999", "1234567890123456789", "9223372036854775807", "-9223372036854775808",
+		"9223372036854775808", "-9223372036854775809", "123456789012345678901234567890"} {
+		v, err := starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{starlark.String(text)}, nil)
+		want, _ := new(big.Int).SetString(text, 10)
+		if err != nil || v.String() != want.String() {
+			t.Errorf("decode(%s) = %v, %v", text, v, err)
+		}
+		if eq, err := starlark.Equal(v, starlark.MakeBigInt(want)); err != nil || !eq {
+			t.Errorf("decode(%s) = %v, not equal to the int %s", text, v, want)
+		}
+	}
+}
+
+// BenchmarkDecode measures json.decode of a document of small objects
+// (ints, strings, lists, literals), as an API's response is.
+func BenchmarkDecode(b *testing.B) {
+	text := starlark.String("[" + strings.Repeat(`{"id": 12345, "name": "some name", "tags": ["a", "b"], "ok": true, "score": 1.5},`, 10_000) + "0]")
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if _, err := starlark.Call(&starlark.Thread{}, Module.Members["decode"], starlark.Tuple{text}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
