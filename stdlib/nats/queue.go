@@ -152,11 +152,13 @@ func queue(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, loop.Errorf(loop.KindValue, "%s: name %s: want 1 to 64 letters, digits, _ or -", fn, loop.QuoteArg(name))
 	}
 	secs, err := loop.SecondsArg(fn, "ack_wait", ackWait)
+	if _, isNumber := starlark.AsFloat(ackWait); isNumber && (err != nil || secs <= 0) {
+		// One message for every number out of range: SecondsArg's says
+		// ">= 0", and 0 is refused here too.
+		return nil, loop.Errorf(loop.KindValue, "%s: ack_wait must be > 0, got %s", fn, ackWait)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if secs <= 0 {
-		return nil, loop.Errorf(loop.KindValue, "%s: ack_wait must be > 0", fn)
 	}
 	if maxAttempts < 1 {
 		return nil, loop.Errorf(loop.KindValue, "%s: max_attempts must be >= 1, got %d", fn, maxAttempts)
