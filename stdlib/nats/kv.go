@@ -253,7 +253,7 @@ func pumpWatch(kw jetstream.KeyWatcher, first jetstream.KeyValueEntry, got bool,
 		} else if initial {
 			continue
 		}
-		if !f.send(func() starlark.Value { return starlark.Tuple{starlark.String(key), val} }) {
+		if !f.send(len(key)+len(ent.Value()), func() starlark.Value { return starlark.Tuple{starlark.String(key), val} }) {
 			kw.Stop()
 			return
 		}

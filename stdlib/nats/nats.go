@@ -158,7 +158,7 @@ func subscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		}
 	})
 	handler := func(m *natsgo.Msg) {
-		f.send(func() starlark.Value { return newMsg(m) })
+		f.send(msgSize(m), func() starlark.Value { return newMsg(m) })
 	}
 	var made *natsgo.Subscription // by Work, for Done or Drop
 	_, err = x.Offload(loop.Offload{Why: loop.ReasonString(fn), Op: fn, Timeout: loop.NoTimeout, Own: true,
@@ -210,6 +210,18 @@ type Msg struct {
 }
 
 // newMsg makes the script's Msg of m (on the loop: it makes a dict).
+// msgSize is about the memory m's Msg holds: its data, subject, reply
+// subject and headers.
+func msgSize(m *natsgo.Msg) int {
+	n := len(m.Data) + len(m.Subject) + len(m.Reply)
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
 func newMsg(m *natsgo.Msg) *Msg {
 	h := starlark.NewDict(len(m.Header))
 	keys := make([]string, 0, len(m.Header))

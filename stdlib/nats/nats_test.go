@@ -483,3 +483,37 @@ print(catch(remote(square, 2, timeout=0).wait).error.kind)
 		"value value: remote: module lib/other.star differs from the caller's (the worker has another version of it)\n"+
 		"value\nvalue\nvalue\ntimeout\n", got)
 }
+
+// ack_wait must be a number above 0, and every number that is not says
+// so in the same words; a value of another type says what it wants.
+func TestQueueAckWaitOutOfRange(t *testing.T) {
+	out, _, err := run(t, `
+for w in [0, -1, -0.5, float("nan"), "1"]:
+    print(catch(nats.queue, "q", ack_wait=w).error)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `value: nats.queue: ack_wait must be > 0, got 0
+value: nats.queue: ack_wait must be > 0, got -1
+value: nats.queue: ack_wait must be > 0, got -0.5
+value: nats.queue: ack_wait must be > 0, got nan
+value: nats.queue: for parameter ack_wait: got string, want int or float
+`, out)
+}
+
+// Large messages to a subscriber pass through its channel's byte bound
+// (16 MB) in order, none lost while the client's own limits hold them.
+func TestLargeMessagesPassTheByteBound(t *testing.T) {
+	out, _, err := run(t, `
+sub = nats.subscribe("big")
+for i in range(30):
+    nats.publish("big", str(i) + "x" * 900000)
+got = []
+for i in range(30):
+    m = sub.recv(timeout=10)
+    got.append(int(m.data[:m.data.index("x")]))
+print(got == list(range(30)))
+sub.close()
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "True\n", out)
+}
