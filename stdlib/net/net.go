@@ -228,12 +228,17 @@ func portReason(err error) string {
 	return err.Error()
 }
 
-// formatAddr renders a socket address the way scripts write them.
+// formatAddr renders a socket address the way scripts write them. A
+// unix socket that has no name (a dialing end's, usually) is "": Go
+// writes it "@", which in an address names an abstract socket.
 func formatAddr(a net.Addr) string {
 	if a == nil {
 		return ""
 	}
 	if a.Network() == "unix" {
+		if ua, ok := a.(*net.UnixAddr); ok && (ua.Name == "" || ua.Name == "@") {
+			return ""
+		}
 		return "unix:" + a.String()
 	}
 	return a.String()

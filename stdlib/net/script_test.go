@@ -48,6 +48,24 @@ ln.close()
 	require.Equal(t, "0\n", out)
 }
 
+// TestUnixUnnamedPeer: the dialing end of a unix socket has no name, and
+// its address is "" (Go writes "@", an abstract socket's prefix); the
+// listening end's is its path.
+func TestUnixUnnamedPeer(t *testing.T) {
+	dir := t.TempDir()
+	out, err := moduletest.Run(t, loop.Permissions{Net: true, Write: []string{dir}}, "net", netmod.Module(), `
+ln = net.listen("unix:`+dir+`/u.sock")
+c = net.dial(ln.addr)
+s = ln.accept()
+print(repr(c.local_addr), repr(s.remote_addr), c.remote_addr == ln.addr, s.local_addr == ln.addr)
+c.close()
+s.close()
+ln.close()
+`)
+	require.NoError(t, err)
+	require.Equal(t, "\"\" \"\" True True\n", out)
+}
+
 // TestCancelledTaskDoesNotSend: a cancelled task fails send_to, recv_from
 // and dial as it fails every wait, without sending the datagram (or
 // making the connection) first.
