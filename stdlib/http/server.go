@@ -13,6 +13,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/coder/websocket"
+
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/lib/json"
@@ -61,6 +63,14 @@ type Server struct {
 	// cut is closed once the grace after shutdown ran out: the
 	// exchanges still in flight give up.
 	cut chan struct{}
+	// upgrades holds the exchanges upgraded to a WebSocket until their
+	// handler ends (loop only): net/http's Shutdown no longer sees their
+	// connections, which it gave up when they were hijacked, so shutdown
+	// says going away to their sockets and waits for their handlers
+	// itself. upgradesGone, once shutdown's goroutine asks for it, is
+	// closed when upgrades is empty.
+	upgrades     map[*exchange]struct{}
+	upgradesGone chan struct{}
 }
 
 // connState is the server's http.Server.ConnState hook: it keeps fresh.
@@ -99,7 +109,7 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	}
 	e := x.Task.Engine()
 	s := &Server{eng: e, handler: handler, maxBody: limit, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{},
-		sendTimeout: sendTimeout, bodyTimeout: bodyTimeout, grace: shutdownGrace, cut: make(chan struct{})}
+		sendTimeout: sendTimeout, bodyTimeout: bodyTimeout, grace: shutdownGrace, cut: make(chan struct{}), upgrades: map[*exchange]struct{}{}}
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
 	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
 	harden(s.srv, e)
@@ -142,11 +152,14 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 
 // shutdown stops serving before it returns: no connection is accepted
 // and no request read from now on is served, and connections without a
-// request in flight are closed. On a goroutine, requests in flight then
-// finish (http.Server.Shutdown), for at most the grace period: past it
-// their connections are closed and their handlers cancelled (cut), so
-// that a client that stalls cannot keep the run going. The serving task
-// ends when they have.
+// request in flight are closed. Each WebSocket the server accepted is
+// closed with 1001 (going away), which ends its handler's reading as a
+// peer's close does. On a goroutine, requests in flight and the
+// WebSockets' handlers then finish (http.Server.Shutdown,
+// upgradesEnded), for at most the grace period: past it their
+// connections are closed and their handlers cancelled (cut), so that a
+// client that stalls, or a handler that goes on, cannot keep the run
+// going. The serving task ends when they have.
 func (s *Server) shutdown() {
 	if s.closed {
 		return
@@ -173,20 +186,70 @@ func (s *Server) shutdown() {
 	}
 	clear(s.fresh)
 	s.connMu.Unlock()
+	for ex := range s.upgrades {
+		if ex.ws != nil {
+			ex.ws.closeAfterQueue(int(websocket.StatusGoingAway))
+		}
+	}
 	// The serving task, parked with a hold, keeps the run alive meanwhile.
+	cut := false
 	s.eng.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 		defer cancel()
-		if s.srv.Shutdown(ctx) != nil {
+		// Every upgrade began before its connection was hijacked, so
+		// before Shutdown returns: upgradesEnded sees them all.
+		err := s.srv.Shutdown(ctx)
+		if err == nil {
+			err = s.upgradesEnded(ctx)
+		}
+		if err != nil {
+			cut = true
 			close(s.cut)
 			s.srv.Close()
 		}
 		s.stopClose()
 	}, func() {
+		if cut {
+			for ex := range s.upgrades {
+				ex.task.Cancel(serverGoneWhy)
+				if ex.ws != nil {
+					ex.ws.raw.close()
+				}
+			}
+		}
 		if s.stopped != nil {
 			s.stopped.Complete(0, nil, nil)
 		}
 	})
+}
+
+// upgradesEnded waits, off the loop, until the handler of every
+// exchange upgraded to a WebSocket has ended, or ctx is done. Once the
+// run is ending it does not wait: the handlers are cancelled, and the
+// sockets closed, with the engine (the loop may have stopped already).
+func (s *Server) upgradesEnded(ctx context.Context) error {
+	gone := make(chan struct{})
+	s.eng.Post(func() {
+		s.upgradesGone = gone
+		s.upgradeEnded(nil)
+	})
+	select {
+	case <-gone:
+	case <-s.eng.Context().Done():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// upgradeEnded forgets ex, whose handler ended (nil: none), and closes
+// upgradesGone if that was the last one. Loop only.
+func (s *Server) upgradeEnded(ex *exchange) {
+	delete(s.upgrades, ex)
+	if s.upgradesGone != nil && len(s.upgrades) == 0 {
+		close(s.upgradesGone)
+		s.upgradesGone = nil
+	}
 }
 
 // reply is a handler's outcome, sent from the loop to the goroutine.
@@ -241,6 +304,7 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 			rp.logFailure(err)
 		}
 		ex.send(&piece{kind: pieceEnd})
+		rp.s.upgradeEnded(ex)
 		return
 	}
 	if err != nil {

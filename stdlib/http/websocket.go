@@ -351,20 +351,29 @@ func (ws *WebSocket) close(x *loop.Exec, fn string, code int, reason string) err
 // 1000, or 1001 if the task was cancelled, 1011 if it failed.
 func (ws *WebSocket) closeWhenDone(task *loop.Task) {
 	task.OnEnd(func() {
-		if ws.closed() {
-			return
-		}
 		code := int(websocket.StatusNormalClosure)
 		if err := task.Err(); err != nil && err.Kind == loop.KindCancelled {
 			code = int(websocket.StatusGoingAway)
 		} else if err != nil {
 			code = int(websocket.StatusInternalError)
 		}
-		ws.closing, ws.sentCode = true, code
-		ws.waiters.Broadcast(nil, nil)
-		ws.shutCode = code // once what was sent is written
-		ws.writeNext()
+		ws.closeAfterQueue(code)
 	})
+}
+
+// closeAfterQueue closes the socket for the script at once (recv returns
+// None, send fails with closed) and sends a close with code once what
+// was sent is written; a closed socket is left alone. It does not wait:
+// the end of a handler's task, and the server's close (1001).
+func (ws *WebSocket) closeAfterQueue(code int) {
+	if ws.closed() {
+		return
+	}
+	ws.closing, ws.sentCode = true, code
+	ws.waiters.Broadcast(nil, nil)
+	ws.room.Broadcast(nil, nil) // a send waiting for room fails
+	ws.shutCode = code
+	ws.writeNext()
 }
 
 // ---- the script value ----
@@ -600,6 +609,7 @@ func requestWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, loop.Errorf(loop.KindValue, "%s: the response was sent already", fn)
 	}
 	ex.upgraded = true
+	ex.s.upgrades[ex] = struct{}{}
 	ex.send(&piece{kind: pieceAccept})
 	if err := ex.waitFor(x, fn, func() bool { return ex.wsDone }); err != nil {
 		return nil, err
@@ -645,6 +655,9 @@ func (ex *exchange) accept() {
 				ex.s.eng.Go(func() { ex.ws.shut(int(websocket.StatusGoingAway), "") }, nil)
 			} else {
 				ex.ws.closeWhenDone(ex.task)
+				if ex.s.closed { // upgraded while the server closed
+					ex.ws.closeAfterQueue(int(websocket.StatusGoingAway))
+				}
 			}
 		}
 		ex.waiters.Broadcast(nil, nil)

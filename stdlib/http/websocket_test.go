@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	corohttp "github.com/corolang/coro/stdlib/http"
+	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -526,4 +528,63 @@ sleep(60)  # the run goes on: its end would release the socket
 		assert.Equal(t, "done", stdout.Next(t))
 		assert.NoError(t, waitFor(t, released), "the client kept its end open: %s", src)
 	}
+}
+
+// Closing the server says "going away" (1001) to each WebSocket it
+// accepted, which ends its handler's reading as a peer's close does;
+// a handler still running when the grace runs out is cancelled and its
+// connection closed, as an HTTP exchange's is, and the run ends. The
+// upgraded connections were outside the server's shutdown: a handler
+// receiving in a loop kept the run going for ever.
+func TestWebSocketGoesAwayWhenServerCloses(t *testing.T) {
+	noLeaks(t)
+	corohttp.SetSlowClientBounds(t, never, never, 200*time.Millisecond)
+	run := scripttest.Start(t, "server.star", `
+def handler(req):
+    if req.path == "/close":
+        srv.close()
+        return "closing"
+    ws = req.websocket()
+    print("open", req.path)
+    for m in ws:
+        ws.send(m)
+    print("end", req.path, ws.close_code, ws.recv())
+    if req.path == "/linger":
+        print("linger:", catch(sleep, 60).error)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`, 30*time.Second)
+	addr := "127.0.0.1:" + run.Stdout.Next(t)
+
+	// A library client, which answers the close, and a raw one, which
+	// does not.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/echo", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, "open /echo", run.Stdout.Next(t))
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("hi")))
+	_, p, err := c.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "hi", string(p))
+	w := dialRaw(t, addr, "/linger")
+	assert.Equal(t, "open /linger", run.Stdout.Next(t))
+
+	resp, err := http.Get("http://" + addr + "/close")
+	require.NoError(t, err)
+	resp.Body.Close()
+	_, _, err = c.Read(ctx)
+	assert.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err), "%v", err)
+	op, p := w.recv()
+	assert.Equal(t, byte(opClose), op)
+	code, _ := parseClose(p)
+	assert.Equal(t, 1001, code)
+	got := []string{run.Stdout.Next(t), run.Stdout.Next(t), run.Stdout.Next(t)}
+	assert.ElementsMatch(t, []string{"end /echo 1001 None", "end /linger 1001 None", "linger: cancelled: http server closed"}, got)
+	require.NoError(t, run.Wait(t))
+	// The raw client never answered the close: its connection is closed.
+	w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.Copy(io.Discard, w.br)
+	assert.NoError(t, err, "the server kept the connection")
 }
