@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"io"
 	"log"
 	"net/http"
 	"time"
@@ -42,8 +43,9 @@ const (
 // They are variables only so that tests can shorten them.
 var (
 	// sendTimeout bounds each writeStep bytes of a response (and the
-	// flush of its head and end): a client that takes none of them for
-	// that long has its connection closed, and the write fails.
+	// flush of its head and end), and of what a WebSocket writes, either
+	// side's: a peer that takes none of them for that long has its
+	// connection closed, and the write fails.
 	sendTimeout = 30 * time.Second
 	// bodyTimeout bounds each read of a request body: a client that
 	// sends nothing for that long fails the read with timeout, and its
@@ -59,6 +61,25 @@ var (
 // net/http writes a piece whole before it returns, so the deadline of a
 // larger piece would bound the time of more than one step of progress.
 const writeStep = 16 << 10
+
+// writeSteps writes data to w in pieces of at most writeStep bytes,
+// calling deadline before each (and once for empty data), which gives
+// the write that follows sendTimeout. It returns how much was written.
+func writeSteps(w io.Writer, deadline func(), data []byte) (int, error) {
+	n := 0
+	for {
+		deadline()
+		k := min(len(data)-n, writeStep)
+		if k == 0 {
+			return n, nil
+		}
+		m, err := w.Write(data[n : n+k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+}
 
 // harden sets srv's timeouts and header limit, and its log: lines go to
 // the engine's stderr (written on the loop), but for what clients cause

@@ -326,17 +326,8 @@ func (ex *exchange) deadline() {
 // The last deadline stays for what net/http writes after it (the rest
 // of its buffer, a flush); one is set for an empty body too.
 func (ex *exchange) writeBody(data []byte) error {
-	for {
-		ex.deadline()
-		n := min(len(data), writeStep)
-		if n == 0 {
-			return nil
-		}
-		if _, err := ex.w.Write(data[:n]); err != nil {
-			return err
-		}
-		data = data[n:]
-	}
+	_, err := writeSteps(ex.w, ex.deadline, data)
+	return err
 }
 
 // serve writes what the handler's task sends until the exchange ends.

@@ -27,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type WebSocket struct {
 	c     *websocket.Conn
 	raw   *rawConn // the TCP connection under it, to cut a close short
 	label string
+	// sendTimeout bounds each step of a write (sendConn), for its error.
+	sendTimeout time.Duration
 	// stopClose ends the registration that closes the socket with the
 	// engine.
 	stopClose func() bool
@@ -102,13 +105,36 @@ func (r *rawConn) close() {
 	}
 }
 
+// A sendConn is the connection under a WebSocket, whose writes are
+// bounded as a response's are (sendTimeout): each writeStep bytes must be
+// taken within timeout, so a peer that stops reading fails the write in
+// progress with errSendStalled, where it held the write, the send queue
+// and the connection for ever once the socket buffers were full. Pings,
+// pongs and closes the library writes go through it too.
+type sendConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+// errSendStalled fails a WebSocket's write that made no progress for
+// sendTimeout.
+var errSendStalled = errors.New("the peer took nothing")
+
+func (c *sendConn) Write(p []byte) (int, error) {
+	n, err := writeSteps(c.Conn, func() { c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)) }, p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("%w: %w", errSendStalled, err)
+	}
+	return n, err
+}
+
 type wsReason string
 
 func (r wsReason) WaitingOn() string { return string(r) }
 
-func newWebSocket(e *loop.Engine, c *websocket.Conn, raw *rawConn, label string) *WebSocket {
+func newWebSocket(e *loop.Engine, c *websocket.Conn, raw *rawConn, label string, timeout time.Duration) *WebSocket {
 	c.SetReadLimit(wsReadLimit)
-	ws := &WebSocket{eng: e, c: c, raw: raw, label: label}
+	ws := &WebSocket{eng: e, c: c, raw: raw, label: label, sendTimeout: timeout}
 	ws.stopClose = context.AfterFunc(e.Context(), func() { c.CloseNow() })
 	ws.pull()
 	return ws
@@ -233,11 +259,13 @@ func (ws *WebSocket) send(x *loop.Exec, fn string, data starlark.Value) error {
 		return loop.Errorf(loop.KindValue, "%s: for parameter data: got %s, want string or bytes", fn, data.Type())
 	}
 	for {
+		// A stalled write closed the connection, which ended reading:
+		// it is said as the timeout it was.
 		switch {
-		case ws.closed():
+		case ws.closing || (ws.end != nil && !errors.Is(ws.werr, errSendStalled)):
 			return loop.Errorf(loop.KindClosed, "%s: the socket is closed", fn)
 		case ws.werr != nil:
-			return netError(fn, ws.werr)
+			return ws.writeError(fn)
 		case len(ws.outq) < wsSendQueue:
 			ws.outq = append(ws.outq, wsOut{typ, unsafe.Slice(unsafe.StringData(payload), len(payload))})
 			ws.writeNext()
@@ -247,6 +275,16 @@ func (ws *WebSocket) send(x *loop.Exec, fn string, data starlark.Value) error {
 			return err
 		}
 	}
+}
+
+// writeError is the error of a send after a write failed: timeout for a
+// peer that took nothing for sendTimeout, as a stalled request body's
+// read says, else as net says.
+func (ws *WebSocket) writeError(fn string) error {
+	if errors.Is(ws.werr, errSendStalled) {
+		return loop.Errorf(loop.KindTimeout, "%s: websocket %s: the peer took nothing for %gs; the socket is closed", fn, ws.label, ws.sendTimeout.Seconds())
+	}
+	return netError(fn, ws.werr)
 }
 
 // writeNext starts writing the queue's first message unless a write is
@@ -276,7 +314,13 @@ func (ws *WebSocket) writeNext() {
 		ws.outq[0] = wsOut{}
 		ws.outq = ws.outq[1:]
 		if err != nil && ws.werr == nil {
+			// Nothing can be written after a failed write (the
+			// library does not close the connection): the connection
+			// is closed, which ends reading too. A peer that stopped
+			// reading would keep it for ever.
 			ws.werr = err
+			ws.stopClose()
+			ws.eng.Go(func() { ws.c.CloseNow() }, nil)
 		}
 		ws.room.Broadcast(nil, nil)
 		ws.writeNext()
@@ -516,13 +560,15 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	e := x.Task.Engine()
 	raw := &rawConn{}
 	dialer := &net.Dialer{}
+	stall := sendTimeout
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dialer.DialContext(ctx, network, addr)
-			if err == nil {
-				raw.set(c)
+			if err != nil {
+				return nil, err
 			}
-			return c, err
+			raw.set(c)
+			return &sendConn{c, stall}, nil
 		},
 		DisableKeepAlives:      true,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
@@ -549,7 +595,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 			if err != nil {
 				return nil, wsDialError(fn, u, err)
 			}
-			return newWebSocket(e, conn, raw, url), nil
+			return newWebSocket(e, conn, raw, url, stall), nil
 		},
 		Drop: func(starlark.Value, error) {
 			if conn != nil {
@@ -624,18 +670,24 @@ func requestWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 }
 
 // hijacker is the ResponseWriter Accept gets: it records the connection
-// it hijacks.
+// it hijacks, and gives the library that connection's writes bounded by
+// timeout (sendConn).
 type hijacker struct {
 	http.ResponseWriter
-	raw *rawConn
+	raw     *rawConn
+	timeout time.Duration
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err == nil {
-		h.raw.set(c)
+	if err != nil {
+		return nil, nil, err
 	}
-	return c, brw, err
+	h.raw.set(c)
+	sc := &sendConn{c, h.timeout}
+	// The library writes through brw's Writer, which net/http made
+	// (empty) over the connection itself: it gets one over sc.
+	return sc, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(sc)), nil
 }
 
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
@@ -645,11 +697,11 @@ func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // no handshake gets the library's error reply.
 func (ex *exchange) accept() {
 	raw := &rawConn{}
-	c, err := websocket.Accept(&hijacker{ex.w, raw}, ex.r, &websocket.AcceptOptions{})
+	c, err := websocket.Accept(&hijacker{ex.w, raw, ex.s.sendTimeout}, ex.r, &websocket.AcceptOptions{})
 	ex.post(func() {
 		ex.wsDone, ex.wsErr = true, err
 		if err == nil {
-			ex.ws = newWebSocket(ex.s.eng, c, raw, ex.r.RemoteAddr)
+			ex.ws = newWebSocket(ex.s.eng, c, raw, ex.r.RemoteAddr, ex.s.sendTimeout)
 			if ex.task.Done() {
 				ex.ws.closing = true
 				ex.s.eng.Go(func() { ex.ws.shut(int(websocket.StatusGoingAway), "") }, nil)

@@ -588,3 +588,78 @@ print(srv.port)
 	_, err = io.Copy(io.Discard, w.br)
 	assert.NoError(t, err, "the server kept the connection")
 }
+
+// stallScript sends 1 MiB messages until send fails, and says why.
+const stallScript = `
+big = "x" * (1 << 20)
+def flood(ws, who):
+    err = catch(lambda: [ws.send(big) for _ in range(1000)]).error
+    print(err.kind, err.message.replace(who, "PEER"))
+    print(catch(ws.send, "x").error.kind)
+    ws.close()
+    print("closed")
+`
+
+// A WebSocket peer that stops reading fails the server's send with
+// timeout once a write makes no progress for the send timeout, as an
+// HTTP response's does, and its connection is closed. The send waited
+// for ever once the socket buffers and the send queue were full,
+// holding the handler and the connection.
+func TestWebSocketSendToStalledClientTimesOut(t *testing.T) {
+	noLeaks(t)
+	corohttp.SetSlowClientBounds(t, 200*time.Millisecond, never, never)
+	run := scripttest.Start(t, "server.star", stallScript+`
+def handler(req):
+    flood(req.websocket(), req.remote_addr)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`, 30*time.Second)
+	w := dialRaw(t, "127.0.0.1:"+run.Stdout.Next(t), "/")
+	assert.Equal(t, "timeout timeout: WebSocket.send: websocket PEER: the peer took nothing for 0.2s; the socket is closed", run.Stdout.Next(t))
+	assert.Equal(t, "timeout", run.Stdout.Next(t))
+	assert.Equal(t, "closed", run.Stdout.Next(t))
+	// What the server wrote, then the end: it closed the connection.
+	w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := io.Copy(io.Discard, w.br)
+	assert.NoError(t, err, "the server kept the connection")
+}
+
+// The client side likewise: a server that stops reading fails
+// http.websocket's send with timeout, and the connection is closed.
+func TestWebSocketSendToStalledServerTimesOut(t *testing.T) {
+	noLeaks(t)
+	corohttp.SetSlowClientBounds(t, 200*time.Millisecond, never, never)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	released := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			released <- err
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			released <- err
+			return
+		}
+		sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			base64.StdEncoding.EncodeToString(sum[:]))
+		<-released // read nothing until the script has failed
+		c.SetReadDeadline(time.Now().Add(8 * time.Second))
+		_, err = io.Copy(io.Discard, br)
+		released <- err
+	}()
+	url := fmt.Sprintf("ws://%s/", ln.Addr())
+	run := scripttest.Start(t, "client.star", stallScript+fmt.Sprintf("flood(http.websocket(%q), %q)\n", url, url), 30*time.Second)
+	assert.Equal(t, "timeout timeout: WebSocket.send: websocket PEER: the peer took nothing for 0.2s; the socket is closed", run.Stdout.Next(t))
+	assert.Equal(t, "timeout", run.Stdout.Next(t))
+	assert.Equal(t, "closed", run.Stdout.Next(t))
+	require.NoError(t, run.Wait(t))
+	released <- nil
+	assert.NoError(t, waitFor(t, released), "the client kept the connection")
+}
