@@ -64,8 +64,19 @@ func newTransport() *http.Transport {
 // in words: HTTP/1's "server response headers exceeded N bytes;
 // aborted", HTTP/2's "response header list larger than advertised
 // limit".
+//
+// Over HTTP/2 that second one comes only when the headers pass the
+// limit in their last frame: a header block that goes on past it (the
+// usual case) ends the connection with a bare "connection error:
+// PROTOCOL_ERROR", which is all the HTTP/2 client (net/http's, and
+// golang.org/x/net's alike) tells of it, and which a header block the
+// protocol forbids ends with too. That error names both causes, and the
+// limit, where the script saw only PROTOCOL_ERROR.
 func headersTooLarge(where string, err error) *loop.Error {
 	msg := err.Error()
+	if strings.Contains(msg, "connection error: PROTOCOL_ERROR") {
+		return loop.Errorf(loop.KindIO, "%s: HTTP/2 protocol error: the response's headers are larger than the limit of %d bytes, or the server broke the protocol", where, maxResponseHeaderBytes)
+	}
 	if !strings.Contains(msg, "server response headers exceeded") && !strings.Contains(msg, "response header list larger than") {
 		return nil
 	}

@@ -135,9 +135,11 @@ func bigHeaders(c net.Conn) {
 // client of a call with ca=): past that the request fails with io naming
 // the URL and the limit, where net/http's default let 10 MB of tiny
 // headers through, which the loop then spent seconds turning into a
-// dict. Headers within the limit arrive. (Over HTTP/2, net/http closes
+// dict. Headers within the limit arrive. Over HTTP/2, net/http closes
 // a connection whose headers go on past the limit with a bare protocol
-// error: the failure is io, but cannot say why.)
+// error, which cannot tell it from others: the failure names the limit
+// as one cause, and the URL, where it said only "connection error:
+// PROTOCOL_ERROR".
 func TestClientHeaderLimit(t *testing.T) {
 	base := hostileServer(t, func(req *http.Request, c net.Conn) {
 		if req.URL.Path == "/big" {
@@ -164,14 +166,14 @@ print(len(http.get(base + "/ok").headers["x-a"]))
 print(catch(http.get, base + "/big").error)
 print(catch(http.get, base + "/big", stream=True).error)
 print(catch(http.websocket, ws + "/big").error)
-print(catch(http.get, tls + "/", ca=ca).error.kind)
+print(catch(http.get, tls + "/", ca=ca).error)
 `, base, ws, srv.URL, ca)
 	require.NoError(t, <-done, stderr.String())
 	assert.Equal(t, strings.NewReplacer("BASE", base, "WS", ws, "TLS", srv.URL).Replace(`512000
 io: http.get: BASE/big: the response's headers are larger than the limit of 1048576 bytes
 io: http.get: BASE/big: the response's headers are larger than the limit of 1048576 bytes
 io: http.websocket: WS/big: the response's headers are larger than the limit of 1048576 bytes
-io
+io: http.get: TLS/: HTTP/2 protocol error: the response's headers are larger than the limit of 1048576 bytes, or the server broke the protocol
 `), stdout.String())
 }
 
