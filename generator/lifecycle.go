@@ -27,6 +27,20 @@ import (
 // maker's end emptied or cut short what another task was reading.
 //
 // Only started generators are tracked: a fresh one holds nothing.
+//
+// On the virtual clock (coro test, --virtual-time) a generator that some
+// task holds is closed only when the tasks holding it have ended, never
+// when it becomes unreachable: the collector finds it at a moment no seed
+// fixes, and its close spawns a task (taking a task id) and runs the
+// body's deferred functions there, so a seeded run would not replay. It
+// costs memory: a dropped body is kept until its holders end. One made at
+// the REPL (Outlive), which no task holds, is still closed when
+// unreachable. One started by a closer (a closed body's deferred function
+// made it) after its maker ended has no holder either, join skipping
+// closers: it is not closed, as on the real clock when the run ends before
+// the collector finds it. Holding it in the closer would close it when
+// the closer ends, in a new closer, and a body whose deferred function
+// starts a generator of itself would then never let the run end.
 
 // owner is a task's list of the started, unfinished generators it made or
 // resumed (its memberships). The owners of an engine's tasks are engine
@@ -83,20 +97,22 @@ func outlives(t *loop.Task) bool {
 }
 
 // track registers a generator that has just started, for consumer task
-// t, with the garbage collector and as held by its maker (if it has not
-// ended) and by t.
+// t, as held by its maker (if it has not ended) and by t, and with the
+// garbage collector unless the engine runs on the virtual clock.
 func track(g *Generator, s *state, maker, t *loop.Task) {
+	if !s.outlive {
+		if maker != nil && maker != t && !maker.Done() {
+			join(s, maker)
+		}
+		join(s, t)
+		if s.eng.Virtual() {
+			return
+		}
+	}
 	// The cleanup's argument is the state, never the handle g, which
 	// would then stay reachable forever.
 	s.cleanup = runtime.AddCleanup(g, unreachable, s)
 	s.hasCleanup = true
-	if s.outlive {
-		return
-	}
-	if maker != nil && maker != t && !maker.Done() {
-		join(s, maker)
-	}
-	join(s, t)
 }
 
 // join records that task t holds s (it resumes it), unless it does
