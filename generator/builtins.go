@@ -233,7 +233,7 @@ func (it *iterator) Next(p *starlark.Value) bool {
 	if cx == nil || cx.Task == nil {
 		return false // not on a task: nothing can run the body
 	}
-	v, emitted, err := s.resume(g, cx, inMsg{op: opSend, v: starlark.None}, "for")
+	v, emitted, err := s.resume(g, cx, inMsg{op: opSend, v: starlark.None}, iterating(cx))
 	runtime.KeepAlive(g)
 	if err != nil {
 		cx.Raise(err)
@@ -247,3 +247,22 @@ func (it *iterator) Next(p *starlark.Value) bool {
 }
 
 func (it *iterator) Done() {}
+
+// iterating names, for errors, what is iterating a generator for the
+// consumer cx: the builtin that its thread is calling (list, sorted, a
+// method as list.extend), else "for" (a for loop or a comprehension in
+// a Starlark function). Errors said "for:" for list(g) as well.
+func iterating(cx *loop.Exec) string {
+	th := cx.Thread()
+	if th == nil || th.CallStackDepth() == 0 {
+		return "for"
+	}
+	b, ok := th.DebugFrame(0).Callable().(*starlark.Builtin)
+	if !ok {
+		return "for"
+	}
+	if recv := b.Receiver(); recv != nil {
+		return recv.Type() + "." + b.Name()
+	}
+	return b.Name()
+}

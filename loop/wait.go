@@ -132,6 +132,10 @@ func SetExec(thread *starlark.Thread, x *Exec) {
 	x.thread = thread
 }
 
+// Thread returns the thread x is attached to (SetExec), or nil: for
+// code that gets no thread, such as a starlark.Iterator's Next.
+func (x *Exec) Thread() *starlark.Thread { return x.thread }
+
 // Raise makes x's thread fail with err at its next step, as if the
 // running builtin had returned it. It is for code that waits but cannot
 // return an error, such as a starlark.Iterator's Next (for v in ch).
