@@ -30,6 +30,9 @@ func newLock(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 
 func (l *Lock) String() string {
 	if l.holder != nil {
+		if l.holder.Done() {
+			return fmt.Sprintf("<lock#%d held by '%s', ended>", l.id, l.holder.Name())
+		}
 		return fmt.Sprintf("<lock#%d held by '%s'>", l.id, l.holder.Name())
 	}
 	return fmt.Sprintf("<lock#%d>", l.id)
@@ -50,10 +53,15 @@ var (
 	semMethods    = starutil.NewMethods("Semaphore", holderMethods).Stackful("hold")
 )
 
-// WaitingOn is what a task parked in acquire waits on: "lock#2 held by task 'writer'".
+// WaitingOn is what a task parked in acquire waits on: "lock#2 held by
+// task 'writer'". A holder that has ended is said to have: that is why
+// the lock never comes free, and the report named it as if it might.
 func (l *Lock) WaitingOn() string {
 	if l.holder == nil {
 		return l.name()
+	}
+	if l.holder.Done() {
+		return fmt.Sprintf("%s held by task '%s', which ended without releasing it", l.name(), l.holder.Name())
 	}
 	return fmt.Sprintf("%s held by task '%s'", l.name(), l.holder.Name())
 }
