@@ -29,6 +29,8 @@ type AsyncFunc func(ctx context.Context, args starlark.Tuple, kwargs []starlark.
 // Because other tasks run while fn does, fn gets copies of the mutable
 // lists, dicts and sets among its arguments (frozen values, and values of
 // other types, are passed as they are: a host type must be safe to share).
+// Each is copied once, so a value that contains itself, or one list
+// reached twice, arrives as a copy that does the same.
 // The value fn returns is handed to the script, which owns it from then on.
 func AsyncBuiltin(name string, fn AsyncFunc) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -36,11 +38,13 @@ func AsyncBuiltin(name string, fn AsyncFunc) *starlark.Builtin {
 		if err != nil {
 			return nil, err
 		}
-		args = detachTuple(args)
+		var c copier
+		args = c.tuple(args)
 		kw := make([]starlark.Tuple, len(kwargs))
 		for i, kv := range kwargs {
-			kw[i] = starlark.Tuple{kv[0], detach(kv[1])}
+			kw[i] = starlark.Tuple{kv[0], c.copy(kv[1])}
 		}
+		c.fill()
 		return x.Offload(loop.Offload{Why: asyncReason(name), Op: name, Timeout: loop.NoTimeout, Own: true,
 			Work: func(ctx context.Context) (starlark.Value, error) {
 				return callAsync(ctx, name, fn, args, kw)
@@ -71,56 +75,128 @@ type asyncReason string
 
 func (r asyncReason) WaitingOn() string { return fmt.Sprintf("host call %s()", string(r)) }
 
-// detach copies the mutable containers in v that a task could change while
-// another goroutine reads them. Loop only.
-func detach(v starlark.Value) starlark.Value {
+// A copier copies the mutable containers in the values a task hands to
+// another goroutine, which that task (or another) could change while the
+// goroutine reads them. Each list, dict, set or tuple is copied once, by
+// identity: a value that contains itself is copied as one that contains
+// its copy, a value reached by many paths is copied once (following every
+// path, 40 levels of a = [a, a] was 2^40 copies), and the work is a list
+// of copies still to fill rather than recursion, so depth costs no Go
+// stack (a cyclic list overflowed it and crashed the host). Loop only.
+type copier struct {
+	copies map[any]starlark.Value // by the original's identity
+	todo   []func()               // fills of copies already handed out
+}
+
+// tupleID is a tuple's identity: its elements' array and length (slicing
+// a tuple shares its array).
+type tupleID struct {
+	first *starlark.Value
+	n     int
+}
+
+// copy returns v, or its copy if it may hold a mutable container; a copy
+// may be filled only by the next fill.
+func (c *copier) copy(v starlark.Value) starlark.Value {
 	switch v := v.(type) {
 	case starlark.Tuple:
-		return detachTuple(v)
+		return c.tuple(v)
 	case *starlark.List:
+		if v.Frozen() {
+			return v // and so is everything in it
+		}
+		if cp, ok := c.copies[v]; ok {
+			return cp
+		}
 		elems := make([]starlark.Value, v.Len())
-		for i := range elems {
-			elems[i] = detach(v.Index(i))
-		}
-		return starlark.NewList(elems)
+		cp := starlark.NewList(elems)
+		c.add(v, cp, func() {
+			for i := range elems {
+				elems[i] = c.copy(v.Index(i))
+			}
+		})
+		return cp
 	case *starlark.Dict:
-		d := starlark.NewDict(v.Len())
-		for _, kv := range v.Items() {
-			d.SetKey(detach(kv[0]), detach(kv[1]))
+		if v.Frozen() {
+			return v // and so is everything in it
 		}
-		return d
+		if cp, ok := c.copies[v]; ok {
+			return cp
+		}
+		cp := starlark.NewDict(v.Len())
+		c.add(v, cp, func() {
+			// Keys are hashable, so hold no list, dict or set.
+			for _, kv := range v.Items() {
+				cp.SetKey(kv[0], c.copy(kv[1]))
+			}
+		})
+		return cp
 	case *starlark.Set:
-		s := starlark.NewSet(v.Len())
+		if v.Frozen() {
+			return v // and so is everything in it
+		}
+		if cp, ok := c.copies[v]; ok {
+			return cp
+		}
+		cp := starlark.NewSet(v.Len())
 		iter := v.Iterate()
 		defer iter.Done()
 		var x starlark.Value
 		for iter.Next(&x) {
-			s.Insert(x)
+			cp.Insert(x) // hashable: nothing to copy inside
 		}
-		return s
+		c.add(v, cp, nil)
+		return cp
 	}
 	return v
 }
 
-func detachTuple(t starlark.Tuple) starlark.Tuple {
-	if !mutableInside(t) {
+// tuple returns t, or its copy if an element is a container.
+func (c *copier) tuple(t starlark.Tuple) starlark.Tuple {
+	if !holdsContainer(t) {
 		return t
 	}
-	out := make(starlark.Tuple, len(t))
-	for i, x := range t {
-		out[i] = detach(x)
+	id := tupleID{&t[0], len(t)}
+	if cp, ok := c.copies[id]; ok {
+		return cp.(starlark.Tuple)
 	}
-	return out
+	cp := make(starlark.Tuple, len(t))
+	c.add(id, cp, func() {
+		for i, x := range t {
+			cp[i] = c.copy(x)
+		}
+	})
+	return cp
 }
 
-// mutableInside reports whether a tuple holds a list, dict or set.
-func mutableInside(t starlark.Tuple) bool {
+func (c *copier) add(id any, cp starlark.Value, fill func()) {
+	if c.copies == nil {
+		c.copies = make(map[any]starlark.Value)
+	}
+	c.copies[id] = cp
+	if fill != nil {
+		c.todo = append(c.todo, fill)
+	}
+}
+
+// fill fills every copy handed out, and those their filling makes.
+func (c *copier) fill() {
+	for len(c.todo) > 0 {
+		f := c.todo[len(c.todo)-1]
+		c.todo = c.todo[:len(c.todo)-1]
+		f()
+	}
+}
+
+// holdsContainer reports whether a tuple has an element that is a list,
+// dict, set or non-empty tuple.
+func holdsContainer(t starlark.Tuple) bool {
 	for _, x := range t {
 		switch x := x.(type) {
 		case *starlark.List, *starlark.Dict, *starlark.Set:
 			return true
 		case starlark.Tuple:
-			if mutableInside(x) {
+			if len(x) > 0 {
 				return true
 			}
 		}

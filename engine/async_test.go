@@ -179,3 +179,80 @@ value | value: fetch: missing argument for id
 3
 `, out.String())
 }
+
+// TestAsyncBuiltinCopiesCyclesAndSharing: the copies an AsyncBuiltin's
+// function gets are made once per list, dict or tuple, so a value that
+// contains itself is copied as one that contains its copy, and a value
+// shared n times is copied once (a copy that followed every path crashed
+// the host with a stack overflow on a cycle, and ran for ever, out of
+// memory, on 40 levels of a = [a, a]).
+func TestAsyncBuiltinCopiesCyclesAndSharing(t *testing.T) {
+	got := make(chan starlark.Tuple, 1)
+	keep := engine.AsyncBuiltin("keep", func(_ context.Context, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		got <- args
+		return starlark.None, nil
+	})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"keep": keep}})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+l = []
+l.append(l)
+d = {}
+d["self"] = d
+d["l"] = l
+a = []
+for i in range(40):
+    a = [a, a]
+t = ()
+for i in range(40):
+    t = (t, t)
+lt = [1]
+lt.append((lt, lt))
+deep = []
+for i in range(100000):
+    deep = [deep]
+keep(l, d, a, t, lt, deep)
+`)
+	require.NoError(t, err)
+	args := <-got
+	l := args[0].(*starlark.List)
+	assert.NotSame(t, g["l"], l, "a copy")
+	assert.Same(t, l, l.Index(0), "the cycle is kept, through the copy")
+	d := args[1].(*starlark.Dict)
+	self, _, _ := d.Get(starlark.String("self"))
+	assert.Same(t, d, self)
+	dl, _, _ := d.Get(starlark.String("l"))
+	assert.Same(t, l, dl, "one copy of l for both arguments")
+	a := args[2].(*starlark.List)
+	for i := 0; i < 40; i++ {
+		assert.Same(t, a.Index(0), a.Index(1))
+		a = a.Index(0).(*starlark.List)
+	}
+	assert.Equal(t, 0, a.Len())
+	lt := args[4].(*starlark.List)
+	pair := lt.Index(1).(starlark.Tuple)
+	assert.Same(t, lt, pair[0])
+	assert.Same(t, lt, pair[1])
+	deep := args[5].(*starlark.List)
+	for deep.Len() > 0 {
+		deep = deep.Index(0).(*starlark.List)
+	}
+}
+
+// TestAsyncBuiltinPassesFrozenValues: frozen containers cannot change
+// while the Go function reads them, so it gets them as they are.
+func TestAsyncBuiltinPassesFrozenValues(t *testing.T) {
+	got := make(chan starlark.Tuple, 1)
+	keep := engine.AsyncBuiltin("keep", func(_ context.Context, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		got <- args
+		return starlark.None, nil
+	})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"keep": keep}})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+f = freeze([1, {"a": [2]}])
+keep(f, (f,))
+`)
+	require.NoError(t, err)
+	args := <-got
+	assert.Same(t, g["f"], args[0])
+	assert.Same(t, g["f"], args[1].(starlark.Tuple)[0])
+}
