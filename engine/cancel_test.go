@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/corolang/coro/engine"
+	"github.com/corolang/coro/starlark"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -193,5 +194,88 @@ def body():
     emit(1)
 generator(body).next()
 `)
+	require.NoError(t, err)
+}
+
+// An os.exit ends the run it happens in, not the engine: a later Exec
+// reports its own outcome (it said exit 0 for ever, hiding a later
+// failure), and Run and Wait report an exit during them as Exec does.
+func TestExitEndsOnlyItsRun(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	ctx := testCtx(t)
+	_, err := eng.Exec(ctx, "a.star", "os.exit(0)\n")
+	var ee *engine.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 0, ee.Code)
+	assert.Equal(t, &engine.ExitError{Code: 0}, eng.Exit())
+
+	_, err = eng.Exec(ctx, "b.star", "fail('broken')\n")
+	require.Error(t, err)
+	assert.NotErrorAs(t, err, &ee)
+	assert.Contains(t, err.Error(), "error: broken", "the later run's own failure")
+	assert.Nil(t, eng.Exit())
+
+	g, err := eng.Exec(ctx, "c.star", `
+def bye(n):
+    spawn(print, "never runs")
+    os.exit(n)
+def later():
+    sleep(0)
+    os.exit(5)
+def hello():
+    spawn(print, "spawned")
+    return "hi"
+`)
+	require.NoError(t, err)
+	_, err = eng.Run(ctx, "bye", g["bye"], starlark.MakeInt(2))
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 2, ee.Code)
+	v, err := eng.Run(ctx, "hello", g["hello"])
+	require.NoError(t, err)
+	assert.Equal(t, starlark.String("hi"), v)
+	require.NoError(t, eng.Wait(ctx))
+	assert.Equal(t, "spawned\n", out.String())
+
+	require.NoError(t, eng.Start("later", g["later"]))
+	err = eng.Wait(ctx)
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 5, ee.Code)
+}
+
+// An os.exit in a Call is the caller's to see as an *ExitError, as is the
+// end of every Call its exit cancelled, and later Calls run as before
+// (they failed with "cancelled: exit" for ever).
+func TestExitInCall(t *testing.T) {
+	started := make(chan struct{})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"started": signal("started", started)}})
+	ctx := testCtx(t)
+	g, err := eng.Exec(ctx, "m.star", `
+ch = channel()
+def waiter():
+    started()
+    ch.recv()
+def bye(n):
+    os.exit(n)
+def hello():
+    return "hi"
+`)
+	require.NoError(t, err)
+	waited := make(chan error, 1)
+	go func() {
+		_, err := eng.Call(ctx, g["waiter"])
+		waited <- err
+	}()
+	<-started
+	_, err = eng.Call(ctx, g["bye"], starlark.MakeInt(3))
+	var ee *engine.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 3, ee.Code)
+	require.ErrorAs(t, <-waited, &ee, "the exit ended the waiter's call too")
+	assert.Equal(t, 3, ee.Code)
+
+	v, err := eng.Call(ctx, g["hello"])
+	require.NoError(t, err)
+	assert.Equal(t, starlark.String("hi"), v)
+	_, err = eng.Exec(ctx, "n.star", "x = 1\n")
 	require.NoError(t, err)
 }

@@ -222,8 +222,9 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 
 // Run runs fn(*args) as the main task, like the top level of Exec, and
 // drives the loop until it has finished (other tasks keep their turns);
-// it returns fn's value or its error. Unlike Call it reports a deadlock,
-// and the tasks fn left are still live: Wait lets them finish.
+// it returns fn's value or its error (an *ExitError if os.exit was
+// called meanwhile). Unlike Call it reports a deadlock, and the tasks fn
+// left are still live: Wait lets them finish.
 func (e *Engine) Run(ctx context.Context, name string, fn starlark.Value, args ...starlark.Value) (starlark.Value, error) {
 	c, ok := fn.(starlark.Callable)
 	if !ok {
@@ -240,7 +241,8 @@ func (e *Engine) Run(ctx context.Context, name string, fn starlark.Value, args .
 }
 
 // Wait drives the loop until every task has finished, as RunFile does
-// after the module; it returns a deadlock error if they never can.
+// after the module; it returns a deadlock error if they never can, and
+// an *ExitError if a task called os.exit meanwhile.
 func (e *Engine) Wait(ctx context.Context) error { return e.c.RunUntilIdle(ctx) }
 
 // Call runs fn(*args) as a task on the loop and returns its value. It is
@@ -248,7 +250,9 @@ func (e *Engine) Wait(ctx context.Context) error { return e.c.RunUntilIdle(ctx) 
 // waits, the loop runs every other task. Cancelling ctx cancels the call's
 // task (its deferred functions run) and Call returns once it finished. A
 // call waiting for something that never comes is bounded only by ctx:
-// another Call may still provide it, so Call reports no deadlock.
+// another Call may still provide it, so Call reports no deadlock. A call
+// that os.exit ended (its own or another task's) returns the *ExitError;
+// the calls after it run as before.
 //
 // The arguments and the result are shared with the scripts: do not change
 // a mutable argument after passing it, and copy or freeze a result that a
@@ -328,7 +332,9 @@ func (e *Engine) Failures() int {
 	return n
 }
 
-// Exit returns the exit a script asked for with os.exit, or nil.
+// Exit returns the exit a script asked for with os.exit in the current
+// run, or nil: Exec, RunFile and Run begin a new run, and so does a Call
+// or Start while none of them (nor Wait) is going on.
 func (e *Engine) Exit() *ExitError {
 	var x *ExitError
 	if e.c.Do(func() { x = e.c.ExitCode() }) != nil {

@@ -202,8 +202,12 @@ type Engine struct {
 	report    reportState // failures not observed yet (report.go)
 	tracer    Tracer
 	closed    bool
-	exitCode  *ExitError
-	wd        watchdog // the slow-task watchdog's view of the loop (diag.go)
+	// exitCode is the status the run's os.exit asked for: it ends the run,
+	// not the engine, so a new run (Exec, RunFile, Run, and a host Call
+	// or Start while no run is going on) clears it (newRun).
+	exitCode *ExitError
+	running  bool     // a drive is going on (Exec, RunFile, Run, Wait)
+	wd       watchdog // the slow-task watchdog's view of the loop (diag.go)
 
 	// stopReq is set from any goroutine when a drive's ctx is done (a
 	// signal, an embedder's deadline): the loop then cancels every task at
@@ -999,6 +1003,7 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	}
 	e.acquireLoop()
 	defer e.releaseLoop()
+	e.newRun()
 	main := e.Spawn(body, nil, nil, "main", nil, "")
 	e.main = main
 	err = e.drive(ctx, func() bool { return e.live == 0 })
@@ -1028,9 +1033,13 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable,
 	}
 	e.acquireLoop()
 	defer e.releaseLoop()
+	e.newRun()
 	t := e.Spawn(fn, args, nil, name, nil, "")
 	t.observed = true // its outcome is returned, not reported
 	err := e.drive(ctx, t.Done)
+	if e.exitCode != nil {
+		return t, e.exitCode
+	}
 	return t, err
 }
 
@@ -1043,16 +1052,29 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 	}
 	e.acquireLoop()
 	defer e.releaseLoop()
+	before := e.exitCode
 	err := e.drive(ctx, func() bool { return e.live == 0 })
 	e.reportPending() // the run has ended: nobody can observe them now
+	if e.exitCode != before {
+		return e.exitCode // os.exit was called meanwhile
+	}
 	return err
+}
+
+// newRun clears what the last run's os.exit left: its status, and the
+// teardown that cancels every task spawned (an exit in a Call, which no
+// drive ends, left it for ever). The caller holds the loop.
+func (e *Engine) newRun() {
+	e.exitCode = nil
+	e.teardown = ""
 }
 
 // drive runs the loop until stop; on a cancelled ctx it cancels every task
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	defer e.startDiag()()
-	defer func() { e.teardown = "" }() // the run has ended: the engine may run more
+	e.running = true
+	defer func() { e.teardown, e.running = "", false }() // the run has ended: the engine may run more
 	if e.opts.MaxMemory > 0 {
 		var stopGuard func()
 		var g *memoryGuard

@@ -14,7 +14,8 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 
 // Exit implements os.exit: it runs the calling task's deferred functions,
 // then stops the run: every other task is cancelled (their deferred
-// functions run too) and RunFile returns an *ExitError.
+// functions run too) and RunFile returns an *ExitError. It ends the run,
+// not the engine: the next run clears it (newRun).
 //
 // Called from a deferred function, it leaves the deferred functions to
 // the run already going on (with its bound, deferBound), and the last
@@ -42,5 +43,5 @@ func (x *Exec) Exit(th *starlark.Thread, code int) error {
 	return t.scopeError(&t.root)
 }
 
-// ExitCode returns the status os.exit asked for, or nil.
+// ExitCode returns the status os.exit asked for in the current run, or nil.
 func (e *Engine) ExitCode() *ExitError { return e.exitCode }

@@ -130,13 +130,14 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 			r.finish(nil, Errorf(KindClosed, "engine is closed"))
 			return
 		}
+		e.hostRun()
 		e.keepForCalls()
 		e.host.calls++
 		task = e.Spawn(c, starlark.Tuple(args), nil, "", nil, "")
 		task.OnEnd(func() { e.host.calls-- })
 		// Watching the task makes its failure the caller's to handle,
 		// not an unhandled one reported on stderr.
-		task.Enqueue(callWaker{r}, 0)
+		task.Enqueue(callWaker{e, r}, 0)
 	})
 	if ctx.Done() != nil { // a ctx that can be cancelled
 		// The cancel is posted after the spawn, so on the loop task is set.
@@ -153,6 +154,9 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 	if r.err == nil {
 		return r.v, nil
 	}
+	if ee, ok := r.err.(*ExitError); ok {
+		return nil, ee
+	}
 	ce := ToError(r.err)
 	if ce.Kind == KindCancelled && ctx.Err() != nil && task != nil && task.cancelRequested() {
 		ce = &Error{Kind: KindCancelled, Msg: ce.Msg, Stack: ce.Stack, Task: ce.Task, cause: ctx.Err()}
@@ -160,11 +164,31 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 	return nil, hostErr(ce)
 }
 
-// callWaker finishes a Call's request when its task ends.
-type callWaker struct{ r *hostReq }
+// callWaker finishes a Call's request when its task ends: a task that
+// os.exit ended (its own or another's) ends the Call with the *ExitError.
+type callWaker struct {
+	e *Engine
+	r *hostReq
+}
 
-func (w callWaker) Accepts(int) bool                            { return !w.r.finished }
-func (w callWaker) Complete(_ int, v starlark.Value, err error) { w.r.finish(v, err) }
+func (w callWaker) Accepts(int) bool { return !w.r.finished }
+
+func (w callWaker) Complete(_ int, v starlark.Value, err error) {
+	if err != nil && w.e.exitCode != nil && ToError(err).Kind == KindCancelled {
+		err = w.e.exitCode
+	}
+	w.r.finish(v, err)
+}
+
+// hostRun is called when a Call or Start spawns its task: with no run
+// going on (no Exec, RunFile, Run or Wait), the request begins a new one,
+// so an earlier os.exit from a Call or a polled task does not cancel it.
+// Loop only.
+func (e *Engine) hostRun() {
+	if !e.running {
+		e.newRun()
+	}
+}
 
 // keepForCalls registers, once, the keeper that makes live Call tasks
 // keep the loop alive. Loop only.
@@ -187,6 +211,7 @@ func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) e
 	if !e.loopMu.TryLock() {
 		e.Post(func() {
 			if !e.closed && !e.host.closing {
+				e.hostRun()
 				e.Spawn(c, starlark.Tuple(args), nil, name, nil, "")
 			}
 		})
@@ -196,6 +221,7 @@ func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) e
 	if e.closed {
 		return Errorf(KindClosed, "engine is closed")
 	}
+	e.hostRun()
 	e.Spawn(c, starlark.Tuple(args), nil, name, nil, "")
 	return nil
 }
