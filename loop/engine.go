@@ -206,8 +206,11 @@ type Engine struct {
 	// not the engine, so a new run (Exec, RunFile, Run, and a host Call
 	// or Start while no run is going on) clears it (newRun).
 	exitCode *ExitError
-	running  bool     // a drive is going on (Exec, RunFile, Run, Wait)
-	wd       watchdog // the slow-task watchdog's view of the loop (diag.go)
+	running  bool // a drive is going on (Exec, RunFile, Run, Wait)
+	// acquireHook, for tests, runs as acquireLoop is about to wait for
+	// the loop: where another goroutine may take it first.
+	acquireHook func()
+	wd          watchdog // the slow-task watchdog's view of the loop (diag.go)
 
 	// stopReq is set from any goroutine when a drive's ctx is done (a
 	// signal, an embedder's deadline): the loop then cancels every task at
@@ -952,7 +955,25 @@ func (e *Engine) keptAlive() bool {
 }
 
 // acquireLoop makes the calling goroutine the loop's driver.
-func (e *Engine) acquireLoop() { e.loopMu.Lock() }
+func (e *Engine) acquireLoop() {
+	if e.acquireHook != nil {
+		e.acquireHook()
+	}
+	e.loopMu.Lock()
+}
+
+// takeLoop makes the calling goroutine the loop's driver for a run, or
+// fails with closed once Close has begun. Close sets that holding the
+// loop, so it is checked holding it: checked before, a run that waited
+// for the loop while Close held it ran after Close had returned.
+func (e *Engine) takeLoop() error {
+	e.acquireLoop()
+	if e.closed || e.host.closing {
+		e.releaseLoop()
+		return Errorf(KindClosed, "engine is closed")
+	}
+	return nil
+}
 
 func (e *Engine) releaseLoop() {
 	e.loopMu.Unlock()
@@ -983,9 +1004,6 @@ func (e *Engine) RunFile(ctx context.Context, path string) (starlark.StringDict,
 
 // Exec is RunFile with the module's source given.
 func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.StringDict, error) {
-	if e.closed {
-		return nil, Errorf(KindClosed, "engine is closed")
-	}
 	// Not ExecFileOptions: it freezes the globals, and the main module's
 	// tasks (and host Calls) keep using them after the top level ends.
 	// Only load()ed modules are frozen (SPEC 7). The main task runs the
@@ -1001,7 +1019,9 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 		top = prog.Toplevel(e.predeclared)
 		body = top
 	}
-	e.acquireLoop()
+	if err := e.takeLoop(); err != nil {
+		return nil, err
+	}
 	defer e.releaseLoop()
 	e.newRun()
 	main := e.Spawn(body, nil, nil, "main", nil, "")
@@ -1028,10 +1048,9 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 // until it has finished; other tasks keep their turns meanwhile. It
 // returns the task, whose outcome is the caller's to report.
 func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable, args starlark.Tuple) (*Task, error) {
-	if e.closed {
-		return nil, Errorf(KindClosed, "engine is closed")
+	if err := e.takeLoop(); err != nil {
+		return nil, err
 	}
-	e.acquireLoop()
 	defer e.releaseLoop()
 	e.newRun()
 	t := e.Spawn(fn, args, nil, name, nil, "")
@@ -1047,10 +1066,9 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable,
 // does after the module: `coro test` runs a test function with RunTask,
 // then lets the tasks it left behind finish (or deadlock, or fail).
 func (e *Engine) RunUntilIdle(ctx context.Context) error {
-	if e.closed {
-		return Errorf(KindClosed, "engine is closed")
+	if err := e.takeLoop(); err != nil {
+		return err
 	}
-	e.acquireLoop()
 	defer e.releaseLoop()
 	before := e.exitCode
 	err := e.drive(ctx, func() bool { return e.live == 0 })

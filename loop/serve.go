@@ -12,10 +12,9 @@ import "context"
 // live tasks alone when it returns: Close cancels them and runs their
 // deferred functions.
 func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
-	if e.closed {
-		return Errorf(KindClosed, "engine is closed")
+	if err := e.takeLoop(); err != nil {
+		return err
 	}
-	e.acquireLoop()
 	defer e.releaseLoop()
 	defer e.startDiag()()
 	never := func() bool { return false }
