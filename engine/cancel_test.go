@@ -279,3 +279,25 @@ def hello():
 	_, err = eng.Exec(ctx, "n.star", "x = 1\n")
 	require.NoError(t, err)
 }
+
+// A run asked for with a ctx that is done already runs nothing and fails
+// with the ctx's error, as Call does: the cancellation reached the loop
+// only after the script had begun, and a short script usually ran to its
+// end and returned nil.
+func TestRunWithCtxDoneRunsNothing(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := eng.Exec(ctx, "main.star", "print('ran')\n")
+	require.ErrorIs(t, err, engine.ErrCancelled)
+	assert.ErrorIs(t, err, context.Canceled)
+	g, err := eng.Exec(testCtx(t), "lib.star", "def f():\n    print('f ran')\n")
+	require.NoError(t, err)
+	_, err = eng.Run(ctx, "f", g["f"])
+	require.ErrorIs(t, err, engine.ErrCancelled)
+	require.NoError(t, eng.Start("f", g["f"]))
+	require.ErrorIs(t, eng.Wait(ctx), engine.ErrCancelled)
+	assert.Empty(t, out.String())
+	require.NoError(t, eng.Wait(testCtx(t)))
+	assert.Equal(t, "f ran\n", out.String(), "the started task, left to run")
+}

@@ -1004,6 +1004,9 @@ func (e *Engine) RunFile(ctx context.Context, path string) (starlark.StringDict,
 
 // Exec is RunFile with the module's source given.
 func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.StringDict, error) {
+	if ctx.Err() != nil {
+		return nil, hostErr(runCancelledError(ctx))
+	}
 	// Not ExecFileOptions: it freezes the globals, and the main module's
 	// tasks (and host Calls) keep using them after the top level ends.
 	// Only load()ed modules are frozen (SPEC 7). The main task runs the
@@ -1048,6 +1051,9 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 // until it has finished; other tasks keep their turns meanwhile. It
 // returns the task, whose outcome is the caller's to report.
 func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable, args starlark.Tuple) (*Task, error) {
+	if ctx.Err() != nil {
+		return nil, runCancelledError(ctx)
+	}
 	if err := e.takeLoop(); err != nil {
 		return nil, err
 	}
@@ -1066,6 +1072,9 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable,
 // does after the module: `coro test` runs a test function with RunTask,
 // then lets the tasks it left behind finish (or deadlock, or fail).
 func (e *Engine) RunUntilIdle(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return runCancelledError(ctx)
+	}
 	if err := e.takeLoop(); err != nil {
 		return err
 	}
@@ -1124,7 +1133,7 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 	if ctx.Err() != nil && (err != nil || e.stopTaken || errors.As(context.Cause(ctx), &overLimit)) {
 		e.endRun(runCancelled(ctx))
 		e.runLoop(context.Background(), func() bool { return e.live == 0 }, true)
-		return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}
+		return runCancelledError(ctx)
 	}
 	if ce, ok := err.(*Error); ok && ce.Kind == KindDeadlock {
 		// Nothing can wake the blocked tasks: cancel them so their
@@ -1139,6 +1148,14 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 // its cause, when one was given (the command's "interrupted (SIGINT)").
 func runCancelled(ctx context.Context) string {
 	return "run cancelled: " + context.Cause(ctx).Error()
+}
+
+// runCancelledError is the error of a run whose ctx is done. A run asked
+// for with a ctx done already fails with it at once, as Call does, and
+// runs nothing: the cancellation reached the loop only once the script
+// had begun, and a short one ran to its end and returned nil.
+func runCancelledError(ctx context.Context) *Error {
+	return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}
 }
 
 // endRun cancels every live task, and every task spawned until the
