@@ -20,7 +20,10 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Permissions says what I/O scripts may do (none by default).
 	Permissions Permissions
-	// Globals are extra predeclared names.
+	// Globals are extra predeclared names. Every module sees them, so
+	// parallel() refuses while one is a list, dict or set that is not
+	// frozen, and a builtin among them may be called from a parallel
+	// function's goroutine (docs/embedding.md).
 	Globals starlark.StringDict
 	// Stdlib, if not nil, names the standard modules scripts see (json,
 	// time, net, fs, ...; the builtins are always there); nil means all

@@ -36,7 +36,10 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 	if err != nil {
 		return nil, err
 	}
-	wth := e.workerThread("parallel", fn.Name())
+	wth, err := e.workerThread("parallel", fn.Name())
+	if err != nil {
+		return nil, err
+	}
 	body := starlark.NewBuiltin("parallel", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		return runParallel(th, wth, fn, rest)
 	})
@@ -69,7 +72,11 @@ func (e *Engine) offCoreCall(name string, args starlark.Tuple) (*starlark.Functi
 // workerThread makes, on the loop (so the thread hook runs where engine
 // state may be touched), the thread a parallel or remote call of fn runs
 // on: it has no task, so every builtin that waits fails there (TaskOf).
-func (e *Engine) workerThread(kind, fn string) *starlark.Thread {
+// It fails while a host global is not frozen (sharedHostGlobal).
+func (e *Engine) workerThread(kind, fn string) (*starlark.Thread, error) {
+	if name, what := e.sharedHostGlobal(); name != "" {
+		return nil, Errorf(KindValue, "%s: the host's global %s is %s that is not frozen, which %s, running on another core, could reach: freeze(%s) first", kind, name, what, fn, name)
+	}
 	wth := &starlark.Thread{Name: kind + " " + fn, Print: func(_ *starlark.Thread, msg string) {
 		e.Post(func() { e.print(nil, msg) })
 	}, Host: allocHost{e}}
@@ -78,7 +85,53 @@ func (e *Engine) workerThread(kind, fn string) *starlark.Thread {
 		wth.SetMaxExecutionSteps(e.opts.MaxSteps)
 	}
 	e.threadHook(wth)
-	return wth
+	return wth, nil
+}
+
+// sharedHostGlobal returns the first (by name) of the host's globals
+// (Options.Globals) that a worker could see change, and what it is: a
+// list, dict or set not frozen, alone or in a tuple, struct or module.
+// Every module sees the host's globals, a load()ed one too, so a function
+// running on another core may read or write them while the loop does;
+// whether it names one is not known without running it. A host builtin,
+// or a value of a host type, is the host's to make safe for that
+// (docs/embedding.md), as coro cannot tell whether it is.
+func (e *Engine) sharedHostGlobal() (name, what string) {
+	for k, v := range e.opts.Globals {
+		if w := hostUnfrozen(v); w != "" && (name == "" || k < name) {
+			name, what = k, w
+		}
+	}
+	return name, what
+}
+
+// hostUnfrozen is unfrozen for a host global, but for what it cannot
+// check: a value of a host type, a builtin.
+func hostUnfrozen(v starlark.Value) string {
+	switch v := v.(type) {
+	case *starlark.List, *starlark.Dict, *starlark.Set:
+		return unfrozen(v)
+	case starlark.Tuple:
+		for _, x := range v {
+			if what := hostUnfrozen(x); what != "" {
+				return what
+			}
+		}
+	case *starlarkstruct.Struct:
+		for _, name := range v.AttrNames() {
+			f, _ := v.Attr(name)
+			if what := hostUnfrozen(f); what != "" {
+				return what
+			}
+		}
+	case *starlarkstruct.Module:
+		for _, f := range v.Members {
+			if what := hostUnfrozen(f); what != "" {
+				return what
+			}
+		}
+	}
+	return ""
 }
 
 // runParallel is the body of a parallel task: it offloads the call to a

@@ -263,7 +263,10 @@ func (x *Exec) ServeRemote(dir string, call *RemoteCall) *RemoteReply {
 		args[i] = list.Index(i)
 	}
 	args.Freeze()
-	wth := e.workerThread("remote", fn.Name())
+	wth, err := e.workerThread("remote", fn.Name())
+	if err != nil {
+		return fail(err)
+	}
 	var reply *RemoteReply
 	_, err = x.Offload(Offload{Why: remoteReason(fn.Name()), Op: "remote " + fn.Name(), Timeout: NoTimeout, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
