@@ -62,7 +62,7 @@ while True:
 `)
 	var ce *engine.Error
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.Equal(t, engine.KindTimeout, ce.Kind, "a deadline is a timeout")
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	for _, line := range []string{"main cleaned up", "stubborn cleaned up", "waiter caught cancelled", "waiter cleaned up after a wait"} {
 		assert.Contains(t, out.String(), line+"\n")
@@ -109,7 +109,7 @@ worker()
 `)
 	var ce *engine.Error
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, engine.KindCancelled, ce.Kind)
+	assert.Equal(t, engine.KindTimeout, ce.Kind)
 	_, err = eng.Exec(testCtx(t), "again.star", `spawn(print, "runs again").wait()`)
 	require.NoError(t, err)
 	assert.Contains(t, out.String(), "runs again\n")
@@ -300,4 +300,31 @@ func TestRunWithCtxDoneRunsNothing(t *testing.T) {
 	assert.Empty(t, out.String())
 	require.NoError(t, eng.Wait(testCtx(t)))
 	assert.Equal(t, "f ran\n", out.String(), "the started task, left to run")
+}
+
+// A ctx's deadline ends a run or a call with timeout whenever it passes:
+// before the call (it did), or while it runs (it said cancelled).
+func TestCtxDeadlineIsTimeout(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	g, err := eng.Exec(testCtx(t), "main.star", "def block():\n    sleep(3600)\n")
+	require.NoError(t, err)
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err = eng.Call(past, g["block"])
+	require.ErrorIs(t, err, engine.ErrTimeout)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	soon := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	_, err = eng.Call(soon(), g["block"])
+	require.ErrorIs(t, err, engine.ErrTimeout)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	_, err = eng.Exec(soon(), "block.star", "sleep(3600)\n")
+	require.ErrorIs(t, err, engine.ErrTimeout)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	_, err = eng.Run(soon(), "block", g["block"])
+	require.ErrorIs(t, err, engine.ErrTimeout)
 }

@@ -1150,12 +1150,13 @@ func runCancelled(ctx context.Context) string {
 	return "run cancelled: " + context.Cause(ctx).Error()
 }
 
-// runCancelledError is the error of a run whose ctx is done. A run asked
+// runCancelledError is the error of a run whose ctx is done (timeout
+// for a deadline, as everywhere). A run asked
 // for with a ctx done already fails with it at once, as Call does, and
 // runs nothing: the cancellation reached the loop only once the script
 // had begun, and a short one ran to its end and returned nil.
 func runCancelledError(ctx context.Context) *Error {
-	return &Error{Kind: KindCancelled, Msg: runCancelled(ctx), cause: ctx.Err()}
+	return &Error{Kind: ctxKind(ctx.Err()), Msg: runCancelled(ctx), cause: ctx.Err()}
 }
 
 // endRun cancels every live task, and every task spawned until the

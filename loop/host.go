@@ -159,7 +159,7 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 	}
 	ce := ToError(r.err)
 	if ce.Kind == KindCancelled && ctx.Err() != nil && task != nil && task.cancelRequested() {
-		ce = &Error{Kind: KindCancelled, Msg: ce.Msg, Stack: ce.Stack, Task: ce.Task, cause: ctx.Err()}
+		ce = &Error{Kind: ctxKind(ctx.Err()), Msg: ce.Msg, Stack: ce.Stack, Task: ce.Task, cause: ctx.Err()}
 	}
 	return nil, hostErr(ce)
 }
@@ -349,11 +349,18 @@ func withPrefix(prefix, msg string) string {
 
 // ctxError is the error of a host request whose ctx was done before it began.
 func ctxError(op string, err error) *Error {
-	kind := KindCancelled
+	return &Error{Kind: ctxKind(err), Msg: op + " cancelled: " + err.Error(), cause: err}
+}
+
+// ctxKind is the kind of a host request's end by its ctx, whenever it
+// comes: timeout for a deadline (as FromGo has it), else cancelled. (A
+// Call whose deadline passed while it ran said cancelled, before it began
+// timeout.)
+func ctxKind(err error) Kind {
 	if errors.Is(err, context.DeadlineExceeded) {
-		kind = KindTimeout
+		return KindTimeout
 	}
-	return &Error{Kind: kind, Msg: op + " cancelled: " + err.Error(), cause: err}
+	return KindCancelled
 }
 
 // A hostError is how a script failure leaves the engine toward Go code
