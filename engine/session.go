@@ -75,10 +75,13 @@ func (s *Session) Interrupt() {
 }
 
 // Finish stops the loop, cancels every task that is left (their deferred
-// functions run) and closes the engine, returning Close's error.
+// functions run) and closes the engine, returning Close's error. A
+// session never started has no loop to stop: Finish just closes.
 func (s *Session) Finish() error {
-	s.stop()
-	<-s.served
+	if s.stop != nil {
+		s.stop()
+		<-s.served
+	}
 	return s.e.Close()
 }
 
