@@ -204,3 +204,20 @@ func TestLoadReadsOnlyRegularFiles(t *testing.T) {
 	_, err = eng.Exec(context.Background(), filepath.Join(dir, "main.star"), "load(\"ok.star\", \"X\")\n")
 	assert.NoError(t, err)
 }
+
+// A module that is not there fails with not_found naming it and the path
+// looked at, as fs's errors do, without Go's name of the system call
+// ("cannot load nope.star: statat /dir/nope.star: ...").
+func TestLoadMissingModuleError(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "d.star"), 0o755))
+	eng, _ := newEngine(t, engine.Options{Permissions: engine.Permissions{Load: []string{dir}}})
+	for module, want := range map[string]string{
+		"nope.star": "not_found: cannot load nope.star: " + filepath.Join(dir, "nope.star") + ": no such file or directory",
+		"d.star":    "value: cannot load d.star: " + filepath.Join(dir, "d.star") + ": is a directory, not a regular file",
+	} {
+		_, err := eng.Exec(testCtx(t), filepath.Join(dir, "main.star"), "load(\""+module+"\", \"X\")\n")
+		require.Error(t, err)
+		assert.Equal(t, want, engine.AsError(err).Error())
+	}
+}

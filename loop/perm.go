@@ -324,8 +324,15 @@ func readModule(module string, p Place) ([]byte, error) {
 		case errors.Is(err, ErrNotRegular):
 			kind = KindValue
 		}
-		// The cause stays for errors.As: coro check shows its errno.
-		return nil, &Error{Kind: kind, Msg: fmt.Sprintf("cannot load %s: %v", module, err), cause: err, GoStack: goStack(1)}
+		// The cause stays for errors.As: coro check shows its errno. The
+		// message names the path, as fs's errors do, but not Go's name of
+		// the system call ("statat"), which the script never made.
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Path + ": " + pe.Err.Error()
+		}
+		return nil, &Error{Kind: kind, Msg: fmt.Sprintf("cannot load %s: %s", module, msg), cause: err, GoStack: goStack(1)}
 	}
 	if len(src) > MaxModuleSize {
 		return nil, Errorf(KindValue, "cannot load %s: larger than %d MiB, the limit of a module", module, MaxModuleSize>>20)
