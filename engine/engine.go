@@ -226,11 +226,7 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 // called meanwhile). Unlike Call it reports a deadlock, and the tasks fn
 // left are still live: Wait lets them finish.
 func (e *Engine) Run(ctx context.Context, name string, fn starlark.Value, args ...starlark.Value) (starlark.Value, error) {
-	c, ok := fn.(starlark.Callable)
-	if !ok {
-		return nil, Errorf(KindValue, "Run: got %s, want a callable", fn.Type())
-	}
-	t, err := e.c.RunTask(ctx, name, c, starlark.Tuple(args))
+	t, err := e.c.RunTask(ctx, name, fn, starlark.Tuple(args))
 	if err != nil {
 		return nil, err
 	}

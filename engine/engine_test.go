@@ -771,3 +771,21 @@ func TestExecInterruptedByCloseFails(t *testing.T) {
 		assert.Contains(t, []engine.Kind{engine.KindCancelled, engine.KindClosed}, ce.Kind, "%s: %v", src, err)
 	}
 }
+
+// A nil starlark.Value given to Call, Run or Start is refused naming the
+// argument: the function saw a parameter never assigned ("local variable
+// x referenced before assignment"), and Run with a nil function panicked.
+func TestHostCallNilArguments(t *testing.T) {
+	eng, _ := newEngine(t, engine.Options{})
+	g, err := eng.Exec(testCtx(t), "main.star", "def f(x, y):\n    return y\n")
+	require.NoError(t, err)
+	one := starlark.MakeInt(1)
+	_, err = eng.Call(testCtx(t), g["f"], one, nil)
+	assert.EqualError(t, err, "value: Call: argument 2: got nil, want a value")
+	_, err = eng.Run(testCtx(t), "f", g["f"], nil, one)
+	assert.EqualError(t, err, "value: Run: argument 1: got nil, want a value")
+	err = eng.Start("f", g["f"], one, nil)
+	assert.EqualError(t, err, "value: Start: argument 2: got nil, want a value")
+	_, err = eng.Run(testCtx(t), "g", g["g"])
+	assert.EqualError(t, err, "value: Run: got nil, want a callable")
+}

@@ -1050,7 +1050,14 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 // RunTask runs fn as a task named name (engine.Run) and drives the loop
 // until it has finished; other tasks keep their turns meanwhile. It
 // returns the task, whose outcome is the caller's to report.
-func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable, args starlark.Tuple) (*Task, error) {
+func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Value, args starlark.Tuple) (*Task, error) {
+	c, ok := fn.(starlark.Callable)
+	if !ok {
+		return nil, Errorf(KindValue, "Run: got %s, want a callable", typeName(fn))
+	}
+	if err := nilArg("Run", args); err != nil {
+		return nil, err
+	}
 	if ctx.Err() != nil {
 		return nil, runCancelledError(ctx)
 	}
@@ -1059,7 +1066,7 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Callable,
 	}
 	defer e.releaseLoop()
 	e.newRun()
-	t := e.Spawn(fn, args, nil, name, nil, "")
+	t := e.Spawn(c, args, nil, name, nil, "")
 	t.observed = true // its outcome is returned, not reported
 	err := e.drive(ctx, t.Done)
 	if e.exitCode != nil {

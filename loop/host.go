@@ -120,6 +120,9 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 	if !ok {
 		return nil, Errorf(KindValue, "Call: got %s, want a callable", typeName(fn))
 	}
+	if err := nilArg("Call", args); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError("call", err)
 	}
@@ -207,6 +210,9 @@ func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) e
 	c, ok := fn.(starlark.Callable)
 	if !ok {
 		return Errorf(KindValue, "Start: got %s, want a callable", typeName(fn))
+	}
+	if err := nilArg("Start", args); err != nil {
+		return err
 	}
 	if !e.loopMu.TryLock() {
 		e.Post(func() {
@@ -414,6 +420,18 @@ func (ti TaskInfo) String() string {
 func (e *Engine) beginClose() {
 	e.host.closing = true
 	e.endRun("engine closed")
+}
+
+// nilArg is the error of a host request given a nil argument: the
+// function called would see a parameter never assigned ("local variable
+// x referenced before assignment").
+func nilArg(op string, args []starlark.Value) error {
+	for i, a := range args {
+		if a == nil {
+			return Errorf(KindValue, "%s: argument %d: got nil, want a value", op, i+1)
+		}
+	}
+	return nil
 }
 
 // typeName is v's Starlark type, or "nil" for a missing value (a global
