@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
@@ -46,6 +47,9 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 	return e.Spawn(body, nil, nil, "", x.Task, Callers(th)).Value(), nil
 }
 
+// notLoaded ends the refusal of a function not from a load()ed module.
+const notLoaded = " (only loaded modules are frozen, so only their functions may run on another core)"
+
 // offCoreCall checks what parallel and remote (remote.go) take: fn, a
 // function of a load()ed module, and its arguments, all frozen, so that
 // another goroutine (or another process) may run it.
@@ -55,14 +59,20 @@ func (e *Engine) offCoreCall(name string, args starlark.Tuple) (*starlark.Functi
 		return nil, nil, Errorf(KindValue, "%s: for parameter fn: got %s, want a function defined in a load()ed module", name, args[0].Type())
 	}
 	if !e.isLoadedModule(fn.Module()) {
-		return nil, nil, Errorf(KindValue, "%s: function %s is not from a load()ed module (only loaded modules are frozen, so only their functions may run on another core)", name, fn.Name())
+		return nil, nil, Errorf(KindValue, "%s: function %s is not from a load()ed module"+notLoaded, name, fn.Name())
 	}
-	if what := unfrozen(fn); what != "" {
+	if what := unfrozen(fn, e.isLoadedModule); what != "" {
+		if strings.HasPrefix(what, "function ") {
+			return nil, nil, Errorf(KindValue, "%s: function %s captures %s"+notLoaded, name, fn.Name(), what)
+		}
 		return nil, nil, Errorf(KindValue, "%s: function %s captures %s that is not frozen", name, fn.Name(), what)
 	}
 	rest := args[1:]
 	for i, a := range rest {
-		if what := unfrozen(a); what != "" {
+		if what := unfrozen(a, e.isLoadedModule); what != "" {
+			if strings.HasPrefix(what, "function ") {
+				return nil, nil, Errorf(KindValue, "%s: argument %d holds %s"+notLoaded, name, i+1, what)
+			}
 			return nil, nil, Errorf(KindValue, "%s: argument %d (%s) is not frozen: pass freeze(x)", name, i+1, what)
 		}
 	}
@@ -110,7 +120,7 @@ func (e *Engine) sharedHostGlobal() (name, what string) {
 func hostUnfrozen(v starlark.Value) string {
 	switch v := v.(type) {
 	case *starlark.List, *starlark.Dict, *starlark.Set:
-		return unfrozen(v)
+		return shallowUnfrozen(v)
 	case starlark.Tuple:
 		for _, x := range v {
 			if what := hostUnfrozen(x); what != "" {
@@ -194,65 +204,99 @@ func (e *Engine) isLoadedModule(m *starlark.Module) bool {
 }
 
 // unfrozen returns a description of the part of v that another goroutine
-// could see change ("" if none): a list, dict or set not frozen, or a
-// value of a type whose immutability cannot be checked.
-func unfrozen(v starlark.Value) string {
-	switch v := v.(type) {
-	case starlark.NoneType, starlark.Bool, starlark.Int, starlark.Float, starlark.String, starlark.Bytes:
-		return ""
-	case starlark.Tuple:
-		for _, x := range v {
-			if what := unfrozen(x); what != "" {
-				return what
-			}
+// could see change ("" if none): a list, dict or set not frozen, a
+// function whose module's globals are not frozen (one not of a load()ed
+// module, as loaded says), or a value of a type whose immutability
+// cannot be checked. A frozen container is looked into too: freezing a
+// function freezes its defaults and captured variables, not its module's
+// globals, so freeze([g]) of a main-module function g let a worker write
+// the main module's globals while the loop did. Each container and
+// function is looked at once (a frozen list may hold itself).
+func unfrozen(v starlark.Value, loaded func(*starlark.Module) bool) string {
+	seen := make(map[starlark.Value]bool)
+	todo := []starlark.Value{v}
+	for len(todo) > 0 {
+		v := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if what := shallowUnfrozen(v); what != "" {
+			return what
 		}
-		return ""
-	case *starlark.List:
-		// Freeze is deep, so a frozen container's contents are frozen.
-		if v.Frozen() {
-			return ""
-		}
-		return "a list"
-	case *starlark.Dict:
-		if v.Frozen() {
-			return ""
-		}
-		return "a dict"
-	case *starlark.Set:
-		if v.Frozen() {
-			return ""
-		}
-		return "a set"
-	case *starlarkstruct.Struct:
-		for _, name := range v.AttrNames() {
-			f, _ := v.Attr(name)
-			if what := unfrozen(f); what != "" {
-				return what
-			}
-		}
-		return ""
-	case *starlark.Function:
-		for i := 0; i < v.NumParams(); i++ {
-			if d := v.ParamDefault(i); d != nil {
-				if what := unfrozen(d); what != "" {
-					return what
+		switch v := v.(type) {
+		case starlark.NoneType, starlark.Bool, starlark.Int, starlark.Float, starlark.String, starlark.Bytes:
+		case starlark.Tuple:
+			todo = append(todo, v...)
+		case *starlark.List:
+			if !seen[v] {
+				seen[v] = true
+				for i := range v.Len() {
+					todo = append(todo, v.Index(i))
 				}
 			}
-		}
-		for i := 0; i < v.NumFreeVars(); i++ {
-			if _, fv := v.FreeVar(i); fv != nil {
-				if what := unfrozen(fv); what != "" {
-					return what
+		case *starlark.Dict:
+			if !seen[v] {
+				seen[v] = true
+				for _, kv := range v.Items() {
+					todo = append(todo, kv[0], kv[1])
 				}
 			}
+		case *starlark.Set:
+			if !seen[v] {
+				seen[v] = true
+				for x := range starlark.Elements(v) {
+					todo = append(todo, x)
+				}
+			}
+		case *starlarkstruct.Struct:
+			for _, name := range v.AttrNames() {
+				f, _ := v.Attr(name)
+				todo = append(todo, f)
+			}
+		case *starlark.Function:
+			if seen[v] {
+				continue
+			}
+			seen[v] = true
+			if !loaded(v.Module()) {
+				return "function " + v.Name() + ", not from a load()ed module"
+			}
+			for i := 0; i < v.NumParams(); i++ {
+				if d := v.ParamDefault(i); d != nil {
+					todo = append(todo, d)
+				}
+			}
+			for i := 0; i < v.NumFreeVars(); i++ {
+				if _, fv := v.FreeVar(i); fv != nil {
+					todo = append(todo, fv)
+				}
+			}
+		case *starlark.Builtin:
+			// A builtin bound to a receiver (a method) would act on it.
+			if v.Receiver() != nil {
+				return "a method of " + v.Receiver().Type()
+			}
+		default:
+			return "a " + v.Type()
 		}
-		return ""
-	case *starlark.Builtin:
-		// A builtin bound to a receiver (a method) would act on it.
-		if v.Receiver() == nil {
-			return ""
-		}
-		return "a method of " + v.Receiver().Type()
 	}
-	return "a " + v.Type()
+	return ""
+}
+
+// shallowUnfrozen says "a list", "a dict" or "a set" for v, one not
+// frozen, and "" for anything else.
+func shallowUnfrozen(v starlark.Value) string {
+	switch v := v.(type) {
+	case *starlark.List:
+		if !v.Frozen() {
+			return "a list"
+		}
+	case *starlark.Dict:
+		if !v.Frozen() {
+			return "a dict"
+		}
+	case *starlark.Set:
+		if !v.Frozen() {
+			return "a set"
+		}
+	}
+	return ""
 }
