@@ -244,7 +244,12 @@ type joinGroup struct {
 	failed    int
 }
 
-func (g *joinGroup) Accepts(i int) bool { return !g.done[i] && (g.settle || g.failed < 0) }
+// Accepts: once the join's wait has ended (all done, a failure, a timeout,
+// a cancellation) it takes nothing more, which lets its entries be left
+// in the items' lists when it dequeues (waitList).
+func (g *joinGroup) Accepts(i int) bool {
+	return !g.w.fired && !g.done[i] && (g.settle || g.failed < 0)
+}
 func (g *joinGroup) Complete(i int, v starlark.Value, err error) {
 	if !g.Accepts(i) {
 		return

@@ -27,9 +27,10 @@ func (e *Engine) NextID(kind string) int {
 }
 
 // getWaiter returns a fresh waiter for t, reusing a spare one. Only code
-// that removes every registration of the waiter before putWaiter (channel
-// send and receive, which own both queues) may use it: a registration left
-// behind would complete some later, unrelated wait.
+// that knows no registration of the waiter is left anywhere before
+// putWaiter (channel send and receive: the one entry was taken) may use
+// it: an entry left behind, even one removed (a waitList leaves it in
+// place, dead), would complete some later, unrelated wait.
 func (e *Engine) getWaiter(t *Task) *Waiter {
 	if n := len(e.objects.waiters); n > 0 {
 		w := e.objects.waiters[n-1]
@@ -56,69 +57,15 @@ func (e *Engine) putWaiter(w *Waiter) {
 // receive or send of this package (a receive that tells "closed" (nil)
 // from a received None; Channel.send rather than a send_op).
 type sudog struct {
-	w     Waker
-	index int
-	v     starlark.Value
-	raw   bool
+	wakerEntry
+	v   starlark.Value
+	raw bool
 }
 
-// waitq is a FIFO of parked parties. Entries whose waker no longer accepts
-// (a select that completed elsewhere, a wait that timed out) are skipped
-// when popped.
-type waitq struct {
-	items []sudog
-	head  int
-}
-
-func (q *waitq) push(s sudog) {
-	if q.head > 0 && len(q.items) == cap(q.items) {
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
-	q.items = append(q.items, s)
-}
-
-// pop removes and returns the first party that still accepts.
-func (q *waitq) pop() (sudog, bool) {
-	for q.head < len(q.items) {
-		s := q.items[q.head]
-		q.items[q.head] = sudog{}
-		q.head++
-		if q.head == len(q.items) {
-			q.items, q.head = q.items[:0], 0
-		}
-		if s.w.Accepts(s.index) {
-			return s, true
-		}
-	}
-	return sudog{}, false
-}
-
-// remove drops every entry of w.
-func (q *waitq) remove(w Waker) {
-	out := q.items[q.head:q.head]
-	for _, s := range q.items[q.head:] {
-		if s.w != w {
-			out = append(out, s)
-		}
-	}
-	clear(q.items[q.head+len(out):])
-	q.items = q.items[:q.head+len(out)]
-	if len(out) == 0 {
-		q.items, q.head = q.items[:0], 0
-	}
-}
-
-// waiting reports whether some party still accepts.
-func (q *waitq) waiting() bool {
-	for _, s := range q.items[q.head:] {
-		if s.w.Accepts(s.index) {
-			return true
-		}
-	}
-	return false
-}
+// waitq is a FIFO of parked parties (a waitList: entries whose waker no
+// longer accepts, a select that completed elsewhere, a wait that timed
+// out, are skipped when popped).
+type waitq = waitList[sudog]
 
 // A Channel is a Go-style channel between tasks of one engine (SPEC 6).
 // Values pass straight from a sender to a parked receiver (and from a
@@ -350,16 +297,19 @@ func (c *Channel) sendStart(x *Exec, v starlark.Value) (w *Waiter, err error) {
 		return nil, err
 	}
 	w = c.eng.getWaiter(t)
-	c.sendq.push(sudog{w: w, v: v, raw: true})
+	c.sendq.push(sudog{wakerEntry{w, 0}, v, true})
 	return w, nil
 }
 
 func (c *Channel) sendEnd(w *Waiter) error {
-	if w.Index != 0 { // timed out or interrupted: still queued
-		c.sendq.remove(w)
-	}
 	err := w.Err
-	c.eng.putWaiter(w)
+	if w.Index != 0 {
+		// Timed out or interrupted: still queued, and left there dead
+		// (waitList), so w is not reused.
+		c.sendq.remove(w)
+	} else {
+		c.eng.putWaiter(w)
+	}
 	return err
 }
 
@@ -385,16 +335,17 @@ func (c *Channel) recvStart(x *Exec) (w *Waiter, v starlark.Value, ok bool, err 
 		return nil, v, ok, nil
 	}
 	w = c.eng.getWaiter(t)
-	c.recvq.push(sudog{w: w, raw: true})
+	c.recvq.push(sudog{wakerEntry{w, 0}, nil, true})
 	return w, nil, false, nil
 }
 
 func (c *Channel) recvEnd(w *Waiter) (v starlark.Value, ok bool, err error) {
-	if w.Index != 0 {
-		c.recvq.remove(w)
-	}
 	v, err = w.Value, w.Err
-	c.eng.putWaiter(w)
+	if w.Index != 0 { // as in sendEnd
+		c.recvq.remove(w)
+	} else {
+		c.eng.putWaiter(w)
+	}
 	switch {
 	case err != nil:
 		return nil, false, err
@@ -416,7 +367,7 @@ func (c *Channel) Poll(t *Task) (starlark.Value, error, bool) {
 	v, _, done := c.tryRecv()
 	return v, nil, done
 }
-func (c *Channel) Enqueue(w Waker, index int) { c.recvq.push(sudog{w: w, index: index}) }
+func (c *Channel) Enqueue(w Waker, index int) { c.recvq.push(sudog{wakerEntry: wakerEntry{w, index}}) }
 func (c *Channel) Dequeue(w Waker)            { c.recvq.remove(w) }
 func (c *Channel) WaitingOn() string {
 	return fmt.Sprintf("recv on channel#%d (%d/%d buffered)", c.id, c.n, c.cap)
@@ -456,9 +407,11 @@ func (op *SendOp) Poll(*Task) (starlark.Value, error, bool) {
 	}
 	return nil, nil, false
 }
-func (op *SendOp) Enqueue(w Waker, index int) { op.c.sendq.push(sudog{w: w, index: index, v: op.v}) }
-func (op *SendOp) Dequeue(w Waker)            { op.c.sendq.remove(w) }
-func (op *SendOp) WaitingOn() string          { return (*sendReason)(op.c).WaitingOn() }
+func (op *SendOp) Enqueue(w Waker, index int) {
+	op.c.sendq.push(sudog{wakerEntry{w, index}, op.v, false})
+}
+func (op *SendOp) Dequeue(w Waker)   { op.c.sendq.remove(w) }
+func (op *SendOp) WaitingOn() string { return (*sendReason)(op.c).WaitingOn() }
 
 // ---- iteration: for v in ch ----
 

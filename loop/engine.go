@@ -564,7 +564,7 @@ func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []sta
 	if in != nil {
 		in.join(t)
 	}
-	t.watchers = t.watch1[:0]
+	t.watchers.q.init(t.watch1[:])
 	if t.name == "" {
 		t.name = "task-" + strconv.FormatInt(t.id, 10)
 	}

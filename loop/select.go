@@ -83,7 +83,7 @@ func firstEnd(cases []Awaitable, w *Waiter) (int, starlark.Value, error) {
 	for _, a := range cases {
 		a.Dequeue(w)
 	}
-	return w.Index, noneIfNil(w.Value), w.Err
+	return int(w.Index), noneIfNil(w.Value), w.Err
 }
 
 func noneIfNil(v starlark.Value) starlark.Value {

@@ -72,7 +72,7 @@ type Task struct {
 
 	waiter   *Waiter // the current park
 	why      Reason
-	watchers []wakerEntry  // completion waiters
+	watchers WakerList     // completion waiters
 	watch1   [1]wakerEntry // watchers' first slot, so one waiter costs no allocation
 
 	// sleep's waiter and timer (see Exec.Sleep; the reason is the task
@@ -169,11 +169,6 @@ func (t *Task) setInjected(err *Error) {
 	if err != nil || t.rare != nil {
 		t.more().injected = err
 	}
-}
-
-type wakerEntry struct {
-	w     Waker
-	index int
 }
 
 // ID returns the task's id.
@@ -559,14 +554,7 @@ func (t *Task) finish(v starlark.Value, err error) {
 		}
 		t.rare.onEnd = nil
 	}
-	watched := false
-	for _, we := range t.watchers {
-		if we.w.Accepts(we.index) {
-			watched = true
-			we.w.Complete(we.index, t.result, t.errOrNil())
-		}
-	}
-	t.watchers = nil
+	watched := t.watchers.broadcast(t.result, t.errOrNil())
 	e.taskEnded(t, watched)
 }
 
@@ -586,74 +574,51 @@ func (t *Task) Poll(*Task) (starlark.Value, error, bool) {
 	}
 	return nil, nil, false
 }
-func (t *Task) Enqueue(w Waker, index int) { t.watchers = append(t.watchers, wakerEntry{w, index}) }
-func (t *Task) Dequeue(w Waker)            { t.watchers = removeWaker(t.watchers, w) }
+func (t *Task) Enqueue(w Waker, index int) { t.watchers.Add(w, index) }
+func (t *Task) Dequeue(w Waker)            { t.watchers.Remove(w) }
 func (t *Task) WaitingOn() string          { return fmt.Sprintf("wait task '%s'", t.name) }
 
-func removeWaker(list []wakerEntry, w Waker) []wakerEntry {
-	out := list[:0]
-	for _, we := range list {
-		if we.w != w {
-			out = append(out, we)
-		}
-	}
-	for i := len(out); i < len(list); i++ {
-		list[i] = wakerEntry{}
-	}
-	return out
-}
-
 // WakerList is a list of (Waker, index) registrations, the building block
-// of Awaitable sources.
-type WakerList struct{ list []wakerEntry }
+// of Awaitable sources: a waitList (see there what removing costs).
+type WakerList struct{ q waitList[wakerEntry] }
 
 // Add registers w for case index.
-func (l *WakerList) Add(w Waker, index int) { l.list = append(l.list, wakerEntry{w, index}) }
+func (l *WakerList) Add(w Waker, index int) { l.q.push(wakerEntry{w, index}) }
 
-// Remove drops every registration of w.
-func (l *WakerList) Remove(w Waker) { l.list = removeWaker(l.list, w) }
-
-// Len returns the number of registrations.
-func (l *WakerList) Len() int { return len(l.list) }
+// Remove drops every registration of w. Call it once the wait ended (w
+// accepts nothing more), as Dequeue is: then it costs O(1) amortised.
+func (l *WakerList) Remove(w Waker) { l.q.remove(w) }
 
 // Broadcast completes every registration that accepts, with (v, err), and clears the list.
-func (l *WakerList) Broadcast(v starlark.Value, err error) {
-	list := l.list
-	l.list = nil // what a completion registers meanwhile goes to a new list
-	for _, we := range list {
+func (l *WakerList) Broadcast(v starlark.Value, err error) { l.broadcast(v, err) }
+
+// broadcast is Broadcast; it reports whether some registration accepted.
+func (l *WakerList) broadcast(v starlark.Value, err error) (accepted bool) {
+	all := l.q.takeAll() // what a completion registers meanwhile goes to a new array
+	for _, we := range all {
 		if we.w.Accepts(we.index) {
+			accepted = true
 			we.w.Complete(we.index, v, err)
 		}
 	}
-	// Keep a small array for the next registration (a connection's
-	// reader registers once per message), unless a completion registered
-	// anew; a large one (an event thousands waited on) is let go.
-	if l.list == nil && cap(list) <= 8 {
-		clear(list)
-		l.list = list[:0]
-	}
+	l.q.reuse(all)
+	return accepted
 }
 
 // PopAccepting removes and returns the first registration that still
 // accepts, dropping stale ones; ok is false when none is left.
 func (l *WakerList) PopAccepting() (w Waker, index int, ok bool) {
-	for len(l.list) > 0 {
-		we := l.list[0]
-		l.list[0] = wakerEntry{}
-		l.list = l.list[1:]
-		if we.w.Accepts(we.index) {
-			return we.w, we.index, true
-		}
-	}
-	return nil, 0, false
+	we, ok := l.q.pop()
+	return we.w, we.index, ok
+}
+
+// Filter calls keep for every registration that still accepts, in order,
+// and drops those it returns false for (with the stale ones): a source
+// that wakes some of its waiters and not others (a watch wakes those to
+// whom its value is new). keep must not register on l.
+func (l *WakerList) Filter(keep func(w Waker, index int) bool) {
+	l.q.filter(func(e *wakerEntry) bool { return live(e) && keep(e.w, e.index) })
 }
 
 // HasAccepting reports whether some registration still accepts.
-func (l *WakerList) HasAccepting() bool {
-	for _, we := range l.list {
-		if we.w.Accepts(we.index) {
-			return true
-		}
-	}
-	return false
-}
+func (l *WakerList) HasAccepting() bool { return l.q.waiting() }

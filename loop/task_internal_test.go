@@ -30,17 +30,17 @@ func TestBroadcastKeepsSmallArrays(t *testing.T) {
 	var l WakerList
 	l.Add(&countWaker{}, 0)
 	l.Broadcast(nil, nil)
-	assert.Equal(t, 0, l.Len())
-	assert.Positive(t, cap(l.list), "small array kept")
-	assert.Nil(t, l.list[:1][0].w, "kept array cleared")
+	assert.Equal(t, 0, l.q.len())
+	assert.Positive(t, cap(l.q.items), "small array kept")
+	assert.Nil(t, l.q.items[:1][0].w, "kept array cleared")
 	w := &countWaker{}
 	for range 100 {
 		l.Add(w, 0)
 	}
 	l.Broadcast(nil, nil)
 	assert.Equal(t, 100, w.n)
-	assert.Equal(t, 0, l.Len())
-	assert.Zero(t, cap(l.list), "large array let go")
+	assert.Equal(t, 0, l.q.len())
+	assert.Zero(t, cap(l.q.items), "large array let go")
 }
 
 // countWaker counts its completions.

@@ -24,13 +24,19 @@ type Waker interface {
 type Waiter struct {
 	task  *Task
 	fired bool
-	Index int
+	// Index is the case that completed the waiter (-1: a timeout or an
+	// interruption). An int32 shares fired's word: a Waiter is 48 bytes,
+	// and a Task, which holds one, stays in its size class (TestTaskSize).
+	Index int32
 	Value starlark.Value
 	Err   error
 }
 
 // NewWaiter returns a waiter for the task that will park on it.
 func NewWaiter(t *Task) *Waiter { return &Waiter{task: t, Index: -1} }
+
+// Task returns the task that parks on the waiter.
+func (w *Waiter) Task() *Task { return w.task }
 
 // Fired reports whether the waiter has an outcome.
 func (w *Waiter) Fired() bool      { return w.fired }
@@ -39,7 +45,7 @@ func (w *Waiter) Complete(index int, v starlark.Value, err error) {
 	if w.fired {
 		return
 	}
-	w.fired, w.Index, w.Value, w.Err = true, index, v, err
+	w.fired, w.Index, w.Value, w.Err = true, int32(index), v, err
 	if w.task.state == StateWaiting {
 		w.task.eng.makeReady(w.task)
 	}
@@ -301,7 +307,7 @@ func Retrying(f BuiltinFunc) BuiltinFunc {
 // A retryWait is a wait handed to Retrying, and the call to make again.
 // A task keeps one (Exec.retrySpare) and reuses it for each such wait,
 // with its waiter when the wait is on a WakerList: a read that waits
-// allocates nothing for it after the first.
+// allocates nothing for it after the first (or after one that timed out).
 type retryWait struct {
 	x       *Exec
 	w       *Waiter
@@ -309,10 +315,11 @@ type retryWait struct {
 	timeout time.Duration
 	op      string
 	// What ends the wait: end (WaitThen), or list and the engine's hold
-	// (WaitOnList, whose waiter is own).
+	// (WaitOnList, whose waiter is own: reused while no entry of it can
+	// be left in a list, see finish).
 	end  func() error
 	list *WakerList
-	own  Waiter
+	own  *Waiter
 	// The builtin to run again, and again (resume, bound once): what
 	// ParkThen runs once the task is woken.
 	self   BuiltinFunc
@@ -355,6 +362,11 @@ func (r *retryWait) finish() error {
 	r.x.Task.eng.releaseList()
 	r.list.Remove(r.w)
 	r.list = nil
+	if r.w.Index != 0 {
+		// Not woken through the list: its entry may be left there, dead
+		// (waitList), so the next wait gets a new waiter.
+		r.own = nil
+	}
 	return r.w.Err
 }
 
@@ -395,8 +407,12 @@ func (x *Exec) WaitThen(w *Waiter, why Reason, timeout time.Duration, op string,
 func (x *Exec) WaitOnList(list *WakerList, why Reason, timeout time.Duration, op string) error {
 	e := x.Task.eng
 	if r := x.handOver(); r != nil {
-		r.own = Waiter{task: x.Task, Index: -1}
-		r.w, r.why, r.timeout, r.op, r.list = &r.own, why, timeout, op, list
+		if r.own == nil {
+			r.own = NewWaiter(x.Task)
+		} else {
+			*r.own = Waiter{task: x.Task, Index: -1}
+		}
+		r.w, r.why, r.timeout, r.op, r.list = r.own, why, timeout, op, list
 		list.Add(r.w, 0)
 		e.holdList()
 		return errRetry

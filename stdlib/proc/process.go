@@ -169,7 +169,8 @@ func (p *Process) Poll(*loop.Task) (starlark.Value, error, bool) {
 
 // A task waiting on a process (through wait, join, race or select) keeps
 // the run alive: the child exits on its own, not by any task. Each
-// registration holds the engine until it is dequeued or the child exits.
+// registration holds the engine until it is dequeued or the child exits:
+// a wait dequeues once for each registration it made.
 func (p *Process) Enqueue(w loop.Waker, index int) {
 	p.waiters.Add(w, index)
 	if !p.done {
@@ -179,9 +180,8 @@ func (p *Process) Enqueue(w loop.Waker, index int) {
 }
 
 func (p *Process) Dequeue(w loop.Waker) {
-	before := p.waiters.Len()
 	p.waiters.Remove(w)
-	for n := before - p.waiters.Len(); n > 0 && p.held > 0; n-- {
+	if !p.done && p.held > 0 {
 		p.held--
 		p.eng.Release()
 	}

@@ -62,40 +62,20 @@ func (o *object) Freeze()               {}
 func (o *object) Truth() starlark.Bool  { return true }
 func (o *object) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s", o.kind) }
 
-// parked is a task waiting in a FIFO queue of a lock, semaphore or watch:
-// those hand the thing waited for to a particular task, so they keep the
-// task beside its waiter.
-type parked struct {
-	w *loop.Waiter
-	t *loop.Task
-}
+// queue is a FIFO of tasks waiting on a lock, semaphore or watch, each
+// as its waiter (loop.Waiter.Task): those hand the thing waited for to a
+// particular task. It is a loop.WakerList, whose waiters are removed in
+// O(1) when their wait ends otherwise (a timeout, a cancellation).
+type queue struct{ loop.WakerList }
 
-// queue is a FIFO of parked tasks.
-type queue []parked
-
-// pop removes and returns the first entry whose waiter still accepts
-// (one that timed out or was cancelled no longer does).
-func (q *queue) pop() (parked, bool) {
-	for len(*q) > 0 {
-		p := (*q)[0]
-		(*q)[0] = parked{}
-		*q = (*q)[1:]
-		if p.w.Accepts(0) {
-			return p, true
-		}
+// pop removes and returns the first waiter that still accepts (one that
+// timed out or was cancelled no longer does).
+func (q *queue) pop() (*loop.Waiter, bool) {
+	w, _, ok := q.PopAccepting()
+	if !ok {
+		return nil, false
 	}
-	return parked{}, false
-}
-
-func (q *queue) remove(w *loop.Waiter) {
-	out := (*q)[:0]
-	for _, p := range *q {
-		if p.w != w {
-			out = append(out, p)
-		}
-	}
-	clear((*q)[len(out):])
-	*q = out
+	return w.(*loop.Waiter), true
 }
 
 // wait parks x's task in q until an entry is completed for it, the timeout
@@ -105,10 +85,10 @@ func (q *queue) remove(w *loop.Waiter) {
 // b nil parks in place.
 func (q *queue) wait(th *starlark.Thread, b *starlark.Builtin, x *loop.Exec, why loop.Reason, timeout time.Duration, op string, then func(starlark.Value, error) (starlark.Value, error)) (starlark.Value, error) {
 	w := loop.NewWaiter(x.Task)
-	*q = append(*q, parked{w, x.Task})
+	q.Add(w, 0)
 	return x.ParkThen(th, b, w, why, timeout, op, func(*loop.Waiter, loop.Reason) (starlark.Value, error) {
 		if w.Err != nil {
-			q.remove(w)
+			q.Remove(w)
 		}
 		return then(w.Result())
 	})
@@ -187,11 +167,11 @@ func acquired(_ starlark.Value, err error) (starlark.Value, error) {
 // release hands a permit to the first waiter, or frees it. taken, if not
 // nil, is called with the task that gets it, or with nil.
 func (p *permits) release(taken func(*loop.Task)) {
-	if q, ok := p.waiters.pop(); ok {
+	if w, ok := p.waiters.pop(); ok {
 		if taken != nil {
-			taken(q.t)
+			taken(w.Task())
 		}
-		q.w.Complete(0, starlark.None, nil)
+		w.Complete(0, starlark.None, nil)
 		return
 	}
 	p.free++

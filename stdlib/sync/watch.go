@@ -85,18 +85,14 @@ func watchSet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	}
 	wt.value = v
 	// Wake exactly the waiters for whom v is new; the rest keep waiting.
-	keep := wt.waiters[:0]
-	for _, p := range wt.waiters {
-		switch {
-		case !p.w.Accepts(0):
-		case wt.isNew(p.t, v):
-			p.w.Complete(0, v, nil)
-		default:
-			keep = append(keep, p)
+	wt.waiters.Filter(func(w loop.Waker, _ int) bool {
+		p := w.(*loop.Waiter)
+		if wt.isNew(p.Task(), v) {
+			p.Complete(0, v, nil)
+			return false
 		}
-	}
-	clear(wt.waiters[len(keep):])
-	wt.waiters = keep
+		return true
+	})
 	return starlark.None, nil
 }
 
