@@ -147,8 +147,9 @@ type Engine struct {
 	timers   timerHeap
 	timerSeq uint64
 
-	mu     sync.Mutex // guards posted
+	mu     sync.Mutex // guards posted and gone
 	posted []func()
+	gone   []**timer // of owners collected, for the loop to remove (dropWhenGone)
 	npost  atomic.Int32
 	// The loop sleeps in its reactor (reactor.go); sleepState says
 	// whether a Post must wake it.

@@ -3,6 +3,7 @@ package loop
 import (
 	"math"
 	"time"
+	"weak"
 
 	"github.com/corolang/coro/starlark"
 )
@@ -17,15 +18,21 @@ const MinTickerPeriod = time.Millisecond
 // numbers count ticks since the start, so a gap shows how many were
 // missed. A tick that fires late (the loop was busy) is numbered by the
 // latest tick due and the ticks it passed are dropped, not fired one by
-// one. Closing the channel stops the ticker. Its timer is weak: a
+// one. Closing the channel stops the ticker, and so does letting go of
+// it: the timer refers to the channel weakly, and is removed once the
+// channel is collected (dropWhenGone). Its timer is weak: a
 // ticker nobody waits on does not keep the run alive (SPEC 1). Only the
 // ticker sends on the channel: a script's send fails (Channel.recvOnly).
 func (e *Engine) NewTicker(d time.Duration) *Channel {
 	c := e.NewChannel(1)
 	c.recvOnly = "a ticker's channel"
+	wc := weak.Make(c)
 	start := e.clock.now()
 	n := 0
-	keep := c.recvq.waiting // the timer matters only while a receiver waits
+	keep := func() bool { // the timer matters only while a receiver waits
+		c := wc.Value()
+		return c != nil && c.recvq.waiting()
+	}
 	var tm *timer
 	var tick func()
 	// arm schedules tick k. There is none past the end of time: saturated
@@ -40,6 +47,10 @@ func (e *Engine) NewTicker(d time.Duration) *Channel {
 	}
 	tick = func() {
 		tm = nil
+		c := wc.Value()
+		if c == nil {
+			return // let go of: its removal is on its way
+		}
 		n++
 		if due := int((e.clock.now() - start) / d); due > n {
 			n = due // late: the ticks passed meanwhile are dropped
@@ -62,9 +73,11 @@ func (e *Engine) NewTicker(d time.Duration) *Channel {
 		arm(n + 1)
 	}
 	arm(1)
+	cleanup := dropWhenGone(e, c, &tm)
 	c.OnClose(func() {
 		e.stopTimer(tm)
 		c.onTake = nil
+		cleanup.Stop()
 	})
 	return c
 }

@@ -1,9 +1,11 @@
 package loop
 
 import (
-	"github.com/corolang/coro/starlark"
 	"math"
+	"runtime"
 	"time"
+
+	"github.com/corolang/coro/starlark"
 )
 
 // A timer is one entry of the loop's heap. Entries due at the same instant
@@ -183,6 +185,50 @@ func (e *Engine) AfterFunc(d time.Duration, fn func()) *timer {
 func (e *Engine) stopTimer(t *timer) {
 	if t != nil && t.index >= 0 {
 		e.timers.remove(t.index)
+	}
+}
+
+// dropWhenGone removes the timer *at from the heap once owner, the script
+// value it fires for (a Timer, a ticker's channel), has been collected:
+// nothing can wait on it any more, so it is let go rather than kept until
+// it fires (Go's time.After before 1.23: select(c, after(3600)) in a loop
+// kept every timer for its hour, 46 MB for 100k). The heap must refer to
+// owner only weakly (weak.Pointer), or owner is never collected. *at is
+// read on the loop, so an owner may re-arm (a ticker's next tick); a
+// timer that fired or was stopped meanwhile is left alone (stopTimer).
+// Stop the returned cleanup once the timer is done for good.
+func dropWhenGone[T any](e *Engine, owner *T, at **timer) runtime.Cleanup {
+	return runtime.AddCleanup(owner, timerGone, goneTimer{e, at})
+}
+
+// A goneTimer is a timer whose owner was collected (dropWhenGone).
+type goneTimer struct {
+	e  *Engine
+	at **timer
+}
+
+// timerGone runs on the runtime's cleanup goroutine: it queues g for the
+// loop, and posts dropGone for the first of a batch (a loop of selects
+// lets go of many timers at each collection).
+func timerGone(g goneTimer) {
+	e := g.e
+	e.mu.Lock()
+	first := len(e.gone) == 0
+	e.gone = append(e.gone, g.at)
+	e.mu.Unlock()
+	if first {
+		e.Post(e.dropGone)
+	}
+}
+
+// dropGone removes the timers of owners that were collected. Loop only.
+func (e *Engine) dropGone() {
+	e.mu.Lock()
+	gone := e.gone
+	e.gone = nil
+	e.mu.Unlock()
+	for _, at := range gone {
+		e.stopTimer(*at)
 	}
 }
 

@@ -2,7 +2,9 @@ package loop
 
 import (
 	"fmt"
+	"runtime"
 	"time"
+	"weak"
 
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/syntax"
@@ -240,14 +242,30 @@ type Timer struct {
 
 var _ Awaitable = (*Timer)(nil)
 
-// NewTimer returns a Timer that fires d from now.
+// NewTimer returns a Timer that fires d from now. The loop's heap refers
+// to it weakly: a Timer no value refers to any more (the after() of a
+// select that returned through another case) is collected, and its heap
+// entry removed (dropWhenGone). One that is referenced, or that a task
+// waits on (the wait refers to it), fires and stays ready.
 func (e *Engine) NewTimer(d time.Duration) *Timer {
 	tv := &Timer{e: e, when: e.clock.now() + d}
-	tm := e.addTimer(tv.when, func() {
-		tv.fired = true
-		tv.waiters.Broadcast(starlark.None, nil)
+	wp := weak.Make(tv)
+	var tm *timer
+	var cleanup runtime.Cleanup
+	tm = e.addTimer(tv.when, func() {
+		cleanup.Stop()
+		if tv := wp.Value(); tv != nil {
+			tv.fired = true
+			tv.waiters.Broadcast(starlark.None, nil)
+		}
 	})
-	tm.keep = tv.waiters.HasAccepting
+	tm.keep = func() bool {
+		tv := wp.Value()
+		return tv != nil && tv.waiters.HasAccepting()
+	}
+	if tm.index >= 0 { // not past the end of the virtual clock (pushTimer)
+		cleanup = dropWhenGone(e, tv, &tm)
+	}
 	return tv
 }
 
