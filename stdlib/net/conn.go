@@ -29,7 +29,7 @@ import (
 // rwaiting and wbusy guard it.
 type Conn struct {
 	bound starutil.Bound // its methods, bound once
-	handle
+	*handle
 	c      net.Conn
 	rc     syscall.RawConn
 	local  string
@@ -40,9 +40,9 @@ type Conn struct {
 	rerr readFailure // a failed read (reset): every later read fails so too
 
 	rwaiting bool // without a reactor: a goroutine waits for readability
-	// With the engine's reactor: readable is false from a read that
-	// found nothing until the reactor's next event for the socket.
-	watch    *loop.FDWatch
+	// With the engine's reactor (handle.watch): readable is false from
+	// a read that found nothing until the reactor's next event for the
+	// socket.
 	readable bool
 	// drains: a short read proves the socket empty (a TCP read takes
 	// all the data queued), so the next read can wait for the poller at
@@ -113,7 +113,7 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 		return nil, ioError("net", err)
 	}
 	cn := &Conn{c: c, rc: rc, local: formatAddr(c.LocalAddr()), remote: formatAddr(c.RemoteAddr())}
-	cn.handle.init(e, c)
+	cn.handle = newHandle(cn, e, c)
 	cn.rdFn = cn.sysRead
 	cn.wrFn = cn.sysWrite
 	cn.readWhy = connReason{cn, "read"}
@@ -122,7 +122,7 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 	cn.r = stream.NewReader(cn, stream.Options{Name: "connection", Label: cn.remote})
 	fd := -1
 	rc.Control(func(f uintptr) { fd = int(f) })
-	if w, err := e.WatchFD(fd, cn.ioReady); err == nil {
+	if w, err := watchWeakly(e, fd, cn, (*Conn).ioReady); err == nil {
 		cn.watch = w
 		cn.drains = isTCP(c)
 	} else if _, ok := c.(*fdConn); ok {
@@ -165,17 +165,16 @@ func (c *Conn) own() {
 	if err != nil {
 		return
 	}
-	w, err := c.eng.WatchFD(nfd, c.ioReady)
+	w, err := watchWeakly(c.eng, nfd, c, (*Conn).ioReady)
 	if err != nil {
 		fc.Close()
 		return
 	}
 	c.watch.Stop()
-	c.release()
 	c.c.Close()
 	c.c, c.watch, c.drains = fc, w, isTCP(fc)
 	c.rc, _ = fc.SyscallConn()
-	c.handle.init(c.eng, fc)
+	c.setCloser(fc)
 }
 
 // ioReady runs on the loop when the reactor reports the socket ready:
@@ -315,16 +314,17 @@ func (c *Conn) mayRead() bool {
 func (c *Conn) Wait(x *loop.Exec, fn string) error {
 	if c.watch == nil && !c.rwaiting {
 		c.rwaiting = true
+		rc := c.rc // not c: a connection dropped meanwhile is collected (handle)
 		c.eng.Go(func() {
 			first := true
-			c.rc.Read(func(fd uintptr) bool {
+			rc.Read(func(fd uintptr) bool {
 				if first {
 					first = false
 					return peekReady(fd)
 				}
 				return true
 			})
-		}, c.readableNow)
+		}, weakly(c, (*Conn).readableNow))
 	}
 	return stream.WaitOn(x, &c.readers, &c.readWhy, loop.NoTimeout, fn)
 }
@@ -382,6 +382,7 @@ func (c *Conn) sendRest(x *loop.Exec, fn string, rest string) error {
 	mine := c.wseq
 	if c.watch != nil {
 		c.wrest = rest // sent by flush once the reactor reports room
+		c.keep = c     // even if the script drops the connection meanwhile
 	} else {
 		var werr error
 		c.eng.Go(func() {
@@ -443,6 +444,7 @@ func (c *Conn) writeDone(err error) {
 		c.werr = err
 	}
 	c.wrest = ""
+	c.keep = nil
 	c.wbusy = false
 	c.wdone = c.wseq
 	c.writers.Broadcast(nil, nil)
@@ -507,11 +509,7 @@ func (c *Conn) close() {
 	}
 	c.closed = true
 	c.r.Close()
-	if c.watch != nil {
-		c.watch.Stop()
-	}
-	c.c.Close()
-	c.release()
+	c.closeFD()
 	if c.wbusy {
 		// What a write left over is lost: its writer fails with closed.
 		c.writeDone(net.ErrClosed)

@@ -30,7 +30,7 @@ import (
 // accepting task timed out, say) is kept for the next accept, never
 // dropped.
 type Listener struct {
-	handle
+	*handle
 	ln        net.Listener
 	addr      string
 	port      int
@@ -40,13 +40,13 @@ type Listener struct {
 	waiters   loop.WakerList
 	closed    bool
 	done      chan struct{} // closed by close(): ends a retry's pause
-	warned    atomic.Bool   // a temporary accept failure was reported
+	warned    *atomic.Bool  // a temporary accept failure was reported
 
-	// With the reactor: readable is false from an accept that found no
-	// connection until the reactor's next event. Accepting is paused
-	// while stopRetry is set (backoff), and delay is the last pause.
+	// With the reactor (handle.watch): readable is false from an accept
+	// that found no connection until the reactor's next event.
+	// Accepting is paused while stopRetry is set (backoff), and delay is
+	// the last pause.
 	rc        syscall.RawConn
-	watch     *loop.FDWatch
 	readable  bool
 	delay     time.Duration
 	stopRetry func()
@@ -80,15 +80,15 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 		ln.Close()
 		return nil, err
 	}
-	l := &Listener{ln: ln, done: make(chan struct{}), tls: cfg}
+	l := &Listener{ln: ln, done: make(chan struct{}), warned: new(atomic.Bool), tls: cfg}
 	l.addr, l.port = AddrPort(ln.Addr())
 	e := x.Task.Engine()
-	l.handle.init(e, ln)
+	l.handle = newHandle(l, e, ln)
 	if sc, ok := ln.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			fd := -1
 			rc.Control(func(f uintptr) { fd = int(f) })
-			if w, err := e.WatchFD(fd, l.ioReady); err == nil {
+			if w, err := watchWeakly(e, fd, l, (*Listener).ioReady); err == nil {
 				l.rc, l.watch, l.readable = rc, w, true
 			}
 		}
@@ -236,7 +236,12 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 			l.accepting = true
 			var c net.Conn
 			var err error
-			l.eng.Go(func() { c, err = acceptRetrying(l.eng, l.ln, l.addr, &l.warned, l.done) }, func() { l.accepted(c, err) })
+			// The goroutine refers to the listener's parts, not to it,
+			// and the loop's part to it weakly: a listener dropped
+			// meanwhile is collected and closed (handle), ending the
+			// accept.
+			e, ln, addr, warned, done := l.eng, l.ln, l.addr, l.warned, l.done
+			l.eng.Go(func() { c, err = acceptRetrying(e, ln, addr, warned, done) }, weakly(l, func(l *Listener) { l.accepted(c, err) }))
 		}
 		if err := stream.WaitOn(x, &l.waiters, l, timeout, op); err != nil {
 			return nil, err
@@ -335,9 +340,6 @@ func (l *Listener) close() {
 	}
 	l.closed = true
 	close(l.done)
-	if l.watch != nil {
-		l.watch.Stop()
-	}
 	if l.stopRetry != nil {
 		l.stopRetry()
 		l.stopRetry = nil
@@ -346,8 +348,7 @@ func (l *Listener) close() {
 		l.raw.Close()
 		l.raw = nil
 	}
-	l.ln.Close()
-	l.release()
+	l.closeFD()
 	for _, c := range l.pending {
 		c.Close()
 	}

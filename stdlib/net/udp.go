@@ -18,7 +18,7 @@ import (
 // buffer must not stall the loop; name resolution may wait too).
 type Socket struct {
 	bound starutil.Bound // its methods, bound once
-	handle
+	*handle
 	pc        *net.UDPConn
 	addr      string
 	port      int
@@ -55,7 +55,7 @@ func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	}
 	s := &Socket{pc: pc}
 	s.addr, s.port = AddrPort(pc.LocalAddr())
-	s.handle.init(x.Task.Engine(), pc)
+	s.handle = newHandle(s, x.Task.Engine(), pc)
 	return s, nil
 }
 
@@ -85,7 +85,12 @@ func (s *Socket) recvFrom(x *loop.Exec, fn string) (starlark.Value, error) {
 			var n int
 			var from *net.UDPAddr
 			var err error
-			s.eng.Go(func() { n, from, err = s.pc.ReadFromUDP(buf) }, func() {
+			// The goroutine refers to the socket's descriptor, not to
+			// it, and the loop's part to it weakly: a socket dropped
+			// meanwhile is collected and closed (handle), ending the
+			// receive.
+			pc := s.pc
+			s.eng.Go(func() { n, from, err = pc.ReadFromUDP(buf) }, weakly(s, func(s *Socket) {
 				s.receiving = false
 				if s.closed {
 					return
@@ -96,7 +101,7 @@ func (s *Socket) recvFrom(x *loop.Exec, fn string) (starlark.Value, error) {
 					s.pending = append(s.pending, datagram{buf[:n:n], formatAddr(from)})
 				}
 				s.waiters.Broadcast(nil, nil)
-			})
+			}))
 		}
 		if err := stream.WaitOn(x, &s.waiters, s, loop.NoTimeout, fn); err != nil {
 			return nil, err
@@ -139,8 +144,7 @@ func (s *Socket) close() {
 		return
 	}
 	s.closed = true
-	s.pc.Close()
-	s.release()
+	s.closeFD()
 	s.pending = nil
 	s.waiters.Broadcast(nil, nil)
 }

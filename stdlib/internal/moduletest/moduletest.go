@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"testing"
 
 	"github.com/corolang/coro/loop"
@@ -61,6 +63,31 @@ var Unwound = starlark.NewBuiltin("unwound", func(th *starlark.Thread, _ *starla
 		out = append(out, starlark.Bool(tv.Task().Unwound()))
 	}
 	return starlark.NewList(out), nil
+})
+
+// GC is gc() for tests: a garbage collection, after which what a script
+// dropped is unreachable and its cleanups (closing a dropped socket, say)
+// are under way. They end on goroutines of the runtime and may post to
+// the loop: a script sleeps a moment before it looks.
+var GC = starlark.NewBuiltin("gc", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	return starlark.None, nil
+})
+
+// OpenFDs is open_fds() for tests: how many file descriptors the process
+// has open (on Linux: the entries of /proc/self/fd).
+var OpenFDs = starlark.NewBuiltin("open_fds", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, err
+	}
+	return starlark.MakeInt(len(fds)), nil
 })
 
 // Serve runs src, a server, on a fresh engine with network permission,
