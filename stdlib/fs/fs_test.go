@@ -316,6 +316,51 @@ future().wait()
 	assert.Contains(t, err.Error(), "deadlock")
 }
 
+// TestWatchesShareOneInstance: an engine's watches share one inotify
+// instance, so there may be more than the kernel's 128 instances a user
+// has (each watch had its own: the 129th failed, "too many open files",
+// and a watch closed gave its instance back only later, so even one at a
+// time failed). Each watch still gets its own events only, spelled from
+// its own path; and closing one watch of a directory leaves another's of
+// the same directory (the same kernel watch) in place.
+func TestWatchesShareOneInstance(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, all(), fmt.Sprintf(`
+d = %q
+fs.mkdir(d + "/a")
+fs.mkdir(d + "/b")
+fs.write(d + "/a/f", "")
+for i in range(300):
+    fs.watch(d + "/a").close()
+wa = [fs.watch(d + "/a") for i in range(150)]
+wb = [fs.watch(d + "/b") for i in range(150)]
+wf = fs.watch(d + "/a/f")
+def first(w):
+    ev = timeout(5, w.recv)
+    return ev.op + " " + ev.path[len(d):]
+fs.write(d + "/a/x", "")
+fs.write(d + "/b/y", "")
+fs.append(d + "/a/f", "1")
+print(set([first(w) for w in wa]), set([first(w) for w in wb]), first(wf))
+for w in wa[:-1] + wb:
+    w.close()
+sleep(0.1)
+while len(wa[-1]):
+    wa[-1].recv()
+fs.append(d + "/a/f", "2")
+print(first(wa[-1]), first(wf))
+wa[-1].close()
+fs.append(d + "/a/f", "3")
+print(first(wf))
+wf.close()
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, `set(["create /a/x"]) set(["create /b/y"]) write /a/f
+write /a/f write /a/f
+write /a/f
+`, out)
+}
+
 // TestPermissionsFollowLinks: a symbolic link inside an allowed directory
 // does not open the way out of it, neither directly nor through "..".
 func TestPermissionsFollowLinks(t *testing.T) {
