@@ -52,7 +52,13 @@ func newFile(path, mode string, f *os.File, read, write bool) *File {
 	if !read {
 		fail = func(fn string, err error) error { return fl.unsupported(fn, "reading") }
 	}
-	fl.pump = stream.NewPump(f, stream.PumpOptions{How: how, Why: opReason("read " + path), Turn: &fl.turn, Fail: fail})
+	opts := stream.PumpOptions{How: how, Why: opReason("read " + path), Turn: &fl.turn, Fail: fail}
+	if read && !fl.outside {
+		// read() reads the rest in one read on the pool, sized by the
+		// file's size, not in chunks gathered on the loop.
+		opts.Rest = func(ctx context.Context, head []byte) ([]byte, error) { return readAll(ctx, f, head) }
+	}
+	fl.pump = stream.NewPump(f, opts)
 	fl.r = stream.NewReader(fl.pump, stream.Options{Name: path, Whole: true})
 	return fl
 }

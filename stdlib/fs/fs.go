@@ -121,12 +121,19 @@ func onFile(x *loop.Exec, fn string, p loop.Place, op func(ctx context.Context) 
 // readAll reads f to its end, stopping once ctx is done: the task stopped
 // waiting (a timeout, a cancel), and an endless file (/dev/zero, a FIFO
 // that a writer keeps feeding) was read on for ever, its memory growing.
-func readAll(ctx context.Context, f *os.File) ([]byte, error) {
-	size := 512
+//
+// head, if any, goes first: what a File had read ahead (File.read() reads
+// the rest of the file with it, stream.PumpOptions.Rest). What was read
+// is returned with the error too.
+func readAll(ctx context.Context, f *os.File, head []byte) ([]byte, error) {
+	size := len(head) + 512
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<30 {
-		size += int(fi.Size()) // as os.ReadFile: one read for a file whose size is known
+		// As os.ReadFile: one read for a file whose size is known.
+		if at, err := f.Seek(0, io.SeekCurrent); err == nil && at <= fi.Size() {
+			size += int(fi.Size() - at)
+		}
 	}
-	data := make([]byte, 0, size)
+	data := append(make([]byte, 0, size), head...)
 	for {
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
@@ -137,10 +144,10 @@ func readAll(ctx context.Context, f *os.File) ([]byte, error) {
 			return data, nil
 		}
 		if err != nil {
-			return nil, err
+			return data, err
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return data, err
 		}
 	}
 }
@@ -229,7 +236,7 @@ func readAs(conv func([]byte) starlark.Value) func(*starlark.Thread, *starlark.B
 				return nil, ioError(b.Name(), err)
 			}
 			defer f.Close()
-			d, err := readAll(ctx, f)
+			d, err := readAll(ctx, f, nil)
 			if err != nil {
 				return nil, ioError(b.Name(), p.Err(err))
 			}

@@ -361,6 +361,36 @@ write /a/f
 `, out)
 }
 
+// TestFileReadRest: File.read() reads the rest in one read on the pool
+// (stream.PumpOptions.Rest), after what was read ahead; a read() whose
+// task stops waiting loses nothing; a write after it writes where the
+// reads stopped, and the file reads on.
+func TestFileReadRest(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	body := strings.Repeat("0123456789abcdef", 1<<18) // 4 MiB
+	require.NoError(t, os.WriteFile(p, []byte("first\n"+body), 0o644))
+	out, err := run(t, all(), fmt.Sprintf(`
+p, n = %q, %d
+f = fs.open(p)
+rest = f.read(3) + f.read_line()
+body = f.read()
+print(rest, len(body), body[:16], f.read() == "")
+g = fs.open(p)
+t = spawn(g.read)
+t.cancel()
+r = catch(t.wait)
+whole = r.value if r.ok else g.read()
+print(len(whole) == n + 6, whole[:6])
+h = fs.open(p, "r+")
+h.read_line()
+h.read()
+h.write("tail")
+print(repr(h.read()), len(fs.read(p)))
+`, p, len(body)))
+	require.NoError(t, err)
+	assert.Equal(t, "first\n 4194304 0123456789abcdef True\nTrue first\n\n\"\" 4194314\n", out)
+}
+
 // TestPermissionsFollowLinks: a symbolic link inside an allowed directory
 // does not open the way out of it, neither directly nor through "..".
 func TestPermissionsFollowLinks(t *testing.T) {

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/corolang/coro/loop"
@@ -45,6 +46,13 @@ type PumpOptions struct {
 	Fail func(fn string, err error) error
 	// Closer, if set, is closed when the stream ends (end or failure).
 	Closer io.Closer
+	// Rest, if set, reads all that is left of the stream after head, in
+	// one buffer of its own (a regular file: its size says how large),
+	// stopping once ctx is done; it returns what it read (head first)
+	// with its error. A Reader's read of the whole rest (a file's
+	// read()) then runs as one read off the loop (ReadRest), and builds
+	// no large buffer on the loop.
+	Rest func(ctx context.Context, head []byte) ([]byte, error)
 }
 
 // A Pump is a Source over an io.Reader whose reads block. One read at a
@@ -74,6 +82,7 @@ func NewPump(r io.Reader, opts PumpOptions) *Pump {
 func (p *Pump) TryRead(fn string, b []byte) (int, error) {
 	if len(p.chunk) > 0 {
 		n := copy(b, p.chunk)
+		onLoopCopy(n)
 		p.chunk = p.chunk[n:]
 		if len(p.chunk) == 0 {
 			p.recycle()
@@ -172,6 +181,103 @@ func (p *Pump) Wait(x *loop.Exec, fn string) error {
 	}
 	return err
 }
+
+// ReadRest is the rest of the stream read in one operation off the loop
+// (PumpOptions.Rest), for a Reader reading all that is left: it starts
+// that read, or waits for it, and once it has landed returns it whole,
+// a buffer no one else holds. buffered is how many bytes the Reader
+// holds; give hands them over, to go first: it is called when the read
+// starts, if it does. ok is false where the Pump cannot (no Rest; a
+// failure; the end already in, with bytes the Reader holds before it):
+// the Reader reads as it does otherwise. err is a wait's (the task's
+// interruption, a wait to run again: loop.Retrying), or errTryAgain.
+func (p *Pump) ReadRest(x *loop.Exec, fn string, buffered int, give func() []byte) (rest []byte, ok bool, err error) {
+	switch {
+	case p.opts.Rest == nil, p.end != nil && p.end != io.EOF:
+		return nil, false, nil
+	case p.busy:
+		return nil, false, WaitOn(x, &p.waiters, p.opts.Why, loop.NoTimeout, fn)
+	case p.end == io.EOF:
+		// All is in: what landed (the rest read, or a last chunk) is
+		// handed out whole, not copied, unless the Reader holds bytes
+		// before it.
+		if buffered > 0 {
+			return nil, false, nil
+		}
+		rest = p.chunk
+		p.chunk, p.array = nil, nil
+		return rest, true, nil
+	}
+	if t := p.opts.Turn; t != nil {
+		if err := t.Take(x, p.opts.Why, fn); err != nil {
+			return nil, false, err
+		}
+		if p.busy || p.end != nil {
+			t.Give() // what we waited behind changed the stream: look again
+			return nil, false, errTryAgain
+		}
+	}
+	if err := x.Checkpoint(); err != nil {
+		if t := p.opts.Turn; t != nil {
+			t.Give()
+		}
+		return nil, false, err
+	}
+	// The chunk landed and not handed out goes after the Reader's
+	// bytes; the read takes both arrays over (not recycled: it reads
+	// them off the loop).
+	head, landed := give(), p.chunk
+	p.chunk, p.array = nil, nil
+	p.busy = true
+	var buf []byte
+	var rerr error
+	land := func() {
+		p.busy = false
+		// The rest lands as one chunk whose array is no one's to read
+		// into again (array nil): ReadRest hands it out as it is. A
+		// read stopped as its task stopped waiting (ctx) is not the
+		// end: later reads go on from where it stopped.
+		p.chunk = buf
+		switch {
+		case p.end != nil:
+		case rerr == nil:
+			p.end = io.EOF
+		case !errors.Is(rerr, context.Canceled) && !errors.Is(rerr, context.DeadlineExceeded):
+			p.end = rerr
+			if p.opts.Closer != nil {
+				p.opts.Closer.Close()
+			}
+		}
+		p.waiters.Broadcast(nil, nil)
+	}
+	o := loop.Offload{Why: p.opts.Why, Op: fn, Timeout: loop.NoTimeout, Own: p.opts.How == Own,
+		Work: func(ctx context.Context) (starlark.Value, error) {
+			if len(landed) > 0 {
+				head = append(head[:len(head):len(head)], landed...)
+			}
+			buf, rerr = p.opts.Rest(ctx, head)
+			return nil, nil
+		},
+		Done: func(starlark.Value, error) (starlark.Value, error) {
+			land()
+			return nil, nil
+		},
+		Drop: func(starlark.Value, error) { land() },
+	}
+	if t := p.opts.Turn; t != nil {
+		_, err = t.Offload(x, o)
+	} else {
+		_, err = x.Offload(o)
+	}
+	if err == nil {
+		err = errTryAgain // landed: the next call hands it out
+	}
+	return nil, false, err
+}
+
+// errTryAgain is ReadRest's word that it should be called again: the
+// read it waited for has landed, or the stream changed under its wait.
+var errTryAgain = errors.New("stream: try again")
 
 // land runs on the loop with a read's outcome.
 func (p *Pump) land(buf []byte, n int, err error) {

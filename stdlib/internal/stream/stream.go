@@ -33,11 +33,24 @@ import (
 	"io"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
+
+// copiedOnLoop, when set (by tests), is told the size of each copy of
+// stream bytes made on the loop: into the Reader's buffer, within it as
+// it grows, and out of it into strings. No one copy may be large: the
+// loop is held while it runs.
+var copiedOnLoop func(n int)
+
+func onLoopCopy(n int) {
+	if copiedOnLoop != nil {
+		copiedOnLoop(n)
+	}
+}
 
 // ErrWouldBlock is what TryRead returns when nothing has arrived yet.
 var ErrWouldBlock = errors.New("stream: nothing to read yet")
@@ -160,6 +173,7 @@ func (r *Reader) Read(x *loop.Exec, fn string, n int) (starlark.String, error) {
 		buf := *bp
 		k, err := r.src.TryRead(fn, buf[:min(n, len(buf))])
 		s := starlark.String(buf[:k])
+		onLoopCopy(k)
 		scratch.Put(bp)
 		if k > 0 {
 			return s, nil
@@ -176,6 +190,11 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 	if r.closed {
 		return "", r.closedError(fn)
 	}
+	if n < 0 {
+		if s, ok, err := r.readRest(x, fn); ok || err != nil {
+			return s, err
+		}
+	}
 	pace := starutil.PacerOf(x)
 	for n < 0 || r.Buffered() < n {
 		if more, err := r.paceFill(x, fn, &pace); err != nil {
@@ -188,6 +207,44 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 		n = r.Buffered()
 	}
 	return r.take(min(n, r.Buffered())), nil
+}
+
+// readRest reads all that is left in one operation off the loop, where
+// the source can (a Pump with PumpOptions.Rest): gathered on the loop, a
+// file of 400 MB held it a quarter of a second at a time, copying the
+// buffer each time it doubled and then into the string. The string is
+// made over the buffer read, which no one else holds. ok is false where
+// the source cannot: ReadUpTo reads as usual.
+func (r *Reader) readRest(x *loop.Exec, fn string) (s starlark.String, ok bool, err error) {
+	p, _ := r.src.(*Pump)
+	if p == nil || r.eof {
+		return "", false, nil
+	}
+	for {
+		if r.closed {
+			return "", true, r.closedError(fn)
+		}
+		rest, ok, err := p.ReadRest(x, fn, r.Buffered(), r.give)
+		switch {
+		case err == errTryAgain:
+			continue
+		case err != nil:
+			return "", true, err
+		case !ok:
+			return "", false, nil
+		}
+		r.eof = true
+		return starlark.String(unsafe.String(unsafe.SliceData(rest), len(rest))), true, nil
+	}
+}
+
+// give hands the bytes buffered over to the Pump's read of the rest
+// (Pump.ReadRest), which reads them off the loop: the Reader drops its
+// buffer, never to write into it again.
+func (r *Reader) give() []byte {
+	b := r.buf[r.off:]
+	r.buf, r.off = nil, 0
+	return b
 }
 
 // ReadExactly returns exactly n bytes, or fails with eof if the stream
@@ -325,7 +382,7 @@ func (r *Reader) reserve(most int) {
 	}
 	live := r.Buffered()
 	if r.off > 0 && cap(r.buf)-live >= max(room, cap(r.buf)/2) {
-		copy(r.buf, r.buf[r.off:])
+		onLoopCopy(copy(r.buf, r.buf[r.off:]))
 		r.buf, r.off = r.buf[:live], 0
 		return
 	}
@@ -334,13 +391,14 @@ func (r *Reader) reserve(most int) {
 		size = max(live+most, minBuf)
 	}
 	nb := make([]byte, live, size)
-	copy(nb, r.buf[r.off:])
+	onLoopCopy(copy(nb, r.buf[r.off:]))
 	r.buf, r.off = nb, 0
 }
 
 // take hands out the next k buffered bytes.
 func (r *Reader) take(k int) starlark.String {
 	s := starlark.String(r.buf[r.off : r.off+k])
+	onLoopCopy(k)
 	r.off += k
 	if r.off == len(r.buf) {
 		r.off = 0

@@ -1,8 +1,11 @@
 package stream_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -353,4 +356,38 @@ t.cancel()
 `)
 	require.NoError(t, err, out)
 	assert.Equal(t, "16777216 True\n16777216 True\n", out)
+}
+
+// A file's read() of all that is left runs as one read off the loop
+// (PumpOptions.Rest), what the Reader had buffered and what had landed
+// first: gathered on the loop, a file of 400 MB held it a quarter of a
+// second at a time, copying the buffer each time it doubled and then
+// into the string. No copy on the loop is larger than a chunk now.
+func TestReadRestCopiesLittleOnTheLoop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big")
+	body := strings.Repeat("0123456789abcdef", 1<<19) // 8 MiB
+	require.NoError(t, os.WriteFile(path, []byte("first line\n"+body), 0o644))
+	open := starlark.NewBuiltin("open", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { f.Close() })
+		p := stream.NewPump(f, stream.PumpOptions{How: stream.Pool, Why: why("read big"),
+			Rest: func(ctx context.Context, head []byte) ([]byte, error) {
+				rest, err := io.ReadAll(f)
+				return append(head, rest...), err
+			}})
+		return &testStream{r: stream.NewReader(p, stream.Options{Name: "big", Whole: true})}, nil
+	})
+	largest := 0
+	defer stream.CountLoopCopies(func(n int) { largest = max(largest, n) })()
+	out, err := moduletest.RunWith(t, loop.Options{}, starlark.StringDict{"open": open, "body": starlark.String(body)}, `
+s = open()
+print(repr(s.read_line()))
+print(s.read() == body, repr(s.read()))
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "\"first line\\n\"\nTrue \"\"\n", out)
+	assert.LessOrEqual(t, largest, stream.DefaultRead)
 }
