@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/corolang/coro/generator"
@@ -16,14 +17,15 @@ import (
 // the foreground task, named "repl"; tasks it spawns go on while the
 // session waits for the next one.
 //
-// A goroutine of the session's own drives the loop from Start to Finish;
-// the methods are for one goroutine (the one reading statements), except
-// Interrupt, which may come from anywhere (a signal handler).
+// A goroutine of the session's own drives the loop from Start to Finish,
+// as RunFile's is driven: Finish cancels even a task computing alone, and
+// Options.MaxMemory holds, its limit ending the session (Done). The
+// methods are for one goroutine (the one reading statements), except
+// Interrupt, Done and Err, which may be called from anywhere.
 type Session struct {
 	chunks
-	ctx    context.Context
-	stop   context.CancelFunc
-	served chan error
+	stop context.CancelCauseFunc
+	err  error // why the loop stopped by itself; set before done is closed
 }
 
 // chunks runs statements typed at a prompt as tasks, one at a time, in an
@@ -34,12 +36,18 @@ type chunks struct {
 	name    string              // the tasks' name
 	globals starlark.StringDict // loop only
 	fg      *loop.Task          // the running statement; loop only
+	// done is closed once nothing drives the loop any more (a Session's
+	// loop has stopped); nil for a Breakpoint's, which the run drives.
+	done chan struct{}
 }
 
 // An Outcome is how a statement (or a loaded file) ended.
 type Outcome struct {
-	Err  *Error // nil on success
-	Exit bool   // os.exit was called: the session must end
+	Err *Error // nil on success
+	// Exit says the session must end: os.exit was called, or the run is
+	// ending (every task cancelled: the session's loop stopped, past
+	// Options.MaxMemory, say).
+	Exit bool
 }
 
 // NewSession returns a session on e, whose globals start as the
@@ -52,12 +60,20 @@ func (e *Engine) NewSession() *Session {
 	return s
 }
 
+// errSessionEnded is the cause Finish gives the loop's ctx: the tasks it
+// cancels are cancelled with "run cancelled: session ended".
+var errSessionEnded = errors.New("session ended")
+
 // Start begins driving the engine's loop.
 func (s *Session) Start() {
 	c := s.e.c
-	s.ctx, s.stop = context.WithCancel(context.Background())
-	s.served = make(chan error, 1)
-	go func() { s.served <- c.Serve(s.ctx, s.deadlocked) }()
+	var ctx context.Context
+	ctx, s.stop = context.WithCancelCause(context.Background())
+	s.done = make(chan struct{})
+	go func() {
+		s.err = c.Serve(ctx, s.deadlocked)
+		close(s.done)
+	}()
 	// Between statements the loop waits for the user, not for a task:
 	// tasks blocked then are not a deadlock (the next statement may wake
 	// them). While a statement runs, nothing else can, so they are.
@@ -74,15 +90,34 @@ func (s *Session) Interrupt() {
 	})
 }
 
-// Finish stops the loop, cancels every task that is left (their deferred
-// functions run) and closes the engine, returning Close's error. A
-// session never started has no loop to stop: Finish just closes.
+// Finish stops the loop, cancels every task that is left, even one
+// computing, at its next time slice (their deferred functions run) and
+// closes the engine, returning Close's error. A session never started
+// has no loop to stop: Finish just closes.
 func (s *Session) Finish() error {
 	if s.stop != nil {
-		s.stop()
-		<-s.served
+		s.stop(errSessionEnded)
+		<-s.done
 	}
 	return s.e.Close()
+}
+
+// Done returns a channel closed once the loop has stopped: after Finish,
+// or by itself, when Options.MaxMemory was exceeded. That ends the
+// session: every task has been cancelled and their deferred functions
+// have run, Err says why, statements run from then on do nothing but
+// report Exit, and the caller is still to call Finish.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns why the loop stopped by itself (a cancelled error naming
+// the memory limit), once Done is closed; else nil.
+func (s *Session) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
 }
 
 // Inspect runs fn on the loop with the statements' globals (to complete
@@ -136,7 +171,7 @@ func (w *doneWaker) Complete(_ int, _ starlark.Value, err error) {
 	if err != nil {
 		w.out.Err = loop.ToError(err)
 	}
-	w.out.Exit = w.s.e.c.ExitCode() != nil
+	w.out.Exit = w.s.e.c.ExitCode() != nil || w.s.e.c.Ending() != ""
 	w.s.fg = nil
 	close(w.ch)
 }
@@ -154,8 +189,13 @@ func (s *chunks) run(body func(th *starlark.Thread) error) Outcome {
 		s.fg = t
 		t.Enqueue(w, 0)
 	})
-	<-w.ch
-	return w.out
+	select {
+	case <-w.ch:
+		return w.out
+	case <-s.done:
+		// The loop has stopped: nothing runs the statement.
+		return Outcome{Exit: true}
+	}
 }
 
 // Exec runs one parsed chunk: an expression statement's value is printed

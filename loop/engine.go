@@ -207,7 +207,7 @@ type Engine struct {
 	// not the engine, so a new run (Exec, RunFile, Run, and a host Call
 	// or Start while no run is going on) clears it (newRun).
 	exitCode *ExitError
-	running  bool // a drive is going on (Exec, RunFile, Run, Wait)
+	running  bool // a drive is going on (Exec, RunFile, Run, Wait, Serve)
 	// acquireHook, for tests, runs as acquireLoop is about to wait for
 	// the loop: where another goroutine may take it first.
 	acquireHook func()
@@ -1107,6 +1107,21 @@ func (e *Engine) newRun() {
 // drive runs the loop until stop; on a cancelled ctx it cancels every task
 // and waits for their deferred functions. The caller holds the loop.
 func (e *Engine) drive(ctx context.Context, stop func() bool) error {
+	return e.driveLoop(ctx, func(ctx context.Context) error {
+		return e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
+	})
+}
+
+// driveLoop is the one loop driver under a ctx, for drive and Serve: it
+// arms the run's guards, runs body on the ctx they watch, and ends the
+// run. Armed: the memory limit (Options.MaxMemory), which cancels that
+// ctx, and the stop request that makes ctx's end reach even a task
+// computing alone, at its next time slice (preempt); without it only the
+// loop's sleep saw ctx, so a computing task ran on. Ended: on a
+// cancelled ctx every task is cancelled and the loop runs until their
+// deferred functions have run; on a deadlock too. The caller holds the
+// loop.
+func (e *Engine) driveLoop(ctx context.Context, body func(context.Context) error) error {
 	defer e.startDiag()()
 	e.running = true
 	defer func() { e.teardown, e.running = "", false }() // the run has ended: the engine may run more
@@ -1133,7 +1148,7 @@ func (e *Engine) drive(ctx context.Context, stop func() bool) error {
 			e.stopMu.Unlock()
 		}()
 	}
-	err := e.runLoop(ctx, func() bool { return stop() || (e.exitCode != nil && e.live == 0) }, true)
+	err := body(ctx)
 	// A run that passed the memory limit fails, even when it ended
 	// before the cancellation was taken (a refused allocation caught by
 	// the script, the sampler's last look).

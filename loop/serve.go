@@ -1,6 +1,9 @@
 package loop
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Serve drives the loop on the calling goroutine until ctx is done, for a
 // host that lives longer than any one task (the REPL): work arrives through
@@ -8,20 +11,40 @@ import "context"
 // tasks are blocked and nothing can wake them, onDeadlock (if set) gets the
 // deadlock error, on the loop, and the loop then waits for the next Post;
 // what to do about it is the host's call (it can also Keep the loop alive
-// while it waits for input, so that idle is not a deadlock). Serve leaves
-// live tasks alone when it returns: Close cancels them and runs their
-// deferred functions.
+// while it waits for input, so that idle is not a deadlock).
+//
+// Serve is driven as a run is (RunFile): ctx's end cancels every task,
+// even one computing, at its next time slice, and Serve returns nil once
+// their deferred functions have run. Options.MaxMemory holds too: past it
+// every task is cancelled the same way and Serve returns the cancelled
+// error naming the limit.
 func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
 	if err := e.takeLoop(); err != nil {
 		return err
 	}
 	defer e.releaseLoop()
-	defer e.startDiag()()
+	var guarded context.Context // ctx, under the memory limit
+	err := e.driveLoop(ctx, func(ctx context.Context) error {
+		guarded = ctx
+		return e.serve(ctx, onDeadlock)
+	})
+	var overLimit *memoryLimitError
+	if ctx.Err() != nil && !errors.As(context.Cause(guarded), &overLimit) {
+		// The host ended it, not the limit (which the host may have
+		// ended it after, before the cleanups were done): no failure.
+		return nil
+	}
+	return err
+}
+
+// serve is Serve's loop, on the ctx driveLoop watches: it returns ctx's
+// error once that is done, so that driveLoop ends the run.
+func (e *Engine) serve(ctx context.Context, onDeadlock func(*Error)) error {
 	never := func() bool { return false }
 	for {
 		err := e.runLoop(ctx, never, true)
 		if ctx.Err() != nil {
-			return nil
+			return ctx.Err()
 		}
 		ce, ok := err.(*Error)
 		if !ok || ce.Kind != KindDeadlock {
@@ -39,7 +62,7 @@ func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
 		e.sleep(ctx, NoTimeout)
 		stop()
 		if ctx.Err() != nil {
-			return nil
+			return ctx.Err()
 		}
 	}
 }

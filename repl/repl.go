@@ -110,19 +110,30 @@ func (s *Session) Start() {
 
 // Finish stops the loop, cancels every task that is left (their deferred
 // functions run) and closes the engine, whose error it returns too. The
-// status is what os.exit asked for; else, without a terminal (statements
-// piped in), 1 if a statement or a task nobody waited on failed; else 0.
+// status is what os.exit asked for; else 1 if the loop stopped by itself
+// (Done: the memory limit), whose reason it prints; else, without a
+// terminal (statements piped in), 1 if a statement or a task nobody
+// waited on failed; else 0.
 func (s *Session) Finish() (int, error) {
 	s.stopInt()
 	err := s.es.Finish()
 	if ec := s.eng.Exit(); ec != nil {
 		return ec.Code, err
 	}
+	if serr := s.es.Err(); serr != nil {
+		fmt.Fprintln(s.opts.Err, serr)
+		return 1, err
+	}
 	if !s.opts.Terminal && (s.failed || s.eng.Failures() > 0) {
 		return 1, err
 	}
 	return 0, err
 }
+
+// Done returns a channel closed when the session's loop has stopped by
+// itself (engine.Session.Done: the memory limit): the caller then ends
+// the session as for SIGTERM, with End and Finish.
+func (s *Session) Done() <-chan struct{} { return s.es.Done() }
 
 // End ends the session from another goroutine, as SIGTERM or SIGHUP do:
 // nothing more is read, run or reported, and the terminal is restored.

@@ -69,6 +69,10 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 	case <-ctx.Done():
 		// Run may be blocked reading a line: leave it; the process ends.
 		s.End()
+	case <-s.Done():
+		// The loop stopped by itself (--max-memory): the session is
+		// over, though Run may be waiting for a line.
+		s.End()
 	}
 	code, closeErr := s.Finish()
 	if sig := signalled(); sig != 0 {
