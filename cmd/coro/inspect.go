@@ -39,8 +39,14 @@ func serveInspector(c *config, eng *engine.Engine, rec *trace.Recorder, title st
 	if err != nil {
 		return nil, fmt.Errorf("--inspect: %w", err)
 	}
+	// A HOST that is a name is how the console is reached: allowed as
+	// the Host header, besides localhost and IP addresses.
+	var hosts []string
+	if host, _, err := net.SplitHostPort(c.inspect); err == nil && host != "" {
+		hosts = append(hosts, host)
+	}
 	srv := &http.Server{
-		Handler:           inspect.Handler(eng, rec, title),
+		Handler:           inspect.Handler(eng, rec, title, hosts...),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -122,6 +122,15 @@ func TestInspectorJSON(t *testing.T) {
 	getJSON(t, url+"/trace.json", &trace)
 	assert.NotEmpty(t, trace.TraceEvents)
 
+	// A name not the console's own is refused (DNS rebinding).
+	req, err := http.NewRequest("GET", url+"/tasks.json", nil)
+	require.NoError(t, err)
+	req.Host = "attacker.example"
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
 	require.NoError(t, os.WriteFile(gone, nil, 0o644))
 	require.NoError(t, os.WriteFile(end, nil, 0o644))
 	select {
@@ -130,7 +139,7 @@ func TestInspectorJSON(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run did not end")
 	}
-	_, err := http.Get(url + "/tasks.json")
+	_, err = http.Get(url + "/tasks.json")
 	assert.Error(t, err, "the console ends with the script")
 }
 

@@ -18,7 +18,10 @@ package inspect
 import (
 	_ "embed"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/corolang/coro/engine"
@@ -46,14 +49,50 @@ type Task struct {
 
 // Handler returns the console of eng, whose Options.Recorder is rec; title
 // names the run (the script's file) on the page.
-func Handler(eng *engine.Engine, rec *trace.Recorder, title string) http.Handler {
+//
+// It answers only requests whose Host header is localhost, an IP address
+// or one of hosts (the names of a server bound to more than loopback),
+// port aside; any other gets 403 Forbidden. A web page the browser loaded
+// from a name its attacker then points at 127.0.0.1 (DNS rebinding) asks
+// with that name, and would otherwise read every stack, as with Node's
+// inspector before CVE-2018-7160, whose rule this is.
+func Handler(eng *engine.Engine, rec *trace.Recorder, title string, hosts ...string) http.Handler {
 	h := &handler{eng: eng, rec: rec, title: title}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("GET /tasks.json", h.tasksJSON)
 	mux.HandleFunc("GET /trace.json", h.traceJSON)
 	mux.HandleFunc("GET /state.json", h.stateJSON)
-	return mux
+	allowed := map[string]bool{"localhost": true}
+	for _, name := range hosts {
+		allowed[strings.ToLower(name)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostAllowed(r.Host, allowed) {
+			// The Host is not echoed: the page asking is not ours.
+			http.Error(w, "forbidden: the inspector answers requests for localhost or an IP address only", http.StatusForbidden)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// hostAllowed reports whether host, a request's Host header ("name",
+// "name:port", "[::1]:port"), names an IP address or one of allowed
+// (lower case): no DNS name but those can be rebound to reach the console.
+func hostAllowed(host string, allowed map[string]bool) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return allowed[strings.ToLower(host)]
 }
 
 type handler struct {
