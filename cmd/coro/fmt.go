@@ -38,6 +38,9 @@ func coroDialect() *syntax.FileOptions {
 // its name; a directory is searched recursively, in lexical order, for
 // names ending in suffix, skipping directories named testdata or
 // starting with "." or "_" below it. A path given twice is listed once.
+// Only regular files are taken (a link is followed to see): a FIFO found
+// in a directory is skipped, as its read would wait for a writer for
+// ever, and one named in PATHS is an error, as is a device or a socket.
 func findStarFiles(paths []string, suffix string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -54,6 +57,9 @@ func findStarFiles(paths []string, suffix string) ([]string, error) {
 			return nil, err
 		}
 		if !info.IsDir() {
+			if !info.Mode().IsRegular() {
+				return nil, fmt.Errorf("%s: not a regular file or a directory", root)
+			}
 			add(root)
 			continue
 		}
@@ -68,7 +74,7 @@ func findStarFiles(paths []string, suffix string) ([]string, error) {
 				}
 				return nil
 			}
-			if strings.HasSuffix(d.Name(), suffix) {
+			if strings.HasSuffix(d.Name(), suffix) && isRegular(p, d) {
 				add(p)
 			}
 			return nil
@@ -78,6 +84,16 @@ func findStarFiles(paths []string, suffix string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// isRegular reports whether the entry d at p is a regular file, or a
+// link to one.
+func isRegular(p string, d fs.DirEntry) bool {
+	if d.Type()&fs.ModeSymlink != 0 {
+		info, err := os.Stat(p)
+		return err == nil && info.Mode().IsRegular()
+	}
+	return d.Type().IsRegular()
 }
 
 // starFileArgs reads the arguments of `coro fmt` and `coro check`:
