@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 
+	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/repl"
 	"github.com/peterh/liner"
 )
@@ -58,11 +60,23 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 	})
 	s.Start()
 	ran := make(chan struct{})
+	var syntaxErr atomic.Bool
 	go func() {
 		defer close(ran)
-		if start == nil || !s.Report(s.Load(start.file, start.src)) {
-			s.Run()
+		if start != nil {
+			o := s.Load(start.file, start.src)
+			if o.Err != nil && engine.IsSyntaxError(o.Err) {
+				// As coro FILE says it, with status 2: nothing of
+				// the file ran, there is no session to start.
+				fmt.Fprintln(errw, syntaxMessage(o.Err))
+				syntaxErr.Store(true)
+				return
+			}
+			if s.Report(o) {
+				return
+			}
 		}
+		s.Run()
 	}()
 	select {
 	case <-ran:
@@ -75,6 +89,9 @@ func runREPL(c *config, start *replStart, stdin io.Reader, stdout, stderr io.Wri
 		s.End()
 	}
 	code, closeErr := s.Finish()
+	if syntaxErr.Load() {
+		code = exitUsage
+	}
 	if sig := signalled(); sig != 0 {
 		code = sig
 	}

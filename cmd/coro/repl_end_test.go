@@ -168,3 +168,14 @@ t = spawn(grow)
 	assert.Contains(t, buf.String(), "grower cleaned up\n")
 	assert.Contains(t, buf.String(), "cancelled: run cancelled: memory limit exceeded: the heap grew to ")
 }
+
+// TestInteractiveSyntaxError: `coro -i FILE` with a syntax error in FILE
+// says so as `coro FILE` does, with status 2, and starts no session (it
+// exited 1 after running what was piped in).
+func TestInteractiveSyntaxError(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "bad.star")
+	require.NoError(t, os.WriteFile(script, []byte("x = = 1\n"), 0o644))
+	code, out := runCmdIn(t, "print('session ran')\n", "-i", script)
+	assert.Equal(t, 2, code, out)
+	assert.Equal(t, script+":1:5: got '=', want primary expression\n", out)
+}
