@@ -459,11 +459,16 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runREPL(c, nil, stdin, stdout, stderr)
 	}
 	switch c.rest[0] {
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	case "version":
-		fmt.Fprintf(stdout, "coro %s\n", Version)
+	case "help", "version":
+		if len(c.rest) > 1 {
+			fmt.Fprintf(stderr, "coro %s: unexpected argument %q\n%s", c.rest[0], c.rest[1], usage)
+			return exitUsage
+		}
+		if c.rest[0] == "help" {
+			fmt.Fprint(stdout, usage)
+		} else {
+			fmt.Fprintf(stdout, "coro %s\n", Version)
+		}
 		return exitOK
 	case "test":
 		c.debug = false

@@ -228,3 +228,13 @@ sleep(3600)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, out2, `coro: --max-memory: "lots" is not a size`)
 }
+
+// TestVersionAndHelpTakeNoArguments: `coro version extra` was accepted,
+// the argument ignored; it is a usage error, as for `coro help`.
+func TestVersionAndHelpTakeNoArguments(t *testing.T) {
+	for _, cmd := range []string{"version", "help"} {
+		code, out := runCmd(t, cmd, "extra")
+		assert.Equal(t, 2, code, out)
+		assert.True(t, strings.HasPrefix(out, "coro "+cmd+": unexpected argument \"extra\"\nusage: "), out)
+	}
+}
