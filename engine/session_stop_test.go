@@ -40,3 +40,19 @@ t = spawn(work)
 	}
 	assert.Equal(t, "cleanup ran\n", out.String())
 }
+
+// TestSessionAfterExit: an os.exit in an earlier run on the engine is
+// that run's; a session started after it runs its statements.
+func TestSessionAfterExit(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{})
+	_, err := eng.Exec(t.Context(), "first.star", "os.exit(3)\n")
+	var exit *engine.ExitError
+	require.ErrorAs(t, err, &exit)
+	s := eng.NewSession()
+	s.Start()
+	o := s.Load("second.star", []byte("print('ran')\n"))
+	assert.Nil(t, o.Err)
+	assert.False(t, o.Exit)
+	assert.NoError(t, s.Finish())
+	assert.Equal(t, "ran\n", out.String())
+}

@@ -23,6 +23,7 @@ func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
 		return err
 	}
 	defer e.releaseLoop()
+	e.newRun()                  // an os.exit of an earlier run is not the session's
 	var guarded context.Context // ctx, under the memory limit
 	err := e.driveLoop(ctx, func(ctx context.Context) error {
 		guarded = ctx
