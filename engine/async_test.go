@@ -187,11 +187,7 @@ value | value: fetch: missing argument for id
 // the host with a stack overflow on a cycle, and ran for ever, out of
 // memory, on 40 levels of a = [a, a]).
 func TestAsyncBuiltinCopiesCyclesAndSharing(t *testing.T) {
-	got := make(chan starlark.Tuple, 1)
-	keep := engine.AsyncBuiltin("keep", func(_ context.Context, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		got <- args
-		return starlark.None, nil
-	})
+	keep, got := keeper()
 	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"keep": keep}})
 	g, err := eng.Exec(testCtx(t), "main.star", `
 l = []
@@ -241,11 +237,7 @@ keep(l, d, a, t, lt, deep)
 // TestAsyncBuiltinPassesFrozenValues: frozen containers cannot change
 // while the Go function reads them, so it gets them as they are.
 func TestAsyncBuiltinPassesFrozenValues(t *testing.T) {
-	got := make(chan starlark.Tuple, 1)
-	keep := engine.AsyncBuiltin("keep", func(_ context.Context, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-		got <- args
-		return starlark.None, nil
-	})
+	keep, got := keeper()
 	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"keep": keep}})
 	g, err := eng.Exec(testCtx(t), "main.star", `
 f = freeze([1, {"a": [2]}])
@@ -255,4 +247,15 @@ keep(f, (f,))
 	args := <-got
 	assert.Same(t, g["f"], args[0])
 	assert.Same(t, g["f"], args[1].(starlark.Tuple)[0])
+}
+
+// keeper returns an AsyncBuiltin, keep, that hands the arguments it gets
+// (its copies of the script's) to the channel.
+func keeper() (*starlark.Builtin, <-chan starlark.Tuple) {
+	got := make(chan starlark.Tuple, 1)
+	keep := engine.AsyncBuiltin("keep", func(_ context.Context, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		got <- args
+		return starlark.None, nil
+	})
+	return keep, got
 }

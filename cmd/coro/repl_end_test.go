@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,21 @@ func runCoroBounded(t *testing.T, stdin string, args ...string) (int, string) {
 
 // killAfter kills cmd if it is still running after a generous bound (it
 // used to hang), so that the test fails instead of waiting for ever.
+// startPipedREPL starts the REPL on pipes it keeps open: the session
+// waits for more input. Its stderr is the test's.
+func startPipedREPL(t *testing.T) (*exec.Cmd, io.WriteCloser, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(buildCoro(t))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, stdin, bufio.NewScanner(stdout)
+}
+
 func killAfter(t *testing.T, cmd *exec.Cmd) {
 	timer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	t.Cleanup(func() { timer.Stop() })
@@ -84,18 +100,10 @@ func TestREPLTermStopsComputingStatement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
-	cmd := exec.Command(buildCoro(t))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	cmd, stdin, sc := startPipedREPL(t)
 	killAfter(t, cmd)
-	sc := bufio.NewScanner(stdout)
 	// The pipe stays open: the session would wait for more input.
-	_, err = stdin.Write([]byte(computingTask + `def fg():
+	_, err := stdin.Write([]byte(computingTask + `def fg():
     defer(print, "statement cleaned up")
     print("ready")
     n = 0

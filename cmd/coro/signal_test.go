@@ -202,18 +202,10 @@ func TestREPLEndsOnTermAndHup(t *testing.T) {
 		sig  syscall.Signal
 		code int
 	}{{syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
-		cmd := exec.Command(buildCoro(t))
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		require.NoError(t, err)
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		sc := bufio.NewScanner(stdout)
+		cmd, stdin, sc := startPipedREPL(t)
 		// The pipe stays open: the session waits for more input, with a
 		// background task and a running statement.
-		_, err = stdin.Write([]byte(`def bg():
+		_, err := stdin.Write([]byte(`def bg():
     defer(print, "bg cleaned up")
     sleep(3600)
 

@@ -54,8 +54,7 @@ func dialRaw(t *testing.T, addr, path string) *rawWS {
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	require.Equal(t, 101, resp.StatusCode)
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	require.Equal(t, base64.StdEncoding.EncodeToString(sum[:]), resp.Header.Get("Sec-WebSocket-Accept"))
+	require.Equal(t, wsAccept(key), resp.Header.Get("Sec-WebSocket-Accept"))
 	return &rawWS{t: t, c: c, br: br}
 }
 
@@ -498,15 +497,11 @@ func TestWebSocketClientReleasesDroppedConnection(t *testing.T) {
 			}
 			go func() {
 				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
+				br, err := acceptWebSocket(c)
 				if err != nil {
 					released <- err
 					return
 				}
-				sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-				fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-					base64.StdEncoding.EncodeToString(sum[:]))
 				c.(*net.TCPConn).CloseWrite()
 				c.SetReadDeadline(time.Now().Add(8 * time.Second)) // within waitFor's 10 s
 				_, err = io.Copy(io.Discard, br)
@@ -640,15 +635,11 @@ func TestWebSocketSendToStalledServerTimesOut(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		br := bufio.NewReader(c)
-		req, err := http.ReadRequest(br)
+		br, err := acceptWebSocket(c)
 		if err != nil {
 			released <- err
 			return
 		}
-		sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-			base64.StdEncoding.EncodeToString(sum[:]))
 		<-released // read nothing until the script has failed
 		c.SetReadDeadline(time.Now().Add(8 * time.Second))
 		_, err = io.Copy(io.Discard, br)
@@ -662,4 +653,24 @@ func TestWebSocketSendToStalledServerTimesOut(t *testing.T) {
 	require.NoError(t, run.Wait(t))
 	released <- nil
 	assert.NoError(t, waitFor(t, released), "the client kept the connection")
+}
+
+// acceptWebSocket reads a WebSocket upgrade request from c and accepts
+// it by hand (a server that then misbehaves, as no library would), and
+// returns the reader of what follows.
+func acceptWebSocket(c net.Conn) (*bufio.Reader, error) {
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return nil, err
+	}
+	_, err = fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		wsAccept(req.Header.Get("Sec-WebSocket-Key")))
+	return br, err
+}
+
+// wsAccept is the Sec-WebSocket-Accept answering key (RFC 6455 4.2.2).
+func wsAccept(key string) string {
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
