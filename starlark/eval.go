@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"math/big"
 	"math/bits"
 	"sort"
@@ -782,6 +783,11 @@ func getIndex(thread *Thread, x, y Value) (Value, error) {
 		}
 		origI := i
 		if i < 0 {
+			if r, ok := x.(rangeValue); ok && r.len > math.MaxInt {
+				// coro patch (ORIGIN 64): longer than Len says,
+				// so every int32 counted from its end is in it.
+				return MakeInt(r.at(r.len - uint64(-i))), nil
+			}
 			i += n
 		}
 		if i < 0 || i >= n {
@@ -1484,6 +1490,10 @@ func slice(x, lo, hi, step_ Value) (Value, error) {
 		if step == 0 {
 			return nil, fmt.Errorf("zero is not a valid slice step")
 		}
+	}
+
+	if r, ok := x.(rangeValue); ok && r.len > math.MaxInt {
+		return r.sliceLong(lo, hi, step) // coro patch (ORIGIN 64)
 	}
 
 	// TODO(adonovan): opt: preallocate result array.

@@ -355,6 +355,15 @@ func dir(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 	return NewList(elems), nil
 }
 
+// enumerateIndex returns start+i (i >= 0), a big int past an int where
+// upstream's sum wrapped to a negative (coro patch, ORIGIN 64).
+func enumerateIndex(start, i int) Int {
+	if n := start + i; n >= start {
+		return MakeInt(n)
+	}
+	return MakeInt(start).Add(MakeInt(i))
+}
+
 // https://github.com/google/starlark-go/blob/master/doc/spec.md#enumerate
 func enumerate(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	var iterable Iterable
@@ -384,7 +393,7 @@ func enumerate(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, e
 			}
 			pair := array[:2:2]
 			array = array[2:]
-			pair[0] = MakeInt(start + i)
+			pair[0] = enumerateIndex(start, i)
 			pair[1] = x
 			pairs = append(pairs, pair)
 		}
@@ -394,7 +403,7 @@ func enumerate(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, e
 			if err := thread.Step(); err != nil {
 				return nil, err
 			}
-			pair := Tuple{MakeInt(start + i), x}
+			pair := Tuple{enumerateIndex(start, i), x}
 			pairs = append(pairs, pair)
 		}
 	}
@@ -743,6 +752,9 @@ func len_(thread *Thread, _ *Builtin, args Tuple, kwargs []Tuple) (Value, error)
 	if len < 0 {
 		return nil, fmt.Errorf("len: value of type %s has no len", x.Type())
 	}
+	if r, ok := x.(rangeValue); ok && r.len > math.MaxInt { // coro patch (ORIGIN 64)
+		return nil, fmt.Errorf("len: range has %d elements, more than an int holds", r.len)
+	}
 	return MakeInt(len), nil
 }
 
@@ -917,13 +929,29 @@ func range_(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, erro
 		return nil, nameErr(b, "step argument must not be zero")
 	}
 
-	return rangeValue{start: start, stop: stop, step: step, len: rangeLen(start, stop, step)}, nil
+	r := rangeValue{start: start, stop: stop, step: uint64(step), neg: step < 0}
+	r.len = rangeLen(start, stop, r.step, r.neg)
+	return r, nil
 }
 
 // A rangeValue is a comparable, immutable, indexable sequence of integers
 // defined by the three parameters to a range(...) call.
+//
+// coro patch (ORIGIN 64): upstream kept the step and length as ints and
+// computed with them as if no int overflowed, so a range spanning more
+// than an int's range had a wrong length, iterated the wrong elements and
+// sliced wrong, and `in` answered False for every int outside int32.
+// Element k is start + k*step computed modulo 2⁶⁴, exact since every
+// element is an int; the length, up to 2⁶⁴-1, is a uint64, and the step
+// is kept as its value modulo 2⁶⁴ and its sign, as a slice's step may be
+// larger than an int (range(-2**63, 2**63-1, 2**62)[::3] is [-2**63, 2**62]).
 // Invariant: step != 0.
-type rangeValue struct{ start, stop, step, len int }
+type rangeValue struct {
+	start, stop int    // stop is only shown; see clampedStop
+	step        uint64 // the step, modulo 2⁶⁴
+	neg         bool   // whether the step is negative
+	len         uint64 // the number of elements
+}
 
 var (
 	_ Indexable  = rangeValue{}
@@ -933,48 +961,172 @@ var (
 	_ Container  = rangeValue{}
 )
 
-func (r rangeValue) Len() int          { return r.len }
-func (r rangeValue) Index(i int) Value { return MakeInt(r.start + i*r.step) }
+// Len returns the length of the range, or math.MaxInt for a longer one:
+// Index(i) is element i for every i it allows, and no caller that
+// preallocates is given a negative size. len() reports such a range as
+// too long (coro patch, ORIGIN 64).
+func (r rangeValue) Len() int {
+	if r.len > math.MaxInt {
+		return math.MaxInt
+	}
+	return int(r.len)
+}
+func (r rangeValue) Index(i int) Value { return MakeInt(r.at(uint64(i))) }
 func (r rangeValue) Iterate() Iterator { return &rangeIterator{r, 0} }
 
-// rangeLen calculates the length of a range with the provided start, stop, and step.
-// caller must ensure that step is non-zero.
-func rangeLen(start, stop, step int) int {
+// at returns element k of r (coro patch, ORIGIN 64).
+func (r rangeValue) at(k uint64) int { return int(uint64(r.start) + k*r.step) }
+
+// size returns the magnitude of the step (coro patch, ORIGIN 64).
+func (r rangeValue) size() uint64 {
+	if r.neg {
+		return -r.step
+	}
+	return r.step
+}
+
+// rangeLen calculates the length of a range with the provided start, stop,
+// and step, given as its value modulo 2⁶⁴ and its sign; step must be non-zero.
+// The distance between start and stop, and so the length, fits a uint64
+// (coro patch, ORIGIN 64).
+func rangeLen(start, stop int, step uint64, neg bool) uint64 {
 	switch {
-	case step > 0:
-		if stop > start {
-			return (stop-1-start)/step + 1
-		}
-	case step < 0:
-		if start > stop {
-			return (start-1-stop)/-step + 1
-		}
-	default:
-		panic("rangeLen: zero step")
+	case !neg && stop > start:
+		return (uint64(stop)-uint64(start)-1)/step + 1
+	case neg && start > stop:
+		return (uint64(start)-uint64(stop)-1)/-step + 1
 	}
 	return 0
 }
 
+// Slice returns the elements at indices start, start+step, ... before
+// end, as eval.go's slice computes them for a range no longer than Len.
 func (r rangeValue) Slice(start, end, step int) Value {
-	newStart := r.start + r.step*start
-	newStop := r.start + r.step*end
-	newStep := r.step * step
-	return rangeValue{
-		start: newStart,
-		stop:  newStop,
-		step:  newStep,
-		len:   rangeLen(newStart, newStop, newStep),
+	fits32 := func(x int) bool { return x == int(int32(x)) }
+	if math.MaxInt == math.MaxInt64 && fits32(r.start) && fits32(r.stop) && r.size() <= math.MaxInt32 &&
+		fits32(start) && fits32(end) && fits32(step) {
+		// The common case, in ints: no product or sum of int32s
+		// below overflows an int64 (coro patch, ORIGIN 64).
+		rstep := int(r.size())
+		if r.neg {
+			rstep = -rstep
+		}
+		d := end - start
+		if step < 0 {
+			d = -d
+		}
+		s := rangeValue{start: r.start + start*rstep, stop: r.start + end*rstep}
+		if d > 0 { // (d-1)/|step| + 1 elements, as in slice
+			s.len = uint64((d-1)/max(step, -step) + 1)
+		}
+		s.step, s.neg = uint64(rstep*step), rstep*step < 0
+		return s
 	}
+	return r.slice(big.NewInt(int64(start)), big.NewInt(int64(end)), step)
+}
+
+// sliceLong implements r[lo:hi:step] for a range longer than Len says,
+// whose end eval.go's slice cannot count to in an int (coro patch, ORIGIN
+// 64). An index is an int32 and r has more elements than that, so a
+// negative one counts from the end and none needs clamping.
+func (r rangeValue) sliceLong(lo, hi Value, step int) (Value, error) {
+	n := new(big.Int).SetUint64(r.len)
+	start, end := big.NewInt(0), new(big.Int).Set(n) // [0:len]
+	if step < 0 {
+		start, end = new(big.Int).Sub(n, big.NewInt(1)), big.NewInt(-1) // [len-1:-1]
+	}
+	for _, x := range [...]struct {
+		v    Value
+		i    *big.Int
+		what string
+	}{{lo, start, "start"}, {hi, end, "end"}} {
+		if x.v == nil || x.v == None {
+			continue
+		}
+		i, err := AsInt32(x.v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid %s index: %s", x.what, err)
+		}
+		x.i.SetInt64(int64(i))
+		if i < 0 {
+			x.i.Add(x.i, n)
+		}
+	}
+	return r.slice(start, end, step), nil
+}
+
+// slice returns the range of r's elements at indices start, start+step,
+// ... before end, which are in [0, len] for a positive step and in
+// [-1, len-1] for a negative one, as Python's slice.indices leaves them
+// (coro patch, ORIGIN 64). As in Python, its start and stop are r's
+// values at those indices, and its step is r's times step; one that is no
+// element of the result and does not fit (an int, or 2⁶⁴-1 for a step) is
+// clamped to the nearest that does: the elements are Python's, only the
+// repr may differ.
+func (r rangeValue) slice(start, end *big.Int, step int) rangeValue {
+	rstep := new(big.Int).SetUint64(r.size())
+	if r.neg {
+		rstep.Neg(rstep)
+	}
+	value := func(k *big.Int) int {
+		v := new(big.Int).Mul(k, rstep)
+		return clampInt(v.Add(v, big.NewInt(int64(r.start))))
+	}
+	var n uint64
+	d := new(big.Int).Sub(end, start)
+	if step < 0 {
+		d.Neg(d)
+	}
+	if d.Sign() > 0 { // (d-1)/|step| + 1 elements
+		d.Sub(d, big.NewInt(1))
+		n = d.Quo(d, big.NewInt(int64(max(step, -step)))).Uint64() + 1
+	}
+	newStep := new(big.Int).Mul(rstep, big.NewInt(int64(step)))
+	s := rangeValue{start: value(start), stop: value(end), neg: newStep.Sign() < 0, len: n}
+	s.step = math.MaxUint64
+	if newStep.IsUint64() || new(big.Int).Neg(newStep).IsUint64() {
+		s.step = new(big.Int).Abs(newStep).Uint64()
+	}
+	if s.neg {
+		s.step = -s.step
+	}
+	return s
+}
+
+// clampInt returns x, or the int nearest to it if it does not fit one
+// (coro patch, ORIGIN 64).
+func clampInt(x *big.Int) int {
+	if x.IsInt64() && int64(int(x.Int64())) == x.Int64() {
+		return int(x.Int64())
+	} else if x.Sign() < 0 {
+		return math.MinInt
+	}
+	return math.MaxInt
 }
 
 func (r rangeValue) Freeze() {} // immutable
 func (r rangeValue) String() string {
-	if r.step != 1 {
-		return fmt.Sprintf("range(%d, %d, %d)", r.start, r.stop, r.step)
+	// coro patch (ORIGIN 64): the step may be larger than an int, and
+	// a slice's stop past an int's bounds is kept clamped (see slice).
+	step := strconv.FormatUint(r.size(), 10)
+	if r.neg {
+		step = "-" + step
+	}
+	stop := strconv.Itoa(r.stop)
+	if rangeLen(r.start, r.stop, r.step, r.neg) != r.len {
+		// The last element is the int's bound that stop was clamped to.
+		if r.neg {
+			stop = "-" + strconv.FormatUint(uint64(math.MaxInt)+2, 10)
+		} else {
+			stop = strconv.FormatUint(uint64(math.MaxInt)+1, 10)
+		}
+	}
+	if step != "1" {
+		return fmt.Sprintf("range(%d, %s, %s)", r.start, stop, step)
 	} else if r.start != 0 {
-		return fmt.Sprintf("range(%d, %d)", r.start, r.stop)
+		return fmt.Sprintf("range(%d, %s)", r.start, stop)
 	} else {
-		return fmt.Sprintf("range(%d)", r.stop)
+		return fmt.Sprintf("range(%s)", stop)
 	}
 }
 func (r rangeValue) Type() string          { return "range" }
@@ -1012,27 +1164,36 @@ func rangeEqual(x, y rangeValue) bool {
 	if x.start != y.start {
 		return false // first element differs
 	}
-	return x.len == 1 || x.step == y.step
+	return x.len == 1 || x.step == y.step && x.neg == y.neg
 }
 
+// contains reports whether x is an element of r: its distance from start,
+// which fits a uint64, is a multiple of the step's size below len times it
+// (coro patch, ORIGIN 64: upstream answered false for x outside int32).
 func (r rangeValue) contains(x Int) bool {
-	x32, err := AsInt32(x)
-	if err != nil {
-		return false // out of range
+	x64, ok := x.Int64()
+	if !ok || int64(int(x64)) != x64 {
+		return false // not an int, so no element
 	}
-	delta := x32 - r.start
-	quo, rem := delta/r.step, delta%r.step
-	return rem == 0 && 0 <= quo && quo < r.len
+	v := int(x64)
+	if v != r.start && v < r.start != r.neg {
+		return false // before start
+	}
+	d, size := uint64(v)-uint64(r.start), r.step
+	if r.neg {
+		d, size = -d, -size
+	}
+	return d%size == 0 && d/size < r.len
 }
 
 type rangeIterator struct {
 	r rangeValue
-	i int
+	i uint64
 }
 
 func (it *rangeIterator) Next(p *Value) bool {
 	if it.i < it.r.len {
-		*p = it.r.Index(it.i)
+		*p = MakeInt(it.r.at(it.i))
 		it.i++
 		return true
 	}
