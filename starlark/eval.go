@@ -1803,7 +1803,7 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 		if format == "" {
 			return nil, fmt.Errorf("incomplete format")
 		}
-		if spec != "" && format[0] != '%' && format[0] != 'c' {
+		if spec != "" && format[0] != '%' { // coro patch (ORIGIN 65): and %c
 			out, err := formatPrintf(thread, spec, format[0], arg) // format.go
 			if err != nil {
 				return nil, err
@@ -1843,23 +1843,11 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 			// written in place, and counted at the next write.
 			Float(f).format(&buf.Builder, c)
 		case 'c':
-			switch arg := arg.(type) {
-			case Int:
-				// chr(int)
-				r, rerr := AsInt32(arg)
-				if rerr != nil || r < 0 || r > unicode.MaxRune {
-					return nil, fmt.Errorf("%%c format requires a valid Unicode code point, got %s", arg)
-				}
-				err = buf.write(string(rune(r)))
-			case String:
-				r, size := utf8.DecodeRuneInString(string(arg))
-				if size != len(arg) || len(arg) == 0 {
-					return nil, fmt.Errorf("%%c format requires a single-character string")
-				}
-				err = buf.write(string(r))
-			default:
-				return nil, fmt.Errorf("%%c format requires int or single-character string, not %s", arg.Type())
+			c, cerr := percentChar(arg)
+			if cerr != nil {
+				return nil, cerr
 			}
+			err = buf.write(c)
 		case '%':
 			err = buf.write("%")
 		default:
@@ -1877,6 +1865,27 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 	}
 
 	return String(buf.String()), nil
+}
+
+// percentChar returns the character of %c: an int's code point or a
+// one-character string (shared by formatPrintf, coro patch ORIGIN 65).
+func percentChar(arg Value) (string, error) {
+	switch arg := arg.(type) {
+	case Int:
+		// chr(int)
+		r, err := AsInt32(arg)
+		if err != nil || r < 0 || r > unicode.MaxRune {
+			return "", fmt.Errorf("%%c format requires a valid Unicode code point, got %s", arg)
+		}
+		return string(rune(r)), nil
+	case String:
+		r, size := utf8.DecodeRuneInString(string(arg))
+		if size != len(arg) || len(arg) == 0 {
+			return "", fmt.Errorf("%%c format requires a single-character string")
+		}
+		return string(r), nil
+	}
+	return "", fmt.Errorf("%%c format requires int or single-character string, not %s", arg.Type())
 }
 
 // splitConversion splits the conversion at the start of format, just

@@ -155,20 +155,28 @@ func (s *formatSpec) formatString(str, typeName string) (string, error) {
 	if s.align == '=' {
 		return "", fmt.Errorf("'=' alignment not allowed in string format specifier")
 	}
-	if s.precision >= 0 && utf8.RuneCountInString(str) > s.precision {
-		n := 0
-		for i := range str {
-			if n == s.precision {
-				str = str[:i]
-				break
-			}
-			n++
-		}
-	}
+	str = s.truncate(str)
 	if s.zero && s.align == 0 {
 		s.fill = '0'
 	}
 	return s.pad("", str, '<'), nil
+}
+
+// truncate returns the first precision code points of str (all of it
+// when there is no precision), as Python's "%.2s" and format(x, ".2")
+// cut a text.
+func (s *formatSpec) truncate(str string) string {
+	if s.precision < 0 || len(str) <= s.precision {
+		return str // no more code points than bytes
+	}
+	n := 0
+	for i := range str {
+		if n == s.precision {
+			return str[:i]
+		}
+		n++
+	}
+	return str
 }
 
 func (s *formatSpec) formatInt(x Int) (string, error) {
@@ -440,10 +448,19 @@ func formatPrintf(thread *Thread, spec string, verb byte, arg Value) (string, er
 			str = b.String()
 		}
 		s.zero = false
-		if s.precision >= 0 && len(str) > s.precision {
-			str = str[:s.precision]
+		// coro patch (ORIGIN 65): the precision counts code points,
+		// where upstream cut bytes ("%.2s" % "héllo" ended in half
+		// of é).
+		out = s.pad("", s.truncate(str), '>')
+	case 'c':
+		// coro patch (ORIGIN 65): %c is padded to the width, left
+		// with '-'; Python ignores its other flags and precision.
+		c, err := percentChar(arg)
+		if err != nil {
+			return "", err
 		}
-		out = s.pad("", str, '>')
+		s.zero = false
+		out = s.pad("", c, '>')
 	case 'd', 'i', 'o', 'x', 'X':
 		n, err := NumberToInt(arg)
 		if err != nil {
@@ -532,7 +549,7 @@ func printfMinLen(format string) int {
 			return n
 		}
 		format = rest[1:]
-		if spec == "" || rest[0] == '%' || rest[0] == 'c' {
+		if spec == "" || rest[0] == '%' {
 			continue // no padding (interpolate)
 		}
 		var s formatSpec

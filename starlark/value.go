@@ -479,6 +479,11 @@ func (f Float) format(buf *strings.Builder, conv byte) {
 	}
 
 	// %[eEfF] use 6-digit precision
+	if conv == 'F' {
+		// coro patch (ORIGIN 65): strconv has no 'F' (upstream wrote
+		// "%F"); 'f' writes the same digits, as inf and nan are above.
+		conv = 'f'
+	}
 	buf.WriteString(strconv.FormatFloat(ff, conv, 6, 64))
 }
 
