@@ -73,9 +73,11 @@ func parseFormatSpec(spec string) (*formatSpec, error) {
 	s := &formatSpec{fill: ' ', precision: -1}
 	i := 0
 	// [[fill]align]: the fill may be any character.
+	fill := false
 	if r, size := utf8.DecodeRuneInString(spec); size > 0 && size < len(spec) && strings.IndexByte("<>^=", spec[size]) >= 0 {
 		s.fill, s.align = r, spec[size]
 		i = size + 1
+		fill = true
 	} else if len(spec) > 0 && strings.IndexByte("<>^=", spec[0]) >= 0 {
 		s.align = spec[0]
 		i = 1
@@ -95,6 +97,12 @@ func parseFormatSpec(spec string) (*formatSpec, error) {
 	if i < len(spec) && spec[i] == '0' {
 		s.zero = true
 		i++
+		if !fill {
+			// Python (3.10) pads with '0' by any alignment then
+			// ("<+08d" of 255 is "+2550000"), where upstream
+			// padded with spaces (coro patch, ORIGIN 66).
+			s.fill = '0'
+		}
 	}
 	var err error
 	if s.width, i, err = formatNumber(spec, i, "width"); err != nil {
@@ -216,8 +224,10 @@ func (s *formatSpec) formatInt(x Int) (string, error) {
 	case 'x', 'X':
 		base, prefix, every = 16, "0x", 4
 	}
-	if s.grouping == ',' && base != 10 {
-		return "", fmt.Errorf("cannot specify ',' with '%c'", s.typ)
+	if s.grouping == ',' && base != 10 || s.grouping != 0 && s.typ == 'n' {
+		// coro patch (ORIGIN 66): 'n' groups by the locale, so
+		// Python refuses ',' or '_' with it, as formatFloat does.
+		return "", fmt.Errorf("cannot specify '%c' with '%c'", s.grouping, s.typ)
 	}
 	digits := abs.Text(base)
 	if n := s.minDigits - len(digits); n > 0 {
@@ -244,14 +254,21 @@ func (s *formatSpec) formatFloat(f float64, typeName string) (string, error) {
 	}
 	neg := math.Signbit(f)
 	abs := math.Abs(f)
+	if s.typ == '%' {
+		abs *= 100 // may pass the largest float (coro patch, ORIGIN 66)
+	}
 	prec := s.precision
 	var body string
 	suffix := ""
 	switch {
-	case math.IsInf(f, 0):
+	case math.IsInf(abs, 0) || math.IsNaN(abs):
 		body = "inf"
-	case math.IsNaN(f):
-		body, neg = "nan", false
+		if math.IsNaN(abs) {
+			body, neg = "nan", false
+		}
+		// Python pads inf and nan with zeros but groups no
+		// digits (coro patch, ORIGIN 66).
+		s.grouping = 0
 	default:
 		switch s.typ {
 		case 'e', 'E':
@@ -259,20 +276,11 @@ func (s *formatSpec) formatFloat(f float64, typeName string) (string, error) {
 				prec = 6
 			}
 			body = strconv.FormatFloat(abs, 'e', prec, 64)
-			if s.alt && prec == 0 {
-				body = strings.Replace(body, "e", ".e", 1)
-			}
 		case 'f', 'F', '%':
 			if prec < 0 {
 				prec = 6
 			}
-			if s.typ == '%' {
-				abs *= 100
-			}
 			body = strconv.FormatFloat(abs, 'f', prec, 64)
-			if s.alt && prec == 0 {
-				body += "."
-			}
 		case 'g', 'G', 'n':
 			if prec < 0 {
 				prec = 6
@@ -284,6 +292,16 @@ func (s *formatSpec) formatFloat(f float64, typeName string) (string, error) {
 			} else {
 				body = formatGeneral(abs, prec, s.alt, true)
 			}
+		}
+		if s.alt && !strings.Contains(body, ".") {
+			// '#' always writes the point: "%#.0f" is "3.", "%#.1g"
+			// "4." and format(1e-07, "#.0g") "1.e-07" (coro patch,
+			// ORIGIN 66: 'g' and no type dropped it).
+			i := strings.IndexByte(body, 'e')
+			if i < 0 {
+				i = len(body)
+			}
+			body = body[:i] + "." + body[i:]
 		}
 		if s.z && neg && isZeroText(body) {
 			neg = false
@@ -305,7 +323,7 @@ func (s *formatSpec) formatFloat(f float64, typeName string) (string, error) {
 
 // formatGeneral is Python's 'g' (and, with repr, the spec with no type):
 // p significant digits, fixed notation when -4 <= exponent < p, trailing
-// zeros removed unless alt.
+// zeros removed unless alt (formatFloat adds the point alt keeps).
 func formatGeneral(abs float64, p int, alt, repr bool) string {
 	if p == 0 {
 		p = 1
@@ -314,10 +332,10 @@ func formatGeneral(abs float64, p int, alt, repr bool) string {
 	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
 	limit := p
 	if repr {
-		limit = p - 1 // repr switches to scientific one digit earlier
-		if limit < 1 {
-			limit = 1
-		}
+		// repr switches to scientific one digit earlier: at exponent
+		// 0 for ".1" and ".0" (format(1.5, ".0") is "2e+00"), where
+		// upstream stopped at 1 (coro patch, ORIGIN 66).
+		limit = p - 1
 	}
 	var out string
 	if -4 <= exp && exp < limit {

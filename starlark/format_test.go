@@ -94,6 +94,28 @@ var formatCases = []struct{ expr, spec, want string }{
 	{"'héllo'", "^9", "  héllo  "},
 	{"'ab'", "05", "ab000"},
 	{"'ab'", "s", "ab"},
+	// '#' keeps the point (coro patch, ORIGIN 66).
+	{"4.0", "#.1g", "4."},
+	{"1e-07", "#.0g", "1.e-07"},
+	{"4.0", "#.1", "4.e+00"},
+	{"1e16", "#", "1.e+16"},
+	{"4.0", "#.3g", "4.00"},
+	{"0.5", "#.0%", "50.%"},
+	// ".0" and ".1" without a type switch to scientific from exponent 0.
+	{"1.5", ".0", "2e+00"},
+	{"1.5", ".1", "2e+00"},
+	{"0.0", ".1", "0e+00"},
+	{"0.5", ".1", "0.5"},
+	{"15.0", ".2", "1.5e+01"},
+	// '0' pads with zeros by any alignment; inf and nan get no separators.
+	{"255", "<+08d", "+2550000"},
+	{"'ab'", "^05", "0ab00"},
+	{"1.5", "*<08", "1.5*****"},
+	{"-1.5", "^08", "00-1.500"},
+	{"float('inf')", "0=+020_.2", "+0000000000000000inf"},
+	{"float('-inf')", "-08,", "-0000inf"},
+	{"1.7976931348623157e+308", "+,.6%", "+inf%"},
+	{"1234567", "012,", "0,001,234,567"},
 }
 
 func TestFormat(t *testing.T) {
@@ -156,6 +178,8 @@ func TestFormatErrors(t *testing.T) {
 		{"1.5", ".99999999f", "precision is over 1048576"},
 		{"1", "1.", "missing precision"},
 		{"-1", "c", "not a valid Unicode code point"},
+		{"10000000000000000000", "0<0,n", "cannot specify ',' with 'n'"},
+		{"5", "_n", "cannot specify '_' with 'n'"},
 	} {
 		v, err := starlark.Eval(&starlark.Thread{}, "x", c.expr, nil)
 		if err != nil {
