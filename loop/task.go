@@ -110,8 +110,9 @@ type taskRare struct {
 	injected *Error           // an interruption delivered through thread.Cancel
 	defers   []Deferred       // the task function's, registered with defer()
 	// onEnd runs when the task finishes, after its deferred functions
-	// (generators it made are closed this way).
-	onEnd []func()
+	// (generators it made are closed this way): a list, in the order
+	// registered, from which a hook is removed in place (EndHook.Remove).
+	onEnd endList
 	// body is the generator body the task waits in (WaitIn), if any.
 	body *Exec
 }
@@ -220,10 +221,83 @@ func (t *Task) Then(fn func(th *starlark.Thread, v starlark.Value, err error) (s
 	t.second = fn
 }
 
-// OnEnd registers fn to run on the loop when the task finishes.
-func (t *Task) OnEnd(fn func()) {
-	r := t.more()
-	r.onEnd = append(r.onEnd, fn)
+// OnEnd registers fn to run on the loop when the task finishes. What is
+// registered for an object that may go first (a streamed response, a
+// socket) is removed when the object goes (EndHook.Remove): in a task
+// that runs long, the list held each one, and all it refers to, until
+// the task ended.
+func (t *Task) OnEnd(fn func()) *EndHook {
+	h := &EndHook{fn: fn, list: &t.more().onEnd}
+	h.list.push(h)
+	return h
+}
+
+// EndHooks returns how many functions wait for the task's end (OnEnd),
+// for tests: what closes before it must leave none behind.
+func (t *Task) EndHooks() int {
+	if t.rare == nil {
+		return 0
+	}
+	return t.rare.onEnd.n
+}
+
+// An EndHook is a function registered with Task.OnEnd.
+type EndHook struct {
+	fn         func()
+	list       *endList // nil once it ran or was removed
+	prev, next *EndHook
+}
+
+// Remove unregisters the hook, in constant time; a hook that ran or was
+// removed already is left alone. Loop only.
+func (h *EndHook) Remove() {
+	if h != nil && h.list != nil {
+		h.list.unlink(h)
+	}
+}
+
+// endList is a task's EndHooks, doubly linked.
+type endList struct {
+	first, last *EndHook
+	n           int
+}
+
+func (l *endList) push(h *EndHook) {
+	h.prev = l.last
+	if l.last != nil {
+		l.last.next = h
+	} else {
+		l.first = h
+	}
+	l.last = h
+	l.n++
+}
+
+func (l *endList) unlink(h *EndHook) {
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		l.first = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		l.last = h.prev
+	}
+	h.prev, h.next, h.list = nil, nil, nil
+	h.fn = nil // what it refers to goes with it
+	l.n--
+}
+
+// run runs the hooks in order, each removed first: one may remove
+// another (closing what that one would close), or add one, which runs
+// too.
+func (l *endList) run() {
+	for h := l.first; h != nil; h = l.first {
+		fn := h.fn
+		l.unlink(h)
+		fn()
+	}
 }
 
 // worker is a pooled coroutine that runs tasks one after another, so that
@@ -549,10 +623,7 @@ func (t *Task) finish(v starlark.Value, err error) {
 		}
 	}
 	if t.rare != nil {
-		for _, fn := range t.rare.onEnd {
-			fn()
-		}
-		t.rare.onEnd = nil
+		t.rare.onEnd.run()
 	}
 	watched := t.watchers.broadcast(t.result, t.errOrNil())
 	e.taskEnded(t, watched)

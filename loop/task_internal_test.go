@@ -48,3 +48,45 @@ type countWaker struct{ n int }
 
 func (w *countWaker) Accepts(int) bool                    { return true }
 func (w *countWaker) Complete(int, starlark.Value, error) { w.n++ }
+
+// TestEndHookRemove: a hook removed (EndHook.Remove) leaves the task's
+// end list at once, whatever its place, and does not run; the others run
+// in order, one removing another as it runs, one added meanwhile too. A
+// task's list held every hook until the task ended, so each streamed
+// response a long task closed stayed reachable until then.
+func TestEndHookRemove(t *testing.T) {
+	task := &Task{}
+	var ran []int
+	add := func(i int) *EndHook { return task.OnEnd(func() { ran = append(ran, i) }) }
+	var hooks []*EndHook
+	for i := range 1000 {
+		hooks = append(hooks, add(i))
+	}
+	for i, h := range hooks {
+		if i%10 != 0 {
+			h.Remove()
+			h.Remove() // twice: harmless
+		}
+	}
+	assert.Equal(t, 100, task.EndHooks())
+	hooks[0].Remove()
+	hooks[990].Remove()
+	assert.Equal(t, 98, task.EndHooks())
+	last := add(-1)
+	task.OnEnd(func() { hooks[20].Remove(); add(-2) })
+	hooks[10].Remove() // the first of the list now
+	last.Remove()      // the last but one
+	assert.Equal(t, 98, task.EndHooks())
+	task.rare.onEnd.run()
+	assert.Equal(t, 0, task.EndHooks())
+	var want []int
+	for i := 20; i < 1000; i += 10 {
+		if i != 990 {
+			want = append(want, i)
+		}
+	}
+	// hooks[20] ran before the hook that removes it.
+	want = append(want, -2)
+	assert.Equal(t, want, ran)
+	hooks[30].Remove() // after it ran: harmless
+}
