@@ -10,6 +10,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
 	"golang.org/x/sys/unix"
@@ -29,7 +30,7 @@ import (
 // rwaiting and wbusy guard it.
 type Conn struct {
 	bound starutil.Bound // its methods, bound once
-	*handle
+	*handle.Handle
 	c      net.Conn
 	rc     syscall.RawConn
 	local  string
@@ -40,7 +41,7 @@ type Conn struct {
 	rerr readFailure // a failed read (reset): every later read fails so too
 
 	rwaiting bool // without a reactor: a goroutine waits for readability
-	// With the engine's reactor (handle.watch): readable is false from
+	// With the engine's reactor (handle.Handle.Watch): readable is false from
 	// a read that found nothing until the reactor's next event for the
 	// socket.
 	readable bool
@@ -113,7 +114,7 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 		return nil, ioError("net", err)
 	}
 	cn := &Conn{c: c, rc: rc, local: formatAddr(c.LocalAddr()), remote: formatAddr(c.RemoteAddr())}
-	cn.handle = newHandle(cn, e, c)
+	cn.Handle = handle.New(cn, e, c)
 	cn.rdFn = cn.sysRead
 	cn.wrFn = cn.sysWrite
 	cn.readWhy = connReason{cn, "read"}
@@ -122,8 +123,8 @@ func newConn(e *loop.Engine, c net.Conn) (*Conn, error) {
 	cn.r = stream.NewReader(cn, stream.Options{Name: "connection", Label: cn.remote})
 	fd := -1
 	rc.Control(func(f uintptr) { fd = int(f) })
-	if w, err := watchWeakly(e, fd, cn, (*Conn).ioReady); err == nil {
-		cn.watch = w
+	if w, err := handle.WatchWeakly(e, fd, cn, (*Conn).ioReady); err == nil {
+		cn.Watch = w
 		cn.drains = isTCP(c)
 	} else if _, ok := c.(*fdConn); ok {
 		// Nothing else would wake a reader of it (fdConn).
@@ -150,7 +151,7 @@ func isTCP(c net.Conn) bool {
 // of its descriptor takes its place in the reactor and the original is
 // closed. Where any step fails the connection stays as it was. Loop only.
 func (c *Conn) own() {
-	if c.watch == nil {
+	if c.Watch == nil {
 		return
 	}
 	if _, ok := c.c.(*fdConn); ok {
@@ -165,16 +166,16 @@ func (c *Conn) own() {
 	if err != nil {
 		return
 	}
-	w, err := watchWeakly(c.eng, nfd, c, (*Conn).ioReady)
+	w, err := handle.WatchWeakly(c.Eng, nfd, c, (*Conn).ioReady)
 	if err != nil {
 		fc.Close()
 		return
 	}
-	c.watch.Stop()
+	c.Watch.Stop()
 	c.c.Close()
-	c.c, c.watch, c.drains = fc, w, isTCP(fc)
+	c.c, c.Watch, c.drains = fc, w, isTCP(fc)
 	c.rc, _ = fc.SyscallConn()
-	c.setCloser(fc)
+	c.SetCloser(fc)
 }
 
 // ioReady runs on the loop when the reactor reports the socket ready:
@@ -298,7 +299,7 @@ func (f *readFailure) again(fn string) *loop.Error {
 // goroutine holds the descriptor's read lock, not while the reactor says
 // there is nothing to read.
 func (c *Conn) mayRead() bool {
-	if c.watch != nil {
+	if c.Watch != nil {
 		return c.readable
 	}
 	return !c.rwaiting
@@ -312,10 +313,10 @@ func (c *Conn) mayRead() bool {
 // arrived between the loop's last read and the arming would otherwise
 // not wake it.
 func (c *Conn) Wait(x *loop.Exec, fn string) error {
-	if c.watch == nil && !c.rwaiting {
+	if c.Watch == nil && !c.rwaiting {
 		c.rwaiting = true
-		rc := c.rc // not c: a connection dropped meanwhile is collected (handle)
-		c.eng.Go(func() {
+		rc := c.rc // not c: a connection dropped meanwhile is collected (handle.Handle)
+		c.Eng.Go(func() {
 			first := true
 			rc.Read(func(fd uintptr) bool {
 				if first {
@@ -324,7 +325,7 @@ func (c *Conn) Wait(x *loop.Exec, fn string) error {
 				}
 				return true
 			})
-		}, weakly(c, (*Conn).readableNow))
+		}, handle.Weakly(c, (*Conn).readableNow))
 	}
 	return stream.WaitOn(x, &c.readers, &c.readWhy, loop.NoTimeout, fn)
 }
@@ -380,12 +381,12 @@ func (c *Conn) sendRest(x *loop.Exec, fn string, rest string) error {
 	c.wbusy = true
 	c.wseq++
 	mine := c.wseq
-	if c.watch != nil {
+	if c.Watch != nil {
 		c.wrest = rest // sent by flush once the reactor reports room
-		c.keep = c     // even if the script drops the connection meanwhile
+		c.Keep = c     // even if the script drops the connection meanwhile
 	} else {
 		var werr error
-		c.eng.Go(func() {
+		c.Eng.Go(func() {
 			_, werr = c.c.Write(unsafe.Slice(unsafe.StringData(rest), len(rest)))
 		}, func() { c.writeDone(werr) })
 	}
@@ -444,7 +445,7 @@ func (c *Conn) writeDone(err error) {
 		c.werr = err
 	}
 	c.wrest = ""
-	c.keep = nil
+	c.Keep = nil
 	c.wbusy = false
 	c.wdone = c.wseq
 	c.writers.Broadcast(nil, nil)
@@ -509,7 +510,7 @@ func (c *Conn) close() {
 	}
 	c.closed = true
 	c.r.Close()
-	c.closeFD()
+	c.CloseFD()
 	if c.wbusy {
 		// What a write left over is lost: its writer fails with closed.
 		c.writeDone(net.ErrClosed)

@@ -22,7 +22,7 @@ import (
 //
 // Only the loop reads and writes it, through SyscallConn with callbacks
 // that never wait. Close may also come from another goroutine (the
-// engine's context ending, handle.setCloser), so every use of the descriptor
+// engine's context ending, handle.Handle.SetCloser), so every use of the descriptor
 // holds mu: a descriptor is never closed under a system call and its
 // number reused meanwhile.
 type fdConn struct {

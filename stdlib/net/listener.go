@@ -16,6 +16,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
 )
@@ -30,7 +31,7 @@ import (
 // accepting task timed out, say) is kept for the next accept, never
 // dropped.
 type Listener struct {
-	*handle
+	*handle.Handle
 	ln        net.Listener
 	addr      string
 	port      int
@@ -42,7 +43,7 @@ type Listener struct {
 	done      chan struct{} // closed by close(): ends a retry's pause
 	warned    *atomic.Bool  // a temporary accept failure was reported
 
-	// With the reactor (handle.watch): readable is false from an accept
+	// With the reactor (handle.Handle.Watch): readable is false from an accept
 	// that found no connection until the reactor's next event.
 	// Accepting is paused while stopRetry is set (backoff), and delay is
 	// the last pause.
@@ -83,13 +84,13 @@ func listen(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	l := &Listener{ln: ln, done: make(chan struct{}), warned: new(atomic.Bool), tls: cfg}
 	l.addr, l.port = AddrPort(ln.Addr())
 	e := x.Task.Engine()
-	l.handle = newHandle(l, e, ln)
+	l.Handle = handle.New(l, e, ln)
 	if sc, ok := ln.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			fd := -1
 			rc.Control(func(f uintptr) { fd = int(f) })
-			if w, err := watchWeakly(e, fd, l, (*Listener).ioReady); err == nil {
-				l.rc, l.watch, l.readable = rc, w, true
+			if w, err := handle.WatchWeakly(e, fd, l, (*Listener).ioReady); err == nil {
+				l.rc, l.Watch, l.readable = rc, w, true
 			}
 		}
 	}
@@ -109,7 +110,7 @@ func (l *Listener) ioReady(ev loop.IOEvents) {
 // address is the listener's as the script named it, not the name it was
 // bound by (unix.go).
 func (l *Listener) newConn(c net.Conn) (starlark.Value, error) {
-	cn, err := newConn(l.eng, c)
+	cn, err := newConn(l.Eng, c)
 	if err != nil {
 		return nil, err
 	}
@@ -169,14 +170,14 @@ func (l *Listener) backoff(err error) {
 	if l.warned.CompareAndSwap(false, true) {
 		l.warn(err)
 	}
-	l.stopRetry = l.eng.Schedule(l.delay, func() {
+	l.stopRetry = l.Eng.Schedule(l.delay, func() {
 		l.stopRetry = nil
 		l.waiters.Broadcast(nil, nil)
 	})
 }
 
 // warn reports the first temporary accept failure. Loop only.
-func (l *Listener) warn(err error) { warnAccept(l.eng, l.addr, err) }
+func (l *Listener) warn(err error) { warnAccept(l.Eng, l.addr, err) }
 
 // warnAccept says on e's stderr that accepting on addr failed for now
 // and is retried (acceptRetrying), once per listener. Loop only.
@@ -217,7 +218,7 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 			l.aerr = nil
 			return nil, ioError(fn, err)
 		}
-		if l.watch != nil {
+		if l.Watch != nil {
 			if l.readable && l.stopRetry == nil {
 				c, err := l.tryAccept()
 				switch {
@@ -238,10 +239,10 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 			var err error
 			// The goroutine refers to the listener's parts, not to it,
 			// and the loop's part to it weakly: a listener dropped
-			// meanwhile is collected and closed (handle), ending the
+			// meanwhile is collected and closed (handle.Handle), ending the
 			// accept.
-			e, ln, addr, warned, done := l.eng, l.ln, l.addr, l.warned, l.done
-			l.eng.Go(func() { c, err = acceptRetrying(e, ln, addr, warned, done) }, weakly(l, func(l *Listener) { l.accepted(c, err) }))
+			e, ln, addr, warned, done := l.Eng, l.ln, l.addr, l.warned, l.done
+			l.Eng.Go(func() { c, err = acceptRetrying(e, ln, addr, warned, done) }, handle.Weakly(l, func(l *Listener) { l.accepted(c, err) }))
 		}
 		if err := stream.WaitOn(x, &l.waiters, l, timeout, op); err != nil {
 			return nil, err
@@ -348,7 +349,7 @@ func (l *Listener) close() {
 		l.raw.Close()
 		l.raw = nil
 	}
-	l.closeFD()
+	l.CloseFD()
 	for _, c := range l.pending {
 		c.Close()
 	}
@@ -419,7 +420,7 @@ type listenerIter struct{ l *Listener }
 // the loop; any other failure (cancellation included) is raised in the
 // iterating thread.
 func (it *listenerIter) Next(p *starlark.Value) bool {
-	x := it.l.eng.CurrentExec()
+	x := it.l.Eng.CurrentExec()
 	if x == nil || x.Task == nil {
 		return false
 	}

@@ -27,10 +27,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"syscall"
-	"weak"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
@@ -305,97 +303,6 @@ func reason(err error) string {
 		return se.Err.Error()
 	}
 	return err.Error()
-}
-
-// handle is what every socket value (Conn, Listener, Socket) shares:
-// the engine it belongs to, and what closes its descriptor. Three things
-// close it: the script's close(); the engine's closing (an embedder's
-// engine must not leave sockets and their goroutines behind); and the
-// garbage collector, once nothing refers to the value any more, as an
-// unreachable fs File or proc pipe is closed (by os.File's own cleanup).
-//
-// The handle is an object apart from its value so that the collector's
-// cleanup (dropped) can reach the descriptor without keeping the value
-// alive. For the same reason nothing the engine holds refers to the
-// value itself: the reactor's registration refers to it weakly
-// (watchWeakly), and the engine's closing reaches only the closer. A
-// value some task waits on is reachable all the same, from that task.
-type handle struct {
-	eng       *loop.Engine
-	closer    io.Closer     // the descriptor's owner: net.Conn, net.Listener, *net.UDPConn
-	watch     *loop.FDWatch // the descriptor in the engine's reactor, if it is
-	stopClose func() bool   // ends the engine's closing of closer
-	cleanup   runtime.Cleanup
-	// keep is the value itself while what it holds must outlive the
-	// script's references (a write still being sent): a cleanup's
-	// argument is held by the runtime, so the value is not collected
-	// meanwhile.
-	keep any
-}
-
-// newHandle makes the handle of owner, a socket value of e whose
-// descriptor closer closes. Loop only.
-func newHandle[T any](owner *T, e *loop.Engine, closer io.Closer) *handle {
-	h := &handle{eng: e}
-	h.setCloser(closer)
-	h.cleanup = runtime.AddCleanup(owner, (*handle).dropped, h)
-	return h
-}
-
-// setCloser makes closer what the handle closes, in place of the one
-// before it (which is left open). Loop only.
-func (h *handle) setCloser(closer io.Closer) {
-	if h.stopClose != nil {
-		h.stopClose()
-	}
-	h.closer = closer
-	h.stopClose = context.AfterFunc(h.eng.Context(), func() { closer.Close() })
-}
-
-// closeFD stops the watch (WatchFD asks for that before the descriptor
-// closes) and closes the descriptor; the value's close() calls it.
-// Closing twice is harmless. Loop only.
-func (h *handle) closeFD() error {
-	if h.watch != nil {
-		h.watch.Stop()
-	}
-	err := h.closer.Close()
-	h.stopClose()
-	h.cleanup.Stop()
-	h.keep = nil
-	return err
-}
-
-// dropped runs once nothing refers to the handle's value: on a goroutine
-// of the runtime, so the closing is posted to the loop, where the watch
-// is. An engine closed meanwhile runs nothing posted, but its closing
-// closed the descriptor already.
-func (h *handle) dropped() { h.eng.Post(func() { h.closeFD() }) }
-
-// watchWeakly registers fd with e's reactor for owner: ready runs with
-// owner on each of its events, as long as owner is reachable otherwise.
-// The registration, held by the engine, refers to owner weakly, so that
-// a descriptor in the reactor does not keep its value from being
-// collected (handle). Loop only.
-func watchWeakly[T any](e *loop.Engine, fd int, owner *T, ready func(*T, loop.IOEvents)) (*loop.FDWatch, error) {
-	p := weak.Make(owner)
-	return e.WatchFD(fd, func(ev loop.IOEvents) {
-		if o := p.Value(); o != nil {
-			ready(o, ev)
-		}
-	})
-}
-
-// weakly is f with owner, made for a goroutine's result posted to the
-// loop (loop.Engine.Go): it refers to owner weakly, and does nothing
-// once owner is collected (handle).
-func weakly[T any](owner *T, f func(*T)) func() {
-	p := weak.Make(owner)
-	return func() {
-		if o := p.Value(); o != nil {
-			f(o)
-		}
-	}
 }
 
 // IOError is ioError for other modules built on sockets (http): the same

@@ -95,7 +95,7 @@ func (t *TLSConn) startHandshake() {
 	}
 	t.shaking = true
 	var err error
-	t.sock.eng.Go(func() { err = t.tc.Handshake() }, func() {
+	t.sock.Eng.Go(func() { err = t.tc.Handshake() }, func() {
 		t.shaking, t.shaken, t.hsErr = false, true, err
 		if t.sock.closed && err == nil {
 			t.hsErr = net.ErrClosed
@@ -318,7 +318,7 @@ func (a *tlsAdapter) Write(p []byte) (int, error) {
 		return a.Conn.Write(p)
 	}
 	if c.wbusy {
-		if c.watch != nil {
+		if c.Watch != nil {
 			c.wrest += string(p)
 		} else {
 			a.out = append(a.out, p...)

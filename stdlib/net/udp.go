@@ -8,6 +8,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
 )
@@ -18,7 +19,7 @@ import (
 // buffer must not stall the loop; name resolution may wait too).
 type Socket struct {
 	bound starutil.Bound // its methods, bound once
-	*handle
+	*handle.Handle
 	pc        *net.UDPConn
 	addr      string
 	port      int
@@ -55,7 +56,7 @@ func udp(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	}
 	s := &Socket{pc: pc}
 	s.addr, s.port = AddrPort(pc.LocalAddr())
-	s.handle = newHandle(s, x.Task.Engine(), pc)
+	s.Handle = handle.New(s, x.Task.Engine(), pc)
 	return s, nil
 }
 
@@ -87,10 +88,10 @@ func (s *Socket) recvFrom(x *loop.Exec, fn string) (starlark.Value, error) {
 			var err error
 			// The goroutine refers to the socket's descriptor, not to
 			// it, and the loop's part to it weakly: a socket dropped
-			// meanwhile is collected and closed (handle), ending the
+			// meanwhile is collected and closed (handle.Handle), ending the
 			// receive.
 			pc := s.pc
-			s.eng.Go(func() { n, from, err = pc.ReadFromUDP(buf) }, weakly(s, func(s *Socket) {
+			s.Eng.Go(func() { n, from, err = pc.ReadFromUDP(buf) }, handle.Weakly(s, func(s *Socket) {
 				s.receiving = false
 				if s.closed {
 					return
@@ -144,7 +145,7 @@ func (s *Socket) close() {
 		return
 	}
 	s.closed = true
-	s.closeFD()
+	s.CloseFD()
 	s.pending = nil
 	s.waiters.Broadcast(nil, nil)
 }
