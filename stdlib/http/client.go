@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"runtime"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -532,6 +533,10 @@ type Response struct {
 	r       *stream.Reader // the body's read side
 	eng     *loop.Engine
 	stop    func() // aborts a streamed body (nil otherwise)
+	// A streamed body's closing when its task ends, and when the
+	// collector finds the response dropped (newStreamResponse).
+	end     *loop.EndHook
+	cleanup runtime.Cleanup
 	// tooLarge is the failure of a read of a streamed body's rest past
 	// max_body (its limit).
 	tooLarge *bodyTooLarge

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/corolang/coro/generator"
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
@@ -690,8 +692,13 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 }
 
 // newStreamResponse makes the Response of stream=True over resp, closed
-// when task ends; a read of the whole rest of its body is bounded by
-// limit. hd is its headers (headerDict).
+// when task ends, or once nothing refers to it; a read of the whole rest
+// of its body is bounded by limit. hd is its headers (headerDict).
+//
+// Neither the task's end hook nor anything else the engine holds refers
+// to the response but weakly, and close() removes the hook: each
+// response a long task streamed, closed or dropped, was kept with its
+// read buffer (and, dropped, its connection) until the task ended.
 func newStreamResponse(task *loop.Task, url string, resp *http.Response, hd *starlark.Dict, abort func(), limit int) *Response {
 	e := task.Engine()
 	r := newResponse(resp, hd, "")
@@ -706,9 +713,30 @@ func newStreamResponse(task *loop.Task, url string, resp *http.Response, hd *sta
 		// Closing a body read half-way may wait for the transport.
 		e.Go(func() { body.Close() }, nil)
 	}
-	task.OnEnd(r.close)
 	r.eng = e
+	r.end = task.OnEnd(handle.Weakly(r, (*Response).close))
+	r.cleanup = runtime.AddCleanup(r, droppedResponse, droppedBody{e, r.stop, r.end})
 	return r
+}
+
+// droppedBody is what closes a streamed response's body once the
+// response is collected: its stop and its task's end hook, which refers
+// to the response weakly.
+type droppedBody struct {
+	eng  *loop.Engine
+	stop func()
+	end  *loop.EndHook
+}
+
+// droppedResponse runs on a goroutine of the runtime once nothing refers
+// to a streamed response: the closing is posted to the loop, where the
+// hook is. An engine closed meanwhile runs nothing posted, but its
+// transport is gone with it.
+func droppedResponse(d droppedBody) {
+	d.eng.Post(func() {
+		d.end.Remove()
+		d.stop()
+	})
 }
 
 // close ends the body: later reads fail with closed, and the connection
@@ -718,6 +746,8 @@ func (r *Response) close() {
 	if r.stop != nil {
 		r.stop()
 		r.stop = nil
+		r.end.Remove()
+		r.cleanup.Stop()
 	}
 }
 

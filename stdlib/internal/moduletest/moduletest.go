@@ -90,6 +90,20 @@ var OpenFDs = starlark.NewBuiltin("open_fds", func(th *starlark.Thread, b *starl
 	return starlark.MakeInt(len(fds)), nil
 })
 
+// EndHooks is end_hooks() for tests: how many functions wait for the
+// calling task's end (loop.Task.OnEnd), so that a test can see a value
+// closed before it leave none behind.
+var EndHooks = starlark.NewBuiltin("end_hooks", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	x, err := loop.TaskOf(th, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	return starlark.MakeInt(x.Task.EndHooks()), nil
+})
+
 // Serve runs src, a server, on a fresh engine with network permission,
 // module as name and a builtin ready(addr) that src calls once it
 // listens; it returns that address and the function that stops the
