@@ -59,3 +59,42 @@ srv.close()
 `)
 	assert.Equal(t, "closed: 0\nheld: 100 True\ncollected: 0 True\n", out)
 }
+
+// TestDroppedWebSocketsClose: a client WebSocket nothing refers to any
+// more is closed by the garbage collector, as a net Conn is, and its
+// server's handler sees it end; one the script still holds stays open.
+// Each stayed open until the run ended, its read ahead (always in
+// flight) holding it.
+func TestDroppedWebSocketsClose(t *testing.T) {
+	out := runGC(t, `
+ended = []
+def handler(req):
+    ws = req.websocket()
+    for m in ws:
+        pass
+    ended.append(ws.close_code)
+srv = http.serve("127.0.0.1:0", handler)
+url = "ws://127.0.0.1:%d/" % srv.port
+fds = open_fds()
+kept = http.websocket(url)
+held = []
+for i in range(50):
+    ws = http.websocket(url)
+    ws.send("hello")
+    held.append(ws)
+ws = None
+sleep(0.05)
+print("held:", open_fds() - fds >= 100)
+held.clear()
+for i in range(200):
+    gc()
+    sleep(0.01)
+    if len(ended) == 50 and open_fds() - fds <= 5:
+        break
+print("collected:", len(ended), open_fds() - fds <= 5)
+kept.send("still")
+kept.close()
+srv.close()
+`)
+	assert.Equal(t, "held: True\ncollected: 50 True\n", out)
+}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 	"github.com/corolang/coro/stdlib/internal/stream"
 	netmod "github.com/corolang/coro/stdlib/net"
@@ -59,9 +60,10 @@ type WebSocket struct {
 	label string
 	// sendTimeout bounds each step of a write (sendConn), for its error.
 	sendTimeout time.Duration
-	// stopClose ends the registration that closes the socket with the
-	// engine.
-	stopClose func() bool
+	// h closes the connection with the engine, or once nothing refers
+	// to the socket (handle.Handle): the read always in flight (pull)
+	// refers to it only weakly.
+	h *handle.Handle
 
 	msg     starlark.Value // the message read ahead, not yet received
 	next    io.Reader      // the start of the message after msg, its payload unread
@@ -135,9 +137,18 @@ func (r wsReason) WaitingOn() string { return string(r) }
 func newWebSocket(e *loop.Engine, c *websocket.Conn, raw *rawConn, label string, timeout time.Duration) *WebSocket {
 	c.SetReadLimit(wsReadLimit)
 	ws := &WebSocket{eng: e, c: c, raw: raw, label: label, sendTimeout: timeout}
-	ws.stopClose = context.AfterFunc(e.Context(), func() { c.CloseNow() })
+	ws.h = handle.New(ws, e, wsCloser{c})
 	ws.pull()
 	return ws
+}
+
+// wsCloser closes a WebSocket's connection at once, for its handle: off
+// the loop, as the library waits there for its goroutines to end.
+type wsCloser struct{ c *websocket.Conn }
+
+func (w wsCloser) Close() error {
+	go w.c.CloseNow()
+	return nil
 }
 
 // pull starts the next read unless one is in flight, reading has ended
@@ -154,15 +165,19 @@ func (ws *WebSocket) pull() {
 	ws.next = nil
 	var data []byte
 	var err error
+	// Not ws: the read waits for the peer as long as the socket is open,
+	// and a socket the script dropped is to be collected, and closed,
+	// meanwhile (h), which ends the read.
+	c := ws.c
 	ws.eng.Go(func() {
 		if rd == nil {
-			typ, rd, err = ws.c.Reader(context.Background())
+			typ, rd, err = c.Reader(context.Background())
 		}
 		if err == nil && whole {
 			data, err = io.ReadAll(rd)
 			rd = nil
 		}
-	}, func() { ws.land(typ, rd, data, err) })
+	}, handle.Weakly(ws, func(ws *WebSocket) { ws.land(typ, rd, data, err) }))
 }
 
 // land takes a read's outcome on the loop: a message (data), or the start
@@ -194,8 +209,7 @@ func (ws *WebSocket) land(typ websocket.MessageType, rd io.Reader, data []byte, 
 		// limit, each of which it answered with its close code if it
 		// could): nothing will read or write it again, and it stayed
 		// open, a descriptor in CLOSE-WAIT for the life of the run.
-		ws.stopClose()
-		ws.eng.Go(func() { ws.c.CloseNow() }, nil)
+		ws.h.CloseFD()
 	}
 	if !ws.closing {
 		ws.pull() // a message landed while closing is dropped: read on
@@ -319,8 +333,7 @@ func (ws *WebSocket) writeNext() {
 			// is closed, which ends reading too. A peer that stopped
 			// reading would keep it for ever.
 			ws.werr = err
-			ws.stopClose()
-			ws.eng.Go(func() { ws.c.CloseNow() }, nil)
+			ws.h.CloseFD()
 		}
 		ws.room.Broadcast(nil, nil)
 		ws.writeNext()
@@ -338,12 +351,13 @@ func (ws *WebSocket) drain(x *loop.Exec, fn string) error {
 }
 
 // shut runs the closing handshake off the loop: it sends code and waits
-// for the peer's reply, at most wsCloseWait.
+// for the peer's reply, at most wsCloseWait; then the handle lets go of
+// the connection, closed.
 func (ws *WebSocket) shut(code int, reason string) {
 	t := time.AfterFunc(wsCloseWait, ws.raw.close)
 	defer t.Stop()
 	ws.c.Close(websocket.StatusCode(code), reason)
-	ws.stopClose()
+	ws.eng.Post(func() { ws.h.CloseFD() })
 }
 
 // validCloseCode: the codes a script may send (RFC 6455 7.4).
