@@ -160,3 +160,35 @@ print(held.wait(), lock.locked, sem.available)
 1 True 1
 `, out)
 }
+
+// TestDroppedWatchesLeaveTheTask: a task that looks at many watches and
+// drops them does not keep them (and the values it last saw) until it
+// ends: the hooks that forget what it saw go once a watch is collected.
+func TestDroppedWatchesLeaveTheTask(t *testing.T) {
+	var out bytes.Buffer
+	pre := loop.Builtins()
+	pre["sync"] = syncmod.Module()
+	pre["gc"], pre["end_hooks"] = moduletest.GC, moduletest.EndHooks
+	e := loop.New(loop.Options{Stdout: &out, Stderr: &out}, pre)
+	defer e.Close()
+	_, err := e.Exec(context.Background(), "test.star", `
+base = end_hooks()
+kept = sync.watch(0)
+kept.get()
+for i in range(1000):
+    w = sync.watch("x" * 1000)
+    w.get()
+w = None
+print("looked:", end_hooks() - base)
+for i in range(200):
+    gc()
+    sleep(0.01)
+    if end_hooks() - base == 1:
+        break
+print("dropped:", end_hooks() - base)
+kept.set(1)
+print(kept.get())
+`)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, "looked: 1001\ndropped: 1\n1\n", out.String())
+}

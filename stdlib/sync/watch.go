@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/corolang/coro/loop"
@@ -18,8 +19,20 @@ import (
 type Watch struct {
 	object
 	value   starlark.Value
-	seen    map[*loop.Task]starlark.Value
+	seen    seenBy
 	waiters queue
+}
+
+// seenBy is what each task last saw of a Watch, with the hook that drops
+// the task's record when it ends. The hooks refer to this map, not to
+// the Watch, so a long task does not keep every Watch it looked at (and
+// its last value) until it ends; once the Watch is collected, a cleanup
+// removes them.
+type seenBy map[*loop.Task]seen
+
+type seen struct {
+	v    starlark.Value
+	hook *loop.EndHook
 }
 
 func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -31,7 +44,16 @@ func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if err != nil {
 		return nil, err
 	}
-	return &Watch{object: o, value: initial, seen: map[*loop.Task]starlark.Value{}}, nil
+	wt := &Watch{object: o, value: initial, seen: seenBy{}}
+	eng := o.eng
+	runtime.AddCleanup(wt, func(s seenBy) {
+		eng.Post(func() {
+			for _, e := range s {
+				e.hook.Remove()
+			}
+		})
+	}, wt.seen)
+	return wt, nil
 }
 
 func (wt *Watch) String() string      { return fmt.Sprintf("<watch#%d %s>", wt.id, wt.value.String()) }
@@ -48,10 +70,13 @@ var (
 
 // see records that t has seen v; a task's record goes when it ends.
 func (wt *Watch) see(t *loop.Task, v starlark.Value) {
-	if _, ok := wt.seen[t]; !ok {
-		t.OnEnd(func() { delete(wt.seen, t) })
+	e, ok := wt.seen[t]
+	if !ok {
+		s := wt.seen
+		e.hook = t.OnEnd(func() { delete(s, t) })
 	}
-	wt.seen[t] = v
+	e.v = v
+	wt.seen[t] = e
 }
 
 // isNew reports whether v differs from what t last saw.
@@ -60,7 +85,7 @@ func (wt *Watch) isNew(t *loop.Task, v starlark.Value) bool {
 	if !ok {
 		return true
 	}
-	eq, err := starlark.Equal(old, v)
+	eq, err := starlark.Equal(old.v, v)
 	return err != nil || !eq // values that cannot be compared count as changed
 }
 
