@@ -222,7 +222,7 @@ type iterator struct{ g *Generator }
 func (it *iterator) Next(p *starlark.Value) bool {
 	g := it.g
 	s := g.s
-	if s.phase == finished {
+	if s.phase == finished && s.stopped == nil {
 		return false
 	}
 	e := s.eng

@@ -143,6 +143,8 @@ type state struct {
 
 	result starlark.Value
 	err    *loop.Error // the body's failure, until reported once
+	// stopped is the failure Stop left for the next step to report, once.
+	stopped *loop.Error
 
 	// lifecycle.go: the creator's list of started generators, and the
 	// cleanup that closes the generator when its handle is unreachable.
@@ -381,7 +383,8 @@ func (s *state) resume(g *Generator, cx *loop.Exec, in inMsg, method string) (v 
 	case running:
 		return nil, false, loop.Errorf(loop.KindValue, "%s: generator %s is already running", method, s.name)
 	case finished:
-		return nil, false, nil
+		err, s.stopped = s.stopped, nil
+		return nil, false, err
 	}
 	depth := depthOf(cx)
 	if depth >= MaxDepth {
@@ -508,6 +511,31 @@ func (s *state) finish() {
 	s.fn, s.args, s.kwargs, s.goBody, s.goEmit = nil, nil, nil, nil, nil
 	s.exec = loop.Exec{}
 	untrack(s)
+}
+
+// Stop ends g now if it is suspended, for the Go code its body reads
+// from: what that body would read next is gone (the stream a lines()
+// generator reads was closed), so its body unwinds at once, as close
+// unwinds it, rather than staying parked, with all it holds, until the
+// collector finds the dropped handle (a loop left early). The next step
+// of g then fails with err, as the body would have had it gone on; a
+// generator not suspended is left alone (one running is inside a read,
+// which fails by itself). It runs for the engine's current context; from
+// no task (a handle closed by the collector) a closer ends it. Loop only.
+func (g *Generator) Stop(err error) {
+	s := g.s
+	if s.phase != suspended {
+		return
+	}
+	cx := s.eng.CurrentExec()
+	if cx == nil || cx.Task == nil {
+		spawnCloser(s.eng, []*state{s}, false)
+		return
+	}
+	if cerr := s.close(g, cx); cerr != nil {
+		err = cerr
+	}
+	s.stopped = loop.ToError(err)
 }
 
 // close ends the generator for consumer cx: a fresh one never runs; a

@@ -170,7 +170,8 @@ func readLine(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 // the stream; a line past limit fails it as it fails read_line. Its
 // Go body reads one line per step for whichever task consumes it, so
 // `for line in conn.lines()` suspends only that task while the peer is
-// quiet. Its name ("lines of ...") shows in diagnostics.
+// quiet. Its name ("lines of ...") shows in diagnostics. Closing the
+// stream ends it if it is parked between lines (Reader.Close).
 func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
 	limit, err := lineLimit(fn, args, kwargs)
@@ -182,7 +183,7 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	}
 	r := reader(b)
 	name := "lines of " + r.opts.Label
-	return generator.FromFunc(th, name, func(body *starlark.Thread, emit func(starlark.Value) error) error {
+	g := generator.FromFunc(th, name, func(body *starlark.Thread, emit func(starlark.Value) error) error {
 		for {
 			// The consumer may change between steps: ask every time.
 			x, err := loop.TaskOf(body, name)
@@ -197,7 +198,11 @@ func lines(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 				return err
 			}
 		}
-	}), nil
+	})
+	if !r.closed {
+		r.addLines(g, fn)
+	}
+	return g, nil
 }
 
 // write(data): all of data, a string or bytes (starutil.Bytes: the one

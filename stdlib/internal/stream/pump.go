@@ -61,17 +61,31 @@ type PumpOptions struct {
 // meanwhile (cancelled, timed out) loses nothing: the chunk stays for the
 // next read. Loop only (but for the reads it starts).
 type Pump struct {
-	r       io.Reader
-	opts    PumpOptions
-	chunk   []byte // landed, not yet handed out
-	array   []byte // the whole of chunk's array
-	spare   []byte // an array whose chunk was handed out, to read into again
-	end     error  // what ended the stream (io.EOF or a failure), once landed
-	busy    bool   // a read is in flight
-	waiters loop.WakerList
+	r     io.Reader
+	opts  PumpOptions
+	chunk []byte // landed, not yet handed out
+	array []byte // the whole of chunk's array
+	spare []byte // an array whose chunk was handed out, to read into again
+	end   error  // what ended the stream (io.EOF or a failure), once landed
+	busy  bool   // a read is in flight
+	// released: the Reader was closed (Release); no read follows, and
+	// a read in flight drops its buffer as it lands.
+	released bool
+	waiters  loop.WakerList
 }
 
-var _ Source = (*Pump)(nil)
+var (
+	_ Source   = (*Pump)(nil)
+	_ Releaser = (*Pump)(nil)
+)
+
+// Release lets go of the Pump's buffers once its Reader is closed: what
+// still holds the Pump (a lines() generator or a task not yet collected)
+// then holds next to nothing, not a 64 KiB read buffer each.
+func (p *Pump) Release() {
+	p.released = true
+	p.chunk, p.array, p.spare = nil, nil, nil
+}
 
 // NewPump returns a Pump over r.
 func NewPump(r io.Reader, opts PumpOptions) *Pump {
@@ -99,9 +113,14 @@ func (p *Pump) TryRead(fn string, b []byte) (int, error) {
 }
 
 // recycle keeps the array of a chunk handed out for the next read: its
-// bytes were copied out, so it may be read into again.
+// bytes were copied out, so it may be read into again; not once the
+// stream has ended, when no read follows (but after a file's write,
+// DropPending, which makes a new one).
 func (p *Pump) recycle() {
 	p.spare, p.array, p.chunk = p.array, nil, nil
+	if p.end != nil {
+		p.spare = nil
+	}
 }
 
 // DropPending forgets what has landed and not been handed out, and an
@@ -237,7 +256,9 @@ func (p *Pump) ReadRest(x *loop.Exec, fn string, buffered int, give func() []byt
 		// into again (array nil): ReadRest hands it out as it is. A
 		// read stopped as its task stopped waiting (ctx) is not the
 		// end: later reads go on from where it stopped.
-		p.chunk = buf
+		if !p.released {
+			p.chunk = buf
+		}
 		switch {
 		case p.end != nil:
 		case rerr == nil:
@@ -282,9 +303,11 @@ var errTryAgain = errors.New("stream: try again")
 // land runs on the loop with a read's outcome.
 func (p *Pump) land(buf []byte, n int, err error) {
 	p.busy = false
-	if n > 0 {
+	switch {
+	case p.released:
+	case n > 0:
 		p.chunk, p.array = buf[:n], buf
-	} else {
+	case err == nil && p.end == nil:
 		p.spare = buf
 	}
 	if err != nil && p.end == nil {

@@ -32,9 +32,12 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"sync"
 	"unsafe"
+	"weak"
 
+	"github.com/corolang/coro/generator"
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/starutil"
@@ -102,6 +105,13 @@ type Reader struct {
 	off    int
 	eof    bool // the source ended; buf may still hold data
 	closed bool
+	// lines are the generators lines() made, held weakly (a dropped one
+	// is still closed by the collector), for Close to stop; prune is the
+	// length at which the dead ones are next dropped from the list;
+	// linesFn names lines() in the error of their next step.
+	lines   []weak.Pointer[generator.Generator]
+	prune   int
+	linesFn string
 }
 
 // NewReader returns a Reader over src.
@@ -132,11 +142,49 @@ func (r *Reader) DropBuffered() int {
 }
 
 // Close makes every later read (and the one waiting now, once its Source
-// wakes it) fail with closed; what was buffered is dropped. Closing twice
-// is allowed.
+// wakes it) fail with closed; what was buffered is dropped, and so are
+// the Source's buffers (Releaser). A lines() generator parked between
+// lines ends now (generator.Stop), its next step failing with closed:
+// one left by a loop's break otherwise held the buffers and its body
+// until the collector closed it a cycle later, and a task opening,
+// breaking out of and closing files in a loop grew its heap without
+// bound (64 KiB a file, and the collector's goal growing with it).
+// Closing twice is allowed.
 func (r *Reader) Close() {
+	if r.closed {
+		return
+	}
 	r.closed = true
 	r.buf, r.off = nil, 0
+	if rel, ok := r.src.(Releaser); ok {
+		rel.Release()
+	}
+	lines := r.lines
+	r.lines = nil
+	for _, w := range lines {
+		if g := w.Value(); g != nil {
+			g.Stop(r.closedError(r.linesFn))
+		}
+	}
+}
+
+// A Releaser is a Source holding buffers of its own (a Pump), which it
+// lets go of when its Reader is closed: no read follows.
+type Releaser interface {
+	Release()
+}
+
+// addLines records a generator lines() (fn) made, for Close to stop.
+func (r *Reader) addLines(g *generator.Generator, fn string) {
+	r.linesFn = fn
+	if len(r.lines) >= r.prune {
+		r.lines = slices.DeleteFunc(r.lines, func(w weak.Pointer[generator.Generator]) bool {
+			g := w.Value()
+			return g == nil || g.Done()
+		})
+		r.prune = max(8, 2*len(r.lines))
+	}
+	r.lines = append(r.lines, weak.Make(g))
 }
 
 // Closed reports whether Close was called.
@@ -332,6 +380,9 @@ func (r *Reader) settle(x *loop.Exec, fn string, err error) error {
 		return r.src.Wait(x, fn)
 	case io.EOF:
 		r.eof = true
+		if r.Buffered() == 0 {
+			r.buf, r.off = nil, 0 // nothing more comes into it
+		}
 		return nil
 	}
 	return err
@@ -402,8 +453,10 @@ func (r *Reader) take(k int) starlark.String {
 	r.off += k
 	if r.off == len(r.buf) {
 		r.off = 0
-		if cap(r.buf) > 1<<20 {
-			r.buf = nil // do not pin a large buffer after one long line
+		if cap(r.buf) > 1<<20 || r.eof {
+			// Do not pin a large buffer after one long line, nor any
+			// once the stream has ended.
+			r.buf = nil
 		} else {
 			r.buf = r.buf[:0]
 		}

@@ -391,3 +391,55 @@ print(s.read() == body, repr(s.read()))
 	assert.Equal(t, "\"first line\\n\"\nTrue \"\"\n", out)
 	assert.LessOrEqual(t, largest, stream.DefaultRead)
 }
+
+// Closing a stream lets go of its buffers and ends the lines()
+// generators parked on it: a loop left early held them, read buffer and
+// all, until the collector closed the generator a cycle later, and a task
+// opening, breaking out of and closing streams grew without bound. No
+// garbage collection runs here: what is held is held by what the script
+// still refers to, or by the Pump's buffers.
+func TestCloseReleasesBuffersAndEndsLines(t *testing.T) {
+	out, made := run(t, `
+gens = []
+for i in range(20):
+    s = st.open()
+    st.feed("first\nsecond\n")
+    g = s.lines()
+    gens.append(g)
+    for line in g:
+        break
+    s.close_write()  # closes the reader (testStream.CloseWrite)
+print(repr(line))
+print(set([str(g) for g in gens]))
+print(catch(gens[0].next).error)
+print(catch(gens[0].next).error)
+
+# Closed inside the loop, the loop fails with closed, as its next read
+# would.
+s = st.open()
+st.feed("first\nsecond\n")
+def consume():
+    for line in s.lines():
+        s.close_write()
+print(catch(consume).error)
+
+# A stream that ended on its own holds nothing either, closed or not.
+s = st.open()
+st.feed("a\nb\n")
+st.feed(None)
+g = s.lines()
+print(repr(g.next()))
+print(wait(spawn(lambda: [l for l in g])), s.read_line() == "")
+`)
+	assert.Equal(t, `"first\n"
+set(["<generator 'lines of test stream' done>"])
+closed: TestStream.lines: test stream is closed
+stop: Generator.next: generator lines of test stream is exhausted
+closed: TestStream.lines: test stream is closed
+"a\n"
+["b\n"] True
+`, out)
+	for i, s := range made {
+		assert.Zero(t, stream.Held(s.r), "stream %d", i)
+	}
+}
