@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"unsafe"
+	"weak"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,7 +28,7 @@ const watchMask = unix.IN_CREATE | unix.IN_MODIFY | unix.IN_DELETE | unix.IN_DEL
 
 // watch(path) returns a channel receiving an event (.path, .op) for each
 // change: op is "create", "write", "remove" or "rename". Closing the
-// channel stops the watch.
+// channel stops the watch, and so does dropping it (watcher).
 //
 // Watching a file watches its directory and keeps the events about the
 // file: editors and config deployers replace a file by renaming a new one
@@ -63,23 +66,45 @@ func watch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		return nil, ioError(b.Name(), p.Err(err))
 	}
 	c := e.NewChannel(watchCapacity)
-	wv.c = c
-	e.Keep(c, c.Receiving)
-	c.OnClose(func() {
-		e.Unkeep(c)
-		in.remove(wv)
-	})
+	wv.c, wv.eng, wv.in = weak.Make(c), e, in
+	e.Keep(wv, wv.receiving)
+	wv.cleanup = handle.WhenDropped(e, c, (*watcher).stop, wv)
+	c.OnClose(wv.stop)
 	return c, nil
 }
 
 // A watcher is one fs.watch: its channel, the directory it watches (dir),
 // the script's spelling of that directory, and when a file is watched,
 // its name (events about its siblings are not its).
+//
+// What the engine holds (its inotify instance's directories, its
+// keepers) refers to the watcher, and the watcher to its channel only
+// weakly: a channel nothing refers to any more (no task waits on it)
+// stops its watch when the collector finds it (handle.WhenDropped). Held,
+// the kernel's watch stayed until the run ended, and the channel filled
+// up with events no one would take.
 type watcher struct {
-	c      *loop.Channel
-	dir    *watchedDir
-	prefix string
-	only   string
+	c       weak.Pointer[loop.Channel]
+	eng     *loop.Engine
+	in      *inotify
+	cleanup runtime.Cleanup
+	dir     *watchedDir
+	prefix  string
+	only    string
+}
+
+// receiving is the watch's keeper (loop.Engine.Keep): whether a task
+// waits on the channel, for the events the watch may bring.
+func (wv *watcher) receiving() bool {
+	c := wv.c.Value()
+	return c != nil && c.Receiving()
+}
+
+// stop ends the watch: its channel was closed, or dropped. Loop only.
+func (wv *watcher) stop() {
+	wv.cleanup.Stop()
+	wv.eng.Unkeep(wv)
+	wv.in.remove(wv)
 }
 
 // inotify is an engine's one inotify instance, which all its fs.watch
@@ -211,12 +236,16 @@ func (in *inotify) dispatch(wd int32, mask uint32, rel string) {
 		if wv.only != "" && rel != wv.only {
 			continue
 		}
+		c := wv.c.Value()
+		if c == nil {
+			continue // dropped; its cleanup is on its way
+		}
 		name := wv.prefix
 		if rel != "" {
 			name = strings.TrimSuffix(name, "/") + "/" + rel
 		}
 		for _, op := range ops(mask) {
-			wv.c.SendDropOldest(starlarkstruct.FromStringDict(starlark.String("event"), starlark.StringDict{
+			c.SendDropOldest(starlarkstruct.FromStringDict(starlark.String("event"), starlark.StringDict{
 				"path": starlark.String(name),
 				"op":   starlark.String(op),
 			}))

@@ -1,7 +1,8 @@
 // Package handle closes what a script value holds a descriptor for (a
 // socket) whichever comes first: the script's close(), the engine's
 // closing, or the garbage collector once nothing refers to the value.
-// It is shared by the modules with such values (net, http).
+// It is shared by the modules with such values (net, http), and by fs
+// for its watches (WhenDropped).
 package handle
 
 import (
@@ -45,7 +46,7 @@ type Handle struct {
 func New[T any](owner *T, e *loop.Engine, closer io.Closer) *Handle {
 	h := &Handle{Eng: e}
 	h.SetCloser(closer)
-	h.cleanup = runtime.AddCleanup(owner, (*Handle).dropped, h)
+	h.cleanup = WhenDropped(e, owner, (*Handle).dropped, h)
 	return h
 }
 
@@ -73,11 +74,23 @@ func (h *Handle) CloseFD() error {
 	return err
 }
 
-// dropped runs once nothing refers to the handle's value: on a goroutine
-// of the runtime, so the closing is posted to the loop, where the watch
-// is. An engine closed meanwhile runs nothing posted, but its closing
-// closed the descriptor already.
-func (h *Handle) dropped() { h.Eng.Post(func() { h.CloseFD() }) }
+// dropped runs on the loop once nothing refers to the handle's value
+// (WhenDropped). An engine closed meanwhile runs nothing posted, but its
+// closing closed the descriptor already.
+func (h *Handle) dropped() { h.CloseFD() }
+
+// WhenDropped arranges for dropped(arg) to run on e's loop once nothing
+// refers to owner: the collector's cleanup, on a goroutine of the
+// runtime, posts it to the loop, the only place what owner holds may be
+// touched. arg is what dropped releases, an object apart from owner: it
+// must not refer to owner, which would then stay reachable for ever. The
+// caller stops the returned Cleanup when it releases arg itself (the
+// script's close()). An engine closed meanwhile runs nothing posted: its
+// closing must release what owner held. For a value without a
+// descriptor of its own (an fs.watch channel); New is this for one with.
+func WhenDropped[T, A any](e *loop.Engine, owner *T, dropped func(A), arg A) runtime.Cleanup {
+	return runtime.AddCleanup(owner, func(a A) { e.Post(func() { dropped(a) }) }, arg)
+}
 
 // WatchWeakly registers fd with e's reactor for owner: ready runs with
 // owner on each of its events, as long as owner is reachable otherwise.
