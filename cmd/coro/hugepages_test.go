@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -84,7 +85,7 @@ func TestAdviseHugePages(t *testing.T) {
 	if err != nil || !strings.Contains(string(mode), "[madvise]") {
 		t.Skipf("transparent huge pages are not given on advice here (%q)", mode)
 	}
-	if os.Getenv("CORO_HUGEPAGES") == "0" || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
 		t.Skip("huge pages turned off in the environment")
 	}
 	// Where the heap's next objects go depends on the pages other tests
@@ -180,5 +181,36 @@ func TestAdviseSoon(t *testing.T) {
 	case <-advised:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no advice after a collection")
+	}
+}
+
+// TestHugePagesOnlyWhenAsked: coro advises its heap only under
+// CORO_HUGEPAGES=1 (on this kind of machine the advice costs more than it
+// saves; hugepages.go): a script whose heap grows has no mapping with the
+// hugepage flag unless asked.
+func TestHugePagesOnlyWhenAsked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(mode), "[madvise]") {
+		t.Skipf("transparent huge pages are not given on advice here (%q)", mode)
+	}
+	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		t.Skip("huge pages turned off in the environment")
+	}
+	script := filepath.Join(t.TempDir(), "grow.star")
+	require.NoError(t, os.WriteFile(script, []byte(`
+keep = [[i] * 8 for i in range(300000)]
+sleep(0.05)  # the advice runs on a goroutine once the collector first ran
+keep2 = [[i] * 8 for i in range(300000)]
+print(len([l for l in fs.read("/proc/self/smaps").splitlines() if l.startswith("VmFlags:") and " hg" in l]) > 0)
+`), 0o644))
+	for _, tc := range []struct{ env, want string }{{"", "False\n"}, {"0", "False\n"}, {"1", "True\n"}} {
+		cmd := exec.Command(buildCoro(t), script)
+		cmd.Env = append(os.Environ(), "CORO_HUGEPAGES="+tc.env)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Equal(t, tc.want, string(out), "CORO_HUGEPAGES=%q", tc.env)
 	}
 }

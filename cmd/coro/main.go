@@ -390,8 +390,10 @@ func slowWarning() time.Duration {
 }
 
 func main() {
-	// Huge pages for a heap that grows (hugepages.go).
-	adviseSoon(func() { adviseHugePages() })
+	// Huge pages for a heap that grows, when asked for (hugepages.go).
+	if hugePagesWanted() {
+		adviseSoon(func() { adviseHugePages() })
+	}
 	// A script with many suspended tasks has many live heap objects (each
 	// task's frames, thread and waiters), which every GC cycle scans:
 	// collecting half as often costs little peak memory (measured on the
