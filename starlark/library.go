@@ -2194,6 +2194,9 @@ func string_join(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 			unpaid = 0
 		}
 		if n := buf.Len() + len(recv) + len(s); n > buf.Cap() {
+			if n > maxReprLen { // coro patch (ORIGIN 62)
+				return nil, errJoinTooLong()
+			}
 			// The builder is about to grow, to n or a quarter more
 			// than it has (append's growth of a large slice).
 			if err := thread.CheckAlloc("str.join", uint64(max(n, buf.Cap()+buf.Cap()/4))); err != nil {
@@ -2208,12 +2211,20 @@ func string_join(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 	return String(buf.String()), nil
 }
 
+// errJoinTooLong is str.join's refusal of a text past maxReprLen (1 GiB),
+// the bound of one value's text, as % and str.format have. (coro patch,
+// ORIGIN 62.)
+func errJoinTooLong() error {
+	return fmt.Errorf("join: text too long (more than %d bytes)", maxReprLen)
+}
+
 // joinReserve grows buf to the length of sep.join(iterable) when
 // iterable is a list or tuple of strings, so that the text is written
 // in one allocation: growing as it went, a join of a GiB copied about
 // four GiB and touched as much fresh memory (seconds of page faults).
 // Another iterable, or an element that is not a string (which join then
-// reports), reserves nothing. (coro patch, ORIGIN 62.)
+// reports), reserves nothing. A text past maxReprLen is refused at once.
+// (coro patch, ORIGIN 62.)
 func joinReserve(thread *Thread, buf *strings.Builder, sep string, iterable Iterable) error {
 	var elems []Value
 	switch x := iterable.(type) {
@@ -2240,8 +2251,11 @@ func joinReserve(thread *Thread, buf *strings.Builder, sep string, iterable Iter
 			}
 		}
 	}
-	if n < 1<<16 || n > maxAlloc {
-		return nil // small enough to grow, or too large to reserve at once
+	if n > uint64(maxReprLen) {
+		return errJoinTooLong()
+	}
+	if n < 1<<16 {
+		return nil // small enough to grow
 	}
 	if err := thread.CheckAlloc("str.join", n); err != nil {
 		return err

@@ -873,3 +873,26 @@ func TestJoinReservesAndCountsBytes(t *testing.T) {
 		t.Errorf("got %v, want the step limit", err)
 	}
 }
+
+// str.join's text stops at the bound of one value's text (1 GiB, lowered
+// here): refused at once for a list or tuple, whose length is added up
+// first, and as it grows for another iterable (ORIGIN 62).
+func TestJoinIsBounded(t *testing.T) {
+	defer starlark.SetMaxReprLen(1 << 16)()
+	const want = "join: text too long (more than 65536 bytes)"
+	for _, expr := range []string{
+		`",".join(["x" * 1000] * 100)`,
+		`",".join(tuple(["x" * 1000] * 100))`,
+		`",".join({("x" * 1000 + str(i)): 1 for i in range(100)})`,
+	} {
+		thread := &starlark.Thread{}
+		_, err := starlark.Eval(thread, "join.star", expr, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", expr, err, want)
+		}
+	}
+	// A text that fits is written whole.
+	if v, err := starlark.Eval(&starlark.Thread{}, "join.star", `",".join(["x" * 1000] * 60)`, nil); err != nil || starlark.Len(v) != 60059 {
+		t.Errorf("got %d bytes, %v", starlark.Len(v), err)
+	}
+}
