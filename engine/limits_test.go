@@ -147,8 +147,8 @@ s.replace("x", "y" * 50)
 `, "memory limit exceeded: str.replace of 476.8 MiB would take the heap (", 100 << 20},
 		{"join", `
 s = "x" * 1000000
-",".join([s] * 3000)
-`, "memory limit exceeded: str.join of ", 1 << 30}, // the builder's growths of a quarter
+",".join([s] * 500)
+`, "memory limit exceeded: str.join of 476.8 MiB would take the heap (", 100 << 20}, // asked once, at its length
 		{"json_indent", `
 def nest():
     x = []
