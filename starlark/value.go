@@ -1196,6 +1196,11 @@ func (c *Comparer) slices(op syntax.Token, x, y []Value, depth int) (bool, error
 // while a step may let other work run; the index it returns counts from
 // l's start.
 func (c *Comparer) listIndex(l *List, start, end int, y Value) (int, error) {
+	if start >= end {
+		// coro patch (ORIGIN 67): [0, 1].index(0, 5, 0): the clamped bounds cross (upstream's
+		// loop ran no iteration; the slice below panicked).
+		return -1, nil
+	}
 	if c.thread != nil {
 		defer holdList(l)()
 	}
