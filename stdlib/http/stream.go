@@ -14,7 +14,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -715,7 +714,7 @@ func newStreamResponse(task *loop.Task, url string, resp *http.Response, hd *sta
 	}
 	r.eng = e
 	r.end = task.OnEnd(handle.Weakly(r, (*Response).close))
-	r.cleanup = runtime.AddCleanup(r, droppedResponse, droppedBody{e, r.stop, r.end})
+	r.cleanup = handle.WhenDropped(e, r, droppedResponse, droppedBody{r.stop, r.end})
 	return r
 }
 
@@ -723,20 +722,16 @@ func newStreamResponse(task *loop.Task, url string, resp *http.Response, hd *sta
 // response is collected: its stop and its task's end hook, which refers
 // to the response weakly.
 type droppedBody struct {
-	eng  *loop.Engine
 	stop func()
 	end  *loop.EndHook
 }
 
-// droppedResponse runs on a goroutine of the runtime once nothing refers
-// to a streamed response: the closing is posted to the loop, where the
-// hook is. An engine closed meanwhile runs nothing posted, but its
-// transport is gone with it.
+// droppedResponse runs on the loop once nothing refers to a streamed
+// response (handle.WhenDropped). An engine closed meanwhile runs
+// nothing posted, but its transport is gone with it.
 func droppedResponse(d droppedBody) {
-	d.eng.Post(func() {
-		d.end.Remove()
-		d.stop()
-	})
+	d.end.Remove()
+	d.stop()
 }
 
 // close ends the body: later reads fail with closed, and the connection

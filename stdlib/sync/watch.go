@@ -2,11 +2,11 @@ package sync
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/stdlib/internal/handle"
 	"github.com/corolang/coro/stdlib/internal/starutil"
 )
 
@@ -30,6 +30,13 @@ type Watch struct {
 // removes them.
 type seenBy map[*loop.Task]seen
 
+// forget removes the hooks, once their Watch is collected. Loop only.
+func (s seenBy) forget() {
+	for _, e := range s {
+		e.hook.Remove()
+	}
+}
+
 type seen struct {
 	v    starlark.Value
 	hook *loop.EndHook
@@ -45,14 +52,7 @@ func newWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		return nil, err
 	}
 	wt := &Watch{object: o, value: initial, seen: seenBy{}}
-	eng := o.eng
-	runtime.AddCleanup(wt, func(s seenBy) {
-		eng.Post(func() {
-			for _, e := range s {
-				e.hook.Remove()
-			}
-		})
-	}, wt.seen)
+	handle.WhenDropped(o.eng, wt, seenBy.forget, wt.seen)
 	return wt, nil
 }
 
