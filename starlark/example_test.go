@@ -235,25 +235,31 @@ func (c *cache) get(cc *cycleChecker, module string) (starlark.StringDict, error
 	c.cacheMu.Lock()
 	e := c.cache[module]
 	if e != nil {
-		c.cacheMu.Unlock()
 		// Some other goroutine is getting this module.
 		// Wait for it to become ready.
 
-		// Detect load cycles to avoid deadlocks.
+		// Detect load cycles to avoid deadlocks. coro patch (ORIGIN
+		// 68): the check and the wait it records are made under the
+		// cache's lock, as is an entry's owner: made apart, two
+		// goroutines could each check before the other recorded its
+		// wait (or its ownership), both find no cycle, and wait for
+		// ever (TestThreadLoad_ParallelCycle hung once under -race).
 		if err := cycleCheck(e, cc); err != nil {
+			c.cacheMu.Unlock()
 			return nil, err
 		}
-
 		cc.setWaitsFor(e)
+		c.cacheMu.Unlock()
+
 		<-e.ready
 		cc.setWaitsFor(nil)
 	} else {
 		// First request for this module.
 		e = &entry{ready: make(chan struct{})}
 		c.cache[module] = e
+		e.setOwner(cc)
 		c.cacheMu.Unlock()
 
-		e.setOwner(cc)
 		e.globals, e.err = c.doLoad(cc, module)
 		e.setOwner(nil)
 
