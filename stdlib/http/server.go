@@ -32,10 +32,11 @@ const maxBody = 64 << 20
 // to `io` in plain words (netmod.TLSError), anything else as net does.
 func netError(fn string, err error) *loop.Error { return netmod.TLSError(fn, err) }
 
-// A Server is a running http.serve. net/http accepts and parses on its
-// goroutines; each request is posted to the loop, where the script's
-// handler runs as a task of its own, and its outcome is sent back to the
-// goroutine that writes the response.
+// A Server is a running http.serve. A plain server's loop accepts, and
+// serves the common HTTP/1 request itself (h1.go); net/http serves the
+// rest, and every TLS server, on its goroutines: each request is posted
+// to the loop, where the script's handler runs as a task of its own, and
+// its outcome is sent back to the goroutine that writes the response.
 type Server struct {
 	eng     *loop.Engine
 	srv     *http.Server
@@ -71,6 +72,13 @@ type Server struct {
 	// closed when upgrades is empty.
 	upgrades     map[*exchange]struct{}
 	upgradesGone chan struct{}
+	// h1 is the loop's own HTTP/1 path (h1.go), nil when net/http
+	// accepts.
+	h1 *h1Server
+	// late, once shutdown began with requests in flight on the loop's
+	// path, waits for the http.Server that serves those handed on late
+	// (stopH1).
+	late func(ctx context.Context) error
 }
 
 // connState is the server's http.Server.ConnState hook: it keeps fresh.
@@ -111,17 +119,22 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	s := &Server{eng: e, handler: handler, maxBody: limit, where: loop.Callers(th), parent: x.Task, fresh: map[net.Conn]struct{}{},
 		sendTimeout: sendTimeout, bodyTimeout: bodyTimeout, grace: shutdownGrace, cut: make(chan struct{}), upgrades: map[*exchange]struct{}{}}
 	s.addr, s.port = netmod.AddrPort(ln.Addr())
-	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg}
+	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg, ConnContext: connContext}
 	harden(s.srv, e)
-	// A temporary failure to accept (out of descriptors) is retried and
-	// said once, as net.listen's: net/http logged every retry.
-	ln = netmod.Retrying(e, ln, s.addr)
 	s.ln = ln
-	s.stopClose = context.AfterFunc(e.Context(), func() { s.srv.Close() })
-	if cfg != nil {
-		go s.srv.ServeTLS(ln, "", "") // HTTPS, and HTTP/2 by ALPN
-	} else {
-		go s.srv.Serve(ln)
+	s.stopClose = context.AfterFunc(e.Context(), func() {
+		s.srv.Close()
+		ln.Close()
+	})
+	switch {
+	case cfg != nil:
+		// A temporary failure to accept (out of descriptors) is retried
+		// and said once, as net.listen's: net/http logged every retry.
+		go s.srv.ServeTLS(netmod.Retrying(e, ln, s.addr), "", "") // HTTPS, and HTTP/2 by ALPN
+	case s.startH1(ln):
+		go s.srv.Serve(s.h1.handoff) // what the loop's path hands on (h1.go)
+	default:
+		go s.srv.Serve(netmod.Retrying(e, ln, s.addr))
 	}
 	// SPEC 1: the server has a task of its own that waits until it is
 	// closed, so a script that starts a server and returns keeps serving
@@ -167,6 +180,7 @@ func (s *Server) shutdown() {
 	s.closed = true
 	// Stop accepting now, so a connection attempted after close() is
 	// refused.
+	s.stopH1()
 	s.ln.Close()
 	// Shutdown with a context already done: it marks the server as
 	// shutting down (a request read after this is not served: a client
@@ -192,7 +206,7 @@ func (s *Server) shutdown() {
 		}
 	}
 	// The serving task, parked with a hold, keeps the run alive meanwhile.
-	cut := false
+	cut, late := false, s.late
 	s.eng.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 		defer cancel()
@@ -202,6 +216,9 @@ func (s *Server) shutdown() {
 		if err == nil {
 			err = s.upgradesEnded(ctx)
 		}
+		if err == nil && late != nil {
+			err = late(ctx)
+		}
 		if err != nil {
 			cut = true
 			close(s.cut)
@@ -210,6 +227,7 @@ func (s *Server) shutdown() {
 		s.stopClose()
 	}, func() {
 		if cut {
+			s.cutH1()
 			for ex := range s.upgrades {
 				ex.task.Cancel(serverGoneWhy)
 				if ex.ws != nil {
@@ -224,14 +242,15 @@ func (s *Server) shutdown() {
 }
 
 // upgradesEnded waits, off the loop, until the handler of every
-// exchange upgraded to a WebSocket has ended, or ctx is done. Once the
+// exchange upgraded to a WebSocket has ended, and every connection the
+// loop serves itself (h1.go) is closed, or ctx is done. Once the
 // run is ending it does not wait: the handlers are cancelled, and the
 // sockets closed, with the engine (the loop may have stopped already).
 func (s *Server) upgradesEnded(ctx context.Context) error {
 	gone := make(chan struct{})
 	s.eng.Post(func() {
 		s.upgradesGone = gone
-		s.upgradeEnded(nil)
+		s.loopEnded()
 	})
 	select {
 	case <-gone:
@@ -242,11 +261,16 @@ func (s *Server) upgradesEnded(ctx context.Context) error {
 	return nil
 }
 
-// upgradeEnded forgets ex, whose handler ended (nil: none), and closes
-// upgradesGone if that was the last one. Loop only.
+// upgradeEnded forgets ex, whose handler ended. Loop only.
 func (s *Server) upgradeEnded(ex *exchange) {
 	delete(s.upgrades, ex)
-	if s.upgradesGone != nil && len(s.upgrades) == 0 {
+	s.loopEnded()
+}
+
+// loopEnded closes upgradesGone once no upgraded exchange is left, nor
+// any connection the loop serves. Loop only.
+func (s *Server) loopEnded() {
+	if s.upgradesGone != nil && len(s.upgrades) == 0 && (s.h1 == nil || len(s.h1.conns) == 0 && s.h1.attaching == 0) {
 		close(s.upgradesGone)
 		s.upgradesGone = nil
 	}
@@ -264,20 +288,31 @@ type reply struct {
 // a new task, and write what the task sends back (exchange.serve). The
 // body is not read here: the handler reads it, whole (req.body) or as it
 // comes (req.read).
+//
+// A request whose handler the loop ran already (attached: the loop
+// handed its connection on, h1.go) is answered, not run again.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if ex := attached(r); ex != nil {
+		ex.attach(w, r)
+		return
+	}
 	ex := newExchange(s, w, r)
 	defer ex.body.finish(w, r)
-	s.eng.Post(func() {
-		req := newRequest(r, ex)
-		name := "http " + req.route()
-		// The handler is the task's function, with no Go frame below it,
-		// so that its waits unwind; a streamed response is the task's
-		// second phase (respond).
-		ex.task = s.eng.Spawn(s.handler, starlark.Tuple{req}, nil, name, s.parent, s.where)
-		ex.task.Then(req.respond)
-		ex.task.Enqueue(&replier{s: s, req: req, ex: ex}, 0)
-	})
+	s.eng.Post(func() { s.start(ex, r) })
 	ex.serve()
+}
+
+// start runs the handler of ex's request r as a task of its own. Loop
+// only.
+func (s *Server) start(ex *exchange, r *http.Request) {
+	req := newRequest(r, ex)
+	name := "http " + req.route()
+	// The handler is the task's function, with no Go frame below it, so
+	// that its waits unwind; a streamed response is the task's second
+	// phase (respond).
+	ex.task = s.eng.Spawn(s.handler, starlark.Tuple{req}, nil, name, s.parent, s.where)
+	ex.task.Then(req.respond)
+	ex.task.Enqueue(&replier{s: s, req: req, ex: ex}, 0)
 }
 
 // A replier is the Waker the handler task completes: it turns the

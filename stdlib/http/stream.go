@@ -244,9 +244,14 @@ type piece struct {
 // Post. A task streaming a response waits for each chunk to be written
 // (back-pressure from a slow client) without a goroutine per chunk.
 type exchange struct {
-	s    *Server
-	w    http.ResponseWriter
-	r    *http.Request
+	s *Server
+	w http.ResponseWriter
+	// r is the request as the loop knows it; hr, as ServeHTTP's
+	// goroutine got it (the same but when the loop read it, h1.go).
+	r, hr *http.Request
+	// h1 is the connection the loop serves the request on itself, nil
+	// when net/http does.
+	h1   *h1Conn
 	body *bodyReader
 	// out never holds more than a few pieces: one reply, or a head and
 	// one chunk (the next waits for its write), then an end.
@@ -267,15 +272,42 @@ type exchange struct {
 }
 
 func newExchange(s *Server, w http.ResponseWriter, r *http.Request) *exchange {
-	ex := &exchange{s: s, w: w, r: r, out: make(chan *piece, 4), body: &bodyReader{body: r.Body, w: w, timeout: s.bodyTimeout}}
-	ex.body.idle = sync.NewCond(&ex.body.mu)
+	ex := &exchange{s: s, w: w, r: r, hr: r}
+	ex.goes(r.Body)
+	ex.body.w = w
 	// A handler may read the body while it streams its response.
 	http.NewResponseController(w).EnableFullDuplex()
 	return ex
 }
 
-// send hands p to serve. Loop only; never blocks (see out).
+// goes makes what serve's goroutine needs of ex, whose request body is
+// body.
+func (ex *exchange) goes(body io.Reader) {
+	ex.out = make(chan *piece, 4)
+	ex.body = &bodyReader{body: body, timeout: ex.s.bodyTimeout}
+	ex.body.idle = sync.NewCond(&ex.body.mu)
+}
+
+// attach answers, on ServeHTTP's goroutine, for an exchange the loop
+// handed on with its connection (h1Conn.handoff): r is its request as
+// net/http read it again, and the handler has run.
+func (ex *exchange) attach(w http.ResponseWriter, r *http.Request) {
+	ex.w, ex.hr, ex.body.w = w, r, w
+	defer ex.body.finish(w, r)
+	ex.serve()
+}
+
+// send hands p to serve. Loop only; never blocks (see out). On the
+// loop's own path (h1) a whole reply is written there; anything else
+// hands the connection on to net/http, with the exchange.
 func (ex *exchange) send(p *piece) {
+	if c := ex.h1; c != nil {
+		if p.kind == pieceReply && c.reply(ex, p.rep) {
+			return
+		}
+		ex.goes(http.NoBody)
+		c.handoff(ex)
+	}
 	select {
 	case ex.out <- p:
 	default:
@@ -344,7 +376,7 @@ func (ex *exchange) serve() {
 	}()
 	w, rc := ex.w, http.NewResponseController(ex.w)
 	headed := false
-	gone := ex.r.Context().Done()
+	gone := ex.hr.Context().Done()
 	for {
 		select {
 		case p := <-ex.out:
@@ -355,7 +387,7 @@ func (ex *exchange) serve() {
 				// still sending when the server closes would get a
 				// reset instead of a 413), or the head says the
 				// connection closes.
-				ex.body.finish(w, ex.r)
+				ex.body.finish(w, ex.hr)
 				writeHead(w, p.rep)
 				ex.writeBody(p.rep.body)
 				replied = true

@@ -711,7 +711,7 @@ func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // no handshake gets the library's error reply.
 func (ex *exchange) accept() {
 	raw := &rawConn{}
-	c, err := websocket.Accept(&hijacker{ex.w, raw, ex.s.sendTimeout}, ex.r, &websocket.AcceptOptions{})
+	c, err := websocket.Accept(&hijacker{ex.w, raw, ex.s.sendTimeout}, ex.hr, &websocket.AcceptOptions{})
 	ex.post(func() {
 		ex.wsDone, ex.wsErr = true, err
 		if err == nil {

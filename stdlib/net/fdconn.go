@@ -6,6 +6,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // An fdConn is a connection the loop owns outright: its
@@ -146,4 +148,30 @@ func (r fdRaw) once(f func(fd uintptr) bool) error {
 		err = syscall.EAGAIN
 	}
 	return err
+}
+
+// Handoff gives c, a connection the loop owns (TryAccept), to Go's
+// netpoller: the net.Conn it returns is for goroutines to read and write
+// blocking (a Go server's), and c itself is closed. Stop c's watch
+// first. http.serve hands on a connection whose request its own path
+// does not serve (a body, an upgrade) this way.
+func Handoff(c net.Conn) (net.Conn, error) {
+	fc := c.(*fdConn)
+	var f *os.File
+	var derr error
+	err := fdRaw{fc}.Control(func(fd uintptr) {
+		var nfd int
+		if nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); derr == nil {
+			f = os.NewFile(uintptr(nfd), "")
+		}
+	})
+	fc.Close()
+	if err == nil && derr != nil {
+		err = os.NewSyscallError("dup", derr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return net.FileConn(f)
 }

@@ -130,22 +130,7 @@ func (l *Listener) newConn(c net.Conn) (starlark.Value, error) {
 // is a net.Conn in Go's netpoller.
 func (l *Listener) tryAccept() (net.Conn, error) {
 	if l.raw == nil {
-		var nfd int
-		var aerr error
-		// Control, not Read: a listener's RawConn refuses Read. Control
-		// too keeps the descriptor from being closed meanwhile, and
-		// accept4 on it never waits (Go's sockets are non-blocking).
-		err := l.rc.Control(func(fd uintptr) {
-			for {
-				nfd, _, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-				if aerr != syscall.EINTR {
-					return
-				}
-			}
-		})
-		if err == nil {
-			err = aerr
-		}
+		nfd, err := accept4(l.rc)
 		if err != nil {
 			return nil, err
 		}
@@ -163,10 +148,52 @@ func (l *Listener) tryAccept() (net.Conn, error) {
 	return c, nil
 }
 
+// accept4 accepts a connection waiting on the listener whose RawConn is
+// rc, non-blocking, without waiting: syscall.EAGAIN when none is.
+func accept4(rc syscall.RawConn) (int, error) {
+	nfd := -1
+	var aerr error
+	// Control, not Read: a listener's RawConn refuses Read. Control too
+	// keeps the descriptor from being closed meanwhile, and accept4 on
+	// it never waits (Go's sockets are non-blocking).
+	err := rc.Control(func(fd uintptr) {
+		for {
+			nfd, _, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			if aerr != syscall.EINTR {
+				return
+			}
+		}
+	})
+	if err == nil {
+		err = aerr
+	}
+	return nfd, err
+}
+
+// TryAccept accepts a connection waiting on the listener whose RawConn
+// is rc, on the loop and without waiting (syscall.EAGAIN when none is),
+// as a connection the loop owns outright (fdConn): its descriptor is
+// non-blocking and in no poller, for the caller to watch (WatchFD) and
+// to read and write through its SyscallConn, or to hand on (DupFile).
+func TryAccept(rc syscall.RawConn) (net.Conn, error) {
+	nfd, err := accept4(rc)
+	if err != nil {
+		return nil, err
+	}
+	return newFDConn(nfd)
+}
+
+// NextAcceptDelay is the pause after a temporary accept failure that
+// follows a pause of d (0 for none): 5 ms doubling to 1 s, as net/http's
+// Server.Serve.
+func NextAcceptDelay(d time.Duration) time.Duration {
+	return min(max(2*d, acceptRetryFirst), acceptRetryMax)
+}
+
 // backoff pauses accepting after a temporary failure (SPEC 7): 5 ms
 // doubling to 1 s, as net/http does, reported on stderr once per listener.
 func (l *Listener) backoff(err error) {
-	l.delay = min(max(2*l.delay, acceptRetryFirst), acceptRetryMax)
+	l.delay = NextAcceptDelay(l.delay)
 	if l.warned.CompareAndSwap(false, true) {
 		l.warn(err)
 	}
@@ -177,11 +204,11 @@ func (l *Listener) backoff(err error) {
 }
 
 // warn reports the first temporary accept failure. Loop only.
-func (l *Listener) warn(err error) { warnAccept(l.Eng, l.addr, err) }
+func (l *Listener) warn(err error) { WarnAccept(l.Eng, l.addr, err) }
 
-// warnAccept says on e's stderr that accepting on addr failed for now
+// WarnAccept says on e's stderr that accepting on addr failed for now
 // and is retried (acceptRetrying), once per listener. Loop only.
-func warnAccept(e *loop.Engine, addr string, err error) {
+func WarnAccept(e *loop.Engine, addr string, err error) {
 	msg := err.Error()
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -227,7 +254,7 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 					return l.newConn(c)
 				case err == syscall.EAGAIN:
 					l.readable = false
-				case temporaryAccept(err):
+				case TemporaryAccept(err):
 					l.backoff(err)
 				default:
 					return nil, ioError(fn, err)
@@ -259,12 +286,12 @@ func acceptRetrying(e *loop.Engine, ln net.Listener, addr string, warned *atomic
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
-		if err == nil || !temporaryAccept(err) {
+		if err == nil || !TemporaryAccept(err) {
 			return c, err
 		}
-		delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
+		delay = NextAcceptDelay(delay)
 		if warned.CompareAndSwap(false, true) {
-			e.Post(func() { warnAccept(e, addr, err) })
+			e.Post(func() { WarnAccept(e, addr, err) })
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -306,10 +333,10 @@ func (l *retryingListener) Close() error {
 	return l.Listener.Close()
 }
 
-// temporaryAccept reports whether an accept failure is one to retry: the
+// TemporaryAccept reports whether an accept failure is one to retry: the
 // process or the system is out of descriptors or memory for now, or the
 // peer gave up before its connection was taken.
-func temporaryAccept(err error) bool {
+func TemporaryAccept(err error) bool {
 	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR, syscall.EPROTO} {
 		if errors.Is(err, e) {
 			return true
