@@ -1839,6 +1839,16 @@ func interpolate(thread *Thread, format string, x Value) (Value, error) {
 			if !ok {
 				return nil, fmt.Errorf("%%%c format requires float, not %s", c, arg.Type())
 			}
+			if !isFinite(f) {
+				// coro patch (ORIGIN 69): Python's inf, -inf and
+				// nan (INF and NAN for E, F, G), as with flags;
+				// upstream wrote str's +inf here.
+				var out string
+				if out, err = formatPrintf(thread, "", c, Float(f)); err == nil {
+					err = buf.write(out)
+				}
+				break
+			}
 			// A float's text is short (some 330 bytes at most):
 			// written in place, and counted at the next write.
 			Float(f).format(&buf.Builder, c)
