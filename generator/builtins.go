@@ -250,12 +250,17 @@ func (it *iterator) Done() {}
 
 // iterating names, for errors, what is iterating a generator for the
 // consumer cx: the builtin that its thread is calling (list, sorted, a
-// method as list.extend), else "for" (a for loop or a comprehension in
-// a Starlark function). Errors said "for:" for list(g) as well.
+// method as list.extend), else what the Starlark function does
+// (starlark.Thread.IterationSite: "for" for a for loop or a
+// comprehension, "argument after *" for f(*g)). Errors said "for:" for
+// list(g) and for f(*g) as well.
 func iterating(cx *loop.Exec) string {
 	th := cx.Thread()
 	if th == nil || th.CallStackDepth() == 0 {
 		return "for"
+	}
+	if site := th.IterationSite(); site != "" {
+		return site
 	}
 	b, ok := th.DebugFrame(0).Callable().(*starlark.Builtin)
 	if !ok {

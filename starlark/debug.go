@@ -1,6 +1,7 @@
 package starlark
 
 import (
+	"github.com/corolang/coro/starlark/internal/compile"
 	"github.com/corolang/coro/starlark/syntax"
 )
 
@@ -64,3 +65,33 @@ type DebugFrame interface {
 // This function is intended for use in debugging tools.
 // Most applications should have no need for it; use CallFrame instead.
 func (thread *Thread) DebugFrame(depth int) DebugFrame { return thread.frameAt(depth) }
+
+// IterationSite names what the innermost frame of thread is doing with
+// the iterator it is reading, for an Iterator whose Next reports an
+// error through the thread's host (Next is given no thread): "argument
+// after *" while the arguments of a call f(*args) are read, "sequence
+// assignment" for a, b = iterable, and "for" otherwise (a for loop, a
+// comprehension). It returns "" when that frame is not a Starlark
+// function's (a builtin that iterates names itself) or there is none.
+//
+// coro patch (ORIGIN 70): coro's generators named every Starlark site
+// "for", so f(*g), g running, said "for: generator g is already running".
+// The site is read from the frame's current instruction: nothing is
+// recorded while the code runs.
+func (thread *Thread) IterationSite() string {
+	if thread.CallStackDepth() == 0 {
+		return ""
+	}
+	fr := thread.frameAt(0)
+	fn, ok := fr.callable.(*Function)
+	if !ok {
+		return ""
+	}
+	switch compile.Opcode(fn.funcode.Code[fr.pc]) {
+	case compile.CALL_VAR, compile.CALL_VAR_KW:
+		return "argument after *"
+	case compile.UNPACK:
+		return "sequence assignment"
+	}
+	return "for"
+}

@@ -1255,3 +1255,109 @@ func TestStarArgsGrowOnce(t *testing.T) {
 		}
 	}
 }
+
+// siteIterable is an Iterable whose iterator records, at its first Next,
+// what its thread's innermost frame is doing (Thread.IterationSite),
+// then yields one element; with fail, its second Next cancels the thread
+// and ends, as an iterator that reports an error through its host does.
+type siteIterable struct {
+	thread *starlark.Thread
+	sites  *[]string
+	fail   bool
+}
+
+func (it siteIterable) String() string        { return "siteIterable" }
+func (it siteIterable) Type() string          { return "siteIterable" }
+func (it siteIterable) Freeze()               {}
+func (it siteIterable) Truth() starlark.Bool  { return true }
+func (it siteIterable) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable") }
+func (it siteIterable) Iterate() starlark.Iterator {
+	return &siteIterator{siteIterable: it}
+}
+
+type siteIterator struct {
+	siteIterable
+	n int
+}
+
+func (it *siteIterator) Next(p *starlark.Value) bool {
+	it.n++
+	if it.n == 1 {
+		*it.sites = append(*it.sites, it.thread.IterationSite())
+		*p = starlark.MakeInt(1)
+		return true
+	}
+	if it.n == 2 && it.fail {
+		it.thread.Cancel("iterator failed")
+	}
+	return false
+}
+func (it *siteIterator) Done() {}
+
+// TestIterationSite checks that Thread.IterationSite names the construct
+// reading an iterator (coro patch, ORIGIN 70): coro's generators said
+// "for" for f(*g) as well.
+func TestIterationSite(t *testing.T) {
+	thread := new(starlark.Thread)
+	var sites []string
+	var inBuiltin string
+	noop := starlark.NewBuiltin("noop", func(th *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		inBuiltin = th.IterationSite()
+		return starlark.None, nil
+	})
+	predeclared := starlark.StringDict{
+		"it":   siteIterable{thread: thread, sites: &sites},
+		"noop": noop,
+	}
+	const src = `
+def f(*args, **kwargs): pass
+def loop():
+    for x in it: pass
+f(*it)
+f(1, k=2, *it)
+f(*it, **{})
+loop()
+[x for x in it]
+(a,) = it
+noop(*it)
+list(it)
+`
+	if _, err := starlark.ExecFile(thread, "site.star", src, predeclared); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"argument after *", "argument after *", "argument after *", "for", "for", "sequence assignment", "argument after *", ""}
+	if !reflect.DeepEqual(sites, want) {
+		t.Errorf("IterationSite = %q, want %q", sites, want)
+	}
+	if inBuiltin != "" {
+		t.Errorf("IterationSite in a builtin = %q, want \"\"", inBuiltin)
+	}
+	if got := new(starlark.Thread).IterationSite(); got != "" {
+		t.Errorf("IterationSite with no frame = %q, want \"\"", got)
+	}
+}
+
+// TestStarArgsIteratorFails checks that f(*it), where it fails through
+// its host (Thread.Cancel) after an element, fails without calling f
+// with the arguments read so far (coro patch, ORIGIN 70): lst.append(*g)
+// appended g's first value before failing.
+func TestStarArgsIteratorFails(t *testing.T) {
+	thread := new(starlark.Thread)
+	var sites []string
+	called := false
+	record := starlark.NewBuiltin("record", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		called = true
+		return starlark.None, nil
+	})
+	predeclared := starlark.StringDict{
+		"it":     siteIterable{thread: thread, sites: &sites, fail: true},
+		"record": record,
+	}
+	_, err := starlark.ExecFile(thread, "fail.star", "record(*it)\n", predeclared)
+	if err == nil || !strings.Contains(err.Error(), "cancelled: iterator failed") {
+		t.Errorf("record(*it) = %v, want the cancellation", err)
+	}
+	if called {
+		t.Error("record was called with the arguments read before the iterator failed")
+	}
+}

@@ -937,6 +937,14 @@ func callArgs(thread *Thread, op compile.Opcode, arg uint32, stack []Value, sp i
 			positional = append(positional, elem)
 		}
 		iter.Done()
+		if reason := thread.cancelReason.Load(); err == nil && reason != nil {
+			// coro patch (ORIGIN 70): an iterator whose Next failed
+			// through the thread's host (Thread.Cancel, as coro's
+			// generators do) stopped early; the call is not made
+			// with the arguments read so far (lst.append(*g)
+			// appended g's first value before failing).
+			err = cancelledError(reason)
+		}
 		if err != nil {
 			return nil, nil, sp, err
 		}
