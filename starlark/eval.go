@@ -776,34 +776,61 @@ func getIndex(thread *Thread, x, y Value) (Value, error) {
 		return z, nil
 
 	case Indexable: // string, list, tuple
+		if r, ok := x.(rangeValue); ok && r.len > math.MaxInt {
+			// coro patch (ORIGIN 64, 71): longer than Len says.
+			return r.indexLong(y)
+		}
 		n := x.Len()
-		i, err := AsInt32(y)
+		// coro patch (ORIGIN 71): any int, where upstream took
+		// int32s (range(2**40)[2**35] failed).
+		i, exact, err := indexInt(y)
 		if err != nil {
 			return nil, fmt.Errorf("%s index: %s", x.Type(), err)
 		}
+		if !exact {
+			return nil, outOfRange(y, uint64(n), x)
+		}
 		origI := i
 		if i < 0 {
-			if r, ok := x.(rangeValue); ok && r.len > math.MaxInt {
-				// coro patch (ORIGIN 64): longer than Len says,
-				// so every int32 counted from its end is in it.
-				return MakeInt(r.at(r.len - uint64(-i))), nil
-			}
 			i += n
 		}
 		if i < 0 || i >= n {
-			return nil, outOfRange(origI, n, x)
+			return nil, outOfRange(origI, uint64(n), x)
 		}
 		return x.Index(i), nil
 	}
 	return nil, fmt.Errorf("unhandled index operation %s[%s]", x.Type(), y.Type())
 }
 
-func outOfRange(i, n int, x Value) error {
+// outOfRange reports index i (an int or an Int) of x, of length n, out of
+// range. (coro patch, ORIGIN 71: n is a uint64, for a range's length.)
+func outOfRange(i any, n uint64, x Value) error {
 	if n == 0 {
-		return fmt.Errorf("index %d out of range: empty %s", i, x.Type())
+		return fmt.Errorf("index %v out of range: empty %s", i, x.Type())
 	} else {
-		return fmt.Errorf("%s index %d out of range [%d:%d]", x.Type(), i, -n, n-1)
+		return fmt.Errorf("%s index %v out of range [-%d:%d]", x.Type(), i, n, n-1)
 	}
+}
+
+// indexInt returns the value of v, an index, a slice bound or a slice
+// step, and whether it is exact: an int past [-MaxInt, MaxInt] is
+// clamped to that interval (coro patch, ORIGIN 71). Upstream took only
+// int32s, so range(2**40)[2**35] and range(2**40)[2**35:] failed. No
+// sequence whose Len is an int has an element past an int, so a clamped
+// bound or step selects what the true one would, and a clamped index is
+// out of range; the clamped value can be negated.
+func indexInt(v Value) (i int, exact bool, err error) {
+	x, ok := v.(Int)
+	if !ok {
+		return 0, false, fmt.Errorf("got %s, want int", v.Type())
+	}
+	if small, big := x.get(); big == nil && -math.MaxInt <= small && small <= math.MaxInt {
+		return int(small), true, nil
+	}
+	if x.Sign() < 0 {
+		return -math.MaxInt, false, nil
+	}
+	return math.MaxInt, false, nil
 }
 
 // setIndex implements x[y] = z. A dict compares keys with thread
@@ -831,7 +858,7 @@ func setIndex(thread *Thread, x, y, z Value) error {
 			i += n
 		}
 		if i < 0 || i >= n {
-			return outOfRange(origI, n, x)
+			return outOfRange(origI, uint64(n), x)
 		}
 		return x.SetIndex(i, z)
 
@@ -1480,20 +1507,30 @@ func slice(x, lo, hi, step_ Value) (Value, error) {
 	}
 
 	n := sliceable.Len()
+	r, isRange := x.(rangeValue)
 	step := 1
 	if step_ != None {
 		var err error
-		step, err = AsInt32(step_)
+		// coro patch (ORIGIN 71): any int, where upstream took
+		// int32s; see indexInt.
+		step, _, err = indexInt(step_)
 		if err != nil {
 			return nil, fmt.Errorf("invalid slice step: %s", err)
 		}
 		if step == 0 {
 			return nil, fmt.Errorf("zero is not a valid slice step")
 		}
+		if !isRange {
+			// A step longer than the sequence selects one
+			// element, as one of its length does; with that,
+			// the loops of Slice (i += step) cannot overflow.
+			m := max(n, 1)
+			step = max(-m, min(step, m))
+		}
 	}
 
-	if r, ok := x.(rangeValue); ok && r.len > math.MaxInt {
-		return r.sliceLong(lo, hi, step) // coro patch (ORIGIN 64)
+	if isRange && r.len > math.MaxInt {
+		return r.sliceLong(lo, hi, step_) // coro patch (ORIGIN 64, 71)
 	}
 
 	// TODO(adonovan): opt: preallocate result array.
@@ -1530,6 +1567,11 @@ func slice(x, lo, hi, step_ Value) (Value, error) {
 		}
 		if end < -1 {
 			end = -1
+		} else if end >= n {
+			// Nothing to take, as before; a range's stop is
+			// then its last element, not what a clamped bound
+			// (indexInt) would make of it (coro patch, ORIGIN 71).
+			end = n - 1
 		}
 
 		if start < end {
@@ -1578,16 +1620,19 @@ func indices(start_, end_ Value, len int) (start, end int, err error) {
 
 // asIndex sets *result to the integer value of v, adding len to it
 // if it is negative.  If v is nil or None, *result is unchanged.
+// An int past an int's range is clamped (indexInt): the caller clamps
+// the result to the sequence, as it would the true value (coro patch,
+// ORIGIN 71: upstream failed past int32, as Python does not).
 func asIndex(v Value, len int, result *int) error {
 	if v != nil && v != None {
-		var err error
-		*result, err = AsInt32(v)
+		i, _, err := indexInt(v)
 		if err != nil {
 			return err
 		}
-		if *result < 0 {
-			*result += len
+		if i < 0 {
+			i += len
 		}
+		*result = i
 	}
 	return nil
 }

@@ -1022,18 +1022,47 @@ func (r rangeValue) Slice(start, end, step int) Value {
 		s.step, s.neg = uint64(rstep*step), rstep*step < 0
 		return s
 	}
-	return r.slice(big.NewInt(int64(start)), big.NewInt(int64(end)), step)
+	return r.slice(big.NewInt(int64(start)), big.NewInt(int64(end)), big.NewInt(int64(step)))
+}
+
+// indexLong returns r[y] for a range longer than Len says, whose indices
+// pass an int (coro patch, ORIGIN 64, 71): counted in big ints, every
+// int in [-len, len) is one (range(-2**63, 2**63-1)[2**63] is 0).
+// Upstream took int32 indices, and ORIGIN 64 only negative ones here.
+func (r rangeValue) indexLong(y Value) (Value, error) {
+	i, ok := y.(Int)
+	if !ok {
+		return nil, fmt.Errorf("range index: got %s, want int", y.Type())
+	}
+	n := new(big.Int).SetUint64(r.len)
+	k := i.BigInt()
+	if k.Sign() < 0 {
+		k.Add(k, n)
+	}
+	if k.Sign() < 0 || k.Cmp(n) >= 0 {
+		return nil, outOfRange(i, r.len, r)
+	}
+	return MakeInt(r.at(k.Uint64())), nil
 }
 
 // sliceLong implements r[lo:hi:step] for a range longer than Len says,
-// whose end eval.go's slice cannot count to in an int (coro patch, ORIGIN
-// 64). An index is an int32 and r has more elements than that, so a
-// negative one counts from the end and none needs clamping.
-func (r rangeValue) sliceLong(lo, hi Value, step int) (Value, error) {
+// whose indices pass an int (coro patch, ORIGIN 64, 71): the bounds and
+// the step are read and clamped as Python's slice.indices does, in big
+// ints (upstream took int32s). slice (eval.go) checked step_.
+func (r rangeValue) sliceLong(lo, hi, step_ Value) (Value, error) {
+	step := big.NewInt(1)
+	if step_ != None {
+		step = step_.(Int).BigInt()
+	}
 	n := new(big.Int).SetUint64(r.len)
-	start, end := big.NewInt(0), new(big.Int).Set(n) // [0:len]
-	if step < 0 {
-		start, end = new(big.Int).Sub(n, big.NewInt(1)), big.NewInt(-1) // [len-1:-1]
+	// [0:len], or [len-1:-1] backwards, and an index clamps to them.
+	first, last := big.NewInt(0), new(big.Int).Set(n)
+	if step.Sign() < 0 {
+		first, last = big.NewInt(-1), new(big.Int).Sub(n, big.NewInt(1))
+	}
+	start, end := new(big.Int).Set(first), new(big.Int).Set(last)
+	if step.Sign() < 0 {
+		start, end = end, start
 	}
 	for _, x := range [...]struct {
 		v    Value
@@ -1043,13 +1072,18 @@ func (r rangeValue) sliceLong(lo, hi Value, step int) (Value, error) {
 		if x.v == nil || x.v == None {
 			continue
 		}
-		i, err := AsInt32(x.v)
-		if err != nil {
-			return nil, fmt.Errorf("invalid %s index: %s", x.what, err)
+		i, ok := x.v.(Int)
+		if !ok {
+			return nil, fmt.Errorf("invalid %s index: got %s, want int", x.what, x.v.Type())
 		}
-		x.i.SetInt64(int64(i))
-		if i < 0 {
+		x.i.Set(i.BigInt())
+		if x.i.Sign() < 0 {
 			x.i.Add(x.i, n)
+		}
+		if x.i.Cmp(first) < 0 {
+			x.i.Set(first)
+		} else if x.i.Cmp(last) > 0 {
+			x.i.Set(last)
 		}
 	}
 	return r.slice(start, end, step), nil
@@ -1063,7 +1097,7 @@ func (r rangeValue) sliceLong(lo, hi Value, step int) (Value, error) {
 // element of the result and does not fit (an int, or 2⁶⁴-1 for a step) is
 // clamped to the nearest that does: the elements are Python's, only the
 // repr may differ.
-func (r rangeValue) slice(start, end *big.Int, step int) rangeValue {
+func (r rangeValue) slice(start, end, step *big.Int) rangeValue {
 	rstep := new(big.Int).SetUint64(r.size())
 	if r.neg {
 		rstep.Neg(rstep)
@@ -1074,14 +1108,14 @@ func (r rangeValue) slice(start, end *big.Int, step int) rangeValue {
 	}
 	var n uint64
 	d := new(big.Int).Sub(end, start)
-	if step < 0 {
+	if step.Sign() < 0 {
 		d.Neg(d)
 	}
 	if d.Sign() > 0 { // (d-1)/|step| + 1 elements
 		d.Sub(d, big.NewInt(1))
-		n = d.Quo(d, big.NewInt(int64(max(step, -step)))).Uint64() + 1
+		n = d.Quo(d, new(big.Int).Abs(step)).Uint64() + 1
 	}
-	newStep := new(big.Int).Mul(rstep, big.NewInt(int64(step)))
+	newStep := new(big.Int).Mul(rstep, step)
 	s := rangeValue{start: value(start), stop: value(end), neg: newStep.Sign() < 0, len: n}
 	s.step = math.MaxUint64
 	if newStep.IsUint64() || new(big.Int).Neg(newStep).IsUint64() {
@@ -1760,7 +1794,7 @@ func list_pop(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) 
 		i += n
 	}
 	if i < 0 || i >= n {
-		return nil, nameErr(b, outOfRange(origI, n, list))
+		return nil, nameErr(b, outOfRange(origI, uint64(n), list))
 	}
 	if err := list.checkMutable("pop from"); err != nil {
 		return nil, nameErr(b, err)
