@@ -385,6 +385,10 @@ func (ws *WebSocket) close(x *loop.Exec, fn string, code int, reason string) err
 	ws.sentCode = code
 	ws.msg, ws.next = nil, nil
 	ws.waiters.Broadcast(nil, nil)
+	// A send waiting for room fails with closed now, as a Conn's write
+	// does on close(): with a peer that reads nothing, room would come
+	// only once a queued write failed, after the send timeout.
+	ws.room.Broadcast(nil, nil)
 	if err := ws.drain(x, fn); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -673,4 +674,103 @@ func acceptWebSocket(c net.Conn) (*bufio.Reader, error) {
 func wsAccept(key string) string {
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// closeBlockedScript has one task flood ws until send waits for room
+// (the peer reads nothing), another wait in recv, and then closes ws.
+const closeBlockedScript = `
+big = "x" * (1 << 20)
+
+def flood(ws):
+    err = catch(lambda: [ws.send(big) for _ in range(1000)]).error
+    print("send:", err)
+
+def receive(ws):
+    print("recv:", ws.recv())
+
+def blocked():
+    w = {i.name: i.waiting_on or "" for i in tasks()}
+    return w.get("flood", "").startswith("send on") and w.get("receive", "").startswith("recv on")
+
+def close_blocked(ws):
+    spawn(flood, ws, name="flood")
+    spawn(receive, ws, name="receive")
+    for _ in range(1000):
+        if blocked():
+            break
+        sleep(0.01)
+    if not blocked():
+        fail("send and recv never waited")
+    ws.close()
+    print("closed", ws.close_code)
+`
+
+// readAll reads c's messages until it closes, as a peer that reads again.
+func readAll(c *websocket.Conn) error {
+	c.SetReadLimit(-1)
+	for {
+		if _, _, err := c.Read(context.Background()); err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusNormalClosure {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// A send waiting for room in the queue (the peer reads nothing), and a
+// recv, in other tasks, fail with closed and return None at once when
+// close() is called, as a Conn's pending write does on close(); close
+// itself sends the close after what was queued. The send waited until a
+// queued message was written: for ever, or the send timeout, with a
+// peer that stopped reading.
+func TestWebSocketCloseWakesBlockedSendOnServer(t *testing.T) {
+	noLeaks(t)
+	corohttp.SetSlowClientBounds(t, never, never, never)
+	run := scripttest.Start(t, "server.star", closeBlockedScript+`
+def handler(req):
+    close_blocked(req.websocket())
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://127.0.0.1:"+run.Stdout.Next(t)+"/", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	// Read nothing until both have failed.
+	got := []string{run.Stdout.Next(t), run.Stdout.Next(t)}
+	assert.ElementsMatch(t, []string{"send: closed: WebSocket.send: the socket is closed", "recv: None"}, got)
+	read := make(chan error, 1)
+	go func() { read <- readAll(c) }()
+	assert.Equal(t, "closed 1000", run.Stdout.Next(t))
+	assert.NoError(t, waitFor(t, read))
+}
+
+// The client side likewise, for http.websocket's socket.
+func TestWebSocketCloseWakesBlockedSendOnClient(t *testing.T) {
+	noLeaks(t)
+	corohttp.SetSlowClientBounds(t, never, never, never)
+	start, read := make(chan struct{}), make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			read <- err
+			return
+		}
+		defer c.CloseNow()
+		<-start // read nothing until both have failed
+		read <- readAll(c)
+	}))
+	defer srv.Close()
+	startReading := sync.OnceFunc(func() { close(start) })
+	defer startReading()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+	run := scripttest.Start(t, "client.star", closeBlockedScript+fmt.Sprintf("close_blocked(http.websocket(%q))\n", url), 30*time.Second)
+	got := []string{run.Stdout.Next(t), run.Stdout.Next(t)}
+	assert.ElementsMatch(t, []string{"send: closed: WebSocket.send: the socket is closed", "recv: None"}, got)
+	startReading()
+	assert.Equal(t, "closed 1000", run.Stdout.Next(t))
+	require.NoError(t, run.Wait(t))
+	assert.NoError(t, waitFor(t, read))
 }
