@@ -84,7 +84,14 @@ type h1Server struct {
 	sweep     func() // stops the deadline sweep, nil when none runs
 	// The timeouts, as they were when the server started.
 	headTimeout, idleTimeout, sweepEvery time.Duration
-	handoff                              *handoffListener
+	// handoff is what the server's http.Server accepts: connections
+	// handed on with a request to read. attach serves those handed on
+	// with an exchange whose handler ran (attachLn): apart, because
+	// net/http drops a request it reads once its server is shutting
+	// down, and such a request was read before.
+	handoff  *handoffListener
+	attach   *http.Server
+	attachLn *handoffListener
 	// One reader for every head parsed: http.ReadRequest copies what it
 	// keeps, and the loop parses one head at a time.
 	head bytes.Reader
@@ -120,6 +127,10 @@ func (s *Server) startH1(ln net.Listener) bool {
 	}
 	h.watch = w
 	h.br = bufio.NewReaderSize(&h.head, h1HeadMax)
+	h.attach = &http.Server{Handler: s, ConnContext: connContext}
+	harden(h.attach, s.eng)
+	h.attachLn = newHandoffListener(ln.Addr())
+	go h.attach.Serve(h.attachLn)
 	s.h1 = h
 	s.eng.Post(s.acceptH1) // a connection may be waiting already
 	return true
@@ -169,34 +180,14 @@ func (s *Server) stopH1() {
 	for c := range h.conns {
 		if c.ex == nil && c.sent == len(c.out) {
 			c.close()
+		} else {
+			c.closeAfter = true // once its reply is written
 		}
 	}
-	if len(h.conns) == 0 {
-		return
-	}
-	// Handlers still running may yet hand their connection on (a
-	// streamed response), and the server's http.Server stops accepting
-	// with its Shutdown: another one serves them, and closes each
-	// connection after its reply. shutdown waits for it too.
-	old := h.handoff
-	h.handoff = newHandoffListener(old.addr)
-	for moved := true; moved; {
-		select {
-		case c := <-old.conns:
-			h.handoff.give(c)
-		default:
-			moved = false
-		}
-	}
-	late := &http.Server{Handler: s, ConnContext: connContext}
-	harden(late, s.eng)
-	late.SetKeepAlivesEnabled(false)
-	stop := context.AfterFunc(s.eng.Context(), func() { late.Close() })
-	s.late = func(ctx context.Context) error {
-		defer stop()
-		return late.Shutdown(ctx)
-	}
-	go late.Serve(h.handoff)
+	// Exchanges handed on are served by attach, which keeps serving
+	// until shutdown has seen them all taken (loopEnded): closing the
+	// connection after each reply from now on.
+	h.attach.SetKeepAlivesEnabled(false)
 }
 
 // cutH1 closes every connection still open once the grace after
@@ -235,6 +226,7 @@ type h1Conn struct {
 	eof         bool // the client ended its side (or the connection failed)
 	closeAfter  bool // close once out is written
 	lastPOST    bool // the last request was a POST (leading CRLF, as net/http)
+	served      int  // requests served
 	closed      bool
 	deadline    time.Duration // on the engine's clock; 0 for none
 	idle        bool          // between requests: the deadline is idleTimeout's
@@ -304,7 +296,7 @@ func (c *h1Conn) pump() {
 			}
 			continue
 		}
-		if c.closeAfter {
+		if c.closeAfter && c.ex == nil {
 			c.close()
 			return
 		}
@@ -357,11 +349,14 @@ func (c *h1Conn) read() bool {
 		return true
 	case err != nil || n == 0:
 		c.eof = true
-		if c.ex != nil {
+		switch rest := len(c.in) - c.start; {
+		case c.ex != nil:
 			c.gone(clientGoneWhy)
-		} else if c.start == len(c.in) {
+		case rest == 0 || c.served > 0 && rest < 4:
+			// On a connection it served before, net/http waits for 4
+			// bytes of a next request (idle), and says nothing of fewer.
 			c.close()
-		} else {
+		default:
 			// A head cut short: net/http says what it says of it.
 			c.handoff(nil)
 		}
@@ -373,7 +368,9 @@ func (c *h1Conn) read() bool {
 		// until the next event, which saves the read that says EAGAIN.
 		c.readable = false
 	}
-	if c.idle {
+	if c.idle && len(c.in)-c.start >= 4 {
+		// The head's timeout runs from its first 4 bytes, as net/http's
+		// (which waits for them under the idle timeout).
 		c.idle = false
 		c.deadline = c.s.eng.Now() + c.s.h1.headTimeout
 	}
@@ -419,16 +416,16 @@ func (c *h1Conn) serveNext() bool {
 	if len(buf) == 0 {
 		return false
 	}
+	if c.s.closed {
+		c.close() // a request read after close() is not served
+		return true
+	}
 	n := headEnd(buf)
 	if n < 0 && len(buf) < h1HeadMax {
 		return false
 	}
 	if n < 0 || n > h1HeadMax {
 		c.handoff(nil) // net/http answers 431
-		return true
-	}
-	if c.s.closed {
-		c.close() // a request read after close() is not served
 		return true
 	}
 	h := c.s.h1
@@ -445,6 +442,7 @@ func (c *h1Conn) serveNext() bool {
 	c.lastPOST = r.Method == http.MethodPost
 	r.RemoteAddr = c.raddr
 	c.deadline, c.idle = 0, false
+	c.served++
 	h1Served.Add(1)
 	ex := &exchange{s: c.s, r: r, h1: c}
 	c.ex = ex
@@ -545,12 +543,15 @@ func (c *h1Conn) flush() bool {
 		}
 	}
 	c.out, c.sent = c.out[:0], 0
-	if cap(c.out) > 64<<10 {
+	if cap(c.out) > h1ReadSize {
 		c.out = nil // a large reply's buffer is not kept for the next
 	}
 	if c.ex == nil {
 		c.idle = c.start == len(c.in)
 		if c.idle {
+			if cap(c.in) > h1ReadSize {
+				c.in, c.start = nil, 0 // nor a large head's
+			}
 			c.deadline = c.s.eng.Now() + c.s.h1.idleTimeout
 		} else {
 			c.deadline = c.s.eng.Now() + c.s.h1.headTimeout
@@ -603,12 +604,14 @@ func (c *h1Conn) handoff(ex *exchange) {
 		return
 	}
 	pc := &prefixConn{Conn: nc, prefix: prefix}
-	if ex != nil {
-		ex.h1 = nil
-		pc.ex.Store(ex)
-		c.s.h1.attaching++
+	if ex == nil {
+		c.s.h1.handoff.give(pc)
+		return
 	}
-	c.s.h1.handoff.give(pc)
+	ex.h1 = nil
+	pc.ex.Store(ex)
+	c.s.h1.attaching++
+	c.s.h1.attachLn.give(pc)
 }
 
 // took runs on the loop once ServeHTTP took an exchange handed on

@@ -75,14 +75,13 @@ type Server struct {
 	// h1 is the loop's own HTTP/1 path (h1.go), nil when net/http
 	// accepts.
 	h1 *h1Server
-	// late, once shutdown began with requests in flight on the loop's
-	// path, waits for the http.Server that serves those handed on late
-	// (stopH1).
-	late func(ctx context.Context) error
 }
 
 // connState is the server's http.Server.ConnState hook: it keeps fresh.
 func (s *Server) connState(c net.Conn, st http.ConnState) {
+	if pc, ok := c.(*prefixConn); ok && st == http.StateNew && pc.ex.Load() != nil {
+		return // a request already served by its handler: not fresh (h1.go)
+	}
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
 	if st == http.StateNew {
@@ -122,10 +121,6 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	s.srv = &http.Server{Handler: s, ConnState: s.connState, TLSConfig: cfg, ConnContext: connContext}
 	harden(s.srv, e)
 	s.ln = ln
-	s.stopClose = context.AfterFunc(e.Context(), func() {
-		s.srv.Close()
-		ln.Close()
-	})
 	switch {
 	case cfg != nil:
 		// A temporary failure to accept (out of descriptors) is retried
@@ -136,6 +131,17 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	default:
 		go s.srv.Serve(netmod.Retrying(e, ln, s.addr))
 	}
+	var attach *http.Server
+	if s.h1 != nil {
+		attach = s.h1.attach
+	}
+	s.stopClose = context.AfterFunc(e.Context(), func() {
+		s.srv.Close()
+		ln.Close()
+		if attach != nil {
+			attach.Close()
+		}
+	})
 	// SPEC 1: the server has a task of its own that waits until it is
 	// closed, so a script that starts a server and returns keeps serving
 	// (and the wait counts as one on the outside world, not a deadlock).
@@ -206,7 +212,11 @@ func (s *Server) shutdown() {
 		}
 	}
 	// The serving task, parked with a hold, keeps the run alive meanwhile.
-	cut, late := false, s.late
+	cut := false
+	var attach *http.Server // serves what the loop's path hands on with its exchange
+	if s.h1 != nil {
+		attach = s.h1.attach
+	}
 	s.eng.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 		defer cancel()
@@ -216,13 +226,16 @@ func (s *Server) shutdown() {
 		if err == nil {
 			err = s.upgradesEnded(ctx)
 		}
-		if err == nil && late != nil {
-			err = late(ctx)
+		if err == nil && attach != nil {
+			err = attach.Shutdown(ctx)
 		}
 		if err != nil {
 			cut = true
 			close(s.cut)
 			s.srv.Close()
+			if attach != nil {
+				attach.Close()
+			}
 		}
 		s.stopClose()
 	}, func() {
