@@ -231,12 +231,19 @@ type h1Conn struct {
 	deadline    time.Duration // on the engine's clock; 0 for none
 	idle        bool          // between requests: the deadline is idleTimeout's
 	stopClosing func() bool   // ends the engine's closing of conn
+	// The system call in progress (sys): made once, as a Conn's, so
+	// that a read or write allocates nothing.
+	ioBuf           []byte
+	ioN             int
+	ioErr           error
+	readFn, writeFn func(uintptr) bool
 }
 
 // newH1Conn starts serving c. Loop only.
 func (s *Server) newH1Conn(nc net.Conn) {
 	h := s.h1
 	c := &h1Conn{s: s, conn: nc, readable: true, writable: true}
+	c.readFn, c.writeFn = c.sysRead, c.sysWrite
 	if ra := nc.RemoteAddr(); ra != nil {
 		c.raddr = ra.String()
 	}
@@ -331,16 +338,8 @@ func (c *h1Conn) read() bool {
 			c.in = slices.Grow(c.in, h1ReadSize)
 		}
 	}
-	var n int
-	var rerr error
 	space := c.in[len(c.in):cap(c.in)]
-	err := c.rc.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), space)
-		return true
-	})
-	if err == nil {
-		err = rerr
-	}
+	n, err := c.sys(c.readFn, space)
 	switch {
 	case err == syscall.EAGAIN:
 		c.readable = false
@@ -374,6 +373,28 @@ func (c *h1Conn) read() bool {
 		c.idle = false
 		c.deadline = c.s.eng.Now() + c.s.h1.headTimeout
 	}
+	return true
+}
+
+// sys reads or writes p (fn: readFn or writeFn) without waiting, through
+// the connection's RawConn: the descriptor is not closed meanwhile.
+func (c *h1Conn) sys(fn func(uintptr) bool, p []byte) (int, error) {
+	c.ioBuf = p
+	err := c.rc.Read(fn) // fdConn's Read and Write both run fn once
+	c.ioBuf = nil
+	if err != nil {
+		return 0, err
+	}
+	return c.ioN, c.ioErr
+}
+
+func (c *h1Conn) sysRead(fd uintptr) bool {
+	c.ioN, c.ioErr = netmod.RawRead(fd, c.ioBuf)
+	return true
+}
+
+func (c *h1Conn) sysWrite(fd uintptr) bool {
+	c.ioN, c.ioErr = netmod.RawWrite(fd, c.ioBuf)
 	return true
 }
 
@@ -517,15 +538,7 @@ func (c *h1Conn) flush() bool {
 		if !c.writable {
 			return false
 		}
-		var n int
-		var werr error
-		err := c.rc.Write(func(fd uintptr) bool {
-			n, werr = syscall.Write(int(fd), c.out[c.sent:])
-			return true
-		})
-		if err == nil {
-			err = werr
-		}
+		n, err := c.sys(c.writeFn, c.out[c.sent:])
 		switch {
 		case err == syscall.EAGAIN:
 			c.writable = false
