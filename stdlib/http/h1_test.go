@@ -43,6 +43,8 @@ def handler(req):
         return (200, {"Date": "yesterday"}, "d")
     if p == "/cl":
         return (200, {"Content-Length": "2"}, "ok")
+    if p == "/cl-space":
+        return (200, {"Content-Length": " 2"}, "ok")
     if p == "/fail":
         fail("broke")
     if p == "/nc":
@@ -97,7 +99,7 @@ func TestLoopPathAnswersAsNetHTTP(t *testing.T) {
 	goRun := scripttest.Start(t, "nethttp.star", loopPathScript, 30*time.Second)
 	goAddr := "127.0.0.1:" + goRun.Stdout.Next(t)
 
-	paths := []string{"/text", "/bytes", "/json?x=1&y=%20", "/none", "/status", "/headers", "/crlf", "/odd", "/date", "/cl", "/fail", "/nc", "/conn", "/headers-in", "/stream"}
+	paths := []string{"/text", "/bytes", "/json?x=1&y=%20", "/none", "/status", "/headers", "/crlf", "/odd", "/date", "/cl", "/cl-space", "/fail", "/nc", "/conn", "/headers-in", "/stream"}
 	forms := []string{
 		"GET %s HTTP/1.1\r\nHost: x\r\nX-In: a\r\nX-In: b\r\n\r\n",
 		"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

@@ -396,6 +396,8 @@ func (rp *replier) Complete(_ int, v starlark.Value, err error) {
 // 2) or closes the connection after a shorter one (the client failed
 // after 5 bytes of 100). A whole body's length is known, so the response
 // is sent right, and the warning names the route whose handler is wrong.
+// The right length written otherwise (" 2") is sent as the number, with
+// no warning: net/http dropped it, and then chunked the body.
 // A HEAD request's, and a 204's or a 304's, is the length of a body not
 // sent: it is left alone.
 func (rp *replier) fixLength(rep *reply) {
@@ -403,10 +405,13 @@ func (rp *replier) fixLength(rep *reply) {
 	if !ok || rp.req.method == http.MethodHead || !bodyAllowed(rep.status) {
 		return
 	}
+	want := strconv.Itoa(len(rep.body))
 	if n, ok := contentLength(vs); ok && n == int64(len(rep.body)) {
+		if vs[0] != want {
+			rep.headers["Content-Length"] = []string{want}
+		}
 		return
 	}
-	want := strconv.Itoa(len(rep.body))
 	fmt.Fprintf(rp.s.eng.Stderr(), "coro: warning: http: handler for %s returned content-length %s with a body of %d bytes; sent content-length %s\n",
 		rp.req.route(), loop.QuoteArg(strings.Join(vs, ", ")), len(rep.body), want)
 	rep.headers["Content-Length"] = []string{want}
