@@ -657,9 +657,14 @@ func (c *h1Conn) reply(ex *exchange, rep reply) bool {
 	c.ex = nil
 	c.start += c.head
 	// Whether the connection stays open, as net/http decides for a
-	// reply whose length it knows.
-	keep10 := r.ProtoMajor == 1 && r.ProtoMinor == 0 && headerHasToken(r.Header["Connection"], "keep-alive")
-	c.closeAfter = !keep10 && (!r.ProtoAtLeast(1, 1) || r.Close) || c.s.closed
+	// reply whose length it knows (response.wants10KeepAlive and
+	// wantsClose): from the first Connection line only, where r.Close
+	// looked at them all, and its tokens are found as hasToken finds
+	// them ("foo close" closes, and "close X-A: 1" folded from two
+	// lines).
+	conn := r.Header.Get("Connection")
+	keep10 := r.ProtoMajor == 1 && r.ProtoMinor == 0 && hasToken(conn, "keep-alive")
+	c.closeAfter = !keep10 && (!r.ProtoAtLeast(1, 1) || r.Close || hasToken(conn, "close")) || c.s.closed
 
 	b := c.out
 	if r.ProtoAtLeast(1, 1) {
@@ -710,7 +715,9 @@ func (c *h1Conn) reply(ex *exchange, rep reply) bool {
 		b = append(b, "\r\n"...)
 	}
 	switch {
-	case keep10 && !c.closeAfter:
+	case keep10:
+		// Also when the server is closing the connection after it
+		// (closed): so says net/http.
 		b = append(b, "Connection: keep-alive\r\n"...)
 	case c.closeAfter && r.ProtoAtLeast(1, 1):
 		b = append(b, "Connection: close\r\n"...)
@@ -734,18 +741,46 @@ func appendHeader(b []byte, k, v string) []byte {
 	return append(b, "\r\n"...)
 }
 
-// headerHasToken reports whether the comma-separated values vs hold
-// token, in any case (net/http's hasToken).
-func headerHasToken(vs []string, token string) bool {
-	for _, v := range vs {
-		for f := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.Trim(f, " \t"), token) {
-				return true
-			}
+// hasToken reports whether token is in v, in any case, between the
+// start or end of v and spaces, tabs or commas: net/http's hasToken,
+// which decides what its server does with a Connection header.
+func hasToken(v, token string) bool {
+	for sp := 0; sp+len(token) <= len(v); sp++ {
+		if sp > 0 && !isTokenBoundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end != len(v) && !isTokenBoundary(v[end]) {
+			continue
+		}
+		if asciiEqualFold(v[sp:sp+len(token)], token) {
+			return true
 		}
 	}
 	return false
 }
+
+// asciiEqualFold is strings.EqualFold for ASCII only, as net/http's:
+// "\u212Aeep-alive" (a Kelvin sign) is not keep-alive.
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := range len(s) {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
+func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
 
 // httpDate is the Date header's value now, made at most once a second.
 func (h *h1Server) httpDate() []byte {

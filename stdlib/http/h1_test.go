@@ -135,6 +135,14 @@ func TestLoopPathAnswersAsNetHTTP(t *testing.T) {
 		"BLAH\r\n\r\n",
 		"GET /text HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n",
 		"GET /text HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		// Found by TestLoopPathDifferential: net/http finds a
+		// connection token as its hasToken does, in the first
+		// Connection line only (but for r.Close).
+		"GET /text HTTP/1.1\r\nHost: x\r\nConnection: foo close\r\n\r\n",
+		"GET /text HTTP/1.1\r\nHost: x\r\nConnection: close\r\n X-A: 1\r\n\r\n", // folded
+		"GET /text HTTP/1.0\r\nConnection: keep-alive x\r\n\r\n",
+		"GET /text HTTP/1.0\r\nConnection: x\r\nConnection: keep-alive\r\n\r\n",
+		"GET /text HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
 	} {
 		assert.Equal(t, exchangeRaw(t, goAddr, raw), exchangeRaw(t, loopAddr, raw), "%q", raw)
 	}
