@@ -2,22 +2,24 @@ package http
 
 // The loop's own HTTP/1 path. A plain (not TLS) server whose engine has
 // a reactor accepts on the loop, and the loop reads, parses and answers
-// the common request itself: HTTP/1.x, no body, no upgrade, a whole
-// reply. net/http does all of that on a goroutine per connection, and
-// each request then went to the loop and its reply came back: two
-// hand-offs between threads per request, which cost more than net/http
-// itself (23 µs of CPU per hello-world request against Go's 14.5 µs).
+// the common request itself: HTTP/1.x, no body or a small one that came
+// with its head, no upgrade, a whole reply. net/http does all of that on
+// a goroutine per connection, and each request then went to the loop
+// and its reply came back: two hand-offs between threads per request,
+// which cost more than net/http itself (23 µs of CPU per hello-world
+// request against Go's 14.5 µs).
 //
 // Parsing is net/http's own (http.ReadRequest), checked as net/http's
 // server checks a request. Whatever this path does not serve goes to
 // net/http whole: the connection, with the bytes read so far, is handed
 // to the server's http.Server (Handoff), which reads the request again
 // and serves it and the rest of the connection as usual. That is a
-// request with a body, an upgrade (a WebSocket), HEAD, a head too large
-// or malformed, and a reply that is not whole or not plain (a streamed
-// response, a status without a body, connection headers): the handler
-// has run then, and its exchange goes with the connection (prefixConn),
-// for ServeHTTP to attach to rather than to run the handler again.
+// request with a chunked or large body, or one still to come, an
+// upgrade (a WebSocket), HEAD, a head too large or malformed, and a
+// reply that is not whole or not plain (a streamed response, a status
+// without a body, connection headers): the handler has run then, and its
+// exchange goes with the connection (prefixConn), for ServeHTTP to
+// attach to rather than to run the handler again.
 //
 // The defences are net/http's as the server sets them (limits.go): a
 // request's head must come within readHeaderTimeout, a kept-alive
@@ -53,6 +55,9 @@ const (
 	// own bound (MaxHeaderBytes and its 4 KB of slack). A head not
 	// complete within it goes to net/http, which answers 431.
 	h1HeadMax = maxHeaderBytes + 4<<10
+	// h1BodyMax is the largest request body the loop's path reads
+	// whole, with its head; a larger one goes to net/http.
+	h1BodyMax = 64 << 10
 )
 
 // The loop's path's timeouts, net/http's as harden sets them; variables
@@ -453,19 +458,30 @@ func (c *h1Conn) serveNext() bool {
 	h.head.Reset(buf[:n])
 	h.br.Reset(&h.head)
 	r, err := http.ReadRequest(h.br)
-	if err != nil || !plainRequest(r, hostLines(buf[:n])) {
+	if err != nil || !plainRequest(r, hostLines(buf[:n])) || r.ContentLength > c.s.maxBody {
 		c.handoff(nil)
 		return true
 	}
-	// The head stays in c.in until the reply is written: a handoff
-	// with the exchange gives net/http the request again.
-	c.head = n
+	// A body is served here when it came with its head: read whole, as
+	// what came of the connection so far is. One still to come goes to
+	// net/http, whose handler reads it as it comes.
+	if int64(len(buf)-n) < r.ContentLength {
+		if c.readable && !c.eof {
+			return false // more has come: read it first
+		}
+		c.handoff(nil)
+		return true
+	}
+	// The head (and body) stays in c.in until the reply is written: a
+	// handoff with the exchange gives net/http the request again.
+	c.head = n + int(r.ContentLength)
+	whole := string(buf[n:c.head])
 	c.lastPOST = r.Method == http.MethodPost
 	r.RemoteAddr = c.raddr
 	c.deadline, c.idle = 0, false
 	c.served++
 	h1Served.Add(1)
-	ex := &exchange{s: c.s, r: r, h1: c}
+	ex := &exchange{s: c.s, r: r, h1: c, whole: whole}
 	c.ex = ex
 	c.s.start(ex, r)
 	return true
@@ -474,10 +490,14 @@ func (c *h1Conn) serveNext() bool {
 // plainRequest reports whether r, as http.ReadRequest read it from a
 // head with hosts Host lines, is one the loop serves: one net/http's
 // server would serve as read (the checks of its conn.readRequest), with
-// nothing that needs the rest of net/http (a body, an upgrade, an
-// Expect, CONNECT, HEAD, a target other than a path).
+// nothing that needs the rest of net/http (a chunked body or one over
+// h1BodyMax, an upgrade, an Expect, CONNECT, HEAD, a target other than
+// a path).
 func plainRequest(r *http.Request, hosts int) bool {
-	if r.ProtoMajor != 1 || r.Body != http.NoBody || r.ContentLength != 0 || len(r.TransferEncoding) != 0 {
+	if r.ProtoMajor != 1 || len(r.TransferEncoding) != 0 || r.ContentLength < 0 || r.ContentLength > h1BodyMax {
+		return false
+	}
+	if r.ContentLength == 0 && r.Body != http.NoBody {
 		return false
 	}
 	switch r.Method {
@@ -528,8 +548,12 @@ func hostLines(head []byte) int {
 func (c *h1Conn) gone(why string) {
 	ex := c.ex
 	c.close()
-	ex.task.Cancel(why)
-	ex.end()
+	// Posted, as net/http's goroutine posts it: a handler just started
+	// takes its first steps (reads the body that came) before it learns.
+	c.s.eng.Post(func() {
+		ex.task.Cancel(why)
+		ex.end()
+	})
 }
 
 // flush writes what it can of out, and reports whether all of it went.

@@ -344,3 +344,31 @@ print(srv.port)
 	perConn := (int64(ms.HeapAlloc) - int64(before)) / n
 	assert.Less(t, perConn, int64(20<<10), "bytes of heap per idle connection")
 }
+
+// A small body that comes with its head is read whole with it and its
+// request served on the loop; a large one goes to net/http, whose
+// handler reads it as it comes. Both reach the handler whole.
+func TestLoopPathServesSmallBodies(t *testing.T) {
+	corohttp.SetLoopPath(t, true, time.Hour, time.Hour, time.Second)
+	run := scripttest.Start(t, "loop.star", loopPathScript, 30*time.Second)
+	addr := "127.0.0.1:" + run.Stdout.Next(t)
+	post := func(body string) string {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = fmt.Fprintf(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		got, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(got)
+	}
+	before := corohttp.LoopPathRequests()
+	assert.Equal(t, "hello", post("hello"))
+	assert.Equal(t, int64(1), corohttp.LoopPathRequests()-before, "served on the loop")
+	big := strings.Repeat("b", 70<<10)
+	assert.Equal(t, big, post(big))
+	assert.Equal(t, int64(1), corohttp.LoopPathRequests()-before, "handed on")
+}

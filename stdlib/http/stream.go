@@ -250,9 +250,10 @@ type exchange struct {
 	// goroutine got it (the same but when the loop read it, h1.go).
 	r, hr *http.Request
 	// h1 is the connection the loop serves the request on itself, nil
-	// when net/http does.
-	h1   *h1Conn
-	body *bodyReader
+	// when net/http does; whole is then the request's body.
+	h1    *h1Conn
+	whole string
+	body  *bodyReader
 	// out never holds more than a few pieces: one reply, or a head and
 	// one chunk (the next waits for its write), then an end.
 	out chan *piece
@@ -294,6 +295,7 @@ func (ex *exchange) goes(body io.Reader) {
 func (ex *exchange) attach(w http.ResponseWriter, r *http.Request) {
 	ex.w, ex.hr, ex.body.w = w, r, w
 	defer ex.body.finish(w, r)
+	http.NewResponseController(w).EnableFullDuplex() // as newExchange
 	ex.serve()
 }
 
@@ -632,8 +634,8 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 // bodyStream returns the reader of the request's body.
 func (ex *exchange) bodyStream() *stream.Reader {
 	opts := stream.Options{Name: "request body", Label: "request body of " + ex.r.RemoteAddr, From: ex.r.RemoteAddr}
-	if ex.r.ContentLength == 0 {
-		return stream.NewReader(&doneSource{}, opts)
+	if ex.r.ContentLength == 0 || ex.h1 != nil {
+		return stream.NewReader(&doneSource{s: ex.whole}, opts) // the loop read it whole (h1.go)
 	}
 	p := stream.NewPump(ex.body, stream.PumpOptions{How: stream.Own, Why: loop.ReasonString("read request body from " + ex.r.RemoteAddr), Fail: ex.bodyFail})
 	return stream.NewReader(p, opts)
