@@ -315,21 +315,37 @@ func (c *h1Conn) pump() {
 		if c.ex == nil && c.serveNext() {
 			continue
 		}
+		if c.eof && c.ex == nil && !c.closed {
+			c.ended()
+			return
+		}
 		if c.closed || !c.readable || c.eof {
 			return
 		}
 		if c.ex != nil && len(c.in) >= h1HeadMax {
 			return // pipelined requests wait for the one in flight
 		}
-		if !c.read() {
-			return
-		}
+		// After a read that found nothing new (EAGAIN, the end), one
+		// more look: serveNext decides on a body that stopped coming.
+		c.read()
 	}
 }
 
-// read reads what has come, and reports whether there was any (or the
-// end, which ends c unless a request is in flight: that one's handler is
-// cancelled, as net/http does when its client goes away).
+// ended ends c, whose client ended its side, once nothing is in flight:
+// closed, or handed on with a head cut short, which net/http answers.
+func (c *h1Conn) ended() {
+	if rest := len(c.in) - c.start; rest == 0 || c.served > 0 && rest < 4 {
+		// On a connection it served before, net/http waits for 4 bytes
+		// of a next request (idle), and says nothing of fewer.
+		c.close()
+		return
+	}
+	c.handoff(nil)
+}
+
+// read reads what has come, and reports whether there was any. At the
+// end, a request in flight has its handler cancelled, as net/http does
+// when its client goes away.
 func (c *h1Conn) read() bool {
 	if c.start > 0 && c.start == len(c.in) {
 		c.in, c.start = c.in[:0], 0
@@ -353,17 +369,13 @@ func (c *h1Conn) read() bool {
 		return true
 	case err != nil || n == 0:
 		c.eof = true
-		switch rest := len(c.in) - c.start; {
-		case c.ex != nil:
+		if ex := c.ex; ex != nil && (ex.r.ContentLength == 0 || ex.bodyRead) {
 			c.gone(clientGoneWhy)
-		case rest == 0 || c.served > 0 && rest < 4:
-			// On a connection it served before, net/http waits for 4
-			// bytes of a next request (idle), and says nothing of fewer.
-			c.close()
-		default:
-			// A head cut short: net/http says what it says of it.
-			c.handoff(nil)
 		}
+		// With no request in flight, pump ends c (ended). With one whose
+		// body its handler has not read to the end, nothing yet: net/http
+		// watches for its client's end only from there (its background
+		// read), and the reply goes out (body.hitEOF).
 		return false
 	}
 	c.in = c.in[:len(c.in)+n]
@@ -472,10 +484,22 @@ func (c *h1Conn) serveNext() bool {
 		c.handoff(nil)
 		return true
 	}
-	// The head (and body) stays in c.in until the reply is written: a
-	// handoff with the exchange gives net/http the request again.
-	c.head = n + int(r.ContentLength)
-	whole := string(buf[n:c.head])
+	// The head stays in c.in until the reply is written (a handoff with
+	// the exchange gives net/http the request again); the body, kept
+	// once, in the exchange (whole), is cut out of it, and a buffer
+	// grown for it is not kept.
+	c.head = n
+	whole := ""
+	if cl := int(r.ContentLength); cl > 0 {
+		whole = string(buf[n : n+cl])
+		rest := buf[n+cl:]
+		if cap(c.in) > 2*h1ReadSize {
+			in := make([]byte, 0, max(h1ReadSize, n+len(rest)))
+			c.in, c.start = append(append(in, buf[:n]...), rest...), 0
+		} else {
+			c.in = append(c.in[:c.start+n], rest...) // a move: append copies as memmove
+		}
+	}
 	c.lastPOST = r.Method == http.MethodPost
 	r.RemoteAddr = c.raddr
 	c.deadline, c.idle = 0, false
@@ -484,6 +508,12 @@ func (c *h1Conn) serveNext() bool {
 	ex := &exchange{s: c.s, r: r, h1: c, whole: whole}
 	c.ex = ex
 	c.s.start(ex, r)
+	if c.eof && r.ContentLength == 0 {
+		// A request read after its client's end (sent behind one whose
+		// body was left unread): net/http's background read, which
+		// starts at once for a request without a body, sees the end.
+		c.gone(clientGoneWhy)
+	}
 	return true
 }
 
@@ -541,6 +571,27 @@ func hostLines(head []byte) int {
 			n++
 		}
 	}
+}
+
+// An h1Body is a request body the loop read whole with its head
+// (exchange.bodyStream). Once the handler has read it, the end of its
+// client's side cancels the handler, as from then on in net/http, whose
+// background read of the connection starts at the body's end.
+type h1Body struct {
+	doneSource
+	ex *exchange
+}
+
+func (b *h1Body) TryRead(fn string, p []byte) (int, error) {
+	// Any read counts: net/http's reader takes a body this small off
+	// the connection whole, to its end, at the handler's first read.
+	if !b.ex.bodyRead {
+		b.ex.bodyRead = true
+		if c := b.ex.h1; c != nil && c.eof && c.ex == b.ex && !c.closed {
+			c.gone(clientGoneWhy)
+		}
+	}
+	return b.doneSource.TryRead(fn, p)
 }
 
 // gone ends c while a handler runs: the client went away, or the server
@@ -628,6 +679,10 @@ func (c *h1Conn) handoff(ex *exchange) {
 		return
 	}
 	prefix := bytes.Clone(c.in[c.start:])
+	if ex != nil && ex.whole != "" {
+		// The body goes back between the head and what followed it.
+		prefix = slices.Concat(prefix[:c.head], []byte(ex.whole), prefix[c.head:])
+	}
 	c.closed = true
 	c.watch.Stop()
 	c.stopClosing()

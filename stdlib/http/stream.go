@@ -253,7 +253,9 @@ type exchange struct {
 	// when net/http does; whole is then the request's body.
 	h1    *h1Conn
 	whole string
-	body  *bodyReader
+	// bodyRead: the handler read the body to its end (h1Body).
+	bodyRead bool
+	body     *bodyReader
 	// out never holds more than a few pieces: one reply, or a head and
 	// one chunk (the next waits for its write), then an end.
 	out chan *piece
@@ -634,8 +636,11 @@ func (ex *exchange) stream(th *starlark.Thread, status int, headers http.Header,
 // bodyStream returns the reader of the request's body.
 func (ex *exchange) bodyStream() *stream.Reader {
 	opts := stream.Options{Name: "request body", Label: "request body of " + ex.r.RemoteAddr, From: ex.r.RemoteAddr}
-	if ex.r.ContentLength == 0 || ex.h1 != nil {
-		return stream.NewReader(&doneSource{s: ex.whole}, opts) // the loop read it whole (h1.go)
+	if ex.r.ContentLength == 0 {
+		return stream.NewReader(&doneSource{}, opts)
+	}
+	if ex.h1 != nil {
+		return stream.NewReader(&h1Body{doneSource{s: ex.whole}, ex}, opts) // the loop read it whole
 	}
 	p := stream.NewPump(ex.body, stream.PumpOptions{How: stream.Own, Why: loop.ReasonString("read request body from " + ex.r.RemoteAddr), Fail: ex.bodyFail})
 	return stream.NewReader(p, opts)
