@@ -325,10 +325,7 @@ srv = http.serve("127.0.0.1:0", handler)
 print(srv.port)
 `, 60*time.Second)
 	addr := "127.0.0.1:" + run.Stdout.Next(t)
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
+	before := liveHeap()
 	const n = 1000
 	for range n {
 		c, err := net.Dial("tcp", addr)
@@ -339,9 +336,7 @@ print(srv.port)
 		require.NoError(t, err)
 		io.Copy(io.Discard, resp.Body)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	perConn := (int64(ms.HeapAlloc) - int64(before)) / n
+	perConn := (liveHeap() - before) / n
 	assert.Less(t, perConn, int64(20<<10), "bytes of heap per idle connection")
 }
 
@@ -452,10 +447,7 @@ srv = http.serve("127.0.0.1:0", handler)
 print(srv.port)
 `, 60*time.Second)
 	addr := "127.0.0.1:" + run.Stdout.Next(t)
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
+	before := liveHeap()
 	const n = 400
 	body := strings.Repeat("b", 64<<10)
 	for range n {
@@ -468,8 +460,14 @@ print(srv.port)
 	for range n {
 		run.Stdout.Next(t) // every handler waits, its body read
 	}
+	perConn := (liveHeap() - before) / n
+	assert.Less(t, perConn, int64(100<<10), "bytes of heap per connection")
+}
+
+// liveHeap is the bytes of the heap's live objects, after a collection.
+func liveHeap() int64 {
+	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	perConn := (int64(ms.HeapAlloc) - int64(before)) / n
-	assert.Less(t, perConn, int64(100<<10), "bytes of heap per connection")
+	return int64(ms.HeapAlloc)
 }
