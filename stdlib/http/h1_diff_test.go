@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corohttp "github.com/corolang/coro/stdlib/http"
-	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -337,12 +336,7 @@ func TestLoopPathDifferential(t *testing.T) {
 	if s := os.Getenv("CORO_DIFF_N"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	corohttp.SetLoopPath(t, true, time.Hour, time.Hour, time.Second)
-	loopRun := scripttest.Start(t, "loop.star", diffScript, 5*time.Minute)
-	loopAddr := "127.0.0.1:" + loopRun.Stdout.Next(t)
-	corohttp.SetLoopPath(t, false, time.Hour, time.Hour, time.Second)
-	goRun := scripttest.Start(t, "nethttp.star", diffScript, 5*time.Minute)
-	goAddr := "127.0.0.1:" + goRun.Stdout.Next(t)
+	loopAddr, goAddr := bothPaths(t, diffScript, 5*time.Minute)
 
 	g := diffGen{rand.New(rand.NewPCG(seed, 0))}
 	cases := make([]string, n)

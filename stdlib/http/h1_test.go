@@ -88,16 +88,23 @@ func exchangeRaw(t *testing.T, addr, raw string) string {
 
 var dateLine = regexp.MustCompile(`Date: [^\r]*\r\n`)
 
+// bothPaths runs script twice, limited to limit, as a server with the
+// loop's own path and as one without, and returns their addresses.
+func bothPaths(t *testing.T, script string, limit time.Duration) (loopAddr, goAddr string) {
+	t.Helper()
+	corohttp.SetLoopPath(t, true, time.Hour, time.Hour, time.Second)
+	loopRun := scripttest.Start(t, "loop.star", script, limit)
+	loopAddr = "127.0.0.1:" + loopRun.Stdout.Next(t) // started: the path is chosen
+	corohttp.SetLoopPath(t, false, time.Hour, time.Hour, time.Second)
+	goRun := scripttest.Start(t, "nethttp.star", script, limit)
+	return loopAddr, "127.0.0.1:" + goRun.Stdout.Next(t)
+}
+
 // The loop's own HTTP/1 path answers every request as net/http's server
 // does, byte for byte (but for the date): the requests it serves itself
 // and those it hands on to net/http, before or after the handler ran.
 func TestLoopPathAnswersAsNetHTTP(t *testing.T) {
-	corohttp.SetLoopPath(t, true, time.Hour, time.Hour, time.Second)
-	loopRun := scripttest.Start(t, "loop.star", loopPathScript, 30*time.Second)
-	loopAddr := "127.0.0.1:" + loopRun.Stdout.Next(t)
-	corohttp.SetLoopPath(t, false, time.Hour, time.Hour, time.Second)
-	goRun := scripttest.Start(t, "nethttp.star", loopPathScript, 30*time.Second)
-	goAddr := "127.0.0.1:" + goRun.Stdout.Next(t)
+	loopAddr, goAddr := bothPaths(t, loopPathScript, 30*time.Second)
 
 	paths := []string{"/text", "/bytes", "/json?x=1&y=%20", "/none", "/status", "/headers", "/crlf", "/odd", "/date", "/cl", "/cl-space", "/fail", "/nc", "/conn", "/headers-in", "/stream"}
 	forms := []string{
@@ -282,12 +289,7 @@ func TestLoopPathClosesAfterReplyOnClose(t *testing.T) {
 // before, get no reply, as from net/http (which waits for 4 bytes of a
 // next request); on a new connection they get its 400.
 func TestLoopPathStrayBytesAtEnd(t *testing.T) {
-	corohttp.SetLoopPath(t, true, time.Hour, time.Hour, time.Second)
-	loopRun := scripttest.Start(t, "loop.star", loopPathScript, 30*time.Second)
-	loopAddr := "127.0.0.1:" + loopRun.Stdout.Next(t)
-	corohttp.SetLoopPath(t, false, time.Hour, time.Hour, time.Second)
-	goRun := scripttest.Start(t, "nethttp.star", loopPathScript, 30*time.Second)
-	goAddr := "127.0.0.1:" + goRun.Stdout.Next(t)
+	loopAddr, goAddr := bothPaths(t, loopPathScript, 30*time.Second)
 	exchange := func(addr string, served bool, stray string) string {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
