@@ -315,11 +315,11 @@ func (c *h1Conn) pump() {
 		if c.ex == nil && c.serveNext() {
 			continue
 		}
-		if c.eof && c.ex == nil && !c.closed {
+		if c.eof && c.ex == nil {
 			c.ended()
 			return
 		}
-		if c.closed || !c.readable || c.eof {
+		if !c.readable || c.eof {
 			return
 		}
 		if c.ex != nil && len(c.in) >= h1HeadMax {
@@ -343,10 +343,9 @@ func (c *h1Conn) ended() {
 	c.handoff(nil)
 }
 
-// read reads what has come, and reports whether there was any. At the
-// end, a request in flight has its handler cancelled, as net/http does
-// when its client goes away.
-func (c *h1Conn) read() bool {
+// read reads what has come. At the end, a request in flight has its
+// handler cancelled, as net/http does when its client goes away.
+func (c *h1Conn) read() {
 	if c.start > 0 && c.start == len(c.in) {
 		c.in, c.start = c.in[:0], 0
 	}
@@ -364,9 +363,9 @@ func (c *h1Conn) read() bool {
 	switch {
 	case err == syscall.EAGAIN:
 		c.readable = false
-		return false
+		return
 	case err == syscall.EINTR:
-		return true
+		return
 	case err != nil || n == 0:
 		c.eof = true
 		if ex := c.ex; ex != nil && (ex.r.ContentLength == 0 || ex.bodyRead) {
@@ -376,7 +375,7 @@ func (c *h1Conn) read() bool {
 		// body its handler has not read to the end, nothing yet: net/http
 		// watches for its client's end only from there (its background
 		// read), and the reply goes out (body.hitEOF).
-		return false
+		return
 	}
 	c.in = c.in[:len(c.in)+n]
 	if n < len(space) && !c.hup {
@@ -390,7 +389,6 @@ func (c *h1Conn) read() bool {
 		c.idle = false
 		c.deadline = c.s.eng.Now() + c.s.h1.headTimeout
 	}
-	return true
 }
 
 // sys reads or writes p (fn: readFn or writeFn) without waiting, through
