@@ -79,9 +79,8 @@ type h1Server struct {
 	rc       syscall.RawConn // the listener's
 	watch    *loop.FDWatch
 	readable bool
-	delay    time.Duration // the last pause after a failed accept
-	warned   bool          // a temporary accept failure was said (once per server)
-	paused   func()        // ends the pause (netmod.NextAcceptDelay)
+	pause    netmod.AcceptPause // after a temporary accept failure
+	warned   bool               // one was said (once per server)
 	conns    map[*h1Conn]struct{}
 	// attaching counts the exchanges handed on that ServeHTTP has not
 	// taken yet: shutdown waits for them as for conns.
@@ -144,11 +143,11 @@ func (s *Server) startH1(ln net.Listener) bool {
 // acceptH1 accepts every connection waiting. Loop only.
 func (s *Server) acceptH1() {
 	h := s.h1
-	for h.readable && h.paused == nil && !s.closed {
+	for h.readable && !h.pause.Paused() && !s.closed {
 		c, err := netmod.TryAccept(h.rc)
 		switch {
 		case err == nil:
-			h.delay = 0
+			h.pause.Reset()
 			s.newH1Conn(c)
 		case err == syscall.EAGAIN:
 			h.readable = false
@@ -157,11 +156,7 @@ func (s *Server) acceptH1() {
 				h.warned = true
 				netmod.WarnAccept(s.eng, s.addr, err)
 			}
-			h.delay = netmod.NextAcceptDelay(h.delay)
-			h.paused = s.eng.Schedule(h.delay, func() {
-				h.paused = nil
-				s.acceptH1()
-			})
+			h.pause.Start(s.eng, s.acceptH1)
 		default:
 			// The listener failed for good (closed under it): net/http's
 			// Serve would have returned. Stop accepting.
@@ -178,10 +173,7 @@ func (s *Server) stopH1() {
 		return
 	}
 	h.watch.Stop()
-	if h.paused != nil {
-		h.paused()
-		h.paused = nil
-	}
+	h.pause.Stop()
 	for c := range h.conns {
 		if c.ex == nil && c.sent == len(c.out) {
 			c.close()

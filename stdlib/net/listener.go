@@ -44,13 +44,11 @@ type Listener struct {
 	warned    *atomic.Bool  // a temporary accept failure was reported
 
 	// With the reactor (handle.Handle.Watch): readable is false from an accept
-	// that found no connection until the reactor's next event.
-	// Accepting is paused while stopRetry is set (backoff), and delay is
-	// the last pause.
-	rc        syscall.RawConn
-	readable  bool
-	delay     time.Duration
-	stopRetry func()
+	// that found no connection until the reactor's next event, and
+	// accepting is paused after a temporary failure (backoff).
+	rc       syscall.RawConn
+	readable bool
+	pause    AcceptPause
 	// raw is an accepted descriptor not yet made a net.Conn: making one
 	// takes a second descriptor, which may fail for want of one too.
 	raw *os.File
@@ -183,24 +181,52 @@ func TryAccept(rc syscall.RawConn) (net.Conn, error) {
 	return newFDConn(nfd)
 }
 
-// NextAcceptDelay is the pause after a temporary accept failure that
+// nextAcceptDelay is the pause after a temporary accept failure that
 // follows a pause of d (0 for none): 5 ms doubling to 1 s, as net/http's
 // Server.Serve.
-func NextAcceptDelay(d time.Duration) time.Duration {
+func nextAcceptDelay(d time.Duration) time.Duration {
 	return min(max(2*d, acceptRetryFirst), acceptRetryMax)
 }
 
-// backoff pauses accepting after a temporary failure (SPEC 7): 5 ms
-// doubling to 1 s, as net/http does, reported on stderr once per listener.
+// An AcceptPause paces a loop that accepts (a Listener's, http.serve's)
+// after temporary failures (SPEC 7): each pause is longer than the last
+// (nextAcceptDelay) until an accept succeeds (Reset). Loop only.
+type AcceptPause struct {
+	delay time.Duration
+	stop  func() // ends the pause under way, nil when none is
+}
+
+// Start pauses accepting, and runs resume on the loop when the pause
+// ends.
+func (p *AcceptPause) Start(e *loop.Engine, resume func()) {
+	p.delay = nextAcceptDelay(p.delay)
+	p.stop = e.Schedule(p.delay, func() {
+		p.stop = nil
+		resume()
+	})
+}
+
+// Paused reports whether a pause is under way.
+func (p *AcceptPause) Paused() bool { return p.stop != nil }
+
+// Reset makes the next pause the shortest: an accept succeeded.
+func (p *AcceptPause) Reset() { p.delay = 0 }
+
+// Stop ends the pause under way, without resuming.
+func (p *AcceptPause) Stop() {
+	if p.stop != nil {
+		p.stop()
+		p.stop = nil
+	}
+}
+
+// backoff pauses accepting after a temporary failure, reported on stderr
+// once per listener.
 func (l *Listener) backoff(err error) {
-	l.delay = NextAcceptDelay(l.delay)
 	if l.warned.CompareAndSwap(false, true) {
 		l.warn(err)
 	}
-	l.stopRetry = l.Eng.Schedule(l.delay, func() {
-		l.stopRetry = nil
-		l.waiters.Broadcast(nil, nil)
-	})
+	l.pause.Start(l.Eng, func() { l.waiters.Broadcast(nil, nil) })
 }
 
 // warn reports the first temporary accept failure. Loop only.
@@ -246,11 +272,11 @@ func (l *Listener) accept(x *loop.Exec, fn string, timeout time.Duration) (starl
 			return nil, ioError(fn, err)
 		}
 		if l.Watch != nil {
-			if l.readable && l.stopRetry == nil {
+			if l.readable && !l.pause.Paused() {
 				c, err := l.tryAccept()
 				switch {
 				case err == nil:
-					l.delay = 0
+					l.pause.Reset()
 					return l.newConn(c)
 				case err == syscall.EAGAIN:
 					l.readable = false
@@ -289,7 +315,7 @@ func acceptRetrying(e *loop.Engine, ln net.Listener, addr string, warned *atomic
 		if err == nil || !TemporaryAccept(err) {
 			return c, err
 		}
-		delay = NextAcceptDelay(delay)
+		delay = nextAcceptDelay(delay)
 		if warned.CompareAndSwap(false, true) {
 			e.Post(func() { WarnAccept(e, addr, err) })
 		}
@@ -368,10 +394,7 @@ func (l *Listener) close() {
 	}
 	l.closed = true
 	close(l.done)
-	if l.stopRetry != nil {
-		l.stopRetry()
-		l.stopRetry = nil
-	}
+	l.pause.Stop()
 	if l.raw != nil {
 		l.raw.Close()
 		l.raw = nil
