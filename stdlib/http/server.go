@@ -131,10 +131,7 @@ func serve(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	default:
 		go s.srv.Serve(netmod.Retrying(e, ln, s.addr))
 	}
-	var attach *http.Server
-	if s.h1 != nil {
-		attach = s.h1.attach
-	}
+	attach := s.attachServer()
 	s.stopClose = context.AfterFunc(e.Context(), func() {
 		s.srv.Close()
 		ln.Close()
@@ -213,10 +210,7 @@ func (s *Server) shutdown() {
 	}
 	// The serving task, parked with a hold, keeps the run alive meanwhile.
 	cut := false
-	var attach *http.Server // serves what the loop's path hands on with its exchange
-	if s.h1 != nil {
-		attach = s.h1.attach
-	}
+	attach := s.attachServer()
 	s.eng.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 		defer cancel()
@@ -252,6 +246,16 @@ func (s *Server) shutdown() {
 			s.stopped.Complete(0, nil, nil)
 		}
 	})
+}
+
+// attachServer is the http.Server that answers for the exchanges the
+// loop's path hands on after their handler ran (h1.go), nil without that
+// path.
+func (s *Server) attachServer() *http.Server {
+	if s.h1 == nil {
+		return nil
+	}
+	return s.h1.attach
 }
 
 // upgradesEnded waits, off the loop, until the handler of every

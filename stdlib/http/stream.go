@@ -253,7 +253,7 @@ type exchange struct {
 	// when net/http does; whole is then the request's body.
 	h1    *h1Conn
 	whole string
-	// bodyRead: the handler read the body to its end (h1Body).
+	// bodyRead: the handler began reading that body (h1Body).
 	bodyRead bool
 	body     *bodyReader
 	// out never holds more than a few pieces: one reply, or a head and
