@@ -3,6 +3,7 @@ package loop
 import (
 	"math"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/corolang/coro/starlark"
@@ -38,9 +39,19 @@ func (a *timerEntry) before(b *timerEntry) bool {
 }
 
 func (h *timerHeap) push(t *timer) {
+	if len(*h) == cap(*h) {
+		// Double it: append grows a large slice by a quarter at a time,
+		// each time a copy into fresh memory, and 100k timers set at
+		// once copied five times their size (first touches, faults).
+		*h = slices.Grow(*h, max(len(*h), minTimerHeap))
+	}
 	*h = append(*h, timerEntry{t.when, t.seq, t})
 	h.up(len(*h) - 1)
 }
+
+// minTimerHeap is the fewest entries the heap's array has room for once
+// it has any, and the size below which it never shrinks.
+const minTimerHeap = 64
 
 // pop removes and returns the earliest timer.
 func (h *timerHeap) pop() *timer {
@@ -62,6 +73,11 @@ func (h *timerHeap) remove(i int) {
 	if i != n {
 		h.up(i)
 		h.down(i)
+	}
+	if c := cap(old); c > minTimerHeap && n <= c/4 {
+		// A burst of timers has drained: let its array go, halving so
+		// that a heap of steady size does not grow and shrink by turns.
+		*h = append(make(timerHeap, 0, c/2), old[:n]...)
 	}
 }
 

@@ -58,6 +58,35 @@ func TestTimerHeapOrder(t *testing.T) {
 	}
 }
 
+// TestTimerHeapGrowsAndShrinks: the heap's array doubles as timers are
+// set (append alone grows a large one by a quarter, copying it several
+// times over), and halves as they fire, so that a burst of 100k timers
+// does not keep its array for the rest of the run; order holds
+// throughout.
+func TestTimerHeapGrowsAndShrinks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var h timerHeap
+	grew := 0
+	for i := range 100000 {
+		c := cap(h)
+		h.push(&timer{when: time.Duration(r.IntN(1000)), seq: uint64(i)})
+		if cap(h) != c {
+			grew++
+			require.GreaterOrEqual(t, cap(h), 2*c, "grown from %d", c)
+		}
+	}
+	assert.LessOrEqual(t, grew, 12, "times the array was copied")
+	peak := cap(h)
+	prev := h.pop()
+	for len(h) > 0 {
+		tm := h.pop()
+		require.False(t, tm.when < prev.when || tm.when == prev.when && tm.seq < prev.seq, "timers fire in order")
+		prev = tm
+		require.GreaterOrEqual(t, cap(h), len(h))
+	}
+	assert.Less(t, cap(h), peak/100, "the drained heap let its array go")
+}
+
 // TestAfterTimersLetGo: the timer of an after() (or a ticker) that no
 // value refers to any more is removed from the loop's heap once
 // collected, rather than kept until it fires (100k select(c,
