@@ -7,6 +7,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 )
 
 // AsyncFunc is the Go side of an AsyncBuiltin.
@@ -27,7 +28,8 @@ type AsyncFunc func(ctx context.Context, args starlark.Tuple, kwargs []starlark.
 // error too.
 //
 // Because other tasks run while fn does, fn gets copies of the mutable
-// lists, dicts and sets among its arguments (frozen values, and values of
+// lists, dicts and sets among its arguments, and of the tuples and
+// structs (starlarkstruct) that hold them (frozen values, and values of
 // other types, are passed as they are: a host type must be safe to share).
 // Each is copied once, so a value that contains itself, or one list
 // reached twice, arrives as a copy that does the same.
@@ -147,6 +149,26 @@ func (c *copier) copy(v starlark.Value) starlark.Value {
 		}
 		c.add(v, cp, nil)
 		return cp
+	case *starlarkstruct.Struct:
+		// Its fields are fixed, but a field may be a mutable container:
+		// the copy has the fields' copies. A struct cannot contain itself
+		// but through a container, whose filling comes later (fill), so
+		// the copy is whole once made.
+		if cp, ok := c.copies[v]; ok {
+			return cp
+		}
+		fields := make(starlark.StringDict, v.Len())
+		same := true
+		for name, f := range v.Entries() {
+			fields[name] = c.copy(f)
+			same = same && fields[name] == f
+		}
+		if same {
+			return v
+		}
+		cp := starlarkstruct.FromStringDict(v.Constructor(), fields)
+		c.add(v, cp, nil)
+		return cp
 	}
 	return v
 }
@@ -189,11 +211,11 @@ func (c *copier) fill() {
 }
 
 // holdsContainer reports whether a tuple has an element that is a list,
-// dict, set or non-empty tuple.
+// dict, set, struct or non-empty tuple.
 func holdsContainer(t starlark.Tuple) bool {
 	for _, x := range t {
 		switch x := x.(type) {
-		case *starlark.List, *starlark.Dict, *starlark.Set:
+		case *starlark.List, *starlark.Dict, *starlark.Set, *starlarkstruct.Struct:
 			return true
 		case starlark.Tuple:
 			if len(x) > 0 {

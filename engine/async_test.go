@@ -8,6 +8,7 @@ import (
 
 	"github.com/corolang/coro/engine"
 	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -232,6 +233,37 @@ keep(l, d, a, t, lt, deep)
 	for deep.Len() > 0 {
 		deep = deep.Index(0).(*starlark.List)
 	}
+}
+
+// TestAsyncBuiltinCopiesStructs: a struct (a host's, or one holding
+// the script's values) that holds a mutable container arrives as a copy
+// holding the container's copy, with its constructor, so a task changing
+// the list meanwhile does not race with the Go function; one holding
+// nothing mutable arrives as it is.
+func TestAsyncBuiltinCopiesStructs(t *testing.T) {
+	keep, got := keeper()
+	mk := starlark.NewBuiltin("mk", func(_ *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return starlarkstruct.FromKeywords(starlark.String("point"), kwargs), nil
+	})
+	eng, _ := newEngine(t, engine.Options{Globals: starlark.StringDict{"keep": keep, "mk": mk}})
+	g, err := eng.Exec(testCtx(t), "main.star", `
+l = [1]
+s = mk(items=l, n=2)
+l.append(s)
+plain = mk(n=3)
+keep(s, (s, plain), plain)
+`)
+	require.NoError(t, err)
+	args := <-got
+	s := args[0].(*starlarkstruct.Struct)
+	assert.NotSame(t, g["s"], s, "a copy")
+	assert.Equal(t, starlark.String("point"), s.Constructor())
+	items := mustAttr(t, s, "items").(*starlark.List)
+	assert.NotSame(t, g["l"], items, "the list in it is a copy")
+	assert.Same(t, s, items.Index(1), "the cycle is kept, through the copies")
+	assert.Same(t, s, args[1].(starlark.Tuple)[0], "one copy for both paths")
+	assert.Same(t, g["plain"], args[1].(starlark.Tuple)[1], "nothing mutable: as it is")
+	assert.Same(t, g["plain"], args[2])
 }
 
 // TestAsyncBuiltinPassesFrozenValues: frozen containers cannot change
