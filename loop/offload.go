@@ -33,6 +33,16 @@ type Offload struct {
 	// Timeout bounds the wait (NoTimeout: as long as it takes); past it
 	// the task gets a timeout error and the outcome is dropped.
 	Timeout time.Duration
+	// Finish keeps the task waiting until Work has ended, even once it
+	// is cancelled or its timeout() expires; that is delivered when
+	// Work has ended, as Trio's to_thread.run_sync does by default. For
+	// a write to a file: abandoned, it went on behind the task's back,
+	// under the next write to the same file, and was cut short when the
+	// run ended and the process exited (a signal, os.exit, a failing
+	// main), leaving half a file. Only for work that ends by itself
+	// (the disk, not a FIFO's reader): the task cannot be stopped
+	// meanwhile. Timeout should be NoTimeout.
+	Finish bool
 	// Own runs Work on a goroutine of its own instead of the bounded
 	// pool: for work that waits for the outside world (the network, a
 	// child process, a host function, a computation) rather than holds
@@ -101,6 +111,11 @@ func (x *Exec) Offload(o Offload) (starlark.Value, error) {
 		}
 		w.Complete(0, v, err)
 	})
+	if o.Finish && x.retry != retryArmed {
+		sh := &CancelScope{shield: true}
+		t.push(sh)
+		defer t.pop(sh)
+	}
 	// Inside a Retrying builtin (a read of a body or a file, whose
 	// chunk lands in its source through Done or Drop), the wait is
 	// handed over and the task waits unwound.

@@ -113,7 +113,7 @@ func open(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	return onFile(x, b.Name(), p, func(context.Context) (starlark.Value, error) {
+	return onFile(x, b.Name(), p, false, func(context.Context) (starlark.Value, error) {
 		f, err := p.OpenFile(flags, 0o644)
 		if err != nil {
 			return nil, ioError(b.Name(), err)
@@ -185,7 +185,7 @@ func (f *File) WriteData(x *loop.Exec, fn string, data string) error {
 			return ioError(fn, err)
 		}
 	}
-	_, err := f.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout, Own: f.outside,
+	_, err := f.turn.Offload(x, loop.Offload{Why: why, Op: fn, Timeout: loop.NoTimeout, Own: f.outside, Finish: !f.outside,
 		Work: func(context.Context) (starlark.Value, error) {
 			_, err := f.f.WriteString(data)
 			return starlark.None, err

@@ -104,9 +104,13 @@ var errOutside = errors.New("the file waits for the outside world")
 // waits, not what it may open: op resolves the path again through p, so
 // the sandbox decides there as always, and a file swapped in meanwhile is
 // at worst waited for on the pool, as every file was before.
-func onFile(x *loop.Exec, fn string, p loop.Place, op func(ctx context.Context) (starlark.Value, error)) (starlark.Value, error) {
+//
+// writes says op writes data: on the pool it is then never abandoned
+// (loop.Offload's Finish), so that no write is cut short or left going
+// on behind the task.
+func onFile(x *loop.Exec, fn string, p loop.Place, writes bool, op func(ctx context.Context) (starlark.Value, error)) (starlark.Value, error) {
 	what := opReason(fn + " " + p.Path)
-	v, err := x.Offload(loop.Offload{Why: what, Op: fn, Timeout: loop.NoTimeout, Work: func(ctx context.Context) (starlark.Value, error) {
+	v, err := x.Offload(loop.Offload{Why: what, Op: fn, Timeout: loop.NoTimeout, Finish: writes, Work: func(ctx context.Context) (starlark.Value, error) {
 		if fi, err := p.Stat(); err == nil && waitsOutside(fi) {
 			return nil, errOutside
 		}
@@ -230,7 +234,7 @@ func readAs(conv func([]byte) starlark.Value) func(*starlark.Thread, *starlark.B
 		if err != nil {
 			return nil, err
 		}
-		return onFile(x, b.Name(), p, func(ctx context.Context) (starlark.Value, error) {
+		return onFile(x, b.Name(), p, false, func(ctx context.Context) (starlark.Value, error) {
 			f, err := p.OpenFile(os.O_RDONLY, 0)
 			if err != nil {
 				return nil, ioError(b.Name(), err)
@@ -263,7 +267,7 @@ func writeFlags(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err != nil {
 		return nil, err
 	}
-	return onFile(x, b.Name(), p, func(context.Context) (starlark.Value, error) {
+	return onFile(x, b.Name(), p, true, func(context.Context) (starlark.Value, error) {
 		f, err := p.OpenFile(flags, 0o644)
 		if err != nil {
 			return nil, ioError(b.Name(), err)

@@ -587,3 +587,32 @@ value: fs.read: path has a NUL byte at byte ` + fmt.Sprint(len(dir)+53) + `: ...
 		assert.Equal(t, want, out)
 	}
 }
+
+// A write to a file is never cut short or left going on behind its task
+// (loop.Offload's Finish): a timeout() that expires meanwhile is
+// delivered once the write has ended, and a run that ends (its main
+// fails) while a task writes waits for the write. An abandoned write
+// went on after timeout() returned, under the next write, and was cut
+// short when the process exited after the run.
+func TestWritesAreNeverCutShort(t *testing.T) {
+	dir := t.TempDir()
+	const size = 32 << 20
+	out, err := run(t, all(), fmt.Sprintf(`
+d = %q
+data = "x" * %d
+r = catch(timeout, 0.0001, fs.write, d + "/a", data)
+print(r.error.kind, fs.stat(d + "/a").size == len(data))
+f = fs.open(d + "/b", "w")
+r = catch(timeout, 0.0001, f.write, data)
+print(r.error.kind, fs.stat(d + "/b").size == len(data))
+f.close()
+spawn(fs.write, d + "/c", data)
+sleep(0)
+fail("the end")
+`, dir, size))
+	require.ErrorContains(t, err, "the end")
+	assert.Equal(t, "timeout True\ntimeout True\n", out)
+	fi, err := os.Stat(filepath.Join(dir, "c"))
+	require.NoError(t, err)
+	assert.EqualValues(t, size, fi.Size(), "the write the run's end cancelled")
+}
