@@ -1,6 +1,8 @@
 package fs
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +18,8 @@ import (
 // with "." too. Paths keep the pattern's spelling ("./*.txt" gives
 // "./a.txt"). The folder before the first wildcard needs read
 // permission; a folder that cannot be read below it is skipped. The
-// directories are read on the blocking pool.
+// directories are read on the blocking pool; the walk stops once the
+// task stops waiting, and fails past maxGlob paths.
 func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var pattern string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "pattern", &pattern); err != nil {
@@ -45,24 +48,46 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, b.Name(), pattern, func() (starlark.Value, error) {
-		var found []string
+	what := opReason(b.Name() + " " + pattern)
+	return x.Offload(loop.Offload{Why: what, Op: b.Name(), Timeout: loop.NoTimeout, Work: func(ctx context.Context) (starlark.Value, error) {
+		g := globber{ctx: ctx, e: e, fn: b.Name()}
 		if parts == nil {
 			if p, err := e.PlaceRead(b.Name(), pre); err == nil {
 				if _, err := p.Stat(); err == nil {
-					found = append(found, pre)
+					g.found = append(g.found, pre)
 				}
 			}
-		} else {
-			globIn(e, b.Name(), pre, parts, &found)
+		} else if err := g.in(pre, parts); err != nil {
+			if err == errTooMany {
+				return nil, loop.Errorf(loop.KindValue, "%s: %s matches more than %d paths", b.Name(), loop.QuoteArg(pattern), maxGlob)
+			}
+			return nil, err
 		}
-		slices.Sort(found)
-		out := make([]starlark.Value, len(found))
-		for i, f := range found {
+		slices.Sort(g.found)
+		out := make([]starlark.Value, len(g.found))
+		for i, f := range g.found {
 			out[i] = starlark.String(f)
 		}
 		return starlark.NewList(out), nil
-	})
+	}})
+}
+
+// maxGlob is the most paths fs.glob returns: past it the pattern fails
+// (value). Folders linked to themselves or their parents ("l -> .")
+// multiply the paths of every wildcard part: ten such links under
+// nine parts are a billion paths, which grew the heap until the process
+// died.
+var maxGlob = 1 << 20
+
+var errTooMany = errors.New("too many paths")
+
+// A globber walks the folders a pattern names, stopping once its task
+// stops waiting (ctx: a timeout, a cancel) or maxGlob paths are found.
+type globber struct {
+	ctx   context.Context
+	e     *loop.Engine
+	fn    string
+	found []string
 }
 
 // dirOf is the folder a static prefix names: "" is ".", "a/" is "a", and
@@ -77,22 +102,25 @@ func dirOf(pre string) string {
 	return "/"
 }
 
-// globIn adds to found the paths below pre (a folder, "" or ending in
-// "/") that match parts.
-func globIn(e *loop.Engine, fn, pre string, parts []string, found *[]string) {
+// in adds to found the paths below pre (a folder, "" or ending in "/")
+// that match parts.
+func (g *globber) in(pre string, parts []string) error {
+	if err := g.ctx.Err(); err != nil {
+		return err
+	}
 	part, last := parts[0], len(parts) == 1
 	var names []string
 	literal := !strings.ContainsAny(part, `*?[\`)
 	if literal {
 		names = []string{part}
 	} else {
-		p, err := e.PlaceRead(fn, dirOf(pre))
+		p, err := g.e.PlaceRead(g.fn, dirOf(pre))
 		if err != nil {
-			return
+			return nil
 		}
 		d, _, err := p.Dir(false)
 		if err != nil {
-			return
+			return nil
 		}
 		ents, _ := d.ReadDir(-1)
 		d.Close()
@@ -109,11 +137,13 @@ func globIn(e *loop.Engine, fn, pre string, parts []string, found *[]string) {
 	for _, name := range names {
 		path := pre + name
 		if !last {
-			globIn(e, fn, path+"/", parts[1:], found)
+			if err := g.in(path+"/", parts[1:]); err != nil {
+				return err
+			}
 			continue
 		}
 		if literal { // it must exist
-			p, err := e.PlaceRead(fn, path)
+			p, err := g.e.PlaceRead(g.fn, path)
 			if err != nil {
 				continue
 			}
@@ -121,6 +151,10 @@ func globIn(e *loop.Engine, fn, pre string, parts []string, found *[]string) {
 				continue
 			}
 		}
-		*found = append(*found, path)
+		if len(g.found) == maxGlob {
+			return errTooMany
+		}
+		g.found = append(g.found, path)
 	}
+	return nil
 }

@@ -1,9 +1,13 @@
 package fs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/corolang/coro/loop"
 	"github.com/stretchr/testify/assert"
@@ -72,4 +76,46 @@ print(catch(fs.glob, "`+dir+`/*.txt").error.kind)
 `)
 	require.NoError(t, err)
 	assert.Equal(t, "[\"d.txt\"]\n[]\npermission\n", out)
+}
+
+// linkLoops makes a folder holding n links to itself: every wildcard
+// part below it matches n folders, so a pattern of k such parts names
+// n**k paths.
+func linkLoops(t *testing.T, n int) string {
+	dir := filepath.Join(t.TempDir(), "gl")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	for i := range n {
+		require.NoError(t, os.Symlink(".", filepath.Join(dir, fmt.Sprintf("l%d", i))))
+	}
+	return dir
+}
+
+// Links that loop multiply the paths of a pattern: fs.glob fails past
+// maxGlob of them, where it grew the heap until the process died.
+func TestGlobBoundsPaths(t *testing.T) {
+	dir := linkLoops(t, 10)
+	defer func(n int) { maxGlob = n }(maxGlob)
+	maxGlob = 500
+	out, err := run(t, all(), fmt.Sprintf(`
+print(len(fs.glob(%[1]q + "/*/*")))
+print(catch(fs.glob, %[1]q + "/*/*/*").error)
+`, dir))
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("100\nvalue: fs.glob: %q matches more than 500 paths\n", dir+"/*/*/*"), out)
+}
+
+// A glob whose task stops waiting (a timeout) stops walking: it walked a
+// billion folders on the pool long after its task had moved on.
+func TestGlobStopsWhenAbandoned(t *testing.T) {
+	dir := linkLoops(t, 10)
+	out, err := run(t, all(), fmt.Sprintf(`print(catch(timeout, 0.1, fs.glob, %q).error)`, dir+"/*/*/*/*/*/*/*/*/*/nothing"))
+	require.NoError(t, err)
+	assert.Equal(t, "timeout: deadline of 0.1s exceeded\n", out)
+	walking := func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*globber).in")
+	}
+	for deadline := time.Now().Add(10 * time.Second); walking(); time.Sleep(10 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the abandoned fs.glob still walks")
+	}
 }
