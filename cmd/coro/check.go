@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -96,7 +95,7 @@ func rootKey(path string) checkKey { return keyOf(path, false) }
 // check checks path, as named on the command line (read as coro FILE
 // reads its script, whatever the sandbox), and what it loads.
 func (ck *checker) check(path string) *checkedFile {
-	return ck.visit(rootKey(path), func() ([]byte, error) { return os.ReadFile(path) })
+	return ck.visit(rootKey(path), func() ([]byte, error) { return readScript(path) })
 }
 
 // visit checks the file of key, read by read the first time it is

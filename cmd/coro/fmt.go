@@ -143,7 +143,7 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	}
 	code = exitOK
 	for _, file := range files {
-		src, err := os.ReadFile(file)
+		src, err := readScript(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "coro fmt: %v\n", err)
 			code = exitUsage

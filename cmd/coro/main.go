@@ -500,9 +500,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if file == "-" {
 		// coro - : the script is stdin (SPEC 9); load() reads from the
 		// current folder, as for -c. (stdin is not a terminal then.)
-		src, err := io.ReadAll(stdin)
+		src, err := readLimited(stdin, "the script from stdin")
 		if err != nil {
-			fmt.Fprintf(stderr, "coro: reading the script from stdin: %v\n", err)
+			fmt.Fprintf(stderr, "coro: %v\n", err)
 			return exitUsage
 		}
 		return runScript(c, "<stdin>", src, c.rest[1:], stdout, stderr)
@@ -511,7 +511,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if c.watch {
 		return runWatch(c, file, c.rest[1:], stdout, stderr)
 	}
-	src, err := os.ReadFile(file)
+	src, err := readScript(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "coro: %v\n", err)
 		return exitUsage
@@ -521,6 +521,32 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runREPL(c, &replStart{file: file, src: src, args: c.rest[1:]}, stdin, stdout, stderr)
 	}
 	return runScript(c, file, src, c.rest[1:], stdout, stderr)
+}
+
+// readScript reads a file named on the command line (a script, a test,
+// a file to format or check), of at most engine.MaxModuleSize bytes, as
+// load() reads a module: "coro /dev/zero" grew the heap until the
+// process died. A FIFO is read too (coro <(make-script)).
+func readScript(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, file)
+}
+
+// readLimited reads r, named what in its error, to its end, failing
+// past engine.MaxModuleSize bytes.
+func readLimited(r io.Reader, what string) ([]byte, error) {
+	src, err := io.ReadAll(io.LimitReader(r, engine.MaxModuleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	if len(src) > engine.MaxModuleSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB, the limit of a script", what, engine.MaxModuleSize>>20)
+	}
+	return src, nil
 }
 
 // interruptContext returns a context cancelled by any of sigs (SIGINT,

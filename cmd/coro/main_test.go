@@ -238,3 +238,25 @@ func TestVersionAndHelpTakeNoArguments(t *testing.T) {
 		assert.True(t, strings.HasPrefix(out, "coro "+cmd+": unexpected argument \"extra\"\nusage: "), out)
 	}
 }
+
+// A script, a test or a file to format is read up to engine.MaxModuleSize
+// (16 MiB), as load() reads a module: "coro /dev/zero" grew the heap
+// until the process died. A FIFO is read as a file (coro <(cmd)).
+func TestScriptReadIsBounded(t *testing.T) {
+	code, out := runCmd(t, "/dev/zero")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "coro: /dev/zero: larger than 16 MiB, the limit of a script\n", out)
+	big := filepath.Join(t.TempDir(), "big.star")
+	require.NoError(t, os.WriteFile(big, make([]byte, 16<<20+1), 0o644))
+	for _, argv := range [][]string{{big}, {"fmt", "--check", big}, {"check", big}} {
+		code, out := runCmd(t, argv...)
+		assert.NotEqual(t, 0, code, argv)
+		assert.Contains(t, out, big+": larger than 16 MiB, the limit of a script", argv)
+	}
+	code, out = runCmdIn(t, strings.Repeat("#", 16<<20+1), "-")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "coro: the script from stdin: larger than 16 MiB, the limit of a script\n", out)
+	code, out = runCmdIn(t, "print('piped')\n"+strings.Repeat("#", 16<<20-20), "-")
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "piped\n", out)
+}

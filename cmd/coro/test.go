@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -273,7 +272,7 @@ func (r *testRunner) load(files []*testFile, stderr io.Writer) bool {
 	isPredeclared := func(name string) bool { _, ok := pre[name]; return ok }
 	ok := true
 	for _, f := range files {
-		src, err := os.ReadFile(f.path)
+		src, err := readScript(f.path)
 		if err != nil {
 			fmt.Fprintf(stderr, "coro test: %v\n", err)
 			ok = false

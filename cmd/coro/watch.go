@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -47,7 +46,7 @@ func runWatch(c *config, file string, args []string, stdout, stderr io.Writer) i
 		runCtx, cancelRun := context.WithCancel(ctx)
 		done := make(chan int, 1)
 		go func() {
-			src, err := os.ReadFile(file)
+			src, err := readScript(file)
 			if err != nil {
 				fmt.Fprintf(stderr, "coro: %v\n", err)
 				done <- exitUsage
@@ -103,7 +102,7 @@ func loadClosure(file string) []string {
 		}
 		seen[p] = true
 		out = append(out, p)
-		src, err := os.ReadFile(p)
+		src, err := readScript(p)
 		if err != nil {
 			return
 		}

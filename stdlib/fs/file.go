@@ -56,7 +56,7 @@ func newFile(path, mode string, f *os.File, read, write bool) *File {
 	if read && !fl.outside {
 		// read() reads the rest in one read on the pool, sized by the
 		// file's size, not in chunks gathered on the loop.
-		opts.Rest = func(ctx context.Context, head []byte) ([]byte, error) { return readAll(ctx, f, head) }
+		opts.Rest = func(ctx context.Context, head []byte) ([]byte, error) { return readAll(ctx, f, head, path) }
 	}
 	fl.pump = stream.NewPump(f, opts)
 	fl.r = stream.NewReader(fl.pump, stream.Options{Name: path, Whole: true})

@@ -21,6 +21,7 @@ import (
 	"github.com/corolang/coro/starlark/lib/time"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // Module returns the fs module.
@@ -125,20 +126,28 @@ func onFile(x *loop.Exec, fn string, p loop.Place, writes bool, op func(ctx cont
 // readAll reads f to its end, stopping once ctx is done: the task stopped
 // waiting (a timeout, a cancel), and an endless file (/dev/zero, a FIFO
 // that a writer keeps feeding) was read on for ever, its memory growing.
+// Past stream.MaxWhole bytes it fails (errTooLarge, with name as the
+// path); a regular file that large fails before a byte is read.
 //
 // head, if any, goes first: what a File had read ahead (File.read() reads
 // the rest of the file with it, stream.PumpOptions.Rest). What was read
 // is returned with the error too.
-func readAll(ctx context.Context, f *os.File, head []byte) ([]byte, error) {
+func readAll(ctx context.Context, f *os.File, head []byte, name string) ([]byte, error) {
 	size := len(head) + 512
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<30 {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		// As os.ReadFile: one read for a file whose size is known.
 		if at, err := f.Seek(0, io.SeekCurrent); err == nil && at <= fi.Size() {
+			if fi.Size()-at > int64(stream.MaxWhole-len(head)) {
+				return head, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
+			}
 			size += int(fi.Size() - at)
 		}
 	}
 	data := append(make([]byte, 0, size), head...)
 	for {
+		if len(data) > stream.MaxWhole {
+			return data, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
+		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
 		}
@@ -154,6 +163,16 @@ func readAll(ctx context.Context, f *os.File, head []byte) ([]byte, error) {
 			return data, err
 		}
 	}
+}
+
+// errTooLarge is readAll's failure past stream.MaxWhole bytes, a value
+// error (ioError), as stream.TooLarge is.
+var errTooLarge error = tooLarge{}
+
+type tooLarge struct{}
+
+func (tooLarge) Error() string {
+	return "more than " + stream.MaxWholeText() + " to read at once: read it in pieces (fs.open, File.read(n), File.lines())"
 }
 
 // ioError converts an error from package os into a coro error whose kind
@@ -176,6 +195,8 @@ func ioError(fn string, err error) error {
 		kind = loop.KindPermission
 	case errors.Is(err, os.ErrClosed):
 		kind = loop.KindClosed
+	case errors.Is(err, errTooLarge):
+		kind = loop.KindValue
 	}
 	var pe *fs.PathError
 	var le *os.LinkError
@@ -240,7 +261,7 @@ func readAs(conv func([]byte) starlark.Value) func(*starlark.Thread, *starlark.B
 				return nil, ioError(b.Name(), err)
 			}
 			defer f.Close()
-			d, err := readAll(ctx, f, nil)
+			d, err := readAll(ctx, f, nil, p.Path)
 			if err != nil {
 				return nil, ioError(b.Name(), p.Err(err))
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
+	"github.com/corolang/coro/stdlib/internal/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -615,4 +616,39 @@ fail("the end")
 	fi, err := os.Stat(filepath.Join(dir, "c"))
 	require.NoError(t, err)
 	assert.EqualValues(t, size, fi.Size(), "the write the run's end cancelled")
+}
+
+// One read returns at most stream.MaxWhole bytes (1 GiB; 1 MiB here):
+// past it a read fails with value, naming the file, where reading
+// /dev/zero grew the heap until the process died. Smaller reads go on.
+func TestReadsAreBounded(t *testing.T) {
+	defer func(n int) { stream.MaxWhole = n }(stream.MaxWhole)
+	stream.MaxWhole = 1 << 20
+	big := filepath.Join(t.TempDir(), "big")
+	require.NoError(t, os.WriteFile(big, make([]byte, 2<<20), 0o644))
+	out, err := run(t, all(), fmt.Sprintf(`
+big = %q
+print(catch(fs.read, big).error)
+print(catch(fs.read_bytes, "/dev/zero").error)
+f = fs.open(big)
+print(len(f.read(1 << 20)), len(f.read()))
+f.close()
+f = fs.open(big)
+print(catch(f.read).error)
+f.close()
+z = fs.open("/dev/zero")
+print(catch(z.read).error)
+print(catch(z.read, 3 << 20).error)
+print(len(z.read(100)), len(z.read(1 << 20)))
+z.close()
+`, big))
+	require.NoError(t, err)
+	tail := "more than 1048576 bytes to read at once"
+	assert.Equal(t, "value: fs.read: "+big+": "+tail+": read it in pieces (fs.open, File.read(n), File.lines())\n"+
+		"value: fs.read_bytes: /dev/zero: "+tail+": read it in pieces (fs.open, File.read(n), File.lines())\n"+
+		"1048576 1048576\n"+
+		"value: File.read: "+big+": "+tail+": read it in pieces (fs.open, File.read(n), File.lines())\n"+
+		"value: File.read: "+tail+" from /dev/zero: read it in pieces (read(n), lines())\n"+
+		"value: File.read: "+tail+" from /dev/zero: read it in pieces (read(n), lines())\n"+
+		"100 1048576\n", out)
 }

@@ -30,6 +30,7 @@ package stream
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -232,6 +233,28 @@ func (r *Reader) Read(x *loop.Exec, fn string, n int) (starlark.String, error) {
 	}
 }
 
+// MaxWhole is the most bytes one read returns (read() of all that is
+// left, read(n), read_exactly(n), fs.read): past it the read fails
+// (value) instead of growing the heap until the process dies, as Node's
+// readFile refuses a file of 2 GiB. An endless source (/dev/zero, a
+// peer that never stops sending) reached tens of gigabytes; a bigger
+// file is read in pieces (read(n), lines()). A variable for the tests.
+var MaxWhole = 1 << 30
+
+// TooLarge is the failure of a read of more than MaxWhole bytes from
+// name.
+func TooLarge(fn, name string) error {
+	return loop.Errorf(loop.KindValue, "%s: more than %s to read at once from %s: read it in pieces (read(n), lines())", fn, MaxWholeText(), name)
+}
+
+// MaxWholeText is MaxWhole in words: "1 GiB".
+func MaxWholeText() string {
+	if MaxWhole%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", MaxWhole>>30)
+	}
+	return fmt.Sprintf("%d bytes", MaxWhole)
+}
+
 // ReadUpTo returns n bytes, fewer only at the end of the stream; all that
 // is left when n < 0 (a file's read).
 func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, error) {
@@ -245,11 +268,17 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 	}
 	pace := starutil.PacerOf(x)
 	for n < 0 || r.Buffered() < n {
+		if r.Buffered() > MaxWhole {
+			return "", TooLarge(fn, r.opts.Name)
+		}
 		if more, err := r.paceFill(x, fn, &pace); err != nil {
 			return "", err
 		} else if !more {
 			break
 		}
+	}
+	if r.Buffered() > MaxWhole && (n < 0 || n > MaxWhole) {
+		return "", TooLarge(fn, r.opts.Name)
 	}
 	if n < 0 {
 		n = r.Buffered()
@@ -300,6 +329,9 @@ func (r *Reader) give() []byte {
 func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, error) {
 	if r.closed {
 		return "", r.closedError(fn)
+	}
+	if n > MaxWhole {
+		return "", TooLarge(fn, r.opts.Name)
 	}
 	pace := starutil.PacerOf(x)
 	for r.Buffered() < n {

@@ -140,10 +140,12 @@ func TestReadExactlyAtTheEndKeepsWhatCame(t *testing.T) {
 s = st.open()
 st.feed("abc")
 st.feed(None)
-print(catch(s.read_exactly, 1 << 40).error)  # allocates only what came
+print(catch(s.read_exactly, 1 << 30).error)  # allocates only what came
+print(catch(s.read_exactly, (1 << 30) + 1).error)  # more than one read returns
 print(repr(s.read()))
 `)
-	assert.Equal(t, "eof: TestStream.read_exactly: stream ended after 3 of 1099511627776 bytes\n\"abc\"\n", out)
+	assert.Equal(t, "eof: TestStream.read_exactly: stream ended after 3 of 1073741824 bytes\n"+
+		"value: TestStream.read_exactly: more than 1 GiB to read at once from test stream: read it in pieces (read(n), lines())\n\"abc\"\n", out)
 }
 
 func TestWholeRead(t *testing.T) {
@@ -442,4 +444,24 @@ closed: TestStream.lines: test stream is closed
 	for i, s := range made {
 		assert.Zero(t, stream.Held(s.r), "stream %d", i)
 	}
+}
+
+// One read returns at most stream.MaxWhole bytes (1 GiB; 1 MiB here):
+// read() of a stream that never ends grew the heap until the process
+// died. What was read stays for smaller reads.
+func TestWholeReadsAreBounded(t *testing.T) {
+	defer func(n int) { stream.MaxWhole = n }(stream.MaxWhole)
+	stream.MaxWhole = 1 << 20
+	src := &zeroSource{size: 4 << 20}
+	r := stream.NewReader(socketSource{src}, stream.Options{Name: "zeros", Whole: true})
+	_, err := r.ReadUpTo(nil, "Conn.read", -1)
+	assert.EqualError(t, err, "value: Conn.read: more than 1048576 bytes to read at once from zeros: read it in pieces (read(n), lines())")
+	assert.Less(t, src.given, 2<<20, "it stops reading at the bound")
+	_, err = r.ReadUpTo(nil, "Conn.read", 2<<20)
+	assert.Error(t, err)
+	_, err = r.ReadExactly(nil, "Conn.read_exactly", 2<<20)
+	assert.Error(t, err)
+	s, err := r.ReadUpTo(nil, "Conn.read", 1<<20)
+	require.NoError(t, err)
+	assert.Len(t, string(s), 1<<20)
 }
