@@ -173,13 +173,40 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// writeFileKeepMode replaces file's contents, keeping its permissions.
+// writeFileKeepMode replaces file's contents, keeping its permissions:
+// written beside it and renamed over it, so that a failure (a full disk,
+// the process killed) leaves the file as it was, never truncated. A
+// link named stays a link: its target is replaced.
 func writeFileKeepMode(file string, data []byte) error {
-	info, err := os.Stat(file)
+	real, err := filepath.EvalSymlinks(file)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(file, data, info.Mode().Perm())
+	info, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(real), "."+filepath.Base(real)+".fmt-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(info.Mode().Perm())
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), real)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // Markers stand for what coro's dialect has and buildifier's parser does

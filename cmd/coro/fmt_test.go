@@ -214,3 +214,36 @@ func TestFormatEncodingsAndLineBreaks(t *testing.T) {
 		}
 	}
 }
+
+// fmt writes a file beside the old one and renames it over it: the old
+// file is whole until the new one is (a full disk or a kill left it
+// truncated), its mode is kept, a link stays a link (its target is
+// formatted), and where nothing can be written beside it the file is
+// left as it was.
+func TestFmtReplacesFilesWhole(t *testing.T) {
+	writeFiles(t, map[string]string{"real/a.star": unformatted, "ro/b.star": unformatted})
+	require.NoError(t, os.Chmod("real/a.star", 0o751))
+	require.NoError(t, os.Symlink("real/a.star", "link.star"))
+	code, out := runCmd(t, "fmt", "link.star")
+	require.Equal(t, 0, code, out)
+	src, _ := os.ReadFile("real/a.star")
+	assert.Equal(t, formatted, string(src))
+	fi, err := os.Lstat("link.star")
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSymlink, fi.Mode().Type(), "the link stays")
+	fi, err = os.Stat("real/a.star")
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o751), fi.Mode().Perm())
+	ents, _ := os.ReadDir("real")
+	assert.Len(t, ents, 1, "no temporary file is left")
+
+	if os.Geteuid() != 0 { // root writes in a read-only folder
+		require.NoError(t, os.Chmod("ro", 0o555))
+		defer os.Chmod("ro", 0o755)
+		code, out = runCmd(t, "fmt", "ro/b.star")
+		assert.Equal(t, 2, code)
+		assert.Contains(t, out, "permission denied")
+		src, _ = os.ReadFile("ro/b.star")
+		assert.Equal(t, unformatted, string(src))
+	}
+}
