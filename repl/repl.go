@@ -182,7 +182,18 @@ var errAbort = errors.New("aborted")
 // Run reads and runs statements until end of input (Ctrl-D) or os.exit.
 // The caller calls Finish afterwards.
 func (s *Session) Run() {
-	read := s.pipeReader()
+	// Piped statements are numbered by their line in the input (read
+	// counts them), as a script's are; at the prompt each starts at line
+	// 1, as in Python's REPL.
+	lineNo := int32(0)
+	pipe := s.pipeReader()
+	read := func(p string) (string, error) {
+		line, err := pipe(p)
+		if err == nil {
+			lineNo++
+		}
+		return line, err
+	}
 	if s.opts.Terminal {
 		s.openLiner()
 		defer s.closeLiner()
@@ -230,7 +241,11 @@ func (s *Session) Run() {
 		pending := []byte(first + "\n")
 		eof, aborted := false, false
 		last, lines := first, 1 // the last line read, and how many
-		f, err := opts.ParseCompoundStmt("<stdin>", func() ([]byte, error) {
+		start := int32(1)
+		if !s.opts.Terminal {
+			start = lineNo // first is the last line read, even a lookahead
+		}
+		f, err := opts.ParseCompoundStmtAt("<stdin>", start, func() ([]byte, error) {
 			if pending != nil {
 				b := pending
 				pending = nil
@@ -264,7 +279,7 @@ func (s *Session) Run() {
 			continue
 		}
 		if n := len(f.Stmts); n > 0 && lines > 1 && strings.TrimSpace(last) != "" {
-			if _, end := f.Stmts[n-1].Span(); int(end.Line) < lines {
+			if _, end := f.Stmts[n-1].Span(); int(end.Line-start+1) < lines {
 				lookahead = &last
 			}
 		}

@@ -160,7 +160,7 @@ func TestPipedStatements(t *testing.T) {
 
 	code, out = runCmdIn(t, "print(1)\nprint(2")
 	assert.Equal(t, 1, code, "a syntax error is a failed statement")
-	assert.Contains(t, out, "<stdin>:2:")
+	assert.Contains(t, out, "<stdin>:3:1: got end of file", "as in a script ending so")
 
 	code, out = runCmdIn(t, "for i in range(2):\n    print(i)")
 	assert.Equal(t, 0, code)
@@ -168,6 +168,16 @@ func TestPipedStatements(t *testing.T) {
 
 	code, _ = runCmdIn(t, "os.exit(4)\nprint('never')\n")
 	assert.Equal(t, 4, code)
+
+	// Positions are lines of the input, as a script's are: each
+	// statement said line 1.
+	code, out = runCmdIn(t, "x = 1\n\nprint(zz)\ndef f():\n    return q\nf()\nif x:\n    fail('boom')\nprint(x y)\n")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "error: <stdin>:3:7: undefined: zz\n"+
+		"error: <stdin>:5:12: undefined: q\n"+
+		"error: <stdin>:6:1: undefined: f\n"+
+		"Traceback (most recent call last):\n  <stdin>:8:9: in <toplevel>\nerror: boom\n"+
+		"<stdin>:9:10: got identifier, want ','\n", out)
 }
 
 // TestStdinScript: `coro -` runs the script read from stdin (SPEC 9), as a

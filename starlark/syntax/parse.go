@@ -74,7 +74,15 @@ func ParseCompoundStmt(filename string, readline func() ([]byte, error)) (f *Fil
 // The parser calls the readline function each
 // time it needs a new line of input.
 func (opts *FileOptions) ParseCompoundStmt(filename string, readline func() ([]byte, error)) (f *File, err error) {
-	in, err := newScanner(filename, readline, false)
+	return opts.ParseCompoundStmtAt(filename, 1, readline)
+}
+
+// ParseCompoundStmtAt is ParseCompoundStmt for a statement whose first
+// line is line firstLine of its input, as positions then say: piped
+// statements, each parsed on its own, all said line 1. coro patch
+// (ORIGIN 72).
+func (opts *FileOptions) ParseCompoundStmtAt(filename string, firstLine int32, readline func() ([]byte, error)) (f *File, err error) {
+	in, err := newScanner(filename, linesFrom{readline, firstLine}, false)
 	if err != nil {
 		return nil, err
 	}

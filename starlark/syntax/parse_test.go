@@ -694,3 +694,27 @@ func TestParserCallGraphCycles(t *testing.T) {
 	}
 
 }
+
+// ParseCompoundStmtAt numbers lines from the one given (coro patch).
+func TestParseCompoundStmtAt(t *testing.T) {
+	lines := []string{"def f():\n", "    return x +\n"}
+	readline := func() ([]byte, error) {
+		if len(lines) == 0 {
+			return nil, nil
+		}
+		l := lines[0]
+		lines = lines[1:]
+		return []byte(l), nil
+	}
+	_, err := syntax.LegacyFileOptions().ParseCompoundStmtAt("<stdin>", 7, readline)
+	if err == nil || !strings.HasPrefix(err.Error(), "<stdin>:8:") {
+		t.Errorf("got %v, want an error at <stdin>:8", err)
+	}
+	f, err := syntax.LegacyFileOptions().ParseCompoundStmtAt("<stdin>", 12, func() ([]byte, error) { return []byte("y = 1\n"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start, _ := f.Stmts[0].Span(); start.Line != 12 || start.Col != 1 {
+		t.Errorf("statement starts at %v, want 12:1", start)
+	}
+}

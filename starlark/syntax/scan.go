@@ -223,6 +223,13 @@ var tokenNames = [...]string{
 	YIELD:    "yield",
 }
 
+// linesFrom is the input of ParseCompoundStmtAt: lines read one at a
+// time, the first being line firstLine.
+type linesFrom struct {
+	readline  func() ([]byte, error)
+	firstLine int32
+}
+
 // A FilePortion describes the content of a portion of a file.
 // Callers may provide a FilePortion for the src argument of Parse
 // when the desired initial line and column numbers are not (1, 1),
@@ -309,7 +316,10 @@ func newScanner(filename string, src any, keepComments bool) (*scanner, error) {
 		lineStart:    true,
 		keepComments: keepComments,
 	}
-	sc.readline, _ = src.(func() ([]byte, error)) // ParseCompoundStmt (REPL) only
+	if lf, ok := src.(linesFrom); ok { // ParseCompoundStmt (REPL) only
+		sc.readline = lf.readline
+		sc.pos.Line = lf.firstLine
+	}
 	if sc.readline == nil {
 		data, err := readSource(filename, src)
 		if err != nil {
