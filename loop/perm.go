@@ -672,10 +672,15 @@ func (p Place) Mkdir(perm os.FileMode, parents bool) error {
 	return p.Err(p.root.Mkdir(p.name, perm))
 }
 
-// Remove is os.Remove.
+// Remove is os.Remove. An allowed folder itself is refused (what is in
+// it may go): the grant holds it open as its root, which cannot remove
+// itself (Root.Remove(".") said only "invalid argument").
 func (p Place) Remove() error {
 	if p.root == nil {
 		return os.Remove(p.name)
+	}
+	if p.name == "." {
+		return Errorf(KindPermission, "%s: removing %s denied: it is an allowed path itself (what is in it may be removed)", p.fn, p.Path)
 	}
 	return p.Err(p.root.Remove(p.name))
 }
@@ -713,6 +718,13 @@ func FdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) 
 // it is Root.Rename; across roots each side's folder is opened through
 // its root and renameat(2) joins them.
 func Rename(from, to Place) error {
+	// An allowed folder itself is refused, as by Remove.
+	if from.root != nil && from.name == "." {
+		return Errorf(KindPermission, "%s: renaming %s denied: it is an allowed path itself (what is in it may be renamed)", from.fn, from.Path)
+	}
+	if to.root != nil && to.name == "." {
+		return Errorf(KindPermission, "%s: replacing %s denied: it is an allowed path itself (what is in it may be replaced)", to.fn, to.Path)
+	}
 	switch {
 	case from.root == nil && to.root == nil:
 		return os.Rename(from.name, to.name)

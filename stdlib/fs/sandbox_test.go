@@ -316,3 +316,29 @@ print(catch(fs.write, d + "/planted/f", "x").error.kind, catch(fs.listdir, d + "
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 }
+
+// An allowed folder itself cannot be removed, renamed or replaced, only
+// what is in it: the grant holds it open as its root. Each said only
+// "io: ... invalid argument".
+func TestGrantFolderItselfStays(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	require.NoError(t, os.Mkdir(a, 0o755))
+	require.NoError(t, os.Mkdir(b, 0o755))
+	got, err := run(t, loop.Permissions{Read: []string{a, b}, Write: []string{a, b}}, fmt.Sprintf(`
+a, b = %q, %q
+fs.write(b + "/f", "x")
+for f, args in [(fs.remove, [a]), (fs.remove, [a + "/."]), (fs.rename, [a, b + "/x"]), (fs.rename, [b + "/f", a])]:
+    print(catch(f, *args).error)
+fs.rename(b + "/f", a + "/f")
+fs.remove(a + "/f")
+print(fs.listdir(a), fs.listdir(b))
+`, a, b))
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf(`permission: fs.remove: removing %[1]s denied: it is an allowed path itself (what is in it may be removed)
+permission: fs.remove: removing %[1]s/. denied: it is an allowed path itself (what is in it may be removed)
+permission: fs.rename: renaming %[1]s denied: it is an allowed path itself (what is in it may be renamed)
+permission: fs.rename: replacing %[1]s denied: it is an allowed path itself (what is in it may be replaced)
+[] []
+`, a), got)
+}
