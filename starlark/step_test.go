@@ -896,3 +896,31 @@ func TestJoinIsBounded(t *testing.T) {
 		t.Errorf("got %d bytes, %v", starlark.Len(v), err)
 	}
 }
+
+// coro patch (ORIGIN 73): a while loop whose code records no position of
+// its own (while True: pass) runs at the while statement, where it was
+// said to run at its function's def line.
+func TestWhileLoopRunsAtItsLine(t *testing.T) {
+	thread := &starlark.Thread{}
+	var lines []int32
+	thread.OnMaxSteps = func(th *starlark.Thread) {
+		if lines = append(lines, th.CallFrame(0).Pos.Line); len(lines) == 3 {
+			th.Cancel("enough")
+		}
+		th.SetMaxExecutionSteps(th.ExecutionSteps() + 1)
+	}
+	thread.SetMaxExecutionSteps(1)
+	_, err := starlark.ExecFileOptions(&syntax.FileOptions{While: true}, thread, "spin.star", `
+def spin():
+    x = 1
+    while True:
+        pass
+spin()
+`, nil)
+	if err == nil || !strings.Contains(err.Error(), "enough") {
+		t.Fatalf("got %v, want the cancellation", err)
+	}
+	if fmt.Sprint(lines) != "[2 2 4]" {
+		t.Fatalf("OnMaxSteps ran at lines %v, want [2 2 4] (the module, spin, the loop)", lines)
+	}
+}

@@ -1257,6 +1257,10 @@ func (fcomp *fcomp) stmt(stmt syntax.Stmt) {
 
 		fcomp.jump(head)
 		fcomp.block = head
+		// The head is at the while statement (coro patch, ORIGIN 73): a
+		// loop whose code records no position (while True: pass) was
+		// said to run at its function's def line.
+		fcomp.setPos(stmt.While)
 		fcomp.ifelse(stmt.Cond, body, done)
 
 		fcomp.block = body
