@@ -241,10 +241,18 @@ func (r *Reader) Read(x *loop.Exec, fn string, n int) (starlark.String, error) {
 // file is read in pieces (read(n), lines()). A variable for the tests.
 var MaxWhole = 1 << 30
 
-// TooLarge is the failure of a read of more than MaxWhole bytes from
-// name.
-func TooLarge(fn, name string) error {
-	return loop.Errorf(loop.KindValue, "%s: more than %s to read at once from %s: read it in pieces (read(n), lines())", fn, MaxWholeText(), name)
+// tooLarge is the failure of a read of more than MaxWhole bytes.
+func (r *Reader) tooLarge(fn string) error {
+	return loop.Errorf(loop.KindValue, "%s: more than %s to read at once from %s: read it in pieces (read(n), lines())", fn, MaxWholeText(), r.from())
+}
+
+// from says where the bytes come from, in errors: Options.From, else
+// the Label.
+func (r *Reader) from() string {
+	if r.opts.From != "" {
+		return r.opts.From
+	}
+	return r.opts.Label
 }
 
 // MaxWholeText is MaxWhole in words: "1 GiB".
@@ -269,7 +277,7 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 	pace := starutil.PacerOf(x)
 	for n < 0 || r.Buffered() < n {
 		if r.Buffered() > MaxWhole {
-			return "", TooLarge(fn, r.opts.Name)
+			return "", r.tooLarge(fn)
 		}
 		if more, err := r.paceFill(x, fn, &pace); err != nil {
 			return "", err
@@ -278,7 +286,7 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 		}
 	}
 	if r.Buffered() > MaxWhole && (n < 0 || n > MaxWhole) {
-		return "", TooLarge(fn, r.opts.Name)
+		return "", r.tooLarge(fn)
 	}
 	if n < 0 {
 		n = r.Buffered()
@@ -331,7 +339,7 @@ func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, e
 		return "", r.closedError(fn)
 	}
 	if n > MaxWhole {
-		return "", TooLarge(fn, r.opts.Name)
+		return "", r.tooLarge(fn)
 	}
 	pace := starutil.PacerOf(x)
 	for r.Buffered() < n {
@@ -385,11 +393,7 @@ func (r *Reader) ReadLine(x *loop.Exec, fn string, limit int) (starlark.String, 
 			return r.take(scanned + i + 1), nil
 		}
 		if live >= limit {
-			from := r.opts.From
-			if from == "" {
-				from = r.opts.Label
-			}
-			return "", loop.Errorf(loop.KindValue, "%s: line longer than %d bytes from %s", fn, limit, from)
+			return "", loop.Errorf(loop.KindValue, "%s: line longer than %d bytes from %s", fn, limit, r.from())
 		}
 		scanned = live
 		// Never more than the line may still hold: what is buffered
