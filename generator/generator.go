@@ -186,6 +186,7 @@ func (g *Generator) String() string {
 }
 func (g *Generator) Type() string          { return "Generator" }
 func (g *Generator) Freeze()               {}
+func (g *Generator) OwnedByLoop()          {}
 func (g *Generator) Truth() starlark.Bool  { return true }
 func (g *Generator) Hash() (uint32, error) { return uint32(g.s.id), nil }
 

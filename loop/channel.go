@@ -379,6 +379,7 @@ type RecvOp struct{ c *Channel }
 func (op *RecvOp) String() string        { return fmt.Sprintf("<recv_op channel#%d>", op.c.id) }
 func (op *RecvOp) Type() string          { return "RecvOp" }
 func (op *RecvOp) Freeze()               {}
+func (op *RecvOp) OwnedByLoop()          {}
 func (op *RecvOp) Truth() starlark.Bool  { return true }
 func (op *RecvOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: RecvOp") }
 func (op *RecvOp) Poll(t *Task) (starlark.Value, error, bool) {
@@ -398,6 +399,7 @@ type SendOp struct {
 func (op *SendOp) String() string        { return fmt.Sprintf("<send_op channel#%d>", op.c.id) }
 func (op *SendOp) Type() string          { return "SendOp" }
 func (op *SendOp) Freeze()               {}
+func (op *SendOp) OwnedByLoop()          {}
 func (op *SendOp) Truth() starlark.Bool  { return true }
 func (op *SendOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: SendOp") }
 func (op *SendOp) Poll(*Task) (starlark.Value, error, bool) {
@@ -505,6 +507,7 @@ func (c *Channel) String() string {
 }
 func (c *Channel) Type() string          { return "Channel" }
 func (c *Channel) Freeze()               {}
+func (c *Channel) OwnedByLoop()          {}
 func (c *Channel) Truth() starlark.Bool  { return true }
 func (c *Channel) Hash() (uint32, error) { return uint32(c.id), nil }
 func (c *Channel) Len() int              { return c.n }

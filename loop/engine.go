@@ -199,8 +199,9 @@ type Engine struct {
 	memGuard atomic.Pointer[memoryGuard]
 
 	modules   map[string]*moduleEntry
-	Unhandled int         // task failures reported with nobody observing them
-	report    reportState // failures not observed yet (report.go)
+	owned     map[*starlark.Module]moduleReach // what parallel found a module's globals reach (ownedReach)
+	Unhandled int                              // task failures reported with nobody observing them
+	report    reportState                      // failures not observed yet (report.go)
 	tracer    Tracer
 	closed    bool
 	// exitCode is the status the run's os.exit asked for: it ends the run,

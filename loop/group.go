@@ -41,6 +41,7 @@ func (g *Group) String() string {
 }
 func (g *Group) Type() string          { return "Group" }
 func (g *Group) Freeze()               {}
+func (g *Group) OwnedByLoop()          {}
 func (g *Group) Truth() starlark.Bool  { return true }
 func (g *Group) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Group") }
 func (g *Group) AttrNames() []string   { return []string{"cancel", "limit", "spawn", "tasks"} }

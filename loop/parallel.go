@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -36,6 +37,9 @@ func builtinParallel(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tup
 	fn, rest, err := e.offCoreCall("parallel", args)
 	if err != nil {
 		return nil, err
+	}
+	if what := e.ownedReach(fn); what != "" {
+		return nil, Errorf(KindValue, "parallel: function %s could reach %s, which belongs to the loop (only computation on plain values runs on another core)", fn.Name(), what)
 	}
 	wth, err := e.workerThread("parallel", fn.Name())
 	if err != nil {
@@ -213,38 +217,66 @@ func (e *Engine) isLoadedModule(m *starlark.Module) bool {
 // the main module's globals while the loop did. Each container and
 // function is looked at once (a frozen list may hold itself).
 func unfrozen(v starlark.Value, loaded func(*starlark.Module) bool) string {
+	var what string
+	walkValues(v, func(v starlark.Value) bool {
+		if what = shallowUnfrozen(v); what != "" {
+			return false
+		}
+		switch v := v.(type) {
+		case starlark.NoneType, starlark.Bool, starlark.Int, starlark.Float, starlark.String, starlark.Bytes,
+			starlark.Tuple, *starlark.List, *starlark.Dict, *starlark.Set, *starlarkstruct.Struct:
+		case *starlark.Function:
+			if !loaded(v.Module()) {
+				what = "function " + v.Name() + ", not from a load()ed module"
+			}
+		case *starlark.Builtin:
+			// A builtin bound to a receiver (a method) would act on it.
+			if v.Receiver() != nil {
+				what = "a method of " + v.Receiver().Type()
+			}
+		default:
+			what = "a " + v.Type()
+		}
+		return what == ""
+	})
+	return what
+}
+
+// walkValues calls visit on v and on what it holds, depth first: the
+// elements of a tuple, list, dict (keys and values) or set, the fields of
+// a struct, the parameter defaults and captured variables of a function;
+// each container and function once (a frozen list may hold itself). It
+// stops once visit returns false.
+func walkValues(v starlark.Value, visit func(starlark.Value) bool) {
 	seen := make(map[starlark.Value]bool)
 	todo := []starlark.Value{v}
 	for len(todo) > 0 {
 		v := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		if what := shallowUnfrozen(v); what != "" {
-			return what
+		switch v.(type) {
+		case *starlark.List, *starlark.Dict, *starlark.Set, *starlark.Function:
+			if seen[v] {
+				continue
+			}
+			seen[v] = true
+		}
+		if !visit(v) {
+			return
 		}
 		switch v := v.(type) {
-		case starlark.NoneType, starlark.Bool, starlark.Int, starlark.Float, starlark.String, starlark.Bytes:
 		case starlark.Tuple:
 			todo = append(todo, v...)
 		case *starlark.List:
-			if !seen[v] {
-				seen[v] = true
-				for i := range v.Len() {
-					todo = append(todo, v.Index(i))
-				}
+			for i := range v.Len() {
+				todo = append(todo, v.Index(i))
 			}
 		case *starlark.Dict:
-			if !seen[v] {
-				seen[v] = true
-				for _, kv := range v.Items() {
-					todo = append(todo, kv[0], kv[1])
-				}
+			for _, kv := range v.Items() {
+				todo = append(todo, kv[0], kv[1])
 			}
 		case *starlark.Set:
-			if !seen[v] {
-				seen[v] = true
-				for x := range starlark.Elements(v) {
-					todo = append(todo, x)
-				}
+			for x := range starlark.Elements(v) {
+				todo = append(todo, x)
 			}
 		case *starlarkstruct.Struct:
 			for _, name := range v.AttrNames() {
@@ -252,13 +284,6 @@ func unfrozen(v starlark.Value, loaded func(*starlark.Module) bool) string {
 				todo = append(todo, f)
 			}
 		case *starlark.Function:
-			if seen[v] {
-				continue
-			}
-			seen[v] = true
-			if !loaded(v.Module()) {
-				return "function " + v.Name() + ", not from a load()ed module"
-			}
 			for i := 0; i < v.NumParams(); i++ {
 				if d := v.ParamDefault(i); d != nil {
 					todo = append(todo, d)
@@ -269,16 +294,88 @@ func unfrozen(v starlark.Value, loaded func(*starlark.Module) bool) string {
 					todo = append(todo, fv)
 				}
 			}
-		case *starlark.Builtin:
-			// A builtin bound to a receiver (a method) would act on it.
-			if v.Receiver() != nil {
-				return "a method of " + v.Receiver().Type()
+		}
+	}
+}
+
+// An Owned value belongs to its engine's loop (a task, a future, a
+// channel, a connection, a file): only the loop's goroutine may use it,
+// its methods and attributes alike. Freezing it changes nothing (its
+// Freeze does nothing: its state is the loop's), so a frozen module may
+// hold one; parallel refuses a function that could reach one that way
+// (Engine.ownedReach).
+type Owned interface {
+	starlark.Value
+	OwnedByLoop()
+}
+
+// ownedReach describes the first loop-owned value (Owned) that fn,
+// running on another core, could reach through module globals: those of
+// its module, and of the modules of the functions they hold (a load()ed
+// function is a global too), as "a Future (global FS of lib.star)";
+// "" if none. Arguments and captured variables are unfrozen's to check.
+// A worker's Future.set woke tasks from its goroutine, racing the loop
+// (a Go panic, tasks reported deadlocked). What a module reaches is
+// found once (e.owned): its globals are frozen, so it does not change.
+func (e *Engine) ownedReach(fn *starlark.Function) string {
+	todo := []*starlark.Module{fn.Module()}
+	seen := map[*starlark.Module]bool{fn.Module(): true}
+	for len(todo) > 0 {
+		m := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		r, ok := e.owned[m]
+		if !ok {
+			r = ownedIn(m)
+			if e.owned == nil {
+				e.owned = make(map[*starlark.Module]moduleReach)
 			}
-		default:
-			return "a " + v.Type()
+			e.owned[m] = r
+		}
+		if r.what != "" {
+			return r.what
+		}
+		for _, o := range r.modules {
+			if !seen[o] {
+				seen[o] = true
+				todo = append(todo, o)
+			}
 		}
 	}
 	return ""
+}
+
+// moduleReach is what a module's globals reach: a loop-owned value
+// (what, "" if none), and the modules of the functions they hold.
+type moduleReach struct {
+	what    string
+	modules []*starlark.Module
+}
+
+// ownedIn walks m's globals, by name, for ownedReach.
+func ownedIn(m *starlark.Module) moduleReach {
+	var r moduleReach
+	globals := m.Globals()
+	for _, name := range globals.Keys() {
+		walkValues(globals[name], func(v starlark.Value) bool {
+			if b, ok := v.(*starlark.Builtin); ok && b.Receiver() != nil {
+				v = b.Receiver()
+			}
+			switch v := v.(type) {
+			case Owned:
+				r.what = fmt.Sprintf("a %s (global %s of %s)", v.Type(), name, filepath.Base(m.Program().Filename()))
+				return false
+			case *starlark.Function:
+				if v.Module() != m {
+					r.modules = append(r.modules, v.Module())
+				}
+			}
+			return true
+		})
+		if r.what != "" {
+			break
+		}
+	}
+	return r
 }
 
 // shallowUnfrozen says "a list", "a dict" or "a set" for v, one not

@@ -29,6 +29,7 @@ func (v *TaskValue) Task() *Task { return v.t }
 func (v *TaskValue) String() string        { return v.t.String() }
 func (v *TaskValue) Type() string          { return "Task" }
 func (v *TaskValue) Freeze()               {}
+func (v *TaskValue) OwnedByLoop()          {}
 func (v *TaskValue) Truth() starlark.Bool  { return true }
 func (v *TaskValue) Hash() (uint32, error) { return v.t.Hash() }
 
@@ -108,6 +109,7 @@ var _ Awaitable = (*Task)(nil)
 func (t *Task) String() string        { return fmt.Sprintf("<task '%s' %s>", t.name, t.state) }
 func (t *Task) Type() string          { return "Task" }
 func (t *Task) Freeze()               {}
+func (t *Task) OwnedByLoop()          {}
 func (t *Task) Truth() starlark.Bool  { return true }
 func (t *Task) Hash() (uint32, error) { return uint32(t.id), nil }
 
@@ -169,6 +171,7 @@ func (f *Future) String() string {
 }
 func (f *Future) Type() string          { return "Future" }
 func (f *Future) Freeze()               {}
+func (f *Future) OwnedByLoop()          {}
 func (f *Future) Truth() starlark.Bool  { return true }
 func (f *Future) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Future") }
 func (f *Future) AttrNames() []string   { return []string{"done", "fail", "set", "wait"} }
@@ -277,6 +280,7 @@ func (tv *Timer) String() string {
 }
 func (tv *Timer) Type() string          { return "Timer" }
 func (tv *Timer) Freeze()               {}
+func (tv *Timer) OwnedByLoop()          {}
 func (tv *Timer) Truth() starlark.Bool  { return true }
 func (tv *Timer) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Timer") }
 func (tv *Timer) AttrNames() []string   { return []string{"done", "wait"} }

@@ -137,6 +137,7 @@ func (f *File) String() string {
 }
 func (f *File) Type() string          { return "File" }
 func (f *File) Freeze()               {}
+func (f *File) OwnedByLoop()          {}
 func (f *File) Truth() starlark.Bool  { return true }
 func (f *File) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: File") }
 func (f *File) AttrNames() []string   { return fileMethods.Names("closed", "mode", "path") }

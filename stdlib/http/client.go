@@ -553,6 +553,7 @@ func newResponse(r *http.Response, hd *starlark.Dict, body string) *Response {
 func (r *Response) String() string        { return r.describe() }
 func (r *Response) Type() string          { return "Response" }
 func (r *Response) Freeze()               { r.headers.Freeze() }
+func (r *Response) OwnedByLoop()          {}
 func (r *Response) Truth() starlark.Bool  { return true }
 func (r *Response) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Response") }
 func (r *Response) AttrNames() []string   { return responseMethods.Names("body", "headers", "status") }

@@ -510,6 +510,7 @@ func makeReply(v starlark.Value) (reply, error) {
 func (s *Server) String() string        { return fmt.Sprintf("<http server %s>", s.addr) }
 func (s *Server) Type() string          { return "Server" }
 func (s *Server) Freeze()               {}
+func (s *Server) OwnedByLoop()          {}
 func (s *Server) Truth() starlark.Bool  { return true }
 func (s *Server) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(s)) >> 4), nil }
 func (s *Server) AttrNames() []string   { return serverMethods.Names("addr", "port") }
@@ -610,6 +611,7 @@ func (r *Request) Freeze() {
 		r.headers.Freeze()
 	}
 }
+func (r *Request) OwnedByLoop()          {}
 func (r *Request) Truth() starlark.Bool  { return true }
 func (r *Request) Hash() (uint32, error) { return 0, errors.New("unhashable: Request") }
 func (r *Request) AttrNames() []string {

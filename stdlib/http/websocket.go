@@ -443,6 +443,7 @@ func (ws *WebSocket) closeAfterQueue(code int) {
 func (ws *WebSocket) String() string        { return fmt.Sprintf("<websocket %s>", ws.label) }
 func (ws *WebSocket) Type() string          { return "WebSocket" }
 func (ws *WebSocket) Freeze()               {}
+func (ws *WebSocket) OwnedByLoop()          {}
 func (ws *WebSocket) Truth() starlark.Bool  { return true }
 func (ws *WebSocket) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(ws)) >> 4), nil }
 func (ws *WebSocket) AttrNames() []string   { return wsMethods.Names("close_code") }

@@ -72,6 +72,7 @@ var kvMethods = starutil.NewMethods("KV", map[string]starutil.Func{
 func (k *KV) String() string        { return fmt.Sprintf("<KV %s>", k.bucket) }
 func (k *KV) Type() string          { return "KV" }
 func (k *KV) Freeze()               {}
+func (k *KV) OwnedByLoop()          {}
 func (k *KV) Truth() starlark.Bool  { return true }
 func (k *KV) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: KV") }
 func (k *KV) AttrNames() []string   { return kvMethods.Names("bucket") }

@@ -241,6 +241,7 @@ var msgMethods = starutil.NewMethods("Msg", map[string]starutil.Func{"respond": 
 func (m *Msg) String() string        { return fmt.Sprintf("<Msg %s %d bytes>", m.subject, len(m.data)) }
 func (m *Msg) Type() string          { return "Msg" }
 func (m *Msg) Freeze()               {}
+func (m *Msg) OwnedByLoop()          {}
 func (m *Msg) Truth() starlark.Bool  { return true }
 func (m *Msg) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Msg") }
 func (m *Msg) AttrNames() []string   { return msgMethods.Names("data", "headers", "subject") }

@@ -206,6 +206,7 @@ var queueMethods = starutil.NewMethods("Queue", map[string]starutil.Func{
 func (q *Queue) String() string        { return fmt.Sprintf("<Queue %s>", q.name) }
 func (q *Queue) Type() string          { return "Queue" }
 func (q *Queue) Freeze()               {}
+func (q *Queue) OwnedByLoop()          {}
 func (q *Queue) Truth() starlark.Bool  { return true }
 func (q *Queue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Queue") }
 func (q *Queue) AttrNames() []string   { return queueMethods.Names("name", "pending") }
@@ -428,6 +429,7 @@ var jobMethods = starutil.NewMethods("Job", map[string]starutil.Func{
 func (j *Job) String() string        { return fmt.Sprintf("<Job %s of queue %s>", j.id, j.q.name) }
 func (j *Job) Type() string          { return "Job" }
 func (j *Job) Freeze()               {}
+func (j *Job) OwnedByLoop()          {}
 func (j *Job) Truth() starlark.Bool  { return true }
 func (j *Job) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Job") }
 func (j *Job) AttrNames() []string   { return jobMethods.Names("attempt", "data", "id") }

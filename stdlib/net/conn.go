@@ -530,6 +530,7 @@ func (c *Conn) String() string {
 }
 func (c *Conn) Type() string          { return "Conn" }
 func (c *Conn) Freeze()               {}
+func (c *Conn) OwnedByLoop()          {}
 func (c *Conn) Truth() starlark.Bool  { return true }
 func (c *Conn) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(c)) >> 4), nil }
 

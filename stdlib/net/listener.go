@@ -412,6 +412,7 @@ func (l *Listener) close() {
 func (l *Listener) String() string        { return fmt.Sprintf("<listener %s>", l.addr) }
 func (l *Listener) Type() string          { return "Listener" }
 func (l *Listener) Freeze()               {}
+func (l *Listener) OwnedByLoop()          {}
 func (l *Listener) Truth() starlark.Bool  { return true }
 func (l *Listener) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(l)) >> 4), nil }
 func (l *Listener) AttrNames() []string   { return listenerMethods.Names("addr", "port") }

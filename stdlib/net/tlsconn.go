@@ -252,6 +252,7 @@ func (t *TLSConn) String() string {
 }
 func (t *TLSConn) Type() string          { return "Conn" }
 func (t *TLSConn) Freeze()               {}
+func (t *TLSConn) OwnedByLoop()          {}
 func (t *TLSConn) Truth() starlark.Bool  { return true }
 func (t *TLSConn) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(t)) >> 4), nil }
 

@@ -155,6 +155,7 @@ func (s *Socket) close() {
 func (s *Socket) String() string        { return fmt.Sprintf("<udp socket %s>", s.addr) }
 func (s *Socket) Type() string          { return "Socket" }
 func (s *Socket) Freeze()               {}
+func (s *Socket) OwnedByLoop()          {}
 func (s *Socket) Truth() starlark.Bool  { return true }
 func (s *Socket) Hash() (uint32, error) { return uint32(uintptr(unsafe.Pointer(s)) >> 4), nil }
 func (s *Socket) AttrNames() []string   { return socketMethods.Names("addr", "port") }

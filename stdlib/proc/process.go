@@ -126,6 +126,7 @@ func (p *Process) String() string {
 }
 func (p *Process) Type() string          { return "Process" }
 func (p *Process) Freeze()               {}
+func (p *Process) OwnedByLoop()          {}
 func (p *Process) Truth() starlark.Bool  { return true }
 func (p *Process) Hash() (uint32, error) { return uint32(p.cmd.Process.Pid), nil }
 func (p *Process) AttrNames() []string {
@@ -275,6 +276,7 @@ var streamMethods = starutil.NewMethods("Stream", stream.Methods("read", "read_l
 func (s *Stream) String() string        { return "<" + s.name + ">" }
 func (s *Stream) Type() string          { return "Stream" }
 func (s *Stream) Freeze()               {}
+func (s *Stream) OwnedByLoop()          {}
 func (s *Stream) Truth() starlark.Bool  { return true }
 func (s *Stream) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Stream") }
 func (s *Stream) AttrNames() []string   { return streamMethods.Names() }
@@ -302,6 +304,7 @@ var writerMethods = starutil.NewMethods("Writer", stream.Methods("write"), map[s
 func (w *Writer) String() string        { return "<" + w.name + ">" }
 func (w *Writer) Type() string          { return "Writer" }
 func (w *Writer) Freeze()               {}
+func (w *Writer) OwnedByLoop()          {}
 func (w *Writer) Truth() starlark.Bool  { return true }
 func (w *Writer) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: Writer") }
 func (w *Writer) AttrNames() []string   { return writerMethods.Names("closed") }

@@ -59,6 +59,7 @@ var _ loop.Awaitable = (*WaitOp)(nil)
 func (op *WaitOp) String() string        { return fmt.Sprintf("<wait_op %s>", op.ev.name()) }
 func (op *WaitOp) Type() string          { return "WaitOp" }
 func (op *WaitOp) Freeze()               {}
+func (op *WaitOp) OwnedByLoop()          {}
 func (op *WaitOp) Truth() starlark.Bool  { return true }
 func (op *WaitOp) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: WaitOp") }
 func (op *WaitOp) Poll(*loop.Task) (starlark.Value, error, bool) {

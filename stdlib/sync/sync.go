@@ -59,6 +59,7 @@ func (o *object) exec(th *starlark.Thread, fn string) (*loop.Exec, error) {
 }
 
 func (o *object) Freeze()               {}
+func (o *object) OwnedByLoop()          {}
 func (o *object) Truth() starlark.Bool  { return true }
 func (o *object) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s", o.kind) }
 
