@@ -23,6 +23,7 @@ import (
 	"github.com/corolang/coro/starlark"
 	"github.com/corolang/coro/starlark/starlarkstruct"
 	"github.com/corolang/coro/stdlib/internal/starutil"
+	"github.com/corolang/coro/stdlib/internal/stream"
 )
 
 // waitDelay bounds how long proc.run waits for the output pipes to close
@@ -352,8 +353,8 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 	if input.Set {
 		cmd.Stdin = strings.NewReader(string(input.Bytes))
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, stderr := &capped{stop: kill}, &capped{stop: kill}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	ch, err := startCmd(x, b.Name(), s, cmd, false, childEnds, nil)
 	if err != nil {
 		return nil, err
@@ -366,6 +367,14 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		},
 		Done: func(_ starlark.Value, err error) (starlark.Value, error) {
 			var ee *exec.ExitError
+			for _, c := range []struct {
+				name string
+				out  *capped
+			}{{"stdout", stdout}, {"stderr", stderr}} {
+				if c.out.over {
+					return nil, loop.Errorf(loop.KindValue, "%s: %s wrote more than %s to its %s (the most proc.run collects): read it as it comes with proc.start", b.Name(), loop.QuoteArg(s.argv[0]), stream.MaxWholeText(), c.name)
+				}
+			}
 			if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
 				return nil, loop.Errorf(loop.KindIO, "%s: %s: %v", b.Name(), s.argv[0], err)
 			}
@@ -376,3 +385,30 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 			}), nil
 		}})
 }
+
+// capped collects a child's output for proc.run, at most stream.MaxWhole
+// bytes (1 GiB, as one read returns): past it the child is killed (stop)
+// and the run fails, where "yes" or "cat /dev/zero" grew the heap until
+// the process died.
+//
+// The buffer is a field, not embedded: a bytes.Buffer is an
+// io.ReaderFrom, which io.Copy (exec's copy of the pipe) would call
+// instead of Write.
+type capped struct {
+	buf  bytes.Buffer
+	stop func()
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.buf.Len()+len(p) > stream.MaxWhole {
+		c.over = true
+		c.stop()
+		return 0, errTooMuch
+	}
+	return c.buf.Write(p)
+}
+
+func (c *capped) String() string { return c.buf.String() }
+
+var errTooMuch = errors.New("more output than proc.run collects")

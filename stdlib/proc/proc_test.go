@@ -9,6 +9,7 @@ import (
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/stdlib/internal/moduletest"
+	"github.com/corolang/coro/stdlib/internal/stream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -293,5 +294,23 @@ value: proc.run: cwd has a NUL byte at byte 4: "/tmp\x00"
 value: proc.run: argv[1] has a NUL byte at byte 50: ..."xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\x00"
 b=c
 
+`, out)
+}
+
+// proc.run collects at most stream.MaxWhole bytes (1 GiB; 1 MiB here) of
+// each stream: past it the child is killed and the run fails with value,
+// where "yes" grew the heap until the process died. Up to it is fine.
+func TestRunOutputIsBounded(t *testing.T) {
+	defer func(n int) { stream.MaxWhole = n }(stream.MaxWhole)
+	stream.MaxWhole = 1 << 20
+	out, err := runScript(t, loop.AllPermissions(), `
+print(catch(proc.run, ["yes"]).error)
+print(catch(proc.run, ["sh", "-c", "head -c 3000000 /dev/zero >&2"]).error)
+print(len(proc.run(["head", "-c", "1048576", "/dev/zero"]).stdout))
+`)
+	require.NoError(t, err)
+	assert.Equal(t, `value: proc.run: "yes" wrote more than 1048576 bytes to its stdout (the most proc.run collects): read it as it comes with proc.start
+value: proc.run: "sh" wrote more than 1048576 bytes to its stderr (the most proc.run collects): read it as it comes with proc.start
+1048576
 `, out)
 }
