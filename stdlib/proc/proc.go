@@ -51,6 +51,11 @@ type spec struct {
 	dir  string // the child's working directory as exec takes it (workDir)
 }
 
+// shown is argv as messages, str(Process) and waiting_on show it,
+// clipped as every script string in a message is (loop.Clip): an argv of
+// a megabyte was all of each.
+func (s *spec) shown() string { return loop.Clip(strings.Join(s.argv, " ")) }
+
 // parseSpec checks and converts argv, env and cwd, the arguments of run
 // and start that go to the system: a NUL byte in any of them, a '=' in
 // an environment variable's name, or an empty name, is a value error
@@ -360,7 +365,7 @@ func run(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		return nil, err
 	}
 	// Own goroutine: it waits for the child, holding no thread.
-	return x.Offload(loop.Offload{Why: reason(fmt.Sprintf("proc.run %s (pid %d)", strings.Join(s.argv, " "), cmd.Process.Pid)), Op: b.Name(), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: reason(fmt.Sprintf("proc.run %s (pid %d)", s.shown(), cmd.Process.Pid)), Op: b.Name(), Timeout: d, Own: true,
 		Work: func(context.Context) (starlark.Value, error) {
 			<-ch.exited
 			return nil, ch.err

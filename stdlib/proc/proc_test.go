@@ -314,3 +314,22 @@ value: proc.run: "sh" wrote more than 1048576 bytes to its stderr (the most proc
 1048576
 `, out)
 }
+
+// A long argv is clipped where it is shown (str(Process), waiting_on),
+// as every script string in a message is: a megabyte of argv was all of
+// each.
+func TestLongArgvIsClipped(t *testing.T) {
+	out, err := runScript(t, loop.AllPermissions(), `
+args = ["sh", "-c", "sleep 0.2", "x"] + ["a" * 100000] * 10
+t = spawn(proc.run, args)
+sleep(0.05)
+w = [i.waiting_on for i in tasks() if i.name != "main"][0]
+print(len(w) < 300, "... (1000027 bytes) (pid " in w)
+p = proc.start(args)
+print(len(str(p)) < 300, "... (1000027 bytes)" in str(p))
+p.wait()
+t.wait()
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "True True\nTrue True\n", out)
+}

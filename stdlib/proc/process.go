@@ -96,7 +96,7 @@ func start(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{eng: e, cmd: cmd, argv: strings.Join(s.argv, " ")}
+	p := &Process{eng: e, cmd: cmd, argv: s.shown()}
 	p.stdin = &Writer{f: inW, name: fmt.Sprintf("stdin of pid %d", cmd.Process.Pid)}
 	p.stdout = newStream(outR, fmt.Sprintf("stdout of pid %d", cmd.Process.Pid))
 	p.stderr = newStream(errR, fmt.Sprintf("stderr of pid %d", cmd.Process.Pid))
