@@ -255,14 +255,17 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	if h := req.Header.Get("Host"); h != "" {
+		req.Host = h // net/http sends Request.Host, not a Host header (curl -H "Host: ..." is the model)
+	}
 	if streaming {
-		return doStream(x, cl, fn, url, req, d, limit)
+		return doStream(x, cl, fn, req, d, limit)
 	}
 	// Own goroutine: the exchange waits on the network. An interrupted
 	// request is aborted through ctx. The Response is made there too:
 	// nothing else sees it yet, and turning many headers into a dict
 	// (up to maxResponseHeaderBytes of them) is no work for the loop.
-	return x.Offload(loop.Offload{Why: requestReason(method + " " + url), Op: requestOp(fn, req.URL), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(method + " " + urlText(req.URL)), Op: requestOp(fn, req.URL), Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			resp, err := cl.Do(req.WithContext(ctx))
 			if err != nil {
@@ -289,7 +292,7 @@ func do(th *starlark.Thread, fn, method, url string, headers, body, timeout star
 func requestError(fn, url string, err error) *loop.Error {
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
-		return loop.Errorf(loop.KindValue, "%s: bad URL %s: %v", fn, loop.QuoteArg(url), ue.Err)
+		return loop.Errorf(loop.KindValue, "%s: bad URL %s: %v", fn, loop.QuoteArg(redacted(url)), ue.Err)
 	}
 	return loop.Errorf(loop.KindValue, "%s: %v", fn, err)
 }
@@ -300,10 +303,21 @@ func requestError(fn, url string, err error) *loop.Error {
 func checkURLHost(fn, url string, u *neturl.URL) error {
 	if h := u.Hostname(); h != "" {
 		if why := netmod.BadHost(h); why != "" {
-			return loop.Errorf(loop.KindValue, "%s: bad URL %s: the host %s", fn, loop.QuoteArg(url), why)
+			return loop.Errorf(loop.KindValue, "%s: bad URL %s: the host %s", fn, loop.QuoteArg(redacted(url)), why)
 		}
 	}
 	return nil
+}
+
+// redacted is url as a script gave it, its password (if any, where it
+// parses) replaced by neturl.URL.Redacted's "xxxxx".
+func redacted(url string) string {
+	if u, err := neturl.Parse(url); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+	}
+	return url
 }
 
 // urlText is u as messages name it: without its password, cut as

@@ -503,3 +503,73 @@ print(srv.port)
 	assert.Contains(t, stderr.String(), "http: handler for GET /x%0Acoro:%20forged failed:")
 	assert.NotContains(t, stderr.String(), "\ncoro: forged")
 }
+
+// A password in a URL is never shown: not in what a task waits on, a
+// stream's generator, a WebSocket's repr, nor in the value errors of URLs
+// that parse (Redacted); each showed the URL as given.
+func TestURLPasswordsAreRedacted(t *testing.T) {
+	stdout, _, done := runScript(t, `
+def h(req):
+    if req.path == "/ws":
+        ws = req.websocket()
+        sleep(1)
+        return
+    def g():
+        emit("a\n")
+        sleep(1)
+    return generator(g)
+srv = http.serve("127.0.0.1:0", h)
+r = http.get("http://alice:s3cret@127.0.0.1:%d/s" % srv.port, stream=True)
+seen = [str(r.lines())]
+ws = http.websocket("ws://bob:hunter2@127.0.0.1:%d/ws" % srv.port)
+seen.append(repr(ws))
+ts = [spawn(ws.recv), spawn(lambda: (r.read_line(), r.read_line())), spawn(http.get, "http://carol:pa55@127.0.0.1:%d/slow" % srv.port)]
+sleep(0.2)
+seen += [t.waiting_on for t in tasks() if t.waiting_on]
+seen.append(str(catch(http.get, "http://carol:pw123@" + "a" * 300 + "/x").error))
+seen.append(str(catch(http.websocket, "http://erin:opensesame@127.0.0.1/").error))
+for s in seen:
+    for pw in ["s3cret", "hunter2", "pa55", "pw123", "opensesame"]:
+        if pw in s:
+            print("leaked:", s)
+print(len(seen) > 6, len([s for s in seen if "xxxxx" in s]) > 5)
+for t in ts:
+    t.cancel()
+srv.close()
+`)
+	assert.Equal(t, "True True", stdout.Next(t))
+	require.NoError(t, <-done)
+}
+
+// A handler's status is from 200 to 999: a 1xx is informational, and
+// net/http sent 103 and then 200 with the body, or 101 with no Upgrade,
+// the connection going on in HTTP. It is a failed handler (500).
+func TestHandlerInformationalStatusFails(t *testing.T) {
+	stdout, stderr, _ := runScript(t, `
+srv = http.serve("127.0.0.1:0", lambda req: (int(req.query["s"]), "body"))
+print(srv.port)
+`)
+	base := "http://127.0.0.1:" + stdout.Next(t)
+	for s, want := range map[string]int{"101": 500, "103": 500, "199": 500, "99": 500, "204": 204, "299": 299} {
+		resp, err := http.Get(base + "/?s=" + s)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, "status %s", s)
+	}
+	assert.Contains(t, stderr.String(), "handler returned status 101, want an int from 200 to 999 (1xx statuses are informational)")
+}
+
+// A handler sees the request's host in req.headers (net/http moves the
+// Host header into Request.Host, so no script saw it), and a client's
+// host header is the host it sends.
+func TestHostHeader(t *testing.T) {
+	stdout, _, done := runScript(t, `
+srv = http.serve("127.0.0.1:0", lambda req: req.headers["host"])
+print(http.get("http://127.0.0.1:%d/" % srv.port).body == "127.0.0.1:%d" % srv.port)
+print(http.get("http://127.0.0.1:%d/" % srv.port, headers={"Host": "example.test"}).body)
+srv.close()
+`)
+	assert.Equal(t, "True", stdout.Next(t))
+	assert.Equal(t, "example.test", stdout.Next(t))
+	require.NoError(t, <-done)
+}

@@ -464,9 +464,12 @@ func splitReply(v starlark.Value) (status int, headers http.Header, body starlar
 	if len(t) != 2 && len(t) != 3 {
 		return 0, nil, nil, loop.Errorf(loop.KindValue, "handler returned a tuple of %d, want (status, body) or (status, headers, body)", len(t))
 	}
+	// A 1xx status is informational, never a reply's last: net/http sent
+	// 103 and then 200 with the body, and 101 without an Upgrade, the
+	// connection then going on in HTTP.
 	st, err := starlark.AsInt32(t[0])
-	if err != nil || st < 100 || st > 999 {
-		return 0, nil, nil, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 100 to 999", t[0])
+	if err != nil || st < 200 || st > 999 {
+		return 0, nil, nil, loop.Errorf(loop.KindValue, "handler returned status %s, want an int from 200 to 999 (1xx statuses are informational)", t[0])
 	}
 	if len(t) == 3 {
 		if headers, err = replyHeaders("handler", t[1]); err != nil {
@@ -558,6 +561,7 @@ type Request struct {
 	body         string // the rest of the body, once .body read it
 	whole        bool
 	remoteAddr   string
+	host         string // the Host header (:authority), which net/http takes out of the headers
 }
 
 // route names the request in its handler task's name and the server's
@@ -571,7 +575,7 @@ func (r *Request) route() string {
 }
 
 func newRequest(r *http.Request, ex *exchange) *Request {
-	return &Request{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header, ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr}
+	return &Request{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header, ex: ex, r: ex.bodyStream(), remoteAddr: r.RemoteAddr, host: r.Host}
 }
 
 // queryDict is req.query: the first value of each query parameter.
@@ -593,6 +597,10 @@ func (r *Request) queryDict() *starlark.Dict {
 func (r *Request) headerDict() *starlark.Dict {
 	if r.headers == nil {
 		r.headers = headerDict(r.header)
+		if r.host != "" {
+			// net/http moves Host into Request.Host; scripts route by it.
+			r.headers.SetKey(starlark.String("host"), starlark.String(r.host))
+		}
 		if r.frozen {
 			r.headers.Freeze()
 		}

@@ -696,12 +696,12 @@ func (r *Request) rest(fn string) (string, error) {
 // exchange runs under a context of its own, which the Response's close
 // cancels; timeout bounds the wait for the headers only, limit (max_body)
 // a read of the whole rest of the body.
-func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, d time.Duration, limit int) (starlark.Value, error) {
+func doStream(x *loop.Exec, cl *http.Client, fn string, req *http.Request, d time.Duration, limit int) (starlark.Value, error) {
 	e := x.Task.Engine()
 	ctx, abort := context.WithCancel(e.Context())
 	var resp *http.Response
 	var hd *starlark.Dict
-	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + url), Op: requestOp(fn, req.URL), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: requestReason(req.Method + " " + urlText(req.URL)), Op: requestOp(fn, req.URL), Timeout: d, Own: true,
 		Work: func(octx context.Context) (starlark.Value, error) {
 			// The task stopped waiting for the headers: abort.
 			stop := context.AfterFunc(octx, abort)
@@ -718,7 +718,7 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 				abort()
 				return nil, clientError(fn, req.URL, err)
 			}
-			return newStreamResponse(x.Task, url, resp, hd, abort, limit), nil
+			return newStreamResponse(x.Task, resp, hd, abort, limit), nil
 		},
 		Drop: func(starlark.Value, error) {
 			abort()
@@ -737,14 +737,14 @@ func doStream(x *loop.Exec, cl *http.Client, fn, url string, req *http.Request, 
 // to the response but weakly, and close() removes the hook: each
 // response a long task streamed, closed or dropped, was kept with its
 // read buffer (and, dropped, its connection) until the task ended.
-func newStreamResponse(task *loop.Task, url string, resp *http.Response, hd *starlark.Dict, abort func(), limit int) *Response {
+func newStreamResponse(task *loop.Task, resp *http.Response, hd *starlark.Dict, abort func(), limit int) *Response {
 	e := task.Engine()
 	r := newResponse(resp, hd, "")
 	r.whole = false
 	r.tooLarge = &bodyTooLarge{resp.Request.URL, limit, resp.Uncompressed}
 	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }
-	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: fail, Closer: resp.Body})
-	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url, From: urlText(resp.Request.URL)})
+	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + urlText(resp.Request.URL)), Fail: fail, Closer: resp.Body})
+	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + urlText(resp.Request.URL), From: urlText(resp.Request.URL)})
 	body := resp.Body
 	r.stop = func() {
 		abort()

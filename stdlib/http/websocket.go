@@ -567,7 +567,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	u, err := neturl.Parse(url)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return nil, loop.Errorf(loop.KindValue, "%s: %s is not a ws:// or wss:// URL", fn, loop.QuoteArg(url))
+		return nil, loop.Errorf(loop.KindValue, "%s: %s is not a ws:// or wss:// URL", fn, loop.QuoteArg(redacted(url)))
 	}
 	if err := checkURLHost(fn, url, u); err != nil {
 		return nil, err
@@ -604,7 +604,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		opts.HTTPHeader.Set(k, v)
 	}
 	var conn *websocket.Conn
-	return x.Offload(loop.Offload{Why: wsReason("websocket " + url), Op: requestOp(fn, u), Timeout: d, Own: true,
+	return x.Offload(loop.Offload{Why: wsReason("websocket " + urlText(u)), Op: requestOp(fn, u), Timeout: d, Own: true,
 		Work: func(ctx context.Context) (starlark.Value, error) {
 			var err error
 			conn, _, err = websocket.Dial(ctx, url, opts)
@@ -614,7 +614,7 @@ func dialWebSocket(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 			if err != nil {
 				return nil, wsDialError(fn, u, err)
 			}
-			return newWebSocket(e, conn, raw, url, stall), nil
+			return newWebSocket(e, conn, raw, urlText(u), stall), nil
 		},
 		Drop: func(starlark.Value, error) {
 			if conn != nil {
