@@ -258,7 +258,8 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 }
 
 // Do runs fn on the loop, where it may touch script values, and returns
-// once it has run.
+// once it has run. If fn panics, Do panics in its caller's goroutine
+// (with an error holding fn's panic value and stack); the engine goes on.
 func (e *Engine) Do(fn func()) error { return e.c.Do(fn) }
 
 // Start queues fn(*args) as a new task named name and returns at once; it

@@ -581,6 +581,38 @@ func TestDo(t *testing.T) {
 	assert.Equal(t, 10, n)
 }
 
+// A panic in Do's function panics in Do's caller, not in the goroutine
+// of a Call that happens to drive the loop, and the engine goes on: it
+// left the loop held, and every later Call, Exec and Close waited for
+// ever. A panic in OnFailure is written on stderr.
+func TestHostPanicsStayWithTheHost(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{OnFailure: func(string, *engine.Error) { panic("onfailure bug") }})
+	g, err := eng.Exec(testCtx(t), "lib.star", "def handler():\n    sleep(0.3)\n    return 'done'\n")
+	require.NoError(t, err)
+	call := make(chan string, 1)
+	go func() {
+		v, err := eng.Call(testCtx(t), g["handler"])
+		call <- fmt.Sprintln(v, err)
+	}()
+	time.Sleep(50 * time.Millisecond) // the Call drives the loop
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		eng.Do(func() { panic("bug in the host's function") })
+	}()
+	require.NotNil(t, recovered, "Do panics in its caller")
+	assert.Contains(t, fmt.Sprint(recovered), "panic in Engine.Do's function: bug in the host's function")
+	assert.Equal(t, "\"done\" <nil>\n", <-call)
+
+	_, err = eng.Exec(testCtx(t), "main.star", "spawn(fail, 'unobserved')\nsleep(0.01)\nprint('after')\n")
+	require.NoError(t, err)
+	v, err := eng.Call(testCtx(t), g["handler"])
+	require.NoError(t, err)
+	assert.Equal(t, `"done"`, v.String())
+	assert.Contains(t, out.String(), "coro: panic in Options.OnFailure: onfailure bug")
+	assert.Contains(t, out.String(), "after\n")
+}
+
 func TestErrorKindsSurviveErrorsAs(t *testing.T) {
 	eng, _ := newEngine(t, engine.Options{})
 	_, err := eng.Exec(testCtx(t), "main.star", `wait(spawn(lambda: sleep(10)), timeout=0.001)`)

@@ -61,7 +61,8 @@ type Options struct {
 	// before a warning is printed: 0 means 100ms, negative means never.
 	SlowWarning time.Duration
 	// OnFailure, if set, is called (on the loop) for each task failure
-	// that nobody observed, after it was reported.
+	// that nobody observed, after it was reported. A panic in it (or in
+	// ThreadHook) is written on Stderr and the engine goes on.
 	OnFailure func(task string, err *Error)
 	// Trace, if set, receives a Chrome trace-event JSON file of the
 	// engine's scheduling (what coro --trace writes); it is finished when

@@ -417,7 +417,7 @@ func (e *Engine) NewThread(name string, x *Exec) *starlark.Thread {
 
 func (e *Engine) threadHook(th *starlark.Thread) {
 	if e.opts.ThreadHook != nil {
-		e.opts.ThreadHook(th)
+		e.reportHostPanic(callHost("Options.ThreadHook", func() { e.opts.ThreadHook(th) }))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type hostReq struct {
 	finished bool          // loop only: the driver's stop condition
 	v        starlark.Value
 	err      error
+	panicked *hostPanic // Do's function panicked: Do panics with it
 }
 
 func newHostReq() *hostReq { return &hostReq{done: make(chan struct{})} }
@@ -56,8 +58,8 @@ func (e *Engine) await(r *hostReq) {
 	for {
 		free := e.loopFree()
 		if e.loopMu.TryLock() {
+			defer e.releaseLoop()
 			e.driveFor(r)
-			e.releaseLoop()
 			return
 		}
 		select {
@@ -96,11 +98,50 @@ func (e *Engine) Do(fn func()) error {
 			r.finish(nil, Errorf(KindClosed, "engine is closed"))
 			return
 		}
-		fn()
+		r.panicked = callHost("Engine.Do's function", fn)
 		r.finish(nil, nil)
 	})
 	e.await(r)
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
 	return r.err
+}
+
+// A hostPanic is what the host's own code panicked with while the loop
+// ran it (callHost): Do panics with it in Do's caller.
+type hostPanic struct {
+	What  string // "Engine.Do's function", "Options.OnFailure"
+	Value any    // what it panicked with
+	Stack string // the panicking goroutine's stack
+}
+
+func (p *hostPanic) Error() string {
+	return fmt.Sprintf("panic in %s: %v\n\n%s", p.What, p.Value, p.Stack)
+}
+
+// callHost runs fn, the host's code called on the loop (what says
+// which), and returns what it panicked with, if anything. A panic there
+// unwound through the loop into whichever goroutine drove it, another
+// Call's, and left the loop held for good: every later Call, Exec and
+// Close waited for ever.
+func callHost(what string, fn func()) (p *hostPanic) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = &hostPanic{What: what, Value: r, Stack: string(debug.Stack())}
+		}
+	}()
+	fn()
+	return nil
+}
+
+// reportHostPanic writes p on stderr: the panic of a host callback that
+// has no caller to panic in (Options.OnFailure, Options.ThreadHook).
+// The engine goes on.
+func (e *Engine) reportHostPanic(p *hostPanic) {
+	if p != nil {
+		fmt.Fprintf(e.stderr, "coro: %v", p)
+	}
 }
 
 // Call runs fn(*args) as a task on the loop and returns its value. It is
