@@ -613,6 +613,34 @@ func TestHostPanicsStayWithTheHost(t *testing.T) {
 	assert.Contains(t, out.String(), "after\n")
 }
 
+// A run's ctx bounds its wait for the loop: while a Call drove it (its
+// task waiting on a channel nobody sends on), Exec and Wait waited for
+// that Call to end, for ever, deaf to their deadlines, and then ran.
+func TestRunWaitsForTheLoopWithinItsCtx(t *testing.T) {
+	started := make(chan struct{})
+	eng, out := newEngine(t, engine.Options{Globals: starlark.StringDict{"started": signal("started", started)}})
+	g, err := eng.Exec(testCtx(t), "lib.star", "c = channel()\ndef handler():\n    started()\n    return c.recv()\n")
+	require.NoError(t, err)
+	callCtx, stopCall := context.WithCancel(testCtx(t))
+	called := make(chan error, 1)
+	go func() {
+		_, err := eng.Call(callCtx, g["handler"])
+		called <- err
+	}()
+	<-started // the Call's goroutine drives the loop, nobody else being there
+	ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+	defer cancel()
+	_, err = eng.Exec(ctx, "main.star", `print("main ran")`)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, engine.ErrTimeout), "%v", err)
+	assert.NotContains(t, out.String(), "main ran")
+	ctx2, cancel2 := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+	defer cancel2()
+	assert.Error(t, eng.Wait(ctx2))
+	stopCall()
+	assert.Error(t, <-called)
+}
+
 func TestErrorKindsSurviveErrorsAs(t *testing.T) {
 	eng, _ := newEngine(t, engine.Options{})
 	_, err := eng.Exec(testCtx(t), "main.star", `wait(spawn(lambda: sleep(10)), timeout=0.001)`)

@@ -968,8 +968,26 @@ func (e *Engine) acquireLoop() {
 // fails with closed once Close has begun. Close sets that holding the
 // loop, so it is checked holding it: checked before, a run that waited
 // for the loop while Close held it ran after Close had returned.
-func (e *Engine) takeLoop() error {
-	e.acquireLoop()
+//
+// The wait for the loop is bounded by ctx (the run's error is then ctx's,
+// and nothing ran): while a Call drove the loop, a run waited for that
+// Call to end, deaf to its own deadline, for ever if the Call's task
+// waited for something that never came.
+func (e *Engine) takeLoop(ctx context.Context) error {
+	if e.acquireHook != nil {
+		e.acquireHook()
+	}
+	for !e.loopMu.TryLock() {
+		free := e.loopFree()
+		if e.loopMu.TryLock() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return runCancelledError(ctx)
+		case <-free:
+		}
+	}
 	if e.closed || e.host.closing {
 		e.releaseLoop()
 		return Errorf(KindClosed, "engine is closed")
@@ -1024,8 +1042,8 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 		top = prog.Toplevel(e.predeclared)
 		body = top
 	}
-	if err := e.takeLoop(); err != nil {
-		return nil, err
+	if err := e.takeLoop(ctx); err != nil {
+		return nil, hostErr(err)
 	}
 	defer e.releaseLoop()
 	e.newRun()
@@ -1063,7 +1081,7 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Value, ar
 	if ctx.Err() != nil {
 		return nil, runCancelledError(ctx)
 	}
-	if err := e.takeLoop(); err != nil {
+	if err := e.takeLoop(ctx); err != nil {
 		return nil, err
 	}
 	defer e.releaseLoop()
@@ -1084,7 +1102,7 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return runCancelledError(ctx)
 	}
-	if err := e.takeLoop(); err != nil {
+	if err := e.takeLoop(ctx); err != nil {
 		return err
 	}
 	defer e.releaseLoop()
