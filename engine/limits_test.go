@@ -215,3 +215,23 @@ print(r.error.kind)
 	assert.Equal(t, engine.KindError, ce.Kind)
 	assert.Contains(t, ce.Msg, "step limit of 100000 exceeded")
 }
+
+// The step limit holds for good, as a cancellation does: caught (catch
+// in a loop), it came back a slice later, and the task computed on, a
+// slice per catch, millions of steps past the limit.
+func TestStepLimitCannotBeCaught(t *testing.T) {
+	eng, out := newEngine(t, engine.Options{MaxSteps: 100_000, SlowWarning: -1})
+	_, err := eng.Exec(testCtx(t), "main.star", `
+rounds = [0]
+def busy():
+    while True:
+        pass
+for round in range(1000000):
+    rounds[0] += 1
+    catch(busy)
+`)
+	var ce *engine.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, ce.Msg, "step limit of 100000 exceeded")
+	assert.Empty(t, out.String())
+}

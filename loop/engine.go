@@ -839,6 +839,10 @@ func (e *Engine) preempt(th *starlark.Thread) {
 	err, sticky := t.interruptionSticky()
 	if err == nil && e.opts.MaxSteps > 0 && th.Steps > e.opts.MaxSteps {
 		err = Errorf(KindError, "step limit of %d exceeded", e.opts.MaxSteps)
+		// For good, as a cancellation: caught (catch(busy) in a loop),
+		// it came back a slice later, and the task computed on without
+		// bound, a slice per catch.
+		sticky = true
 	}
 	if err != nil && t.injected() == nil {
 		t.setInjected(err)
