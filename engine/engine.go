@@ -185,6 +185,11 @@ func checkOptions(o *Options) error {
 		if name == "" || m == nil {
 			return fmt.Errorf("engine.New: Options.Modules: module %q: want a non-empty name and members", name)
 		}
+		for member, v := range m {
+			if v == nil {
+				return fmt.Errorf("engine.New: Options.Modules: module %q: member %q is nil", name, member)
+			}
+		}
 	}
 	for name, v := range o.Globals {
 		if v == nil {

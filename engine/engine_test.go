@@ -663,6 +663,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{engine.Options{Globals: starlark.StringDict{"for": starlark.None}}, `Options.Globals: "for" is not an identifier`},
 		{engine.Options{Globals: starlark.StringDict{"x1 ": starlark.None}}, `Options.Globals: "x1 " is not an identifier`},
 		{engine.Options{Globals: starlark.StringDict{"x": nil}}, `Options.Globals: "x" is nil`},
+		{engine.Options{Modules: map[string]starlark.StringDict{"m": {"x": nil}}}, `Options.Modules: module "m": member "x" is nil`},
 		{engine.Options{Modules: map[string]starlark.StringDict{"": {}}}, `Options.Modules: module ""`},
 	} {
 		eng, err := engine.New(tc.opts)
@@ -848,4 +849,19 @@ func TestHostCallNilArguments(t *testing.T) {
 	assert.EqualError(t, err, "value: Start: argument 2: got nil, want a value")
 	_, err = eng.Run(testCtx(t), "g", g["g"])
 	assert.EqualError(t, err, "value: Run: got nil, want a callable")
+}
+
+// Close cutting off a run whose main had ended but whose spawned tasks
+// still worked is a cancelled run, as a deadline's is: Exec said nil.
+func TestCloseCuttingSpawnedTasksIsReported(t *testing.T) {
+	started := make(chan struct{})
+	eng, out := newEngine(t, engine.Options{Globals: starlark.StringDict{"started": signal("started", started)}})
+	go func() {
+		<-started
+		eng.Close()
+	}()
+	_, err := eng.Exec(testCtx(t), "main.star", "def w():\n    started()\n    sleep(100)\n    print('work finished')\nspawn(w)\n")
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, engine.ErrCancelled), "%v", err)
+	assert.NotContains(t, out.String(), "work finished")
 }

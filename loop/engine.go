@@ -1053,6 +1053,7 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	e.newRun()
 	main := e.Spawn(body, nil, nil, "main", nil, "")
 	e.main = main
+	e.host.cut = false
 	err = e.drive(ctx, func() bool { return e.live == 0 })
 	e.reportPending() // the run has ended: nobody can observe them now
 	var globals starlark.StringDict
@@ -1067,6 +1068,10 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 		// cancel of main): the script did not run to its end, and a
 		// nil error said it had.
 		err = main.err
+	}
+	if err == nil && e.host.cut {
+		// Main had ended, but Close cancelled tasks it left working.
+		err = Errorf(KindCancelled, "engine closed")
 	}
 	return globals, hostErr(err) // text with the traceback (host.go)
 }

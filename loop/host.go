@@ -32,6 +32,9 @@ type hostState struct {
 	// polling is set while Poll drives: a task then yields at the end of
 	// every time slice, so that Poll can keep to its budget.
 	polling bool
+	// cut is set when Close began while tasks were live: a run it ended
+	// did not run to its end (Exec reports it).
+	cut bool
 }
 
 // A hostReq is one request from a Go goroutine, finished on the loop.
@@ -460,6 +463,7 @@ func (ti TaskInfo) String() string {
 // new host requests, and every task cancelled, so the driver finishes.
 func (e *Engine) beginClose() {
 	e.host.closing = true
+	e.host.cut = e.live > 0
 	e.endRun("engine closed")
 }
 
