@@ -108,6 +108,9 @@ func kvGet(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err := starutil.Unpack(b.Name(), args, kwargs, "key", &key); err != nil {
 		return nil, err
 	}
+	if err := checkSubject(b.Name(), "key", key, false); err != nil {
+		return nil, err
+	}
 	return kvOp(th, b, func(ctx context.Context, k *KV) (starlark.Value, error) {
 		ent, err := k.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -127,6 +130,9 @@ func kvPut(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err := starutil.Unpack(b.Name(), args, kwargs, "key", &key, "value", &value); err != nil {
 		return nil, err
 	}
+	if err := checkSubject(b.Name(), "key", key, false); err != nil {
+		return nil, err
+	}
 	return kvOp(th, b, func(ctx context.Context, k *KV) (starlark.Value, error) {
 		_, err := k.kv.Put(ctx, key, []byte(value))
 		return starlark.None, err
@@ -137,6 +143,9 @@ func kvPut(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 func kvDelete(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var key string
 	if err := starutil.Unpack(b.Name(), args, kwargs, "key", &key); err != nil {
+		return nil, err
+	}
+	if err := checkSubject(b.Name(), "key", key, false); err != nil {
 		return nil, err
 	}
 	return kvOp(th, b, func(ctx context.Context, k *KV) (starlark.Value, error) {
@@ -174,6 +183,9 @@ func kvWatch(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	k := b.Receiver().(*KV)
 	pattern := ">"
 	if err := starutil.Unpack(fn, args, kwargs, "pattern?", &pattern); err != nil {
+		return nil, err
+	}
+	if err := checkSubject(fn, "pattern", pattern, true); err != nil {
 		return nil, err
 	}
 	x, h, err := enter(th, fn)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/corolang/coro/loop"
 	"github.com/corolang/coro/starlark"
@@ -80,6 +81,47 @@ func headersArg(fn string, v starlark.Value) (natsgo.Header, error) {
 	return h, nil
 }
 
+// maxSubject is the longest subject (or key) a script may name, in bytes:
+// the server reads a message's subject in its control line, at most 4096
+// bytes, and a longer one ends the connection (every later call of the
+// run failed with closed).
+const maxSubject = 1024
+
+// checkSubject refuses a subject the server would refuse by closing the
+// connection, or drop without a word: empty tokens ("a..b"), white space,
+// more than maxSubject bytes, and wildcards where they mean nothing: in a
+// subject published to (pattern false), or ">" before the last token of a
+// pattern ("a.>.b"). what names it ("subject", "pattern").
+func checkSubject(fn, what, s string, pattern bool) error {
+	bad := ""
+	tokens := strings.Split(s, ".")
+	switch {
+	case s == "":
+		bad = "it is empty"
+	case len(s) > maxSubject:
+		bad = fmt.Sprintf("it is longer than %d bytes", maxSubject)
+	case strings.ContainsAny(s, " \t\r\n"):
+		bad = "it has white space"
+	}
+	for i, t := range tokens {
+		if bad != "" {
+			break
+		}
+		switch {
+		case t == "":
+			bad = "it has an empty token"
+		case !pattern && (t == "*" || t == ">"):
+			bad = "a wildcard (* or >) matches subjects, it is not one"
+		case t == ">" && i != len(tokens)-1:
+			bad = "> must be its last token"
+		}
+	}
+	if bad != "" {
+		return loop.Errorf(loop.KindValue, "%s: bad %s %s: %s", fn, what, loop.QuoteArg(s), bad)
+	}
+	return nil
+}
+
 // publish(subject, data, headers=None)
 func publish(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()
@@ -87,6 +129,9 @@ func publish(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	var data starutil.Bytes
 	var headers starlark.Value = starlark.None
 	if err := starutil.Unpack(fn, args, kwargs, "subject", &subject, "data", &data, "headers?", &headers); err != nil {
+		return nil, err
+	}
+	if err := checkSubject(fn, "subject", subject, false); err != nil {
 		return nil, err
 	}
 	hdr, err := headersArg(fn, headers)
@@ -110,6 +155,9 @@ func request(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	var data starutil.Bytes
 	var timeout starlark.Value = starlark.None
 	if err := starutil.Unpack(fn, args, kwargs, "subject", &subject, "data", &data, "timeout?", &timeout); err != nil {
+		return nil, err
+	}
+	if err := checkSubject(fn, "subject", subject, false); err != nil {
 		return nil, err
 	}
 	x, h, err := enter(th, fn)
@@ -137,11 +185,17 @@ func subscribe(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if err := starutil.Unpack(fn, args, kwargs, "subject", &subject, "queue?", &group); err != nil {
 		return nil, err
 	}
+	if err := checkSubject(fn, "subject", subject, true); err != nil {
+		return nil, err
+	}
 	queueName := ""
 	if group != starlark.None {
 		s, ok := starlark.AsString(group)
 		if !ok || s == "" {
 			return nil, loop.Errorf(loop.KindValue, "%s: for parameter queue: want a non-empty string or None", fn)
+		}
+		if err := checkSubject(fn, "queue", s, false); err != nil {
+			return nil, err
 		}
 		queueName = s
 	}

@@ -517,3 +517,24 @@ sub.close()
 	require.NoError(t, err)
 	assert.Equal(t, "True\n", out)
 }
+
+// A subject, pattern, queue or key the server would refuse is a value
+// error before it is sent: the server's -ERR ended the connection, and
+// every later call of the run failed with closed ("a.>.b", a key of
+// 100 KB), or the message was dropped without a word (publish "a.*").
+func TestBadSubjectsKeepTheConnection(t *testing.T) {
+	out, _, err := run(t, `
+for f, args in [(nats.subscribe, ["a.>.b"]), (nats.subscribe, ["a..b"]), (nats.subscribe, ["a b"]),
+                (nats.subscribe, ["a", "q q"]), (nats.publish, ["a.*", "x"]), (nats.publish, ["s" * 2000, "x"]),
+                (nats.request, ["a.>", "x"])]:
+    print(catch(f, *args).error.kind)
+kv = nats.kv("ok")
+print(catch(kv.put, "k" * 100000, "x").error.kind, catch(kv.get, "a..b").error.kind, catch(kv.watch, "a.>.b").error.kind)
+kv.put("fine", "v")
+c = nats.subscribe("a.*.c")
+nats.publish("a.b.c", "hi")
+print(kv.get("fine"), c.recv().data)
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "value\nvalue\nvalue\nvalue\nvalue\nvalue\nvalue\nvalue value value\nv hi\n", out)
+}
