@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -126,13 +127,16 @@ func loadClosure(file string) []string {
 
 // fileWatcher reports changes of a set of files. It watches their
 // directories and matches names, so that a file replaced by a rename (how
-// many editors save), or removed and created again, is still seen.
+// many editors save), or removed and created again, is still seen. A
+// directory that does not exist (yet, or any more: a checkout, a build
+// output) is waited for by watching the nearest one above it that does;
+// its making counts as a change of the files below it, which it brings.
 type fileWatcher struct {
 	w       *fsnotify.Watcher
 	changes chan string // the name of a changed file, once it settled
 	mu      sync.Mutex
 	files   map[string]string // absolute path → the name to show
-	dirs    map[string]bool
+	dirs    map[string]bool   // the directories watched
 	done    chan struct{}
 }
 
@@ -158,11 +162,34 @@ func (fw *fileWatcher) add(path string) {
 		return
 	}
 	fw.files[abs] = path
-	if dir := filepath.Dir(abs); !fw.dirs[dir] {
-		if fw.w.Add(dir) == nil {
-			fw.dirs[dir] = true
+	fw.watchDirs()
+}
+
+// watchDirs watches the directory of each file or, while it is missing,
+// the nearest directory above it that exists. fw.mu is held.
+func (fw *fileWatcher) watchDirs() {
+	for abs := range fw.files {
+		for dir := filepath.Dir(abs); !fw.dirs[dir]; dir = filepath.Dir(dir) {
+			if fw.w.Add(dir) == nil {
+				fw.dirs[dir] = true
+				break
+			}
+			if dir == filepath.Dir(dir) {
+				break // the root: nothing to watch
+			}
 		}
 	}
+}
+
+// below returns the name of a file at or below path (a directory made or
+// removed), or "". fw.mu is held.
+func (fw *fileWatcher) below(path string) string {
+	for abs, name := range fw.files {
+		if strings.HasPrefix(abs, path+string(filepath.Separator)) {
+			return name
+		}
+	}
+	return ""
 }
 
 // loop turns the directories' events into changes: the first event for a
@@ -181,7 +208,20 @@ func (fw *fileWatcher) loop() {
 				continue // Chmod: indexers and backups touch files without changing them
 			}
 			fw.mu.Lock()
-			name, ok := fw.files[filepath.Clean(ev.Name)]
+			path := filepath.Clean(ev.Name)
+			name, ok := fw.files[path]
+			if !ok {
+				// A directory on the way to a file, made or removed
+				// (inotify drops the watch of one removed): watch
+				// what is there now.
+				if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+					delete(fw.dirs, path)
+				}
+				if name = fw.below(path); name != "" {
+					fw.watchDirs()
+					ok = true
+				}
+			}
 			fw.mu.Unlock()
 			if !ok {
 				continue

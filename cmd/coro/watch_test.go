@@ -41,6 +41,24 @@ func nextLine(t *testing.T, ch <-chan string, want string) {
 	}
 }
 
+// lineUntil waits (as nextLine) for a line of ch equal to want, skipping
+// the lines before it (a traceback).
+func lineUntil(t *testing.T, ch <-chan string, want string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case got, ok := <-ch:
+			require.True(t, ok, "stream ended waiting for %q", want)
+			if got == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no line %q", want)
+		}
+	}
+}
+
 // The real binary under --watch, driven by real edits: in place, by
 // rename (as editors save), of a loaded module, a broken edit (which
 // waits) and its fix; each restart cancels the old run with its cleanups.
@@ -108,6 +126,48 @@ func TestWatchRestartsOnChange(t *testing.T) {
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	assert.Equal(t, 130, ee.ExitCode())
+}
+
+// A module in a folder that is missing when the watch starts, or removed
+// and made again (a checkout, a build output), is still watched: its
+// folder's making is seen from the folder above. Edits to it restarted
+// nothing, ever.
+func TestWatchSeesFoldersMadeLater(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	writeGen := func(v string) {
+		t.Helper()
+		require.NoError(t, os.WriteFile(filepath.Join(gen, "config.star"), []byte("V = "+v+"\n"), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.star"), []byte("load(\"gen/config.star\", \"V\")\nprint(\"v\", V)\nsleep(3600)\n"), 0o644))
+	cmd := exec.Command(buildCoro(t), "--watch", "main.star")
+	cmd.Dir = dir
+	stdoutPipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	stderrPipe, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	out, errs := lineReader(stdoutPipe), lineReader(stderrPipe)
+
+	lineUntil(t, errs, "--- exit status 1: waiting for a change ---")
+	require.NoError(t, os.Mkdir(gen, 0o755))
+	writeGen("1")
+	nextLine(t, out, "v 1")
+	writeGen("2")
+	nextLine(t, out, "v 2")
+
+	// Removed and made again.
+	require.NoError(t, os.RemoveAll(gen))
+	lineUntil(t, errs, "--- exit status 1: waiting for a change ---")
+	require.NoError(t, os.Mkdir(gen, 0o755))
+	writeGen("3")
+	nextLine(t, out, "v 3")
+	writeGen("4")
+	nextLine(t, out, "v 4")
 }
 
 func TestWatchUsage(t *testing.T) {
