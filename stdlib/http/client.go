@@ -411,12 +411,15 @@ func clientError(fn string, u *neturl.URL, err error) *loop.Error {
 			return le
 		}
 		var oe *net.OpError
+		var de *net.DNSError
 		switch {
 		case errors.Is(ue.Err, io.EOF):
 			return loop.Errorf(loop.KindIO, "%s: the server closed the connection without a response", where)
 		case errors.Is(ue.Err, io.ErrUnexpectedEOF):
 			return loop.Errorf(loop.KindIO, "%s: the server closed the connection in the middle of its response", where)
-		case redirected, netmod.TLSFailed(ue.Err), !errors.As(ue.Err, &oe):
+		case redirected, netmod.TLSFailed(ue.Err), !errors.As(ue.Err, &oe), errors.As(ue.Err, &de):
+			// An unknown host too: the name alone did not say which
+			// request it was.
 			return netError(where, ue.Err)
 		}
 	}

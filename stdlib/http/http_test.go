@@ -573,3 +573,19 @@ srv.close()
 	assert.Equal(t, "example.test", stdout.Next(t))
 	require.NoError(t, <-done)
 }
+
+// A request to a host that does not resolve names its URL (redacted), as
+// every other failure of a request does: "lookup HOST: no such host"
+// alone did not say which request it was.
+func TestUnknownHostNamesTheURL(t *testing.T) {
+	stdout, _, done := runScript(t, `
+err = catch(http.get, "http://u:pw@nonexistent.invalid/page", timeout=5).error
+print(err.kind, err.message)
+`)
+	line := stdout.Next(t)
+	require.NoError(t, <-done)
+	if !strings.Contains(line, "no such host") {
+		t.Skipf("this machine's resolver does not answer for .invalid (%s)", line)
+	}
+	assert.True(t, strings.HasPrefix(line, "io io: http.get: http://u:xxxxx@nonexistent.invalid/page: "), line)
+}
