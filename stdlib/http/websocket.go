@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/coder/websocket"
@@ -177,8 +178,17 @@ func (ws *WebSocket) pull() {
 			data, err = io.ReadAll(rd)
 			rd = nil
 		}
+		if err == nil && data != nil && typ == websocket.MessageText && !utf8.Valid(data) {
+			// RFC 6455 8.1: a text message that is not UTF-8 fails
+			// the connection, with 1007.
+			data, err = nil, errNotUTF8
+			c.Close(websocket.StatusInvalidFramePayloadData, "text message is not UTF-8")
+		}
 	}, handle.Weakly(ws, func(ws *WebSocket) { ws.land(typ, rd, data, err) }))
 }
+
+// errNotUTF8 ends reading at a text message that is not UTF-8.
+var errNotUTF8 = errors.New("text message is not UTF-8")
 
 // land takes a read's outcome on the loop: a message (data), or the start
 // of one (rd), or what ended reading.
@@ -197,6 +207,10 @@ func (ws *WebSocket) land(typ websocket.MessageType, rd io.Reader, data []byte, 
 		ws.end = err
 		if code := websocket.CloseStatus(err); code != -1 {
 			ws.peerCode = int(code)
+		} else if err == errNotUTF8 {
+			if ws.sentCode == 0 {
+				ws.sentCode = int(websocket.StatusInvalidFramePayloadData)
+			}
 		} else if errors.Is(err, websocket.ErrMessageTooBig) {
 			ws.tooBig = true
 			if ws.sentCode == 0 {
@@ -267,6 +281,11 @@ func (ws *WebSocket) send(x *loop.Exec, fn string, data starlark.Value) error {
 	switch v := data.(type) {
 	case starlark.String:
 		payload = string(v)
+		if !utf8.ValidString(payload) {
+			// A text message is UTF-8 (RFC 6455 5.6): a peer fails
+			// the connection at one that is not.
+			return loop.Errorf(loop.KindValue, "%s: a text message must be UTF-8, got %s (send bytes for a binary message)", fn, loop.QuoteArg(payload))
+		}
 	case starlark.Bytes:
 		typ, payload = websocket.MessageBinary, string(v)
 	default:

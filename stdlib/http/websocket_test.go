@@ -14,12 +14,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/corolang/coro/engine"
 	corohttp "github.com/corolang/coro/stdlib/http"
 	"github.com/corolang/coro/stdlib/internal/scripttest"
 	"github.com/stretchr/testify/assert"
@@ -773,4 +776,41 @@ func TestWebSocketCloseWakesBlockedSendOnClient(t *testing.T) {
 	assert.Equal(t, "closed 1000", run.Stdout.Next(t))
 	require.NoError(t, run.Wait(t))
 	assert.NoError(t, waitFor(t, read))
+}
+
+// A text message is UTF-8 (RFC 6455): one that is not fails the
+// connection with 1007, and send refuses to make one (bytes are binary).
+// Both went through, and browsers drop such a connection.
+func TestWebSocketTextIsUTF8(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bin")
+	require.NoError(t, os.WriteFile(bin, []byte("\xff\xfe"), 0o644))
+	run := scripttest.StartWith(t, engine.Options{Permissions: engine.Permissions{Net: true, Read: []string{bin}}}, "server.star", `
+def handler(req):
+    ws = req.websocket()
+    print(catch(ws.send, fs.read(os.args[0])).error)  # a string, not UTF-8
+    ws.send(b"\xff\xfe")
+    ws.send("é")
+    print("got", ws.recv(), ws.close_code)
+srv = http.serve("127.0.0.1:0", handler)
+print(srv.port)
+`, 30*time.Second, bin)
+	addr := "127.0.0.1:" + run.Stdout.Next(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, `value: WebSocket.send: a text message must be UTF-8, got "\xff\xfe" (send bytes for a binary message)`, run.Stdout.Next(t))
+	typ, p, err := c.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, websocket.MessageBinary, typ)
+	assert.Equal(t, "\xff\xfe", string(p))
+	typ, p, err = c.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, websocket.MessageText, typ)
+	assert.Equal(t, "é", string(p))
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("\xff\xfe")))
+	_, _, err = c.Read(ctx)
+	assert.Equal(t, websocket.StatusInvalidFramePayloadData, websocket.CloseStatus(err), "%v", err)
+	assert.Equal(t, "got None 1007", run.Stdout.Next(t))
 }
