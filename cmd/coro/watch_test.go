@@ -59,6 +59,21 @@ func lineUntil(t *testing.T, ch <-chan string, want string) {
 	}
 }
 
+// startWatch starts the built command as coro --watch main.star in dir,
+// and returns it with its stdout's and stderr's lines.
+func startWatch(t *testing.T, dir string) (cmd *exec.Cmd, out, errs <-chan string) {
+	t.Helper()
+	cmd = exec.Command(buildCoro(t), "--watch", "main.star")
+	cmd.Dir = dir
+	stdoutPipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	stderrPipe, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, lineReader(stdoutPipe), lineReader(stderrPipe)
+}
+
 // The real binary under --watch, driven by real edits: in place, by
 // rename (as editors save), of a loaded module, a broken edit (which
 // waits) and its fix; each restart cancels the old run with its cleanups.
@@ -77,15 +92,7 @@ func TestWatchRestartsOnChange(t *testing.T) {
 	write("lib.star", "V = 1\n")
 	write("main.star", script("a"))
 
-	cmd := exec.Command(buildCoro(t), "--watch", "main.star")
-	cmd.Dir = dir
-	stdoutPipe, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	stderrPipe, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	out, errs := lineReader(stdoutPipe), lineReader(stderrPipe)
+	cmd, out, errs := startWatch(t, dir)
 
 	nextLine(t, out, "start a 1")
 
@@ -122,7 +129,7 @@ func TestWatchRestartsOnChange(t *testing.T) {
 	// A signal ends it all, cleanups first.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	nextLine(t, out, "cleanup d 2")
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	assert.Equal(t, 130, ee.ExitCode())
@@ -143,31 +150,18 @@ func TestWatchSeesFoldersMadeLater(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(gen, "config.star"), []byte("V = "+v+"\n"), 0o644))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.star"), []byte("load(\"gen/config.star\", \"V\")\nprint(\"v\", V)\nsleep(3600)\n"), 0o644))
-	cmd := exec.Command(buildCoro(t), "--watch", "main.star")
-	cmd.Dir = dir
-	stdoutPipe, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	stderrPipe, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	out, errs := lineReader(stdoutPipe), lineReader(stderrPipe)
+	_, out, errs := startWatch(t, dir)
 
-	lineUntil(t, errs, "--- exit status 1: waiting for a change ---")
-	require.NoError(t, os.Mkdir(gen, 0o755))
-	writeGen("1")
-	nextLine(t, out, "v 1")
-	writeGen("2")
-	nextLine(t, out, "v 2")
-
-	// Removed and made again.
-	require.NoError(t, os.RemoveAll(gen))
-	lineUntil(t, errs, "--- exit status 1: waiting for a change ---")
-	require.NoError(t, os.Mkdir(gen, 0o755))
-	writeGen("3")
-	nextLine(t, out, "v 3")
-	writeGen("4")
-	nextLine(t, out, "v 4")
+	// Missing at the start, then removed and made again.
+	for _, vs := range [][]string{{"1", "2"}, {"3", "4"}} {
+		require.NoError(t, os.RemoveAll(gen))
+		lineUntil(t, errs, "--- exit status 1: waiting for a change ---")
+		require.NoError(t, os.Mkdir(gen, 0o755))
+		for _, v := range vs {
+			writeGen(v)
+			nextLine(t, out, "v "+v)
+		}
+	}
 }
 
 func TestWatchUsage(t *testing.T) {
