@@ -17,6 +17,7 @@ import (
 	neturl "net/url"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -300,10 +301,18 @@ func requestError(fn, url string, err error) *loop.Error {
 // checkURLHost holds the host of u, parsed from url, to net's rule for
 // every host a script gives (netmod.BadHost): net/url takes a name of any
 // length, which was looked up all the same, to fail as io.
+//
+// Its port too: one past 65535 was dialed, to fail as io ("invalid
+// port").
 func checkURLHost(fn, url string, u *neturl.URL) error {
 	if h := u.Hostname(); h != "" {
 		if why := netmod.BadHost(h); why != "" {
 			return loop.Errorf(loop.KindValue, "%s: bad URL %s: the host %s", fn, loop.QuoteArg(redacted(url)), why)
+		}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return loop.Errorf(loop.KindValue, "%s: bad URL %s: port %s is not from 1 to 65535", fn, loop.QuoteArg(redacted(url)), loop.QuoteArg(p))
 		}
 	}
 	return nil

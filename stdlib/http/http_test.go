@@ -589,3 +589,15 @@ print(err.kind, err.message)
 	}
 	assert.True(t, strings.HasPrefix(line, "io io: http.get: http://u:xxxxx@nonexistent.invalid/page: "), line)
 }
+
+// A URL's port is from 1 to 65535: one past it is a bad URL (value), as
+// a bad host is, where it was dialed and failed as io ("invalid port").
+func TestURLPortIsChecked(t *testing.T) {
+	stdout, _, done := runScript(t, `
+print(catch(http.get, "http://127.0.0.1:99999/page").error)
+print(catch(http.websocket, "ws://u:pw@127.0.0.1:0/").error)
+`)
+	assert.Equal(t, `value: http.get: bad URL "http://127.0.0.1:99999/page": port "99999" is not from 1 to 65535`, stdout.Next(t))
+	assert.Equal(t, `value: http.websocket: bad URL "ws://u:xxxxx@127.0.0.1:0/": port "0" is not from 1 to 65535`, stdout.Next(t))
+	require.NoError(t, <-done)
+}
