@@ -70,18 +70,12 @@ func prepare(th *starlark.Thread, b *starlark.Builtin, path string, write bool) 
 	return x, e, p, nil
 }
 
-// onPool runs op for the calling task on the blocking pool.
-func onPool(x *loop.Exec, fn, path string, op func() (starlark.Value, error)) (starlark.Value, error) {
-	return offload(x, fn+" "+path, fn, op)
-}
-
-// offload runs op for the task of x on the engine's bounded pool (a file
-// system call holds its thread while it blocks); what is the operation
-// and its path, as the task waits on it.
-func offload(x *loop.Exec, what, fn string, op func() (starlark.Value, error)) (starlark.Value, error) {
-	return x.Offload(loop.Offload{Why: opReason(what), Op: fn, Timeout: loop.NoTimeout, Work: func(context.Context) (starlark.Value, error) {
-		return op()
-	}})
+// onPool runs op for the calling task on the engine's bounded pool (a
+// file system call holds its thread while it blocks); the task waits on
+// "fn path". op's ctx is done once the task stops waiting: a long walk
+// (fs.glob) stops then.
+func onPool(x *loop.Exec, fn, path string, op func(ctx context.Context) (starlark.Value, error)) (starlark.Value, error) {
+	return x.Offload(loop.Offload{Why: opReason(fn + " " + path), Op: fn, Timeout: loop.NoTimeout, Work: op})
 }
 
 // waitsOutside reports whether fi is a file whose open, reads and writes
@@ -232,7 +226,7 @@ func pathOp(write bool, op func(p loop.Place) (starlark.Value, error)) func(*sta
 		if err != nil {
 			return nil, err
 		}
-		return onPool(x, b.Name(), p.Path, func() (starlark.Value, error) {
+		return onPool(x, b.Name(), p.Path, func(context.Context) (starlark.Value, error) {
 			v, err := op(p)
 			if err != nil {
 				return nil, ioError(b.Name(), err)
@@ -364,7 +358,7 @@ func mkdir(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, b.Name(), path, func() (starlark.Value, error) {
+	return onPool(x, b.Name(), path, func(context.Context) (starlark.Value, error) {
 		return starlark.None, ioError(b.Name(), p.Mkdir(0o755, parents))
 	})
 }
@@ -388,7 +382,7 @@ func rename(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if err != nil {
 		return nil, err
 	}
-	return onPool(x, b.Name(), fmt.Sprintf("%s -> %s", from, to), func() (starlark.Value, error) {
+	return onPool(x, b.Name(), fmt.Sprintf("%s -> %s", from, to), func(context.Context) (starlark.Value, error) {
 		return starlark.None, ioError(b.Name(), loop.Rename(pf, pt))
 	})
 }

@@ -48,8 +48,7 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	what := opReason(b.Name() + " " + pattern)
-	return x.Offload(loop.Offload{Why: what, Op: b.Name(), Timeout: loop.NoTimeout, Work: func(ctx context.Context) (starlark.Value, error) {
+	return onPool(x, b.Name(), pattern, func(ctx context.Context) (starlark.Value, error) {
 		g := globber{ctx: ctx, e: e, fn: b.Name()}
 		if parts == nil {
 			if p, err := e.PlaceRead(b.Name(), pre); err == nil {
@@ -69,7 +68,7 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 			out[i] = starlark.String(f)
 		}
 		return starlark.NewList(out), nil
-	}})
+	})
 }
 
 // maxGlob is the most paths fs.glob returns: past it the pattern fails
