@@ -981,22 +981,32 @@ func (e *Engine) takeLoop(ctx context.Context) error {
 	if e.acquireHook != nil {
 		e.acquireHook()
 	}
-	for !e.loopMu.TryLock() {
-		free := e.loopFree()
-		if e.loopMu.TryLock() {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return runCancelledError(ctx)
-		case <-free:
-		}
+	if !e.lockLoop(ctx.Done()) {
+		return runCancelledError(ctx)
 	}
 	if e.closed || e.host.closing {
 		e.releaseLoop()
 		return Errorf(KindClosed, "engine is closed")
 	}
 	return nil
+}
+
+// lockLoop makes the calling goroutine the loop's driver as soon as no
+// other drives it, and reports true; false if stop is closed first (a
+// host request finished by the driver, a run's ctx done). A nil stop
+// waits for the loop however long.
+func (e *Engine) lockLoop(stop <-chan struct{}) bool {
+	for {
+		free := e.loopFree()
+		if e.loopMu.TryLock() {
+			return true
+		}
+		select {
+		case <-stop:
+			return false
+		case <-free:
+		}
+	}
 }
 
 func (e *Engine) releaseLoop() {
@@ -1053,7 +1063,6 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 	e.newRun()
 	main := e.Spawn(body, nil, nil, "main", nil, "")
 	e.main = main
-	e.host.cut = false
 	err = e.drive(ctx, func() bool { return e.live == 0 })
 	e.reportPending() // the run has ended: nobody can observe them now
 	var globals starlark.StringDict

@@ -58,18 +58,9 @@ func (r *hostReq) finish(v starlark.Value, err error) {
 // goroutine does: a caller that cannot take the loop waits for its result
 // or for the loop to be released, then tries again.
 func (e *Engine) await(r *hostReq) {
-	for {
-		free := e.loopFree()
-		if e.loopMu.TryLock() {
-			defer e.releaseLoop()
-			e.driveFor(r)
-			return
-		}
-		select {
-		case <-r.done:
-			return
-		case <-free:
-		}
+	if e.lockLoop(r.done) {
+		defer e.releaseLoop()
+		e.driveFor(r)
 	}
 }
 

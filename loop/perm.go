@@ -679,10 +679,20 @@ func (p Place) Remove() error {
 	if p.root == nil {
 		return os.Remove(p.name)
 	}
-	if p.name == "." {
-		return Errorf(KindPermission, "%s: removing %s denied: it is an allowed path itself (what is in it may be removed)", p.fn, p.Path)
+	if err := p.grantItself("removing", "removed"); err != nil {
+		return err
 	}
 	return p.Err(p.root.Remove(p.name))
+}
+
+// grantItself refuses an operation (doing, done: "removing", "removed")
+// on an allowed folder itself rather than on what is in it: the grant
+// holds it open as its root, which cannot remove or rename itself.
+func (p Place) grantItself(doing, done string) error {
+	if p.root != nil && p.name == "." {
+		return Errorf(KindPermission, "%s: %s %s denied: it is an allowed path itself (what is in it may be %s)", p.fn, doing, p.Path, done)
+	}
+	return nil
 }
 
 // Dir opens the directory p names, or with parent the folder p lies in,
@@ -718,12 +728,11 @@ func FdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) 
 // it is Root.Rename; across roots each side's folder is opened through
 // its root and renameat(2) joins them.
 func Rename(from, to Place) error {
-	// An allowed folder itself is refused, as by Remove.
-	if from.root != nil && from.name == "." {
-		return Errorf(KindPermission, "%s: renaming %s denied: it is an allowed path itself (what is in it may be renamed)", from.fn, from.Path)
+	if err := from.grantItself("renaming", "renamed"); err != nil {
+		return err
 	}
-	if to.root != nil && to.name == "." {
-		return Errorf(KindPermission, "%s: replacing %s denied: it is an allowed path itself (what is in it may be replaced)", to.fn, to.Path)
+	if err := to.grantItself("replacing", "replaced"); err != nil {
+		return err
 	}
 	switch {
 	case from.root == nil && to.root == nil:
