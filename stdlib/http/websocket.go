@@ -178,7 +178,7 @@ func (ws *WebSocket) pull() {
 			data, err = io.ReadAll(rd)
 			rd = nil
 		}
-		if err == nil && data != nil && typ == websocket.MessageText && !utf8.Valid(data) {
+		if err == nil && whole && typ == websocket.MessageText && !utf8.Valid(data) {
 			// RFC 6455 8.1: a text message that is not UTF-8 fails
 			// the connection, with 1007.
 			data, err = nil, errNotUTF8

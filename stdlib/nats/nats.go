@@ -92,9 +92,10 @@ const maxSubject = 1024
 // more than maxSubject bytes, and wildcards where they mean nothing: in a
 // subject published to (pattern false), or ">" before the last token of a
 // pattern ("a.>.b"). what names it ("subject", "pattern").
+//
+// It runs on every publish: the tokens are walked, not split out.
 func checkSubject(fn, what, s string, pattern bool) error {
 	bad := ""
-	tokens := strings.Split(s, ".")
 	switch {
 	case s == "":
 		bad = "it is empty"
@@ -103,7 +104,8 @@ func checkSubject(fn, what, s string, pattern bool) error {
 	case strings.ContainsAny(s, " \t\r\n"):
 		bad = "it has white space"
 	}
-	for i, t := range tokens {
+	rest := false // a token came after ">"
+	for t := range strings.SplitSeq(s, ".") {
 		if bad != "" {
 			break
 		}
@@ -112,9 +114,10 @@ func checkSubject(fn, what, s string, pattern bool) error {
 			bad = "it has an empty token"
 		case !pattern && (t == "*" || t == ">"):
 			bad = "a wildcard (* or >) matches subjects, it is not one"
-		case t == ">" && i != len(tokens)-1:
+		case rest:
 			bad = "> must be its last token"
 		}
+		rest = rest || t == ">"
 	}
 	if bad != "" {
 		return loop.Errorf(loop.KindValue, "%s: bad %s %s: %s", fn, what, loop.QuoteArg(s), bad)
