@@ -4,7 +4,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,17 +22,15 @@ import (
 // releases stopped), and most kernels give them only where asked
 // (transparent_hugepage/enabled is "madvise"). Advice must come before a
 // page's first touch, and the runtime maps heap address space only as
-// the heap grows, replacing any advice given to it earlier. So
-// adviseHugePages allocates one large object, which maps fresh heap that
-// nothing has touched, advises its pages, and frees it at once (a
-// collection). The page allocator hands out the lowest free pages first,
-// so the heap's next growth (the tasks' memory) comes from that advised
-// range. Its pages are never touched here: RSS grows only as the heap
-// does, in 2 MiB steps instead of 4 KiB ones.
+// the heap grows, replacing any advice given to it earlier. So the
+// advice goes to fresh heap that nothing has touched, the range the
+// heap's next growth comes from (freshHeap, prefault.go). Its pages are
+// never touched here: RSS grows only as the heap does, in 2 MiB steps
+// instead of 4 KiB ones.
 //
 // The cost: a heap that shrinks after a peak may keep more of it
 // resident, since khugepaged may refill a partly released huge page;
-// hugeHeapMax bounds that.
+// readyHeapMax bounds that.
 //
 // It is off unless CORO_HUGEPAGES=1 asks for it. On the virtual machines
 // coro is measured on, memory a process frees goes back to the host a
@@ -46,79 +43,33 @@ import (
 // timers 1.42 s against 1.23 s. Go's own GODEBUG=disablethp=1 keeps it
 // off even when asked.
 
-// hugeHeapMax is the most heap address space advised: enough for ~150k
-// parked tasks; growth beyond it gets ordinary pages.
-const hugeHeapMax = 256 << 20
-
 const hugePage = 2 << 20
 
 // hugePagesWanted reports whether the run asked for huge pages
 // (CORO_HUGEPAGES=1).
 func hugePagesWanted() bool { return os.Getenv("CORO_HUGEPAGES") == "1" }
 
-// adviseSoon runs advise (adviseHugePages) on a goroutine of its own once
-// the garbage collector first runs: a script whose heap stays under the
-// first collection's goal (several MiB) has no need of huge pages and so
-// does not pay for the advice (a collection of its own, ~5 ms at
-// start-up); one that grows past it gets the advice, off the loop's
+// adviseSoon runs advise (readyHeap) on a goroutine of its own once the
+// garbage collector first runs: a script whose heap stays under the
+// first collection's goal (several MiB) has no need of huge pages or
+// prefaulting and so does not pay for them (a collection of its own, ~5
+// ms at start-up); one that grows past it gets them, off the loop's
 // goroutine, before most of its growth.
 func adviseSoon(advise func()) {
 	type sentinel struct{ _ *int }
 	runtime.AddCleanup(new(sentinel), func(struct{}) { go advise() }, struct{}{})
 }
 
-// adviseHugePages advises the heap's next growth to use transparent huge
-// pages when the system gives them on advice, and reports the advised
-// range (zero when it advised nothing). It runs once, early in the
-// heap's growth (adviseSoon).
-func adviseHugePages() (lo, hi uintptr) {
+// adviseHugePages advises the heap range [lo, hi), fresh and untouched
+// (freshHeap), to use transparent huge pages when the system gives them
+// on advice, and reports whether it did.
+func adviseHugePages(lo, hi uintptr) bool {
 	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
-		return 0, 0
+		return false
 	}
 	// "always" needs no advice and "never" ignores it.
 	if mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || !strings.Contains(string(mode), "[madvise]") {
-		return 0, 0
+		return false
 	}
-	// Under strict overcommit accounting the object would count against
-	// the commit limit, and the runtime treats a failed heap mapping as
-	// fatal.
-	if mode, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err != nil || strings.TrimSpace(string(mode)) == "2" {
-		return 0, 0
-	}
-	// Under a limit on address space (ulimit -v) the object might pass
-	// it, and the runtime treats that as fatal too.
-	var as unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_AS, &as) != nil || as.Cur != unix.RLIM_INFINITY {
-		return 0, 0
-	}
-	size := uintptr(hugeHeapMax)
-	var info unix.Sysinfo_t
-	if unix.Sysinfo(&info) == nil {
-		if ram := uintptr(info.Totalram) * uintptr(info.Unit) / 8; ram < size {
-			size = ram
-		}
-	}
-	if size < 4*hugePage {
-		return 0, 0
-	}
-	// A large object. It may begin in pages the heap freed, and make
-	// would then clear all of it (hundreds of milliseconds, and all of it
-	// resident); strings.Builder.Grow does not clear what it allocates,
-	// so none of it is touched but the first byte, written to find it.
-	var block strings.Builder
-	block.Grow(int(size))
-	block.WriteByte(0)
-	data := unsafe.StringData(block.String())
-	base := uintptr(unsafe.Pointer(data))
-	lo = (base + hugePage) &^ (hugePage - 1)
-	hi = (base + size) &^ (hugePage - 1)
-	err := unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(data), lo-base)), hi-lo), unix.MADV_HUGEPAGE)
-	block = strings.Builder{}
-	// Free it now: left to the next collection, its size would set the
-	// heap goal, and the heap would grow to three times it first.
-	runtime.GC()
-	if err != nil {
-		return 0, 0
-	}
-	return lo, hi
+	return madvise(lo, hi, unix.MADV_HUGEPAGE) == 0
 }

@@ -108,8 +108,10 @@ func TestAdviseHugePages(t *testing.T) {
 	freed = nil
 	runtime.GC()
 
-	lo, hi := adviseHugePages()
-	require.NotZero(t, lo, "nothing advised")
+	advised := false
+	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) { advised = adviseHugePages(lo, hi) })
+	require.NotZero(t, lo, "no fresh heap")
+	require.True(t, advised, "nothing advised")
 	assert.Zero(t, lo%hugePage)
 	assert.GreaterOrEqual(t, hi-lo, uintptr(4*hugePage))
 
@@ -147,10 +149,10 @@ func TestAdviseHugePages(t *testing.T) {
 		(hi-lo)>>20, in, len(keep), huge>>20)
 }
 
-// TestNoAdviceUnderAddressLimit: under a limit on address space the
+// TestNoFreshHeapUnderAddressLimit: under a limit on address space the
 // large object could pass it, which the runtime treats as fatal, so
-// nothing is advised.
-func TestNoAdviceUnderAddressLimit(t *testing.T) {
+// nothing is mapped, advised or prefaulted.
+func TestNoFreshHeapUnderAddressLimit(t *testing.T) {
 	var old unix.Rlimit
 	require.NoError(t, unix.Getrlimit(unix.RLIMIT_AS, &old))
 	if old.Cur != unix.RLIM_INFINITY || old.Max != unix.RLIM_INFINITY {
@@ -159,7 +161,7 @@ func TestNoAdviceUnderAddressLimit(t *testing.T) {
 	// Finite, yet far beyond anything this process maps.
 	require.NoError(t, unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: 1 << 46, Max: old.Max}))
 	defer unix.Setrlimit(unix.RLIMIT_AS, &old)
-	lo, hi := adviseHugePages()
+	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) { t.Error("prepared fresh heap") })
 	assert.Zero(t, lo)
 	assert.Zero(t, hi)
 }

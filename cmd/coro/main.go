@@ -397,10 +397,9 @@ func slowWarning() time.Duration {
 func init() { runtime.MemProfileRate = 0 }
 
 func main() {
-	// Huge pages for a heap that grows, when asked for (hugepages.go).
-	if hugePagesWanted() {
-		adviseSoon(func() { adviseHugePages() })
-	}
+	// A heap that grows is prefaulted (prefault.go), and backed by huge
+	// pages when asked (hugepages.go).
+	adviseSoon(readyHeap)
 	// A script with many suspended tasks has many live heap objects (each
 	// task's frames, thread and waiters), which every GC cycle scans:
 	// collecting half as often costs little peak memory (measured on the
