@@ -149,6 +149,16 @@ func TestAdviseHugePages(t *testing.T) {
 		(hi-lo)>>20, in, len(keep), huge>>20)
 }
 
+// TestNoFreshHeapUnderMemoryLimit: a process held to a memory limit
+// (GOMEMLIMIT) gets no fresh heap, which would pass the limit for a
+// moment and be resident ahead of need once prefaulted.
+func TestNoFreshHeapUnderMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 40))
+	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) { t.Error("prepared fresh heap") })
+	assert.Zero(t, lo)
+	assert.Zero(t, hi)
+}
+
 // TestNoFreshHeapUnderAddressLimit: under a limit on address space the
 // large object could pass it, which the runtime treats as fatal, so
 // nothing is mapped, advised or prefaulted.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
@@ -165,6 +166,12 @@ func freshHeap(size uintptr, prepare func(lo, hi uintptr)) (lo, hi uintptr) {
 	// it, and the runtime treats that as fatal too.
 	var as unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_AS, &as) != nil || as.Cur != unix.RLIM_INFINITY {
+		return 0, 0
+	}
+	// Under a memory limit (GOMEMLIMIT) the object would pass it for a
+	// moment, and a process held to a limit is one that would rather
+	// not have memory resident ahead of need.
+	if debug.SetMemoryLimit(-1) != math.MaxInt64 {
 		return 0, 0
 	}
 	var info unix.Sysinfo_t
