@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -48,17 +47,6 @@ const hugePage = 2 << 20
 // hugePagesWanted reports whether the run asked for huge pages
 // (CORO_HUGEPAGES=1).
 func hugePagesWanted() bool { return os.Getenv("CORO_HUGEPAGES") == "1" }
-
-// adviseSoon runs advise (readyHeap) on a goroutine of its own once the
-// garbage collector first runs: a script whose heap stays under the
-// first collection's goal (several MiB) has no need of huge pages or
-// prefaulting and so does not pay for them (a collection of its own, ~5
-// ms at start-up); one that grows past it gets them, off the loop's
-// goroutine, before most of its growth.
-func adviseSoon(advise func()) {
-	type sentinel struct{ _ *int }
-	runtime.AddCleanup(new(sentinel), func(struct{}) { go advise() }, struct{}{})
-}
 
 // adviseHugePages advises the heap range [lo, hi), fresh and untouched
 // (freshHeap), to use transparent huge pages when the system gives them

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -174,26 +173,6 @@ func TestNoFreshHeapUnderAddressLimit(t *testing.T) {
 	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) { t.Error("prepared fresh heap") })
 	assert.Zero(t, lo)
 	assert.Zero(t, hi)
-}
-
-// TestAdviseSoon checks that the advice waits for the first collection
-// and then comes by itself.
-func TestAdviseSoon(t *testing.T) {
-	// No collection but the test's own.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	advised := make(chan struct{}, 1)
-	adviseSoon(func() { advised <- struct{}{} })
-	select {
-	case <-advised:
-		t.Fatal("advised before any collection")
-	case <-time.After(20 * time.Millisecond):
-	}
-	runtime.GC()
-	select {
-	case <-advised:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no advice after a collection")
-	}
 }
 
 // TestHugePagesOnlyWhenAsked: coro advises its heap only under

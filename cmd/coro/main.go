@@ -399,7 +399,7 @@ func init() { runtime.MemProfileRate = 0 }
 func main() {
 	// A heap that grows is prefaulted (prefault.go), and backed by huge
 	// pages when asked (hugepages.go).
-	adviseSoon(readyHeap)
+	whenHeapGrows(readyHeap)
 	// A script with many suspended tasks has many live heap objects (each
 	// task's frames, thread and waiters), which every GC cycle scans:
 	// collecting half as often costs little peak memory (measured on the

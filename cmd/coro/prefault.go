@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strings"
@@ -22,9 +23,8 @@ import (
 // 100k tasks. The loop cannot avoid touching its new memory, but another
 // thread can touch it first: what one thread faults in is mapped for all.
 //
-// So once the heap grows (after the first collection, adviseSoon), a
-// goroutine keeps a window of fresh heap ahead of the allocator
-// resident: MADV_POPULATE_WRITE maps a run of pages in one system call
+// So once the heap grows (whenHeapGrows), a goroutine keeps a window
+// of fresh heap ahead of the allocator resident: MADV_POPULATE_WRITE maps a run of pages in one system call
 // (~1 µs a page against a fault each), and an atomic add of zero to one
 // word of each page then sets up the hypervisor's side of the mapping,
 // which the advice alone leaves to the first access (~7 µs a page; added
@@ -32,9 +32,11 @@ import (
 // then finds its pages ready. Measured on 100k timers: the spawn phase
 // took 0.6 s before, 0.25 s after.
 //
-// Which pages come next is known the way adviseHugePages knows it: a
-// large object maps fresh heap that nothing has touched and is freed at
-// once; the page allocator hands out the lowest free pages first, so the
+// Which pages come next (freshHeap): a large object maps fresh heap that
+// nothing has touched and is freed and returned to the system at once
+// (so that the runtime's scavenger, which releases free memory it takes
+// for resident, does not release the window behind the goroutine's
+// back); the page allocator hands out the lowest free pages first, so the
 // heap grows through that range in order, by about as much as its pages
 // in use grow. The window is a quarter of the growth so far, 2-8 MiB:
 // that much memory may be resident ahead of need, the price of the
@@ -66,7 +68,7 @@ const (
 	prefaultMaxWindow = 8 << 20
 )
 
-// readyHeap readies the heap's growth, once it grows (adviseSoon): it
+// readyHeap readies the heap's growth, once it grows (whenHeapGrows): it
 // maps fresh heap, advises huge pages for it when asked (hugepages.go),
 // and prefaults it unless asked not to.
 func readyHeap() {
@@ -111,6 +113,40 @@ func prefaultHeap(lo, hi uintptr) {
 	}
 }
 
+// readyHeapAt is the live heap, after a collection, from which the
+// heap's growth is readied. A script with this much live holds many
+// objects and is likely making more (tasks, data); one below it (a
+// computation whose garbage is all collected, a small server) would gain
+// nothing and pay a collection, the fresh range's setting up and the
+// window's memory. The command's own live heap at start-up is ~1 MiB.
+const readyHeapAt = 4 << 20
+
+// whenHeapGrows runs f on a goroutine of its own after the first
+// collection that leaves readyHeapAt or more live: off the loop's
+// goroutine, early in the heap's growth (100k timers have 6 MiB live
+// at their first collection).
+func whenHeapGrows(f func()) {
+	type sentinel struct{ _ *int }
+	var arm func()
+	arm = func() {
+		runtime.AddCleanup(new(sentinel), func(struct{}) {
+			if heapLive() >= readyHeapAt {
+				go f()
+				return
+			}
+			arm()
+		}, struct{}{})
+	}
+	arm()
+}
+
+// heapLive is the bytes of heap objects the last collection left live.
+func heapLive() uintptr {
+	s := [...]metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s[:])
+	return uintptr(s[0].Value.Uint64())
+}
+
 // prefault makes the pages of [lo, hi) resident and mapped, reporting
 // false if the system refused (the range is then left alone).
 func prefault(lo, hi uintptr) bool {
@@ -149,12 +185,14 @@ func heapInUse() uintptr {
 // freshHeap maps up to size bytes of fresh heap that nothing has touched,
 // calls prepare with its range (aligned to huge pages), frees it, so that
 // the heap's next growth comes from it, and returns the range (zero where
-// that cannot be done safely). A large object maps the range; strings.Builder.Grow does not
-// clear it (make would, if it began in pages the heap had freed,
-// touching all of it), so none of it is touched but the first byte,
-// written to find it. It is freed by a collection at once: left to the
-// next one, its size would set the heap goal, and the heap would grow to
-// three times it first.
+// that cannot be done safely). A large object maps the range;
+// strings.Builder.Grow does not clear it (make would, if it began in
+// pages the heap had freed, touching all of it), so none of it is
+// touched but the first byte, written to find it. It is freed at once
+// (left to the next collection, its size would set the heap goal, and
+// the heap would grow to three times it first), and its pages are
+// marked returned to the system, as they are: the runtime's scavenger
+// then leaves them alone.
 func freshHeap(size uintptr, prepare func(lo, hi uintptr)) (lo, hi uintptr) {
 	// Under strict overcommit accounting the object would count against
 	// the commit limit, and the runtime treats a failed heap mapping as

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 	"unsafe"
@@ -142,4 +143,36 @@ func TestPrefaultWanted(t *testing.T) {
 		t.Setenv("GODEBUG", tc.godebug)
 		assert.Equal(t, tc.want, prefaultWanted(), "CORO_PREFAULT=%q GODEBUG=%q", tc.prefault, tc.godebug)
 	}
+}
+
+// TestWhenHeapGrows: the heap's growth is readied after a collection
+// that leaves enough live, not before, and not after one that leaves
+// little (the garbage of a computation).
+func TestWhenHeapGrows(t *testing.T) {
+	// No collection but the test's own.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	runtime.GC()
+	if heapLive() >= readyHeapAt/2 {
+		t.Skipf("the test binary already holds %d KiB live", heapLive()>>10)
+	}
+	grew := make(chan struct{}, 1)
+	whenHeapGrows(func() { grew <- struct{}{} })
+	garbage := make([]byte, 2*readyHeapAt)
+	garbage[0] = 1
+	garbage = nil
+	runtime.GC()
+	select {
+	case <-grew:
+		t.Fatal("readied after a collection that left little live")
+	case <-time.After(50 * time.Millisecond):
+	}
+	live := make([]byte, 2*readyHeapAt)
+	live[0] = 1
+	runtime.GC()
+	select {
+	case <-grew:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not readied after a collection that left much live")
+	}
+	runtime.KeepAlive(live)
 }
