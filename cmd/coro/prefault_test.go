@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -175,4 +176,27 @@ func TestWhenHeapGrows(t *testing.T) {
 		t.Fatal("not readied after a collection that left much live")
 	}
 	runtime.KeepAlive(live)
+}
+
+// BenchmarkSpawnPrefault runs the command on a script that spawns 100k
+// tasks parked in sleep (the heap grows by ~150 MiB), with prefaulting
+// off and on: one op is one run of the process.
+func BenchmarkSpawnPrefault(b *testing.B) {
+	bin := buildCoro(b)
+	script := filepath.Join(b.TempDir(), "spawn.star")
+	require.NoError(b, os.WriteFile(script, []byte(`
+def w(i):
+    sleep(0.05)
+join(*[spawn(w, i) for i in range(100000)])
+`), 0o644))
+	for _, env := range []string{"0", "1"} {
+		b.Run("CORO_PREFAULT="+env, func(b *testing.B) {
+			for range b.N {
+				cmd := exec.Command(bin, script)
+				cmd.Env = append(os.Environ(), "CORO_PREFAULT="+env)
+				out, err := cmd.CombinedOutput()
+				require.NoError(b, err, "%s", out)
+			}
+		})
+	}
 }

@@ -29,7 +29,7 @@ var (
 )
 
 // buildCoro builds the command once per test run.
-func buildCoro(t *testing.T) string {
+func buildCoro(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "coro-bin-")
