@@ -76,6 +76,22 @@ func mappingOf(t *testing.T, all []vma, addr uintptr) vma {
 	return vma{}
 }
 
+// inOwnProcess runs test t again in a process of its own (this test
+// binary, with the variable env set) and reports true once it passed
+// there; in that process it reports false, and the test goes on.
+func inOwnProcess(t *testing.T, env string) bool {
+	t.Helper()
+	if os.Getenv(env) != "" {
+		return false
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "--- PASS: "+t.Name(), "%s", out)
+	return true
+}
+
 // TestAdviseHugePages checks that the advice reaches the heap: the
 // advised range is a mapping with the hugepage flag, untouched by the
 // advice itself, and the heap's next growth lands in it.
@@ -91,12 +107,7 @@ func TestAdviseHugePages(t *testing.T) {
 	// freed below the advised range (the lowest free pages go first):
 	// the check runs in a process of its own, on a heap like coro's at
 	// start-up.
-	if os.Getenv("CORO_HUGEPAGES_TEST_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestAdviseHugePages$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "CORO_HUGEPAGES_TEST_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		require.Contains(t, string(out), "--- PASS: TestAdviseHugePages", "%s", out)
+	if inOwnProcess(t, "CORO_HUGEPAGES_TEST_CHILD") {
 		return
 	}
 	// Leave freed memory at the top of the heap, as a collection at

@@ -70,12 +70,7 @@ func TestPrefaultHeap(t *testing.T) {
 	// freed below the fresh range (the lowest free pages go first): the
 	// check runs in a process of its own, on a heap like coro's at
 	// start-up.
-	if os.Getenv("CORO_PREFAULT_TEST_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPrefaultHeap$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "CORO_PREFAULT_TEST_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		require.Contains(t, string(out), "--- PASS: TestPrefaultHeap", "%s", out)
+	if inOwnProcess(t, "CORO_PREFAULT_TEST_CHILD") {
 		return
 	}
 	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) {})
