@@ -52,7 +52,7 @@ func hugePagesWanted() bool { return os.Getenv("CORO_HUGEPAGES") == "1" }
 // (freshHeap), to use transparent huge pages when the system gives them
 // on advice, and reports whether it did.
 func adviseHugePages(lo, hi uintptr) bool {
-	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if godebugSet("disablethp") {
 		return false
 	}
 	// "always" needs no advice and "never" ignores it.

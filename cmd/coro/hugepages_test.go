@@ -100,7 +100,7 @@ func TestAdviseHugePages(t *testing.T) {
 	if err != nil || !strings.Contains(string(mode), "[madvise]") {
 		t.Skipf("transparent huge pages are not given on advice here (%q)", mode)
 	}
-	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if godebugSet("disablethp") {
 		t.Skip("huge pages turned off in the environment")
 	}
 	// Where the heap's next objects go depends on the pages other tests
@@ -169,21 +169,25 @@ func TestNoFreshHeapUnderMemoryLimit(t *testing.T) {
 	assert.Zero(t, hi)
 }
 
-// TestNoFreshHeapUnderAddressLimit: under a limit on address space the
-// large object could pass it, which the runtime treats as fatal, so
-// nothing is mapped, advised or prefaulted.
+// TestNoFreshHeapUnderAddressLimit: under a limit on address space, or
+// on writable private memory (which the heap's address space counts
+// against), the large object could pass it, which the runtime treats as
+// fatal, so nothing is mapped, advised or prefaulted.
 func TestNoFreshHeapUnderAddressLimit(t *testing.T) {
-	var old unix.Rlimit
-	require.NoError(t, unix.Getrlimit(unix.RLIMIT_AS, &old))
-	if old.Cur != unix.RLIM_INFINITY || old.Max != unix.RLIM_INFINITY {
-		t.Skip("address space already limited")
+	for _, which := range []int{unix.RLIMIT_AS, unix.RLIMIT_DATA} {
+		var old unix.Rlimit
+		require.NoError(t, unix.Getrlimit(which, &old))
+		if old.Cur != unix.RLIM_INFINITY || old.Max != unix.RLIM_INFINITY {
+			t.Logf("limit %d already set", which)
+			continue
+		}
+		// Finite, yet far beyond anything this process maps.
+		require.NoError(t, unix.Setrlimit(which, &unix.Rlimit{Cur: 1 << 46, Max: old.Max}))
+		lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) { t.Errorf("limit %d: prepared fresh heap", which) })
+		require.NoError(t, unix.Setrlimit(which, &old))
+		assert.Zero(t, lo, "limit %d", which)
+		assert.Zero(t, hi, "limit %d", which)
 	}
-	// Finite, yet far beyond anything this process maps.
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: 1 << 46, Max: old.Max}))
-	defer unix.Setrlimit(unix.RLIMIT_AS, &old)
-	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) { t.Error("prepared fresh heap") })
-	assert.Zero(t, lo)
-	assert.Zero(t, hi)
 }
 
 // TestHugePagesOnlyWhenAsked: coro advises its heap only under
@@ -198,7 +202,7 @@ func TestHugePagesOnlyWhenAsked(t *testing.T) {
 	if err != nil || !strings.Contains(string(mode), "[madvise]") {
 		t.Skipf("transparent huge pages are not given on advice here (%q)", mode)
 	}
-	if strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+	if godebugSet("disablethp") {
 		t.Skip("huge pages turned off in the environment")
 	}
 	script := filepath.Join(t.TempDir(), "grow.star")

@@ -38,8 +38,9 @@ import (
 // (so that the runtime's scavenger, which releases free memory it takes
 // for resident, does not release the window behind the goroutine's
 // back); the page allocator hands out the lowest free pages first, so the
-// heap grows through that range in order, by about as much as its pages
-// in use grow. The window is a quarter of the growth so far, 2-8 MiB:
+// heap grows through that range in order, once it has filled the free
+// pages below it (prefaultHeap). The window is a quarter of the growth
+// into the range so far, 2-8 MiB:
 // that much memory may be resident ahead of need, the price of the
 // speed. A heap that stops growing is polled less and less often, down
 // to every 64 ms.
@@ -50,11 +51,18 @@ import (
 // unless CORO_PREFAULT=0, and never where the runtime may make freed heap
 // inaccessible: an access there would fault for good).
 func prefaultWanted() bool {
-	if os.Getenv("CORO_PREFAULT") == "0" {
-		return false
+	return os.Getenv("CORO_PREFAULT") != "0" && !godebugSet("harddecommit") && !godebugSet("efence")
+}
+
+// godebugSet reports whether GODEBUG sets the runtime setting name to
+// anything but 0 (the runtime takes any other number as on).
+func godebugSet(name string) bool {
+	for kv := range strings.SplitSeq(os.Getenv("GODEBUG"), ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name && strings.TrimLeft(v, "0") != "" {
+			return true
+		}
 	}
-	d := os.Getenv("GODEBUG")
-	return !strings.Contains(d, "harddecommit=1") && !strings.Contains(d, "efence=1")
+	return false
 }
 
 // readyHeapMax is the most heap address space readied (advised for huge
@@ -62,11 +70,17 @@ func prefaultWanted() bool {
 // gets ordinary pages, faulted in by the allocator.
 const readyHeapMax = 256 << 20
 
+// heapChunk is the unit in which the runtime maps heap address space,
+// aligned to it (pallocChunkBytes): the rest of the chunk that holds a
+// mapped byte is mapped too.
+const heapChunk = 4 << 20
+
 const (
 	madvPopulateWrite = 23 // MADV_POPULATE_WRITE (Linux 5.14)
 	prefaultStep      = 1 << 20
 	prefaultMinWindow = 2 << 20
 	prefaultMaxWindow = 8 << 20
+	prefaultSlack     = 4 << 20 // see prefaultHeap
 )
 
 // readyHeap readies the heap's growth, once it grows (whenHeapGrows): it
@@ -90,15 +104,28 @@ func readyHeap() {
 // prefaultHeap keeps the heap's next growth resident ahead of the
 // allocator, within the fresh range [lo, hi) it grows through, until the
 // heap has grown through it.
+//
+// How far the heap has reached into the range is bounded from below:
+// every page in use lies below the allocator's frontier, so once the
+// pages in use outnumber the heap's pages outside the range (in use or
+// free, counted at the start), the excess is in the range. Free pages
+// below it are filled first; counting them keeps the window from
+// running ahead of a heap that grows into them, where the pages it made
+// resident would stay so for good (the runtime takes the range for
+// returned to the system, and never returns them again). The bound is
+// taken prefaultSlack higher: each processor keeps a few hundred KiB of
+// free pages for itself wherever they were, and the heap often reaches
+// into the range a little before the pages below it are all used.
 func prefaultHeap(lo, hi uintptr) {
-	start := heapInUse()
+	outside := heapOutside(lo, hi)
+	page := uintptr(os.Getpagesize())
 	next := lo
 	pause := time.Millisecond
 	for next < hi {
-		grown := heapInUse()
-		grown -= min(start, grown)
-		window := min(max(grown/4, prefaultMinWindow), prefaultMaxWindow)
-		if want := min(lo+grown+window, hi); next < want {
+		used, _ := heapPages()
+		reached := lo + used - min(outside, used)
+		window := min(max((reached-lo)/4, prefaultMinWindow), prefaultMaxWindow)
+		if want := min(reached+window, hi) &^ (page - 1); next < want {
 			end := min(next+prefaultStep, want)
 			if !prefault(next, end) {
 				return
@@ -112,6 +139,13 @@ func prefaultHeap(lo, hi uintptr) {
 		time.Sleep(pause)
 		pause = min(2*pause, 64*time.Millisecond)
 	}
+}
+
+// heapOutside is the bytes of the heap's pages outside the fresh range
+// [lo, hi), in use or free, less prefaultSlack (prefaultHeap).
+func heapOutside(lo, hi uintptr) uintptr {
+	_, total := heapPages()
+	return total - min(total, hi-lo+prefaultSlack)
 }
 
 // readyHeapAt is the live heap, after a collection, from which the
@@ -151,19 +185,22 @@ func heapLive() uintptr {
 // prefault makes the pages of [lo, hi) resident and mapped, reporting
 // false if the system refused (the range is then left alone).
 func prefault(lo, hi uintptr) bool {
-	switch madvise(lo, hi, madvPopulateWrite) {
-	case 0:
-	case unix.EINVAL, unix.EINTR, unix.EAGAIN:
-		// The advice is unknown (an older kernel) or was cut short:
-		// the touch below does its work, at a fault a page. The range
-		// is heap the runtime mapped for reading and writing.
-	default:
-		// Not mapped as expected (ENOMEM, EFAULT), or the advice is
-		// forbidden here (EPERM): touch nothing.
+	for range 3 {
+		switch madvise(lo, hi, madvPopulateWrite) {
+		case 0:
+			touchPages(lo, hi, uintptr(os.Getpagesize()))
+			return true
+		case unix.EINTR, unix.EAGAIN:
+			continue
+		}
+		// EINVAL: the advice is unknown (Linux before 5.14), or the
+		// range is not readable and writable (GODEBUG=harddecommit);
+		// ENOMEM: not mapped; EPERM: forbidden here. Pages the advice
+		// did not map are never touched: a touch where they are not
+		// accessible would be a fatal fault.
 		return false
 	}
-	touchPages(lo, hi, uintptr(os.Getpagesize()))
-	return true
+	return false
 }
 
 // madvise gives advice for the pages of [lo, hi). The range stays two
@@ -173,24 +210,30 @@ func madvise(lo, hi uintptr, advice int) unix.Errno {
 	return errno
 }
 
-// heapInUse is the bytes of heap pages in use: objects, the unused rest
-// of their spans, and goroutine stacks.
-func heapInUse() uintptr {
+// heapPages is the bytes of heap pages in use (objects, the unused rest
+// of their spans, goroutine stacks) and of all the heap's pages, free
+// ones included.
+func heapPages() (used, total uintptr) {
 	samples := [...]metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/memory/classes/heap/unused:bytes"},
 		{Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
 	}
 	metrics.Read(samples[:])
-	var n uint64
-	for _, s := range samples {
-		n += s.Value.Uint64()
+	for i, s := range samples {
+		if i < 3 {
+			used += uintptr(s.Value.Uint64())
+		}
+		total += uintptr(s.Value.Uint64())
 	}
-	return uintptr(n)
+	return used, total
 }
 
 // freshHeap maps up to size bytes of fresh heap that nothing has touched,
-// calls prepare with its range (aligned to huge pages), frees it, so that
+// calls prepare with its range (from the object's first whole huge page
+// to the end of the runtime's chunk that holds its end), frees it, so that
 // the heap's next growth comes from it, and returns the range (zero where
 // that cannot be done safely). A large object maps the range;
 // strings.Builder.Grow does not clear it (make would, if it began in
@@ -207,11 +250,15 @@ func freshHeap(size uintptr, prepare func(lo, hi uintptr)) (lo, hi uintptr) {
 	if mode, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err != nil || strings.TrimSpace(string(mode)) == "2" {
 		return 0, 0
 	}
-	// Under a limit on address space (ulimit -v) the object might pass
-	// it, and the runtime treats that as fatal too.
-	var as unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_AS, &as) != nil || as.Cur != unix.RLIM_INFINITY {
-		return 0, 0
+	// Under a limit on address space (ulimit -v) or on writable
+	// private memory (ulimit -d), which the heap's address space counts
+	// against, never returned, the object might pass it, and the
+	// runtime treats that as fatal too.
+	for _, which := range []int{unix.RLIMIT_AS, unix.RLIMIT_DATA} {
+		var lim unix.Rlimit
+		if unix.Getrlimit(which, &lim) != nil || lim.Cur != unix.RLIM_INFINITY {
+			return 0, 0
+		}
 	}
 	// Under a memory limit (GOMEMLIMIT) the object would pass it for a
 	// moment, and a process held to a limit is one that would rather
@@ -233,7 +280,7 @@ func freshHeap(size uintptr, prepare func(lo, hi uintptr)) (lo, hi uintptr) {
 	block.WriteByte(0)
 	base := uintptr(unsafe.Pointer(unsafe.StringData(block.String())))
 	lo = (base + hugePage) &^ (hugePage - 1)
-	hi = (base + size) &^ (hugePage - 1)
+	hi = (base + size + heapChunk - 1) &^ (heapChunk - 1)
 	prepare(lo, hi)
 	block = strings.Builder{}
 	debug.FreeOSMemory()
