@@ -40,10 +40,9 @@ import (
 // back); the page allocator hands out the lowest free pages first, so the
 // heap grows through that range in order, once it has filled the free
 // pages below it (prefaultHeap). The window is a quarter of the growth
-// into the range so far, 2-8 MiB:
-// that much memory may be resident ahead of need, the price of the
-// speed. A heap that stops growing is polled less and less often, down
-// to every 64 ms.
+// into the range so far, 2-8 MiB: that much memory, and prefaultSlack,
+// may be resident ahead of need, the price of the speed. A heap that
+// stops growing is polled less and less often, down to every 64 ms.
 //
 // CORO_PREFAULT=0 turns it off.
 
