@@ -960,12 +960,13 @@ func (e *Engine) keptAlive() bool {
 	return false
 }
 
-// acquireLoop makes the calling goroutine the loop's driver.
-func (e *Engine) acquireLoop() {
+// acquireLoop makes the calling goroutine the loop's driver (lockLoop),
+// for a run or for Close: false if stop is closed first.
+func (e *Engine) acquireLoop(stop <-chan struct{}) bool {
 	if e.acquireHook != nil {
 		e.acquireHook()
 	}
-	e.loopMu.Lock()
+	return e.lockLoop(stop)
 }
 
 // takeLoop makes the calling goroutine the loop's driver for a run, or
@@ -978,10 +979,7 @@ func (e *Engine) acquireLoop() {
 // Call to end, deaf to its own deadline, for ever if the Call's task
 // waited for something that never came.
 func (e *Engine) takeLoop(ctx context.Context) error {
-	if e.acquireHook != nil {
-		e.acquireHook()
-	}
-	if !e.lockLoop(ctx.Done()) {
+	if !e.acquireLoop(ctx.Done()) {
 		return runCancelledError(ctx)
 	}
 	if e.closed || e.host.closing {
@@ -1240,7 +1238,7 @@ func (e *Engine) Close() error {
 		// Another goroutine drives the loop (a Call, RunFile): cancel
 		// everything there, so that it ends and lets go (host.go).
 		e.Post(e.beginClose)
-		e.acquireLoop()
+		e.acquireLoop(nil)
 	}
 	defer e.releaseLoop()
 	if e.closed {

@@ -743,8 +743,9 @@ func newStreamResponse(task *loop.Task, resp *http.Response, hd *starlark.Dict, 
 	r.whole = false
 	r.tooLarge = &bodyTooLarge{resp.Request.URL, limit, resp.Uncompressed}
 	fail := func(fn string, err error) error { return bodyReadError(fn, resp.Request.URL, err) }
-	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + urlText(resp.Request.URL)), Fail: fail, Closer: resp.Body})
-	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + urlText(resp.Request.URL), From: urlText(resp.Request.URL)})
+	url := urlText(resp.Request.URL)
+	p := stream.NewPump(resp.Body, stream.PumpOptions{How: stream.Own, Why: requestReason("read body of " + url), Fail: fail, Closer: resp.Body})
+	r.r = stream.NewReader(p, stream.Options{Name: "response body", Label: "body of " + url, From: url})
 	body := resp.Body
 	r.stop = func() {
 		abort()
