@@ -131,7 +131,7 @@ func readAll(ctx context.Context, f *os.File, head []byte, name string) ([]byte,
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		// As os.ReadFile: one read for a file whose size is known.
 		if at, err := f.Seek(0, io.SeekCurrent); err == nil && at <= fi.Size() {
-			if fi.Size()-at > int64(stream.MaxWhole-len(head)) {
+			if fi.Size()-at > int64(stream.MaxWhole()-len(head)) {
 				return head, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
 			}
 			size += int(fi.Size() - at)
@@ -139,7 +139,7 @@ func readAll(ctx context.Context, f *os.File, head []byte, name string) ([]byte,
 	}
 	data := append(make([]byte, 0, size), head...)
 	for {
-		if len(data) > stream.MaxWhole {
+		if len(data) > stream.MaxWhole() {
 			return data, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
 		}
 		if len(data) == cap(data) {

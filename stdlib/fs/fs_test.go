@@ -622,8 +622,7 @@ fail("the end")
 // past it a read fails with value, naming the file, where reading
 // /dev/zero grew the heap until the process died. Smaller reads go on.
 func TestReadsAreBounded(t *testing.T) {
-	defer func(n int) { stream.MaxWhole = n }(stream.MaxWhole)
-	stream.MaxWhole = 1 << 20
+	defer stream.SetMaxWhole(1 << 20)()
 	big := filepath.Join(t.TempDir(), "big")
 	require.NoError(t, os.WriteFile(big, make([]byte, 2<<20), 0o644))
 	out, err := run(t, all(), fmt.Sprintf(`

@@ -406,7 +406,7 @@ type capped struct {
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	if c.buf.Len()+len(p) > stream.MaxWhole {
+	if c.buf.Len()+len(p) > stream.MaxWhole() {
 		c.over = true
 		c.stop()
 		return 0, errTooMuch

@@ -301,8 +301,7 @@ b=c
 // each stream: past it the child is killed and the run fails with value,
 // where "yes" grew the heap until the process died. Up to it is fine.
 func TestRunOutputIsBounded(t *testing.T) {
-	defer func(n int) { stream.MaxWhole = n }(stream.MaxWhole)
-	stream.MaxWhole = 1 << 20
+	defer stream.SetMaxWhole(1 << 20)()
 	out, err := runScript(t, loop.AllPermissions(), `
 print(catch(proc.run, ["yes"]).error)
 print(catch(proc.run, ["sh", "-c", "head -c 3000000 /dev/zero >&2"]).error)

@@ -35,6 +35,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 	"weak"
 
@@ -238,8 +239,20 @@ func (r *Reader) Read(x *loop.Exec, fn string, n int) (starlark.String, error) {
 // (value) instead of growing the heap until the process dies, as Node's
 // readFile refuses a file of 2 GiB. An endless source (/dev/zero, a
 // peer that never stops sending) reached tens of gigabytes; a bigger
-// file is read in pieces (read(n), lines()). A variable for the tests.
-var MaxWhole = 1 << 30
+// file is read in pieces (read(n), lines()).
+func MaxWhole() int { return int(maxWhole.Load()) }
+
+// maxWhole is atomic because a read its task abandoned (a timeout, a
+// cancel) goes on off the loop, checking it, after its run has ended,
+// while the next test sets it (SetMaxWhole).
+var maxWhole = func() (n atomic.Int64) { n.Store(1 << 30); return }()
+
+// SetMaxWhole sets MaxWhole to n and returns what restores it: for
+// tests, which bound reads at a size they can reach.
+func SetMaxWhole(n int) (restore func()) {
+	old := maxWhole.Swap(int64(n))
+	return func() { maxWhole.Store(old) }
+}
 
 // tooLarge is the failure of a read of more than MaxWhole bytes.
 func (r *Reader) tooLarge(fn string) error {
@@ -257,10 +270,11 @@ func (r *Reader) from() string {
 
 // MaxWholeText is MaxWhole in words: "1 GiB".
 func MaxWholeText() string {
-	if MaxWhole%(1<<30) == 0 {
-		return fmt.Sprintf("%d GiB", MaxWhole>>30)
+	n := MaxWhole()
+	if n%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", n>>30)
 	}
-	return fmt.Sprintf("%d bytes", MaxWhole)
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // ReadUpTo returns n bytes, fewer only at the end of the stream; all that
@@ -276,7 +290,7 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 	}
 	pace := starutil.PacerOf(x)
 	for n < 0 || r.Buffered() < n {
-		if r.Buffered() > MaxWhole {
+		if r.Buffered() > MaxWhole() {
 			return "", r.tooLarge(fn)
 		}
 		if more, err := r.paceFill(x, fn, &pace); err != nil {
@@ -285,7 +299,7 @@ func (r *Reader) ReadUpTo(x *loop.Exec, fn string, n int) (starlark.String, erro
 			break
 		}
 	}
-	if r.Buffered() > MaxWhole && (n < 0 || n > MaxWhole) {
+	if most := MaxWhole(); r.Buffered() > most && (n < 0 || n > most) {
 		return "", r.tooLarge(fn)
 	}
 	if n < 0 {
@@ -338,7 +352,7 @@ func (r *Reader) ReadExactly(x *loop.Exec, fn string, n int) (starlark.String, e
 	if r.closed {
 		return "", r.closedError(fn)
 	}
-	if n > MaxWhole {
+	if n > MaxWhole() {
 		return "", r.tooLarge(fn)
 	}
 	pace := starutil.PacerOf(x)

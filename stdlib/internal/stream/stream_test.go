@@ -450,8 +450,7 @@ closed: TestStream.lines: test stream is closed
 // read() of a stream that never ends grew the heap until the process
 // died. What was read stays for smaller reads.
 func TestWholeReadsAreBounded(t *testing.T) {
-	defer func(n int) { stream.MaxWhole = n }(stream.MaxWhole)
-	stream.MaxWhole = 1 << 20
+	defer stream.SetMaxWhole(1 << 20)()
 	src := &zeroSource{size: 4 << 20}
 	r := stream.NewReader(socketSource{src}, stream.Options{Name: "zeros", Whole: true})
 	_, err := r.ReadUpTo(nil, "Conn.read", -1)
