@@ -245,7 +245,9 @@ func MaxWhole() int { return int(maxWhole.Load()) }
 // maxWhole is atomic because a read its task abandoned (a timeout, a
 // cancel) goes on off the loop, checking it, after its run has ended,
 // while the next test sets it (SetMaxWhole).
-var maxWhole = func() (n atomic.Int64) { n.Store(1 << 30); return }()
+var maxWhole atomic.Int64
+
+func init() { maxWhole.Store(1 << 30) }
 
 // SetMaxWhole sets MaxWhole to n and returns what restores it: for
 // tests, which bound reads at a size they can reach.
