@@ -202,6 +202,18 @@ for i in range(N):
 `)
 }
 
+// BenchmarkStringCompare compares strings as a read loop does (data ==
+// ""), and orders them (coro patch, ORIGIN 74: the interpreter compares
+// two strings without the general path).
+func BenchmarkStringCompare(b *testing.B) {
+	runSource(b, `
+data, other = "some bytes", "other"
+for i in range(N):
+    data == ""
+    data < other
+`)
+}
+
 // BenchmarkCallLevel calls a Starlark function from Starlark, a level of
 // recursion per op (coro patch: the size of a call level's Go frame).
 func BenchmarkCallLevel(b *testing.B) {

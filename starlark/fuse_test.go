@@ -110,3 +110,31 @@ out = f()`,
 		t.Logf("%s\n=> %s (%d steps)", src, results[0], steps[0])
 	}
 }
+
+// TestCompareFastStrings: the interpreter's comparison of two strings
+// (compareFast, ORIGIN 74) agrees with String.CompareSameType for every
+// operator, and leaves other pairs to the general path.
+func TestCompareFastStrings(t *testing.T) {
+	strs := []String{"", "a", "ab", "b", "\xff", "é", "a\x00"}
+	ops := []syntax.Token{syntax.EQL, syntax.NEQ, syntax.LT, syntax.LE, syntax.GT, syntax.GE}
+	for _, x := range strs {
+		for _, y := range strs {
+			for _, op := range ops {
+				want, err := x.CompareSameType(op, y, CompareLimit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, fast := compareFast(op, x, y)
+				if !fast || got != want {
+					t.Errorf("compareFast(%s, %q, %q) = %v, %v; want %v, true", op, x, y, got, fast, want)
+				}
+			}
+		}
+	}
+	if _, fast := compareFast(syntax.EQL, String("1"), MakeInt(1)); fast {
+		t.Error("a string and an int took the fast path")
+	}
+	if _, fast := compareFast(syntax.LT, Bytes("a"), String("b")); fast {
+		t.Error("bytes and a string took the fast path")
+	}
+}

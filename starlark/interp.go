@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/corolang/coro/starlark/internal/compile"
 	"github.com/corolang/coro/starlark/internal/spell"
@@ -212,8 +213,9 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			// coro patch (ORIGIN 26): two small ints are compared here.
-			ok, fast := compareSmallInts(op, x, y)
+			// coro patch (ORIGIN 26, 74): two small ints or two strings
+			// are compared here.
+			ok, fast := compareFast(op, x, y)
 			if !fast {
 				var err2 error
 				// coro patch (ORIGIN 34): containers compared charge steps.
@@ -806,6 +808,31 @@ func compareSmallInts(op syntax.Token, x, y Value) (result, fast bool) {
 		return false, false
 	}
 	return threeway(op, cmp.Compare(a, b)), true
+}
+
+// compareFast is Compare(op, x, y) when x and y are both small ints or
+// both strings, the common cases (i < n; data == "" in a read loop),
+// without the general path's type switch and interface calls; fast is
+// false for anything else (coro patch, ORIGIN 74).
+func compareFast(op syntax.Token, x, y Value) (result, fast bool) {
+	if r, fast := compareSmallInts(op, x, y); fast {
+		return r, true
+	}
+	xs, ok := x.(String)
+	if !ok {
+		return false, false
+	}
+	ys, ok := y.(String)
+	if !ok {
+		return false, false
+	}
+	switch op {
+	case syntax.EQL:
+		return xs == ys, true
+	case syntax.NEQ:
+		return xs != ys, true
+	}
+	return threeway(op, strings.Compare(string(xs), string(ys))), true
 }
 
 // inplaceBinary implements INPLACE_ADD (x += y) and INPLACE_PIPE (x |= y).

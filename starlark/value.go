@@ -2115,7 +2115,7 @@ func (c *Comparer) compare(op syntax.Token, x, y Value, depth int) (bool, error)
 	if depth < 1 {
 		return false, fmt.Errorf("comparison exceeded maximum recursion depth")
 	}
-	if r, fast := compareSmallInts(op, x, y); fast {
+	if r, fast := compareFast(op, x, y); fast {
 		return r, nil
 	}
 	if sameType(x, y) {
