@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,4 +30,14 @@ func TestFeedBoundsBytes(t *testing.T) {
 	assert.Equal(t, 0, f.bytes)
 	assert.True(t, f.reserve(3*feedBytes), "a large value alone")
 	assert.False(t, f.reserve(1))
+}
+
+// A queue or bucket name is 1 to 64 ASCII letters, digits, _ or -.
+func TestValidName(t *testing.T) {
+	for _, s := range []string{"a", "Jobs_2-x", strings.Repeat("z", 64), "0", "_", "-"} {
+		assert.True(t, validName(s), s)
+	}
+	for _, s := range []string{"", strings.Repeat("z", 65), "a.b", "a b", "a*", "a>", "é", "a\x00", "jobs/1"} {
+		assert.False(t, validName(s), s)
+	}
 }

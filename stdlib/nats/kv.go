@@ -27,7 +27,7 @@ func kv(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 	if err := starutil.Unpack(fn, args, kwargs, "bucket", &bucket); err != nil {
 		return nil, err
 	}
-	if !nameRE.MatchString(bucket) {
+	if !validName(bucket) {
 		return nil, loop.Errorf(loop.KindValue, "%s: bucket %s: want 1 to 64 letters, digits, _ or -", fn, loop.QuoteArg(bucket))
 	}
 	x, h, err := enter(th, fn)

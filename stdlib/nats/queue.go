@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -17,9 +16,23 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// nameRE is what queue and bucket names may be: they name JetStream
-// streams, which take no dots, wildcards or spaces.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// validName reports whether s may name a queue or a bucket: 1 to 64
+// ASCII letters, digits, _ or -. They name JetStream streams, which take
+// no dots, wildcards or spaces. A loop rather than a regexp: compiling
+// ^[A-Za-z0-9_-]{1,64}$ (sixty-four copies of the class) took a
+// millisecond of every run's start-up.
+func validName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // A work queue is a JetStream stream with work-queue retention (a job is
 // removed once acknowledged) and one durable pull consumer every taker
@@ -148,7 +161,7 @@ func queue(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 	if err := starutil.Unpack(fn, args, kwargs, "name", &name, "ack_wait?", &ackWait, "max_attempts?", &maxAttempts); err != nil {
 		return nil, err
 	}
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return nil, loop.Errorf(loop.KindValue, "%s: name %s: want 1 to 64 letters, digits, _ or -", fn, loop.QuoteArg(name))
 	}
 	secs, err := loop.SecondsArg(fn, "ack_wait", ackWait)

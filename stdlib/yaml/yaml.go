@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -920,16 +921,20 @@ func floatText(f float64) string {
 	return s
 }
 
-var yaml11RE = regexp.MustCompile(`^(?:` +
-	`y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|=|<<|` + // bools, value, merge
-	`[-+]?0[0-7_]+|[-+]?0b[01_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|` + // octal, binary, base 60
-	`[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|` + // ints, floats with _
-	`[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?` + // timestamps
-	`)$`)
+// yaml11RE is compiled on first use: at start-up it cost every run
+// half a millisecond.
+var yaml11RE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` +
+		`y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|=|<<|` + // bools, value, merge
+		`[-+]?0[0-7_]+|[-+]?0b[01_]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|` + // octal, binary, base 60
+		`[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|` + // ints, floats with _
+		`[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?` + // timestamps
+		`)$`)
+})
 
 func yaml11Special(s string) bool {
 	if s == "" || strings.IndexByte("0123456789+-.yYnNoO=<", s[0]) < 0 {
 		return false // none of them starts otherwise: skip the regexp
 	}
-	return yaml11RE.MatchString(s)
+	return yaml11RE().MatchString(s)
 }
