@@ -48,8 +48,9 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
+	limit := maxGlob // read on the loop: the walk goes on off it
 	return onPool(x, b.Name(), pattern, func(ctx context.Context) (starlark.Value, error) {
-		g := globber{ctx: ctx, e: e, fn: b.Name()}
+		g := globber{ctx: ctx, e: e, fn: b.Name(), limit: limit}
 		if parts == nil {
 			if p, err := e.PlaceRead(b.Name(), pre); err == nil {
 				if _, err := p.Stat(); err == nil {
@@ -58,7 +59,7 @@ func glob(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 			}
 		} else if err := g.in(pre, parts); err != nil {
 			if err == errTooMany {
-				return nil, loop.Errorf(loop.KindValue, "%s: %s matches more than %d paths", b.Name(), loop.QuoteArg(pattern), maxGlob)
+				return nil, loop.Errorf(loop.KindValue, "%s: %s matches more than %d paths", b.Name(), loop.QuoteArg(pattern), limit)
 			}
 			return nil, err
 		}
@@ -81,11 +82,12 @@ var maxGlob = 1 << 20
 var errTooMany = errors.New("too many paths")
 
 // A globber walks the folders a pattern names, stopping once its task
-// stops waiting (ctx: a timeout, a cancel) or maxGlob paths are found.
+// stops waiting (ctx: a timeout, a cancel) or limit paths are found.
 type globber struct {
 	ctx   context.Context
 	e     *loop.Engine
 	fn    string
+	limit int // maxGlob when the glob began
 	found []string
 }
 
@@ -150,7 +152,7 @@ func (g *globber) in(pre string, parts []string) error {
 				continue
 			}
 		}
-		if len(g.found) == maxGlob {
+		if len(g.found) == g.limit {
 			return errTooMany
 		}
 		g.found = append(g.found, path)
