@@ -462,7 +462,18 @@ type watchdog struct {
 	// task is the task of the run in word, for the watchdog's own report
 	// to name it (a task's name and spawn site never change once made).
 	task atomic.Pointer[Task]
+	// parked is set while the watchdog sleeps until the loop runs again
+	// (it found the loop idle for watchParkAfter ticks); the loop then
+	// sends on wake when a run starts. An idle server woke forty times a
+	// second for the watchdog's ticks, and the runtime's monitor with it.
+	parked atomic.Bool
+	wake   chan struct{} // buffered, one token
 }
+
+// watchParkAfter is how many consecutive ticks that find the loop idle
+// park the watchdog: a loop that sleeps briefly between bursts of work
+// (a busy server) keeps it ticking, and costs no wake-up.
+const watchParkAfter = 4
 
 // runBits is how many low bits of the word count runs; the task id is
 // above them. Consecutive samples, 25ms apart, cannot see the counter wrap.
@@ -471,11 +482,38 @@ const runBits = 24
 // reportedByWatchdog marks flagged when the watchdog reported the run itself.
 const reportedByWatchdog = 1 << 63
 
-// runStarted publishes that t runs now (runTask; preempt at a slice boundary).
+// runStarted publishes that t runs now (runTask; preempt at a slice
+// boundary), and wakes a parked watchdog. The store of word before the
+// load of parked pairs with the watchdog's store of parked before its
+// load of word (park): one of the two sees the other, so a run never
+// goes unwatched.
 func (w *watchdog) runStarted(t *Task) {
 	w.runs++
 	w.task.Store(t)
 	w.word.Store(uint64(t.id)<<runBits | w.runs&(1<<runBits-1))
+	if w.parked.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default: // a token is there already
+		}
+	}
+}
+
+// park sleeps until the loop runs a task again (runStarted) or done is
+// closed, unless a run has started meanwhile. It reports false once done
+// is closed.
+func (w *watchdog) park(done <-chan struct{}) bool {
+	w.parked.Store(true)
+	defer w.parked.Store(false)
+	if w.word.Load() != 0 {
+		return true
+	}
+	select {
+	case <-w.wake:
+		return true
+	case <-done:
+		return false
+	}
 }
 
 // idle publishes that the loop waits for work (runLoop).
@@ -497,6 +535,9 @@ func (e *Engine) startDiag() (stop func()) {
 	if e.clock.virtual || e.slowLimit() == 0 {
 		close(finished)
 	} else {
+		if e.wd.wake == nil {
+			e.wd.wake = make(chan struct{}, 1)
+		}
 		go e.watch(done, finished, e.slowLimit())
 	}
 	return func() {
@@ -525,6 +566,7 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit tim
 	var last uint64
 	var lastChange, prevTick time.Time
 	var starve starvation
+	idleTicks := 0
 	for {
 		select {
 		case <-done:
@@ -534,6 +576,20 @@ func (e *Engine) watch(done <-chan struct{}, finished chan<- struct{}, limit tim
 			late := !prevTick.IsZero() && now.Sub(prevTick) > 2*watchTick
 			prevTick = now
 			s := w.word.Load()
+			if s != 0 {
+				idleTicks = 0
+			} else if idleTicks++; idleTicks >= watchParkAfter {
+				// Idle for a while: sleep until a run starts, then
+				// measure from there, as after a late tick.
+				if !w.park(done) {
+					return
+				}
+				idleTicks, prevTick = 0, time.Time{}
+				last, lastChange = w.word.Load(), time.Now()
+				starve.reset()
+				tick.Reset(watchTick)
+				continue
+			}
 			if s != last || s == 0 || (late && w.flagged.Load() != s) {
 				last, lastChange = s, now
 				starve.reset()

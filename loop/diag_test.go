@@ -244,6 +244,46 @@ loaded
 $`, out)
 }
 
+// A loop idle for a few of the watchdog's ticks parks it (an idle server
+// then wakes no thread for it); the next run wakes it, and a slow run
+// after the idle spell is reported as any other.
+func TestWatchdogParksWhileIdle(t *testing.T) {
+	gate := make(chan struct{})
+	// gate() waits, off the loop, until the test closes gate.
+	gateFn := starlark.NewBuiltin("gate", func(th *starlark.Thread, b *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		x, err := TaskOf(th, b.Name())
+		if err != nil {
+			return nil, err
+		}
+		return x.Offload(Offload{Why: ReasonString("gate"), Op: b.Name(), Timeout: NoTimeout, Own: true,
+			Work: func(context.Context) (starlark.Value, error) { <-gate; return starlark.None, nil }})
+	})
+	var out bytes.Buffer
+	e := New(Options{Stdout: &out, Stderr: &out, SlowWarning: 50 * time.Millisecond, Globals: starlark.StringDict{
+		"block": blockingBuiltin(300 * time.Millisecond),
+		"gate":  gateFn,
+	}}, Builtins())
+	defer e.Close()
+	ran := make(chan error, 1)
+	go func() {
+		_, err := e.Exec(context.Background(), "diag.star", `
+def loader():
+    gate()
+    block()
+    print("loaded")
+spawn(loader, name="loader")
+`)
+		ran <- err
+	}()
+	// The loop waits for gate: the watchdog parks (a tick of 50 ms / 4,
+	// four of them idle).
+	require.Eventually(t, e.wd.parked.Load, 5*time.Second, time.Millisecond, "the watchdog parks while the loop is idle")
+	close(gate)
+	require.NoError(t, <-ran)
+	assert.False(t, e.wd.parked.Load(), "the run woke it")
+	assert.Regexp(t, `^loaded\ncoro: warning: task 'loader' kept the loop for [0-9.]+s without yielding \(spawned at diag.star:6:6\); it then finished\n$`, out.String())
+}
+
 // On a loaded machine the loop's thread can wait for a CPU for longer
 // than the threshold while its task does little: a run during which a
 // thread of the process waited for a CPU most of the time is not
