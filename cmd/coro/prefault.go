@@ -120,6 +120,7 @@ func prefaultHeap(lo, hi uintptr) {
 	page := uintptr(os.Getpagesize())
 	next := lo
 	pause := time.Millisecond
+	idle := 0
 	for next < hi {
 		used, _ := heapPages()
 		reached := lo + used - min(outside, used)
@@ -129,7 +130,14 @@ func prefaultHeap(lo, hi uintptr) {
 			if !prefault(next, end) {
 				return
 			}
-			next, pause = end, time.Millisecond
+			next, pause, idle = end, time.Millisecond, 0
+			continue
+		}
+		if idle++; idle >= prefaultIdlePolls {
+			// The heap has stopped growing: sleep until it is
+			// collected, as a heap that grows again soon is.
+			awaitCollection()
+			pause, idle = time.Millisecond, 0
 			continue
 		}
 		// Poll while the heap grows, less often the longer it does not
@@ -139,6 +147,27 @@ func prefaultHeap(lo, hi uintptr) {
 		pause = min(2*pause, 64*time.Millisecond)
 	}
 }
+
+// prefaultIdlePolls is how many polls in a row that find the heap no
+// larger send prefaultHeap to sleep until the next collection: ~0.3 s of
+// polls. Polling on, every 64 ms, a server idle after a burst of tasks
+// woke ~130 times a second (the runtime's monitor with it); an idle
+// program collects only every two minutes.
+const prefaultIdlePolls = 10
+
+// awaitCollection blocks until the next garbage collection has run; a
+// variable so that a test sees prefaultHeap go to sleep.
+var awaitCollection = func() {
+	done := make(chan struct{})
+	runtime.AddCleanup(new(sentinel), func(done chan struct{}) { close(done) }, done)
+	<-done
+}
+
+// A sentinel is an object made only to be collected: a cleanup attached
+// to it runs after the next collection. (A pointer field keeps it out of
+// the tiny allocator, whose blocks hold several objects and are freed
+// together.)
+type sentinel struct{ _ *int }
 
 // heapOutside is the bytes of the heap's pages outside the fresh range
 // [lo, hi), in use or free, less prefaultSlack (prefaultHeap).
@@ -160,7 +189,6 @@ const readyHeapAt = 4 << 20
 // goroutine, early in the heap's growth (100k timers have 6 MiB live
 // at their first collection).
 func whenHeapGrows(f func()) {
-	type sentinel struct{ _ *int }
 	var arm func()
 	arm = func() {
 		runtime.AddCleanup(new(sentinel), func(struct{}) {

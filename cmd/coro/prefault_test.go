@@ -116,6 +116,60 @@ func TestPrefaultHeap(t *testing.T) {
 	require.Greater(t, in, len(keep)/4, "the heap did not grow through the fresh range")
 }
 
+// TestPrefaultHeapSleepsWhileIdle: once the heap stops growing,
+// prefaultHeap stops polling and waits for a collection; a heap that
+// grows again (and so is collected) finds its growth prefaulted again.
+func TestPrefaultHeapSleepsWhileIdle(t *testing.T) {
+	if !prefaultWanted() {
+		t.Skip("prefaulting turned off in the environment")
+	}
+	if inOwnProcess(t, "CORO_PREFAULT_IDLE_TEST_CHILD") {
+		return
+	}
+	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) {})
+	if lo == 0 {
+		t.Skip("no fresh heap here (address space limited, or strict overcommit)")
+	}
+	asleep := make(chan struct{}, 1)
+	wait := awaitCollection
+	awaitCollection = func() {
+		select {
+		case asleep <- struct{}{}:
+		default:
+		}
+		wait()
+	}
+	outside := heapOutside(lo, hi)
+	go prefaultHeap(lo, hi)
+	select {
+	case <-asleep:
+	case <-time.After(30 * time.Second):
+		t.Fatal("prefaultHeap went on polling a heap that does not grow")
+	}
+	// The heap grows again, and is collected as it does: that wakes it,
+	// and the pages above how far the heap has surely reached become
+	// resident.
+	const mib = 1 << 20
+	var keep []*[1024]byte
+	for step := range 32 {
+		for range mib / 1024 {
+			keep = append(keep, new([1024]byte))
+		}
+		runtime.GC()
+		used, _ := heapPages()
+		reached := lo + used - min(outside, used)
+		if reached+mib > hi {
+			break
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for resident(t, reached, reached+mib) < mib/os.Getpagesize() {
+			require.True(t, time.Now().Before(deadline), "step %d: the MiB above %d MiB into the range is not resident", step, (reached-lo)>>20)
+			time.Sleep(time.Millisecond)
+		}
+	}
+	runtime.KeepAlive(keep)
+}
+
 // TestPrefaultHeapFillsHolesFirst: a heap whose growth fills free pages
 // below the fresh range first gets no more resident in the range than
 // it uses there, the window, a step and the slack (QA: a 120 MiB hole
