@@ -57,25 +57,50 @@ func TestTouchPages(t *testing.T) {
 	}
 }
 
+// prefaultChild reports whether this process is the one to run the
+// calling prefault test: in a process of its own (inOwnProcess), where
+// the heap's next objects go is not decided by the pages other tests
+// freed below the fresh range (the lowest free pages go first). It skips
+// where prefaulting is off.
+func prefaultChild(t *testing.T) bool {
+	t.Helper()
+	if !prefaultWanted() {
+		t.Skip("prefaulting turned off in the environment")
+	}
+	return !inOwnProcess(t, "CORO_PREFAULT_TEST_CHILD")
+}
+
+// freshRange is freshHeap's range, or a skip where there is none.
+func freshRange(t *testing.T) (lo, hi uintptr) {
+	t.Helper()
+	lo, hi = freshHeap(readyHeapMax, func(lo, hi uintptr) {})
+	if lo == 0 {
+		t.Skip("no fresh heap here (address space limited, or strict overcommit)")
+	}
+	return lo, hi
+}
+
+// awaitResident waits until the MiB above reached, how far the heap has
+// surely reached into the fresh range from lo, is resident.
+func awaitResident(t *testing.T, step int, lo, reached uintptr) {
+	t.Helper()
+	const mib = 1 << 20
+	deadline := time.Now().Add(30 * time.Second)
+	for resident(t, reached, reached+mib) < mib/os.Getpagesize() {
+		require.True(t, time.Now().Before(deadline), "step %d: the MiB above %d MiB into the range is not resident", step, (reached-lo)>>20)
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestPrefaultHeap checks that the heap's growth finds its pages
 // resident: as objects fill the fresh range, the pages above how far the
 // heap has surely reached are made resident before anything allocates
 // there, and no object's content changed.
 func TestPrefaultHeap(t *testing.T) {
-	if !prefaultWanted() {
-		t.Skip("prefaulting turned off in the environment")
-	}
-	// Where the heap's next objects go depends on the pages other tests
-	// freed below the fresh range (the lowest free pages go first): the
-	// check runs in a process of its own, on a heap like coro's at
-	// start-up.
-	if inOwnProcess(t, "CORO_PREFAULT_TEST_CHILD") {
+	if !prefaultChild(t) {
 		return
 	}
-	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) {})
-	if lo == 0 {
-		t.Skip("no fresh heap here (address space limited, or strict overcommit)")
-	}
+	lo, hi := freshRange(t)
 	// Nothing touched it but, perhaps, an allocation or two meanwhile.
 	require.Less(t, resident(t, lo, hi), 64, "making the fresh range touched it")
 	outside := heapOutside(lo, hi)
@@ -95,12 +120,7 @@ func TestPrefaultHeap(t *testing.T) {
 		// page in use lies below its frontier); the pages above it
 		// become resident by themselves.
 		used, _ := heapPages()
-		reached := lo + used - min(outside, used)
-		deadline := time.Now().Add(30 * time.Second)
-		for resident(t, reached, reached+mib) < mib/os.Getpagesize() {
-			require.True(t, time.Now().Before(deadline), "step %d: the MiB above %d MiB into the range is not resident", step, (reached-lo)>>20)
-			time.Sleep(time.Millisecond)
-		}
+		awaitResident(t, step, lo, lo+used-min(outside, used))
 	}
 	in := 0
 	for n, b := range keep {
@@ -120,16 +140,10 @@ func TestPrefaultHeap(t *testing.T) {
 // prefaultHeap stops polling and waits for a collection; a heap that
 // grows again (and so is collected) finds its growth prefaulted again.
 func TestPrefaultHeapSleepsWhileIdle(t *testing.T) {
-	if !prefaultWanted() {
-		t.Skip("prefaulting turned off in the environment")
-	}
-	if inOwnProcess(t, "CORO_PREFAULT_IDLE_TEST_CHILD") {
+	if !prefaultChild(t) {
 		return
 	}
-	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) {})
-	if lo == 0 {
-		t.Skip("no fresh heap here (address space limited, or strict overcommit)")
-	}
+	lo, hi := freshRange(t)
 	asleep := make(chan struct{}, 1)
 	wait := awaitCollection
 	awaitCollection = func() {
@@ -161,11 +175,7 @@ func TestPrefaultHeapSleepsWhileIdle(t *testing.T) {
 		if reached+mib > hi {
 			break
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for resident(t, reached, reached+mib) < mib/os.Getpagesize() {
-			require.True(t, time.Now().Before(deadline), "step %d: the MiB above %d MiB into the range is not resident", step, (reached-lo)>>20)
-			time.Sleep(time.Millisecond)
-		}
+		awaitResident(t, step, lo, reached)
 	}
 	runtime.KeepAlive(keep)
 }
@@ -175,10 +185,7 @@ func TestPrefaultHeapSleepsWhileIdle(t *testing.T) {
 // it uses there, the window, a step and the slack (QA: a 120 MiB hole
 // left 135 MiB resident in the range for good).
 func TestPrefaultHeapFillsHolesFirst(t *testing.T) {
-	if !prefaultWanted() {
-		t.Skip("prefaulting turned off in the environment")
-	}
-	if inOwnProcess(t, "CORO_PREFAULT_TEST_CHILD") {
+	if !prefaultChild(t) {
 		return
 	}
 	const mib = 1 << 20
@@ -190,10 +197,7 @@ func TestPrefaultHeapFillsHolesFirst(t *testing.T) {
 	pin := make([]byte, mib) // above the hole, so that the fresh range cannot begin in it
 	hole = nil
 	runtime.GC()
-	lo, hi := freshHeap(readyHeapMax, func(lo, hi uintptr) {})
-	if lo == 0 {
-		t.Skip("no fresh heap here (address space limited, or strict overcommit)")
-	}
+	lo, hi := freshRange(t)
 	go prefaultHeap(lo, hi)
 	var keep [][]byte
 	for range 48 {
