@@ -50,8 +50,13 @@ import (
 )
 
 // An Engine runs one event loop and the tasks on it. Its methods are safe
-// from any goroutine unless they say otherwise; none may be called from a
-// builtin running on the loop (use a task there).
+// from any goroutine unless they say otherwise. Those that wait for the
+// loop (Call, Do, TaskInfos, Dump, RunFile, Exec, Close) fail, instead of
+// waiting for themselves, when called from the loop's own code: a
+// builtin, or Options.OnFailure (spawn a task there, or call from
+// another goroutine). Such a call holds the loop ~50 ms before it finds
+// out. Do not call them from Options.ThreadHook, where such a call may
+// not be recognised.
 type Engine struct {
 	c     *loop.Engine
 	trace *trace.Writer // Options.Trace and Options.Recorder

@@ -155,7 +155,8 @@ type Engine struct {
 	// whether a Post must wake it.
 	io         reactor
 	sleepState atomic.Int32
-	loopMu     sync.Mutex // held by whoever drives the loop
+	loopMu     sync.Mutex     // held by whoever drives the loop
+	goroutines loopGoroutines // which goroutines run the loop's code (onloop.go)
 	freeMu     sync.Mutex
 	freeCh     chan struct{} // closed when the loop is released
 	ctx        context.Context
@@ -657,7 +658,7 @@ func (e *Engine) getWorker() *worker {
 		e.idle = e.idle[:n-1]
 		return w
 	}
-	return newWorker()
+	return newWorker(e)
 }
 
 func (e *Engine) putWorker(w *worker) {
@@ -961,8 +962,8 @@ func (e *Engine) keptAlive() bool {
 }
 
 // acquireLoop makes the calling goroutine the loop's driver (lockLoop),
-// for a run or for Close: false if stop is closed first.
-func (e *Engine) acquireLoop(stop <-chan struct{}) bool {
+// for a run or for Close.
+func (e *Engine) acquireLoop(stop <-chan struct{}) error {
 	if e.acquireHook != nil {
 		e.acquireHook()
 	}
@@ -978,9 +979,12 @@ func (e *Engine) acquireLoop(stop <-chan struct{}) bool {
 // and nothing ran): while a Call drove the loop, a run waited for that
 // Call to end, deaf to its own deadline, for ever if the Call's task
 // waited for something that never came.
-func (e *Engine) takeLoop(ctx context.Context) error {
-	if !e.acquireLoop(ctx.Done()) {
+func (e *Engine) takeLoop(ctx context.Context, what string) error {
+	switch err := e.acquireLoop(ctx.Done()); err {
+	case errStopped:
 		return runCancelledError(ctx)
+	case errOnLoop:
+		return onLoopError(what)
 	}
 	if e.closed || e.host.closing {
 		e.releaseLoop()
@@ -990,24 +994,54 @@ func (e *Engine) takeLoop(ctx context.Context) error {
 }
 
 // lockLoop makes the calling goroutine the loop's driver as soon as no
-// other drives it, and reports true; false if stop is closed first (a
-// host request finished by the driver, a run's ctx done). A nil stop
-// waits for the loop however long.
-func (e *Engine) lockLoop(stop <-chan struct{}) bool {
+// other drives it; it fails with errStopped if stop is closed first (a
+// host request finished by the driver, a run's ctx done), and with
+// errOnLoop if the caller runs the loop's own code (onloop.go), checked
+// once it has waited onLoopAfter. A nil stop waits for the loop however
+// long.
+func (e *Engine) lockLoop(stop <-chan struct{}) error {
+	var check <-chan time.Time
 	for {
 		free := e.loopFree()
-		if e.loopMu.TryLock() {
-			return true
+		if e.tryLockLoop() {
+			return nil
+		}
+		if check == nil {
+			t := time.NewTimer(onLoopAfter)
+			defer t.Stop()
+			check = t.C
 		}
 		select {
 		case <-stop:
-			return false
+			return errStopped
 		case <-free:
+		case <-check:
+			if e.onLoop() {
+				return errOnLoop
+			}
 		}
 	}
 }
 
+// onLoopAfter is how long a call waits for the loop before it asks
+// whether it runs the loop's code itself (onLoop).
+const onLoopAfter = 50 * time.Millisecond
+
+// errStopped is lockLoop's failure once its stop channel is closed.
+var errStopped = errors.New("stopped waiting for the loop")
+
+// tryLockLoop makes the calling goroutine the loop's driver if no other
+// is, and reports whether it did.
+func (e *Engine) tryLockLoop() bool {
+	if !e.loopMu.TryLock() {
+		return false
+	}
+	e.goroutines.held.Store(true)
+	return true
+}
+
 func (e *Engine) releaseLoop() {
+	e.goroutines.held.Store(false)
 	e.loopMu.Unlock()
 	e.freeMu.Lock()
 	close(e.freeCh)
@@ -1054,7 +1088,7 @@ func (e *Engine) Exec(ctx context.Context, filename string, src any) (starlark.S
 		top = prog.Toplevel(e.predeclared)
 		body = top
 	}
-	if err := e.takeLoop(ctx); err != nil {
+	if err := e.takeLoop(ctx, "Exec"); err != nil {
 		return nil, hostErr(err)
 	}
 	defer e.releaseLoop()
@@ -1097,7 +1131,7 @@ func (e *Engine) RunTask(ctx context.Context, name string, fn starlark.Value, ar
 	if ctx.Err() != nil {
 		return nil, runCancelledError(ctx)
 	}
-	if err := e.takeLoop(ctx); err != nil {
+	if err := e.takeLoop(ctx, "RunTask"); err != nil {
 		return nil, err
 	}
 	defer e.releaseLoop()
@@ -1118,7 +1152,7 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return runCancelledError(ctx)
 	}
-	if err := e.takeLoop(ctx); err != nil {
+	if err := e.takeLoop(ctx, "RunUntilIdle"); err != nil {
 		return err
 	}
 	defer e.releaseLoop()
@@ -1234,7 +1268,10 @@ func (e *Engine) cancelAll(reason string) {
 // Close cancels every task, lets their deferred functions run, and releases
 // every goroutine the engine made.
 func (e *Engine) Close() error {
-	if !e.loopMu.TryLock() {
+	if !e.tryLockLoop() {
+		if e.onLoop() {
+			return onLoopError("Close")
+		}
 		// Another goroutine drives the loop (a Call, RunFile): cancel
 		// everything there, so that it ends and lets go (host.go).
 		e.Post(e.beginClose)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/corolang/coro/starlark"
@@ -44,6 +45,9 @@ type hostReq struct {
 	v        starlark.Value
 	err      error
 	panicked *hostPanic // Do's function panicked: Do panics with it
+	// abandoned is set when the requester ran on the loop itself and
+	// returned an error (await): what it posted must then do nothing.
+	abandoned atomic.Bool
 }
 
 func newHostReq() *hostReq { return &hostReq{done: make(chan struct{})} }
@@ -57,10 +61,15 @@ func (r *hostReq) finish(v starlark.Value, err error) {
 // await returns once r has finished, driving the loop whenever no other
 // goroutine does: a caller that cannot take the loop waits for its result
 // or for the loop to be released, then tries again.
-func (e *Engine) await(r *hostReq) {
-	if e.lockLoop(r.done) {
+func (e *Engine) await(r *hostReq, what string) {
+	switch e.lockLoop(r.done) {
+	case nil:
 		defer e.releaseLoop()
 		e.driveFor(r)
+	case errOnLoop:
+		// The loop runs what posted r only once the caller returns.
+		r.abandoned.Store(true)
+		r.err = onLoopError(what)
 	}
 }
 
@@ -82,20 +91,28 @@ func (e *Engine) driveFor(r *hostReq) {
 }
 
 // Do runs fn on the loop, where it may touch script values and engine
-// state, and returns once it has run. It is safe from any goroutine but
-// must not be called from the loop itself (a builtin), which would wait
-// for itself.
+// state, and returns once it has run. It is safe from any goroutine.
+// Called from the loop itself (a builtin, Options.OnFailure), where it
+// would wait for itself, it fails instead, and fn never runs.
 func (e *Engine) Do(fn func()) error {
+	return e.do("Do", fn)
+}
+
+// do is Do, for the Engine method what.
+func (e *Engine) do(what string, fn func()) error {
 	r := newHostReq()
 	e.Post(func() {
+		if r.abandoned.Load() {
+			return
+		}
 		if e.closed || e.host.closing {
 			r.finish(nil, Errorf(KindClosed, "engine is closed"))
 			return
 		}
-		r.panicked = callHost("Engine.Do's function", fn)
+		r.panicked = e.callHostKnown("Engine.Do's function", fn)
 		r.finish(nil, nil)
 	})
-	e.await(r)
+	e.await(r, what)
 	if r.panicked != nil {
 		panic(r.panicked)
 	}
@@ -148,8 +165,9 @@ func (e *Engine) reportHostPanic(p *hostPanic) {
 //
 // The arguments and the result are shared with the scripts: do not change
 // a mutable argument after passing it, and copy or freeze a result that a
-// task may still modify. Call must not be used from a builtin running on
-// the loop (use a task there).
+// task may still modify. Called from the loop itself (a builtin,
+// Options.OnFailure), where it would wait for itself, Call fails instead
+// and fn is not called (spawn a task there).
 func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.Value) (starlark.Value, error) {
 	c, ok := fn.(starlark.Callable)
 	if !ok {
@@ -164,6 +182,9 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 	r := newHostReq()
 	var task *Task
 	e.Post(func() {
+		if r.abandoned.Load() {
+			return
+		}
 		if e.closed || e.host.closing {
 			r.finish(nil, Errorf(KindClosed, "engine is closed"))
 			return
@@ -188,7 +209,7 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 		})
 		defer stop()
 	}
-	e.await(r)
+	e.await(r, "Call")
 	if r.err == nil {
 		return r.v, nil
 	}
@@ -249,7 +270,7 @@ func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) e
 	if err := nilArg("Start", args); err != nil {
 		return err
 	}
-	if !e.loopMu.TryLock() {
+	if !e.tryLockLoop() {
 		e.Post(func() {
 			if !e.closed && !e.host.closing {
 				e.hostRun()
@@ -282,7 +303,7 @@ func (e *Engine) Start(name string, fn starlark.Value, args ...starlark.Value) e
 // there). It never reports a deadlock, since the host may still bring what
 // blocked tasks wait for; TaskInfos shows them.
 func (e *Engine) Poll(budget time.Duration) (int, error) {
-	if !e.loopMu.TryLock() {
+	if !e.tryLockLoop() {
 		return 0, nil
 	}
 	defer e.releaseLoop()
@@ -332,10 +353,10 @@ type TaskInfo struct {
 }
 
 // TaskInfos returns every live task, oldest first. Safe from any
-// goroutine (not from a builtin on the loop, see Do).
+// goroutine; on the loop itself it fails, as Do does.
 func (e *Engine) TaskInfos() ([]TaskInfo, error) {
 	var out []TaskInfo
-	err := e.Do(func() {
+	err := e.do("TaskInfos", func() {
 		for t := e.head; t != nil; t = t.next {
 			ti := TaskInfo{ID: t.id, Name: t.name, State: t.state.String(), SpawnedAt: t.SpawnedAt(), Stack: StackOf(t)}
 			if t.why != nil {

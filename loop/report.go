@@ -235,6 +235,6 @@ func (e *Engine) reportFailure(t *Task) {
 	e.Unhandled++
 	fmt.Fprintf(e.stderr, "task '%s' failed:\n%s", t.name, t.err.Report(e.opts.GoTrace))
 	if e.opts.OnFailure != nil {
-		e.reportHostPanic(callHost("Options.OnFailure", func() { e.opts.OnFailure(t.name, t.err) }))
+		e.reportHostPanic(e.callHostKnown("Options.OnFailure", func() { e.opts.OnFailure(t.name, t.err) }))
 	}
 }

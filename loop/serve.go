@@ -19,7 +19,7 @@ import (
 // every task is cancelled the same way and Serve returns the cancelled
 // error naming the limit.
 func (e *Engine) Serve(ctx context.Context, onDeadlock func(*Error)) error {
-	if err := e.takeLoop(ctx); err != nil {
+	if err := e.takeLoop(ctx, "Serve"); err != nil {
 		return err
 	}
 	defer e.releaseLoop()

@@ -326,12 +326,12 @@ type work struct {
 // maxLayers bounds the stale loop frames a pooled worker may carry.
 const maxLayers = 4
 
-func newWorker() *worker {
+func newWorker(e *Engine) *worker {
 	w := &worker{}
 	w.yield = func() { w.co.Suspend(false) }
 	w.co = coroutine.New(func(c *coroutine.Coroutine[work, bool], first work) bool {
 		growStack()
-		w.serve(first)
+		e.asWorker(func() { w.serve(first) })
 		return true
 	})
 	return w
