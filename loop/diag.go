@@ -535,9 +535,6 @@ func (e *Engine) startDiag() (stop func()) {
 	if e.clock.virtual || e.slowLimit() == 0 {
 		close(finished)
 	} else {
-		if e.wd.wake == nil {
-			e.wd.wake = make(chan struct{}, 1)
-		}
 		go e.watch(done, finished, e.slowLimit())
 	}
 	return func() {

@@ -293,6 +293,7 @@ func New(opts Options, predeclared starlark.StringDict) *Engine {
 	// The slow-task watchdog reports from its own goroutine while the loop
 	// may be writing too: every stderr write goes through one lock.
 	e.stderr = &lockedWriter{w: e.stderr}
+	e.wd.wake = make(chan struct{}, 1)
 	e.clock = clock{virtual: opts.VirtualTime, start: time.Now()}
 	seed := opts.Seed
 	if seed == 0 && !opts.SeedSet {
