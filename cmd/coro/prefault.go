@@ -159,15 +159,19 @@ const prefaultIdlePolls = 10
 // variable so that a test sees prefaultHeap go to sleep.
 var awaitCollection = func() {
 	done := make(chan struct{})
-	runtime.AddCleanup(new(sentinel), func(done chan struct{}) { close(done) }, done)
+	afterCollection(func() { close(done) })
 	<-done
 }
 
-// A sentinel is an object made only to be collected: a cleanup attached
-// to it runs after the next collection. (A pointer field keeps it out of
-// the tiny allocator, whose blocks hold several objects and are freed
-// together.)
-type sentinel struct{ _ *int }
+// afterCollection runs f, on the runtime's cleanup goroutine, once the
+// next collection has run: f is the cleanup of an object made only to
+// be collected.
+func afterCollection(f func()) {
+	// A pointer field keeps the object out of the tiny allocator, whose
+	// blocks hold several objects and are freed together.
+	type sentinel struct{ _ *int }
+	runtime.AddCleanup(new(sentinel), func(f func()) { f() }, f)
+}
 
 // heapOutside is the bytes of the heap's pages outside the fresh range
 // [lo, hi), in use or free, less prefaultSlack (prefaultHeap).
@@ -191,13 +195,13 @@ const readyHeapAt = 4 << 20
 func whenHeapGrows(f func()) {
 	var arm func()
 	arm = func() {
-		runtime.AddCleanup(new(sentinel), func(struct{}) {
+		afterCollection(func() {
 			if heapLive() >= readyHeapAt {
 				go f()
 				return
 			}
 			arm()
-		}, struct{}{})
+		})
 	}
 	arm()
 }
