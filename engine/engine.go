@@ -53,10 +53,9 @@ import (
 // from any goroutine unless they say otherwise. Those that wait for the
 // loop (Call, Do, TaskInfos, Dump, RunFile, Exec, Close) fail, instead of
 // waiting for themselves, when called from the loop's own code: a
-// builtin, or Options.OnFailure (spawn a task there, or call from
-// another goroutine). Such a call holds the loop ~50 ms before it finds
-// out. Do not call them from Options.ThreadHook, where such a call may
-// not be recognised.
+// builtin (in a task or a generator's body), Options.OnFailure or
+// Options.ThreadHook (spawn a task there, or call from another
+// goroutine). Such a call holds the loop ~50 ms before it finds out.
 type Engine struct {
 	c     *loop.Engine
 	trace *trace.Writer // Options.Trace and Options.Recorder
@@ -301,9 +300,7 @@ func (e *Engine) TaskInfos() ([]TaskInfo, error) {
 // Dump returns the live tasks as text, as `tasks()`, SIGQUIT and the
 // REPL's :tasks show them: state, what each waits on, its script stack.
 func (e *Engine) Dump() (string, error) {
-	var s string
-	err := e.c.Do(func() { s = e.c.Dump() })
-	return s, err
+	return e.c.Dump()
 }
 
 // Predeclared returns the names every module of the engine sees: the

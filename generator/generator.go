@@ -245,9 +245,13 @@ func (s *state) toCoroutine(body func() (starlark.Value, error)) {
 	s.thread.SetUnwindable(false)
 	s.thread.OnStackful = nil
 	s.exec.Yield = s.forwardYield
-	s.co = coroutine.New(func(_ *coroutine.Coroutine[inMsg, outMsg], _ inMsg) outMsg {
-		v, err := body()
-		return s.ended(v, err)
+	s.co = coroutine.New(func(_ *coroutine.Coroutine[inMsg, outMsg], _ inMsg) (out outMsg) {
+		// Builtins the body calls run on this goroutine.
+		s.eng.AsLoopCode(func() {
+			v, err := body()
+			out = s.ended(v, err)
+		})
+		return out
 	})
 }
 

@@ -153,9 +153,17 @@ func builtinTasks(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 // Dump returns the task dump: every live task with its id, state, what it
 // waits on, where it was spawned and its script stack, innermost frame
 // last — the text of tasks() for people. The coro command prints it on
-// SIGQUIT and the REPL on :tasks. It reads loop state, so call it on the
-// loop: from a function given to Post, or while nobody drives the loop.
-func (e *Engine) Dump() string {
+// SIGQUIT and the REPL on :tasks. It reads loop state, so it runs on the
+// loop, waiting for it as Do does; called on the loop itself, it fails
+// as Do would (docs/embedding.md).
+func (e *Engine) Dump() (string, error) {
+	var s string
+	err := e.do("Dump", func() { s = e.dump() })
+	return s, err
+}
+
+// dump is Dump, called on the loop.
+func (e *Engine) dump() string {
 	live := e.Tasks()
 	var b strings.Builder
 	describeTasks(&b, live, "live task", "%s:")

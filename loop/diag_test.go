@@ -380,7 +380,7 @@ func TestDump(t *testing.T) {
 	defer e.Close()
 	var dump string
 	e.predeclared["dump"] = starlark.NewBuiltin("dump", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-		dump = e.Dump()
+		dump = e.dump()
 		return starlark.None, nil
 	})
 	_, err := e.Exec(context.Background(), "diag.star", `

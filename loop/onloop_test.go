@@ -28,7 +28,7 @@ func within(t *testing.T, f func()) {
 }
 
 // A builtin that calls back into its own engine with a method that waits
-// for the loop (Do, TaskInfos, Call, Exec, Close) gets an error saying
+// for the loop (Do, TaskInfos, Dump, Call, Exec, Close) gets an error saying
 // so, where it waited for itself for ever; what Do and Call posted never
 // runs, and the script goes on.
 func TestCallsOnTheLoopFail(t *testing.T) {
@@ -45,6 +45,8 @@ func TestCallsOnTheLoopFail(t *testing.T) {
 			err = e.Do(func() { doRan.Store(true) })
 		case "TaskInfos":
 			_, err = e.TaskInfos()
+		case "Dump":
+			_, err = e.Dump()
 		case "Call":
 			_, err = e.Call(context.Background(), noted)
 		case "Exec":
@@ -64,7 +66,7 @@ func TestCallsOnTheLoopFail(t *testing.T) {
 	defer e.Close()
 	within(t, func() {
 		_, err := e.Exec(context.Background(), "outer.star", `
-for m in ["Do", "TaskInfos", "Call", "Exec", "Close"]:
+for m in ["Do", "TaskInfos", "Dump", "Call", "Exec", "Close"]:
     print(attempt(m))
 def task():
     print(attempt("TaskInfos"))
@@ -73,7 +75,7 @@ print("went on")
 `)
 		require.NoError(t, err)
 	})
-	want := []string{"Do", "TaskInfos", "Call", "Exec", "Close", "TaskInfos"}
+	want := []string{"Do", "TaskInfos", "Dump", "Call", "Exec", "Close", "TaskInfos"}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	require.Len(t, lines, len(want)+1, out.String())
 	for i, m := range want {

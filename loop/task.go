@@ -331,7 +331,7 @@ func newWorker(e *Engine) *worker {
 	w.yield = func() { w.co.Suspend(false) }
 	w.co = coroutine.New(func(c *coroutine.Coroutine[work, bool], first work) bool {
 		growStack()
-		e.asWorker(func() { w.serve(first) })
+		e.AsLoopCode(func() { w.serve(first) })
 		return true
 	})
 	return w
