@@ -70,11 +70,20 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		// by allocating space for 8 Values in each frame, or
 		// by allocating stack by slicing an array held by the Thread
 		// that is expanded in chunks of min(k, nspace), for k=256 or 1024.
-		space = make([]Value, nlocals+f.MaxStack)
+		//
+		// coro patch (ORIGIN 75): the space of the frame's previous call,
+		// cleared when it returned, is reused (frame.locals); a fresh one
+		// is made only when it is too small.
+		if n := nlocals + f.MaxStack; cap(fr.locals) >= n {
+			space = fr.locals[:n]
+		} else {
+			space = make([]Value, n)
+		}
 
 		// Digest arguments and set parameters.
 		err = setArgs(space[:nlocals:nlocals], fn, args, kwargs)
 		if err != nil {
+			clear(space) // it may be the frame's spare (frame.locals)
 			return nil, thread.evalError(err)
 		}
 	} else {
@@ -114,7 +123,7 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 			iter.Done()
 		}
 
-		fr.locals = nil
+		fr.keepSpace(space)
 	}()
 
 	var result Value

@@ -1,0 +1,67 @@
+package starlark_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
+)
+
+// A call reuses the space (locals and operand stack) of the last call
+// that returned at its depth, cleared (coro patch, ORIGIN 75): a call
+// allocates none, and nothing of an earlier call shows through, whether
+// it returned, failed, or failed before it began (bad arguments).
+func TestFrameSpaceReuse(t *testing.T) {
+	const src = `
+def f(x, y=None):
+    if x:
+        z = x
+    return z
+
+def g(a, b):
+    return a + b
+
+def deep(n):
+    if n == 0:
+        return g(1, 2)
+    return deep(n - 1)
+`
+	thread := &starlark.Thread{}
+	opts := &syntax.FileOptions{Recursion: true}
+	globals, err := starlark.ExecFileOptions(opts, thread, "space.star", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(fn string, args ...starlark.Value) (starlark.Value, error) {
+		return starlark.Call(thread, globals[fn], args, nil)
+	}
+
+	if v, err := call("f", starlark.MakeInt(7)); err != nil || v.String() != "7" {
+		t.Fatalf("f(7) = %v, %v", v, err)
+	}
+	// z was set by the call before, in the same space: it must be unbound.
+	if _, err := call("f", starlark.False); err == nil || !strings.Contains(err.Error(), "referenced before assignment") {
+		t.Errorf("f(False) after f(7): err = %v, want local variable z referenced before assignment", err)
+	}
+	// A call refused by setArgs fills some parameters first.
+	if _, err := starlark.Call(thread, globals["f"], starlark.Tuple{starlark.MakeInt(1)}, []starlark.Tuple{{starlark.String("x"), starlark.MakeInt(2)}}); err == nil || !strings.Contains(err.Error(), "multiple values") {
+		t.Fatalf("f(1, x=2): err = %v", err)
+	}
+	if v, err := starlark.Call(thread, globals["f"], nil, []starlark.Tuple{{starlark.String("x"), starlark.MakeInt(3)}}); err != nil || v.String() != "3" {
+		t.Errorf("f(x=3) after a refused call = %v, %v", v, err)
+	}
+
+	if v, err := call("deep", starlark.MakeInt(50)); err != nil || v.String() != "3" {
+		t.Fatalf("deep(50) = %v, %v", v, err)
+	}
+	args := starlark.Tuple{starlark.MakeInt(50)}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := starlark.Call(thread, globals["deep"], args, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("deep(50) allocates %.0f times a call, want at most 1 (each of its 52 levels' space reused)", allocs)
+	}
+}
