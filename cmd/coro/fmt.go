@@ -357,10 +357,10 @@ func formatStar(name string, src []byte) ([]byte, error) {
 }
 
 // shapeSeed seeds shapeHash: random per process, so that no file can be
-// made whose statements' shapes collide.
+// crafted whose statements' shapes collide.
 var shapeSeed = maphash.MakeSeed()
 
-// shapeHash returns the hash of n's shape (shape).
+// shapeHash returns the hash of n's shape (writeShape).
 func shapeHash(n syntax.Node) uint64 {
 	var h maphash.Hash
 	h.SetSeed(shapeSeed)
