@@ -65,3 +65,53 @@ def deep(n):
 		t.Errorf("deep(50) allocates %.0f times a call, want at most 1 (each of its 52 levels' space reused)", allocs)
 	}
 }
+
+// The built-in types' methods borrow their arguments (coro patch, ORIGIN
+// 76): a method call allocates only its bound method, not a copy of its
+// arguments, and what a method keeps of them (list.append's value,
+// dict.setdefault's key and value) stays right when the caller's stack
+// slots are reused.
+func TestMethodsBorrowArgs(t *testing.T) {
+	const src = `
+def fill(l, d, s, n):
+    for i in range(n):
+        l.append(i)
+        d.setdefault(str(i), i * 2)
+        s.add(-i)
+
+def calls(d, n):
+    for i in range(n):
+        d.get(i, i)
+`
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFile(thread, "methods.star", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, d, s := starlark.NewList(nil), starlark.NewDict(0), starlark.NewSet(0)
+	if _, err := starlark.Call(thread, globals["fill"], starlark.Tuple{l, d, s, starlark.MakeInt(100)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if got := l.Index(i); got != starlark.MakeInt(i) {
+			t.Fatalf("l[%d] = %v", i, got)
+		}
+		if v, _, _ := d.Get(starlark.String(starlark.MakeInt(i).String())); v != starlark.MakeInt(2*i) {
+			t.Fatalf("d[%q] = %v", starlark.MakeInt(i).String(), v)
+		}
+		if ok, _ := s.Has(starlark.MakeInt(-i)); !ok {
+			t.Fatalf("%d not in s", -i)
+		}
+	}
+
+	const n = 1000
+	args := starlark.Tuple{starlark.NewDict(0), starlark.MakeInt(n)}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := starlark.Call(thread, globals["calls"], args, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if perCall := allocs / n; perCall > 1.1 {
+		t.Errorf("d.get(i, i) allocates %.2f times a call, want 1 (its bound method)", perCall)
+	}
+}
