@@ -52,6 +52,20 @@ type hostReq struct {
 
 func newHostReq() *hostReq { return &hostReq{done: make(chan struct{})} }
 
+// admit reports, on the loop, whether what r asks is to run: not once its
+// requester gave up (abandoned), nor on a closed engine, where r then
+// finishes with the closed error.
+func (e *Engine) admit(r *hostReq) bool {
+	if r.abandoned.Load() {
+		return false
+	}
+	if e.closed || e.host.closing {
+		r.finish(nil, Errorf(KindClosed, "engine is closed"))
+		return false
+	}
+	return true
+}
+
 // finish records the outcome and wakes the requester. Loop only.
 func (r *hostReq) finish(v starlark.Value, err error) {
 	r.v, r.err, r.finished = v, err, true
@@ -102,11 +116,7 @@ func (e *Engine) Do(fn func()) error {
 func (e *Engine) do(what string, fn func()) error {
 	r := newHostReq()
 	e.Post(func() {
-		if r.abandoned.Load() {
-			return
-		}
-		if e.closed || e.host.closing {
-			r.finish(nil, Errorf(KindClosed, "engine is closed"))
+		if !e.admit(r) {
 			return
 		}
 		r.panicked = e.callHostKnown("Engine.Do's function", fn)
@@ -182,11 +192,7 @@ func (e *Engine) Call(ctx context.Context, fn starlark.Value, args ...starlark.V
 	r := newHostReq()
 	var task *Task
 	e.Post(func() {
-		if r.abandoned.Load() {
-			return
-		}
-		if e.closed || e.host.closing {
-			r.finish(nil, Errorf(KindClosed, "engine is closed"))
+		if !e.admit(r) {
 			return
 		}
 		e.hostRun()
