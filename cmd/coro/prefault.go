@@ -122,8 +122,7 @@ func prefaultHeap(lo, hi uintptr) {
 	pause := time.Millisecond
 	idle := 0
 	for next < hi {
-		used, _ := heapPages()
-		reached := lo + used - min(outside, used)
+		reached := heapReached(lo, outside)
 		window := min(max((reached-lo)/4, prefaultMinWindow), prefaultMaxWindow)
 		if want := min(reached+window, hi) &^ (page - 1); next < want {
 			end := min(next+prefaultStep, want)
@@ -171,6 +170,14 @@ func afterCollection(f func()) {
 	// blocks hold several objects and are freed together.
 	type sentinel struct{ _ *int }
 	runtime.AddCleanup(new(sentinel), func(f func()) { f() }, f)
+}
+
+// heapReached is how far, at least, the heap has reached into the fresh
+// range from lo, outside being its pages outside it (heapOutside): the
+// pages in use beyond those (prefaultHeap).
+func heapReached(lo, outside uintptr) uintptr {
+	used, _ := heapPages()
+	return lo + used - min(outside, used)
 }
 
 // heapOutside is the bytes of the heap's pages outside the fresh range

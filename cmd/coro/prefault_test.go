@@ -119,8 +119,7 @@ func TestPrefaultHeap(t *testing.T) {
 		// The heap has surely reached this far into the range (every
 		// page in use lies below its frontier); the pages above it
 		// become resident by themselves.
-		used, _ := heapPages()
-		awaitResident(t, step, lo, lo+used-min(outside, used))
+		awaitResident(t, step, lo, heapReached(lo, outside))
 	}
 	in := 0
 	for n, b := range keep {
@@ -170,8 +169,7 @@ func TestPrefaultHeapSleepsWhileIdle(t *testing.T) {
 			keep = append(keep, new([1024]byte))
 		}
 		runtime.GC()
-		used, _ := heapPages()
-		reached := lo + used - min(outside, used)
+		reached := heapReached(lo, outside)
 		if reached+mib > hi {
 			break
 		}
