@@ -22,10 +22,7 @@ func TestHooksAndGeneratorsOnTheLoop(t *testing.T) {
 	var hooked []string
 	attempt := starlark.NewBuiltin("attempt", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		_, err := eng.TaskInfos()
-		if err == nil {
-			return starlark.String("no error"), nil
-		}
-		return starlark.String(err.Error()), nil
+		return starlark.String(errorText(err)), nil
 	})
 	eng, out := newEngine(t, engine.Options{
 		Globals:     starlark.StringDict{"attempt": attempt},

@@ -54,10 +54,7 @@ func TestCallsOnTheLoopFail(t *testing.T) {
 		case "Close":
 			err = e.Close()
 		}
-		if err == nil {
-			return starlark.String("no error"), nil
-		}
-		return starlark.String(err.Error()), nil
+		return starlark.String(errString(err)), nil
 	})
 	var out bytes.Buffer
 	g := loop.Builtins()
