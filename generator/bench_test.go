@@ -50,6 +50,22 @@ for x in range(%d):
 	benchExec(b, src, starlark.StringDict{"noop": noop})
 }
 
+// BenchmarkCoroutineBody measures a generator whose body moves to a
+// coroutine of its own (it calls sorted with a key, a builtin that calls
+// back into it): the coroutine's start, known as running the loop's code
+// (loop.Engine.AsLoopCode), and its one item.
+func BenchmarkCoroutineBody(b *testing.B) {
+	src := fmt.Sprintf(`
+def body():
+    emit(sorted([2, 1], key=lambda x: x)[0])
+s = 0
+for i in range(%d):
+    for x in generator(body):
+        s += x
+`, b.N)
+	benchExec(b, src, nil)
+}
+
 // benchExec times running src on a fresh engine with extra globals.
 func benchExec(b *testing.B, src string, globals starlark.StringDict) {
 	b.Helper()
