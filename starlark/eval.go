@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
-	"time"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -81,13 +80,22 @@ type Thread struct {
 	// call.
 	Host any
 
-	// proftime holds the accumulated execution time since the last profile event.
-	proftime time.Duration
+	// proftime holds the accumulated execution time since the last
+	// profile event, in nanoseconds: less than a quantum between spans,
+	// so 32 bits hold it, and it shares a word with unwindable (coro
+	// patch, ORIGIN 77: room for method, the Thread staying at 288
+	// bytes).
+	proftime int32
 
 	// unwindable: the host resumes the thread after it unwinds; cont is
 	// the unwound builtin's continuation (coro patch, unwind.go).
 	unwindable bool
 	cont       func(*Thread) (Value, error)
+
+	// method is the bound method callMethod gives a method of a
+	// built-in type it calls, made on the thread's first such call and
+	// unbound (no receiver) between calls (coro patch, ORIGIN 77).
+	method *Builtin
 
 	// OnStackful, if set, is told of each call on this thread of a
 	// builtin marked Stackful that may unwind it (CanUnwind): if it
@@ -1403,17 +1411,6 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		thread.stack = thread.stack0[:0]
 	}
 
-	// Allocate and push a new frame.
-	var fr *frame
-	// Optimization: use slack portion of thread.stack
-	// slice as a freelist of empty frames.
-	if n := len(thread.stack); n < cap(thread.stack) {
-		fr = thread.stack[n : n+1][0]
-	}
-	if fr == nil {
-		fr = new(frame)
-	}
-
 	// coro patch (ORIGIN 17): a builtin calling back into Starlark
 	// (sorted's key, a host's task body) ends its own span first, as the
 	// interpreter does for a Starlark caller, so that the callee's time is
@@ -1423,11 +1420,7 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		thread.endProfSpan()
 	}
 
-	thread.stack = append(thread.stack, fr) // push
-
-	fr.callable = c
-
-	thread.beginProfSpan()
+	fr := thread.pushFrame(c)
 
 	// Use defer to ensure that panics from built-ins
 	// pass through the interpreter without leaving
@@ -1444,6 +1437,55 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 
 	result, err := c.CallInternal(thread, args, kwargs)
 	return callResult(thread, fn, result, err)
+}
+
+// pushFrame pushes the frame of a call of c and begins its profile span.
+func (thread *Thread) pushFrame(c Callable) *frame {
+	// Allocate and push a new frame.
+	var fr *frame
+	// Optimization: use slack portion of thread.stack
+	// slice as a freelist of empty frames.
+	if n := len(thread.stack); n < cap(thread.stack) {
+		fr = thread.stack[n : n+1][0]
+	}
+	if fr == nil {
+		fr = new(frame)
+	}
+	thread.stack = append(thread.stack, fr) // push
+	fr.callable = c
+	thread.beginProfSpan()
+	return fr
+}
+
+// callMethod calls m, a method of one of the interpreter's own types
+// (ownMethod), on recv: what Call(thread, m.BindReceiver(recv), args,
+// kwargs) does, without allocating the bound method (coro patch, ORIGIN
+// 77). The method gets, and its frame holds, the thread's method, bound
+// to recv for the call (hosts name a frame's method by its receiver's
+// type, "string.join"). While it is bound, a method called further in
+// (the method called back into Starlark, as "".join does a generator's
+// body) is given a bound method of its own, made as before: each frame
+// keeps its own. No method of a built-in type keeps its *Builtin,
+// unwinds, or runs on another goroutine.
+func callMethod(thread *Thread, m *Builtin, recv Value, args Tuple, kwargs []Tuple) (Value, error) {
+	b := thread.method
+	if b == nil {
+		b = new(Builtin)
+		thread.method = b
+	} else if b.recv != nil {
+		b = new(Builtin) // bound for a method further out
+	}
+	*b = *m
+	b.recv = recv
+	fr := thread.pushFrame(b)
+	defer func() {
+		b.recv = nil        // free again, and not keeping recv alive
+		if fr.susp == nil { // as in Call
+			thread.popFrame(fr)
+		}
+	}()
+	result, err := m.fn(thread, b, args, kwargs)
+	return callResult(thread, b, result, err)
 }
 
 // popFrame ends the call whose frame fr is on top of the stack.

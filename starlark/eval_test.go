@@ -125,6 +125,7 @@ func TestExecFile(t *testing.T) {
 		"testdata/json.star",
 		"testdata/list.star",
 		"testdata/math.star",
+		"testdata/method.star",
 		"testdata/misc.star",
 		"testdata/set.star",
 		"testdata/string.star",

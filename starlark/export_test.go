@@ -38,3 +38,12 @@ func SetMaxReprDepth(n int) (restore func()) {
 	maxReprDepth = n
 	return func() { maxReprDepth = old }
 }
+
+// CallMethod calls m on recv as CALL_METHOD calls a method of a built-in
+// type (callMethod): for tests, with methods of their own.
+func CallMethod(thread *Thread, m *Builtin, recv Value, args Tuple) (Value, error) {
+	return callMethod(thread, m, recv, args, nil)
+}
+
+// ThreadSize is the size of a Thread.
+const ThreadSize = unsafe.Sizeof(Thread{})

@@ -371,6 +371,58 @@ loop:
 			}
 			stack[sp-1] = z
 
+		case compile.CALL_METHOD:
+			// coro patch (ORIGIN 77): x.f(...), after ATTR_METHOD.
+			var positional Tuple
+			var kvpairs []Tuple
+			if arg&0xff == 0 {
+				if npos := int(arg >> 8); npos > 0 {
+					positional = stack[sp-npos : sp]
+					sp -= npos
+				}
+			} else {
+				positional, kvpairs, sp, err = callArgs(thread, compile.CALL, arg, stack, sp)
+				if err != nil {
+					break loop
+				}
+			}
+			recv := stack[sp-1]
+			sp--
+			function := stack[sp-1]
+
+			// Copy the positional arguments out of the operand stack
+			// as CALL does: the callee may keep them.
+			if arg&0xff == 0 && len(positional) > 0 {
+				switch c := function.(type) {
+				case *Function:
+				case *Builtin:
+					if !c.borrows {
+						positional = cloneArgs(positional)
+					}
+				default:
+					positional = cloneArgs(positional)
+				}
+			}
+
+			thread.endProfSpan()
+			var z Value
+			var err2 error
+			if recv != nil {
+				z, err2 = callMethod(thread, function.(*Builtin), recv, positional, kvpairs)
+			} else {
+				z, err2 = Call(thread, function, positional, kvpairs)
+			}
+			if err2 == errUnwound {
+				suspend(fr, resumed, space, sp, pc, iterstack, false)
+				return nil, errUnwound
+			}
+			thread.beginProfSpan()
+			if err2 != nil {
+				err = err2
+				break loop
+			}
+			stack[sp-1] = z
+
 		case compile.ITERPUSH:
 			x := stack[sp-1]
 			sp--
@@ -446,6 +498,26 @@ loop:
 				break loop
 			}
 			stack[sp-1] = y
+
+		case compile.ATTR_METHOD:
+			// coro patch (ORIGIN 77): the method and its receiver,
+			// unbound, for CALL_METHOD; any other attribute as ATTR
+			// gets it, with no receiver.
+			x := stack[sp-1]
+			name := f.Prog.Names[arg]
+			if m := ownMethod(x, name); m != nil {
+				stack[sp-1] = m
+				stack[sp] = x
+			} else {
+				y, err2 := getAttr(x, name)
+				if err2 != nil {
+					err = err2
+					break loop
+				}
+				stack[sp-1] = y
+				stack[sp] = nil
+			}
+			sp++
 
 		case compile.SETFIELD:
 			y := stack[sp-1]

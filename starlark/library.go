@@ -185,6 +185,29 @@ func builtinAttr(recv Value, name string, methods map[string]*Builtin) (Value, e
 	return b.BindReceiver(recv), nil
 }
 
+// ownMethod returns the method name of x, a value of one of the
+// interpreter's own types with methods, unbound (nil if x has no such
+// method or is of another type): what x.Attr(name) binds to x
+// (builtinAttr). CALL_METHOD calls it on x (callMethod).
+func ownMethod(x Value, name string) *Builtin {
+	var methods map[string]*Builtin
+	switch x.(type) {
+	case String:
+		methods = stringMethods
+	case *List:
+		methods = listMethods
+	case *Dict:
+		methods = dictMethods
+	case *Set:
+		methods = setMethods
+	case Bytes:
+		methods = bytesMethods
+	default:
+		return nil
+	}
+	return methods[name]
+}
+
 func builtinAttrNames(methods map[string]*Builtin) []string {
 	names := make([]string, 0, len(methods))
 	for name := range methods {

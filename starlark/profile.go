@@ -161,14 +161,15 @@ func (thread *Thread) endProfSpan() {
 	}
 
 	// Add the span to the thread's accumulator.
-	thread.proftime += time.Duration(nanotime() - thread.frameAt(0).spanStart)
-	if thread.proftime < quantum {
+	proftime := time.Duration(thread.proftime) + time.Duration(nanotime()-thread.frameAt(0).spanStart)
+	if proftime < quantum {
+		thread.proftime = int32(proftime)
 		return
 	}
 
 	// Only record complete quanta.
-	n := thread.proftime / quantum
-	thread.proftime -= n * quantum
+	n := proftime / quantum
+	thread.proftime = int32(proftime - n*quantum)
 
 	// Copy the stack.
 	// (We can't save thread.frame because its pc will change.)

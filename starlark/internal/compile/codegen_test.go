@@ -95,6 +95,8 @@ func disassemble(f *Funcode) string {
 				fmt.Fprintf(out, " %s", f.Locals[arg].Name)
 			case PREDECLARED:
 				fmt.Fprintf(out, " %s", f.Prog.Names[arg])
+			case ATTR, ATTR_METHOD:
+				fmt.Fprintf(out, "<%s>", f.Prog.Names[arg])
 			default:
 				fmt.Fprintf(out, "<%d>", arg)
 			}
@@ -148,5 +150,37 @@ func TestInsns(t *testing.T) {
 	}
 	if pc != uint32(len(f.Code)) || jumps == 0 {
 		t.Errorf("ended at %d of %d, %d jumps", pc, len(f.Code), jumps)
+	}
+}
+
+// TestMethodCallCode: a call x.f(...) loads the method with its receiver
+// and calls it as one (ATTR_METHOD, CALL_METHOD; coro patch, ORIGIN 77);
+// one with *args or **kwargs, and an attribute not called, keep ATTR.
+func TestMethodCallCode(t *testing.T) {
+	isPredeclared := func(name string) bool { return name == "x" || name == "a" }
+	isUniversal := func(name string) bool { return false }
+	for _, test := range []struct{ src, want string }{
+		{`x.f()`, `predeclared x; attr_method<f>; call_method<0>; return`},
+		{`x.f(a, k=1)`, `predeclared x; attr_method<f>; predeclared a; constant "k"; constant 1; call_method<257>; return`},
+		{`x.f(x.g(a))`, `predeclared x; attr_method<f>; predeclared x; attr_method<g>; predeclared a; call_method<256>; call_method<256>; return`},
+		{`x.f(*a)`, `predeclared x; attr<f>; predeclared a; call_var<0>; return`},
+		{`x.f(**a)`, `predeclared x; attr<f>; predeclared a; call_kw <0>; return`},
+		{`x.f`, `predeclared x; attr<f>; return`},
+	} {
+		expr, err := syntax.ParseExpr("in.star", test.src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locals, err := resolve.Expr(expr, isPredeclared, isUniversal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := Expr(syntax.LegacyFileOptions(), expr, "<expr>", locals).Toplevel
+		if got := disassemble(fn); got != test.want {
+			t.Errorf("%s compiled to <<%s>>, want <<%s>>", test.src, got, test.want)
+		}
+		if test.src == `x.f(x.g(a))` && fn.MaxStack != 5 {
+			t.Errorf("%s: MaxStack = %d, want 5 (two methods, their receivers, an argument)", test.src, fn.MaxStack)
+		}
 	}
 }

@@ -47,7 +47,7 @@ var Disassemble = false
 const debug = false // make code generation verbose, for debugging the compiler
 
 // Increment this to force recompilation of saved bytecode files.
-const Version = 14
+const Version = 15
 
 type Opcode uint8
 
@@ -147,8 +147,17 @@ const (
 	CALL_KW     // fn positional named       **kwargs CALL_KW<n>     result
 	CALL_VAR_KW // fn positional named *args **kwargs CALL_VAR_KW<n> result
 
+	// A method call x.f(...) (coro patch, ORIGIN 77): ATTR_METHOD pushes
+	// an unbound method of one of the interpreter's own types and x, or
+	// x.f and None's absence (a nil slot) for any other attribute, and
+	// CALL_METHOD calls the method on x without making the bound method
+	// that ATTR would (x.f then CALL). Calls with *args or **kwargs keep
+	// ATTR and CALL_VAR...; n is CALL's.
+	ATTR_METHOD //                 x ATTR_METHOD<name>   f x|nil
+	CALL_METHOD // f x|nil positional named CALL_METHOD<n>  result
+
 	OpcodeArgMin = JMP
-	OpcodeMax    = CALL_VAR_KW
+	OpcodeMax    = CALL_METHOD
 )
 
 // TODO(adonovan): add dynamic checks for missing opcodes in the tables below.
@@ -157,10 +166,12 @@ var opcodeNames = [...]string{
 	AMP:          "amp",
 	APPEND:       "append",
 	ATTR:         "attr",
+	ATTR_METHOD:  "attr_method",
 	CALL:         "call",
 	CALL_KW:      "call_kw ",
 	CALL_VAR:     "call_var",
 	CALL_VAR_KW:  "call_var_kw",
+	CALL_METHOD:  "call_method",
 	CIRCUMFLEX:   "circumflex",
 	CJMP:         "cjmp",
 	CONSTANT:     "constant",
@@ -232,10 +243,12 @@ var stackEffect = [...]int8{
 	AMP:          -1,
 	APPEND:       -2,
 	ATTR:         0,
+	ATTR_METHOD:  +1,
 	CALL:         variableStackEffect,
 	CALL_KW:      variableStackEffect,
 	CALL_VAR:     variableStackEffect,
 	CALL_VAR_KW:  variableStackEffect,
+	CALL_METHOD:  variableStackEffect,
 	CIRCUMFLEX:   -1,
 	CJMP:         -1,
 	CONSTANT:     +1,
@@ -762,10 +775,10 @@ func (insn *insn) stackeffect() int {
 	if se == variableStackEffect {
 		arg := int(insn.arg)
 		switch insn.op {
-		case CALL, CALL_KW, CALL_VAR, CALL_VAR_KW:
+		case CALL, CALL_KW, CALL_VAR, CALL_VAR_KW, CALL_METHOD:
 			se = -int(2*(insn.arg&0xff) + insn.arg>>8)
 			if insn.op != CALL {
-				se--
+				se-- // *args, **kwargs, or CALL_METHOD's receiver
 			}
 			if insn.op == CALL_VAR_KW {
 				se--
@@ -940,11 +953,11 @@ func PrintOp(fn *Funcode, pc uint32, op Opcode, arg uint32) {
 		comment = fn.Locals[arg].Name
 	case SETGLOBAL, GLOBAL:
 		comment = fn.Prog.Globals[arg].Name
-	case ATTR, SETFIELD, PREDECLARED, UNIVERSAL:
+	case ATTR, ATTR_METHOD, SETFIELD, PREDECLARED, UNIVERSAL:
 		comment = fn.Prog.Names[arg]
 	case FREE:
 		comment = fn.FreeVars[arg].Name
-	case CALL, CALL_VAR, CALL_KW, CALL_VAR_KW:
+	case CALL, CALL_VAR, CALL_KW, CALL_VAR_KW, CALL_METHOD:
 		comment = fmt.Sprintf("%d pos, %d named", arg>>8, arg&0xff)
 	default:
 		// JMP, CJMP, ITERJMP, MAKETUPLE, MAKELIST, LOAD, UNPACK:
@@ -1708,20 +1721,33 @@ func (fcomp *fcomp) binop(pos syntax.Position, op syntax.Token) {
 }
 
 func (fcomp *fcomp) call(call *syntax.CallExpr) {
-	// TODO(adonovan): opt: Use optimized path for calling methods
-	// of built-ins: x.f(...) to avoid materializing a closure.
-	// if dot, ok := call.Fcomp.(*syntax.DotExpr); ok {
-	// 	fcomp.expr(dot.X)
-	// 	fcomp.args(call)
-	// 	fcomp.emit1(CALL_ATTR, fcomp.name(dot.Name.Name))
-	// 	return
-	// }
+	// coro patch (ORIGIN 77): x.f(...) calls a method of a built-in
+	// type without materializing the bound method.
+	if dot, ok := call.Fn.(*syntax.DotExpr); ok && !hasStarArgs(call) {
+		fcomp.expr(dot.X)
+		fcomp.setPos(dot.Dot)
+		fcomp.emit1(ATTR_METHOD, fcomp.pcomp.nameIndex(dot.Name.Name))
+		_, arg := fcomp.args(call)
+		fcomp.setPos(call.Lparen)
+		fcomp.emit1(CALL_METHOD, arg)
+		return
+	}
 
 	// usual case
 	fcomp.expr(call.Fn)
 	op, arg := fcomp.args(call)
 	fcomp.setPos(call.Lparen)
 	fcomp.emit1(op, arg)
+}
+
+// hasStarArgs reports whether call has *args or **kwargs.
+func hasStarArgs(call *syntax.CallExpr) bool {
+	for _, arg := range call.Args {
+		if unary, ok := arg.(*syntax.UnaryExpr); ok && (unary.Op == syntax.STAR || unary.Op == syntax.STARSTAR) {
+			return true
+		}
+	}
+	return false
 }
 
 // args emits code to push a tuple of positional arguments

@@ -1,0 +1,120 @@
+package starlark_test
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corolang/coro/starlark"
+	"github.com/corolang/coro/starlark/syntax"
+)
+
+// TestMethodCallsAllocateNothing: x.f(...) on a list, dict, string or set
+// makes no bound method (coro patch, ORIGIN 77): calls that allocate no
+// result allocate nothing (one bound method each before).
+func TestMethodCallsAllocateNothing(t *testing.T) {
+	if starlark.RaceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	const src = `
+def calls(d, l, s, st, n):
+    for i in range(n):
+        d.get(i, i)
+        l.index(0)
+        s.startswith("a")
+        st.discard(-1)
+`
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFileOptions(&syntax.FileOptions{Set: true}, thread, "calls.star", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	args := starlark.Tuple{starlark.NewDict(0), starlark.NewList([]starlark.Value{starlark.MakeInt(0)}), starlark.String("abc"), starlark.NewSet(0), starlark.MakeInt(n)}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := starlark.Call(thread, globals["calls"], args, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if perRound := allocs / n; perRound > 0.05 {
+		t.Errorf("four method calls allocate %.2f times a round, want none", perRound)
+	}
+}
+
+// TestCallMethodNests: a method that calls back into its thread (as
+// "".join does a generator's body) may have another method called
+// further in; the outer one then still finds its own receiver and name,
+// and every frame holds its own method, bound to its receiver, also
+// while the inner one runs (coro names a frame's method by it:
+// "string.join").
+func TestCallMethodNests(t *testing.T) {
+	var stackInside []string
+	inner := starlark.NewBuiltin("inner", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		for i := thread.CallStackDepth() - 1; i >= 0; i-- {
+			name := thread.DebugFrame(i).Callable().Name()
+			if b, ok := thread.DebugFrame(i).Callable().(*starlark.Builtin); ok && b.Receiver() != nil {
+				name = b.Receiver().String() + "." + name
+			}
+			stackInside = append(stackInside, name)
+		}
+		return b.Receiver(), nil
+	})
+	outer := starlark.NewBuiltin("outer", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		got, err := starlark.CallMethod(thread, inner, starlark.String("inner's receiver"), nil)
+		if err != nil {
+			return nil, err
+		}
+		return starlark.Tuple{got, b.Receiver(), starlark.String(b.Name())}, nil
+	})
+	probe := starlark.NewBuiltin("probe", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return starlark.CallMethod(thread, outer, starlark.String("outer's receiver"), nil)
+	})
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFile(thread, "probe.star", "r = probe()", starlark.StringDict{"probe": probe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := globals["r"].String(), `("inner's receiver", "outer's receiver", "outer")`; got != want {
+		t.Errorf("outer method saw %s, want %s", got, want)
+	}
+	if got, want := strings.Join(stackInside, " "), `<toplevel> probe "outer's receiver".outer "inner's receiver".inner`; got != want {
+		t.Errorf("frames inside the inner method: %s, want %s", got, want)
+	}
+}
+
+// TestThreadSize: the method field (ORIGIN 77) took no room; a Thread is
+// allocated with every task.
+func TestThreadSize(t *testing.T) {
+	if starlark.ThreadSize != 288 {
+		t.Errorf("Thread is %d bytes, want 288 (its allocation size class)", starlark.ThreadSize)
+	}
+}
+
+// TestMethodCallKeepsNoReceiver: once a method call returned, the
+// thread's bound method (ORIGIN 77) no longer holds its receiver, which
+// the garbage collector may then free.
+func TestMethodCallKeepsNoReceiver(t *testing.T) {
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFile(thread, "push.star", "def push(l):\n    l.append(1)\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	freed := make(chan struct{})
+	l := starlark.NewList(nil)
+	runtime.AddCleanup(l, func(ch chan struct{}) { close(ch) }, freed)
+	if _, err := starlark.Call(thread, globals["push"], starlark.Tuple{l}, nil); err != nil {
+		t.Fatal(err)
+	}
+	l = nil
+	for range 100 {
+		runtime.GC()
+		select {
+		case <-freed:
+			runtime.KeepAlive(thread)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Error("the list a method was called on stayed reachable after the call")
+}
