@@ -316,37 +316,50 @@ loop:
 		case compile.JMP:
 			pc = arg
 
-		case compile.CALL, compile.CALL_VAR, compile.CALL_KW, compile.CALL_VAR_KW:
+		case compile.CALL, compile.CALL_VAR, compile.CALL_KW, compile.CALL_VAR_KW, compile.CALL_METHOD:
+			// coro patch (ORIGIN 77): CALL_METHOD is CALL, after
+			// ATTR_METHOD, with the method's receiver (or none) below
+			// the arguments.
+			callOp := op
+			if op == compile.CALL_METHOD {
+				callOp = compile.CALL
+			}
 			var positional Tuple
 			var kvpairs []Tuple
-			if op == compile.CALL && arg&0xff == 0 {
+			if callOp == compile.CALL && arg&0xff == 0 {
 				// Positional arguments only, the common case.
 				if npos := int(arg >> 8); npos > 0 {
 					positional = stack[sp-npos : sp]
 					sp -= npos
-
-					// Copy positional arguments into a new array,
-					// unless the callee is another Starlark function,
-					// in which case it can be trusted not to mutate them,
-					// or a builtin that borrows them (coro patch).
-					switch c := stack[sp-1].(type) {
-					case *Function:
-					case *Builtin:
-						if !c.borrows {
-							positional = cloneArgs(positional)
-						}
-					default:
-						positional = cloneArgs(positional)
-					}
 				}
 			} else {
-				positional, kvpairs, sp, err = callArgs(thread, op, arg, stack, sp)
+				positional, kvpairs, sp, err = callArgs(thread, callOp, arg, stack, sp)
 				if err != nil {
 					break loop
 				}
 			}
+			var recv Value
+			if op == compile.CALL_METHOD {
+				recv = stack[sp-1]
+				sp--
+			}
 
 			function := stack[sp-1]
+			if callOp == compile.CALL && arg&0xff == 0 && len(positional) > 0 {
+				// Copy positional arguments into a new array,
+				// unless the callee is another Starlark function,
+				// in which case it can be trusted not to mutate them,
+				// or a builtin that borrows them (coro patch).
+				switch c := function.(type) {
+				case *Function:
+				case *Builtin:
+					if !c.borrows {
+						positional = cloneArgs(positional)
+					}
+				default:
+					positional = cloneArgs(positional)
+				}
+			}
 
 			if vmdebug {
 				fmt.Printf("VM call %s args=%s kwargs=%s @%s\n",
@@ -354,7 +367,13 @@ loop:
 			}
 
 			thread.endProfSpan()
-			z, err2 := Call(thread, function, positional, kvpairs)
+			var z Value
+			var err2 error
+			if recv != nil {
+				z, err2 = callMethod(thread, function.(*Builtin), recv, positional, kvpairs)
+			} else {
+				z, err2 = Call(thread, function, positional, kvpairs)
+			}
 			if err2 == errUnwound {
 				// coro patch (ORIGIN 18): the callee unwound the thread
 				// (Thread.Unwind): keep what resuming here needs.
@@ -368,58 +387,6 @@ loop:
 			}
 			if vmdebug {
 				fmt.Printf("Resuming %s @ %s\n", f.Name, f.Position(0))
-			}
-			stack[sp-1] = z
-
-		case compile.CALL_METHOD:
-			// coro patch (ORIGIN 77): x.f(...), after ATTR_METHOD.
-			var positional Tuple
-			var kvpairs []Tuple
-			if arg&0xff == 0 {
-				if npos := int(arg >> 8); npos > 0 {
-					positional = stack[sp-npos : sp]
-					sp -= npos
-				}
-			} else {
-				positional, kvpairs, sp, err = callArgs(thread, compile.CALL, arg, stack, sp)
-				if err != nil {
-					break loop
-				}
-			}
-			recv := stack[sp-1]
-			sp--
-			function := stack[sp-1]
-
-			// Copy the positional arguments out of the operand stack
-			// as CALL does: the callee may keep them.
-			if arg&0xff == 0 && len(positional) > 0 {
-				switch c := function.(type) {
-				case *Function:
-				case *Builtin:
-					if !c.borrows {
-						positional = cloneArgs(positional)
-					}
-				default:
-					positional = cloneArgs(positional)
-				}
-			}
-
-			thread.endProfSpan()
-			var z Value
-			var err2 error
-			if recv != nil {
-				z, err2 = callMethod(thread, function.(*Builtin), recv, positional, kvpairs)
-			} else {
-				z, err2 = Call(thread, function, positional, kvpairs)
-			}
-			if err2 == errUnwound {
-				suspend(fr, resumed, space, sp, pc, iterstack, false)
-				return nil, errUnwound
-			}
-			thread.beginProfSpan()
-			if err2 != nil {
-				err = err2
-				break loop
 			}
 			stack[sp-1] = z
 
