@@ -198,7 +198,7 @@ func DescribeTask(t *Task) string {
 		if in := t.root.parent; in != nil && in.owner != nil && t.link != nil {
 			// A group's task: who spawned it into whose group (any task
 			// may spawn into a group, SPEC 11).
-			fmt.Fprintf(&b, " by task '%s', in the group of task '%s'", t.link.site.By, in.owner.name)
+			fmt.Fprintf(&b, " by task '%s', in the group of task '%s'", t.link.by, in.owner.name)
 		}
 	}
 	for _, fr := range StackOf(t) {
@@ -336,32 +336,40 @@ type SpawnSite struct {
 // respawns itself forever would otherwise make tracebacks grow forever.
 const maxSpawnChain = 16
 
-// A spawnLink records one spawn for tracebacks. Tasks keep links rather
-// than a pointer to their parent task, so a task does not keep its
-// ancestors (their results, threads, stacks) alive; a chain is cut at
-// maxSpawnChain, so a task that respawns itself forever uses bounded memory.
+// A spawnLink records one spawn for tracebacks: task by spawned a task at
+// at. Tasks keep links rather than a pointer to their parent task, so a
+// task does not keep its ancestors (their results, threads, stacks)
+// alive; a chain is cut at maxSpawnChain, so a task that respawns itself
+// forever uses bounded memory. A link does not name the task spawned:
+// that is the task that holds it, or, up the chain, the task that made
+// the link below (by). So the tasks one task spawns at one site, as a
+// loop does, share one link (Engine.linkSpawn).
 type spawnLink struct {
-	site  SpawnSite
-	up    *spawnLink
-	depth int
+	by, at string
+	up     *spawnLink
+	depth  int
 }
 
-// linkSpawn returns the link for task, spawned by parent (nil: by no task)
-// at the script position at.
-func linkSpawn(parent *Task, task, at string) *spawnLink {
-	l := &spawnLink{site: SpawnSite{By: "?", Task: task, At: at}, depth: 1}
-	if parent == nil {
+// linkSpawn returns the link for a task spawned by parent (nil: by no
+// task) at the script position at: the last one made, if it says the
+// same.
+func (e *Engine) linkSpawn(parent *Task, at string) *spawnLink {
+	by := "?"
+	var up *spawnLink
+	if parent != nil {
+		by, up = parent.name, parent.link
+		if up != nil && up.depth >= maxSpawnChain {
+			up = truncateLinks(up, maxSpawnChain-1)
+		}
+	}
+	if l := e.lastLink; l != nil && l.up == up && l.at == at && l.by == by {
 		return l
 	}
-	l.site.By = parent.name
-	up := parent.link
-	if up != nil && up.depth >= maxSpawnChain {
-		up = truncateLinks(up, maxSpawnChain-1)
-	}
-	l.up = up
+	l := &spawnLink{by: by, at: at, up: up, depth: 1}
 	if up != nil {
 		l.depth = up.depth + 1
 	}
+	e.lastLink = l
 	return l
 }
 
@@ -371,7 +379,7 @@ func truncateLinks(l *spawnLink, n int) *spawnLink {
 		return nil
 	}
 	up := truncateLinks(l.up, n-1)
-	c := &spawnLink{site: l.site, up: up, depth: 1}
+	c := &spawnLink{by: l.by, at: l.at, up: up, depth: 1}
 	if up != nil {
 		c.depth = up.depth + 1
 	}
@@ -386,8 +394,10 @@ func (t *Task) setOrigin(err *Error) {
 	}
 	err.Task, err.SpawnedAt = t.name, t.SpawnedAt()
 	var chain []SpawnSite
+	task := t.name // the task a link spawned: the one below's spawner
 	for l := t.link; l != nil && len(chain) < maxSpawnChain; l = l.up {
-		chain = append(chain, l.site)
+		chain = append(chain, SpawnSite{By: l.by, Task: task, At: l.at})
+		task = l.by
 	}
 	slices.Reverse(chain)
 	err.Spawns = chain

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -422,6 +423,38 @@ func taskIDs(ts []*Task) []int64 {
 // A task that respawns itself many times shows the innermost spawns in its
 // traceback, at most maxSpawnChain of them, and keeps no ancestor alive:
 // its chain is made of links, cut at that length.
+// Tasks spawned at one site by one task share their spawn link (a
+// loop's 100k spawns made 100k of them), and each failure still names
+// its own chain: the task itself, then the spawner of each link.
+func TestSpawnLinksShared(t *testing.T) {
+	var got []*Error
+	_, err := diagRun(t, Options{VirtualTime: true, OnFailure: func(_ string, err *Error) { got = append(got, err) }}, `
+def child(i):
+    if i >= 2:
+        spawn(grandchild, i, name="g%d" % i)
+def grandchild(i):
+    fail("no %d" % i)
+for i in range(4):
+    spawn(child, i, name="c%d" % i)
+`)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for i, err := range got {
+		c, g := fmt.Sprintf("c%d", i+2), fmt.Sprintf("g%d", i+2)
+		assert.Equal(t, []SpawnSite{{By: "main", Task: c, At: "diag.star:8:10"}, {By: c, Task: g, At: "diag.star:4:14"}}, err.Spawns)
+	}
+
+	e := &Engine{}
+	p := &Task{name: "p"}
+	first := e.linkSpawn(p, "x:1:1")
+	assert.Same(t, first, e.linkSpawn(p, "x:1:1"), "same spawner, same site")
+	assert.NotSame(t, first, e.linkSpawn(p, "x:2:1"), "another site")
+	other := e.linkSpawn(&Task{name: "q"}, "x:2:1")
+	assert.Equal(t, "q", other.by, "another spawner")
+	child := &Task{name: "p", link: other}
+	assert.Same(t, other, e.linkSpawn(child, "x:2:1").up, "a spawner of the same name with a chain of its own")
+}
+
 func TestSpawnChainIsBounded(t *testing.T) {
 	var got *Error
 	_, err := diagRun(t, Options{VirtualTime: true, OnFailure: func(_ string, err *Error) { got = err }}, `
@@ -437,9 +470,10 @@ spawn(hop, 40, name="hop-40")
 	assert.Equal(t, SpawnSite{By: "hop-1", Task: "hop-0", At: "diag.star:5:10"}, got.Spawns[maxSpawnChain-1])
 	assert.Equal(t, "hop-16", got.Spawns[0].By)
 	// Every link in a task's chain stays within the bound.
-	l := linkSpawn(nil, "a", "x:1:1")
+	e := &Engine{}
+	l := e.linkSpawn(nil, "x:1:1")
 	for i := 0; i < 100; i++ {
-		l = linkSpawn(&Task{name: "p", link: l}, "c", "x:1:1")
+		l = e.linkSpawn(&Task{name: "p", link: l}, "x:1:1")
 	}
 	n := 0
 	for ; l != nil; l = l.up {

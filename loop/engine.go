@@ -174,8 +174,11 @@ type Engine struct {
 		pos syntax.Position
 		s   string
 	}
-	keepers map[any]func() bool
-	locals  map[any]any // modules' per-engine state (Local)
+	// lastLink is the spawn link made last: the tasks a loop spawns at
+	// one site share it (linkSpawn).
+	lastLink *spawnLink
+	keepers  map[any]func() bool
+	locals   map[any]any // modules' per-engine state (Local)
 
 	nextID  int64
 	live    int
@@ -573,7 +576,7 @@ func (e *Engine) newTask(fn starlark.Callable, args starlark.Tuple, kwargs []sta
 		t.name = "task-" + strconv.FormatInt(t.id, 10)
 	}
 	if spawnedAt != "" {
-		t.link = linkSpawn(parent, t.name, spawnedAt)
+		t.link = e.linkSpawn(parent, spawnedAt)
 	}
 	e.live++
 	if e.tail == nil {

@@ -189,7 +189,7 @@ func (t *Task) SpawnedAt() string {
 	if t.link == nil {
 		return ""
 	}
-	return t.link.site.At
+	return t.link.at
 }
 
 // Thread returns the task's Starlark thread (nil before it starts).
