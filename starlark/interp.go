@@ -44,7 +44,11 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	var err error
 	sp := 0
 	var pc uint32
-	var iterstack []Iterator // stack of active iterators
+	// coro patch (ORIGIN 78): the iterators of the first two loops
+	// active at once sit in this Go frame, not in an allocation of
+	// their own; an unwound frame keeps a copy (suspend).
+	var iterbuf [2]Iterator
+	iterstack := iterbuf[:0] // stack of active iterators
 	if resumed == nil {
 		if f.Prog.Recursion {
 			// prevent stack overflow

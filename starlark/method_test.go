@@ -118,3 +118,37 @@ func TestMethodCallKeepsNoReceiver(t *testing.T) {
 	}
 	t.Error("the list a method was called on stayed reachable after the call")
 }
+
+// TestLoopsAllocateNoIteratorStack: a call of a function with a loop
+// allocates its iterator, not also the stack that holds it (coro patch,
+// ORIGIN 78), for up to two loops active at once.
+func TestLoopsAllocateNoIteratorStack(t *testing.T) {
+	if starlark.RaceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	const src = `
+def nested(l):
+    for x in l:
+        for y in l:
+            pass
+
+def calls(l, n):
+    for i in range(n):
+        nested(l)
+`
+	thread := &starlark.Thread{}
+	globals, err := starlark.ExecFile(thread, "loops.star", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	args := starlark.Tuple{starlark.NewList([]starlark.Value{starlark.None}), starlark.MakeInt(n)}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := starlark.Call(thread, globals["calls"], args, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if perCall := allocs / n; perCall > 2.05 {
+		t.Errorf("a call with two loops allocates %.2f times, want 2 (their iterators)", perCall)
+	}
+}

@@ -117,7 +117,10 @@ func suspend(fr *frame, s *suspension, space []Value, sp int, next uint32, iters
 	if s == nil {
 		s = new(suspension)
 	}
-	*s = suspension{space: space, sp: sp, next: next, iterstack: iterstack, retry: retry}
+	// A copy: iterstack may be in the Go frame that is returning (coro
+	// patch, ORIGIN 78). s's own array is reused; iterstack may be it.
+	iters := append(s.iterstack[:0], iterstack...)
+	*s = suspension{space: space, sp: sp, next: next, iterstack: iters, retry: retry}
 	fr.susp = s
 }
 
