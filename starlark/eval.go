@@ -1458,15 +1458,16 @@ func (thread *Thread) pushFrame(c Callable) *frame {
 }
 
 // callMethod calls m, a method of one of the interpreter's own types
-// (ownMethod), on recv: what Call(thread, m.BindReceiver(recv), args,
-// kwargs) does, without allocating the bound method (coro patch, ORIGIN
-// 77). The method gets, and its frame holds, the thread's method, bound
-// to recv for the call (hosts name a frame's method by its receiver's
-// type, "string.join"). While it is bound, a method called further in
-// (the method called back into Starlark, as "".join does a generator's
-// body) is given a bound method of its own, made as before: each frame
-// keeps its own. No method of a built-in type keeps its *Builtin,
-// unwinds, or runs on another goroutine.
+// (ownMethod) or of a HasMethods value, on recv: what Call(thread,
+// m.BindReceiver(recv), args, kwargs) does, without allocating the bound
+// method (coro patch, ORIGIN 77, 79). The method gets, and its frame
+// holds, the thread's method, bound to recv for the call (hosts name a
+// frame's method by its receiver's type, "string.join"). While it is
+// bound, a method called further in (the method called back into
+// Starlark, as "".join does a generator's body) is given a bound method
+// of its own, made as before: each frame keeps its own. A call that
+// unwinds keeps its bound method, as its continuation may use it: the
+// thread makes another for its next call.
 func callMethod(thread *Thread, m *Builtin, recv Value, args Tuple, kwargs []Tuple) (Value, error) {
 	b := thread.method
 	if b == nil {
@@ -1478,13 +1479,22 @@ func callMethod(thread *Thread, m *Builtin, recv Value, args Tuple, kwargs []Tup
 	*b = *m
 	b.recv = recv
 	fr := thread.pushFrame(b)
+	unwound := false
 	defer func() {
-		b.recv = nil        // free again, and not keeping recv alive
+		if !unwound {
+			b.recv = nil // free again, and not keeping recv alive
+		}
 		if fr.susp == nil { // as in Call
 			thread.popFrame(fr)
 		}
 	}()
-	result, err := m.fn(thread, b, args, kwargs)
+	result, err := b.CallInternal(thread, args, kwargs)
+	if err == errUnwound {
+		unwound = true
+		if thread.method == b {
+			thread.method = nil
+		}
+	}
 	return callResult(thread, b, result, err)
 }
 

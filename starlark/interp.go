@@ -476,7 +476,11 @@ loop:
 			// gets it, with no receiver.
 			x := stack[sp-1]
 			name := f.Prog.Names[arg]
-			if m := ownMethod(x, name); m != nil {
+			m := ownMethod(x, name)
+			if hm, ok := x.(HasMethods); ok && m == nil {
+				m = hm.Method(name) // coro patch, ORIGIN 79
+			}
+			if m != nil {
 				stack[sp-1] = m
 				stack[sp] = x
 			} else {

@@ -1,6 +1,7 @@
 package starlark_test
 
 import (
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -150,5 +151,104 @@ def calls(l, n):
 	})
 	if perCall := allocs / n; perCall > 2.05 {
 		t.Errorf("a call with two loops allocates %.2f times, want 2 (their iterators)", perCall)
+	}
+}
+
+// counter is a HasMethods value (ORIGIN 79): add(k) adds k and returns
+// the count; wait() unwinds and gives ten times the count, reading its
+// receiver when it resumes.
+type counter struct{ n int }
+
+var counterMethods = map[string]*starlark.Builtin{
+	"add": starlark.NewBuiltin("counter.add", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		k, err := starlark.AsInt32(args[0])
+		if err != nil {
+			return nil, err
+		}
+		c := b.Receiver().(*counter)
+		c.n += k
+		return starlark.MakeInt(c.n), nil
+	}).BorrowsArgs(),
+	"wait": starlark.NewBuiltin("counter.wait", func(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if !th.CanUnwind(b) {
+			return nil, errors.New("counter.wait: cannot unwind")
+		}
+		return nil, th.Unwind(func(*starlark.Thread) (starlark.Value, error) {
+			return starlark.MakeInt(b.Receiver().(*counter).n * 10), nil
+		})
+	}),
+}
+
+func (c *counter) String() string        { return "counter" }
+func (c *counter) Type() string          { return "counter" }
+func (c *counter) Freeze()               {}
+func (c *counter) Truth() starlark.Bool  { return true }
+func (c *counter) Hash() (uint32, error) { return 0, errors.New("unhashable") }
+func (c *counter) AttrNames() []string   { return []string{"add", "n", "wait"} }
+func (c *counter) Attr(name string) (starlark.Value, error) {
+	if name == "n" {
+		return starlark.MakeInt(c.n), nil
+	}
+	if m := counterMethods[name]; m != nil {
+		return m.BindReceiver(c), nil
+	}
+	return nil, nil
+}
+func (c *counter) Method(name string) *starlark.Builtin { return counterMethods[name] }
+
+// TestHasMethodsCalls: x.f(...) on a HasMethods value calls its method
+// unbound (ORIGIN 79): no allocation for a method that does not unwind;
+// one that unwinds keeps its bound method, and reads its own receiver
+// when it resumes, while the thread binds another for the calls after;
+// fields, methods as values and unknown names are Attr's.
+func TestHasMethodsCalls(t *testing.T) {
+	const src = `
+def f(c):
+    c.add(1)
+    a = c.wait()
+    c.add(2)
+    b = c.wait()
+    add = c.add
+    add(4)
+    return [a, b, c.n]
+
+def adds(c, n):
+    for i in range(n):
+        c.add(0)
+`
+	th := &starlark.Thread{}
+	globals, err := starlark.ExecFileOptions(&syntax.FileOptions{}, th, "counter.star", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{}
+	th.SetUnwindable(true)
+	v, err := starlark.Call(th, globals["f"], starlark.Tuple{c}, nil)
+	for starlark.IsUnwound(err) {
+		v, err = th.Resume()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.String(); got != "[10, 30, 7]" {
+		t.Errorf("f(counter) = %s, want [10, 30, 7]", got)
+	}
+
+	_, err = starlark.ExecFileOptions(&syntax.FileOptions{}, th, "nope.star", "c.nope()", starlark.StringDict{"c": c})
+	if err == nil || !strings.Contains(err.Error(), "counter has no .nope field or method") {
+		t.Errorf("c.nope(): %v", err)
+	}
+
+	if starlark.RaceEnabled {
+		return
+	}
+	const n = 1000
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := starlark.Call(th, globals["adds"], starlark.Tuple{c, starlark.MakeInt(n)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if perCall := allocs / n; perCall > 0.05 {
+		t.Errorf("c.add(0) allocates %.2f times a call, want none", perCall)
 	}
 }

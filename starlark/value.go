@@ -380,6 +380,18 @@ type HasAttrs interface {
 	AttrNames() []string             // callers must not modify the result.
 }
 
+// A HasMethods value has methods that a call x.f(...) runs without
+// binding them to x (coro patch, ORIGIN 79): Method returns the method
+// name unbound (nil if there is none: Attr then says what x.f is), and
+// the call is given it bound to x for its duration, as the methods of
+// the interpreter's own types are. Attr must return, for a name Method
+// knows, that method bound to x (BindReceiver). A method that unwinds
+// keeps its bound *Builtin; one that does not must not keep it.
+type HasMethods interface {
+	HasAttrs
+	Method(name string) *Builtin
+}
+
 var (
 	_ HasAttrs = String("")
 	_ HasAttrs = new(List)

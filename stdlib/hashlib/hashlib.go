@@ -173,6 +173,10 @@ func (h *Hash) Attr(name string) (starlark.Value, error) {
 	return hashMethods.Bind(name, h), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (h *Hash) Method(name string) *starlark.Builtin { return hashMethods.Method(name) }
+
 var hashMethods = starutil.NewMethods("Hash", map[string]starutil.Func{
 	"update":    hashUpdate,
 	"digest":    hashSum(func(sum []byte) starlark.Value { return starlark.Bytes(sum) }),

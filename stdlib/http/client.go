@@ -608,6 +608,10 @@ func (r *Response) Attr(name string) (starlark.Value, error) {
 	return responseMethods.Bind(name, r), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (r *Response) Method(name string) *starlark.Builtin { return responseMethods.Method(name) }
+
 func responseText(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, loop.ValueError(err)

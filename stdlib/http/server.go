@@ -530,6 +530,10 @@ func (s *Server) Attr(name string) (starlark.Value, error) {
 	return serverMethods.Bind(name, s), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (s *Server) Method(name string) *starlark.Builtin { return serverMethods.Method(name) }
+
 // close stops accepting at once and returns; requests in flight finish
 // (close() does not wait for them: a handler may be the one closing).
 func serverClose(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -651,6 +655,10 @@ func (r *Request) Attr(name string) (starlark.Value, error) {
 	}
 	return requestMethods.Bind(name, r), nil
 }
+
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (r *Request) Method(name string) *starlark.Builtin { return requestMethods.Method(name) }
 
 func requestJSON(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {

@@ -83,6 +83,10 @@ func (k *KV) Attr(name string) (starlark.Value, error) {
 	return kvMethods.Bind(name, k), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (k *KV) Method(name string) *starlark.Builtin { return kvMethods.Method(name) }
+
 // kvOp runs op on the bucket as a wait of the calling task.
 func kvOp(th *starlark.Thread, b *starlark.Builtin, op func(ctx context.Context, k *KV) (starlark.Value, error)) (starlark.Value, error) {
 	fn := b.Name()

@@ -314,6 +314,10 @@ func (m *Msg) Attr(name string) (starlark.Value, error) {
 	return msgMethods.Bind(name, m), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (m *Msg) Method(name string) *starlark.Builtin { return msgMethods.Method(name) }
+
 // respond(data): publish data to the message's reply subject.
 func msgRespond(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	fn := b.Name()

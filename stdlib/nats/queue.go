@@ -233,6 +233,10 @@ func (q *Queue) Attr(name string) (starlark.Value, error) {
 	return queueMethods.Bind(name, q), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (q *Queue) Method(name string) *starlark.Builtin { return queueMethods.Method(name) }
+
 // pending counts the jobs not taken yet: a question to the server, asked
 // as a wait of the task reading the attribute.
 func (q *Queue) pending() (starlark.Value, error) {
@@ -457,6 +461,10 @@ func (j *Job) Attr(name string) (starlark.Value, error) {
 	}
 	return jobMethods.Bind(name, j), nil
 }
+
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (j *Job) Method(name string) *starlark.Builtin { return jobMethods.Method(name) }
 
 // jobOp runs one acknowledgement of the job: it returns once the server
 // has it.

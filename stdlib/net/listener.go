@@ -432,6 +432,10 @@ func (l *Listener) Attr(name string) (starlark.Value, error) {
 	return listenerMethods.Bind(name, l), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (l *Listener) Method(name string) *starlark.Builtin { return listenerMethods.Method(name) }
+
 // acceptOp names accept in the messages of `for conn in listener`, as
 // the method does.
 const acceptOp = "Listener.accept"

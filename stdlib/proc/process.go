@@ -159,6 +159,10 @@ func (p *Process) Attr(name string) (starlark.Value, error) {
 	return processMethods.Bind(name, p), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (p *Process) Method(name string) *starlark.Builtin { return processMethods.Method(name) }
+
 // Poll, Enqueue, Dequeue and WaitingOn make a Process an awaitable: its
 // value is the exit code.
 func (p *Process) Poll(*loop.Task) (starlark.Value, error, bool) {

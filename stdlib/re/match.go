@@ -41,6 +41,10 @@ func (m *Match) Attr(name string) (starlark.Value, error) {
 	return matchMethods.Bind(name, m), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (m *Match) Method(name string) *starlark.Builtin { return matchMethods.Method(name) }
+
 // Get makes m[g] the same as m.group(g), as in Python.
 func (m *Match) Get(k starlark.Value) (starlark.Value, bool, error) {
 	g, err := m.index("match[]", k)

@@ -499,6 +499,10 @@ func (p *Pattern) Attr(name string) (starlark.Value, error) {
 	return patternMethods.Bind(name, p), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (p *Pattern) Method(name string) *starlark.Builtin { return patternMethods.Method(name) }
+
 // text unpacks the string argument of a matching method (and the others
 // in pairs), returning the receiver and the method's name for errors.
 func text(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, s *string, pairs ...any) (*Pattern, string, error) {

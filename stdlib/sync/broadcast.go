@@ -48,6 +48,10 @@ func (bc *Broadcast) Attr(name string) (starlark.Value, error) {
 	return bcMethods.Bind(name, bc), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (bc *Broadcast) Method(name string) *starlark.Builtin { return bcMethods.Method(name) }
+
 var (
 	bcMethods = starutil.NewMethods("Broadcast", map[string]starutil.Func{"close": bcClose, "send": bcSend, "subscribe": bcSubscribe})
 )

@@ -46,6 +46,10 @@ func (ev *Event) Attr(name string) (starlark.Value, error) {
 	return eventMethods.Bind(name, ev), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (ev *Event) Method(name string) *starlark.Builtin { return eventMethods.Method(name) }
+
 var (
 	eventMethods = starutil.NewMethods("Event", map[string]starutil.Func{"clear": eventClear, "set": eventSet, "wait": eventWait, "wait_op": eventWaitOp})
 )
@@ -134,6 +138,10 @@ func (g *WaitGroup) AttrNames() []string { return wgMethods.Names() }
 func (g *WaitGroup) Attr(name string) (starlark.Value, error) {
 	return wgMethods.Bind(name, g), nil
 }
+
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (g *WaitGroup) Method(name string) *starlark.Builtin { return wgMethods.Method(name) }
 
 var (
 	wgMethods = starutil.NewMethods("WaitGroup", map[string]starutil.Func{"add": wgAdd, "done": wgDone, "wait": wgWait})

@@ -46,6 +46,10 @@ func (l *Lock) Attr(name string) (starlark.Value, error) {
 	return lockMethods.Bind(name, l), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (l *Lock) Method(name string) *starlark.Builtin { return lockMethods.Method(name) }
+
 // Lock and Semaphore have the same methods (holder).
 var (
 	holderMethods = map[string]starutil.Func{"acquire": acquire, "hold": hold, "release": release}
@@ -132,6 +136,10 @@ func (s *Semaphore) Attr(name string) (starlark.Value, error) {
 	}
 	return semMethods.Bind(name, s), nil
 }
+
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (s *Semaphore) Method(name string) *starlark.Builtin { return semMethods.Method(name) }
 
 // WaitingOn: "semaphore#1 (0 of 2 available)".
 func (s *Semaphore) WaitingOn() string {

@@ -64,6 +64,10 @@ func (wt *Watch) Attr(name string) (starlark.Value, error) {
 	return watchMethods.Bind(name, wt), nil
 }
 
+// Method returns the method name, unbound (starlark.HasMethods: a call
+// x.name(...) binds none).
+func (wt *Watch) Method(name string) *starlark.Builtin { return watchMethods.Method(name) }
+
 var (
 	watchMethods = starutil.NewMethods("Watch", map[string]starutil.Func{"changed": watchChanged, "get": watchGet, "set": watchSet})
 )

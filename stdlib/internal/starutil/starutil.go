@@ -71,6 +71,11 @@ func (m *Methods) BorrowsArgs(names ...string) *Methods {
 	return m
 }
 
+// Method returns the method name, unbound, or nil: what a type's
+// starlark.HasMethods Method returns, so that a call recv.name(...) runs
+// it without binding it (the interpreter binds it for the call).
+func (m *Methods) Method(name string) *starlark.Builtin { return m.byName[name] }
+
 // Bind returns the method name bound to recv, or nil (no such attribute:
 // what Attr returns for a name it does not know).
 func (m *Methods) Bind(name string, recv starlark.Value) starlark.Value {
