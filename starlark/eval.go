@@ -1458,7 +1458,7 @@ func (thread *Thread) pushFrame(c Callable) *frame {
 }
 
 // callMethod calls m, a method of one of the interpreter's own types
-// (ownMethod) or of a HasMethods value, on recv: what Call(thread,
+// or of a HasMethods value (unboundMethod), on recv: what Call(thread,
 // m.BindReceiver(recv), args, kwargs) does, without allocating the bound
 // method (coro patch, ORIGIN 77, 79). The method gets, and its frame
 // holds, the thread's method, bound to recv for the call (hosts name a

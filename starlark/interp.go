@@ -476,11 +476,10 @@ loop:
 			// gets it, with no receiver.
 			x := stack[sp-1]
 			name := f.Prog.Names[arg]
-			m := ownMethod(x, name)
-			if hm, ok := x.(HasMethods); ok && m == nil {
-				m = hm.Method(name) // coro patch, ORIGIN 79
-			}
-			if m != nil {
+			// (The HasMethods check is in unboundMethod: an interface
+			// call written in this case made the whole loop a third
+			// slower, fib(30) 0.22 -> 0.30 s.)
+			if m := unboundMethod(x, name); m != nil {
 				stack[sp-1] = m
 				stack[sp] = x
 			} else {

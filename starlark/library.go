@@ -185,13 +185,14 @@ func builtinAttr(recv Value, name string, methods map[string]*Builtin) (Value, e
 	return b.BindReceiver(recv), nil
 }
 
-// ownMethod returns the method name of x, a value of one of the
-// interpreter's own types with methods, unbound (nil if x has no such
-// method or is of another type): what x.Attr(name) binds to x
-// (builtinAttr). CALL_METHOD calls it on x (callMethod).
-func ownMethod(x Value, name string) *Builtin {
+// unboundMethod returns the method name of x, unbound, for a value of
+// one of the interpreter's own types with methods (what x.Attr(name)
+// binds to x: builtinAttr) or a HasMethods value (ORIGIN 79); nil if x
+// has no such method or is of another type. CALL_METHOD calls it on x
+// (callMethod).
+func unboundMethod(x Value, name string) *Builtin {
 	var methods map[string]*Builtin
-	switch x.(type) {
+	switch x := x.(type) {
 	case String:
 		methods = stringMethods
 	case *List:
@@ -202,6 +203,8 @@ func ownMethod(x Value, name string) *Builtin {
 		methods = setMethods
 	case Bytes:
 		methods = bytesMethods
+	case HasMethods:
+		return x.Method(name)
 	default:
 		return nil
 	}
