@@ -189,7 +189,9 @@ func builtinAttr(recv Value, name string, methods map[string]*Builtin) (Value, e
 // one of the interpreter's own types with methods (what x.Attr(name)
 // binds to x: builtinAttr) or a HasMethods value (ORIGIN 79); nil if x
 // has no such method or is of another type. CALL_METHOD calls it on x
-// (callMethod).
+// (callMethod). The own types are switched on here rather than given
+// Method methods of their own: through the interface a method call was
+// ~5% slower (bench_builtin_method 68-71 against 72-78 µs).
 func unboundMethod(x Value, name string) *Builtin {
 	var methods map[string]*Builtin
 	switch x := x.(type) {
