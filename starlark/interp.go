@@ -330,7 +330,8 @@ loop:
 			}
 			var positional Tuple
 			var kvpairs []Tuple
-			if callOp == compile.CALL && arg&0xff == 0 {
+			positionalOnly := callOp == compile.CALL && arg&0xff == 0
+			if positionalOnly {
 				// Positional arguments only, the common case.
 				if npos := int(arg >> 8); npos > 0 {
 					positional = stack[sp-npos : sp]
@@ -349,7 +350,7 @@ loop:
 			}
 
 			function := stack[sp-1]
-			if callOp == compile.CALL && arg&0xff == 0 && len(positional) > 0 {
+			if positionalOnly && len(positional) > 0 {
 				// Copy positional arguments into a new array,
 				// unless the callee is another Starlark function,
 				// in which case it can be trusted not to mutate them,
