@@ -33,12 +33,7 @@ def calls(d, l, s, st, n):
 	}
 	const n = 1000
 	args := starlark.Tuple{starlark.NewDict(0), starlark.NewList([]starlark.Value{starlark.MakeInt(0)}), starlark.String("abc"), starlark.NewSet(0), starlark.MakeInt(n)}
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := starlark.Call(thread, globals["calls"], args, nil); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if perRound := allocs / n; perRound > 0.05 {
+	if perRound := allocsPerRound(t, thread, globals["calls"], args, n); perRound > 0.05 {
 		t.Errorf("four method calls allocate %.2f times a round, want none", perRound)
 	}
 }
@@ -144,12 +139,7 @@ def calls(l, n):
 	}
 	const n = 1000
 	args := starlark.Tuple{starlark.NewList([]starlark.Value{starlark.None}), starlark.MakeInt(n)}
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := starlark.Call(thread, globals["calls"], args, nil); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if perCall := allocs / n; perCall > 2.05 {
+	if perCall := allocsPerRound(t, thread, globals["calls"], args, n); perCall > 2.05 {
 		t.Errorf("a call with two loops allocates %.2f times, want 2 (their iterators)", perCall)
 	}
 }
@@ -243,12 +233,20 @@ def adds(c, n):
 		return
 	}
 	const n = 1000
+	if perCall := allocsPerRound(t, th, globals["adds"], starlark.Tuple{c, starlark.MakeInt(n)}, n); perCall > 0.05 {
+		t.Errorf("c.add(0) allocates %.2f times a call, want none", perCall)
+	}
+}
+
+// allocsPerRound returns the allocations of one call of fn(args...) on
+// thread, averaged over runs and divided by rounds (the loop count fn
+// was given).
+func allocsPerRound(t *testing.T, thread *starlark.Thread, fn starlark.Value, args starlark.Tuple, rounds int) float64 {
+	t.Helper()
 	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := starlark.Call(th, globals["adds"], starlark.Tuple{c, starlark.MakeInt(n)}, nil); err != nil {
+		if _, err := starlark.Call(thread, fn, args, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if perCall := allocs / n; perCall > 0.05 {
-		t.Errorf("c.add(0) allocates %.2f times a call, want none", perCall)
-	}
+	return allocs / float64(rounds)
 }

@@ -106,12 +106,7 @@ def calls(d, n):
 
 	const n = 1000
 	args := starlark.Tuple{starlark.NewDict(0), starlark.MakeInt(n)}
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := starlark.Call(thread, globals["calls"], args, nil); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if perCall := allocs / n; perCall > 0.05 {
+	if perCall := allocsPerRound(t, thread, globals["calls"], args, n); perCall > 0.05 {
 		t.Errorf("d.get(i, i) allocates %.2f times a call, want none (no copy of its arguments; no bound method since ORIGIN 77)", perCall)
 	}
 }
