@@ -176,9 +176,8 @@ func Handoff(c net.Conn) (net.Conn, error) {
 	return net.FileConn(f)
 }
 
-// RawRead and RawWrite are read(2) and write(2) on fd, a descriptor that
-// never blocks, made as a Conn makes them (rawIO): for a module that
-// reads and writes a connection the loop owns through its SyscallConn
-// (http.serve's).
-func RawRead(fd uintptr, p []byte) (int, error)  { return rawIO(unix.SYS_READ, fd, p) }
-func RawWrite(fd uintptr, p []byte) (int, error) { return rawIO(unix.SYS_WRITE, fd, p) }
+// RawRead and RawWrite read and write fd, a socket that never blocks, as
+// a Conn does (rawRead, rawWrite): for a module that reads and writes a
+// connection the loop owns through its SyscallConn (http.serve's).
+func RawRead(fd uintptr, p []byte) (int, error)  { return rawRead(fd, p) }
+func RawWrite(fd uintptr, p []byte) (int, error) { return rawWrite(fd, p) }

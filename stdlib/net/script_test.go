@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -219,6 +220,51 @@ reset: Conn.read_exactly: connection reset by peer
 reset: Conn.lines: connection reset by peer
 reset: Conn.read_line: connection reset by peer
 `, r.Stdout.String())
+}
+
+// TestWriteToGonePeerRaisesNoSignal: a write to a peer that has closed
+// its connection fails with a broken pipe and raises no SIGPIPE (the
+// loop sends with MSG_NOSIGNAL, rawio.go), as Go's own writes to a
+// socket do not: a host that listens for SIGPIPE hears nothing. Written
+// with write(2), each such write raised one.
+func TestWriteToGonePeerRaisesNoSignal(t *testing.T) {
+	if raceEnabled {
+		t.Skip("under the race detector the loop writes with write(2) (rawio_race.go)")
+	}
+	sig := make(chan os.Signal, 8)
+	signal.Notify(sig, syscall.SIGPIPE)
+	defer signal.Stop(sig)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	r := startScript(t, "gone.star", `
+c = net.dial(os.args[0])
+print(repr(c.read()))  # the peer closed
+# The first write reaches the closed socket, which answers with a
+# reset; a write after that fails.
+err = None
+for _ in range(500):
+    r = catch(c.write, "x")
+    if not r.ok:
+        err = r.error
+        break
+    sleep(0.01)
+print(err)
+`, ln.Addr().String())
+	require.NoError(t, r.Wait(t), r.Stderr.String())
+	assert.Equal(t, "\"\"\nreset: Conn.write: broken pipe\n", r.Stdout.String())
+	// A signal raised reaches the channel a moment later, through the
+	// runtime's signal goroutine.
+	select {
+	case s := <-sig:
+		t.Fatalf("a write to the gone peer raised %v", s)
+	case <-time.After(200 * time.Millisecond):
+	}
 }
 
 // unanswered returns the address of a TCP listener on loopback that
