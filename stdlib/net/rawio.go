@@ -20,7 +20,8 @@ import (
 // socket those go straight to it, past the file layer's position lock
 // and write hooks (~3% of a 64-byte write and read on loopback), and a
 // send to a peer that has gone fails with EPIPE without also raising
-// SIGPIPE (MSG_NOSIGNAL), as Go's own writes to a socket would.
+// SIGPIPE (MSG_NOSIGNAL): a host that listens for SIGPIPE (its own
+// pipes' signal) hears nothing of the loop's sockets.
 func rawRead(fd uintptr, p []byte) (int, error) {
 	return rawIO(unix.SYS_RECVFROM, fd, p, 0)
 }

@@ -224,9 +224,9 @@ reset: Conn.read_line: connection reset by peer
 
 // TestWriteToGonePeerRaisesNoSignal: a write to a peer that has closed
 // its connection fails with a broken pipe and raises no SIGPIPE (the
-// loop sends with MSG_NOSIGNAL, rawio.go), as Go's own writes to a
-// socket do not: a host that listens for SIGPIPE hears nothing. Written
-// with write(2), each such write raised one.
+// loop sends with MSG_NOSIGNAL, rawio.go): a host that listens for
+// SIGPIPE hears nothing. Written with write(2), each such write raised
+// one.
 func TestWriteToGonePeerRaisesNoSignal(t *testing.T) {
 	if raceEnabled {
 		t.Skip("under the race detector the loop writes with write(2) (rawio_race.go)")
