@@ -326,7 +326,7 @@ func (e *Engine) epollWait(ms int) (int, bool) {
 
 // pollNow is epoll_wait without a timeout, made without the runtime's
 // system-call bookkeeping, as the loop's reads and writes are (package
-// net's rawRead and rawWrite): the call never waits. With the
+// net's RawRead and RawWrite): the call never waits. With the
 // bookkeeping, the loop's every wake-up (the nested wait polls the set
 // so) woke the runtime's monitor thread from its deep sleep into a
 // millisecond of 20 µs naps: 2,800 sleeps a second and 8% more CPU per

@@ -198,7 +198,7 @@ func (c *Conn) ioReady(ev loop.IOEvents) {
 
 func (c *Conn) sysRead(fd uintptr) bool {
 	for {
-		c.rdN, c.rdErr = rawRead(fd, c.rdBuf)
+		c.rdN, c.rdErr = RawRead(fd, c.rdBuf)
 		if c.rdErr != syscall.EINTR {
 			return true // never wait here: the loop must not block
 		}
@@ -207,7 +207,7 @@ func (c *Conn) sysRead(fd uintptr) bool {
 
 func (c *Conn) sysWrite(fd uintptr) bool {
 	for len(c.wrData) > c.wrN {
-		n, err := rawWrite(fd, c.wrData[c.wrN:])
+		n, err := RawWrite(fd, c.wrData[c.wrN:])
 		if err == syscall.EINTR {
 			continue
 		}

@@ -175,9 +175,3 @@ func Handoff(c net.Conn) (net.Conn, error) {
 	defer f.Close()
 	return net.FileConn(f)
 }
-
-// RawRead and RawWrite read and write fd, a socket that never blocks, as
-// a Conn does (rawRead, rawWrite): for a module that reads and writes a
-// connection the loop owns through its SyscallConn (http.serve's).
-func RawRead(fd uintptr, p []byte) (int, error)  { return rawRead(fd, p) }
-func RawWrite(fd uintptr, p []byte) (int, error) { return rawWrite(fd, p) }

@@ -8,13 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawRead and rawWrite read and write a socket that never blocks, made
-// without the runtime's system-call bookkeeping (entersyscall and
-// exitsyscall, a few percent of an echo server's CPU): the call does not
-// wait, so the loop's thread has no reason to hand its P to another
-// thread meanwhile. A read or write of a socket in non-blocking mode
-// returns EAGAIN rather than wait; every descriptor a Conn has is so.
-// (Under the race detector, rawio_race.go.)
+// RawRead and RawWrite read and write fd, a socket that never blocks:
+// a Conn's reads and writes, and those of a module that reads and writes
+// a connection the loop owns through its SyscallConn (http.serve's).
+// They are made without the runtime's system-call bookkeeping
+// (entersyscall and exitsyscall, a few percent of an echo server's CPU):
+// the call does not wait, so the loop's thread has no reason to hand its
+// P to another thread meanwhile. A read or write of a socket in
+// non-blocking mode returns EAGAIN rather than wait; every descriptor a
+// Conn has is so. (Under the race detector, rawio_race.go.)
 //
 // They are recvfrom(2) and sendto(2), not read(2) and write(2): on a
 // socket those go straight to it, past the file layer's position lock
@@ -22,11 +24,11 @@ import (
 // send to a peer that has gone fails with EPIPE without also raising
 // SIGPIPE (MSG_NOSIGNAL): a host that listens for SIGPIPE (its own
 // pipes' signal) hears nothing of the loop's sockets.
-func rawRead(fd uintptr, p []byte) (int, error) {
+func RawRead(fd uintptr, p []byte) (int, error) {
 	return rawIO(unix.SYS_RECVFROM, fd, p, 0)
 }
 
-func rawWrite(fd uintptr, p []byte) (int, error) {
+func RawWrite(fd uintptr, p []byte) (int, error) {
 	return rawIO(unix.SYS_SENDTO, fd, p, unix.MSG_NOSIGNAL)
 }
 
